@@ -1,0 +1,44 @@
+# Two commands on a fresh Debian bookworm / Raspberry Pi OS machine:
+#   make demo    install what is missing, then run the station's demo
+#   make test    install what is missing, then lint, type-check and test
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup system venv lint format typecheck pytest bench clean
+
+demo: setup
+	$(BIN)/scanstation demo
+
+test: setup lint typecheck pytest
+
+setup: system venv
+
+system:
+	scripts/setup-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+lint:
+	$(BIN)/ruff check station tests bench
+	$(BIN)/ruff format --check station tests bench
+
+format:
+	$(BIN)/ruff format station tests bench
+	$(BIN)/ruff check --fix station tests bench
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs the system packages the scan station needs on Debian bookworm or
+# Raspberry Pi OS. Idempotent: packages already present are left alone, and
+# nothing is fetched when nothing is missing.
+#
+#   scripts/setup-system.sh            install what is missing
+#   scripts/setup-system.sh --check    list what is missing, exit 1 if anything is
+set -euo pipefail
+
+packages=(
+  # Python environment (the venv is built from the system interpreter)
+  python3 python3-venv python3-dev python3-pip gcc pkg-config
+  # Scanner access: SANE library, its backends (the `test` backend included),
+  # scanimage, headers to build python-sane, and driverless network scanners
+  libsane1 libsane-dev sane-utils sane-airscan
+  # Barcodes: ZBar for pyzbar (zxing-cpp ships in its wheel)
+  libzbar0
+  # OCR and PDF: Tesseract with Vietnamese and English, Ghostscript for PDF/A,
+  # qpdf for repairs, poppler for rendering PDFs to images
+  tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript qpdf poppler-utils
+  unpaper pngquant
+  # Messaging: the broker and its clients (the demo and the tests run a real one)
+  mosquitto mosquitto-clients openssl
+  # Fonts for rendered documents, label sheets and the UI (Times-compatible serif)
+  fonts-liberation2 fonts-dejavu-core
+  # Browser for the kiosk and the UI tests
+  chromium
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$p")
+done
+
+if [ "${1:-}" = "--check" ]; then
+  if [ ${#missing[@]} -eq 0 ]; then
+    echo "system packages: all present"
+    exit 0
+  fi
+  echo "system packages missing: ${missing[*]}"
+  exit 1
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "system packages: all present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "need root to install: ${missing[*]} (run as root or install sudo)" >&2
+    exit 1
+  fi
+fi
+
+echo "installing system packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,187 @@
+"""Folder source: ``folder:PATH`` reads page images and PDFs as if a scanner fed them.
+
+Two modes:
+
+``folder:PATH`` (replay)
+    Every batch reads all supported files in natural name order (scan_2 before
+    scan_10) and leaves them in place. The demo's virtual scanner is built on it.
+
+``folder:PATH?mode=hot`` (hot folder)
+    A batch takes every file that is complete and stable (size and modification
+    time unchanged for ``settle`` seconds, default 2), in name order, and moves
+    each to ``PATH/.done/`` once all its pages are in the store. Names starting
+    with a dot or ending in ``.part``, ``.tmp`` or ``.crdownload`` are ignored
+    while they are being written. A file that cannot be read is moved to
+    ``PATH/.rejected/`` with a reason file beside it, and the batch goes on.
+
+Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, rendered at the
+profile's resolution).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from station.capture import Frame
+from station.config import Profile
+from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments
+from station.imageio import SUPPORTED_SUFFIXES, read_frames
+
+log = logging.getLogger(__name__)
+
+_IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that puts scan_2 before scan_10."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+@dataclass
+class FolderSource:
+    path: Path
+    hot: bool = False
+    settle_s: float = 2.0
+    #: Called with (file, error) when a hot-folder file is rejected.
+    on_reject: Callable[[Path, InputError], None] | None = None
+    _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"folder:{self.path}" + ("?mode=hot" if self.hot else "")
+
+    @classmethod
+    def from_device(cls, device: str) -> FolderSource:
+        spec = device.removeprefix("folder:")
+        options: dict[str, list[str]] = {}
+        if "?" in spec:
+            base, _, query = spec.rpartition("?")
+            options = parse_qs(query, strict_parsing=True) if query else {}
+            spec = base
+        unknown = set(options) - {"mode", "settle"}
+        if not spec or unknown:
+            raise ConfigError(
+                f"bad folder device {device!r}: use folder:PATH or folder:PATH?mode=hot&settle=2",
+                f"Thiết bị thư mục {device!r} không hợp lệ: dùng folder:ĐƯỜNG_DẪN "
+                "hoặc folder:ĐƯỜNG_DẪN?mode=hot&settle=2",
+            )
+        mode = options.get("mode", ["replay"])[-1]
+        if mode not in ("replay", "hot"):
+            raise ConfigError(f"folder mode {mode!r}: use replay or hot")
+        try:
+            settle = float(options.get("settle", ["2"])[-1])
+        except ValueError:
+            raise ConfigError("folder settle time must be a number of seconds") from None
+        return cls(Path(spec).expanduser(), hot=mode == "hot", settle_s=settle)
+
+    # ------------------------------------------------------------------ listing
+
+    def _candidates(self) -> list[Path]:
+        if not self.path.is_dir():
+            raise DeviceNotFound(
+                f"folder {self.path} does not exist",
+                f"Không có thư mục {self.path}",
+                device=self.name,
+            )
+        files = [
+            p
+            for p in self.path.iterdir()
+            if p.is_file()
+            and not p.name.startswith(".")
+            and not p.name.endswith(_IGNORED_SUFFIXES)
+            and p.suffix.lower() in SUPPORTED_SUFFIXES
+        ]
+        return sorted(files, key=lambda p: natural_key(p.name))
+
+    def stable_files(self, now: float | None = None) -> list[Path]:
+        """Hot mode: files whose size and mtime have not changed for ``settle_s``."""
+        now = time.monotonic() if now is None else now
+        ready = []
+        current = self._candidates()
+        for path in current:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            key = (st.st_size, st.st_mtime_ns)
+            previous = self._seen.get(path)
+            if previous is None or previous[:2] != key:
+                self._seen[path] = (*key, now)
+                continue
+            if now - previous[2] >= self.settle_s and st.st_size > 0:
+                ready.append(path)
+        for gone in set(self._seen) - set(current):
+            del self._seen[gone]
+        return ready
+
+    def pending(self) -> bool:
+        """Hot mode: whether a batch would find something to take now."""
+        return bool(self.stable_files())
+
+    # ------------------------------------------------------------------ capture
+
+    def frames(self, profile: Profile, stop: threading.Event) -> Iterator[Frame]:
+        files = self.stable_files() if self.hot else self._candidates()
+        if not files:
+            raise NoDocuments(
+                f"no page images in {self.path}",
+                f"Không có ảnh trang nào trong {self.path}",
+                device=self.name,
+            )
+        for path in files:
+            if stop.is_set():
+                return
+            try:
+                for index, encoded in enumerate(read_frames(path, profile.resolution)):
+                    yield Frame(
+                        data=encoded.data,
+                        ext=encoded.ext,
+                        width=encoded.width,
+                        height=encoded.height,
+                        dpi=encoded.dpi,
+                        input_name=path.name,
+                        frame=index,
+                        side="single",
+                    )
+            except InputError as exc:
+                if not self.hot:
+                    raise
+                # Frames read before the fault are already in the store; the file
+                # goes aside with the reason so nothing is lost or read twice.
+                self._reject(path, exc)
+                continue
+            if self.hot:
+                self._move(path, self.path / ".done")
+
+    def _move(self, path: Path, folder: Path) -> Path:
+        folder.mkdir(exist_ok=True)
+        target = folder / path.name
+        counter = 1
+        while target.exists():
+            target = folder / f"{path.stem}.{counter}{path.suffix}"
+            counter += 1
+        path.replace(target)
+        self._seen.pop(path, None)
+        return target
+
+    def _reject(self, path: Path, error: InputError) -> None:
+        target = self._move(path, self.path / ".rejected")
+        target.with_name(target.name + ".reason.txt").write_text(
+            error.user_message() + "\n", encoding="utf-8"
+        )
+        log.warning("rejected %s: %s", path.name, error.message_en)
+        if self.on_reject is not None:
+            self.on_reject(target, error)
+
+    def read_sensors(self) -> Mapping[str, object] | None:
+        return None
+
+    def close(self) -> None:
+        pass

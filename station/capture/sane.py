@@ -1,0 +1,523 @@
+"""SANE scanners through python-sane: the one wrapper around the SANE library.
+
+- :func:`probe` initialises SANE once and reports its version;
+- :func:`list_devices` discovers scanners;
+- :func:`map_profile` turns a station profile (adf-duplex, color, 200 dpi, A4)
+  into the backend's own option names and values, which differ per backend
+  ("ADF Duplex", "Automatic Document Feeder(centrally aligned,Duplex)", "Duplex",
+  an ``adf-mode`` option, …);
+- :class:`SaneScanner` streams an ADF batch page by page and turns every SANE
+  status into a typed :mod:`station.errors` exception;
+- :meth:`SaneScanner.read_sensors` reads the scanner's buttons (options that
+  software can read but not set, as scanbd does) for the button trigger.
+
+SANE is not thread-safe, so every call goes through one process-wide lock.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.capture import Frame
+from station.config import PAGE_SIZES_MM, Profile
+from station.errors import (
+    CoverOpen,
+    DeviceBusy,
+    DeviceNotFound,
+    DeviceUnplugged,
+    NoDocuments,
+    PaperJam,
+    ScannerError,
+    ScannerIOError,
+    ScannerOptionError,
+)
+from station.imageio import encode_png
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.RLock()
+_STATE: dict[str, Any] = {}
+
+# SANE option capability bits (sane.h).
+CAP_SOFT_SELECT = 1
+CAP_HARD_SELECT = 2
+CAP_SOFT_DETECT = 4
+CAP_INACTIVE = 32
+TYPE_BOOL, TYPE_INT, TYPE_FIXED, TYPE_STRING, TYPE_BUTTON, TYPE_GROUP = range(6)
+
+# sane_strstatus() texts, as python-sane reports them, and what they mean.
+_STATUS: dict[str, tuple[type[ScannerError], str, str]] = {
+    "Document feeder out of documents": (
+        NoDocuments,
+        "the document feeder is empty",
+        "Khay nạp giấy trống (hết giấy)",
+    ),
+    "Document feeder jammed": (PaperJam, "paper jam in the feeder", "Kẹt giấy trong khay nạp"),
+    "Scanner cover is open": (CoverOpen, "the scanner cover is open", "Nắp máy quét đang mở"),
+    "Device busy": (DeviceBusy, "the scanner is busy", "Máy quét đang bận"),
+    "Error during device I/O": (
+        ScannerIOError,
+        "communication with the scanner failed",
+        "Lỗi truyền dữ liệu với máy quét",
+    ),
+    "Out of memory": (
+        ScannerIOError,
+        "the scanner driver ran out of memory",
+        "Trình điều khiển hết bộ nhớ",
+    ),
+    "Access to resource has been denied": (
+        ScannerIOError,
+        "access to the scanner was denied (check udev rules and the scanner group)",
+        "Không có quyền truy cập máy quét (kiểm tra udev và nhóm scanner)",
+    ),
+    "Operation not supported": (
+        ScannerIOError,
+        "the scanner does not support this operation",
+        "Máy quét không hỗ trợ thao tác này",
+    ),
+    "Operation was canceled": (
+        ScannerIOError,
+        "the scan was cancelled by the scanner",
+        "Máy quét đã hủy lượt quét",
+    ),
+    "Operation was cancelled": (
+        ScannerIOError,
+        "the scan was cancelled by the scanner",
+        "Máy quét đã hủy lượt quét",
+    ),
+    "Invalid argument": (
+        ScannerIOError,
+        "the scanner refused a setting",
+        "Máy quét từ chối một thiết lập",
+    ),
+    "Scanner returned no data": (
+        ScannerIOError,
+        "the scanner returned no image data",
+        "Máy quét không trả về dữ liệu ảnh",
+    ),
+}
+
+
+def _sane() -> Any:
+    import sane
+
+    return sane
+
+
+def probe() -> tuple[int, int, int]:
+    """Initialise SANE (once per process) and return its version (major, minor, build)."""
+    with _LOCK:
+        if "version" not in _STATE:
+            version = _sane().init()
+            _STATE["version"] = (version[1], version[2], version[3])
+        return _STATE["version"]  # type: ignore[no-any-return]
+
+
+def translate(exc: BaseException, device: str) -> ScannerError:
+    """Turn a python-sane failure into the station's typed error."""
+    text = str(exc)
+    kind, en, vi = _STATUS.get(
+        text, (ScannerIOError, f"scanner error: {text}", f"Lỗi máy quét: {text}")
+    )
+    return kind(f"{en} ({device})", f"{vi} ({device})", device=device, sane_status=text)
+
+
+@dataclass(frozen=True)
+class Device:
+    name: str
+    vendor: str
+    model: str
+    type: str
+
+
+def list_devices(local_only: bool = False) -> list[Device]:
+    probe()
+    with _LOCK:
+        found = _sane().get_devices(local_only)
+    return [Device(*entry) for entry in found]
+
+
+def resolve(pattern: str, devices: Sequence[Device]) -> Device:
+    """The device a configured name or glob refers to; ``auto`` takes the first scanner."""
+    if pattern == "auto":
+        if devices:
+            return devices[0]
+    else:
+        for device in devices:
+            if device.name == pattern or fnmatch.fnmatchcase(device.name, pattern):
+                return device
+    raise DeviceNotFound(
+        f"no scanner matches {pattern!r} (found: {', '.join(d.name for d in devices) or 'none'})",
+        f"Không tìm thấy máy quét {pattern!r}: kiểm tra cáp, nguồn và `scanstation devices`",
+        pattern=pattern,
+    )
+
+
+# --------------------------------------------------------------------------- profile mapping
+
+
+@dataclass(frozen=True)
+class OptionInfo:
+    name: str
+    type: int
+    cap: int
+    constraint: Any
+
+    @property
+    def active(self) -> bool:
+        return not self.cap & CAP_INACTIVE
+
+    @property
+    def settable(self) -> bool:
+        return bool(self.cap & CAP_SOFT_SELECT) and self.active
+
+    @property
+    def is_sensor(self) -> bool:
+        """Read-only hardware state such as a button: readable, not settable."""
+        return (
+            bool(self.cap & CAP_SOFT_DETECT)
+            and not self.cap & CAP_SOFT_SELECT
+            and self.type in (TYPE_BOOL, TYPE_INT, TYPE_STRING)
+            and self.active
+        )
+
+
+def options_of(raw: Sequence[tuple[Any, ...]]) -> dict[str, OptionInfo]:
+    """Options from python-sane's ``get_options()`` tuples, by SANE name."""
+    result = {}
+    for entry in raw:
+        _index, name, _title, _desc, type_, _unit, _size, cap, constraint = entry
+        if name and type_ != TYPE_GROUP:
+            result[name] = OptionInfo(name, type_, cap, constraint)
+    return result
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The backend option values a profile maps onto, in the order to set them."""
+
+    values: list[tuple[str, Any]] = field(default_factory=list)
+    duplex: bool = False
+    feeder: bool = True
+    notes: list[str] = field(default_factory=list)
+
+
+def _pick(
+    choices: Sequence[str], wanted: Sequence[Sequence[str]], avoid: Sequence[str] = ()
+) -> str | None:
+    """The first choice containing all words of a wanted group, none of ``avoid``."""
+    for words in wanted:
+        for choice in choices:
+            low = choice.lower()
+            if all(w in low for w in words) and not any(a in low for a in avoid):
+                return choice
+    return None
+
+
+def _source_choice(choices: list[str], source: str) -> tuple[str | None, bool]:
+    """(backend source value, whether it is a duplex source) for a profile source."""
+    if source == "flatbed":
+        return _pick(choices, [["flatbed"], ["normal"], ["platen"]]), False
+    if source in ("adf-duplex", "auto"):
+        duplex = _pick(choices, [["duplex"]])
+        if duplex:
+            return duplex, True
+    if source == "adf-back":
+        back = _pick(choices, [["back"], ["rear"]])
+        if back:
+            return back, False
+    feeder = _pick(
+        choices,
+        [["adf", "front"], ["adf"], ["feeder"], ["automatic document"], ["simplex"]],
+        avoid=["duplex", "back", "rear"],
+    )
+    if feeder or source != "auto":
+        return feeder, False
+    return _pick(choices, [["flatbed"], ["normal"]]), False
+
+
+def map_profile(options: Mapping[str, OptionInfo], profile: Profile) -> Settings:
+    """Map a profile onto this backend's options; raises ScannerOptionError if impossible."""
+    values: list[tuple[str, Any]] = []
+    notes: list[str] = []
+    duplex = False
+    feeder = profile.source != "flatbed"
+
+    src = options.get("source")
+    if src is not None and src.settable and isinstance(src.constraint, list):
+        choice, duplex = _source_choice(src.constraint, profile.source)
+        if choice is None and profile.source == "adf-duplex":
+            choice, duplex = _source_choice(src.constraint, "adf-front")
+            if choice:
+                notes.append("no duplex source: scanning front sides only")
+        if choice is None:
+            raise ScannerOptionError(
+                f"the scanner has no {profile.source} source (it offers: "
+                f"{', '.join(src.constraint)})",
+                f"Máy quét không có nguồn giấy {profile.source} (có: {', '.join(src.constraint)})",
+            )
+        values.append(("source", choice))
+        feeder = "flatbed" not in choice.lower() and "normal" not in choice.lower()
+    elif profile.source not in ("flatbed", "auto") and src is None:
+        notes.append("no source option: using the scanner's only source")
+
+    # Backends that switch duplex with a separate option (epson2, epsonds, some hp).
+    if profile.source in ("adf-duplex", "auto") and feeder and not duplex:
+        mode_opt = options.get("adf-mode") or options.get("adf_mode")
+        dup_opt = options.get("duplex")
+        if mode_opt and mode_opt.settable and isinstance(mode_opt.constraint, list):
+            choice = _pick(mode_opt.constraint, [["duplex"]])
+            if choice:
+                values.append((mode_opt.name, choice))
+                duplex = True
+        elif dup_opt and dup_opt.settable and dup_opt.type == TYPE_BOOL:
+            values.append(("duplex", True))
+            duplex = True
+        if profile.source == "adf-duplex" and not duplex and not notes:
+            notes.append("no duplex mode: scanning front sides only")
+
+    mode = options.get("mode")
+    if mode is not None and mode.settable and isinstance(mode.constraint, list):
+        wanted = {
+            "color": [["color"], ["colour"], ["rgb"]],
+            "gray": [["gray"], ["grey"]],
+            "lineart": [["lineart"], ["binary"], ["black"], ["halftone"]],
+        }[profile.mode]
+        choice = _pick(
+            mode.constraint,
+            wanted,
+            avoid=["lineart", "halftone"] if profile.mode != "lineart" else (),
+        )
+        if choice is None:
+            raise ScannerOptionError(
+                f"the scanner has no {profile.mode} mode (it offers: {', '.join(mode.constraint)})",
+                f"Máy quét không có chế độ màu {profile.mode} (có: {', '.join(mode.constraint)})",
+            )
+        values.append(("mode", choice))
+
+    depth = options.get("depth")
+    if (
+        depth is not None
+        and depth.settable
+        and isinstance(depth.constraint, list)
+        and 8 in depth.constraint
+        and profile.mode != "lineart"
+    ):
+        values.append(("depth", 8))
+
+    res = options.get("resolution") or options.get("x-resolution")
+    if res is not None and res.settable:
+        values.append((res.name, _resolution(res, profile.resolution)))
+        if res.name == "x-resolution" and options.get("y-resolution"):
+            values.append(
+                ("y-resolution", _resolution(options["y-resolution"], profile.resolution))
+            )
+
+    values.extend(_area(options, profile))
+    return Settings(values=values, duplex=duplex, feeder=feeder, notes=notes)
+
+
+def _resolution(option: OptionInfo, wanted: int) -> int | float:
+    constraint = option.constraint
+    value: float = wanted
+    if isinstance(constraint, list) and constraint:
+        above = sorted(v for v in constraint if v >= wanted)
+        value = above[0] if above else max(constraint)
+    elif isinstance(constraint, tuple) and len(constraint) == 3:
+        low, high, quant = constraint
+        value = min(max(wanted, low), high)
+        if quant:
+            value = low + round((value - low) / quant) * quant
+    return float(value) if option.type == TYPE_FIXED else int(value)
+
+
+def _area(options: Mapping[str, OptionInfo], profile: Profile) -> list[tuple[str, Any]]:
+    """Scan area in mm: the paper size (clipped to the scanner), or everything for ``max``."""
+    values: list[tuple[str, Any]] = []
+
+    def upper(name: str) -> float | None:
+        opt = options.get(name)
+        if opt is None or not opt.settable or not isinstance(opt.constraint, tuple):
+            return None
+        return float(opt.constraint[1])
+
+    size = PAGE_SIZES_MM.get(profile.page_size)
+    for width_name, height_name in (("page-width", "page-height"), ("br-x", "br-y")):
+        max_w, max_h = upper(width_name), upper(height_name)
+        if max_w is None or max_h is None:
+            continue
+        if width_name == "br-x":
+            for corner in ("tl-x", "tl-y"):
+                if upper(corner) is not None:
+                    values.append((corner, _fixed_or_int(options[corner], 0.0)))
+        width, height = (min(size[0], max_w), min(size[1], max_h)) if size else (max_w, max_h)
+        values.append((width_name, _fixed_or_int(options[width_name], width)))
+        values.append((height_name, _fixed_or_int(options[height_name], height)))
+    return values
+
+
+def _fixed_or_int(option: OptionInfo, value: float) -> int | float:
+    return float(value) if option.type == TYPE_FIXED else int(value)
+
+
+# --------------------------------------------------------------------------- the scanner
+
+
+class SaneScanner:
+    """One scanner, opened on first use and reopened after it was unplugged."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self.name = pattern
+        self.model = ""
+        self._dev: Any = None
+        self._scanning = threading.Event()
+
+    # -- handle
+
+    def _open(self) -> Any:
+        if self._dev is not None:
+            return self._dev
+        device = resolve(self.pattern, list_devices())
+        with _LOCK:
+            try:
+                self._dev = _sane().SaneDev(device.name)
+            except Exception as exc:
+                raise translate(exc, device.name) from exc
+        self.name = device.name
+        self.model = f"{device.vendor} {device.model}".strip()
+        return self._dev
+
+    def _drop(self) -> None:
+        with _LOCK:
+            if self._dev is not None:
+                try:
+                    self._dev.close()
+                except Exception as exc:  # noqa: BLE001 - a dead handle may fail to close
+                    log.debug("closing %s failed: %s", self.name, exc)
+                self._dev = None
+
+    def close(self) -> None:
+        self._drop()
+
+    def options(self) -> dict[str, OptionInfo]:
+        with _LOCK:
+            return options_of(self._open().get_options())
+
+    def set_option(self, name: str, value: Any) -> None:
+        """Set one backend option by its SANE name (python-sane uses _ for -)."""
+        with _LOCK:
+            setattr(self._open(), name.replace("-", "_"), value)
+
+    def get_option(self, name: str) -> Any:
+        with _LOCK:
+            return getattr(self._open(), name.replace("-", "_"))
+
+    # -- buttons
+
+    def sensor_names(self) -> list[str]:
+        return [o.name for o in self.options().values() if o.is_sensor]
+
+    def read_sensors(self) -> Mapping[str, object] | None:
+        """Button states; ``None`` while a batch is being scanned or the lock is taken."""
+        if self._scanning.is_set() or not _LOCK.acquire(blocking=False):
+            return None
+        try:
+            if self._scanning.is_set():
+                return None
+            dev = self._open()
+            return {
+                o.name: getattr(dev, o.name.replace("-", "_"))
+                for o in options_of(dev.get_options()).values()
+                if o.is_sensor
+            }
+        except Exception as exc:  # noqa: BLE001 - an unplugged scanner is retried next poll
+            log.debug("reading buttons of %s failed: %s", self.pattern, exc)
+            self._drop()
+            return None
+        finally:
+            _LOCK.release()
+
+    # -- capture
+
+    def apply(self, profile: Profile) -> Settings:
+        dev = self._open()
+        settings = map_profile(self.options(), profile)
+        with _LOCK:
+            for name, value in settings.values:
+                try:
+                    setattr(dev, name.replace("-", "_"), value)
+                except AttributeError as exc:
+                    # inactive after an earlier option changed it: not needed then
+                    log.debug("option %s not set: %s", name, exc)
+                except Exception as exc:
+                    raise ScannerOptionError(
+                        f"the scanner refused {name} = {value!r}: {exc}",
+                        f"Máy quét không nhận thiết lập {name} = {value!r}: {exc}",
+                    ) from exc
+        for note in settings.notes:
+            log.warning("%s: %s", self.name, note)
+        return settings
+
+    def frames(self, profile: Profile, stop: threading.Event) -> Iterator[Frame]:
+        settings = self.apply(profile)
+        dev = self._dev
+        count = 0
+        self._scanning.set()
+        try:
+            while not stop.is_set() and count < profile.max_pages:
+                with _LOCK:
+                    try:
+                        dev.start()
+                        image = dev.snap(True)
+                        dpi = round(float(getattr(dev, "resolution", profile.resolution)))
+                    except Exception as exc:
+                        error = self._failure(exc)
+                        if isinstance(error, NoDocuments) and count > 0:
+                            break
+                        raise error from exc
+                encoded = encode_png(image, dpi)
+                side = ("front" if count % 2 == 0 else "back") if settings.duplex else "single"
+                yield Frame(
+                    data=encoded.data,
+                    ext=encoded.ext,
+                    width=encoded.width,
+                    height=encoded.height,
+                    dpi=encoded.dpi,
+                    input_name=f"{self.name}#{count + 1}",
+                    frame=0,
+                    side=side,
+                )
+                count += 1
+                if not settings.feeder:
+                    break
+        finally:
+            self._scanning.clear()
+            with _LOCK:
+                if self._dev is not None:
+                    try:
+                        self._dev.cancel()
+                    except Exception as exc:  # noqa: BLE001 - cancel on a dead device
+                        log.debug("cancel on %s failed: %s", self.name, exc)
+
+    def _failure(self, exc: BaseException) -> ScannerError:
+        error = translate(exc, self.name)
+        if isinstance(error, ScannerIOError):
+            # An I/O error from a scanner that is no longer listed means it was unplugged.
+            try:
+                present = any(d.name == self.name for d in list_devices())
+            except Exception:  # noqa: BLE001 - the listing may fail for the same reason
+                present = False
+            if not present:
+                self._drop()
+                return DeviceUnplugged(
+                    f"the scanner {self.name} was disconnected",
+                    f"Máy quét {self.name} đã bị ngắt kết nối",
+                    device=self.name,
+                )
+        return error

@@ -1,0 +1,102 @@
+"""The capture loop: frames from a source into the store, one durable page at a time.
+
+A page is reported (``on_page``) only after it is fsync'd and recorded. A scanner
+fault (jam, cover open, unplugged) or a full disk ends the batch as
+``interrupted`` with every page captured so far kept, records an event, and
+raises the typed error; the clerk clears the fault and resumes the batch or
+closes it as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from station.capture import Source
+from station.config import Profile
+from station.errors import NoDocuments, StationError
+from station.store import Batch, Page, Store
+
+log = logging.getLogger(__name__)
+
+PageCallback = Callable[[Page], None]
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    batch: Batch
+    pages: list[Page]
+
+
+def record_error(store: Store, error: StationError, **detail: object) -> None:
+    """Record a failure as an event, if it is one the fleet should see."""
+    if error.event_type is None:
+        return
+    store.add_event(
+        error.event_type,
+        error.severity,
+        error.message_vi,
+        error.message_en,
+        {**error.detail, **detail},
+    )
+
+
+def capture_batch(
+    store: Store,
+    source: Source,
+    profile_name: str,
+    profile: Profile,
+    *,
+    trigger: str = "cli",
+    on_page: PageCallback | None = None,
+    stop: threading.Event | None = None,
+    resume: str | None = None,
+) -> CaptureResult:
+    """Capture one batch (or continue the interrupted batch ``resume``)."""
+    stop = stop or threading.Event()
+    if resume is not None:
+        batch = store.set_batch_state(resume, "capturing")
+    else:
+        batch = store.create_batch(source.name, profile_name, trigger)
+    pages: list[Page] = []
+    try:
+        for frame in source.frames(profile, stop):
+            page = store.add_page(
+                batch.id,
+                frame.data,
+                ext=frame.ext,
+                input_name=frame.input_name,
+                frame=frame.frame,
+                side=frame.side,
+                width=frame.width,
+                height=frame.height,
+                dpi=frame.dpi,
+            )
+            pages.append(page)
+            if on_page is not None:
+                on_page(page)
+    except NoDocuments as exc:
+        if pages or resume is not None:
+            # the feeder ran empty after pages: the normal end of a batch
+            log.info("batch %s: feeder empty after %d pages", batch.id, len(pages))
+        else:
+            store.set_batch_state(batch.id, "interrupted", error_code=exc.code)
+            store.set_batch_state(batch.id, "cancelled")
+            record_error(store, exc, batch=batch.id)
+            raise
+    except StationError as exc:
+        store.set_batch_state(
+            batch.id, "interrupted", error_code=exc.code, error_message=exc.message_en
+        )
+        record_error(store, exc, batch=batch.id, pages=len(pages))
+        raise
+    except BaseException:
+        store.set_batch_state(batch.id, "interrupted", error_code="internal")
+        raise
+    if stop.is_set():
+        batch = store.set_batch_state(batch.id, "interrupted", error_code="stopped")
+    else:
+        batch = store.set_batch_state(batch.id, "captured")
+    return CaptureResult(batch, store.pages(batch.id))

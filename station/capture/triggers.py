@@ -1,0 +1,211 @@
+"""Triggers: what starts a batch.
+
+- the scanner's own buttons: :class:`ButtonPoller` reads the scanner's sensor
+  options every 500 ms (as scanbd does) and fires on a press;
+- a GPIO push button on a Raspberry Pi: :class:`GpioButton` (gpiozero, imported
+  only when a pin is configured, so the station runs off a Pi without it);
+- the touchscreen or any other code: :meth:`TriggerHub.fire`.
+
+All of them feed one :class:`TriggerHub`; :class:`CaptureService` takes one
+request at a time and captures one batch with the default profile. Presses that
+arrive while a batch is running are ignored (the scanner is busy).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from station.capture import Source
+from station.capture.session import CaptureResult, capture_batch
+from station.config import Config
+from station.errors import ConfigError, DependencyError, StationError
+from station.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TriggerRequest:
+    origin: str  # "scanner-button", "gpio", "ui", "hotfolder", …
+    profile: str | None = None
+    detail: str = ""
+
+
+class TriggerHub:
+    """Where every trigger lands. Thread-safe; a full queue drops extra presses."""
+
+    def __init__(self, maxsize: int = 4) -> None:
+        self._queue: queue.Queue[TriggerRequest] = queue.Queue(maxsize=maxsize)
+
+    def fire(self, origin: str, profile: str | None = None, detail: str = "") -> bool:
+        try:
+            self._queue.put_nowait(TriggerRequest(origin, profile, detail))
+        except queue.Full:
+            log.info("trigger from %s ignored: requests already waiting", origin)
+            return False
+        return True
+
+    def wait(self, timeout: float | None = None) -> TriggerRequest | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def drain(self) -> int:
+        """Drop requests that arrived while a batch ran; returns how many."""
+        dropped = 0
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return dropped
+            dropped += 1
+
+
+def is_press(previous: object, current: object) -> bool:
+    """Whether a sensor going from ``previous`` to ``current`` is a button press.
+
+    Booleans press on False -> True. Integer sensors (function-number dials,
+    "button" counters) press when they change to a non-zero value. String sensors
+    press when they change to a non-empty value.
+    """
+    if previous is None:
+        return False
+    if isinstance(current, bool) or isinstance(previous, bool):
+        return bool(current) and not bool(previous)
+    if isinstance(current, int):
+        return current != previous and current != 0
+    if isinstance(current, str):
+        return current != previous and current.strip() != ""
+    return False
+
+
+class ButtonPoller(threading.Thread):
+    """Polls a scanner's sensor options and fires the hub on each press."""
+
+    def __init__(
+        self,
+        read: Callable[[], Mapping[str, object] | None],
+        hub: TriggerHub,
+        stop: threading.Event,
+        *,
+        interval_s: float = 0.5,
+        debounce_s: float = 1.0,
+    ) -> None:
+        super().__init__(name="button-poller", daemon=True)
+        self._read = read
+        self._hub = hub
+        self._stop_event = stop
+        self.interval_s = interval_s
+        self.debounce_s = debounce_s
+        self._last: dict[str, object] = {}
+        self._last_fire = float("-inf")
+        self.presses = 0
+
+    def poll_once(self, now: float | None = None) -> list[str]:
+        """One poll: returns the names of the sensors that were pressed."""
+        values = self._read()
+        if values is None:  # scanning, or the scanner is away: keep the old state
+            return []
+        now = time.monotonic() if now is None else now
+        pressed = [name for name, value in values.items() if is_press(self._last.get(name), value)]
+        self._last = dict(values)
+        if pressed and now - self._last_fire >= self.debounce_s:
+            self._last_fire = now
+            self.presses += 1
+            self._hub.fire("scanner-button", detail=",".join(pressed))
+        return pressed
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.poll_once()
+            except Exception:
+                log.exception("reading the scanner buttons failed")
+            self._stop_event.wait(self.interval_s)
+
+
+class GpioButton:
+    """A push button on a GPIO pin (BCM numbering), wired to ground."""
+
+    def __init__(self, pin: int, hub: TriggerHub, *, pin_factory: Any = None) -> None:
+        try:
+            from gpiozero import Button
+        except ImportError as exc:
+            raise DependencyError(
+                "gpio_pin is set but gpiozero is not installed: pip install 'scanstation[pi]'",
+                "Đã đặt gpio_pin nhưng chưa cài gpiozero: pip install 'scanstation[pi]'",
+            ) from exc
+        try:
+            self._button = Button(pin, pull_up=True, bounce_time=0.05, pin_factory=pin_factory)
+        except Exception as exc:
+            raise ConfigError(
+                f"GPIO pin {pin} cannot be used: {exc}",
+                f"Không dùng được chân GPIO {pin}: {exc}",
+            ) from exc
+        self._button.when_pressed = lambda: hub.fire("gpio", detail=f"pin {pin}")
+
+    def close(self) -> None:
+        self._button.close()
+
+
+class CaptureService(threading.Thread):
+    """Turns trigger requests into batches, one at a time, with the default profile."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        source: Source,
+        hub: TriggerHub,
+        stop: threading.Event,
+        *,
+        on_result: Callable[[CaptureResult | StationError], None] | None = None,
+    ) -> None:
+        super().__init__(name="capture", daemon=True)
+        self.config = config
+        self.store = store
+        self.source = source
+        self.hub = hub
+        self._stop_event = stop
+        self._on_result = on_result
+        self.busy = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            request = self.hub.wait(timeout=0.2)
+            if request is None:
+                continue
+            self.run_request(request)
+
+    def run_request(self, request: TriggerRequest) -> CaptureResult | StationError:
+        name = request.profile or self.config.scanner.default_profile
+        self.busy.set()
+        outcome: CaptureResult | StationError
+        try:
+            outcome = capture_batch(
+                self.store,
+                self.source,
+                name,
+                self.config.profile(name),
+                trigger=request.origin,
+                stop=self._stop_event,
+            )
+            log.info("batch %s: %d pages", outcome.batch.id, len(outcome.pages))
+        except StationError as exc:
+            log.warning("capture failed: %s", exc.message_en)
+            outcome = exc
+        finally:
+            self.busy.clear()
+            dropped = self.hub.drain()
+            if dropped:
+                log.info("%d trigger(s) during the batch ignored", dropped)
+        if self._on_result is not None:
+            self._on_result(outcome)
+        return outcome

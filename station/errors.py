@@ -1,0 +1,139 @@
+"""One error hierarchy for the whole station.
+
+Every error the station raises on purpose is a :class:`StationError`. It carries
+an exit code (stable, documented in docs/cli.md), a short machine code, and a
+message in Vietnamese and English. One boundary per interface turns them into
+CLI exit codes, JSON API errors and MQTT events; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class StationError(Exception):
+    """Base class: a failure the station understands and can explain."""
+
+    exit_code: ClassVar[int] = 1
+    code: ClassVar[str] = "error"
+    #: Event type published when this error happens in the daemon (None: no event).
+    event_type: ClassVar[str | None] = None
+    severity: ClassVar[str] = "error"
+
+    def __init__(self, message_en: str, message_vi: str | None = None, **detail: Any) -> None:
+        super().__init__(message_en)
+        self.message_en = message_en
+        self.message_vi = message_vi or message_en
+        self.detail: dict[str, Any] = detail
+
+    def user_message(self) -> str:
+        """One line for a person: Vietnamese first, English after."""
+        if self.message_vi == self.message_en:
+            return self.message_en
+        return f"{self.message_vi} / {self.message_en}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "error": self.user_message(),
+            "code": self.code,
+            "message": {"vi": self.message_vi, "en": self.message_en},
+        }
+
+
+class UsageError(StationError):
+    exit_code = 2
+    code = "usage"
+
+
+class ConfigError(StationError):
+    exit_code = 3
+    code = "config"
+
+
+class DependencyError(StationError):
+    exit_code = 4
+    code = "dependency"
+
+
+class ScannerError(StationError):
+    """Base of everything the scanner can report."""
+
+    exit_code = 5
+    code = "scanner"
+    event_type: ClassVar[str | None] = "scanner.error"
+
+
+class DeviceNotFound(ScannerError):
+    code = "scanner.not_found"
+    event_type = "scanner.not_found"
+
+
+class DeviceBusy(ScannerError):
+    code = "scanner.busy"
+    event_type = "scanner.busy"
+    severity = "warning"
+
+
+class PaperJam(ScannerError):
+    code = "scanner.jam"
+    event_type = "scanner.jam"
+
+
+class CoverOpen(ScannerError):
+    code = "scanner.cover_open"
+    event_type = "scanner.cover_open"
+
+
+class NoDocuments(ScannerError):
+    """The feeder is empty before the first page of a batch."""
+
+    exit_code = 6
+    code = "scanner.no_paper"
+    event_type = "scanner.no_paper"
+    severity = "warning"
+
+
+class ScannerIOError(ScannerError):
+    code = "scanner.io_error"
+    event_type = "scanner.io_error"
+
+
+class DeviceUnplugged(ScannerError):
+    code = "scanner.unplugged"
+    event_type = "scanner.unplugged"
+
+
+class ScannerOptionError(ScannerError):
+    """A profile asks for something the scanner cannot do."""
+
+    code = "scanner.option"
+    event_type = None
+
+
+class StorageError(StationError):
+    exit_code = 7
+    code = "storage"
+    event_type = "storage.error"
+
+
+class DiskFull(StorageError):
+    code = "storage.disk_low"
+    event_type = "disk.low"
+
+
+class InputError(StationError):
+    """An input file that cannot be used: corrupt, unsupported, hostile."""
+
+    exit_code = 8
+    code = "input"
+
+
+class NotFound(StationError):
+    exit_code = 9
+    code = "not_found"
+
+
+class Interrupted(StationError):
+    exit_code = 130
+    code = "interrupted"
+    severity = "info"

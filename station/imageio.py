@@ -1,0 +1,169 @@
+"""Reading page images safely: size limits before decoding, clear errors for bad files.
+
+Every image that enters the station from outside (a folder, an upload, a PDF)
+goes through here, so corrupt files, decompression bombs and huge pages are
+refused before they cost memory.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageSequence, UnidentifiedImageError
+
+from station.errors import InputError
+
+#: Largest page accepted, in pixels: A3 at 600 dpi is about 70 MP.
+MAX_PIXELS = 100_000_000
+#: Largest number of frames taken from one file (multi-page TIFF or PDF).
+MAX_FRAMES = 2000
+#: Largest input file, in bytes.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED_SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES
+
+# PIL's own guard stays as a second line of defence, set to our limit.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One page as an encoded image file, ready for the store."""
+
+    data: bytes
+    ext: str
+    width: int
+    height: int
+    dpi: int
+
+
+def _bad(path: Path | str, why_en: str, why_vi: str) -> InputError:
+    return InputError(f"{path}: {why_en}", f"{path}: {why_vi}", path=str(path))
+
+
+def encode_png(image: Image.Image, dpi: int) -> EncodedFrame:
+    """PNG with fast compression: lossless, and cheap enough to keep up with a scanner."""
+    if image.mode not in ("RGB", "L", "1"):
+        image = image.convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=1, dpi=(dpi, dpi))
+    return EncodedFrame(buf.getvalue(), "png", image.width, image.height, dpi)
+
+
+def _dpi_of(image: Image.Image, default: int) -> int:
+    value = image.info.get("dpi")
+    if isinstance(value, tuple) and value and isinstance(value[0], int | float) and value[0] >= 50:
+        return round(float(value[0]))
+    return default
+
+
+def _check_size(path: Path | str, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        raise _bad(path, "image has no pixels", "ảnh không có điểm ảnh")
+    if width * height > MAX_PIXELS:
+        raise _bad(
+            path,
+            f"image of {width}x{height} pixels is larger than the limit of {MAX_PIXELS:,}",
+            f"ảnh {width}x{height} điểm vượt giới hạn {MAX_PIXELS:,} điểm",
+        )
+
+
+def read_frames(path: Path, default_dpi: int) -> Iterator[EncodedFrame]:
+    """Every page of an image or PDF file, in order, as encoded frames.
+
+    JPEG and PNG files with one frame are passed through byte for byte (no second
+    JPEG generation); TIFF frames and PDF pages become PNG.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise _bad(
+            path,
+            "unsupported file type (use PNG, JPEG, TIFF or PDF)",
+            "không hỗ trợ loại tệp này (dùng PNG, JPEG, TIFF hoặc PDF)",
+        )
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise _bad(path, f"cannot read: {exc.strerror}", f"không đọc được: {exc.strerror}") from exc
+    if size > MAX_FILE_BYTES:
+        raise _bad(path, "file is too large", "tệp quá lớn")
+    if suffix in PDF_SUFFIXES:
+        yield from _pdf_frames(path, default_dpi)
+    else:
+        yield from _image_frames(path, default_dpi)
+
+
+def _image_frames(path: Path, default_dpi: int) -> Iterator[EncodedFrame]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise _bad(path, f"cannot read: {exc.strerror}", f"không đọc được: {exc.strerror}") from exc
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            frames = getattr(image, "n_frames", 1)
+            if frames > MAX_FRAMES:
+                raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
+            if frames == 1 and image.format in ("JPEG", "PNG"):
+                _check_size(path, image.width, image.height)
+                image.load()  # full decode: truncated files fail here, not later
+                yield EncodedFrame(
+                    data,
+                    "jpg" if image.format == "JPEG" else "png",
+                    image.width,
+                    image.height,
+                    _dpi_of(image, default_dpi),
+                )
+                return
+            for frame in ImageSequence.Iterator(image):
+                _check_size(path, frame.width, frame.height)
+                dpi = _dpi_of(frame, default_dpi)
+                frame.load()
+                yield encode_png(frame.copy(), dpi)
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bad(path, "not a readable image", "không phải ảnh đọc được") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _bad(
+            path, f"corrupt or truncated image ({exc})", f"ảnh hỏng hoặc bị cắt cụt ({exc})"
+        ) from None
+
+
+def _pdf_frames(path: Path, dpi: int) -> Iterator[EncodedFrame]:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise _bad(
+            path, f"not a readable PDF ({exc})", f"không phải PDF đọc được ({exc})"
+        ) from None
+    try:
+        if len(pdf) > MAX_FRAMES:
+            raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
+        for index in range(len(pdf)):
+            page = pdf[index]
+            width_pt, height_pt = page.get_size()
+            width, height = round(width_pt * dpi / 72), round(height_pt * dpi / 72)
+            _check_size(path, width, height)
+            try:
+                bitmap = page.render(scale=dpi / 72)
+                image = bitmap.to_pil()
+            except pdfium.PdfiumError as exc:
+                raise _bad(
+                    path,
+                    f"page {index + 1} cannot be rendered ({exc})",
+                    f"không dựng được trang {index + 1} ({exc})",
+                ) from None
+            yield encode_png(image, dpi)
+            page.close()
+    finally:
+        pdf.close()

@@ -1,0 +1,525 @@
+"""The durable store: SQLite (WAL) plus a spool folder. The single source of truth.
+
+Layout under ``data_dir``::
+
+    store.sqlite3          batches, pages, documents, events, counters
+    spool/{batch_id}/      p00001.png, p00002.jpg, … (one file per captured frame)
+    .lock                  held by the process that owns the store (the daemon or a scan)
+
+Write order for a page, so that whatever moment power is cut, a page that was
+reported is complete and a page that was not reported leaves nothing behind:
+
+1. the bytes go to ``.pNNNNN.ext.tmp`` and are fsync'd;
+2. the page row is inserted and committed (``synchronous=FULL``);
+3. the temporary file is renamed to its final name and the folder fsync'd;
+4. only then is the page reported to the caller.
+
+:meth:`Store.recover` finishes step 3 for rows whose rename was cut off, deletes
+temporary files that never got a row, and marks batches that were capturing when
+the process died as ``interrupted``; they can then be resumed or closed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from station.errors import DiskFull, NotFound, StorageError
+from station.fsutil import free_bytes, fsync_dir, storage_error
+
+# Allowed batch state transitions. Later stages (pipeline, review, uplink) move
+# batches forward along these edges only.
+BATCH_TRANSITIONS: dict[str, set[str]] = {
+    "capturing": {"captured", "interrupted", "failed"},
+    "interrupted": {"capturing", "captured", "cancelled"},
+    "captured": {"processing", "cancelled"},
+    "processing": {"review", "failed", "captured"},
+    "review": {"confirmed", "processing", "cancelled"},
+    "confirmed": {"done"},
+    "failed": {"captured", "cancelled"},
+    "done": set(),
+    "cancelled": set(),
+}
+PAGE_STATES = ("captured", "processed", "failed")
+
+_SCHEMA = [
+    # version 1
+    """
+    CREATE TABLE batches (
+        id            TEXT PRIMARY KEY,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        device        TEXT NOT NULL,
+        profile       TEXT NOT NULL,
+        trigger       TEXT NOT NULL,
+        error_code    TEXT,
+        error_message TEXT
+    );
+    CREATE TABLE pages (
+        id         INTEGER PRIMARY KEY,
+        batch_id   TEXT NOT NULL REFERENCES batches(id),
+        seq        INTEGER NOT NULL,
+        input      TEXT NOT NULL,
+        frame      INTEGER NOT NULL,
+        side       TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        width      INTEGER NOT NULL,
+        height     INTEGER NOT NULL,
+        dpi        INTEGER NOT NULL,
+        state      TEXT NOT NULL DEFAULT 'captured',
+        created_at TEXT NOT NULL,
+        UNIQUE (batch_id, seq)
+    );
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        ts         TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        message_vi TEXT NOT NULL,
+        message_en TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        published  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    CREATE INDEX pages_by_batch ON pages (batch_id, seq);
+    CREATE INDEX batches_by_state ON batches (state);
+    CREATE INDEX events_unpublished ON events (published) WHERE published = 0;
+    """,
+]
+
+_PAGE_NAME = re.compile(r"^p(\d{5,})\.([a-z0-9]+)$")
+_TMP_NAME = re.compile(r"^\.p(\d{5,})\.([a-z0-9]+)\.tmp$")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_batch_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass(frozen=True)
+class Batch:
+    id: str
+    created_at: str
+    updated_at: str
+    state: str
+    device: str
+    profile: str
+    trigger: str
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class Page:
+    id: int
+    batch_id: str
+    seq: int
+    input: str
+    frame: int
+    side: str
+    path: str
+    sha256: str
+    size: int
+    width: int
+    height: int
+    dpi: int
+    state: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    ts: str
+    type: str
+    severity: str
+    message_vi: str
+    message_en: str
+    detail: dict[str, Any]
+    published: bool
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    interrupted_batches: list[str]
+    renamed_pages: int
+    removed_temp_files: int
+    missing_pages: list[int]
+
+
+class Store:
+    """Access to the station's database and spool. Thread-safe (one lock)."""
+
+    def __init__(self, data_dir: Path, *, min_free_bytes: int = 0, owner: bool = False) -> None:
+        self.data_dir = data_dir
+        self.spool = data_dir / "spool"
+        self.db_path = data_dir / "store.sqlite3"
+        self.min_free_bytes = min_free_bytes
+        self._lock = threading.RLock()
+        self._lock_fd: int | None = None
+        try:
+            self.spool.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise storage_error(exc, self.spool) from exc
+        if owner:
+            self._take_ownership()
+        try:
+            self._db = sqlite3.connect(
+                self.db_path, check_same_thread=False, isolation_level=None, timeout=30
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(
+                f"cannot open the store {self.db_path}: {exc}",
+                f"Không mở được kho dữ liệu {self.db_path}: {exc}",
+            ) from exc
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _take_ownership(self) -> None:
+        path = self.data_dir / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise StorageError(
+                f"the store {self.data_dir} is in use by another process (pid {holder})",
+                f"Kho dữ liệu {self.data_dir} đang được tiến trình khác dùng (pid {holder})",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(_SCHEMA[version:], start=version + 1):
+                with self._tx():
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # ------------------------------------------------------------------ batches
+
+    def create_batch(self, device: str, profile: str, trigger: str) -> Batch:
+        batch_id = new_batch_id()
+        ts = now_iso()
+        (self.spool / batch_id).mkdir(parents=True, exist_ok=False)
+        fsync_dir(self.spool)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO batches (id, created_at, updated_at, state, device, profile, trigger)"
+                " VALUES (?, ?, ?, 'capturing', ?, ?, ?)",
+                (batch_id, ts, ts, device, profile, trigger),
+            )
+        return self.batch(batch_id)
+
+    def batch(self, batch_id: str) -> Batch:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no batch {batch_id}", f"Không có lô {batch_id}")
+        return Batch(**dict(row))
+
+    def batches(self, state: str | None = None) -> list[Batch]:
+        with self._lock:
+            if state is None:
+                rows = self._db.execute("SELECT * FROM batches ORDER BY created_at, id").fetchall()
+            else:
+                rows = self._db.execute(
+                    "SELECT * FROM batches WHERE state = ? ORDER BY created_at, id", (state,)
+                ).fetchall()
+        return [Batch(**dict(r)) for r in rows]
+
+    def set_batch_state(
+        self,
+        batch_id: str,
+        state: str,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+    ) -> Batch:
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no batch {batch_id}", f"Không có lô {batch_id}")
+            current = row["state"]
+            if state not in BATCH_TRANSITIONS.get(current, set()):
+                raise StorageError(
+                    f"batch {batch_id} cannot go from {current} to {state}",
+                    f"Lô {batch_id} không thể chuyển từ {current} sang {state}",
+                )
+            db.execute(
+                "UPDATE batches SET state = ?, updated_at = ?,"
+                " error_code = COALESCE(?, error_code), error_message = COALESCE(?, error_message)"
+                " WHERE id = ?",
+                (state, now_iso(), error_code, error_message, batch_id),
+            )
+        return self.batch(batch_id)
+
+    # ------------------------------------------------------------------ pages
+
+    def add_page(
+        self,
+        batch_id: str,
+        data: bytes,
+        *,
+        ext: str,
+        input_name: str,
+        frame: int,
+        side: str,
+        width: int,
+        height: int,
+        dpi: int,
+    ) -> Page:
+        """Store one captured frame durably (see the module docstring for the order)."""
+        if not re.fullmatch(r"[a-z0-9]{2,5}", ext):
+            raise StorageError(f"bad page file extension {ext!r}")
+        folder = self.spool / batch_id
+        free = free_bytes(folder)
+        if free - len(data) < self.min_free_bytes:
+            raise DiskFull(
+                f"free space {free // 2**20} MiB is below the floor of "
+                f"{self.min_free_bytes // 2**20} MiB; capture stopped",
+                f"Dung lượng trống {free // 2**20} MiB dưới mức tối thiểu "
+                f"{self.min_free_bytes // 2**20} MiB; đã dừng quét",
+                free_bytes=free,
+            )
+        digest = hashlib.sha256(data).hexdigest()
+        with self._lock:
+            row = self._db.execute(
+                "SELECT state, (SELECT COALESCE(MAX(seq), 0) FROM pages WHERE batch_id = ?) AS last"
+                " FROM batches WHERE id = ?",
+                (batch_id, batch_id),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no batch {batch_id}", f"Không có lô {batch_id}")
+            if row["state"] != "capturing":
+                raise StorageError(f"batch {batch_id} is {row['state']}, not capturing")
+            seq = row["last"] + 1
+            name = f"p{seq:05d}.{ext}"
+            final = folder / name
+            tmp = folder / f".{name}.tmp"
+            self._write_synced(tmp, data)
+            ts = now_iso()
+            with self._tx() as db:
+                cur = db.execute(
+                    "INSERT INTO pages (batch_id, seq, input, frame, side, path, sha256, size,"
+                    " width, height, dpi, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        batch_id,
+                        seq,
+                        input_name,
+                        frame,
+                        side,
+                        f"{batch_id}/{name}",
+                        digest,
+                        len(data),
+                        width,
+                        height,
+                        dpi,
+                        ts,
+                    ),
+                )
+                page_id = cur.lastrowid
+                for counter in ("pages_total", "pages_since_roller"):
+                    db.execute(
+                        "INSERT INTO counters (name, value) VALUES (?, 1)"
+                        " ON CONFLICT(name) DO UPDATE SET value = value + 1",
+                        (counter,),
+                    )
+                db.execute("UPDATE batches SET updated_at = ? WHERE id = ?", (ts, batch_id))
+            tmp.replace(final)
+            fsync_dir(folder)
+        assert page_id is not None
+        return self.page(page_id)
+
+    @staticmethod
+    def _write_synced(path: Path, data: bytes) -> None:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise storage_error(exc, path) from exc
+
+    def page(self, page_id: int) -> Page:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM pages WHERE id = ?", (page_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no page {page_id}", f"Không có trang {page_id}")
+        return Page(**dict(row))
+
+    def pages(self, batch_id: str) -> list[Page]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM pages WHERE batch_id = ? ORDER BY seq", (batch_id,)
+            ).fetchall()
+        return [Page(**dict(r)) for r in rows]
+
+    def page_path(self, page: Page) -> Path:
+        return self.spool / page.path
+
+    def verify_pages(self, batch_id: str) -> list[int]:
+        """Re-hash every page file of a batch; returns the ids of pages that do not match."""
+        bad = []
+        for page in self.pages(batch_id):
+            try:
+                data = self.page_path(page).read_bytes()
+            except OSError:
+                bad.append(page.id)
+                continue
+            if hashlib.sha256(data).hexdigest() != page.sha256:
+                bad.append(page.id)
+        return bad
+
+    # ------------------------------------------------------------------ recovery
+
+    def recover(self) -> RecoveryReport:
+        """Bring the store to a consistent state after a crash or power loss."""
+        renamed = removed = 0
+        missing: list[int] = []
+        with self._lock:
+            rows = self._db.execute("SELECT id, path FROM pages").fetchall()
+        known = {r["path"]: r["id"] for r in rows}
+        for folder in sorted(p for p in self.spool.iterdir() if p.is_dir()):
+            for item in folder.iterdir():
+                tmp = _TMP_NAME.match(item.name)
+                if not tmp:
+                    continue
+                final_rel = f"{folder.name}/{item.name[1:-4]}"
+                if final_rel in known and not (self.spool / final_rel).exists():
+                    item.replace(self.spool / final_rel)
+                    renamed += 1
+                else:
+                    item.unlink()
+                    removed += 1
+            fsync_dir(folder)
+        for rel, page_id in known.items():
+            if not (self.spool / rel).exists():
+                missing.append(page_id)
+        interrupted = []
+        for batch in self.batches("capturing"):
+            self.set_batch_state(batch.id, "interrupted")
+            interrupted.append(batch.id)
+        return RecoveryReport(interrupted, renamed, removed, missing)
+
+    # ------------------------------------------------------------------ events
+
+    def add_event(
+        self,
+        type_: str,
+        severity: str,
+        message_vi: str,
+        message_en: str,
+        detail: dict[str, Any] | None = None,
+    ) -> Event:
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events (ts, type, severity, message_vi, message_en, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    now_iso(),
+                    type_,
+                    severity,
+                    message_vi,
+                    message_en,
+                    json.dumps(detail or {}, ensure_ascii=False, default=str),
+                ),
+            )
+            event_id = cur.lastrowid
+        assert event_id is not None
+        return self.events(since_id=event_id - 1, limit=1)[0]
+
+    def events(self, since_id: int = 0, limit: int = 100) -> list[Event]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE id > ? ORDER BY id LIMIT ?", (since_id, limit)
+            ).fetchall()
+        return [
+            Event(
+                id=r["id"],
+                ts=r["ts"],
+                type=r["type"],
+                severity=r["severity"],
+                message_vi=r["message_vi"],
+                message_en=r["message_en"],
+                detail=json.loads(r["detail"]),
+                published=bool(r["published"]),
+            )
+            for r in rows
+        ]
+
+    # ------------------------------------------------------------------ counters
+
+    def counters(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("SELECT name, value FROM counters").fetchall()
+        return {r["name"]: r["value"] for r in rows}
+
+    def reset_counter(self, name: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 0)"
+                " ON CONFLICT(name) DO UPDATE SET value = 0",
+                (name,),
+            )
