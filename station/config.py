@@ -126,6 +126,11 @@ class ScannerSection(_Strict):
     poll_buttons: bool = Field(
         True, description="Poll the scanner's own buttons (SANE sensor options)."
     )
+    button_sensors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=lambda: ["scan", "email", "copy", "pdf", "file", "ocr", "start", "button*"],
+        description="Names (globs) of the scanner's sensor options that are buttons; other "
+        "sensors such as cover-open or page-loaded never start a batch.",
+    )
     button_poll_ms: int = Field(
         500, ge=100, le=10_000, description="How often the scanner's buttons are read, in ms."
     )

@@ -48,6 +48,7 @@ CAP_SOFT_SELECT = 1
 CAP_HARD_SELECT = 2
 CAP_SOFT_DETECT = 4
 CAP_INACTIVE = 32
+NO_DUPLEX = "the scanner offers no duplex: scanning front sides only"
 TYPE_BOOL, TYPE_INT, TYPE_FIXED, TYPE_STRING, TYPE_BUTTON, TYPE_GROUP = range(6)
 
 # sane_strstatus() texts, as python-sane reports them, and what they mean.
@@ -254,7 +255,7 @@ def map_profile(options: Mapping[str, OptionInfo], profile: Profile) -> Settings
         if choice is None and profile.source == "adf-duplex":
             choice, duplex = _source_choice(src.constraint, "adf-front")
             if choice:
-                notes.append("no duplex source: scanning front sides only")
+                notes.append(NO_DUPLEX)
         if choice is None:
             raise ScannerOptionError(
                 f"the scanner has no {profile.source} source (it offers: "
@@ -279,7 +280,7 @@ def map_profile(options: Mapping[str, OptionInfo], profile: Profile) -> Settings
             values.append(("duplex", True))
             duplex = True
         if profile.source == "adf-duplex" and not duplex and not notes:
-            notes.append("no duplex mode: scanning front sides only")
+            notes.append(NO_DUPLEX)
 
     mode = options.get("mode")
     if mode is not None and mode.settable and isinstance(mode.constraint, list):

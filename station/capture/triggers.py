@@ -13,11 +13,12 @@ arrive while a batch is running are ignored (the scanner is busy).
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,13 +72,13 @@ class TriggerHub:
 def is_press(previous: object, current: object) -> bool:
     """Whether a sensor going from ``previous`` to ``current`` is a button press.
 
-    Booleans press on False -> True. Integer sensors (function-number dials,
-    "button" counters) press when they change to a non-zero value. String sensors
-    press when they change to a non-empty value.
+    Booleans (SANE reports them as 0/1) press on false -> true. Integer sensors
+    such as "button" numbers press when they change to a non-zero value; string
+    sensors when they change to a non-empty value.
     """
     if previous is None:
         return False
-    if isinstance(current, bool) or isinstance(previous, bool):
+    if isinstance(current, bool) or isinstance(previous, bool) or {previous, current} <= {0, 1}:
         return bool(current) and not bool(previous)
     if isinstance(current, int):
         return current != previous and current != 0
@@ -95,11 +96,13 @@ class ButtonPoller(threading.Thread):
         hub: TriggerHub,
         stop: threading.Event,
         *,
+        buttons: Sequence[str] = ("scan", "button*"),
         interval_s: float = 0.5,
         debounce_s: float = 1.0,
     ) -> None:
         super().__init__(name="button-poller", daemon=True)
         self._read = read
+        self.buttons = tuple(buttons)
         self._hub = hub
         self._stop_event = stop
         self.interval_s = interval_s
@@ -114,6 +117,11 @@ class ButtonPoller(threading.Thread):
         if values is None:  # scanning, or the scanner is away: keep the old state
             return []
         now = time.monotonic() if now is None else now
+        values = {
+            name: value
+            for name, value in values.items()
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in self.buttons)
+        }
         pressed = [name for name, value in values.items() if is_press(self._last.get(name), value)]
         self._last = dict(values)
         if pressed and now - self._last_fire >= self.debounce_s:

@@ -1,0 +1,32 @@
+"""Shared fixtures. The tests use real components: SANE's test backend through
+python-sane (with the project's own SANE config dir), real files, real processes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# SANE reads its configuration once, at sane_init(): point it at the tests'
+# own config dir (dll.conf lists only the virtual "test" backend) before any
+# test imports the capture wrapper.
+SANE_DIR = Path(__file__).parent / "sane.d"
+os.environ["SANE_CONFIG_DIR"] = str(SANE_DIR)
+
+
+@pytest.fixture(scope="session")
+def sample_scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's virtual-scanner batch (JPEG scans of Vietnamese documents)."""
+    from station.samples import write_sample_batch
+
+    folder = tmp_path_factory.mktemp("samples")
+    write_sample_batch(folder, dpi=150)
+    return folder
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path

@@ -1,0 +1,219 @@
+"""The durable store: states, write order, recovery after SIGKILL."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from station.errors import DiskFull, NotFound, StorageError
+from station.store import BATCH_TRANSITIONS, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _jpeg(seed: int, size: tuple[int, int] = (600, 800)) -> bytes:
+    rng = random.Random(seed)
+    image = Image.effect_noise(size, 40 + rng.random() * 20).convert("RGB")
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def _add(store: Store, batch_id: str, data: bytes) -> int:
+    return store.add_page(
+        batch_id, data, ext="jpg", input_name="x.jpg", frame=0, side="single",
+        width=600, height=800, dpi=200,
+    ).id
+
+
+def test_wal_mode_and_schema(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        assert store.db_path.exists()
+    db = sqlite3.connect(data_dir / "store.sqlite3")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] >= 1
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"batches", "pages", "events", "counters"} <= tables
+    db.close()
+
+
+def test_page_is_on_disk_and_recorded(data_dir: Path) -> None:
+    data = _jpeg(1)
+    with Store(data_dir) as store:
+        batch = store.create_batch("folder:/x", "standard", "test")
+        page_id = _add(store, batch.id, data)
+        page = store.page(page_id)
+        assert page.seq == 1 and page.sha256 == hashlib.sha256(data).hexdigest()
+        assert store.page_path(page).read_bytes() == data
+        assert not list((data_dir / "spool" / batch.id).glob(".*.tmp"))
+        assert store.counters() == {"pages_total": 1, "pages_since_roller": 1}
+        _add(store, batch.id, _jpeg(2))
+        assert [p.seq for p in store.pages(batch.id)] == [1, 2]
+        store.reset_counter("pages_since_roller")
+        assert store.counters() == {"pages_total": 2, "pages_since_roller": 0}
+
+
+def test_state_transitions_are_explicit(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        batch = store.create_batch("d", "p", "t")
+        assert batch.state == "capturing"
+        with pytest.raises(StorageError, match="cannot go from capturing to done"):
+            store.set_batch_state(batch.id, "done")
+        store.set_batch_state(batch.id, "captured")
+        with pytest.raises(StorageError, match="not capturing"):
+            _add(store, batch.id, b"late")
+        with pytest.raises(NotFound):
+            store.batch("nope")
+    # every state named as a target is itself a known state
+    targets = set().union(*BATCH_TRANSITIONS.values())
+    assert targets <= set(BATCH_TRANSITIONS)
+
+
+def test_disk_floor_refuses_page_and_keeps_earlier(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        batch = store.create_batch("d", "p", "t")
+        _add(store, batch.id, _jpeg(3))
+        store.min_free_bytes = 2**62  # a floor no disk can meet
+        with pytest.raises(DiskFull) as info:
+            _add(store, batch.id, _jpeg(4))
+        assert info.value.exit_code == 7
+        assert len(store.pages(batch.id)) == 1
+        assert store.verify_pages(batch.id) == []
+
+
+def test_recover_finishes_cut_rename_and_drops_unrecorded_temp(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        batch = store.create_batch("d", "p", "t")
+        first = store.page(_add(store, batch.id, _jpeg(5)))
+        second = store.page(_add(store, batch.id, _jpeg(6)))
+        folder = data_dir / "spool" / batch.id
+        # power cut after the commit, before the rename of page 2
+        final = store.page_path(second)
+        final.replace(folder / f".{final.name}.tmp")
+        # power cut before the commit of a page 3: a temp file with no row
+        (folder / ".p00003.jpg.tmp").write_bytes(b"half a page")
+        report = store.recover()
+        assert report.renamed_pages == 1
+        assert report.removed_temp_files == 1
+        assert report.missing_pages == []
+        assert report.interrupted_batches == [batch.id]
+        assert store.batch(batch.id).state == "interrupted"
+        assert store.verify_pages(batch.id) == []
+        assert store.page_path(first).exists() and final.exists()
+        assert not list(folder.glob(".*"))
+
+
+def test_only_one_owner(data_dir: Path) -> None:
+    with Store(data_dir, owner=True):
+        with pytest.raises(StorageError, match="in use by another process"):
+            Store(data_dir, owner=True)
+        # readers (CLI listings, the UI) may open it alongside the owner
+        with Store(data_dir) as reader:
+            assert reader.batches() == []
+    with Store(data_dir, owner=True):
+        pass
+
+
+def test_events(data_dir: Path) -> None:
+    with Store(data_dir) as store:
+        event = store.add_event("scanner.jam", "error", "Kẹt giấy", "Paper jam", {"pages": 3})
+        assert event.type == "scanner.jam" and event.detail == {"pages": 3}
+        assert not event.published
+        assert [e.id for e in store.events()] == [event.id]
+
+
+@pytest.fixture
+def slow_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(40):
+        (folder / f"scan_{n:03d}.jpg").write_bytes(_jpeg(n, (900, 1200)))
+    return folder
+
+
+def _run_until_killed(data_dir: Path, folder: Path, kill_after: int, delay: float,
+                      resume: str | None = None) -> list[tuple[str, int, str]]:
+    """Start a capturing process, SIGKILL it ``delay`` s after its ``kill_after``-th page."""
+    argv = [sys.executable, str(ROOT / "tests" / "helpers" / "capture_child.py"),
+            str(data_dir), str(folder)]
+    if resume:
+        argv.append(resume)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    reported: list[tuple[str, int, str]] = []
+    for line in proc.stdout:
+        if line.startswith("PAGE "):
+            _, batch, seq, sha = line.split()
+            reported.append((batch, int(seq), sha))
+            if len(reported) == kill_after:
+                time.sleep(delay)
+                proc.send_signal(signal.SIGKILL)
+                break
+    # pages reported between our last read and the kill count too
+    rest, _ = proc.communicate(timeout=30)
+    for line in rest.splitlines():
+        if line.startswith("PAGE "):
+            _, batch, seq, sha = line.split()
+            reported.append((batch, int(seq), sha))
+    assert proc.returncode == -signal.SIGKILL
+    return reported
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after,delay", [(1, 0.0), (4, 0.003), (7, 0.011), (10, 0.02)])
+def test_sigkill_mid_batch_keeps_every_reported_page(
+    data_dir: Path, slow_folder: Path, kill_after: int, delay: float
+) -> None:
+    reported = _run_until_killed(data_dir, slow_folder, kill_after, delay)
+    assert len(reported) >= kill_after
+    batch_id = reported[0][0]
+    with Store(data_dir, owner=True) as store:
+        report = store.recover()
+        assert report.interrupted_batches == [batch_id]
+        assert report.missing_pages == []
+        pages = {p.seq: p for p in store.pages(batch_id)}
+        for _, seq, sha in reported:
+            assert pages[seq].sha256 == sha
+            assert hashlib.sha256(store.page_path(pages[seq]).read_bytes()).hexdigest() == sha
+        # at most the one page being written when the kill came was not reported
+        assert len(pages) - len(reported) in (0, 1)
+        assert store.verify_pages(batch_id) == []
+        assert not list((data_dir / "spool" / batch_id).glob(".*.tmp"))
+        stored = len(pages)
+
+    # resume: the batch continues after its last stored page, in a new process
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "helpers" / "capture_child.py"),
+         str(data_dir), str(slow_folder), batch_id],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120, check=True,
+    )
+    assert f"DONE {batch_id} captured" in done.stdout
+    with Store(data_dir) as store:
+        seqs = [p.seq for p in store.pages(batch_id)]
+        assert seqs == list(range(1, stored + 41))
+        assert store.verify_pages(batch_id) == []
+
+
+@pytest.mark.slow
+def test_sigkill_then_close_batch_as_it_is(data_dir: Path, slow_folder: Path) -> None:
+    reported = _run_until_killed(data_dir, slow_folder, 3, 0.005)
+    batch_id = reported[0][0]
+    with Store(data_dir, owner=True) as store:
+        store.recover()
+        batch = store.set_batch_state(batch_id, "captured")
+        assert batch.state == "captured"
+        assert len(store.pages(batch_id)) >= 3
+        assert store.verify_pages(batch_id) == []
