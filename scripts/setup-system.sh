@@ -23,12 +23,33 @@ packages=(
   mosquitto mosquitto-clients openssl
   # Fonts for rendered documents, label sheets and the UI (Times-compatible serif)
   fonts-liberation2 fonts-dejavu-core
-  # Browser for the kiosk and the UI tests
-  chromium
+  # Browser for the kiosk and the UI tests (Raspberry Pi OS names it
+  # chromium-browser; the first name with an install candidate is taken)
+  "chromium|chromium-browser"
 )
 
+# "a|b": the first alternative apt can install (the first one already installed,
+# else the first with an install candidate, else the first).
+resolve() {
+  local alt
+  IFS='|' read -ra alts <<<"$1"
+  for alt in "${alts[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$alt" 2>/dev/null)" = "installed" ]; then
+      echo "$alt"; return
+    fi
+  done
+  [ ${#alts[@]} -eq 1 ] && { echo "$1"; return; }
+  for alt in "${alts[@]}"; do
+    if apt-cache policy "$alt" 2>/dev/null | grep -q 'Candidate: [^(]'; then
+      echo "$alt"; return
+    fi
+  done
+  echo "${alts[0]}"
+}
+
 missing=()
-for p in "${packages[@]}"; do
+for spec in "${packages[@]}"; do
+  p=$(resolve "$spec")
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$status" = "installed" ] || missing+=("$p")
 done

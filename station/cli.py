@@ -249,6 +249,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- passwd
+
+
+def cmd_passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from station.auth import hash_secret
+
+    if sys.stdin.isatty():
+        first = getpass.getpass("Mật khẩu mới / new password: ")
+        if getpass.getpass("Nhập lại / again: ") != first:
+            raise UsageError("the two entries differ", "Hai lần nhập không khớp")
+    else:
+        first = sys.stdin.readline().rstrip("\n")
+    if len(first) < (4 if args.pin else 8):
+        raise UsageError(
+            f"too short: at least {4 if args.pin else 8} characters",
+            f"Quá ngắn: ít nhất {4 if args.pin else 8} ký tự",
+        )
+    _print(hash_secret(first))
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -290,6 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("batches", cmd_batches, "list batches in the store, or close an interrupted one")
     p.add_argument("--close", metavar="BATCH", help="close an interrupted batch as it is")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "passwd",
+        cmd_passwd,
+        "print a hash for [ui] password_hash or pin_hash (reads the secret from the terminal "
+        "or standard input, never from arguments)",
+        config=False,
+    )
+    p.add_argument("--pin", action="store_true", help="a PIN (4 characters or more)")
 
     p = add(
         "demo", cmd_demo, "the virtual scanner's sample batch captured into a store", config=False

@@ -217,7 +217,9 @@ def render_document(spec: DocumentSpec, dpi: int = 200) -> list[Image.Image]:
             pen.text((150, y + 52), spec.signer_name, size_pt=13, style="bold", anchor="ma")
         if number == 0 and spec.registration:
             label = _label(spec.registration, dpi)
-            page.paste(label, (width - label.width - pen.px(15), height - label.height - pen.px(15)))
+            page.paste(
+                label, (width - label.width - pen.px(15), height - label.height - pen.px(15))
+            )
         pages.append(page)
     return pages
 

@@ -73,23 +73,35 @@ def _opt(name: str, constraint: object, type_: int = 3) -> OptionInfo:
 
 # Source and mode lists as real backends report them (scanimage --help of each).
 BACKENDS = {
-    "fujitsu": {"source": ["ADF Front", "ADF Back", "ADF Duplex"],
-                "mode": ["Lineart", "Halftone", "Gray", "Color"]},
-    "brother": {"source": ["FlatBed", "Automatic Document Feeder(left aligned)",
-                           "Automatic Document Feeder(left aligned,Duplex)"],
-                "mode": ["Black & White", "Gray[Error Diffusion]", "True Gray", "24bit Color"]},
+    "fujitsu": {
+        "source": ["ADF Front", "ADF Back", "ADF Duplex"],
+        "mode": ["Lineart", "Halftone", "Gray", "Color"],
+    },
+    "brother": {
+        "source": [
+            "FlatBed",
+            "Automatic Document Feeder(left aligned)",
+            "Automatic Document Feeder(left aligned,Duplex)",
+        ],
+        "mode": ["Black & White", "Gray[Error Diffusion]", "True Gray", "24bit Color"],
+    },
     "hpaio": {"source": ["Flatbed", "ADF", "Duplex"], "mode": ["Lineart", "Gray", "Color"]},
     "airscan": {"source": ["Flatbed", "ADF", "ADF Duplex"], "mode": ["Color", "Gray"]},
-    "canon_dr": {"source": ["Flatbed", "ADF Front", "ADF Back", "ADF Duplex"],
-                 "mode": ["Lineart", "Halftone", "Gray", "Color"]},
+    "canon_dr": {
+        "source": ["Flatbed", "ADF Front", "ADF Back", "ADF Duplex"],
+        "mode": ["Lineart", "Halftone", "Gray", "Color"],
+    },
 }
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_profile_mapped_onto_other_backends(backend: str) -> None:
     spec = BACKENDS[backend]
-    options = {"source": _opt("source", spec["source"]), "mode": _opt("mode", spec["mode"]),
-               "resolution": _opt("resolution", [100, 150, 200, 300, 600], 1)}
+    options = {
+        "source": _opt("source", spec["source"]),
+        "mode": _opt("mode", spec["mode"]),
+        "resolution": _opt("resolution", [100, 150, 200, 300, 600], 1),
+    }
     duplex = map_profile(options, Profile(source="adf-duplex", resolution=250))
     values = dict(duplex.values)
     assert "duplex" in values["source"].lower() and duplex.duplex
@@ -101,8 +113,10 @@ def test_profile_mapped_onto_other_backends(backend: str) -> None:
 
 
 def test_separate_duplex_option_epson() -> None:
-    options = {"source": _opt("source", ["Flatbed", "Automatic Document Feeder"]),
-               "adf-mode": _opt("adf-mode", ["Simplex", "Duplex"])}
+    options = {
+        "source": _opt("source", ["Flatbed", "Automatic Document Feeder"]),
+        "adf-mode": _opt("adf-mode", ["Simplex", "Duplex"]),
+    }
     settings = map_profile(options, Profile(source="adf-duplex"))
     assert ("adf-mode", "Duplex") in settings.values and settings.duplex
 
@@ -129,6 +143,7 @@ def test_jam_mid_batch_keeps_pages_records_event_and_resumes(
     scanner: SaneScanner, data_dir: Path
 ) -> None:
     with Store(data_dir) as store:
+
         def jam_after_third(page: Page) -> None:
             if page.seq == 3:
                 scanner.set_option("read-return-value", "SANE_STATUS_JAMMED")
@@ -165,6 +180,7 @@ def test_status_becomes_typed_error_after_pages(
     scanner: SaneScanner, data_dir: Path, status: str, error: type[Exception]
 ) -> None:
     with Store(data_dir) as store:
+
         def fault(page: Page) -> None:
             if page.seq == 2:
                 scanner.set_option("read-return-value", status)
@@ -188,13 +204,18 @@ def test_empty_feeder_before_first_page(scanner: SaneScanner, data_dir: Path) ->
 
 
 def test_io_error_from_vanished_device_is_unplugged(scanner: SaneScanner, data_dir: Path) -> None:
-    scanner.apply(ADF)
-    scanner.set_option("read-return-value", "SANE_STATUS_IO_ERROR")
-    # the handle stays open but the name no longer appears in the device list,
-    # as after a USB disconnect
-    scanner.name = "test:9"
-    with Store(data_dir) as store, pytest.raises(DeviceUnplugged):
-        list(scanner.frames(ADF, threading.Event()))
+    def unplug(page: Page) -> None:
+        scanner.set_option("read-return-value", "SANE_STATUS_IO_ERROR")
+        # the handle stays open but the name leaves the device list, as after a
+        # USB disconnect
+        scanner.name = "test:9"
+
+    with Store(data_dir) as store:
+        with pytest.raises(DeviceUnplugged, match="disconnected"):
+            capture_batch(store, scanner, "adf", ADF, on_page=unplug)
+        batch = store.batches()[0]
+        assert batch.state == "interrupted" and len(store.pages(batch.id)) == 1
+        assert [e.type for e in store.events()] == ["scanner.unplugged"]
 
 
 def test_flatbed_takes_one_page(scanner: SaneScanner, data_dir: Path) -> None:
@@ -207,7 +228,11 @@ def test_stop_event_ends_batch_after_current_page(scanner: SaneScanner, data_dir
     stop = threading.Event()
     with Store(data_dir) as store:
         result = capture_batch(
-            store, scanner, "adf", ADF, stop=stop,
+            store,
+            scanner,
+            "adf",
+            ADF,
+            stop=stop,
             on_page=lambda page: stop.set() if page.seq == 2 else None,
         )
         assert result.batch.state == "interrupted"

@@ -32,8 +32,15 @@ def _jpeg(seed: int, size: tuple[int, int] = (600, 800)) -> bytes:
 
 def _add(store: Store, batch_id: str, data: bytes) -> int:
     return store.add_page(
-        batch_id, data, ext="jpg", input_name="x.jpg", frame=0, side="single",
-        width=600, height=800, dpi=200,
+        batch_id,
+        data,
+        ext="jpg",
+        input_name="x.jpg",
+        frame=0,
+        side="single",
+        width=600,
+        height=800,
+        dpi=200,
     ).id
 
 
@@ -142,15 +149,25 @@ def slow_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def _run_until_killed(data_dir: Path, folder: Path, kill_after: int, delay: float,
-                      resume: str | None = None) -> list[tuple[str, int, str]]:
+def _run_until_killed(
+    data_dir: Path, folder: Path, kill_after: int, delay: float, resume: str | None = None
+) -> list[tuple[str, int, str]]:
     """Start a capturing process, SIGKILL it ``delay`` s after its ``kill_after``-th page."""
-    argv = [sys.executable, str(ROOT / "tests" / "helpers" / "capture_child.py"),
-            str(data_dir), str(folder)]
+    argv = [
+        sys.executable,
+        str(ROOT / "tests" / "helpers" / "capture_child.py"),
+        str(data_dir),
+        str(folder),
+    ]
     if resume:
         argv.append(resume)
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert proc.stdout is not None
     reported: list[tuple[str, int, str]] = []
     for line in proc.stdout:
@@ -195,10 +212,19 @@ def test_sigkill_mid_batch_keeps_every_reported_page(
 
     # resume: the batch continues after its last stored page, in a new process
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "helpers" / "capture_child.py"),
-         str(data_dir), str(slow_folder), batch_id],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120, check=True,
+        [
+            sys.executable,
+            str(ROOT / "tests" / "helpers" / "capture_child.py"),
+            str(data_dir),
+            str(slow_folder),
+            batch_id,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+        check=True,
     )
     assert f"DONE {batch_id} captured" in done.stdout
     with Store(data_dir) as store:

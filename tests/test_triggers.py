@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import pytest
 from gpiozero.pins.mock import MockFactory
 
 from station.capture.folder import FolderSource
@@ -16,6 +15,7 @@ from station.capture.triggers import (
     ButtonPoller,
     CaptureService,
     GpioButton,
+    HotFolderWatcher,
     TriggerHub,
     is_press,
 )
@@ -54,8 +54,9 @@ FI7160 = [
 
 def test_recorded_press_sequence_fires_twice() -> None:
     hub = TriggerHub()
-    poller = ButtonPoller(_replay(list(FI7160)), hub, threading.Event(),
-                          buttons=["scan", "email"], debounce_s=1.0)
+    poller = ButtonPoller(
+        _replay(list(FI7160)), hub, threading.Event(), buttons=["scan", "email"], debounce_s=1.0
+    )
     fired = [poller.poll_once(now=0.5 * i) for i in range(len(FI7160))]
     assert fired[2] == ["scan"] and fired[7] == ["scan"]
     assert sum(1 for f in fired if f) == 2  # cover, page sensor and dial never press
@@ -107,8 +108,9 @@ def test_sensors_not_read_while_scanning(data_dir: Path) -> None:
 
     try:
         with Store(data_dir) as store:
-            capture_batch(store, scanner, "p", Profile(source="adf-front", resolution=75),
-                          on_page=during)
+            capture_batch(
+                store, scanner, "p", Profile(source="adf-front", resolution=75), on_page=during
+            )
         assert seen and all(v is None for v in seen)
         assert scanner.read_sensors() is not None
     finally:
@@ -133,10 +135,12 @@ def test_gpio_button_with_gpiozero_mock_pins() -> None:
 def test_programmatic_trigger_captures_one_batch_with_default_profile(
     data_dir: Path, sample_scans: Path
 ) -> None:
-    cfg = Config.model_validate({
-        "station": {"data_dir": str(data_dir)},
-        "scanner": {"device": f"folder:{sample_scans}", "default_profile": "simplex"},
-    })
+    cfg = Config.model_validate(
+        {
+            "station": {"data_dir": str(data_dir)},
+            "scanner": {"device": f"folder:{sample_scans}", "default_profile": "simplex"},
+        }
+    )
     results: list[CaptureResult | StationError] = []
     done = threading.Event()
 
@@ -146,8 +150,9 @@ def test_programmatic_trigger_captures_one_batch_with_default_profile(
 
     hub, stop = TriggerHub(), threading.Event()
     with Store(data_dir) as store:
-        service = CaptureService(cfg, store, FolderSource(sample_scans), hub, stop,
-                                 on_result=on_result)
+        service = CaptureService(
+            cfg, store, FolderSource(sample_scans), hub, stop, on_result=on_result
+        )
         service.start()
         try:
             assert hub.fire("ui")
@@ -176,3 +181,32 @@ def test_press_while_busy_is_dropped(data_dir: Path, sample_scans: Path) -> None
         assert isinstance(outcome, CaptureResult) and outcome.batch.state == "captured"
         assert hub.wait(0) is None  # the second press was dropped, not queued
         assert len(store.batches()) == 1
+
+
+def test_hot_folder_fires_when_files_are_stable(
+    tmp_path: Path, data_dir: Path, sample_scans: Path
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    source = FolderSource(inbox, hot=True, settle_s=0.2)
+    hub, stop = TriggerHub(), threading.Event()
+    watcher = HotFolderWatcher(source.pending, hub, stop, interval_s=0.05)
+    assert not watcher.poll_once()  # empty folder
+    first = sorted(sample_scans.glob("*.jpg"))[:2]
+    for path in first:
+        (inbox / path.name).write_bytes(path.read_bytes())
+    watcher.start()
+    try:
+        request = hub.wait(10)
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert request is not None and request.origin == "hotfolder"
+    cfg = Config.model_validate({"station": {"data_dir": str(data_dir)}})
+    with Store(data_dir) as store:
+        service = CaptureService(cfg, store, source, hub, threading.Event())
+        outcome = service.run_request(request)
+        assert isinstance(outcome, CaptureResult)
+        assert [p.input for p in outcome.pages] == [p.name for p in first]
+    assert sorted(p.name for p in (inbox / ".done").iterdir()) == [p.name for p in first]
+    assert not source.pending()

@@ -43,6 +43,14 @@ def record_error(store: Store, error: StationError, **detail: object) -> None:
     )
 
 
+def _abandon(store: Store, batch_id: str, error: StationError) -> None:
+    store.set_batch_state(
+        batch_id, "interrupted", error_code=error.code, error_message=error.message_en
+    )
+    store.set_batch_state(batch_id, "cancelled")
+    record_error(store, error, batch=batch_id, pages=0)
+
+
 def capture_batch(
     store: Store,
     source: Source,
@@ -82,15 +90,17 @@ def capture_batch(
             # the feeder ran empty after pages: the normal end of a batch
             log.info("batch %s: feeder empty after %d pages", batch.id, len(pages))
         else:
-            store.set_batch_state(batch.id, "interrupted", error_code=exc.code)
-            store.set_batch_state(batch.id, "cancelled")
-            record_error(store, exc, batch=batch.id)
+            _abandon(store, batch.id, exc)
             raise
     except StationError as exc:
-        store.set_batch_state(
-            batch.id, "interrupted", error_code=exc.code, error_message=exc.message_en
-        )
-        record_error(store, exc, batch=batch.id, pages=len(pages))
+        if not pages and resume is None:
+            # nothing was captured (scanner missing, busy, cover open): no batch to keep
+            _abandon(store, batch.id, exc)
+        else:
+            store.set_batch_state(
+                batch.id, "interrupted", error_code=exc.code, error_message=exc.message_en
+            )
+            record_error(store, exc, batch=batch.id, pages=len(pages))
         raise
     except BaseException:
         store.set_batch_state(batch.id, "interrupted", error_code="internal")

@@ -4,6 +4,7 @@
   options every 500 ms (as scanbd does) and fires on a press;
 - a GPIO push button on a Raspberry Pi: :class:`GpioButton` (gpiozero, imported
   only when a pin is configured, so the station runs off a Pi without it);
+- files arriving in a hot folder: :class:`HotFolderWatcher`;
 - the touchscreen or any other code: :meth:`TriggerHub.fire`.
 
 All of them feed one :class:`TriggerHub`; :class:`CaptureService` takes one
@@ -136,6 +137,39 @@ class ButtonPoller(threading.Thread):
                 self.poll_once()
             except Exception:
                 log.exception("reading the scanner buttons failed")
+            self._stop_event.wait(self.interval_s)
+
+
+class HotFolderWatcher(threading.Thread):
+    """Fires the hub when a hot folder holds complete, stable files."""
+
+    def __init__(
+        self,
+        pending: Callable[[], bool],
+        hub: TriggerHub,
+        stop: threading.Event,
+        *,
+        busy: threading.Event | None = None,
+        interval_s: float = 0.5,
+    ) -> None:
+        super().__init__(name="hotfolder-watcher", daemon=True)
+        self._pending = pending
+        self._hub = hub
+        self._stop_event = stop
+        self._busy = busy or threading.Event()
+        self.interval_s = interval_s
+
+    def poll_once(self) -> bool:
+        if self._busy.is_set() or not self._pending():
+            return False
+        return self._hub.fire("hotfolder")
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            try:
+                self.poll_once()
+            except StationError as exc:
+                log.warning("hot folder: %s", exc.message_en)
             self._stop_event.wait(self.interval_s)
 
 
