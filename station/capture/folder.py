@@ -139,7 +139,9 @@ class FolderSource:
             if stop.is_set():
                 return
             try:
-                for index, encoded in enumerate(read_frames(path, profile.resolution)):
+                for index, encoded in enumerate(
+                    read_frames(path, profile.resolution, profile.file_format, profile.jpeg_quality)
+                ):
                     yield Frame(
                         data=encoded.data,
                         ext=encoded.ext,

@@ -36,7 +36,7 @@ from station.errors import (
     ScannerIOError,
     ScannerOptionError,
 )
-from station.imageio import encode_png
+from station.imageio import encode_page
 
 log = logging.getLogger(__name__)
 
@@ -482,7 +482,7 @@ class SaneScanner:
                         if isinstance(error, NoDocuments) and count > 0:
                             break
                         raise error from exc
-                encoded = encode_png(image, dpi)
+                encoded = encode_page(image, dpi, profile.file_format, profile.jpeg_quality)
                 side = ("front" if count % 2 == 0 else "back") if settings.duplex else "single"
                 yield Frame(
                     data=encoded.data,
