@@ -57,6 +57,7 @@ def _stop_on_signals() -> threading.Event:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from station.doctor import Check, run_checks
 
+    cfg: config_mod.Config | None
     try:
         cfg = _load_config(args)
         source = args.config or (
@@ -66,7 +67,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         )
         config_check = Check("config", True, f"valid ({source})")
     except StationError as exc:
-        cfg = config_mod.Config()
+        cfg = None  # checks that depend on the config are skipped, nothing is created
         config_check = Check("config", False, exc.message_en, "edit the file as the message says")
     checks = run_checks(cfg, config_check)
     failed = [c for c in checks if not c.ok and c.required]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import json
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from station.errors import ConfigError
 
@@ -132,8 +134,8 @@ class ScannerSection(_Strict):
     poll_buttons: bool = Field(
         True, description="Poll the scanner's own buttons (SANE sensor options)."
     )
-    button_sensors: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        default_factory=lambda: ["scan", "email", "copy", "pdf", "file", "ocr", "start", "button*"],
+    button_sensors: tuple[Annotated[str, Field(min_length=1, max_length=64)], ...] = Field(
+        ("scan", "email", "copy", "pdf", "file", "ocr", "start", "button*"),
         description="Names (globs) of the scanner's sensor options that are buttons; other "
         "sensors such as cover-open or page-loaded never start a batch.",
     )
@@ -157,9 +159,14 @@ class ScannerSection(_Strict):
     @model_validator(mode="after")
     def _default_exists(self) -> ScannerSection:
         if self.default_profile not in self.profiles:
-            raise ValueError(
-                f"default_profile {self.default_profile!r} is not one of the profiles: "
-                + ", ".join(sorted(self.profiles))
+            raise PydanticCustomError(
+                "config_key",
+                "{value!r} is not one of the profiles: {known}",
+                {
+                    "key": "default_profile",
+                    "value": self.default_profile,
+                    "known": ", ".join(sorted(self.profiles)),
+                },
             )
         return self
 
@@ -203,8 +210,8 @@ class PipelineSection(_Strict):
 
 
 class OcrSection(_Strict):
-    languages: list[Annotated[str, Field(pattern=r"^[a-z_]{3,16}$")]] = Field(
-        default_factory=lambda: ["vie", "eng"],
+    languages: tuple[Annotated[str, Field(pattern=r"^[a-z_]{3,16}$")], ...] = Field(
+        ("vie", "eng"),
         min_length=1,
         description="Tesseract languages, most likely first.",
     )
@@ -311,8 +318,11 @@ class UiSection(_Strict):
     @model_validator(mode="after")
     def _password_when_exposed(self) -> UiSection:
         if not self.is_loopback and not self.password_hash:
-            raise ValueError(
-                "listen is not loopback, so password_hash is required (or listen on 127.0.0.1)"
+            raise PydanticCustomError(
+                "config_key",
+                "{value} is not loopback, so password_hash is required "
+                "(make one with `scanstation passwd`), or listen on 127.0.0.1",
+                {"key": "listen", "value": self.listen},
             )
         return self
 
@@ -358,9 +368,10 @@ def load(path: Path | None = None) -> Config:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(
-            f"config file {path} does not exist",
-            f"Không có tệp cấu hình {path}",
-            fix="copy firmware_config/station.example.toml there and edit it",
+            f"config file {path} does not exist. Fix: copy "
+            f"firmware_config/station.example.toml to {path} and edit it",
+            f"Không có tệp cấu hình {path}. Cách sửa: chép "
+            f"firmware_config/station.example.toml sang {path} rồi sửa",
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(
@@ -373,9 +384,12 @@ def parse(text: str, source: str = "station.toml") -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        at = re.search(r"line (\d+)", str(exc))
+        where = f"{source}:{at.group(1)}" if at else source
         raise ConfigError(
-            f"{source}: not valid TOML: {exc}. Fix: check quotes, brackets and '=' on that line",
-            f"{source}: không đúng cú pháp TOML: {exc}",
+            f"{where}: not valid TOML: {exc}. Fix: check quotes, brackets and '=' on that line",
+            f"{where}: không đúng cú pháp TOML: {exc}. Cách sửa: kiểm tra dấu ngoặc kép, "
+            "ngoặc vuông và dấu '=' trên dòng đó",
         ) from None
     try:
         return Config.model_validate(data)
@@ -402,19 +416,17 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
                 in_multiline = False
             continue
         if depth > 0:
-            depth += line.count("[") - line.count("]")
+            depth += _bracket_balance(line)
             continue
         if not line or line.startswith("#"):
             continue
         header = re.fullmatch(r"\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?", line)
         if header:
             table = _split_key(header.group(1))
-            found.setdefault(table, number)
+            for cut in range(1, len(table) + 1):  # implicit parents too
+                found.setdefault(table[:cut], number)
             continue
-        match = re.match(
-            r"""((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=(.*)""",
-            line,
-        )
+        match = _KEY_LINE.match(line)
         if not match:
             continue
         path = table + _split_key(match.group(1))
@@ -422,8 +434,19 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
         value = match.group(2)
         if value.count('"""') == 1 or value.count("'''") == 1:
             in_multiline = True
-        depth = max(0, value.count("[") - value.count("]"))
+        depth = max(0, _bracket_balance(value))
     return found
+
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_KEY_LINE = re.compile(rf"({_KEY_PART}(?:\s*\.\s*{_KEY_PART})*)\s*=(.*)")
+_STRINGS_AND_COMMENT = re.compile(r""""(?:[^"\\]|\\.)*"|'[^']*'|#.*$""")
+
+
+def _bracket_balance(text: str) -> int:
+    """Opening minus closing brackets outside strings and comments."""
+    bare = _STRINGS_AND_COMMENT.sub("", text)
+    return bare.count("[") - bare.count("]")
 
 
 def _split_key(key: str) -> tuple[str, ...]:
@@ -455,7 +478,11 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
 
 
 def _describe(err: Any, lines: dict[tuple[str, ...], int], source: str) -> str:
-    loc = tuple(str(p) for p in err["loc"])
+    raw_loc = tuple(err["loc"])
+    ctx_key = (err.get("ctx") or {}).get("key")
+    if ctx_key:  # a check across fields names the key it is about
+        raw_loc += (ctx_key,)
+    loc = tuple(str(p) for p in raw_loc)
     key = ".".join(loc) if loc else "(top level)"
     line = None
     for cut in range(len(loc), 0, -1):
@@ -463,7 +490,7 @@ def _describe(err: Any, lines: dict[tuple[str, ...], int], source: str) -> str:
             line = lines[loc[:cut]]
             break
     where = f"{source}:{line}" if line else source
-    model = _model_at(err["loc"]) if loc else Config
+    model = _model_at(raw_loc) if loc else Config
     field_name = loc[-1] if loc else ""
     fix = ""
     if err["type"] == "extra_forbidden":
@@ -523,6 +550,10 @@ def markdown_reference() -> str:
                 value = "see below"
             else:
                 raw = getattr(defaults, key)
+                if isinstance(raw, tuple):
+                    raw = json.dumps(list(raw), ensure_ascii=False)
+                elif isinstance(raw, bool):
+                    raw = str(raw).lower()
                 value = f"`{raw!s}`" if raw not in (None, "") else "none"
                 if key == "data_dir":
                     value = "`/var/lib/scanstation` (root), else `~/.local/share/scanstation`"

@@ -12,11 +12,11 @@ import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from station.config import Config
+from station.config import Config, OcrSection
 from station.fsutil import free_bytes
 
 APT = "sudo apt-get install -y"
@@ -143,7 +143,7 @@ def check_zbar() -> Check:
     return Check("zbar", True, "libzbar loaded through pyzbar")
 
 
-def check_tesseract(languages: list[str]) -> list[Check]:
+def check_tesseract(languages: Sequence[str]) -> list[Check]:
     code, out = run_tool(["tesseract", "--version"])
     if code != 0:
         return [Check("tesseract", False, out, f"{APT} tesseract-ocr tesseract-ocr-vie")]
@@ -244,11 +244,13 @@ def check_scanner(config: Config) -> Check:
     return Check("scanner", True, f"{found.name} ({found.vendor} {found.model})", required=False)
 
 
-def run_checks(config: Config, config_check: Check) -> list[Check]:
+def run_checks(config: Config | None, config_check: Check) -> list[Check]:
+    """Every check; with an invalid config (``None``) those that depend on it are skipped."""
+    skipped = Check("config-dependent", False, "skipped: the config is invalid", required=False)
     groups: list[Callable[[], list[Check]]] = [
         lambda: [config_check],
         check_sane,
-        lambda: [check_scanner(config)],
+        lambda: [check_scanner(config) if config else skipped],
         lambda: [
             check_python_module("cv2", "opencv", "make setup (reinstalls the virtual environment)"),
             check_zbar(),
@@ -256,7 +258,7 @@ def run_checks(config: Config, config_check: Check) -> list[Check]:
             check_python_module("ocrmypdf", "ocrmypdf", "make setup"),
             check_python_module("paho.mqtt", "paho-mqtt", "make setup"),
         ],
-        lambda: check_tesseract(config.ocr.languages),
+        lambda: check_tesseract(config.ocr.languages if config else OcrSection().languages),
         lambda: [
             check_tool("ghostscript", ["gs", "--version"], f"{APT} ghostscript", (9, 50)),
             check_tool(
@@ -267,7 +269,7 @@ def run_checks(config: Config, config_check: Check) -> list[Check]:
                 ok_codes=(0, 1),  # --help exits 1 after printing its version
             ),
         ],
-        lambda: check_data_dir(config),
+        lambda: check_data_dir(config) if config else [],
     ]
     results: list[Check] = []
     for group in groups:

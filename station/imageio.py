@@ -8,6 +8,7 @@ refused before they cost memory.
 from __future__ import annotations
 
 import io
+import numbers
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,8 +73,11 @@ def encode_page(
 
 def _dpi_of(image: Image.Image, default: int) -> int:
     value = image.info.get("dpi")
-    if isinstance(value, tuple) and value and isinstance(value[0], int | float) and value[0] >= 50:
-        return round(float(value[0]))
+    # JPEG and PNG report numbers, TIFF an IFDRational: all of them are Real
+    if isinstance(value, tuple) and value and isinstance(value[0], numbers.Real):
+        dpi = float(value[0])
+        if 50 <= dpi <= 4800:
+            return round(dpi)
     return default
 
 
@@ -125,31 +129,43 @@ def _image_frames(
         raise _bad(path, f"cannot read: {exc.strerror}", f"không đọc được: {exc.strerror}") from exc
     try:
         with warnings.catch_warnings():
+            # PIL's own bomb guard (set to MAX_PIXELS above) warns at open: refuse instead
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            frames = getattr(image, "n_frames", 1)
-            if frames > MAX_FRAMES:
-                raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
-            if frames == 1 and image.format in ("JPEG", "PNG"):
-                _check_size(path, image.width, image.height)
-                image.load()  # full decode: truncated files fail here, not later
-                yield EncodedFrame(
-                    data,
-                    "jpg" if image.format == "JPEG" else "png",
-                    image.width,
-                    image.height,
-                    _dpi_of(image, default_dpi),
-                )
-                return
-            for frame in ImageSequence.Iterator(image):
-                _check_size(path, frame.width, frame.height)
-                dpi = _dpi_of(frame, default_dpi)
-                frame.load()
-                yield encode_page(frame.copy(), dpi, file_format, quality)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise _bad(
+            path,
+            f"image is larger than the limit of {MAX_PIXELS:,} pixels",
+            f"ảnh vượt giới hạn {MAX_PIXELS:,} điểm ảnh",
+        ) from None
+    except UnidentifiedImageError:
+        raise _bad(path, "not a readable image", "không phải ảnh đọc được") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _bad(
+            path, f"corrupt or truncated image ({exc})", f"ảnh hỏng hoặc bị cắt cụt ({exc})"
+        ) from None
+    try:
+        frames = getattr(image, "n_frames", 1)
+        if frames > MAX_FRAMES:
+            raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
+        if frames == 1 and image.format in ("JPEG", "PNG"):
+            _check_size(path, image.width, image.height)
+            image.load()  # full decode: truncated files fail here, not later
+            yield EncodedFrame(
+                data,
+                "jpg" if image.format == "JPEG" else "png",
+                image.width,
+                image.height,
+                _dpi_of(image, default_dpi),
+            )
+            return
+        for frame in ImageSequence.Iterator(image):
+            _check_size(path, frame.width, frame.height)
+            dpi = _dpi_of(frame, default_dpi)
+            frame.load()
+            yield encode_page(frame.copy(), dpi, file_format, quality)
     except InputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise _bad(path, "not a readable image", "không phải ảnh đọc được") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _bad(
             path, f"corrupt or truncated image ({exc})", f"ảnh hỏng hoặc bị cắt cụt ({exc})"

@@ -21,6 +21,7 @@ profile's resolution).
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -59,26 +60,31 @@ class FolderSource:
 
     @classmethod
     def from_device(cls, device: str) -> FolderSource:
+        bad = ConfigError(
+            f"bad folder device {device!r}: use folder:PATH or folder:PATH?mode=hot&settle=2",
+            f"Thiết bị thư mục {device!r} không hợp lệ: dùng folder:ĐƯỜNG_DẪN "
+            "hoặc folder:ĐƯỜNG_DẪN?mode=hot&settle=2",
+        )
         spec = device.removeprefix("folder:")
         options: dict[str, list[str]] = {}
         if "?" in spec:
             base, _, query = spec.rpartition("?")
-            options = parse_qs(query, strict_parsing=True) if query else {}
+            try:
+                options = parse_qs(query, strict_parsing=True) if query else {}
+            except ValueError:
+                raise bad from None
             spec = base
-        unknown = set(options) - {"mode", "settle"}
-        if not spec or unknown:
-            raise ConfigError(
-                f"bad folder device {device!r}: use folder:PATH or folder:PATH?mode=hot&settle=2",
-                f"Thiết bị thư mục {device!r} không hợp lệ: dùng folder:ĐƯỜNG_DẪN "
-                "hoặc folder:ĐƯỜNG_DẪN?mode=hot&settle=2",
-            )
+        if not spec or set(options) - {"mode", "settle"}:
+            raise bad
         mode = options.get("mode", ["replay"])[-1]
         if mode not in ("replay", "hot"):
-            raise ConfigError(f"folder mode {mode!r}: use replay or hot")
+            raise bad
         try:
             settle = float(options.get("settle", ["2"])[-1])
         except ValueError:
-            raise ConfigError("folder settle time must be a number of seconds") from None
+            raise bad from None
+        if not math.isfinite(settle) or not 0 <= settle <= 3600:
+            raise bad
         return cls(Path(spec).expanduser(), hot=mode == "hot", settle_s=settle)
 
     # ------------------------------------------------------------------ listing
@@ -101,7 +107,12 @@ class FolderSource:
         return sorted(files, key=lambda p: natural_key(p.name))
 
     def stable_files(self, now: float | None = None) -> list[Path]:
-        """Hot mode: files whose size and mtime have not changed for ``settle_s``."""
+        """Hot mode: files whose size and mtime have not changed for ``settle_s``.
+
+        A file seen for the first time counts as still since its modification
+        time, so a file that has sat in the folder for an hour is taken at once;
+        a file still being written keeps changing and waits.
+        """
         now = time.monotonic() if now is None else now
         ready = []
         current = self._candidates()
@@ -112,7 +123,11 @@ class FolderSource:
                 continue
             key = (st.st_size, st.st_mtime_ns)
             previous = self._seen.get(path)
-            if previous is None or previous[:2] != key:
+            if previous is None:
+                # first sight: the file has been still since its last modification
+                age = max(0.0, time.time() - st.st_mtime_ns / 1e9)
+                previous = self._seen[path] = (*key, now - age)
+            elif previous[:2] != key:
                 self._seen[path] = (*key, now)
                 continue
             if now - previous[2] >= self.settle_s and st.st_size > 0:
@@ -135,6 +150,7 @@ class FolderSource:
                 f"Không có ảnh trang nào trong {self.path}",
                 device=self.name,
             )
+        yielded = 0
         for path in files:
             if stop.is_set():
                 return
@@ -152,6 +168,7 @@ class FolderSource:
                         frame=index,
                         side="single",
                     )
+                    yielded += 1
             except InputError as exc:
                 if not self.hot:
                     raise
@@ -161,6 +178,12 @@ class FolderSource:
                 continue
             if self.hot:
                 self._move(path, self.path / ".done")
+        if not yielded and not stop.is_set():
+            raise NoDocuments(
+                f"no readable page images in {self.path} (see {self.path / '.rejected'})",
+                f"Không có ảnh trang đọc được trong {self.path} (xem {self.path / '.rejected'})",
+                device=self.name,
+            )
 
     def _move(self, path: Path, folder: Path) -> Path:
         folder.mkdir(exist_ok=True)

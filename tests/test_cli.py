@@ -1,0 +1,310 @@
+"""The real ``scanstation`` command, run as a subprocess (python -m station)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from station.capture.folder import natural_key
+from station.config import default_data_dir
+from station.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK_KEYS = {"name", "ok", "detail", "fix", "required"}
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``scanstation ARGS`` with the tests' environment (SANE_CONFIG_DIR from conftest)."""
+    return subprocess.run(
+        [sys.executable, "-m", "station", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def write_config(folder: Path, data_dir: Path, device: str, extra: str = "") -> Path:
+    path = folder / "station.toml"
+    path.write_text(
+        "[station]\n"
+        'id = "vks-test-vt01"\n'
+        f'data_dir = "{data_dir}"\n'
+        "min_free_mb = 50\n"
+        "\n"
+        "[scanner]\n"
+        f'device = "{device}"\n' + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> Path:
+    """A valid config: data_dir in tmp_path, the scanner a folder (no hardware)."""
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    return write_config(tmp_path, tmp_path / "data", f"folder:{incoming}")
+
+
+def doctor_json(config: Path) -> tuple[int, dict[str, Any]]:
+    proc = run("doctor", "--json", "--config", str(config))
+    assert "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    assert isinstance(report, dict)
+    return proc.returncode, report
+
+
+def checks_by_name(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    checks = report["checks"]
+    assert isinstance(checks, list) and checks
+    for check in checks:
+        assert set(check) == CHECK_KEYS
+        assert isinstance(check["name"], str) and check["name"]
+        assert isinstance(check["ok"], bool) and isinstance(check["required"], bool)
+        assert isinstance(check["detail"], str) and isinstance(check["fix"], str)
+        if not check["ok"]:
+            assert check["fix"], f"{check['name']} failed without a fix"
+    return {c["name"]: c for c in checks}
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def test_version() -> None:
+    proc = run("--version")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "scanstation 0.1.0"
+
+
+def test_no_command_is_a_usage_error() -> None:
+    proc = run()
+    assert proc.returncode == 2
+    assert "Chưa chọn lệnh" in proc.stderr and "no command given" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_unknown_option_is_a_usage_error() -> None:
+    proc = run("scan", "--colour")
+    assert proc.returncode == 2
+    assert "--colour" in proc.stderr
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+def test_doctor_json_all_ok(cfg: Path) -> None:
+    code, report = doctor_json(cfg)
+    checks = checks_by_name(report)
+    failed = [c for c in checks.values() if c["required"] and not c["ok"]]
+    assert failed == []
+    assert report["ok"] is True and code == 0
+    assert checks["config"]["ok"] and str(cfg) in checks["config"]["detail"]
+    assert checks["scanner"]["ok"] and checks["scanner"]["detail"].startswith("folder:")
+    assert checks["data-dir"]["ok"] and (cfg.parent / "data").is_dir()
+    for name in ("sane", "tesseract", "tesseract-vie", "ghostscript", "disk-free", "zbar"):
+        assert checks[name]["ok"], checks[name]
+
+
+def test_doctor_invalid_config(tmp_path: Path) -> None:
+    bad = tmp_path / "station.toml"
+    bad.write_text('[station]\nid = "Trạm 1"\n', encoding="utf-8")
+    # with the config refused, nothing that depends on it is checked or created
+    fallback = default_data_dir()
+    existed = fallback.exists()
+    proc = run("doctor", "--config", str(bad))
+    assert fallback.exists() == existed
+    assert " data-dir " not in proc.stdout
+    assert proc.returncode == 4
+    assert "Traceback" not in proc.stderr
+    config_line = next(line for line in proc.stdout.splitlines() if " config " in line)
+    assert config_line.startswith("[LỖI")
+    assert "'station.id'" in proc.stdout and "station.toml:2" in proc.stdout
+    assert "cách sửa / fix" in proc.stdout
+    assert "required check(s) failed" in proc.stdout
+
+
+def test_doctor_data_dir_not_writable(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root writes anywhere: use a path below a regular file, so mkdir fails
+        (tmp_path / "afile").write_text("not a folder", encoding="utf-8")
+        data_dir = tmp_path / "afile" / "data"
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        data_dir = locked / "data"
+    config = write_config(tmp_path, data_dir, f"folder:{tmp_path}")
+    try:
+        code, report = doctor_json(config)
+    finally:
+        if data_dir.parent.is_dir():
+            data_dir.parent.chmod(0o700)
+    checks = checks_by_name(report)
+    check = checks["data-dir"]
+    assert check["ok"] is False and check["required"] is True
+    assert str(data_dir) in check["detail"] and "not writable" in check["detail"]
+    assert str(data_dir) in check["fix"]
+    assert "disk-free" not in checks
+    assert report["ok"] is False and code == 4
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def test_devices_json(cfg: Path) -> None:
+    proc = run("devices", "--json", "--config", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert [r["name"] for r in rows if r["kind"] == "sane"] == ["test:0", "test:1"]
+    assert all(r["type"] == "virtual device" for r in rows if r["kind"] == "sane")
+    folders = [r for r in rows if r["kind"] == "folder"]
+    assert folders == [
+        {
+            "name": f"folder:{cfg.parent / 'incoming'}",
+            "vendor": "",
+            "model": "folder",
+            "type": "",
+            "kind": "folder",
+        }
+    ]
+
+
+def test_devices_text(cfg: Path) -> None:
+    proc = run("devices", "--config", str(cfg))
+    assert proc.returncode == 0
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("test:0") and lines[0].endswith("(sane)")
+    assert lines[-1].endswith("(folder)")
+
+
+# --------------------------------------------------------------------------- scan
+
+
+@dataclass(frozen=True)
+class Scanned:
+    config: Path
+    out: Path
+    proc: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory, sample_scans: Path) -> Scanned:
+    """One `scanstation scan` of the sample batch, shared by the tests that read it."""
+    base = tmp_path_factory.mktemp("cli-scan")
+    config = write_config(base, base / "data", "auto")  # --device overrides it
+    out = base / "out"
+    proc = run(
+        "scan",
+        "--config",
+        str(config),
+        "--device",
+        f"folder:{sample_scans}",
+        "--profile",
+        "simplex",
+        "--out",
+        str(out),
+    )
+    return Scanned(config, out, proc)
+
+
+def test_scan_folder_to_out(scanned: Scanned, sample_scans: Path) -> None:
+    files = sorted(sample_scans.glob("scan_*.jpg"), key=lambda p: natural_key(p.name))
+    proc = scanned.proc
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"Đang quét / scanning: folder:{sample_scans}, simplex (200 dpi)"
+    progress = [line for line in lines if line.lstrip().startswith("trang ")]
+    assert len(progress) == len(files)
+    assert progress[0].split(":")[0].split() == ["trang", "1", "/", "page", "1"]
+    assert "150 dpi, single" in progress[0]  # the files' own dpi
+    assert any(f"{len(files)} trang / pages, captured" in line for line in lines)
+    assert lines[-1] == f"Đã chép vào / copied to {scanned.out}"
+    copied = sorted(scanned.out.iterdir())
+    assert [p.name for p in copied] == [f"p{i:05d}.jpg" for i in range(1, len(files) + 1)]
+    for page, original in zip(copied, files, strict=True):
+        assert page.read_bytes() == original.read_bytes()
+
+
+def test_batches_json(scanned: Scanned, sample_scans: Path) -> None:
+    assert scanned.proc.returncode == 0
+    proc = run("batches", "--json", "--config", str(scanned.config))
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["id"] in scanned.proc.stdout
+    assert row["state"] == "captured"
+    assert row["pages"] == len(list(sample_scans.glob("scan_*.jpg")))
+    assert row["device"] == f"folder:{sample_scans}"
+    assert row["error"] is None
+
+
+def test_scan_empty_folder(cfg: Path) -> None:
+    incoming = cfg.parent / "incoming"
+    proc = run("scan", "--config", str(cfg))
+    assert proc.returncode == 6
+    assert proc.stderr.strip() == (
+        f"scanstation: Không có ảnh trang nào trong {incoming} / no page images in {incoming}"
+    )
+    assert "Traceback" not in proc.stderr
+    assert "trang   1" not in proc.stdout
+    batches = json.loads(run("batches", "--json", "--config", str(cfg)).stdout)
+    assert [(b["state"], b["pages"], b["error"]) for b in batches] == [
+        ("cancelled", 0, "scanner.no_paper")
+    ]
+
+
+def test_scan_missing_folder(cfg: Path) -> None:
+    gone = cfg.parent / "gone"
+    proc = run("scan", "--config", str(cfg), "--device", f"folder:{gone}")
+    assert proc.returncode == 5
+    assert f"Không có thư mục {gone} / folder {gone} does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_scan_with_invalid_config(tmp_path: Path) -> None:
+    bad = write_config(tmp_path, tmp_path / "data", "folder:/x", "gpio_pin = 99\n")
+    proc = run("scan", "--config", str(bad))
+    assert proc.returncode == 3
+    assert "'scanner.gpio_pin'" in proc.stderr and "station.toml:8" in proc.stderr
+    assert "Fix:" in proc.stderr
+    assert not (tmp_path / "data").exists()  # refused before touching the store
+
+
+def test_scan_unknown_profile(cfg: Path) -> None:
+    proc = run("scan", "--config", str(cfg), "--profile", "nope")
+    assert proc.returncode == 3
+    assert "no scan profile named 'nope'" in proc.stderr
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@pytest.mark.slow
+def test_demo(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    proc = run("demo", "--data-dir", str(data_dir), timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    samples = sorted((data_dir / "virtual-scanner").glob("scan_*.jpg"))
+    total = len(samples)
+    assert total >= 10
+    out = proc.stdout
+    assert "chế độ trình diễn / scan station demo" in out
+    assert f"máy quét ảo / virtual scanner: {total} mặt giấy" in out
+    assert f"[{'#' * 30}] {total}/{total} scan_{total:04d}.jpg" in out
+    assert f"{total} trang đã lưu / pages stored (captured)" in out
+    with Store(data_dir) as store:
+        (batch,) = store.batches()
+        assert (batch.state, batch.trigger) == ("captured", "demo")
+        assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
+        assert store.verify_pages(batch.id) == []

@@ -1,0 +1,252 @@
+"""Reading page images safely: real PNG, JPEG, TIFF and PDF files written with PIL."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from station.errors import InputError
+from station.imageio import MAX_PIXELS, EncodedFrame, read_frames
+
+
+def _page(size: tuple[int, int] = (320, 240), shade: int = 0) -> Image.Image:
+    """An RGB test page with some structure (a gradient and a dark bar)."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    image.paste((shade, 40, 90), (10, 10, size[0] // 2, 30))
+    return image
+
+
+def _read(path: Path, default_dpi: int = 200, file_format: str = "jpeg") -> list[EncodedFrame]:
+    return list(read_frames(path, default_dpi, file_format))
+
+
+def _decode(frame: EncodedFrame) -> Image.Image:
+    image = Image.open(io.BytesIO(frame.data))
+    image.load()
+    return image
+
+
+# --------------------------------------------------------------------------- pass-through
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "save_dpi", "expected_dpi", "ext"),
+    [
+        ("page.png", "PNG", (300, 300), 300, "png"),
+        ("page.png", "PNG", None, 222, "png"),
+        ("page.jpg", "JPEG", (150, 150), 150, "jpg"),
+        ("page.JPEG", "JPEG", None, 222, "jpg"),
+    ],
+    ids=["png-dpi", "png-default", "jpeg-dpi", "jpeg-default-upper-suffix"],
+)
+def test_single_image_passes_through(
+    tmp_path: Path,
+    name: str,
+    fmt: str,
+    save_dpi: tuple[int, int] | None,
+    expected_dpi: int,
+    ext: str,
+) -> None:
+    path = tmp_path / name
+    options: dict[str, object] = {"dpi": save_dpi} if save_dpi else {}
+    _page((321, 243)).save(path, fmt, **options)
+    frames = _read(path, default_dpi=222)
+    assert len(frames) == 1
+    frame = frames[0]
+    assert frame.data == path.read_bytes()  # byte for byte: no second JPEG generation
+    assert (frame.ext, frame.width, frame.height, frame.dpi) == (ext, 321, 243, expected_dpi)
+
+
+def test_low_dpi_in_file_falls_back_to_default(tmp_path: Path) -> None:
+    # JPEGs often say 72 or 1 dpi; anything under 50 is not a scan resolution
+    path = tmp_path / "phone.jpg"
+    _page().save(path, "JPEG", dpi=(1, 1))
+    assert _read(path, default_dpi=200)[0].dpi == 200
+
+
+def _three_page_tiff(folder: Path) -> tuple[Path, list[Image.Image]]:
+    path = folder / "fax.tif"
+    pages = [_page((200 + 20 * i, 150), shade=100 * i) for i in range(3)]
+    pages[0].save(path, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_lzw")
+    return path, pages
+
+
+def test_multipage_tiff_becomes_png_frames(tmp_path: Path) -> None:
+    path, pages = _three_page_tiff(tmp_path)
+    frames = _read(path, default_dpi=200, file_format="png")
+    assert [f.ext for f in frames] == ["png"] * 3
+    assert [(f.width, f.height) for f in frames] == [(200, 150), (220, 150), (240, 150)]
+    for frame, page in zip(frames, pages, strict=True):
+        decoded = _decode(frame)
+        assert decoded.format == "PNG"
+        assert decoded.convert("RGB").tobytes() == page.tobytes()  # lossless
+
+
+def test_multipage_tiff_default_is_jpeg(tmp_path: Path) -> None:
+    path, pages = _three_page_tiff(tmp_path)
+    frames = _read(path, default_dpi=200)
+    assert [f.ext for f in frames] == ["jpg"] * 3
+    for frame, page in zip(frames, pages, strict=True):
+        decoded = _decode(frame)
+        assert decoded.format == "JPEG" and decoded.size == page.size
+        assert decoded.info["dpi"] == (200, 200)
+
+
+def test_bilevel_tiff_frames_stay_png(tmp_path: Path) -> None:
+    path = tmp_path / "lineart.tif"
+    pages = [Image.new("1", (64, 48), i) for i in (0, 1)]
+    pages[0].save(path, "TIFF", save_all=True, append_images=pages[1:], compression="group4")
+    frames = _read(path, default_dpi=300)  # jpeg asked for, but lineart is lossless
+    assert [f.ext for f in frames] == ["png", "png"]
+    assert [_decode(f).tobytes() for f in frames] == [p.tobytes() for p in pages]
+
+
+def test_tiff_dpi_from_file(tmp_path: Path) -> None:
+    path = tmp_path / "scan.tiff"
+    pages = [_page(), _page(shade=200)]
+    pages[0].save(path, "TIFF", save_all=True, append_images=pages[1:], dpi=(300, 300))
+    frames = _read(path, default_dpi=200, file_format="png")
+    assert [f.dpi for f in frames] == [300, 300]
+
+
+@pytest.mark.parametrize("file_format", ["png", "jpeg"])
+def test_pdf_pages_rendered_at_requested_dpi(tmp_path: Path, file_format: str) -> None:
+    path = tmp_path / "letter.pdf"
+    # 850x1100 px at 100 dpi: two Letter pages (8.5 x 11 in)
+    pages = [_page((850, 1100), shade=0), _page((850, 1100), shade=255)]
+    pages[0].save(path, "PDF", resolution=100.0, save_all=True, append_images=pages[1:])
+    frames = _read(path, default_dpi=150, file_format=file_format)
+    assert len(frames) == 2
+    for frame in frames:
+        assert frame.ext == {"png": "png", "jpeg": "jpg"}[file_format] and frame.dpi == 150
+        assert abs(frame.width - 8.5 * 150) <= 2
+        assert abs(frame.height - 11 * 150) <= 2
+        decoded = _decode(frame)
+        assert decoded.size == (frame.width, frame.height)
+        assert decoded.info["dpi"] == pytest.approx((150, 150), abs=0.1)  # PNG: per metre
+    # the pages differ (the bar's shade), so they were rendered one by one
+    assert frames[0].data != frames[1].data
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+def _truncated_jpeg(folder: Path) -> Path:
+    whole = folder / "whole.jpg"
+    _page((800, 600)).save(whole, "JPEG", quality=90)
+    data = whole.read_bytes()
+    path = folder / "cut.jpg"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _random_png(folder: Path) -> Path:
+    path = folder / "noise.png"
+    path.write_bytes(os.urandom(4096))
+    return path
+
+
+def _gif(folder: Path) -> Path:
+    path = folder / "anim.gif"
+    _page().save(path, "GIF")
+    return path
+
+
+def _bmp(folder: Path) -> Path:
+    path = folder / "page.bmp"
+    _page().save(path, "BMP")
+    return path
+
+
+def _garbage_pdf(folder: Path) -> Path:
+    path = folder / "broken.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + os.urandom(2048))
+    return path
+
+
+def _empty_png(folder: Path) -> Path:
+    path = folder / "empty.png"
+    path.write_bytes(b"")
+    return path
+
+
+@pytest.fixture(scope="module")
+def bomb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PNGs whose headers claim far more pixels than allowed (they compress to KiB)."""
+    folder = tmp_path_factory.mktemp("bombs")
+    # over twice the limit: PIL raises DecompressionBombError
+    Image.new("1", (20_000, 20_000)).save(folder / "bomb.png")
+    # between the limit and twice the limit: PIL would only warn
+    side = int((MAX_PIXELS * 1.4) ** 0.5)
+    Image.new("1", (side, side)).save(folder / "bomb-warn.png")
+    return folder
+
+
+def _pdf_huge_page(folder: Path) -> Path:
+    # 1000x1000 px at 2 dpi: a 500 x 500 inch page, 100000x100000 px at 200 dpi
+    path = folder / "poster.pdf"
+    Image.new("1", (1000, 1000)).save(path, "PDF", resolution=2.0)
+    return path
+
+
+REFUSED = {
+    "truncated-jpeg": (_truncated_jpeg, "truncated"),
+    "random-bytes-png": (_random_png, "not a readable image"),
+    "gif": (_gif, "unsupported file type"),
+    "bmp": (_bmp, "unsupported file type"),
+    "garbage-pdf": (_garbage_pdf, "not a readable PDF"),
+    "empty-png": (_empty_png, "not a readable image"),
+    "pdf-huge-page": (_pdf_huge_page, "larger than the limit"),
+}
+
+
+def _assert_refused(path: Path, fragment: str) -> InputError:
+    started = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(InputError) as info:
+            _read(path)
+    elapsed = time.monotonic() - started
+    assert [str(w.message) for w in caught] == []  # not even a warning on the way
+    assert elapsed < 2.0, f"refusing {path.name} took {elapsed:.1f} s"
+    error = info.value
+    assert error.exit_code == 8 and error.code == "input"
+    assert str(path) in error.message_en and str(path) in error.message_vi
+    assert error.detail["path"] == str(path)
+    assert fragment in error.message_en
+    return error
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+def test_bad_file_refused(tmp_path: Path, case: str) -> None:
+    make, fragment = REFUSED[case]
+    _assert_refused(make(tmp_path), fragment)
+
+
+@pytest.mark.parametrize("name", ["bomb.png", "bomb-warn.png"])
+def test_decompression_bomb_refused(bomb_folder: Path, name: str) -> None:
+    path = bomb_folder / name
+    assert path.stat().st_size < 1024 * 1024  # tiny on disk, huge in memory
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the IHDR chunk
+    assert width * height > MAX_PIXELS
+    _assert_refused(path, "larger than the limit")
+
+
+def test_refusal_leaves_warning_filters_alone(bomb_folder: Path) -> None:
+    before = list(warnings.filters)
+    with pytest.raises(InputError):
+        _read(bomb_folder / "bomb-warn.png")
+    assert warnings.filters == before
+
+
+def test_vietnamese_message(tmp_path: Path) -> None:
+    error = _assert_refused(_gif(tmp_path), "unsupported file type")
+    assert "không hỗ trợ loại tệp này" in error.message_vi
+    assert error.user_message().startswith(f"{tmp_path / 'anim.gif'}: không hỗ trợ")
