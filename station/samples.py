@@ -225,9 +225,19 @@ def render_document(spec: DocumentSpec, dpi: int = 200) -> list[Image.Image]:
 
 
 def _header(pen: _Pen, spec: DocumentSpec) -> float:
-    pen.text((50, 15), spec.superior, size_pt=12, anchor="ma")
-    pen.text((50, 21), spec.organ, size_pt=12, style="bold", anchor="ma", underline=True)
-    pen.text((50, 30), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
+    """Agency block (left, 72 mm wide) and national motto block (right), as Phụ lục I."""
+    y = 15.0
+    for line in textwrap.wrap(spec.superior, width=30):
+        pen.text((45, y), line, size_pt=12, anchor="ma")
+        y += 6.0
+    organ = textwrap.wrap(spec.organ, width=28)
+    for index, line in enumerate(organ):
+        pen.text(
+            (45, y), line, size_pt=12, style="bold", anchor="ma", underline=index == len(organ) - 1
+        )
+        y += 6.0
+    y += 3.0
+    pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
     pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style="bold", anchor="ma")
     pen.text(
         (140, 21),
@@ -246,14 +256,21 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         style="italic",
         anchor="ma",
     )
+    y += 7
+    if not spec.type_name:  # công văn: "V/v …" under the number, at most two lines
+        for line in textwrap.wrap(spec.subject, width=40):
+            pen.text((45, y), line, size_pt=12, anchor="ma")
+            y += 5.5
     for index, mark in enumerate(spec.marks):
-        pen.text((25, 40 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30))
+        pen.text(
+            (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
+        )
     if spec.type_name:
-        pen.text((105, 48), spec.type_name, size_pt=14, style="bold", anchor="ma")
-        pen.text((105, 56), spec.subject, size_pt=14, style="bold", anchor="ma")
-        return 72.0
-    pen.text((50, 36), spec.subject, size_pt=12, anchor="ma")
-    return 56.0
+        y = max(y, 46.0)
+        pen.text((105, y), spec.type_name, size_pt=14, style="bold", anchor="ma")
+        pen.text((105, y + 8), spec.subject, size_pt=14, style="bold", anchor="ma")
+        return y + 22
+    return max(y + 8, 50.0)
 
 
 def separator_sheet(text: str = "PATCHT", dpi: int = 200) -> Image.Image:
