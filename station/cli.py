@@ -177,6 +177,13 @@ def cmd_batches(args: argparse.Namespace) -> int:
     cfg = _load_config(args)
     with Store(cfg.station.data_dir) as store:
         if args.close:
+            if store.batch(args.close).state != "interrupted":
+                raise UsageError(
+                    f"batch {args.close} is {store.batch(args.close).state}; only an "
+                    "interrupted batch can be closed",
+                    f"Lô {args.close} đang ở trạng thái {store.batch(args.close).state}; "
+                    "chỉ đóng được lô bị gián đoạn",
+                )
             batch = store.set_batch_state(args.close, "captured")
             _print(f"Lô / batch {batch.id}: {batch.state}")
             return 0

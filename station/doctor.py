@@ -65,7 +65,7 @@ def check_sane() -> list[Check]:
         from station.capture import sane as sane_wrapper
 
         major, minor, build = sane_wrapper.probe()
-        checks.append(Check("sane", True, f"SANE {major}.{minor}.{build} via python-sane"))
+        checks.append(Check("sane", True, f"SANE backend API {major}.{minor}.{build}"))
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
         return [
             Check(

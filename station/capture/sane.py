@@ -27,6 +27,7 @@ from station.capture import Frame
 from station.config import PAGE_SIZES_MM, Profile
 from station.errors import (
     CoverOpen,
+    DependencyError,
     DeviceBusy,
     DeviceNotFound,
     DeviceUnplugged,
@@ -114,7 +115,15 @@ def probe() -> tuple[int, int, int]:
     """Initialise SANE (once per process) and return its version (major, minor, build)."""
     with _LOCK:
         if "version" not in _STATE:
-            version = _sane().init()
+            try:
+                version = _sane().init()
+            except Exception as exc:
+                raise DependencyError(
+                    f"SANE cannot be initialised ({exc}). Fix: sudo apt-get install libsane1 "
+                    "and run make setup",
+                    f"Không khởi tạo được SANE ({exc}). Cách sửa: sudo apt-get install libsane1 "
+                    "rồi chạy make setup",
+                ) from exc
             _STATE["version"] = (version[1], version[2], version[3])
         return _STATE["version"]  # type: ignore[no-any-return]
 
@@ -139,7 +148,10 @@ class Device:
 def list_devices(local_only: bool = False) -> list[Device]:
     probe()
     with _LOCK:
-        found = _sane().get_devices(local_only)
+        try:
+            found = _sane().get_devices(local_only)
+        except Exception as exc:
+            raise translate(exc, "sane") from exc
     return [Device(*entry) for entry in found]
 
 
