@@ -308,3 +308,22 @@ def test_demo(tmp_path: Path) -> None:
         assert (batch.state, batch.trigger) == ("captured", "demo")
         assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
         assert store.verify_pages(batch.id) == []
+
+
+def test_batches_close_only_interrupted(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    config = write_config(tmp_path, data_dir, f"folder:{tmp_path}")
+    with Store(data_dir) as store:
+        cut = store.create_batch("test:0", "standard", "cli")
+        store.set_batch_state(cut.id, "interrupted", error_code="scanner.jam")
+        done = store.create_batch("test:0", "standard", "cli")
+        store.set_batch_state(done.id, "captured")
+    refused = run("batches", "--config", str(config), "--close", done.id)
+    assert refused.returncode == 2 and "interrupted" in refused.stderr
+    closed = run("batches", "--config", str(config), "--close", cut.id)
+    assert closed.returncode == 0 and "captured" in closed.stdout
+    with Store(data_dir) as store:
+        assert store.batch(cut.id).state == "captured"
+        assert store.batch(done.id).state == "captured"
+    missing = run("batches", "--config", str(config), "--close", "nope")
+    assert missing.returncode == 9
