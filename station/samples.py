@@ -22,22 +22,58 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
-FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/liberation2"),
-    Path("/usr/share/fonts/truetype/liberation"),
-)
 A4_MM = (210.0, 297.0)
+_LIBERATION = ("/usr/share/fonts/truetype/liberation2", "/usr/share/fonts/truetype/liberation")
+_DEJAVU = ("/usr/share/fonts/truetype/dejavu",)
+#: Font families with full Vietnamese coverage: file name per style, and where.
+FONTS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    # metric-compatible with Times New Roman, the font Decree 30 prescribes
+    "liberation-serif": (
+        {
+            "regular": "LiberationSerif-Regular.ttf",
+            "bold": "LiberationSerif-Bold.ttf",
+            "italic": "LiberationSerif-Italic.ttf",
+        },
+        _LIBERATION,
+    ),
+    "liberation-sans": (
+        {
+            "regular": "LiberationSans-Regular.ttf",
+            "bold": "LiberationSans-Bold.ttf",
+            "italic": "LiberationSans-Italic.ttf",
+        },
+        _LIBERATION,
+    ),
+    "dejavu-serif": (
+        {
+            "regular": "DejaVuSerif.ttf",
+            "bold": "DejaVuSerif-Bold.ttf",
+            "italic": "DejaVuSerif-Italic.ttf",
+        },
+        _DEJAVU,
+    ),
+    "dejavu-sans": (
+        {
+            "regular": "DejaVuSans.ttf",
+            "bold": "DejaVuSans-Bold.ttf",
+            "italic": "DejaVuSans-Oblique.ttf",
+        },
+        _DEJAVU,
+    ),
+}
 
 
 @cache
-def font(style: str, size_px: int) -> ImageFont.FreeTypeFont:
-    """Liberation Serif (metric-compatible with Times New Roman) in a style."""
-    name = {"regular": "Regular", "bold": "Bold", "italic": "Italic", "bolditalic": "BoldItalic"}
-    for folder in FONT_DIRS:
-        path = folder / f"LiberationSerif-{name[style]}.ttf"
+def font(style: str, size_px: int, family: str = "liberation-serif") -> ImageFont.FreeTypeFont:
+    """A font of ``family`` in a style (regular, bold, italic) at a pixel size."""
+    names, folders = FONTS[family]
+    for folder in folders:
+        path = Path(folder) / names[style]
         if path.exists():
             return ImageFont.truetype(str(path), size_px)
-    raise FileNotFoundError("Liberation Serif not found: sudo apt-get install fonts-liberation2")
+    raise FileNotFoundError(
+        f"font {names[style]} not found: sudo apt-get install fonts-liberation2 fonts-dejavu-core"
+    )
 
 
 @dataclass(frozen=True)
@@ -133,16 +169,35 @@ SAMPLE_DOCUMENTS: tuple[DocumentSpec, ...] = (
 )
 
 
-class _Pen:
-    """Draws text on a page with sizes given in points at a resolution."""
+@dataclass(frozen=True)
+class Layout:
+    """How a document is set: font, size, margins (Phụ lục I: 13-14 pt, left 30-35 mm)."""
 
-    def __init__(self, image: Image.Image, dpi: int) -> None:
+    family: str = "liberation-serif"
+    size_pt: float = 13.0
+    left_mm: float = 30.0
+    right_mm: float = 18.0
+    top_mm: float = 20.0
+    spacing: float = 1.25  # line pitch as a multiple of the font size
+    #: paragraphs on the last page (None: spread evenly); 0 leaves only the
+    #: signature block there, as on many real last pages
+    tail: int | None = None
+
+
+class _Pen:
+    """Draws text on a page with positions in mm and sizes in points."""
+
+    def __init__(self, image: Image.Image, dpi: int, family: str = "liberation-serif") -> None:
         self.draw = ImageDraw.Draw(image)
         self.dpi = dpi
+        self.family = family
         self.width = image.width
 
     def px(self, mm: float) -> int:
         return round(mm / 25.4 * self.dpi)
+
+    def font(self, size_pt: float, style: str = "regular") -> ImageFont.FreeTypeFont:
+        return font(style, round(size_pt / 72 * self.dpi), self.family)
 
     def text(
         self,
@@ -156,7 +211,7 @@ class _Pen:
         underline: bool = False,
     ) -> int:
         """Draw one line; returns its height in pixels."""
-        f = font(style, round(size_pt / 72 * self.dpi))
+        f = self.font(size_pt, style)
         x, y = self.px(xy_mm[0]), self.px(xy_mm[1])
         self.draw.text((x, y), text, font=f, fill=fill, anchor=anchor)
         left, top, right, bottom = self.draw.textbbox((x, y), text, font=f, anchor=anchor)
@@ -165,6 +220,23 @@ class _Pen:
             length = (right - left) // 3
             self.draw.line((mid - length, bottom + 4, mid + length, bottom + 4), fill=fill, width=2)
         return int(bottom - top)
+
+    def wrap(self, text: str, width_mm: float, size_pt: float, style: str = "regular") -> list[str]:
+        """Split text into lines that fit ``width_mm`` in this font."""
+        f = self.font(size_pt, style)
+        limit = self.px(width_mm)
+        lines: list[str] = []
+        current = ""
+        for word in text.split():
+            trial = f"{current} {word}".strip()
+            if current and f.getlength(trial) > limit:
+                lines.append(current)
+                current = word
+            else:
+                current = trial
+        if current:
+            lines.append(current)
+        return lines
 
 
 def _label(text: str, dpi: int) -> Image.Image:
@@ -188,33 +260,100 @@ def _label(text: str, dpi: int) -> Image.Image:
     return ImageOps.expand(label, border=2, fill=(120, 120, 120))
 
 
-def render_document(spec: DocumentSpec, dpi: int = 200) -> list[Image.Image]:
+def _seal(pen: _Pen, center_mm: tuple[float, float], organ: str) -> None:
+    """A round red seal: two rings, the agency's name around, a star in the middle."""
+    cx, cy = pen.px(center_mm[0]), pen.px(center_mm[1])
+    red = (205, 35, 40)
+    for radius_mm, width in ((17.0, 3), (12.5, 2)):
+        r = pen.px(radius_mm)
+        pen.draw.ellipse(
+            (cx - r, cy - r, cx + r, cy + r), outline=red, width=max(2, width * pen.dpi // 150)
+        )
+    r = pen.px(5)
+    star = []
+    import math
+
+    for k in range(10):
+        radius = r if k % 2 == 0 else r * 0.4
+        a = math.pi / 2 + k * math.pi / 5
+        star.append((cx + radius * math.cos(a), cy - radius * math.sin(a)))
+    pen.draw.polygon(star, fill=red)
+    f = pen.font(6.5, "bold")
+    letters = organ[:34]
+    for k, letter in enumerate(letters):
+        a = math.pi * (1.15 - 1.3 * k / max(1, len(letters) - 1))
+        x = cx + pen.px(14.8) * math.cos(a)
+        y = cy - pen.px(14.8) * math.sin(a)
+        pen.draw.text((x, y), letter, font=f, fill=red, anchor="mm")
+
+
+def _signature(pen: _Pen, xy_mm: tuple[float, float]) -> None:
+    """A hand signature: a few connected loops in blue-black ink."""
+    import math
+
+    x0, y0 = pen.px(xy_mm[0]), pen.px(xy_mm[1])
+    points = []
+    for k in range(120):
+        t = k / 119
+        x = x0 + pen.px(38) * t
+        y = y0 + pen.px(4) * math.sin(t * 9.0) + pen.px(2.5) * math.sin(t * 23.0)
+        points.append((x, y))
+    pen.draw.line(points, fill=(25, 35, 110), width=max(2, pen.dpi // 90), joint="curve")
+
+
+def _signature_block(pen: _Pen, spec: DocumentSpec, layout: Layout, y: float) -> float:
+    size = layout.size_pt
+    x = 150.0
+    pen.text((x, y + 4), spec.signer_title, size_pt=size, style="bold", anchor="ma")
+    _signature(pen, (x - 20, y + 18))
+    _seal(pen, (x - 12, y + 22), spec.organ)
+    pen.text((x, y + 42), spec.signer_name, size_pt=size, style="bold", anchor="ma")
+    # recipients, bottom left of the signature block (Phụ lục I)
+    pen.text((layout.left_mm, y + 4), "Nơi nhận:", size_pt=12, style="bold")
+    for k, line in enumerate(("- Như trên;", "- Lãnh đạo đơn vị;", "- Lưu: VT.")):
+        pen.text((layout.left_mm, y + 10 + 5 * k), line, size_pt=11)
+    return y + 50
+
+
+def _pages_of(paragraphs: list[str], pages: int, tail: int | None) -> list[list[str]]:
+    """Paragraphs per page: spread evenly, or ``tail`` of them on the last page."""
+    if pages == 1:
+        return [paragraphs]
+    if tail is not None:
+        tail = min(tail, len(paragraphs))
+        head = paragraphs[: len(paragraphs) - tail]
+        last = paragraphs[len(paragraphs) - tail :]
+        per = max(1, -(-len(head) // (pages - 1)))
+        return [head[k * per : (k + 1) * per] for k in range(pages - 1)] + [last]
+    per = max(1, -(-len(paragraphs) // pages))
+    return [paragraphs[k * per : (k + 1) * per] for k in range(pages)]
+
+
+def render_document(
+    spec: DocumentSpec, dpi: int = 200, layout: Layout | None = None
+) -> list[Image.Image]:
     """The clean pages of a document (no scan effects)."""
+    layout = layout or Layout()
     width, height = round(A4_MM[0] / 25.4 * dpi), round(A4_MM[1] / 25.4 * dpi)
+    text_width = A4_MM[0] - layout.left_mm - layout.right_mm
+    pitch = layout.size_pt * layout.spacing * 25.4 / 72
     pages = []
-    paragraphs = list(spec.body)
-    per_page = max(1, -(-len(paragraphs) // spec.pages))
-    for number in range(spec.pages):
+    for number, chunk in enumerate(_pages_of(list(spec.body), spec.pages, layout.tail)):
         page = Image.new("RGB", (width, height), (252, 251, 247))
-        pen = _Pen(page, dpi)
-        y = 20.0
+        pen = _Pen(page, dpi, layout.family)
+        y = layout.top_mm
         if number == 0:
             y = _header(pen, spec)
         else:
-            pen.text((105, 12), str(number + 1), size_pt=13, anchor="ma")
-        chunk = paragraphs[number * per_page : (number + 1) * per_page]
+            pen.text((105, 10), str(number + 1), size_pt=layout.size_pt, anchor="ma")
         for paragraph in chunk:
-            for line in textwrap.wrap(paragraph, width=78):
-                y += pen.text((30, y), line, size_pt=13) / dpi * 25.4 + 2.2
-            y += 2.5
+            lines = pen.wrap(paragraph, text_width - 10, layout.size_pt)
+            for k, line in enumerate(lines):
+                pen.text((layout.left_mm + (10 if k == 0 else 0), y), line, size_pt=layout.size_pt)
+                y += pitch
+            y += pitch * 0.4
         if number == spec.pages - 1:
-            pen.text((150, y + 8), spec.signer_title, size_pt=13, style="bold", anchor="ma")
-            pen.draw.ellipse(
-                (pen.px(128), pen.px(y + 16), pen.px(160), pen.px(y + 48)),
-                outline=(200, 30, 30),
-                width=max(2, dpi // 60),
-            )
-            pen.text((150, y + 52), spec.signer_name, size_pt=13, style="bold", anchor="ma")
+            _signature_block(pen, spec, layout, y + 2)
         if number == 0 and spec.registration:
             label = _label(spec.registration, dpi)
             page.paste(

@@ -1,0 +1,22 @@
+"""Page imaging: paper detection and crop, skew, orientation, blank pages.
+
+:func:`preprocess` runs every step on one captured page:
+
+1. an analysis copy at about 100 dpi (grey, and colour for the blank test);
+2. :mod:`~station.imaging.paper`: the paper against a grey or black scanner
+   background (none on a white backing);
+3. :mod:`~station.imaging.skew`: the text lines' angle (±20°) and whether they
+   run across or along the page, from projection profiles of the ink;
+4. :mod:`~station.imaging.orientation`: upright or upside down, from the shape of
+   the text lines (Vietnamese diacritics and ascenders stand above the x-height
+   band far more than descenders below it), with Tesseract's OSD only when that
+   is not clear;
+5. :mod:`~station.imaging.blank`: ink that is neither bleed-through, dust nor a
+   scanner streak;
+6. one full-resolution warp that turns and crops the page, then a lossless
+   quarter turn for the orientation. Colour and resolution are kept.
+"""
+
+from station.imaging.pipeline import Preprocessed, preprocess
+
+__all__ = ["Preprocessed", "preprocess"]

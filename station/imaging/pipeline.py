@@ -1,0 +1,205 @@
+"""One page through every imaging step (see the package docstring)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from station.imaging.arrays import Pixels
+from station.imaging.blank import SENSITIVITY, colour_spread, detect_blank
+from station.imaging.orientation import orientation_deg, up_down
+from station.imaging.paper import Paper, content_mask, find_paper, percentile_u8
+from station.imaging.skew import estimate_skew, ink_points
+
+#: Resolution of the analysis copy. Enough for 12 pt text lines and diacritics.
+ANALYSIS_DPI = 100
+#: Edge band ignored for ink (shadows, torn edges, punched holes), in mm.
+EDGE_MM = 8.0
+#: Text printed this close to parallel with the paper edge is taken as parallel.
+PAPER_AGREES_DEG = 0.5
+#: Below this vote the text-line shape cannot tell up from down.
+MIN_UPDOWN_CONFIDENCE = 0.12
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    image: Pixels  # corrected page, full resolution, colour kept
+    skew_deg: float  # counter-clockwise skew of the page as captured
+    orientation_deg: int  # 0, 90, 180 or 270: counter-clockwise turn from upright
+    blank: bool
+    paper_found: bool
+    ink_mm2: float
+    orientation_confidence: float
+    orientation_source: str  # "text-lines", "osd", "none"
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _analysis_copy(image: Pixels, dpi: int) -> tuple[Pixels, Pixels | None, float]:
+    scale = min(1.0, ANALYSIS_DPI / dpi)
+    size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    if small.ndim == 3:
+        return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), small, scale
+    return small, None, scale
+
+
+def _warp(
+    image: Pixels,
+    angle_deg: float,
+    paper: Paper | None,
+    scale: float,
+    fill: float,
+) -> Pixels:
+    """Turn the page back by ``angle_deg`` and crop it to the paper, in one warp."""
+    height, width = image.shape[:2]
+    if paper is None:
+        center = (width / 2, height / 2)
+        out_size = (width, height)
+    else:
+        corners = paper.corners / scale
+        rot = cv2.getRotationMatrix2D((0.0, 0.0), -angle_deg, 1.0)
+        turned = corners @ rot[:, :2].T
+        lo, hi = turned.min(axis=0), turned.max(axis=0)
+        out_size = (max(1, round(hi[0] - lo[0])), max(1, round(hi[1] - lo[1])))
+        center = tuple(np.mean(corners, axis=0))
+    matrix = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), -angle_deg, 1.0)
+    matrix[0, 2] += out_size[0] / 2 - center[0]
+    matrix[1, 2] += out_size[1] / 2 - center[1]
+    if abs(angle_deg) < 1e-3 and paper is None:
+        return image
+    border = (fill, fill, fill) if image.ndim == 3 else fill
+    return cv2.warpAffine(
+        image,
+        matrix,
+        out_size,
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
+    )
+
+
+def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) -> bool | None:
+    """Ask Tesseract's orientation detection about the levelled page."""
+    from station import tesseract
+
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    level = _warp(gray, angle_deg, None, 1.0, percentile_u8(gray, 90))
+    if vertical:
+        level = cv2.rotate(level, cv2.ROTATE_90_CLOCKWISE)
+    result = tesseract.detect_orientation(level, dpi)
+    if result is None or result.rotate not in (0, 180):
+        return None
+    return result.rotate == 180
+
+
+FINE_DPI = 200
+
+
+def _fine_points(
+    image: Pixels, dpi: int, scale: float, level: float, ink: NDArray[np.bool_]
+) -> NDArray[np.float64] | None:
+    """Ink points at up to 200 dpi, in their own pixels, for the last skew steps."""
+    fine_scale = min(1.0, FINE_DPI / dpi)
+    if fine_scale <= scale * 1.2:
+        return None
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    if fine_scale < 1.0:
+        gray = cv2.resize(gray, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
+    # only where the analysis found text ink (dilated): no background, no colour marks
+    allowed = cv2.resize(
+        cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)),
+        (gray.shape[1], gray.shape[0]),
+        interpolation=cv2.INTER_NEAREST,
+    )
+    dark = (gray < max(0.0, level - 60)) & (allowed > 0)
+    return ink_points(dark)
+
+
+_QUARTER = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def preprocess(
+    image: Pixels,
+    dpi: int,
+    *,
+    sensitivity: str = "medium",
+    osd: bool = True,
+) -> Preprocessed:
+    """Deskew, crop, orient and test one page (BGR or grey, full resolution)."""
+    if sensitivity not in SENSITIVITY:
+        raise ValueError(f"unknown blank sensitivity {sensitivity!r}")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    gray, color, scale = _analysis_copy(image, dpi)
+    px_per_mm = dpi * scale / 25.4
+    margin = max(2, round(EDGE_MM * px_per_mm))
+    paper = find_paper(gray, margin)
+    region = content_mask(gray, paper, margin)
+    level = paper.level if paper else percentile_u8(gray[region > 0], 90)
+    t1 = time.perf_counter()
+    timings["analysis"] = t1 - t0
+
+    spread = colour_spread(color) if color is not None else None
+    blank = detect_blank(gray, spread, region, level, px_per_mm, sensitivity)
+    t2 = time.perf_counter()
+    timings["blank"] = t2 - t1
+
+    # skew and orientation from the ink (dark pixels only: colour marks such as
+    # seals are round and would only blur the text lines)
+    ink = (gray < max(0.0, level - SENSITIVITY["medium"].contrast)) & (region > 0)
+    if spread is not None:
+        # text is black or grey; red seals and blue signatures are round or
+        # loopy and only blur the text lines
+        ink &= spread < 50
+    points = ink_points(ink)
+    skew = None
+    if not blank.blank:
+        skew = estimate_skew(points, _fine_points(image, dpi, scale, level, ink))
+    t3 = time.perf_counter()
+    timings["skew"] = t3 - t2
+
+    source = "none"
+    confidence = 0.0
+    orientation = 0
+    if skew is not None:
+        angle = skew.angle_deg
+        if paper is not None and abs(paper.angle_deg - angle) <= PAPER_AGREES_DEG:
+            # the paper's long straight edges are the finer measure, and turning
+            # by them leaves no sliver of background along the crop
+            angle = paper.angle_deg
+        vote = up_down(points, angle, skew.vertical, px_per_mm)
+        confidence = vote.confidence
+        source = "text-lines"
+        upside_down = vote.upside_down
+        if confidence < MIN_UPDOWN_CONFIDENCE and osd:
+            decided = _osd_upside_down(image, angle, skew.vertical, dpi)
+            if decided is not None:
+                upside_down, source = decided, "osd"
+        orientation = orientation_deg(skew.vertical, upside_down)
+    elif paper is not None:
+        angle = paper.angle_deg  # a blank page: the paper edge is all there is
+    else:
+        angle = 0.0
+    t4 = time.perf_counter()
+    timings["orientation"] = t4 - t3
+
+    fill = float(np.clip(level, 0, 255))
+    corrected = _warp(image, angle, paper, scale, fill)
+    if orientation:
+        corrected = cv2.rotate(corrected, _QUARTER[orientation])
+    timings["warp"] = time.perf_counter() - t4
+    return Preprocessed(
+        image=corrected,
+        skew_deg=round(angle, 3),
+        orientation_deg=orientation,
+        blank=blank.blank,
+        paper_found=paper is not None,
+        ink_mm2=round(blank.ink_mm2, 1),
+        orientation_confidence=round(confidence, 3),
+        orientation_source=source,
+        timings=timings,
+    )

@@ -1,0 +1,75 @@
+"""The one wrapper around the ``tesseract`` command.
+
+It probes the version and the installed languages once, runs orientation
+detection (OSD) for the imaging step, and turns failures into the station's
+errors. "No text found" is a result (None), not an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from station.errors import DependencyError
+
+FIX = "sudo apt-get install -y tesseract-ocr tesseract-ocr-vie"
+
+
+def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    if shutil.which("tesseract") is None:
+        raise DependencyError(
+            f"tesseract is not installed. Fix: {FIX}",
+            f"Chưa cài tesseract. Cách sửa: {FIX}",
+        )
+    # one thread per process: parallelism comes from pages (DESIGN §5)
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    return subprocess.run(
+        ["tesseract", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+
+
+@functools.cache
+def version() -> str:
+    out = _run(["--version"])
+    match = re.search(r"tesseract\s+v?([\d.]+)", out.stdout + out.stderr)
+    return match.group(1) if match else "?"
+
+
+@functools.cache
+def languages() -> frozenset[str]:
+    out = _run(["--list-langs"])
+    return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+@dataclass(frozen=True)
+class Orientation:
+    rotate: int  # degrees to turn the page clockwise to make it upright
+    confidence: float
+
+
+def detect_orientation(gray: NDArray[np.uint8], dpi: int) -> Orientation | None:
+    """Tesseract's OSD on a page image; None when it finds too little text."""
+    if "osd" not in languages():
+        return None
+    with tempfile.TemporaryDirectory(prefix="scanstation-osd-") as tmp:
+        path = Path(tmp) / "page.png"
+        cv2.imwrite(str(path), gray)
+        try:
+            out = _run([str(path), "stdout", "--psm", "0", "--dpi", str(dpi)])
+        except subprocess.TimeoutExpired:
+            return None
+    rotate = re.search(r"Rotate:\s*(\d+)", out.stdout)
+    confidence = re.search(r"Orientation confidence:\s*([\d.]+)", out.stdout)
+    if out.returncode != 0 or not rotate or not confidence:
+        return None
+    return Orientation(int(rotate.group(1)), float(confidence.group(1)))

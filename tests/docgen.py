@@ -1,0 +1,306 @@
+"""Realistic scans of Vietnamese administrative documents, with ground truth.
+
+Documents follow Decree 30/2020 Phụ lục I (agency block, number and symbol,
+national motto, dated place, type name, subject, body, signature block with a
+red seal, recipients) and are drawn from pools of agencies, types and text, in
+four fonts. Each page is then "scanned" as an ADF would deliver it:
+
+- 200 or 300 dpi, colour;
+- turned by a quarter (0/90/180/270, as when the stack went in sideways or upside
+  down) and skewed by up to ±15°;
+- on a grey or black scanner background with margins (the crop must find the
+  paper), or on a white backing where the image is the paper;
+- paper tone, uneven lighting, sensor noise, dust, sometimes a streak from dirt
+  on the glass, and JPEG compression at quality 60-92;
+- duplex backs: blank paper with faint mirrored bleed-through, dust and noise;
+- sparse last pages: only the signature block, or a line or two and the block.
+
+Everything is seeded: the same seed gives the same pages and the same truth.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageOps
+
+from station.samples import A4_MM, FONTS, DocumentSpec, Layout, render_document
+
+AGENCIES = [
+    # superior (plain caps), issuing agency (bold caps), its name in sentence case,
+    # abbreviation, place
+    (
+        "VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO",
+        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
+        "Viện kiểm sát nhân dân tỉnh Thanh Hóa",
+        "VKS",
+        "Thanh Hóa",
+    ),
+    (
+        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
+        "VIỆN KIỂM SÁT NHÂN DÂN HUYỆN ĐÔNG SƠN",
+        "Viện kiểm sát nhân dân huyện Đông Sơn",
+        "VKS",
+        "Đông Sơn",
+    ),
+    ("UBND TỈNH THANH HÓA", "SỞ TƯ PHÁP", "Sở Tư pháp", "STP", "Thanh Hóa"),
+    ("BỘ CÔNG AN", "CÔNG AN TỈNH THANH HÓA", "Công an tỉnh Thanh Hóa", "CAT", "Thanh Hóa"),
+    (
+        "TÒA ÁN NHÂN DÂN TỐI CAO",
+        "TÒA ÁN NHÂN DÂN TỈNH NGHỆ AN",
+        "Tòa án nhân dân tỉnh Nghệ An",
+        "TA",
+        "Nghệ An",
+    ),
+    ("UBND TỈNH THANH HÓA", "UBND HUYỆN HOẰNG HÓA", "UBND huyện Hoằng Hóa", "UBND", "Hoằng Hóa"),
+    (
+        "BỘ TƯ PHÁP",
+        "CỤC THI HÀNH ÁN DÂN SỰ TỈNH THANH HÓA",
+        "Cục Thi hành án dân sự tỉnh Thanh Hóa",
+        "CTHADS",
+        "Thanh Hóa",
+    ),
+    ("UBND TỈNH NINH BÌNH", "SỞ NỘI VỤ", "Sở Nội vụ", "SNV", "Ninh Bình"),
+]
+
+TYPES = [
+    ("Quyết định", "QĐ"),
+    ("Báo cáo", "BC"),
+    ("Thông báo", "TB"),
+    ("Kế hoạch", "KH"),
+    ("Tờ trình", "TTr"),
+    ("Giấy mời", "GM"),
+    ("Biên bản", "BB"),
+    ("Hướng dẫn", "HD"),
+    ("Công văn", ""),
+    ("Công văn", ""),
+]
+
+SUBJECTS = [
+    "Về việc ban hành Quy chế công tác văn thư, lưu trữ",
+    "Kết quả công tác kiểm sát quý III năm 2024",
+    "Về việc tổ chức hội nghị sơ kết công tác 6 tháng đầu năm",
+    "Phối hợp rà soát hồ sơ thi hành án dân sự còn tồn đọng",
+    "Triển khai chuyển đổi số trong công tác văn thư, lưu trữ",
+    "Về việc cử cán bộ tham gia lớp bồi dưỡng nghiệp vụ",
+    "Kế hoạch kiểm tra việc chấp hành pháp luật tại trại tạm giam",
+    "Đề nghị cung cấp tài liệu phục vụ công tác giải quyết án",
+]
+
+SENTENCES = [
+    "Căn cứ Luật Tổ chức Viện kiểm sát nhân dân ngày 24 tháng 11 năm 2014.",
+    "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư.",
+    "Thực hiện kế hoạch công tác năm 2024, đơn vị đề nghị các cơ quan liên quan phối hợp thực hiện.",
+    "Trong kỳ báo cáo, đơn vị đã triển khai đồng bộ các mặt công tác, bảo đảm chỉ tiêu được giao.",
+    "Thụ lý kiểm sát 27 tin báo về tội phạm, đã giải quyết 24 tin, đạt tỷ lệ 88,9 phần trăm.",
+    "Đề nghị Thủ trưởng các đơn vị nghiêm túc triển khai thực hiện, báo cáo kết quả đúng thời hạn.",
+    "Việc số hóa tài liệu phải bảo đảm tiêu chuẩn dữ liệu thông tin đầu vào theo quy định.",
+    "Tiếp tục nâng cao chất lượng công tác thực hành quyền công tố và kiểm sát hoạt động tư pháp.",
+    "Các cơ quan, đơn vị gửi văn bản về Văn phòng trước ngày 15 tháng 12 năm 2024 để tổng hợp.",
+    "Quá trình thực hiện nếu có vướng mắc, đề nghị phản ánh kịp thời để được hướng dẫn, giải quyết.",
+    "Thời gian: 08 giờ 00 phút, thứ Hai; địa điểm: Hội trường tầng 3, trụ sở cơ quan.",
+    "Biên bản được lập thành 03 bản có giá trị pháp lý như nhau, mỗi bên giữ 01 bản.",
+]
+
+SIGNERS = [
+    ("VIỆN TRƯỞNG", "Nguyễn Văn An"),
+    ("KT. VIỆN TRƯỞNG", "Lê Thị Bình"),
+    ("GIÁM ĐỐC", "Trần Quốc Cường"),
+    ("CHÁNH VĂN PHÒNG", "Phạm Thu Hà"),
+    ("CHỦ TỊCH", "Hoàng Minh Đức"),
+    ("CỤC TRƯỞNG", "Đỗ Thị Lan"),
+]
+
+
+@dataclass(frozen=True)
+class PageTruth:
+    dpi: int
+    skew_deg: float  # counter-clockwise, as DESIGN §3.2
+    orientation_deg: int  # 0/90/180/270 counter-clockwise from upright
+    blank: bool
+    background: str  # "grey", "black" or "white"
+    paper_px: tuple[int, int]  # the paper's width and height, upright, in pixels
+    kind: str  # "first", "middle", "last-sparse", "last", "back"
+    doc_index: int
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScannedPage:
+    jpeg: bytes
+    truth: PageTruth
+
+
+def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[str, Any]]:
+    superior, organ, organ_name, agency_abbr, place = rng.choice(AGENCIES)
+    type_name, type_abbr = rng.choice(TYPES)
+    number = rng.randint(1, 350)
+    printed = f"{number:02d}"
+    notation = f"{type_abbr}-{agency_abbr}" if type_abbr else f"{agency_abbr}-VP"
+    issued = date(2024, rng.randint(1, 12), rng.randint(1, 28))
+    subject = rng.choice(SUBJECTS)
+    pages = rng.choice([1, 1, 2, 2, 3])
+    body = [
+        " ".join(rng.sample(SENTENCES, rng.randint(1, 3))) for _ in range(rng.randint(3, 6) * pages)
+    ]
+    title, name = rng.choice(SIGNERS)
+    marks = tuple(rng.sample(["KHẨN", "HỎA TỐC", "MẬT"], 1)) if rng.random() < 0.2 else ()
+    spec = DocumentSpec(
+        superior=superior,
+        organ=organ,
+        number=printed,
+        notation=notation,
+        place=place,
+        issued=issued,
+        type_name=type_name.upper() if type_abbr else "",
+        subject=("V/v " + subject[0].lower() + subject[1:]) if not type_abbr else subject,
+        body=body,
+        signer_title=title,
+        signer_name=name,
+        registration=f"DEN-2024-{index + 1:06d}",
+        pages=pages,
+        marks=marks,
+    )
+    fields = {
+        "TypeName": type_name,
+        "CodeNumber": printed,
+        "CodeNotation": notation,
+        "IssuedDate": issued.isoformat(),
+        "OrganName": organ_name,
+        "Subject": subject,
+        "PageAmount": pages,
+        "Language": "vi",
+        "body": body,
+    }
+    return spec, fields
+
+
+def _noise(image: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
+    """Sensor noise: a random tile of Gaussian noise repeated over the page (fast)."""
+    pixels = np.asarray(image, dtype=np.int16)
+    tile = np.random.default_rng(rng.randrange(2**32)).normal(0, sigma, (509, 503, 3))
+    reps = (-(-pixels.shape[0] // 509), -(-pixels.shape[1] // 503), 1)
+    noise = np.tile(tile.astype(np.int16), reps)[: pixels.shape[0], : pixels.shape[1]]
+    return Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8))
+
+
+def _dirt(page: Image.Image, rng: random.Random, dpi: int, streak: int | None) -> None:
+    pen = ImageDraw.Draw(page)
+    for _ in range(rng.randint(4, 14)):  # dust specks, at most ~0.3 mm
+        x, y = rng.randrange(page.width), rng.randrange(page.height)
+        r = rng.choice([0, 0, 1]) * dpi // 200
+        shade = rng.randint(60, 160)
+        pen.ellipse((x - r, y - r, x + r, y + r), fill=(shade, shade, shade))
+    if streak is not None:  # dirt on the glass: a faint line along the feed
+        shade = rng.randint(150, 200)
+        pen.line((streak, 0, streak, page.height), fill=(shade, shade, shade), width=1)
+
+
+def back_of(front: Image.Image, rng: random.Random) -> Image.Image:
+    """The blank back of a printed sheet: faint mirrored bleed-through, off-white paper."""
+    ghost = ImageOps.mirror(front.convert("L")).filter(ImageFilter.GaussianBlur(2.5))
+    strength = rng.uniform(10, 20)  # the printing shows through at 1/10 to 1/20
+    paper = rng.randint(243, 252)
+    lut = [round(paper - (255 - v) / strength) for v in range(256)]
+    ghost = ghost.point(lut)
+    return Image.merge("RGB", (ghost, ghost, ghost))
+
+
+def scan(
+    page: Image.Image,
+    truth_kind: str,
+    rng: random.Random,
+    dpi: int,
+    doc_index: int,
+    fields: dict[str, Any],
+    blank: bool,
+) -> ScannedPage:
+    """Turn, skew, light and compress one clean page as an ADF scan would."""
+    paper_px = (page.width, page.height)
+    orientation = rng.choice([0, 90, 180, 270])
+    skew = round(rng.uniform(-15.0, 15.0), 2)
+    background = rng.choice(["grey", "grey", "black", "white"])
+    streak = rng.randrange(page.width) if rng.random() < 0.15 else None
+    # paper tone and uneven lighting across the sheet
+    tone = np.asarray(page, dtype=np.float32)
+    gradient = np.linspace(rng.uniform(-6, 0), rng.uniform(0, 4), page.height)[:, None, None]
+    page = Image.fromarray(np.clip(tone + gradient, 0, 255).astype(np.uint8))
+    _dirt(page, rng, dpi, streak)
+    turned = page.rotate(orientation, expand=True)
+    if background == "white":
+        fill = (250, 250, 250)
+        scanned = turned.rotate(
+            skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=fill
+        )
+    else:
+        level = rng.randint(85, 150) if background == "grey" else rng.randint(15, 40)
+        fill = (level, level, level + rng.randint(-5, 5))
+        skewed = turned.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+        margins = [round(rng.uniform(4, 14) / 25.4 * dpi) for _ in range(4)]
+        scanned = Image.new(
+            "RGB",
+            (skewed.width + margins[0] + margins[2], skewed.height + margins[1] + margins[3]),
+            fill,
+        )
+        scanned.paste(skewed, (margins[0], margins[1]))
+    scanned = _noise(scanned, rng, rng.uniform(1.5, 4.0))
+    buf = io.BytesIO()
+    scanned.save(buf, "JPEG", quality=rng.randint(60, 92), dpi=(dpi, dpi))
+    truth = PageTruth(
+        dpi=dpi,
+        skew_deg=skew,
+        orientation_deg=orientation,
+        blank=blank,
+        background=background,
+        paper_px=paper_px,
+        kind=truth_kind,
+        doc_index=doc_index,
+        fields=fields,
+    )
+    return ScannedPage(buf.getvalue(), truth)
+
+
+def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
+    """At least ``count`` scanned page sides from whole documents, backs included."""
+    rng = random.Random(seed)
+    families = sorted(FONTS)
+    pages: list[ScannedPage] = []
+    index = 0
+    while len(pages) < count:
+        spec, fields = random_document(rng, index)
+        dpi = rng.choice([200, 200, 300])
+        sparse = spec.pages > 1 and rng.random() < 0.6
+        layout = Layout(
+            family=families[index % len(families)],
+            size_pt=rng.choice([13.0, 13.5, 14.0]),
+            left_mm=rng.uniform(30, 35),
+            right_mm=rng.uniform(15, 20),
+            spacing=rng.uniform(1.15, 1.5),
+            tail=rng.choice([0, 1]) if sparse else None,
+        )
+        clean = render_document(spec, dpi, layout)
+        for number, page in enumerate(clean):
+            if number == 0:
+                kind = "first"
+            elif number == len(clean) - 1:
+                kind = "last-sparse" if sparse else "last"
+            else:
+                kind = "middle"
+            pages.append(scan(page, kind, rng, dpi, index, fields, blank=False))
+            if rng.random() < 0.7:  # printed single-sided, scanned duplex
+                pages.append(scan(back_of(page, rng), "back", rng, dpi, index, fields, blank=True))
+        index += 1
+    return pages
+
+
+def paper_a4_px(dpi: int) -> tuple[int, int]:
+    return round(A4_MM[0] / 25.4 * dpi), round(A4_MM[1] / 25.4 * dpi)
+
+
+def angle_error(measured: float, truth: float) -> float:
+    return abs((measured - truth + 180.0) % 360.0 - 180.0)
