@@ -41,7 +41,9 @@ pytest:
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.capture
+	$(BIN)/python -m bench.imaging
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -257,6 +257,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- process
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from station.pipeline import process_inputs
+
+    cfg = _load_config(args)
+    out = Path(args.out)
+    inputs = [Path(p) for p in args.inputs]
+    _print(f"Đang xử lý / processing {len(inputs)} tệp / files -> {out}")
+
+    def progress(position: int, page: dict[str, Any]) -> None:
+        state = "trắng, bỏ / blank, dropped" if page["blank"] else "giữ / kept"
+        _print(
+            f"  {position:>4}  {page['input']}#{page['index']}: nghiêng / skew "
+            f"{page['skew_deg']:+.2f}°, xoay / turned {page['orientation_deg']}°, {state}"
+        )
+
+    batch = process_inputs(inputs, out, cfg, jobs=args.jobs, on_page=progress)
+    kept = sum(1 for p in batch["pages"] if not p["blank"])
+    _print(
+        f"Xong / done: {len(batch['pages'])} trang / pages, {kept} giữ lại / kept; "
+        f"{out / 'batch.json'}"
+    )
+    if not args.no_ocr:
+        _print(
+            "Chú ý / note: OCR và PDF/A chưa có trong phiên bản này; đã ghi ảnh trang và "
+            "batch.json / OCR and PDF/A are not in this version yet: page images and "
+            "batch.json were written"
+        )
+    return 0
+
+
 # --------------------------------------------------------------------------- passwd
 
 
@@ -317,6 +350,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", metavar="P", help="scan profile from the config")
     p.add_argument("--out", metavar="DIR", help="also copy the captured page images to DIR")
     p.add_argument("--resume", metavar="BATCH", help="continue an interrupted batch")
+
+    p = add(
+        "process",
+        cmd_process,
+        "run the page pipeline offline on images (PNG, JPEG, TIFF) and PDFs, in the order "
+        "given, as one batch: DIR/batch.json and the corrected pages in DIR/pages/",
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or PDF files")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--no-ocr", action="store_true", help="skip OCR and PDF output")
+    p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
 
     p = add("batches", cmd_batches, "list batches in the store, or close an interrupted one")
     p.add_argument("--close", metavar="BATCH", help="close an interrupted batch as it is")

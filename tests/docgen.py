@@ -304,3 +304,18 @@ def paper_a4_px(dpi: int) -> tuple[int, int]:
 
 def angle_error(measured: float, truth: float) -> float:
     return abs((measured - truth + 180.0) % 360.0 - 180.0)
+
+
+def _chunk(args: tuple[int, int]) -> list[ScannedPage]:
+    count, seed = args
+    return generate_suite(count, seed)
+
+
+def generate_suite_parallel(count: int, seed: int = 30, workers: int = 2) -> list[ScannedPage]:
+    """:func:`generate_suite` split over processes: each part has its own seed."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    per = -(-count // workers)
+    with ProcessPoolExecutor(workers) as pool:
+        parts = pool.map(_chunk, [(per, seed * 1000 + k) for k in range(workers)])
+        return [page for part in parts for page in part]

@@ -42,8 +42,11 @@ def _line_bands(profile: NDArray[np.int64], min_height: int) -> list[tuple[int, 
     return bands
 
 
-def _vote(rows: NDArray[np.float64], min_height: int) -> tuple[float, float, int]:
-    """Ink above and below the x-height band, summed over the lines of one strip."""
+def _vote(rows: NDArray[np.float64], min_height: int, max_height: int) -> tuple[float, float, int]:
+    """Ink above and below the x-height band, summed over the lines of one strip.
+
+    Bands taller than a line of text (barcodes, seals, pictures) do not vote.
+    """
     if len(rows) < 20:
         return 0.0, 0.0, 0
     profile = np.bincount((rows - rows.min()).astype(np.int64))
@@ -51,7 +54,7 @@ def _vote(rows: NDArray[np.float64], min_height: int) -> tuple[float, float, int
     lines = 0
     for top, bottom in _line_bands(profile, min_height):
         band = profile[top:bottom].astype(np.float64)
-        if band.sum() < 20:
+        if band.sum() < 20 or bottom - top > max_height:
             continue
         core = np.nonzero(band >= 0.5 * band.max())[0]
         core_top, core_bottom = int(core[0]), int(core[-1])
@@ -80,12 +83,13 @@ def up_down(
     rows = y * np.cos(theta) + x * np.sin(theta)
     cols = x * np.cos(theta) - y * np.sin(theta)
     min_height = max(3, int(1.2 * px_per_mm))  # a line of text is over ~1.2 mm tall
+    max_height = int(8.0 * px_per_mm)  # ... and under 8 mm, marks included
     strip = 35 * px_per_mm
     keys = ((cols - cols.min()) // strip).astype(np.int64)
     above = below = 0.0
     lines = 0
     for key in np.unique(keys):
-        a, b, n = _vote(rows[keys == key], min_height)
+        a, b, n = _vote(rows[keys == key], min_height, max_height)
         above, below, lines = above + a, below + b, lines + n
     total = above + below
     if total == 0:

@@ -74,12 +74,14 @@ def find_paper(gray: Pixels, margin_px: int) -> Paper | None:
         return None
     threshold = (level + background) / 2
     mask: Pixels = (gray > threshold).astype(np.uint8) * 255
-    # fill text and pictures so the paper is one solid region
+    # fill text and pictures so the paper is one solid region; the padding keeps
+    # the closing from filling background wedges that touch the image border
     k = max(3, (margin_px // 2) | 1)
-    mask = cv2.morphologyEx(
-        mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    padded = cv2.copyMakeBorder(mask, k, k, k, k, cv2.BORDER_CONSTANT, value=0)
+    padded = cv2.morphologyEx(
+        padded, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     )
-    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    mask = cv2.morphologyEx(padded[k:-k, k:-k], cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return None
@@ -91,7 +93,14 @@ def find_paper(gray: Pixels, margin_px: int) -> Paper | None:
     angle, size = rect_angle(corners)
     solid = np.zeros_like(mask)
     cv2.fillPoly(solid, [contour], 255)
-    inner = cv2.erode(solid, np.ones((3, 3), np.uint8), iterations=max(1, margin_px))
+    # away from the paper's edges, the image border counting as an edge too
+    inner = cv2.erode(
+        solid,
+        np.ones((3, 3), np.uint8),
+        iterations=max(1, margin_px),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     return Paper(
         center=(float(box[0][0]), float(box[0][1])),
         size=size,

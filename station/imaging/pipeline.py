@@ -194,12 +194,12 @@ def preprocess(
     timings["warp"] = time.perf_counter() - t4
     return Preprocessed(
         image=corrected,
-        skew_deg=round(angle, 3),
+        skew_deg=round(float(angle), 3),
         orientation_deg=orientation,
-        blank=blank.blank,
+        blank=bool(blank.blank),
         paper_found=paper is not None,
-        ink_mm2=round(blank.ink_mm2, 1),
-        orientation_confidence=round(confidence, 3),
+        ink_mm2=round(float(blank.ink_mm2), 1),
+        orientation_confidence=round(float(confidence), 3),
         orientation_source=source,
         timings=timings,
     )

@@ -1,0 +1,152 @@
+"""The page pipeline: from captured frames to cleaned pages and ``batch.json``.
+
+:func:`clean_page` is the per-page step (decode, preprocess, encode) shared by the
+offline ``scanstation process`` and the station. It runs in worker processes
+so that it never holds up capture. :func:`process_inputs` is the offline run: image
+files and PDFs in the order given, as one batch, written to an output folder.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from station.config import Config
+from station.errors import InputError
+from station.fsutil import atomic_write
+from station.imageio import EncodedFrame, read_frames
+from station.imaging import preprocess
+from station.store import new_batch_id
+
+
+@dataclass(frozen=True)
+class CleanPage:
+    skew_deg: float
+    orientation_deg: int
+    blank: bool
+    ink_mm2: float
+    data: bytes  # the corrected page, encoded
+    ext: str
+    width: int
+    height: int
+    dpi: int
+
+
+def decode(frame: EncodedFrame, name: str) -> np.ndarray[Any, Any]:
+    """The frame as a BGR (or grey) array; a frame that does not decode is refused."""
+    flags = cv2.IMREAD_UNCHANGED if frame.ext == "png" else cv2.IMREAD_COLOR
+    image = cv2.imdecode(np.frombuffer(frame.data, np.uint8), flags)
+    if image is None:
+        raise InputError(f"{name}: cannot decode the image", f"{name}: không giải mã được ảnh")
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    return image
+
+
+def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[bytes, str]:
+    """JPEG (4:4:4) with the resolution recorded; bilevel-looking pages stay lossless."""
+    buf = io.BytesIO()
+    if image.ndim == 3:
+        Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).save(
+            buf, "JPEG", quality=quality, subsampling=0, dpi=(dpi, dpi)
+        )
+        return buf.getvalue(), "jpg"
+    Image.fromarray(image).save(buf, "JPEG", quality=quality, dpi=(dpi, dpi))
+    return buf.getvalue(), "jpg"
+
+
+def clean_page(frame: EncodedFrame, name: str, sensitivity: str) -> CleanPage:
+    """Deskew, crop, orient and test one frame; returns the corrected page encoded."""
+    image = decode(frame, name)
+    result = preprocess(image, frame.dpi, sensitivity=sensitivity)
+    data, ext = encode(result.image, frame.dpi)
+    height, width = result.image.shape[:2]
+    return CleanPage(
+        skew_deg=float(result.skew_deg),
+        orientation_deg=int(result.orientation_deg),
+        blank=bool(result.blank),
+        ink_mm2=float(result.ink_mm2),
+        data=data,
+        ext=ext,
+        width=width,
+        height=height,
+        dpi=frame.dpi,
+    )
+
+
+def _frames(inputs: Sequence[Path], default_dpi: int) -> Iterator[tuple[str, int, EncodedFrame]]:
+    for path in inputs:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file", f"{path}: không có tệp này", path=str(path))
+        for index, frame in enumerate(read_frames(path, default_dpi)):
+            yield path.name, index, frame
+
+
+def process_inputs(
+    inputs: Sequence[Path],
+    out: Path,
+    config: Config,
+    *,
+    jobs: int | None = None,
+    on_page: Callable[[int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run the page pipeline offline; writes ``out/pages/pNNNN.jpg`` and ``out/batch.json``."""
+    pages_dir = out / "pages"
+    pages_dir.mkdir(parents=True, exist_ok=True)
+    sensitivity = config.pipeline.blank_sensitivity
+    default_dpi = config.profile().resolution
+    batch: dict[str, Any] = {"batch_id": new_batch_id(), "pages": [], "documents": []}
+    jobs = jobs or os.cpu_count() or 1
+    # frames are read lazily, in order, and cleaned in worker processes; at most
+    # two per worker wait, so a long PDF never sits in memory whole
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: list[tuple[str, int, Any]] = []
+        for name, index, frame in _frames(inputs, default_dpi):
+            pending.append((name, index, pool.submit(clean_page, frame, name, sensitivity)))
+            if len(pending) >= 2 * jobs:
+                _collect(pending.pop(0), batch, pages_dir, on_page)
+        for item in pending:
+            _collect(item, batch, pages_dir, on_page)
+    atomic_write(
+        out / "batch.json",
+        (json.dumps(batch, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
+        mode=0o644,
+    )
+    return batch
+
+
+def _collect(
+    item: tuple[str, int, Any],
+    batch: dict[str, Any],
+    pages_dir: Path,
+    on_page: Callable[[int, dict[str, Any]], None] | None,
+) -> None:
+    name, index, future = item
+    page: CleanPage = future.result()
+    position = len(batch["pages"]) + 1
+    (pages_dir / f"p{position:04d}.{page.ext}").write_bytes(page.data)
+    entry = {
+        "input": name,
+        "index": index,
+        "skew_deg": round(page.skew_deg, 2),
+        "orientation_deg": page.orientation_deg,
+        "blank": page.blank,
+        "separator": False,
+        "barcodes": [],
+        "doc_id": None,
+    }
+    batch["pages"].append(entry)
+    if on_page is not None:
+        on_page(position, entry)

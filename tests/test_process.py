@@ -1,0 +1,122 @@
+"""`scanstation process`: the offline pipeline and batch.json (DESIGN §3.2)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from station.samples import SAMPLE_DOCUMENTS, render_document
+from tests.docgen import back_of
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE_KEYS = {
+    "input",
+    "index",
+    "skew_deg",
+    "orientation_deg",
+    "blank",
+    "separator",
+    "barcodes",
+    "doc_id",
+}
+
+
+def _scan(page: Image.Image, angle: float, turn: int = 0) -> Image.Image:
+    turned = page.rotate(turn, expand=True).rotate(angle, expand=True, fillcolor=(100, 100, 100))
+    canvas = Image.new("RGB", (turned.width + 60, turned.height + 60), (100, 100, 100))
+    canvas.paste(turned, (30, 30))
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    import random
+
+    folder = tmp_path_factory.mktemp("inputs")
+    first, second = render_document(SAMPLE_DOCUMENTS[0], 200)
+    jpeg = folder / "scan_1.jpg"
+    _scan(first, 6.0).save(jpeg, "JPEG", quality=85, dpi=(200, 200))
+    # a two-frame TIFF: the back (blank) and the second page upside down
+    tiff = folder / "scan_2.tif"
+    frames = [_scan(back_of(first, random.Random(1)), -2.0), _scan(second, -3.5, 180)]
+    frames[0].save(tiff, save_all=True, append_images=frames[1:], dpi=(200, 200))
+    pdf = folder / "scan_3.pdf"
+    _scan(render_document(SAMPLE_DOCUMENTS[1], 200)[0], 0.0, 90).save(pdf, "PDF", resolution=200)
+    return [jpeg, tiff, pdf]
+
+
+def _process(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "station", "process", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = _process(*map(str, inputs), "--out", str(out), "--no-ocr", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert set(batch) == {"batch_id", "pages", "documents"}
+    pages = batch["pages"]
+    assert [(p["input"], p["index"]) for p in pages] == [
+        ("scan_1.jpg", 0),
+        ("scan_2.tif", 0),
+        ("scan_2.tif", 1),
+        ("scan_3.pdf", 0),
+    ]
+    for page in pages:
+        assert set(page) == PAGE_KEYS
+        assert isinstance(page["skew_deg"], float) and page["orientation_deg"] in (0, 90, 180, 270)
+        assert page["separator"] is False and page["barcodes"] == [] and page["doc_id"] is None
+    assert abs(pages[0]["skew_deg"] - 6.0) < 0.2 and pages[0]["orientation_deg"] == 0
+    assert pages[1]["blank"] is True
+    assert abs(pages[2]["skew_deg"] + 3.5) < 0.2 and pages[2]["orientation_deg"] == 180
+    assert pages[3]["orientation_deg"] == 90 and not pages[3]["blank"]
+    assert batch["documents"] == []
+    # the corrected pages: upright A4 at the input resolution, colour kept
+    for position in (1, 3, 4):
+        with Image.open(out / "pages" / f"p{position:04d}.jpg") as image:
+            assert image.mode == "RGB"
+            assert abs(image.width - 1654) <= 8 and abs(image.height - 2339) <= 8
+            assert round(image.info["dpi"][0]) == 200
+    assert "4 trang / pages, 3 giữ lại / kept" in proc.stdout
+
+
+def test_corrupt_input_is_refused_and_nothing_written(inputs: list[Path], tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jpg"
+    data = inputs[0].read_bytes()
+    broken.write_bytes(data[: len(data) // 3])
+    out = tmp_path / "out"
+    proc = _process(str(inputs[0]), str(broken), "--out", str(out), "--no-ocr")
+    assert proc.returncode == 8
+    assert "broken.jpg" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "batch.json").exists()
+
+
+def test_missing_input(tmp_path: Path) -> None:
+    proc = _process(str(tmp_path / "nope.png"), "--out", str(tmp_path / "o"), "--no-ocr")
+    assert proc.returncode == 8 and "nope.png" in proc.stderr
+
+
+def test_out_is_required(tmp_path: Path) -> None:
+    proc = _process(str(tmp_path / "x.png"))
+    assert proc.returncode == 2 and "--out" in proc.stderr
+
+
+def test_jpeg_bytes_of_truncated_file_do_not_decode() -> None:
+    # guard for the test above: a third of a JPEG is not a readable image
+    data = io.BytesIO()
+    Image.new("RGB", (400, 400), "white").save(data, "JPEG")
+    with pytest.raises(OSError):
+        Image.open(io.BytesIO(data.getvalue()[:200])).load()
