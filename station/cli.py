@@ -290,6 +290,55 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- labels
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    import re
+
+    from station import labels
+
+    cfg = _load_config(args)
+    out = Path(args.out)
+    if args.separator:
+        count = args.count or 1
+        text = cfg.pipeline.separator_text
+        pages = labels.write_pdf([labels.separator_sheet(text)] * count, out)
+        _print(f"Đã in / wrote {pages} trang phân cách / separator sheets ({text}) -> {out}")
+        return 0
+    if args.year is None or args.start is None or args.count is None:
+        raise UsageError(
+            "labels need --year, --start and --count (or --separator)",
+            "In nhãn cần --year, --start và --count (hoặc --separator)",
+        )
+    if not 1 <= args.count <= 10_000 or not args.start >= 1 or args.start + args.count > 1_000_000:
+        raise UsageError(
+            "numbers must run from 1 to 999999, at most 10000 labels at a time",
+            "Số đến phải từ 1 đến 999999, mỗi lần in tối đa 10000 nhãn",
+        )
+    if not 2000 <= args.year <= 2099:
+        raise UsageError("the year must be 2000-2099", "Năm phải trong khoảng 2000-2099")
+    layout = labels.LAYOUTS[args.layout]
+    texts = [
+        labels.registration_text(args.year, n) for n in range(args.start, args.start + args.count)
+    ]
+    pattern = re.compile(cfg.pipeline.registration_pattern)
+    if not all(pattern.fullmatch(t) for t in texts):
+        raise UsageError(
+            f"{texts[0]} does not match [pipeline] registration_pattern; the station would not "
+            "recognise these labels",
+            f"{texts[0]} không khớp registration_pattern trong cấu hình; trạm sẽ không nhận ra nhãn",
+        )
+    kind = "qr" if args.qr else "code128"
+    unit = args.unit if args.unit is not None else cfg.station.unit_name
+    sheets = labels.write_pdf(labels.label_sheets(texts, layout, unit, kind), out)
+    _print(
+        f"Đã in / wrote {len(texts)} nhãn / labels {texts[0]} … {texts[-1]} on {sheets} "
+        f"tờ / sheets ({layout.name}: {layout.description}) -> {out}"
+    )
+    return 0
+
+
 # --------------------------------------------------------------------------- passwd
 
 
@@ -361,6 +410,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--no-ocr", action="store_true", help="skip OCR and PDF output")
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
+
+    from station.labels import LAYOUTS
+
+    p = add(
+        "labels",
+        cmd_labels,
+        "print registration label sheets (Code 128 or QR, with the text) or separator sheets "
+        "as an A4 PDF",
+    )
+    p.add_argument("--year", type=int, metavar="Y", help="year of the Số đến")
+    p.add_argument("--start", type=int, metavar="N", help="first Số đến")
+    p.add_argument("--count", type=int, metavar="K", help="how many labels (or separator sheets)")
+    p.add_argument("--out", required=True, metavar="F", help="PDF to write")
+    p.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        default="a4-3x8",
+        help="sticker sheet: "
+        + "; ".join(f"{k} {v.description}" for k, v in sorted(LAYOUTS.items())),
+    )
+    p.add_argument("--qr", action="store_true", help="QR codes instead of Code 128")
+    p.add_argument(
+        "--unit", metavar="TEXT", help="line above the code (default: [station] unit_name)"
+    )
+    p.add_argument("--separator", action="store_true", help="separator sheets instead of labels")
 
     p = add("batches", cmd_batches, "list batches in the store, or close an interrupted one")
     p.add_argument("--close", metavar="BATCH", help="close an interrupted batch as it is")

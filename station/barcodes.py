@@ -1,0 +1,325 @@
+"""Barcodes: decoding with zxing-cpp and ZBar, and what each code means.
+
+Decoding (:func:`decode_page`), in order, until the budget is spent:
+
+1. zxing-cpp on the corrected page (any 90° turn, inverted codes, downscales);
+2. where the page holds a barcode-like patch that gave no registration or
+   separator (a patch of parallel bars found from the image's structure
+   tensor, or a symbol zxing-cpp detected but could not read), that patch is
+   cut out, turned so its bars stand upright, and tried again with ZBar and
+   zxing-cpp at other scales and binarisations;
+3. the page as captured (before deskewing), with both libraries.
+
+Classification (:func:`classify`): a code matching the registration pattern
+(default ``DEN-YYYY-NNNNNN``) is a registration label; a code whose text is
+exactly the separator text (default ``PATCHT``) is a separator sheet; any other
+code (QR codes and EAN numbers printed by the issuing agency) is recorded and
+never taken for either. Hostile text (control characters, path separators,
+megabytes of data) is cleaned and cut before it goes anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from station.imaging.arrays import Pixels
+
+#: Longest barcode text kept; longer text is cut and marked.
+MAX_TEXT = 256
+#: Formats the station reads: labels (Code 128, QR), separators, and the codes
+#: agencies print (QR, Data Matrix, EAN/UPC, Code 39).
+FORMATS = "Code128,QRCode,DataMatrix,EAN13,EAN8,UPCA,Code39"
+_ZBAR_NAMES = {
+    "CODE128": "Code128",
+    "QRCODE": "QRCode",
+    "EAN13": "EAN13",
+    "EAN8": "EAN8",
+    "UPCA": "UPCA",
+    "CODE39": "Code39",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+@dataclass(frozen=True)
+class Barcode:
+    format: str  # zxing-cpp's format name: Code128, QRCode, EAN13, …
+    text: str  # cleaned: control characters replaced, at most MAX_TEXT characters
+    library: str  # "zxing-cpp" or "zbar"
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)  # x, y, w, h on the corrected page
+
+    def as_json(self) -> dict[str, str]:
+        return {"format": self.format, "text": self.text}
+
+
+def clean_text(raw: str) -> str:
+    """Barcode text made safe to store, show and log."""
+    text = _CONTROL.sub("\ufffd", raw)
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT] + "…"
+    return text
+
+
+# --------------------------------------------------------------------------- libraries
+
+
+def _zxing() -> Any:
+    import zxingcpp
+
+    return zxingcpp
+
+
+def _formats() -> Any:
+    return _zxing().barcode_formats_from_str(FORMATS)
+
+
+def probe() -> dict[str, str]:
+    """Both libraries load: their versions (zxing-cpp has no version attribute)."""
+    from pyzbar import zbar_library
+
+    zbar_library.load()
+    _zxing()
+    return {"zxing-cpp": "loaded", "zbar": "loaded"}
+
+
+def _box(points: Iterable[tuple[float, float]]) -> tuple[int, int, int, int]:
+    xs, ys = zip(*points, strict=True)
+    return int(min(xs)), int(min(ys)), int(max(xs) - min(xs)), int(max(ys) - min(ys))
+
+
+def read_zxing(
+    gray: Pixels, *, binarizer: str = "LocalAverage", errors: bool = False
+) -> list[tuple[Barcode, bool]]:
+    """zxing-cpp on a grey image: (code, valid) pairs; invalid ones only with ``errors``."""
+    zx = _zxing()
+    found = zx.read_barcodes(
+        gray,
+        formats=_formats(),
+        binarizer=getattr(zx.Binarizer, binarizer),
+        return_errors=errors,
+    )
+    out = []
+    for code in found:
+        p = code.position
+        points = [(q.x, q.y) for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
+        out.append(
+            (
+                Barcode(code.format.name, clean_text(code.text), "zxing-cpp", _box(points)),
+                code.valid,
+            )
+        )
+    return out
+
+
+def read_zbar(gray: Pixels) -> list[Barcode]:
+    from pyzbar import pyzbar
+
+    out = []
+    for code in pyzbar.decode(gray):
+        name = _ZBAR_NAMES.get(code.type)
+        if name is None:
+            continue
+        text = code.data.decode("utf-8", errors="replace")
+        r = code.rect
+        out.append(Barcode(name, clean_text(text), "zbar", (r.left, r.top, r.width, r.height)))
+    return out
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+def bar_patches(
+    gray: Pixels, px_per_mm: float
+) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
+    """Patches of parallel bars (1D barcodes) as turned rectangles, at any angle.
+
+    Where bars are, the image gradient is strong and points the same way over a
+    whole patch (high coherence of the structure tensor); in text it points
+    every way.
+    """
+    scale = min(1.0, 6.0 / px_per_mm)  # about 150 dpi is enough to see bars
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ppm = px_per_mm * scale
+    gx = cv2.Scharr(small, cv2.CV_32F, 1, 0)
+    gy = cv2.Scharr(small, cv2.CV_32F, 0, 1)
+    k = max(3, int(2.5 * ppm) | 1)
+    jxx = cv2.boxFilter(gx * gx, -1, (k, k))
+    jyy = cv2.boxFilter(gy * gy, -1, (k, k))
+    jxy = cv2.boxFilter(gx * gy, -1, (k, k))
+    energy = jxx + jyy
+    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (energy + 1e-6)
+    strong = energy > np.percentile(energy, 90) * 0.5
+    mask = ((coherence > 0.75) & strong & (energy > 2e5)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    patches = []
+    for contour in contours:
+        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
+        long_side, short_side = max(w, h), min(w, h)
+        if long_side < 12 * ppm or short_side < 3 * ppm:
+            continue  # smaller than any label's code
+        patches.append(((cx / scale, cy / scale), (w / scale, h / scale), angle))
+    return patches
+
+
+def _crop_upright(
+    gray: Pixels, patch: tuple[tuple[float, float], tuple[float, float], float], margin: float
+) -> Pixels:
+    """Cut a turned rectangle out of the page, turned so its long side is level."""
+    (cx, cy), (w, h), angle = patch
+    if w < h:
+        w, h, angle = h, w, angle - 90
+    w, h = w + 2 * margin, h + 2 * margin
+    matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+    matrix[0, 2] += w / 2 - cx
+    matrix[1, 2] += h / 2 - cy
+    return cv2.warpAffine(gray, matrix, (int(w), int(h)), flags=cv2.INTER_CUBIC, borderValue=255)
+
+
+def _binarised(gray: Pixels) -> list[Pixels]:
+    _, otsu = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    adaptive = cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 10
+    )
+    return [otsu, adaptive]
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+@dataclass
+class DecodeResult:
+    codes: list[Barcode] = field(default_factory=list)
+    attempts: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def decode_page(
+    page: Pixels,
+    px_per_mm: float,
+    *,
+    wanted: Callable[[Barcode], bool],
+    original: Pixels | None = None,
+    budget_s: float = 0.6,
+) -> DecodeResult:
+    """Every code on a corrected page; retries until ``wanted`` finds one or time is up.
+
+    ``wanted`` tells a code that settles the page (a registration or separator);
+    distractor codes alone do not stop the retries where bars remain unread.
+    """
+    start = time.perf_counter()
+    result = DecodeResult()
+    gray = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) if page.ndim == 3 else page
+
+    def add(codes: Iterable[Barcode], attempt: str) -> bool:
+        result.attempts.append(attempt)
+        for code in codes:
+            if not any(c.format == code.format and c.text == code.text for c in result.codes):
+                result.codes.append(code)
+        return any(wanted(c) for c in result.codes)
+
+    def done() -> bool:
+        return time.perf_counter() - start > budget_s
+
+    first = read_zxing(gray, errors=True)
+    settled = add((c for c, valid in first if valid), "zxing-cpp")
+    unread = [c for c, valid in first if not valid]
+    patches = [] if settled else bar_patches(gray, px_per_mm)
+    # a patch already decoded (its centre inside a decoded code's box) needs no retry
+    patches = [p for p in patches if not _covered(p[0], result.codes)]
+    if not settled and (patches or unread):
+        settled = add(read_zbar(gray), "zbar")
+        margin = 4 * px_per_mm
+        regions = list(patches) + [
+            ((c.box[0] + c.box[2] / 2, c.box[1] + c.box[3] / 2), (c.box[2], c.box[3]), 0.0)
+            for c in unread
+        ]
+        for patch in regions:
+            if settled or done():
+                break
+            crop = _crop_upright(gray, patch, margin)
+            for variant_name, variant in _variants(crop):
+                settled = add(read_zbar(variant), f"zbar {variant_name}") or add(
+                    (c for c, _ in read_zxing(variant)), f"zxing-cpp {variant_name}"
+                )
+                if settled or done():
+                    break
+    if not settled and original is not None and (patches or unread) and not done():
+        raw = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY) if original.ndim == 3 else original
+        add((c for c, _ in read_zxing(raw, binarizer="GlobalHistogram")), "zxing-cpp original")
+        add(read_zbar(raw), "zbar original")
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _variants(crop: Pixels) -> Iterable[tuple[str, Pixels]]:
+    yield "patch", crop
+    for factor in (0.6, 1.5):
+        yield (
+            f"x{factor}",
+            cv2.resize(
+                crop,
+                None,
+                fx=factor,
+                fy=factor,
+                interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC,
+            ),
+        )
+    for index, binary in enumerate(_binarised(crop)):
+        yield ("otsu", "adaptive")[index], binary
+
+
+def _covered(point: tuple[float, float], codes: Iterable[Barcode]) -> bool:
+    x, y = point
+    return any(
+        c.box[0] - 10 <= x <= c.box[0] + c.box[2] + 10
+        and c.box[1] - 10 <= y <= c.box[1] + c.box[3] + 10
+        for c in codes
+        if c.box[2] and c.box[3]
+    )
+
+
+# --------------------------------------------------------------------------- meaning
+
+
+@dataclass(frozen=True)
+class Rules:
+    registration: re.Pattern[str]
+    separator: str
+
+    @classmethod
+    def from_config(cls, pattern: str, separator: str) -> Rules:
+        return cls(re.compile(pattern), separator)
+
+
+@dataclass(frozen=True)
+class Classified:
+    registrations: list[Barcode]
+    separator: bool
+    others: list[Barcode]
+
+
+def classify(codes: Iterable[Barcode], rules: Rules) -> Classified:
+    registrations, others = [], []
+    separator = False
+    for code in codes:
+        if code.text == rules.separator:
+            separator = True
+        elif rules.registration.fullmatch(code.text):
+            registrations.append(code)
+        else:
+            others.append(code)
+    return Classified(registrations, separator, others)
+
+
+def is_key(rules: Rules) -> Callable[[Barcode], bool]:
+    """A code that settles a page: a registration label or a separator."""
+    return lambda code: (
+        code.text == rules.separator or bool(rules.registration.fullmatch(code.text))
+    )
