@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.capture
 	$(BIN)/python -m bench.imaging
+	$(BIN)/python -m bench.barcodes
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -120,8 +120,9 @@ def read_zxing(
 def read_zbar(gray: Pixels) -> list[Barcode]:
     from pyzbar import pyzbar
 
+    symbols = [getattr(pyzbar.ZBarSymbol, name) for name in _ZBAR_NAMES]
     out = []
-    for code in pyzbar.decode(gray):
+    for code in pyzbar.decode(gray, symbols=symbols):
         name = _ZBAR_NAMES.get(code.type)
         if name is None:
             continue
@@ -134,14 +135,18 @@ def read_zbar(gray: Pixels) -> list[Barcode]:
 # --------------------------------------------------------------------------- candidates
 
 
-def bar_patches(
-    gray: Pixels, px_per_mm: float
-) -> list[tuple[tuple[float, float], tuple[float, float], float]]:
-    """Patches of parallel bars (1D barcodes) as turned rectangles, at any angle.
+Patch = tuple[tuple[float, float], tuple[float, float], float]
+"""A patch of bars: centre, (extent across the bars, extent along them), and the
+angle in degrees of the direction across the bars (the gradient's direction)."""
+
+
+def bar_patches(gray: Pixels, px_per_mm: float) -> list[Patch]:
+    """Patches of parallel bars (1D barcodes) at any angle.
 
     Where bars are, the image gradient is strong and points the same way over a
-    whole patch (high coherence of the structure tensor); in text it points
-    every way.
+    whole patch (high coherence of the structure tensor); in text it points every
+    way. A line across the bars must then cross at least 16 edges, which rules
+    out seal rings, underlines and table rules.
     """
     scale = min(1.0, 6.0 / px_per_mm)  # about 150 dpi is enough to see bars
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
@@ -154,28 +159,68 @@ def bar_patches(
     jxy = cv2.boxFilter(gx * gy, -1, (k, k))
     energy = jxx + jyy
     coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (energy + 1e-6)
-    strong = energy > np.percentile(energy, 90) * 0.5
-    mask = ((coherence > 0.75) & strong & (energy > 2e5)).astype(np.uint8)
+    mask = ((coherence > 0.75) & (energy > 2e5)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    patches = []
+    patches: list[Patch] = []
     for contour in contours:
-        (cx, cy), (w, h), angle = cv2.minAreaRect(contour)
-        long_side, short_side = max(w, h), min(w, h)
-        if long_side < 12 * ppm or short_side < 3 * ppm:
+        (cx, cy), (w, h), _angle = cv2.minAreaRect(contour)
+        if max(w, h) < 10 * ppm or min(w, h) < 3 * ppm:
             continue  # smaller than any label's code
-        patches.append(((cx / scale, cy / scale), (w / scale, h / scale), angle))
+        x, y, bw, bh = cv2.boundingRect(contour)
+        region = (slice(y, y + bh), slice(x, x + bw))
+        theta = 0.5 * np.arctan2(2 * jxy[region].mean(), jxx[region].mean() - jyy[region].mean())
+        across = _extent(contour, theta)
+        along = _extent(contour, theta + np.pi / 2)
+        if along < 5 * ppm or _edges_crossed(small, (cx, cy), theta, across) < 16:
+            continue
+        patch = ((cx, cy), (across, along), float(np.degrees(theta)))
+        if not _long_bars(_crop_upright(small, patch, 0), ppm):
+            continue
+        patches.append(
+            ((cx / scale, cy / scale), (across / scale, along / scale), float(np.degrees(theta)))
+        )
     return patches
 
 
-def _crop_upright(
-    gray: Pixels, patch: tuple[tuple[float, float], tuple[float, float], float], margin: float
-) -> Pixels:
-    """Cut a turned rectangle out of the page, turned so its long side is level."""
-    (cx, cy), (w, h), angle = patch
-    if w < h:
-        w, h, angle = h, w, angle - 90
-    w, h = w + 2 * margin, h + 2 * margin
+def _long_bars(crop: Pixels, ppm: float) -> bool:
+    """Bars run unbroken for 5 mm or more; the strokes of text never do."""
+    if crop.size == 0:
+        return False
+    _, binary = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    dark = binary.astype(bool)
+    # longest vertical run of dark pixels in every column
+    runs = np.zeros(dark.shape[1], dtype=np.int32)
+    current = np.zeros(dark.shape[1], dtype=np.int32)
+    for row in dark:
+        current = np.where(row, current + 1, 0)
+        np.maximum(runs, current, out=runs)
+    long_columns = int(np.count_nonzero(runs >= 5 * ppm))
+    dark_columns = int(np.count_nonzero(runs > 0))
+    return long_columns >= 12 and long_columns >= 0.3 * dark_columns
+
+
+def _extent(contour: Pixels, theta: float) -> float:
+    points = contour.reshape(-1, 2).astype(np.float64)
+    proj = points @ np.array([np.cos(theta), np.sin(theta)])
+    return float(proj.max() - proj.min())
+
+
+def _edges_crossed(gray: Pixels, center: tuple[float, float], theta: float, length: float) -> int:
+    """Dark/light changes along a line through ``center`` in direction ``theta``."""
+    steps = np.linspace(-length / 2, length / 2, max(8, int(length * 2)))
+    xs = np.clip(center[0] + steps * np.cos(theta), 0, gray.shape[1] - 1).astype(int)
+    ys = np.clip(center[1] + steps * np.sin(theta), 0, gray.shape[0] - 1).astype(int)
+    line = gray[ys, xs].astype(np.int16)
+    mid = (int(line.max()) + int(line.min())) / 2
+    dark = line < mid
+    return int(np.count_nonzero(dark[1:] != dark[:-1]))
+
+
+def _crop_upright(gray: Pixels, patch: Patch, margin: float) -> Pixels:
+    """Cut a patch out of the page, turned so that its bars stand upright."""
+    (cx, cy), (across, along), angle = patch
+    w, h = across + 2 * margin, along + 2 * margin
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
     matrix[0, 2] += w / 2 - cx
     matrix[1, 2] += h / 2 - cy
@@ -243,6 +288,8 @@ def decode_page(
         for patch in regions:
             if settled or done():
                 break
+            if _covered(patch[0], result.codes):
+                continue  # read meanwhile (by ZBar on the whole page)
             crop = _crop_upright(gray, patch, margin)
             for variant_name, variant in _variants(crop):
                 settled = add(read_zbar(variant), f"zbar {variant_name}") or add(

@@ -327,7 +327,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
         raise UsageError(
             f"{texts[0]} does not match [pipeline] registration_pattern; the station would not "
             "recognise these labels",
-            f"{texts[0]} không khớp registration_pattern trong cấu hình; trạm sẽ không nhận ra nhãn",
+            f"{texts[0]} không khớp registration_pattern trong cấu hình; "
+            "trạm sẽ không nhận ra nhãn",
         )
     kind = "qr" if args.qr else "code128"
     unit = args.unit if args.unit is not None else cfg.station.unit_name

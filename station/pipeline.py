@@ -1,9 +1,10 @@
-"""The page pipeline: from captured frames to cleaned pages and ``batch.json``.
+"""The page pipeline: from captured frames to cleaned pages, documents and ``batch.json``.
 
-:func:`clean_page` is the per-page step (decode, preprocess, encode) shared by the
-offline ``scanstation process`` and the station. It runs in worker processes
-so that it never holds up capture. :func:`process_inputs` is the offline run: image
-files and PDFs in the order given, as one batch, written to an output folder.
+:func:`clean_page` is the per-page step (decode, preprocess, barcodes, encode)
+shared by the offline ``scanstation process`` and the station. It runs in worker
+processes so that it never holds up capture. :func:`process_inputs` is the
+offline run: image files and PDFs in the order given, as one batch, split into
+documents and written to an output folder.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from station.barcodes import Barcode, DecodeResult, Rules, classify, decode_page, is_key
 from station.config import Config
 from station.errors import InputError
 from station.fsutil import atomic_write
 from station.imageio import EncodedFrame, read_frames
 from station.imaging import preprocess
+from station.split import PageInfo, split
 from station.store import new_batch_id
 
 
@@ -35,6 +38,8 @@ class CleanPage:
     orientation_deg: int
     blank: bool
     ink_mm2: float
+    barcodes: list[Barcode]
+    barcode_s: float
     data: bytes  # the corrected page, encoded
     ext: str
     width: int
@@ -67,10 +72,17 @@ def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[by
     return buf.getvalue(), "jpg"
 
 
-def clean_page(frame: EncodedFrame, name: str, sensitivity: str) -> CleanPage:
-    """Deskew, crop, orient and test one frame; returns the corrected page encoded."""
+def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
+    """Deskew, crop, orient, test and read one frame; returns the corrected page encoded."""
     image = decode(frame, name)
     result = preprocess(image, frame.dpi, sensitivity=sensitivity)
+    # a blank page has no codes of its own: what shows is bleed-through (a
+    # separator's bars read well enough mirrored), so it is not read at all
+    codes = (
+        DecodeResult()
+        if result.blank
+        else decode_page(result.image, frame.dpi / 25.4, wanted=is_key(rules), original=image)
+    )
     data, ext = encode(result.image, frame.dpi)
     height, width = result.image.shape[:2]
     return CleanPage(
@@ -78,6 +90,8 @@ def clean_page(frame: EncodedFrame, name: str, sensitivity: str) -> CleanPage:
         orientation_deg=int(result.orientation_deg),
         blank=bool(result.blank),
         ink_mm2=float(result.ink_mm2),
+        barcodes=codes.codes,
+        barcode_s=codes.seconds,
         data=data,
         ext=ext,
         width=width,
@@ -106,6 +120,7 @@ def process_inputs(
     pages_dir = out / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = config.pipeline.blank_sensitivity
+    rules = Rules.from_config(config.pipeline.registration_pattern, config.pipeline.separator_text)
     default_dpi = config.profile().resolution
     batch: dict[str, Any] = {"batch_id": new_batch_id(), "pages": [], "documents": []}
     jobs = jobs or os.cpu_count() or 1
@@ -114,11 +129,12 @@ def process_inputs(
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         pending: list[tuple[str, int, Any]] = []
         for name, index, frame in _frames(inputs, default_dpi):
-            pending.append((name, index, pool.submit(clean_page, frame, name, sensitivity)))
+            pending.append((name, index, pool.submit(clean_page, frame, name, sensitivity, rules)))
             if len(pending) >= 2 * jobs:
-                _collect(pending.pop(0), batch, pages_dir, on_page)
+                _collect(pending.pop(0), batch, pages_dir, rules, on_page)
         for item in pending:
-            _collect(item, batch, pages_dir, on_page)
+            _collect(item, batch, pages_dir, rules, on_page)
+    _split(batch, rules)
     atomic_write(
         out / "batch.json",
         (json.dumps(batch, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
@@ -131,6 +147,7 @@ def _collect(
     item: tuple[str, int, Any],
     batch: dict[str, Any],
     pages_dir: Path,
+    rules: Rules,
     on_page: Callable[[int, dict[str, Any]], None] | None,
 ) -> None:
     name, index, future = item
@@ -143,10 +160,48 @@ def _collect(
         "skew_deg": round(page.skew_deg, 2),
         "orientation_deg": page.orientation_deg,
         "blank": page.blank,
-        "separator": False,
-        "barcodes": [],
+        "separator": classify(page.barcodes, rules).separator,
+        "barcodes": [code.as_json() for code in page.barcodes],
         "doc_id": None,
     }
     batch["pages"].append(entry)
     if on_page is not None:
         on_page(position, entry)
+
+
+def _split(batch: dict[str, Any], rules: Rules) -> None:
+    """Fill ``doc_id`` of every kept page and ``documents`` (DESIGN §3.2, §3.3)."""
+    infos = []
+    for position, page in enumerate(batch["pages"]):
+        codes = [Barcode(c["format"], c["text"], "") for c in page["barcodes"]]
+        found = classify(codes, rules)
+        infos.append(PageInfo(position, page["blank"], found.separator, found.registrations))
+    for doc in split(infos, batch["batch_id"]):
+        for position in doc.pages:
+            batch["pages"][position]["doc_id"] = doc.doc_id
+        batch["documents"].append(
+            {
+                "doc_id": doc.doc_id,
+                "registration": doc.registration,
+                "pdf": None,
+                "pages": [
+                    {"input": batch["pages"][p]["input"], "index": batch["pages"][p]["index"]}
+                    for p in doc.pages
+                ],
+                "metadata": {**EMPTY_METADATA, "PageAmount": len(doc.pages)},
+                "warnings": doc.warnings,
+            }
+        )
+
+
+#: Decree 30 metadata of a document; null until the header is read (never guessed).
+EMPTY_METADATA: dict[str, Any] = {
+    "TypeName": None,
+    "CodeNumber": None,
+    "CodeNotation": None,
+    "IssuedDate": None,
+    "OrganName": None,
+    "Subject": None,
+    "PageAmount": None,
+    "Language": None,
+}

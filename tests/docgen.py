@@ -219,11 +219,12 @@ def scan(
     doc_index: int,
     fields: dict[str, Any],
     blank: bool,
+    max_skew: float = 15.0,
 ) -> ScannedPage:
     """Turn, skew, light and compress one clean page as an ADF scan would."""
     paper_px = (page.width, page.height)
     orientation = rng.choice([0, 90, 180, 270])
-    skew = round(rng.uniform(-15.0, 15.0), 2)
+    skew = round(rng.uniform(-max_skew, max_skew), 2)
     background = rng.choice(["grey", "grey", "black", "white"])
     streak = rng.randrange(page.width) if rng.random() < 0.15 else None
     # paper tone and uneven lighting across the sheet
@@ -319,3 +320,126 @@ def generate_suite_parallel(count: int, seed: int = 30, workers: int = 2) -> lis
     with ProcessPoolExecutor(workers) as pool:
         parts = pool.map(_chunk, [(per, seed * 1000 + k) for k in range(workers)])
         return [page for part in parts for page in part]
+
+
+# --------------------------------------------------------------------------- stacks
+
+
+@dataclass(frozen=True)
+class ExpectedDocument:
+    registration: str | None
+    pages: int  # pages kept (blank backs and separators dropped)
+
+
+def _sticker(image: Image.Image, dpi: int) -> Image.Image:
+    """A 600 dpi sticker as it looks printed and scanned at ``dpi``."""
+    scale = dpi / 600
+    small = image.convert("L").resize(
+        (round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS
+    )
+    return small.convert("RGB")
+
+
+def stick(
+    page: Image.Image, sticker: Image.Image, corner: str, angle: float, rng: random.Random, dpi: int
+) -> None:
+    """Stick a label on a page near a corner, turned a little as a hand sticks it."""
+    turned = sticker.convert("RGBA").rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+    margin = round(rng.uniform(8, 15) / 25.4 * dpi)
+    x = margin if corner.endswith("left") else page.width - turned.width - margin
+    y = margin if corner.startswith("top") else page.height - turned.height - margin
+    page.paste(turned, (x, y), turned)
+
+
+def distractor(page: Image.Image, kind: str, rng: random.Random, dpi: int) -> str:
+    """A code printed by the issuing agency: a QR to its portal, or an EAN-13."""
+    from station.labels import code_image
+
+    if kind == "qr":
+        text = f"https://congbao.thanhhoa.gov.vn/vb?id={rng.randint(10000, 99999)}"
+        image = code_image(text, "qr", max(3, dpi // 50))
+    else:
+        digits = "893" + "".join(str(rng.randint(0, 9)) for _ in range(9))
+        check = (10 - sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10) % 10
+        text = digits + str(check)
+        import zxingcpp
+
+        symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.EAN13)
+        image = Image.fromarray(np.array(symbol.to_image(scale=max(2, dpi // 90)))).convert("L")
+        image = image.resize((image.width, round(dpi * 0.6)))
+    # bottom centre: never under a label, which goes in a corner
+    x = (page.width - image.width) // 2
+    y = page.height - image.height - round(22 / 25.4 * dpi)
+    page.paste(image.convert("RGB"), (x, y))
+    return text
+
+
+def generate_stack(
+    documents: int, seed: int = 4, max_skew: float = 10.0, dpi: int = 200, first: int = 0
+) -> tuple[list[ScannedPage], list[ExpectedDocument], dict[str, int]]:
+    """A batch as the clerk feeds it: labels in Code 128 and QR in every corner,
+    separator sheets, agency QR codes and EAN numbers, duplex backs."""
+    from station.labels import draw_label, registration_text, separator_sheet
+
+    rng = random.Random(seed)
+    families = sorted(FONTS)
+    pages: list[ScannedPage] = []
+    expected: list[ExpectedDocument] = []
+    counts = {"labels": 0, "separators": 0, "distractors": 0}
+    corners = ["top-left", "top-right", "bottom-left", "bottom-right"]
+    sep_image = _sticker(separator_sheet(), dpi)
+
+    def feed(image: Image.Image, kind: str, index: int, blank: bool) -> None:
+        pages.append(scan(image, kind, rng, dpi, index, {}, blank, max_skew))
+
+    for index in range(first, first + documents):
+        spec, _fields = random_document(rng, index)
+        spec = DocumentSpec(**{**spec.__dict__, "registration": None})
+        labelled = index % 11 != 5  # now and then a document comes without a label
+        if index > 0 and (not labelled or rng.random() < 0.3):
+            feed(sep_image.copy(), "separator", index, False)
+            counts["separators"] += 1
+            if rng.random() < 0.8:
+                feed(back_of(sep_image, rng), "back", index, True)
+        layout = Layout(family=families[index % len(families)], size_pt=13.0)
+        clean = render_document(spec, dpi, layout)
+        registration = registration_text(2024, 500 + index) if labelled else None
+        if registration:
+            kind = "qr" if index % 3 == 0 else "code128"
+            size = (48.5, 25.4) if kind == "qr" else (70.0, 37.0)
+            sticker = _sticker(draw_label(registration, "VKSND tỉnh Thanh Hóa", size, kind), dpi)
+            stick(clean[0], sticker, corners[index % 4], rng.uniform(-5, 5), rng, dpi)
+            counts["labels"] += 1
+        if rng.random() < 0.35:
+            distractor(clean[0], "qr" if rng.random() < 0.6 else "ean", rng, dpi)
+            counts["distractors"] += 1
+        for number, page in enumerate(clean):
+            feed(page, "first" if number == 0 else "middle", index, False)
+            if rng.random() < 0.6:
+                feed(back_of(page, rng), "back", index, True)
+        expected.append(ExpectedDocument(registration, len(clean)))
+    return pages, expected, counts
+
+
+def _stack_part(
+    args: tuple[int, int, int],
+) -> tuple[list[ScannedPage], list[ExpectedDocument], dict[str, int]]:
+    documents, seed, first = args
+    return generate_stack(documents, seed=seed, first=first)
+
+
+def generate_stack_parallel(
+    documents: int, seed: int = 4, workers: int = 2
+) -> tuple[list[ScannedPage], list[ExpectedDocument], dict[str, int]]:
+    """:func:`generate_stack` in parts over processes; each part starts with a separator
+    sheet or a labelled document, so the parts join into one valid stack."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    per = -(-documents // workers)
+    jobs = [(min(per, documents - k * per), seed * 100 + k, k * per) for k in range(workers)]
+    with ProcessPoolExecutor(workers) as pool:
+        parts = list(pool.map(_stack_part, [j for j in jobs if j[0] > 0]))
+    pages = [p for part in parts for p in part[0]]
+    expected = [e for part in parts for e in part[1]]
+    counts = {key: sum(part[2][key] for part in parts) for key in parts[0][2]}
+    return pages, expected, counts
