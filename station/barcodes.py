@@ -3,11 +3,11 @@
 Decoding (:func:`decode_page`), in order, until the budget is spent:
 
 1. zxing-cpp on the corrected page (any 90° turn, inverted codes, downscales);
-2. where the page holds a barcode-like patch that gave no registration or
-   separator (a patch of parallel bars found from the image's structure
-   tensor, or a symbol zxing-cpp detected but could not read), that patch is
-   cut out, turned so its bars stand upright, and tried again with ZBar and
-   zxing-cpp at other scales and binarisations;
+2. if that read no registration or separator and bars are left unread (a
+   patch of parallel bars found from the image's structure tensor, or a
+   symbol zxing-cpp detected but could not read): ZBar on the whole page, then
+   each such patch cut out, turned so its bars stand upright, and tried again
+   with ZBar and zxing-cpp at other scales and binarisations;
 3. the page as captured (before deskewing), with both libraries.
 
 Classification (:func:`classify`): a code matching the registration pattern
@@ -58,6 +58,15 @@ class Barcode:
         return {"format": self.format, "text": self.text}
 
 
+#: 1D codes this short are nearly always a misread of text or of a bit of
+#: another code (ZBar reads "'m" off a turned Code 128 now and then).
+MIN_1D_TEXT = 4
+
+
+def plausible(format_name: str, text: str) -> bool:
+    return format_name not in ("Code128", "Code39") or len(text) >= MIN_1D_TEXT
+
+
 def clean_text(raw: str) -> str:
     """Barcode text made safe to store, show and log."""
     text = _CONTROL.sub("\ufffd", raw)
@@ -106,6 +115,8 @@ def read_zxing(
     )
     out = []
     for code in found:
+        if not plausible(code.format.name, code.text):
+            continue
         p = code.position
         points = [(q.x, q.y) for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)]
         out.append(
@@ -124,9 +135,9 @@ def read_zbar(gray: Pixels) -> list[Barcode]:
     out = []
     for code in pyzbar.decode(gray, symbols=symbols):
         name = _ZBAR_NAMES.get(code.type)
-        if name is None:
-            continue
         text = code.data.decode("utf-8", errors="replace")
+        if name is None or not plausible(name, text):
+            continue
         r = code.rect
         out.append(Barcode(name, clean_text(text), "zbar", (r.left, r.top, r.width, r.height)))
     return out
@@ -153,25 +164,33 @@ def bar_patches(gray: Pixels, px_per_mm: float) -> list[Patch]:
     ppm = px_per_mm * scale
     gx = cv2.Scharr(small, cv2.CV_32F, 1, 0)
     gy = cv2.Scharr(small, cv2.CV_32F, 0, 1)
-    k = max(3, int(2.5 * ppm) | 1)
-    jxx = cv2.boxFilter(gx * gx, -1, (k, k))
-    jyy = cv2.boxFilter(gy * gy, -1, (k, k))
-    jxy = cv2.boxFilter(gx * gy, -1, (k, k))
+    # the structure tensor averaged over blocks of about 2 mm (an area resize is
+    # a box filter with a stride, and far cheaper than filtering every pixel)
+    block = max(2, round(2.0 * ppm))
+    cells = (max(1, small.shape[1] // block), max(1, small.shape[0] // block))
+    jxx = cv2.resize(cv2.multiply(gx, gx), cells, interpolation=cv2.INTER_AREA)
+    jyy = cv2.resize(cv2.multiply(gy, gy), cells, interpolation=cv2.INTER_AREA)
+    jxy = cv2.resize(cv2.multiply(gx, gy), cells, interpolation=cv2.INTER_AREA)
     energy = jxx + jyy
-    coherence = np.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (energy + 1e-6)
-    mask = ((coherence > 0.75) & (energy > 2e5)).astype(np.uint8)
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    # coherence > 0.75, squared to spare the root: (jxx-jyy)² + 4jxy² > 0.5625·energy²
+    coherent = (jxx - jyy) ** 2 + 4 * jxy**2 > 0.5625 * energy**2
+    mask = (coherent & (energy > 2e5)).astype(np.uint8)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     patches: list[Patch] = []
     for contour in contours:
-        (cx, cy), (w, h), _angle = cv2.minAreaRect(contour)
-        if max(w, h) < 10 * ppm or min(w, h) < 3 * ppm:
-            continue  # smaller than any label's code
+        if cv2.contourArea(contour) < 2:
+            continue
         x, y, bw, bh = cv2.boundingRect(contour)
         region = (slice(y, y + bh), slice(x, x + bw))
         theta = 0.5 * np.arctan2(2 * jxy[region].mean(), jxx[region].mean() - jyy[region].mean())
-        across = _extent(contour, theta)
-        along = _extent(contour, theta + np.pi / 2)
+        # the cells' outline in ``small`` pixels, grown by half a cell all round
+        points = (contour.reshape(-1, 2).astype(np.float64) + 0.5) * block
+        cx, cy = points.mean(axis=0)
+        across = _extent(points, theta) + block
+        along = _extent(points, theta + np.pi / 2) + block
+        if max(across, along) < 10 * ppm or min(across, along) < 3 * ppm:
+            continue  # smaller than any label's code
         if along < 5 * ppm or _edges_crossed(small, (cx, cy), theta, across) < 16:
             continue
         patch = ((cx, cy), (across, along), float(np.degrees(theta)))
@@ -200,9 +219,8 @@ def _long_bars(crop: Pixels, ppm: float) -> bool:
     return long_columns >= 12 and long_columns >= 0.3 * dark_columns
 
 
-def _extent(contour: Pixels, theta: float) -> float:
-    points = contour.reshape(-1, 2).astype(np.float64)
-    proj = points @ np.array([np.cos(theta), np.sin(theta)])
+def _extent(points: Pixels, theta: float) -> float:
+    proj = points.reshape(-1, 2) @ np.array([np.cos(theta), np.sin(theta)])
     return float(proj.max() - proj.min())
 
 
@@ -275,9 +293,9 @@ def decode_page(
     first = read_zxing(gray, errors=True)
     settled = add((c for c, valid in first if valid), "zxing-cpp")
     unread = [c for c, valid in first if not valid]
-    patches = [] if settled else bar_patches(gray, px_per_mm)
     # a patch already decoded (its centre inside a decoded code's box) needs no retry
-    patches = [p for p in patches if not _covered(p[0], result.codes)]
+    patches = [] if settled else bar_patches(gray, px_per_mm)
+    patches = [p for p in patches if not _covered(p, result.codes)]
     if not settled and (patches or unread):
         settled = add(read_zbar(gray), "zbar")
         margin = 4 * px_per_mm
@@ -288,7 +306,7 @@ def decode_page(
         for patch in regions:
             if settled or done():
                 break
-            if _covered(patch[0], result.codes):
+            if _covered(patch, result.codes):
                 continue  # read meanwhile (by ZBar on the whole page)
             crop = _crop_upright(gray, patch, margin)
             for variant_name, variant in _variants(crop):
@@ -322,14 +340,16 @@ def _variants(crop: Pixels) -> Iterable[tuple[str, Pixels]]:
         yield ("otsu", "adaptive")[index], binary
 
 
-def _covered(point: tuple[float, float], codes: Iterable[Barcode]) -> bool:
-    x, y = point
-    return any(
-        c.box[0] - 10 <= x <= c.box[0] + c.box[2] + 10
-        and c.box[1] - 10 <= y <= c.box[1] + c.box[3] + 10
-        for c in codes
-        if c.box[2] and c.box[3]
-    )
+def _covered(patch: Patch, codes: Iterable[Barcode]) -> bool:
+    """Whether a decoded code lies in the patch (zxing-cpp boxes a 1D code by the
+    line it read, so the test is whether the box's centre falls in the patch)."""
+    (px, py), (across, along), _angle = patch
+    reach = max(across, along) / 2 + 10
+    for code in codes:
+        x, y, w, h = code.box
+        if (w or h) and abs(x + w / 2 - px) <= reach and abs(y + h / 2 - py) <= reach:
+            return True
+    return False
 
 
 # --------------------------------------------------------------------------- meaning

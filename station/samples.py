@@ -240,24 +240,13 @@ class _Pen:
 
 
 def _label(text: str, dpi: int) -> Image.Image:
-    import numpy as np
-    import zxingcpp
+    """A printed registration sticker as a scanner at ``dpi`` sees it."""
+    from station.labels import PRINT_DPI, draw_label
 
-    module_px = max(2, round(dpi / 100))
-    barcode = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.Code128)
-    code = Image.fromarray(np.array(barcode.to_image(scale=module_px))).convert("RGB")
-    code = code.resize((code.width, round(dpi * 0.35)))
-    label = Image.new("RGB", (code.width + 20, code.height + round(dpi * 0.2)), "white")
-    label.paste(code, (10, 6))
-    pen = ImageDraw.Draw(label)
-    pen.text(
-        (label.width // 2, code.height + 10),
-        text,
-        font=font("regular", round(9 / 72 * dpi)),
-        fill="black",
-        anchor="ma",
-    )
-    return ImageOps.expand(label, border=2, fill=(120, 120, 120))
+    sticker = draw_label(text, "", (70.0, 37.0))
+    size = (round(sticker.width * dpi / PRINT_DPI), round(sticker.height * dpi / PRINT_DPI))
+    label = sticker.resize(size, Image.Resampling.LANCZOS).convert("RGB")
+    return ImageOps.expand(label, border=2, fill=(150, 150, 150))
 
 
 def _seal(pen: _Pen, center_mm: tuple[float, float], organ: str) -> None:
@@ -413,13 +402,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
 
 
 def separator_sheet(text: str = "PATCHT", dpi: int = 200) -> Image.Image:
-    width, height = round(A4_MM[0] / 25.4 * dpi), round(A4_MM[1] / 25.4 * dpi)
-    page = Image.new("RGB", (width, height), "white")
-    pen = _Pen(page, dpi)
-    pen.text((105, 40), "TRANG PHÂN CÁCH / SEPARATOR SHEET", size_pt=20, style="bold", anchor="ma")
-    label = _label(text, dpi * 2)
-    page.paste(label, ((width - label.width) // 2, (height - label.height) // 2))
-    return page
+    from station import labels
+
+    return labels.separator_sheet(text, dpi).convert("RGB")
 
 
 def blank_back(front: Image.Image, rng: random.Random) -> Image.Image:

@@ -78,19 +78,35 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
     for page in pages:
         assert set(page) == PAGE_KEYS
         assert isinstance(page["skew_deg"], float) and page["orientation_deg"] in (0, 90, 180, 270)
-        assert page["separator"] is False and page["barcodes"] == [] and page["doc_id"] is None
+        assert page["separator"] is False
     assert abs(pages[0]["skew_deg"] - 6.0) < 0.2 and pages[0]["orientation_deg"] == 0
     assert pages[1]["blank"] is True
     assert abs(pages[2]["skew_deg"] + 3.5) < 0.2 and pages[2]["orientation_deg"] == 180
     assert pages[3]["orientation_deg"] == 90 and not pages[3]["blank"]
-    assert batch["documents"] == []
+    # the sample documents carry their registration labels on the first page
+    first, second = batch["documents"]
+    assert first["registration"] == "DEN-2024-000123" and first["warnings"] == []
+    assert first["pages"] == [
+        {"input": "scan_1.jpg", "index": 0},
+        {"input": "scan_2.tif", "index": 1},
+    ]
+    assert second["registration"] == "DEN-2024-000124"
+    assert second["pages"] == [{"input": "scan_3.pdf", "index": 0}]
+    assert [p["doc_id"] for p in pages] == [
+        first["doc_id"],
+        None,
+        first["doc_id"],
+        second["doc_id"],
+    ]
+    assert pages[0]["barcodes"] == [{"format": "Code128", "text": "DEN-2024-000123"}]
     # the corrected pages: upright A4 at the input resolution, colour kept
     for position in (1, 3, 4):
         with Image.open(out / "pages" / f"p{position:04d}.jpg") as image:
             assert image.mode == "RGB"
             assert abs(image.width - 1654) <= 8 and abs(image.height - 2339) <= 8
             assert round(image.info["dpi"][0]) == 200
-    assert "4 trang / pages, 3 giữ lại / kept" in proc.stdout
+    assert "4 trang / pages, 3 giữ lại / kept, 2 văn bản / documents" in proc.stdout
+    assert "DEN-2024-000124" in proc.stdout
 
 
 def test_corrupt_input_is_refused_and_nothing_written(inputs: list[Path], tmp_path: Path) -> None:

@@ -1,0 +1,36 @@
+"""Shared by the command modules: output, config loading, signals."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from station import config as config_mod
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def load_config(args: argparse.Namespace) -> config_mod.Config:
+    path = Path(args.config) if getattr(args, "config", None) else None
+    return config_mod.load(path)
+
+
+def stop_on_signals() -> threading.Event:
+    """A stop event set by SIGINT/SIGTERM: the page being written is finished first."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nĐang dừng sau trang hiện tại… / stopping after this page…", file=sys.stderr)
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop

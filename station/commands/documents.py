@@ -1,0 +1,99 @@
+"""Document commands: process, labels."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from station.commands import load_config, say
+from station.errors import UsageError
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from station.pipeline import process_inputs
+
+    cfg = load_config(args)
+    out = Path(args.out)
+    inputs = [Path(p) for p in args.inputs]
+    say(f"Đang xử lý / processing {len(inputs)} tệp / files -> {out}")
+
+    def progress(position: int, page: dict[str, Any]) -> None:
+        if page["blank"]:
+            state = "trắng, bỏ / blank, dropped"
+        elif page["separator"]:
+            state = "trang phân cách / separator"
+        else:
+            state = "giữ / kept"
+        codes = ", ".join(c["text"][:40] for c in page["barcodes"])
+        say(
+            f"  {position:>4}  {page['input']}#{page['index']}: nghiêng / skew "
+            f"{page['skew_deg']:+.2f}°, xoay / turned {page['orientation_deg']}°, {state}"
+            + (f"; mã / codes: {codes}" if codes else "")
+        )
+
+    batch = process_inputs(inputs, out, cfg, jobs=args.jobs, on_page=progress)
+    kept = sum(1 for p in batch["pages"] if p["doc_id"])
+    say(
+        f"Xong / done: {len(batch['pages'])} trang / pages, {kept} giữ lại / kept, "
+        f"{len(batch['documents'])} văn bản / documents; {out / 'batch.json'}"
+    )
+    for doc in batch["documents"]:
+        label = doc["registration"] or "chưa có nhãn / no label"
+        say(f"  {doc['doc_id']}  {label}  {len(doc['pages'])} trang / pages")
+        for warning in doc["warnings"]:
+            say(f"    ! {warning['message']['vi']} / {warning['message']['en']}")
+    if not args.no_ocr:
+        say(
+            "Chú ý / note: OCR và PDF/A chưa có trong phiên bản này; đã ghi ảnh trang và "
+            "batch.json / OCR and PDF/A are not in this version yet: page images and "
+            "batch.json were written"
+        )
+    return 0
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    import re
+
+    from station import labels
+
+    cfg = load_config(args)
+    out = Path(args.out)
+    if args.separator:
+        count = args.count or 1
+        text = cfg.pipeline.separator_text
+        pages = labels.write_pdf([labels.separator_sheet(text)] * count, out)
+        say(f"Đã in / wrote {pages} trang phân cách / separator sheets ({text}) -> {out}")
+        return 0
+    if args.year is None or args.start is None or args.count is None:
+        raise UsageError(
+            "labels need --year, --start and --count (or --separator)",
+            "In nhãn cần --year, --start và --count (hoặc --separator)",
+        )
+    if not 1 <= args.count <= 10_000 or not args.start >= 1 or args.start + args.count > 1_000_000:
+        raise UsageError(
+            "numbers must run from 1 to 999999, at most 10000 labels at a time",
+            "Số đến phải từ 1 đến 999999, mỗi lần in tối đa 10000 nhãn",
+        )
+    if not 2000 <= args.year <= 2099:
+        raise UsageError("the year must be 2000-2099", "Năm phải trong khoảng 2000-2099")
+    layout = labels.LAYOUTS[args.layout]
+    texts = [
+        labels.registration_text(args.year, n) for n in range(args.start, args.start + args.count)
+    ]
+    pattern = re.compile(cfg.pipeline.registration_pattern)
+    if not all(pattern.fullmatch(t) for t in texts):
+        raise UsageError(
+            f"{texts[0]} does not match [pipeline] registration_pattern; the station would not "
+            "recognise these labels",
+            f"{texts[0]} không khớp registration_pattern trong cấu hình; "
+            "trạm sẽ không nhận ra nhãn",
+        )
+    kind = "qr" if args.qr else "code128"
+    unit = args.unit if args.unit is not None else cfg.station.unit_name
+    sheets = labels.write_pdf(labels.label_sheets(texts, layout, unit, kind), out)
+    say(
+        f"Đã in / wrote {len(texts)} nhãn / labels {texts[0]} … {texts[-1]} on {sheets} "
+        f"tờ / sheets ({layout.name}: {layout.description}) -> {out}"
+    )
+    return 0
