@@ -174,7 +174,7 @@ def bar_patches(gray: Pixels, px_per_mm: float) -> list[Patch]:
     energy = jxx + jyy
     # coherence > 0.75, squared to spare the root: (jxx-jyy)² + 4jxy² > 0.5625·energy²
     coherent = (jxx - jyy) ** 2 + 4 * jxy**2 > 0.5625 * energy**2
-    mask = (coherent & (energy > 2e5)).astype(np.uint8)
+    mask: Pixels = (coherent & (energy > 2e5)).astype(np.uint8)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     patches: list[Patch] = []
