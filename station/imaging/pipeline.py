@@ -114,7 +114,8 @@ def _text_only(ink: Pixels, px_per_mm: float) -> Pixels:
     drop[0] = False
     if not drop.any():
         return ink
-    return ink & ~drop[labels]
+    kept: Pixels = ink & ~drop[labels]
+    return kept
 
 
 def _fine_points(
