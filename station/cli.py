@@ -62,7 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
         "process",
         documents.cmd_process,
         "run the page pipeline offline on images (PNG, JPEG, TIFF) and PDFs, in the order "
-        "given, as one batch: DIR/batch.json and the corrected pages in DIR/pages/",
+        "given, as one batch split into documents: DIR/batch.json and the corrected pages "
+        "in DIR/pages/",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or PDF files")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")

@@ -308,6 +308,16 @@ def test_demo(tmp_path: Path) -> None:
         assert (batch.state, batch.trigger) == ("captured", "demo")
         assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
         assert store.verify_pages(batch.id) == []
+    # then cleaned and split: the three sample documents with their labels
+    processed = json.loads(
+        (data_dir / "processed" / batch.id / "batch.json").read_text(encoding="utf-8")
+    )
+    assert [(d["registration"], len(d["pages"])) for d in processed["documents"]] == [
+        ("DEN-2024-000123", 2),
+        ("DEN-2024-000124", 1),
+        ("DEN-2024-000125", 3),
+    ]
+    assert "văn bản / document DEN-2024-000125: 3 trang / pages" in out
 
 
 def test_batches_close_only_interrupted(tmp_path: Path) -> None:
