@@ -16,11 +16,9 @@ all four orientations. On the same corrected pages:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,17 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.capture import machine  # noqa: E402
+from bench.common import percentile, write  # noqa: E402
 from station.barcodes import Rules, classify, decode_page, is_key, read_zbar, read_zxing  # noqa: E402
 from station.config import DEFAULT_REGISTRATION  # noqa: E402
 from station.imaging import preprocess  # noqa: E402
 from station.split import PageInfo, split  # noqa: E402
 from tests.docgen import generate_stack  # noqa: E402
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def run(documents: int, seed: int) -> dict[str, Any]:
@@ -101,12 +94,12 @@ def run(documents: int, seed: int) -> dict[str, Any]:
         "labels_read": f"{len(read_labels)} of {len(labels)}",
         "barcode_step": {
             "median_s": round(statistics.median(station_s), 4),
-            "p95_s": round(_pct(station_s, 95), 4),
+            "p95_s": round(percentile(station_s, 95), 4),
             "max_s": round(max(station_s), 4),
         },
         "preprocessing_with_barcodes": {
             "median_s": round(statistics.median(total_s), 4),
-            "p95_s": round(_pct(total_s, 95), 4),
+            "p95_s": round(percentile(total_s, 95), 4),
         },
         "codes_on_corrected_pages": {
             "station (both, with retries)": share("station"),
@@ -125,17 +118,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--out", default="bench/results/barcodes.json")
     args = parser.parse_args()
-    result = {
-        "benchmark": "barcodes",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
-        **run(args.documents, args.seed),
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(
-        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    print(json.dumps(result, indent=2, ensure_ascii=False))
+    write("barcodes", args.out, run(args.documents, args.seed))
 
 
 if __name__ == "__main__":

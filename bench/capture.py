@@ -15,14 +15,12 @@ bench/results/capture.json).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.common import write
 from station.imageio import encode_page
 from station.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.store import Store
@@ -76,41 +74,17 @@ def measure(dpi: int, pages: int, file_format: str) -> dict[str, float | str]:
     }
 
 
-def machine() -> str:
-    """CPU model, cores, memory and Python: enough to compare figures later."""
-    import os
-
-    model = platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "Model")):
-                model = line.split(":", 1)[1].strip()
-                break
-        mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
-    except (OSError, ValueError, IndexError):
-        mem_kib = 0
-    return (
-        f"{model}, {os.cpu_count()} cores, {mem_kib / 2**20:.0f} GiB, "
-        f"{platform.machine()}, Python {platform.python_version()}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--out", default="bench/results/capture.json")
     args = parser.parse_args()
     result = {
-        "benchmark": "capture",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
         "target": "encode + store per page side well under 0.5 s (60 ppm duplex)",
         "page": "A4 colour sample page with grey scanner border and sensor noise (sigma 3)",
         "results": [measure(dpi, args.pages, fmt) for fmt in ("jpeg", "png") for dpi in (200, 300)],
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write("capture", args.out, result)
 
 
 if __name__ == "__main__":

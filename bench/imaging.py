@@ -18,13 +18,11 @@ orientation, grey/black/white backgrounds, JPEG noise):
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.capture import machine  # noqa: E402
+from bench.common import percentile, write  # noqa: E402
 from station.barcodes import Rules, decode_page, is_key  # noqa: E402
 from station.config import DEFAULT_REGISTRATION  # noqa: E402
 from station.imaging import preprocess  # noqa: E402
@@ -43,11 +41,6 @@ from tests.docgen import ScannedPage, angle_error, generate_suite  # noqa: E402
 #: Raspberry Pi 4 (Cortex-A72, 1.5 GHz) against one core of the development
 #: machine for OpenCV/numpy image work: a rough factor, not a measurement.
 PI4_FACTOR = 3.5
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def _decode(data: bytes) -> np.ndarray[Any, Any]:
@@ -78,8 +71,8 @@ def station(pages: list[ScannedPage]) -> dict[str, Any]:
         "what": "decode + deskew + crop + orientation + blank + barcodes, one core",
         "median_s": round(statistics.median(times), 4),
         "barcodes_median_s": round(statistics.median(barcode_times), 4),
-        "barcodes_p95_s": round(_pct(barcode_times, 95), 4),
-        "p95_s": round(_pct(times, 95), 4),
+        "barcodes_p95_s": round(percentile(barcode_times, 95), 4),
+        "p95_s": round(percentile(times, 95), 4),
         "pi4_estimate_median_s": round(statistics.median(times) * PI4_FACTOR, 3),
         "skew_mean_error_deg": round(statistics.mean(errors), 4),
         "skew_max_error_deg": round(max(errors), 4),
@@ -107,7 +100,7 @@ def deskew_package(pages: list[ScannedPage]) -> dict[str, Any]:
     return {
         "what": "deskew.determine_skew (defaults) on the grey page; no crop, no orientation",
         "median_s": round(statistics.median(times), 4),
-        "p95_s": round(_pct(times, 95), 4),
+        "p95_s": round(percentile(times, 95), 4),
         "skew_mean_error_deg": round(statistics.mean(errors), 4),
         "skew_max_error_deg": round(max(errors), 4),
         "pages": len(times),
@@ -151,7 +144,7 @@ def ocrmypdf(pages: list[ScannedPage]) -> dict[str, Any]:
     return {
         "what": "ocrmypdf --deskew --rotate-pages, OCR off; skew and orientation left after it",
         "median_s": round(statistics.median(times), 3),
-        "p95_s": round(_pct(times, 95), 3),
+        "p95_s": round(percentile(times, 95), 3),
         "residual_skew_mean_deg": round(statistics.mean(residual), 3),
         "residual_skew_max_deg": round(max(residual), 3),
         "pages_left_more_than_1deg": sum(1 for r in residual if r > 1.0),
@@ -169,18 +162,13 @@ def main() -> None:
     suite = [p for p in generate_suite(args.pages * 2, seed=77) if p.truth.dpi == 200]
     suite = suite[: args.pages]
     result = {
-        "benchmark": "imaging",
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": machine(),
         "target": "median at most 0.25 s per 200 dpi A4 colour page on one core, "
         "barcodes included; skew mean <= 0.1°, max <= 0.5°",
         "station": station(suite),
         "deskew_package": deskew_package(suite),
         "ocrmypdf": ocrmypdf([p for p in suite if not p.truth.blank][: args.ocrmypdf_pages]),
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(result, indent=2))
+    write("imaging", args.out, result)
 
 
 if __name__ == "__main__":
