@@ -96,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--separator", action="store_true", help="separator sheets instead of labels")
 
     p = add(
+        "verify",
+        documents.cmd_verify,
+        "check PDFs against the Decree 30/2020 digitization standard: PDF 1.4 or later, "
+        "PDF/A-2, colour, at least 200 dpi, page the size of the paper, text layer in NFC",
+        config=False,
+    )
+    p.add_argument("files", nargs="+", metavar="FILE.pdf", help="PDFs to check")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
         "batches", capture.cmd_batches, "list batches in the store, or close an interrupted one"
     )
     p.add_argument("--close", metavar="BATCH", help="close an interrupted batch as it is")

@@ -133,6 +133,13 @@ class NotFound(StationError):
     code = "not_found"
 
 
+class NotCompliant(StationError):
+    """A PDF that does not meet the Decree 30 digitization standard."""
+
+    exit_code = 10
+    code = "verify.failed"
+
+
 class Interrupted(StationError):
     exit_code = 130
     code = "interrupted"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,4 +97,28 @@ def cmd_labels(args: argparse.Namespace) -> int:
         f"Đã in / wrote {len(texts)} nhãn / labels {texts[0]} … {texts[-1]} on {sheets} "
         f"tờ / sheets ({layout.name}: {layout.description}) -> {out}"
     )
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from station.errors import NotCompliant
+    from station.verify import verify
+
+    reports = [verify(Path(name)) for name in args.files]
+    if args.json:
+        say(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        for report in reports:
+            verdict = "ĐẠT / PASS" if report.ok else "KHÔNG ĐẠT / FAIL"
+            say(f"{report.path}: {verdict}")
+            for check in report.checks:
+                say(f"  [{'OK ' if check.ok else 'LỖI'}] {check.name:18} {check.detail}")
+    failed = [r.path for r in reports if not r.ok]
+    if failed:
+        if args.json:
+            return NotCompliant.exit_code
+        raise NotCompliant(
+            f"{len(failed)} file(s) do not meet the Decree 30 standard: {', '.join(failed)}",
+            f"{len(failed)} tệp chưa đạt chuẩn số hóa theo Nghị định 30: {', '.join(failed)}",
+        )
     return 0
