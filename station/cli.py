@@ -67,7 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or PDF files")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--no-ocr", action="store_true", help="skip OCR and PDF output")
+    p.add_argument(
+        "--no-ocr", action="store_true", help="skip OCR: page images and batch.json only"
+    )
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
 
     from station.labels import LAYOUTS

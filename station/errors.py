@@ -140,6 +140,14 @@ class NotCompliant(StationError):
     code = "verify.failed"
 
 
+class OcrError(StationError):
+    """OCR or PDF/A conversion of a document failed."""
+
+    exit_code = 11
+    code = "ocr"
+    event_type = "ocr.failed"
+
+
 class Interrupted(StationError):
     exit_code = 130
     code = "interrupted"

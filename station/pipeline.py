@@ -114,9 +114,12 @@ def process_inputs(
     config: Config,
     *,
     jobs: int | None = None,
+    ocr: bool = False,
     on_page: Callable[[int, dict[str, Any]], None] | None = None,
+    on_document: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Run the page pipeline offline; writes ``out/pages/pNNNN.jpg`` and ``out/batch.json``."""
+    """Run the page pipeline offline: ``out/pages/pNNNN.jpg``, with ``ocr`` one
+    PDF/A per document (``out/{doc_id}.pdf``), and ``out/batch.json``."""
     pages_dir = out / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = config.pipeline.blank_sensitivity
@@ -135,6 +138,8 @@ def process_inputs(
         for item in pending:
             _collect(item, batch, pages_dir, rules, on_page)
     _split(batch, rules)
+    if ocr:
+        _make_pdfs(batch, out, config, jobs, on_document)
     atomic_write(
         out / "batch.json",
         (json.dumps(batch, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
@@ -205,3 +210,33 @@ EMPTY_METADATA: dict[str, Any] = {
     "PageAmount": None,
     "Language": None,
 }
+
+
+def _make_pdfs(
+    batch: dict[str, Any],
+    out: Path,
+    config: Config,
+    jobs: int,
+    on_document: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """One searchable PDF/A-2b per document, its pages in order."""
+    from station.ocr import make_pdf
+
+    position = {(p["input"], p["index"]): n for n, p in enumerate(batch["pages"], start=1)}
+    for doc in batch["documents"]:
+        files = [
+            out / "pages" / f"p{position[(p['input'], p['index'])]:04d}.jpg" for p in doc["pages"]
+        ]
+        name = f"{doc['doc_id']}.pdf"
+        make_pdf(
+            files,
+            out / name,
+            languages=config.ocr.languages,
+            jobs=jobs,
+            title=doc["registration"] or doc["doc_id"],
+            keywords=[k for k in (doc["registration"], batch["batch_id"]) if k],
+            timeout_s=config.ocr.page_timeout_s,
+        )
+        doc["pdf"] = name
+        if on_document is not None:
+            on_document(doc)

@@ -136,3 +136,30 @@ def test_jpeg_bytes_of_truncated_file_do_not_decode() -> None:
     Image.new("RGB", (400, 400), "white").save(data, "JPEG")
     with pytest.raises(OSError):
         Image.open(io.BytesIO(data.getvalue()[:200])).load()
+
+
+@pytest.mark.slow
+def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) -> None:
+    import pypdfium2 as pdfium
+
+    from station.verify import verify
+
+    out = tmp_path / "out"
+    proc = _process(str(inputs[0]), str(inputs[1]), "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    (doc,) = batch["documents"]
+    assert doc["pdf"] == f"{doc['doc_id']}.pdf"
+    pdf_path = out / doc["pdf"]
+    report = verify(pdf_path)
+    assert report.ok, report.as_json()
+    pdf = pdfium.PdfDocument(str(pdf_path))
+    try:
+        assert len(pdf) == 2  # the blank back is not in the document
+        page = pdf[0].get_textpage()
+        text = page.get_text_range()
+        page.close()
+    finally:
+        pdf.close()
+    assert "Thanh Hóa" in text and "QUYẾT ĐỊNH" in text
+    assert f"PDF/A: {pdf_path}" in proc.stdout

@@ -33,7 +33,18 @@ def cmd_process(args: argparse.Namespace) -> int:
             + (f"; mã / codes: {codes}" if codes else "")
         )
 
-    batch = process_inputs(inputs, out, cfg, jobs=args.jobs, on_page=progress)
+    def document(doc: dict[str, Any]) -> None:
+        say(f"  PDF/A: {out / doc['pdf']}")
+
+    batch = process_inputs(
+        inputs,
+        out,
+        cfg,
+        jobs=args.jobs,
+        ocr=not args.no_ocr,
+        on_page=progress,
+        on_document=document,
+    )
     kept = sum(1 for p in batch["pages"] if p["doc_id"])
     say(
         f"Xong / done: {len(batch['pages'])} trang / pages, {kept} giữ lại / kept, "
@@ -44,12 +55,6 @@ def cmd_process(args: argparse.Namespace) -> int:
         say(f"  {doc['doc_id']}  {label}  {len(doc['pages'])} trang / pages")
         for warning in doc["warnings"]:
             say(f"    ! {warning['message']['vi']} / {warning['message']['en']}")
-    if not args.no_ocr:
-        say(
-            "Chú ý / note: OCR và PDF/A chưa có trong phiên bản này; đã ghi ảnh trang và "
-            "batch.json / OCR and PDF/A are not in this version yet: page images and "
-            "batch.json were written"
-        )
     return 0
 
 
