@@ -318,6 +318,8 @@ def test_demo(tmp_path: Path) -> None:
         ("DEN-2024-000125", 3),
     ]
     assert "văn bản / document DEN-2024-000125: 3 trang / pages" in out
+    for doc in processed["documents"]:
+        assert (data_dir / "processed" / batch.id / doc["pdf"]).stat().st_size > 10_000
 
 
 def test_batches_close_only_interrupted(tmp_path: Path) -> None:

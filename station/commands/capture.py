@@ -176,11 +176,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from station.pipeline import process_inputs
 
     out = data_dir / "processed" / result.batch.id
-    say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch…")
-    batch = process_inputs(files, out, cfg)
+    say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch, OCR…")
+    batch = process_inputs(files, out, cfg, ocr=True)
     for doc in batch["documents"]:
         label = doc["registration"] or "chưa có nhãn / no label"
-        say(f"  văn bản / document {label}: {len(doc['pages'])} trang / pages")
+        say(f"  văn bản / document {label}: {len(doc['pages'])} trang / pages, {out / doc['pdf']}")
     dropped = sum(1 for p in batch["pages"] if p["doc_id"] is None)
     say(f"  {dropped} trang trắng hoặc phân cách đã bỏ / blank or separator pages dropped")
     say(f"  kết quả / output: {out / 'batch.json'}")
