@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,22 +14,14 @@ import pytest
 from station.capture.folder import natural_key
 from station.config import default_data_dir
 from station.store import Store
+from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_KEYS = {"name", "ok", "detail", "fix", "required"}
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """``scanstation ARGS`` with the tests' environment (SANE_CONFIG_DIR from conftest)."""
-    return subprocess.run(
-        [sys.executable, "-m", "station", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=dict(os.environ),
-        timeout=timeout,
-        check=False,
-    )
+    return scanstation(*args, timeout=timeout)
 
 
 def write_config(folder: Path, data_dir: Path, device: str, extra: str = "") -> Path:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,13 @@ import pytest
 from PIL import Image, ImageFilter
 
 from station.barcodes import read_zbar, read_zxing
+from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _labels(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "station", "labels", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    return scanstation("labels", *args)
 
 
 def _print_and_scan(pdf_path: Path, angle: float, seed: int) -> list[np.ndarray[Any, Any]]:

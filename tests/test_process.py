@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from PIL import Image
 
 from station.samples import SAMPLE_DOCUMENTS, render_document
 from tests.docgen import back_of
+from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_KEYS = {
@@ -52,14 +52,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 def _process(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "station", "process", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    return scanstation("process", *args)
 
 
 def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from station.errors import InputError
 from station.samples import SAMPLE_DOCUMENTS, render_document
 from station.verify import verify
+from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,14 +95,7 @@ def test_version_below_1_4_fails(pdfs: dict[str, Path], tmp_path: Path) -> None:
 
 def test_cli_exit_codes_and_json(pdfs: dict[str, Path], tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "station", "verify", *args],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=120,
-            check=False,
-        )
+        return scanstation("verify", *args)
 
     good = run(str(pdfs["good"]))
     assert good.returncode == 0 and "ĐẠT / PASS" in good.stdout
