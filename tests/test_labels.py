@@ -16,8 +16,6 @@ from PIL import Image, ImageFilter
 from station.barcodes import read_zbar, read_zxing
 from tests.helpers.cli import scanstation
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _labels(*args: str) -> subprocess.CompletedProcess[str]:
     return scanstation("labels", *args)

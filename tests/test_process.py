@@ -14,7 +14,6 @@ from station.samples import SAMPLE_DOCUMENTS, render_document
 from tests.docgen import back_of
 from tests.helpers.cli import scanstation
 
-ROOT = Path(__file__).resolve().parent.parent
 PAGE_KEYS = {
     "input",
     "index",

@@ -16,8 +16,6 @@ from station.samples import SAMPLE_DOCUMENTS, render_document
 from station.verify import verify
 from tests.helpers.cli import scanstation
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 @pytest.fixture(scope="module")
 def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
