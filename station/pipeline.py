@@ -61,14 +61,11 @@ def decode(frame: EncodedFrame, name: str) -> np.ndarray[Any, Any]:
 
 
 def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[bytes, str]:
-    """JPEG (4:4:4) with the resolution recorded; bilevel-looking pages stay lossless."""
+    """A corrected page as JPEG (colour without chroma subsampling, or grey) with
+    its resolution recorded, so the PDF page is the paper's size."""
+    pixels = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.ndim == 3 else image
     buf = io.BytesIO()
-    if image.ndim == 3:
-        Image.fromarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB)).save(
-            buf, "JPEG", quality=quality, subsampling=0, dpi=(dpi, dpi)
-        )
-        return buf.getvalue(), "jpg"
-    Image.fromarray(image).save(buf, "JPEG", quality=quality, dpi=(dpi, dpi))
+    Image.fromarray(pixels).save(buf, "JPEG", quality=quality, subsampling=0, dpi=(dpi, dpi))
     return buf.getvalue(), "jpg"
 
 
