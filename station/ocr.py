@@ -3,12 +3,16 @@
 1. img2pdf puts the page images into a PDF without re-encoding them, each page
    the size of its image at its own resolution: the paper's size (scale 100 %),
    colour and resolution as scanned.
-2. ``ocrmypdf`` adds the text layer (Tesseract, ``vie`` and ``eng`` by default),
-   makes the file PDF/A-2b and leaves the images alone (``--optimize 0``).
-   It runs as a child process with ``OMP_THREAD_LIMIT=1`` and ``--jobs N``:
-   parallelism comes from pages, and a crash in OCR cannot take the station down.
-3. The document's identity goes into the PDF's metadata (title, subject,
-   keywords, XMP Dublin Core) through OCRmyPDF's own options.
+2. OCRmyPDF adds the text layer (Tesseract, ``vie`` and ``eng`` by default)
+   and makes the file PDF/A-2b with its internal backend, which passes the
+   JPEG images through unchanged and validates the result (Ghostscript would
+   re-encode them). Tesseract runs with ``OMP_THREAD_LIMIT=1``; pages run in
+   parallel (``jobs``). :func:`make_pdf` is called inside the station's OCR
+   worker processes (see :mod:`station.finish`), so the Python start-up and
+   imports are paid once per worker, not once per document, and a crash in
+   OCR cannot take the station down.
+3. :func:`page_words` reads the text layer back with each word's position,
+   for the header fields (:mod:`station.fields`).
 
 The pages were deskewed and turned upright before; OCRmyPDF's ``--deskew`` and
 ``--rotate-pages`` are not used (see docs/benchmarks.md).
@@ -16,31 +20,43 @@ The pages were deskewed and turned upright before; OCRmyPDF's ``--deskew`` and
 
 from __future__ import annotations
 
+import logging
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from station.errors import DependencyError, InputError, OcrError
 from station.fsutil import atomic_write
 
-
-def _ocrmypdf() -> str:
-    beside = Path(sys.executable).parent / "ocrmypdf"
-    found = str(beside) if beside.exists() else shutil.which("ocrmypdf")
-    if not found:
-        raise DependencyError(
-            "ocrmypdf is not installed. Fix: make setup",
-            "Chưa cài ocrmypdf. Cách sửa: make setup",
-        )
-    return found
+PLUGIN = "station.ocr_raster"
 
 
-def _nfc(value: str) -> str:
+@dataclass(frozen=True)
+class Word:
+    """One recognised word; the box is in millimetres from the page's top left."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+@dataclass(frozen=True)
+class PageWords:
+    width_mm: float
+    height_mm: float
+    words: tuple[Word, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(word.text for word in self.words)
+
+
+def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
@@ -58,8 +74,18 @@ def make_pdf(
     """One searchable PDF/A-2b from page images (in order); written atomically."""
     import img2pdf
 
+    try:
+        import ocrmypdf
+        from ocrmypdf.exceptions import ExitCodeException
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise DependencyError(
+            f"ocrmypdf is not installed ({exc}). Fix: make setup",
+            f"Chưa cài ocrmypdf ({exc}). Cách sửa: make setup",
+        ) from exc
     if not pages:
         raise InputError("a document needs at least one page", "Văn bản cần ít nhất một trang")
+    os.environ["OMP_THREAD_LIMIT"] = "1"
+    logging.getLogger("ocrmypdf").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="scanstation-ocr-") as tmp:
         images_pdf = Path(tmp) / "images.pdf"
         try:
@@ -69,35 +95,79 @@ def make_pdf(
                 f"cannot put the pages into a PDF: {exc}", f"Không ghép được trang thành PDF: {exc}"
             ) from exc
         result = Path(tmp) / "ocr.pdf"
-        argv = [
-            _ocrmypdf(),
-            "--language",
-            "+".join(languages),
-            "--output-type",
-            "pdfa-2",
-            "--optimize",
-            "0",
-            "--jobs",
-            str(max(1, jobs)),
-            "--tesseract-timeout",
-            str(timeout_s),
-            "--quiet",
-        ]
-        for option, value in (("--title", title), ("--subject", subject)):
-            if value:
-                argv += [option, _nfc(value)]
-        if keywords:
-            argv += ["--keywords", _nfc(", ".join(keywords))]
-        argv += [str(images_pdf), str(result)]
-        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-        proc = subprocess.run(
-            argv, capture_output=True, text=True, env=env, check=False, timeout=timeout_s * 4
-        )
-        if proc.returncode != 0:
-            last = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        try:
+            code = ocrmypdf.ocr(
+                images_pdf,
+                result,
+                language=list(languages),
+                output_type="pdfa-2",
+                pdfa_backend="internal",
+                optimize=0,
+                jobs=max(1, jobs),
+                use_threads=True,
+                progress_bar=False,
+                tesseract_timeout=timeout_s,
+                title=nfc(title) or None,
+                subject=nfc(subject) or None,
+                keywords=nfc(", ".join(keywords)) or None,
+                plugins=[PLUGIN],
+            )
+        except ExitCodeException as exc:
             raise OcrError(
-                f"OCR failed (ocrmypdf exit {proc.returncode}): {last}",
-                f"Nhận dạng chữ thất bại (ocrmypdf mã {proc.returncode}): {last}",
+                f"OCR failed ({type(exc).__name__}): {exc}",
+                f"Nhận dạng chữ thất bại ({type(exc).__name__}): {exc}",
+            ) from exc
+        if int(code) != 0:
+            raise OcrError(
+                f"OCR failed (OCRmyPDF exit {int(code)})",
+                f"Nhận dạng chữ thất bại (OCRmyPDF mã {int(code)})",
             )
         atomic_write(out, result.read_bytes(), mode=0o644)
     return out
+
+
+def page_words(pdf_path: Path, index: int = 0) -> PageWords:
+    """The words of one page's text layer, in reading order, with their boxes.
+
+    Word boundaries are the spaces and line breaks of the text layer; every
+    string is NFC.
+    """
+    import pypdfium2
+
+    pdf = pypdfium2.PdfDocument(str(pdf_path))
+    try:
+        page = pdf[index]
+        width_pt, height_pt = page.get_size()
+        textpage = page.get_textpage()
+        count = textpage.count_chars()
+        text = textpage.get_text_range(0, count) if count else ""
+        mm = 25.4 / 72.0
+        words: list[Word] = []
+        chars: list[str] = []
+        box = [0.0, 0.0, 0.0, 0.0]
+        for i in range(min(count, len(text))):
+            char = text[i]
+            if char.isspace():
+                if chars:
+                    words.append(Word(nfc("".join(chars)), *box))
+                    chars = []
+                continue
+            left, bottom, right, top = textpage.get_charbox(i)
+            x0, y0, x1, y1 = (
+                left * mm,
+                (height_pt - top) * mm,
+                right * mm,
+                (height_pt - bottom) * mm,
+            )
+            if chars:
+                box = [min(box[0], x0), min(box[1], y0), max(box[2], x1), max(box[3], y1)]
+            else:
+                box = [x0, y0, x1, y1]
+            chars.append(char)
+        if chars:
+            words.append(Word(nfc("".join(chars)), *box))
+        textpage.close()
+        page.close()
+        return PageWords(width_pt * mm, height_pt * mm, tuple(words))
+    finally:
+        pdf.close()

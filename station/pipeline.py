@@ -25,11 +25,12 @@ from PIL import Image
 from station.barcodes import Barcode, DecodeResult, Rules, classify, decode_page, is_key
 from station.config import Config
 from station.errors import InputError
+from station.fields import FIELDS
 from station.fsutil import atomic_write
 from station.imageio import EncodedFrame, read_frames
 from station.imaging import preprocess
-from station.split import PageInfo, split
-from station.store import new_batch_id
+from station.split import PageInfo, split, warning
+from station.store import Store, duplicate_key, new_batch_id
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,12 @@ def process_inputs(
     ocr: bool = False,
     on_page: Callable[[int, dict[str, Any]], None] | None = None,
     on_document: Callable[[dict[str, Any]], None] | None = None,
+    store: Store | None = None,
 ) -> dict[str, Any]:
     """Run the page pipeline offline: ``out/pages/pNNNN.jpg``, with ``ocr`` one
-    PDF/A per document (``out/{doc_id}.pdf``), and ``out/batch.json``."""
+    PDF/A per document (``out/{doc_id}.pdf``) and its header fields, and
+    ``out/batch.json``. With a ``store``, documents are recorded there and
+    checked against the ones on file."""
     pages_dir = out / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = config.pipeline.blank_sensitivity
@@ -136,7 +140,7 @@ def process_inputs(
             _collect(item, batch, pages_dir, rules, on_page)
     _split(batch, rules)
     if ocr:
-        _make_pdfs(batch, out, config, jobs, on_document)
+        _make_pdfs(batch, out, config, jobs, on_document, store)
     atomic_write(
         out / "batch.json",
         (json.dumps(batch, ensure_ascii=False, indent=2) + "\n").encode("utf-8"),
@@ -197,43 +201,69 @@ def _split(batch: dict[str, Any], rules: Rules) -> None:
 
 
 #: Decree 30 metadata of a document; null until the header is read (never guessed).
-EMPTY_METADATA: dict[str, Any] = {
-    "TypeName": None,
-    "CodeNumber": None,
-    "CodeNotation": None,
-    "IssuedDate": None,
-    "OrganName": None,
-    "Subject": None,
-    "PageAmount": None,
-    "Language": None,
-}
+EMPTY_METADATA: dict[str, Any] = dict.fromkeys(FIELDS)
 
 
 def _make_pdfs(
     batch: dict[str, Any],
     out: Path,
     config: Config,
-    jobs: int,
+    cores: int,
     on_document: Callable[[dict[str, Any]], None] | None,
+    store: Store | None,
 ) -> None:
-    """One searchable PDF/A-2b per document, its pages in order."""
-    from station.ocr import make_pdf
+    """One searchable PDF/A-2b per document (pages in order), its header read
+    into ``metadata``, and a warning when it is already on file."""
+    from station.finish import DocumentJob, OcrPool, page_files
 
     position = {(p["input"], p["index"]): n for n, p in enumerate(batch["pages"], start=1)}
-    for doc in batch["documents"]:
-        files = [
-            out / "pages" / f"p{position[(p['input'], p['index'])]:04d}.jpg" for p in doc["pages"]
-        ]
-        name = f"{doc['doc_id']}.pdf"
-        make_pdf(
-            files,
-            out / name,
-            languages=config.ocr.languages,
-            jobs=jobs,
-            title=doc["registration"] or doc["doc_id"],
-            keywords=[k for k in (doc["registration"], batch["batch_id"]) if k],
-            timeout_s=config.ocr.page_timeout_s,
+    with OcrPool(cores) as pool:
+        futures = []
+        for doc in batch["documents"]:
+            job = DocumentJob(
+                pages=page_files(out, [position[(p["input"], p["index"])] for p in doc["pages"]]),
+                out=out / f"{doc['doc_id']}.pdf",
+                doc_id=doc["doc_id"],
+                batch_id=batch["batch_id"],
+                registration=doc["registration"],
+                station_id=config.station.id,
+                languages=tuple(config.ocr.languages),
+                jobs=pool.jobs,
+                timeout_s=config.ocr.page_timeout_s,
+            )
+            futures.append((doc, pool.submit(job)))
+        seen: list[dict[str, Any]] = []
+        for doc, future in futures:
+            doc["metadata"] = {**EMPTY_METADATA, **future.result()}
+            doc["pdf"] = f"{doc['doc_id']}.pdf"
+            _warn_duplicates(doc, seen, store, batch["batch_id"])
+            seen.append(doc)
+            if on_document is not None:
+                on_document(doc)
+
+
+def _warn_duplicates(
+    doc: dict[str, Any], seen: list[dict[str, Any]], store: Store | None, batch_id: str
+) -> None:
+    """DESIGN §4.3: warn when number + symbol + issuing agency is already on file."""
+    key = duplicate_key(doc["metadata"])
+    if key is None:
+        return
+    earlier = [
+        d["registration"] or d["doc_id"] for d in seen if duplicate_key(d["metadata"]) == key
+    ]
+    if store is not None:
+        earlier += [d["registration"] or d["id"] for d in store.same_documents(doc["metadata"])]
+        store.add_document(
+            doc["doc_id"], batch_id, doc["registration"], doc["pdf"], doc["metadata"]
         )
-        doc["pdf"] = name
-        if on_document is not None:
-            on_document(doc)
+    if earlier:
+        meta = doc["metadata"]
+        doc["warnings"].append(
+            warning(
+                "duplicate",
+                number=f"{meta['CodeNumber']}/{meta['CodeNotation']}",
+                organ=meta["OrganName"],
+                others=", ".join(earlier),
+            )
+        )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import random
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -319,9 +318,14 @@ def _pages_of(paragraphs: list[str], pages: int, tail: int | None) -> list[list[
 
 
 def render_document(
-    spec: DocumentSpec, dpi: int = 200, layout: Layout | None = None
+    spec: DocumentSpec,
+    dpi: int = 200,
+    layout: Layout | None = None,
+    printed: list[str] | None = None,
 ) -> list[Image.Image]:
-    """The clean pages of a document (no scan effects)."""
+    """The clean pages of a document (no scan effects). Body lines that would
+    run into the bottom margin are left out; ``printed`` receives the body
+    lines that were drawn, in order."""
     layout = layout or Layout()
     width, height = round(A4_MM[0] / 25.4 * dpi), round(A4_MM[1] / 25.4 * dpi)
     text_width = A4_MM[0] - layout.left_mm - layout.right_mm
@@ -338,7 +342,11 @@ def render_document(
         for paragraph in chunk:
             lines = pen.wrap(paragraph, text_width - 10, layout.size_pt)
             for k, line in enumerate(lines):
+                if y + pitch > A4_MM[1] - 15:
+                    break
                 pen.text((layout.left_mm + (10 if k == 0 else 0), y), line, size_pt=layout.size_pt)
+                if printed is not None:
+                    printed.append(line)
                 y += pitch
             y += pitch * 0.4
         if number == spec.pages - 1:
@@ -355,10 +363,11 @@ def render_document(
 def _header(pen: _Pen, spec: DocumentSpec) -> float:
     """Agency block (left, 72 mm wide) and national motto block (right), as Phụ lục I."""
     y = 15.0
-    for line in textwrap.wrap(spec.superior, width=30):
+    # the agency block is at most about 80 mm wide, centred 45 mm from the edge
+    for line in pen.wrap(spec.superior, 78, 12):
         pen.text((45, y), line, size_pt=12, anchor="ma")
         y += 6.0
-    organ = textwrap.wrap(spec.organ, width=28)
+    organ = pen.wrap(spec.organ, 78, 12, "bold")
     for index, line in enumerate(organ):
         pen.text(
             (45, y), line, size_pt=12, style="bold", anchor="ma", underline=index == len(organ) - 1
@@ -385,8 +394,8 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         anchor="ma",
     )
     y += 7
-    if not spec.type_name:  # công văn: "V/v …" under the number, at most two lines
-        for line in textwrap.wrap(spec.subject, width=40):
+    if not spec.type_name:  # công văn: "V/v …" under the number
+        for line in pen.wrap(spec.subject, 78, 12):
             pen.text((45, y), line, size_pt=12, anchor="ma")
             y += 5.5
     for index, mark in enumerate(spec.marks):

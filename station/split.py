@@ -50,6 +50,10 @@ WARNINGS = {
         "Trang đầu có nhiều nhãn số đến khác nhau: {labels}; đã dùng {label}",
         "The first page carries several registration labels: {labels}; {label} was used",
     ),
+    "duplicate": (
+        "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
+        "Document {number} of {organ} is already on file: {others}",
+    ),
 }
 
 

@@ -103,10 +103,37 @@ _SCHEMA = [
     CREATE INDEX batches_by_state ON batches (state);
     CREATE INDEX events_unpublished ON events (published) WHERE published = 0;
     """,
+    # version 2: documents and their Decree 30 metadata
+    """
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        batch_id      TEXT NOT NULL,
+        registration  TEXT,
+        pdf           TEXT,
+        metadata      TEXT NOT NULL,
+        duplicate_key TEXT,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX documents_by_key ON documents (duplicate_key) WHERE duplicate_key IS NOT NULL;
+    """,
 ]
 
 _PAGE_NAME = re.compile(r"^p(\d{5,})\.([a-z0-9]+)$")
 _TMP_NAME = re.compile(r"^\.p(\d{5,})\.([a-z0-9]+)\.tmp$")
+
+
+def duplicate_key(metadata: dict[str, Any]) -> str | None:
+    """Number + symbol + issuing agency, compared without case or spacing
+    ("07" and "7" are one number); None when any of them is unknown."""
+    number, notation, organ = (
+        metadata.get("CodeNumber"),
+        metadata.get("CodeNotation"),
+        metadata.get("OrganName"),
+    )
+    if not number or not notation or not organ or not str(number).isdigit():
+        return None
+    squeeze = "".join(str(organ).split()).casefold()
+    return f"{int(number)}|{''.join(str(notation).split()).casefold()}|{squeeze}"
 
 
 def now_iso() -> str:
@@ -508,6 +535,47 @@ class Store:
             )
             for r in rows
         ]
+
+    # ------------------------------------------------------------------ documents
+
+    def add_document(
+        self,
+        doc_id: str,
+        batch_id: str,
+        registration: str | None,
+        pdf: str | None,
+        metadata: dict[str, Any],
+    ) -> None:
+        """Record a document (again: its latest metadata wins)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO documents (id, batch_id, registration, pdf, metadata, duplicate_key,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+                " registration = excluded.registration, pdf = excluded.pdf,"
+                " metadata = excluded.metadata, duplicate_key = excluded.duplicate_key",
+                (
+                    doc_id,
+                    batch_id,
+                    registration,
+                    pdf,
+                    json.dumps(metadata, ensure_ascii=False),
+                    duplicate_key(metadata),
+                    now_iso(),
+                ),
+            )
+
+    def same_documents(self, metadata: dict[str, Any], exclude: str = "") -> list[dict[str, Any]]:
+        """Documents on file with the same number, symbol and issuing agency."""
+        key = duplicate_key(metadata)
+        if key is None:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, batch_id, registration, created_at FROM documents"
+                " WHERE duplicate_key = ? AND id != ? ORDER BY created_at",
+                (key, exclude),
+            ).fetchall()
+        return [dict(row) for row in rows]
 
     # ------------------------------------------------------------------ counters
 

@@ -73,3 +73,23 @@ def detect_orientation(gray: NDArray[np.uint8], dpi: int) -> Orientation | None:
     if out.returncode != 0 or not rotate or not confidence:
         return None
     return Orientation(int(rotate.group(1)), float(confidence.group(1)))
+
+
+def read_lines(gray: NDArray[np.uint8], dpi: int, langs: str = "vie", psm: int = 6) -> list[str]:
+    """The lines of print in a small image (a block: ``psm`` 6, one line: 7), top to
+    bottom; empty lines dropped, [] when nothing is read."""
+    with tempfile.TemporaryDirectory(prefix="scanstation-lines-") as tmp:
+        path = Path(tmp) / "block.png"
+        cv2.imwrite(str(path), gray)
+        try:
+            out = _run([str(path), "stdout", "-l", langs, "--psm", str(psm), "--dpi", str(dpi)])
+        except subprocess.TimeoutExpired:
+            return []
+    if out.returncode != 0:
+        return []
+    return [line.strip() for line in out.stdout.splitlines() if line.strip()]
+
+
+def read_line(gray: NDArray[np.uint8], dpi: int, langs: str = "vie") -> str:
+    """The text of one line of print; "" when none is read."""
+    return " ".join(read_lines(gray, dpi, langs, psm=7))

@@ -115,6 +115,16 @@ def verify(path: Path) -> Report:
             part in ("2", "3") and conformance in ("B", "U", "A"),
             f"PDF/A-{part}{(conformance or '').lower()}" if part else "no PDF/A identification",
         )
+        if part == "2":
+            from station.xmp import pdfa_problems
+
+            problems = pdfa_problems(path)
+            report.add(
+                "pdf-a-rules",
+                not problems,
+                "PDF/A-2b rules (pikepdf validator): "
+                + ("; ".join(problems[:3]) if problems else "no violation"),
+            )
         for number, page in enumerate(pdf.pages, start=1):
             box = [float(v) for v in page.mediabox]
             width_mm = (box[2] - box[0]) / 72 * 25.4

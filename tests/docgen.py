@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
+from station.fields import priority_of
 from station.samples import A4_MM, FONTS, DocumentSpec, Layout, render_document
 
 AGENCIES = [
@@ -128,6 +129,9 @@ class PageTruth:
     kind: str  # "first", "middle", "last-sparse", "last", "back"
     doc_index: int
     fields: dict[str, Any] = field(default_factory=dict)
+    #: part of the print fell outside the scan (a sheet skewed on a white
+    #: backing as large as the paper): its text cannot be read back
+    clipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +179,7 @@ def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[
         "Subject": subject,
         "PageAmount": pages,
         "Language": "vi",
+        "Priority": priority_of(list(marks)),
         "body": body,
     }
     return spec, fields
@@ -233,7 +238,9 @@ def scan(
     page = Image.fromarray(np.clip(tone + gradient, 0, 255).astype(np.uint8))
     _dirt(page, rng, dpi, streak)
     turned = page.rotate(orientation, expand=True)
+    clipped = False
     if background == "white":
+        clipped = _clipped(turned, skew)
         fill = (250, 250, 250)
         scanned = turned.rotate(
             skew, resample=Image.Resampling.BICUBIC, expand=False, fillcolor=fill
@@ -262,8 +269,28 @@ def scan(
         kind=truth_kind,
         doc_index=doc_index,
         fields=fields,
+        clipped=clipped,
     )
     return ScannedPage(buf.getvalue(), truth)
+
+
+def _clipped(page: Image.Image, angle: float) -> bool:
+    """Whether turning ``page`` by ``angle`` in its own frame cuts off print."""
+    ink = np.asarray(page.convert("L")) < 160
+    rows, cols = np.nonzero(ink.any(axis=1))[0], np.nonzero(ink.any(axis=0))[0]
+    if not len(rows):
+        return False
+    w, h = page.size
+    cx, cy = w / 2, h / 2
+    a = np.radians(angle)
+    for x in (cols[0], cols[-1]):
+        for y in (rows[0], rows[-1]):
+            # PIL turns counter-clockwise on screen (y down)
+            nx = cx + (x - cx) * np.cos(a) + (y - cy) * np.sin(a)
+            ny = cy - (x - cx) * np.sin(a) + (y - cy) * np.cos(a)
+            if not (0 <= nx < w and 0 <= ny < h):
+                return True
+    return False
 
 
 def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
@@ -284,7 +311,9 @@ def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
             spacing=rng.uniform(1.15, 1.5),
             tail=rng.choice([0, 1]) if sparse else None,
         )
-        clean = render_document(spec, dpi, layout)
+        printed: list[str] = []
+        clean = render_document(spec, dpi, layout, printed)
+        fields["printed"] = printed  # the body as it fits on the pages
         for number, page in enumerate(clean):
             if number == 0:
                 kind = "first"
