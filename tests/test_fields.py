@@ -28,6 +28,7 @@ from station.store import Store, duplicate_key
 from tests.docgen import generate_suite
 
 TODAY = date(2026, 11, 24)
+Processed = tuple[dict[str, Any], Path, dict[str, Any]]
 
 
 @pytest.mark.parametrize(
@@ -97,11 +98,11 @@ def test_agency_names_in_sentence_case(caps: str, name: str) -> None:
 
 
 def test_marks_restored_on_known_names_only() -> None:
-    assert restore_marks("CUC THI HANH AN DAN SU TINH THANH HOA".split()) == (
-        "CỤC THI HÀNH ÁN DÂN SỰ TỈNH THANH HÓA".split()
+    assert restore_marks(["CUC", "THI", "HANH", "AN", "DAN", "SU", "TINH", "THANH", "HOA"]) == (
+        ["CỤC", "THI", "HÀNH", "ÁN", "DÂN", "SỰ", "TỈNH", "THANH", "HÓA"]
     )
     # an unknown place keeps its reading
-    assert restore_marks("HUYEN HOANG HOA".split()) == ["HUYỆN", "HOANG", "HOA"]
+    assert restore_marks(["HUYEN", "HOANG", "HOA"]) == ["HUYỆN", "HOANG", "HOA"]
 
 
 def test_respace_only_when_letters_agree() -> None:
@@ -136,11 +137,11 @@ def test_store_finds_the_same_document(tmp_path: Path) -> None:
 
 def _words(text: str) -> list[str]:
     text = unicodedata.normalize("NFC", text)
-    return [w for w in re.findall(r"[^\W_]+(?:[,.][0-9]+)?", text)]
+    return list(re.findall(r"[^\W_]+(?:[,.][0-9]+)?", text))
 
 
 @pytest.fixture(scope="module")
-def processed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path, dict]:
+def processed(tmp_path_factory: pytest.TempPathFactory) -> Processed:
     from station.pipeline import process_inputs
 
     folder = tmp_path_factory.mktemp("scans")
@@ -166,8 +167,8 @@ def processed(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any],
 
 
 @pytest.mark.slow
-def test_header_fields_at_least_95_percent_exact(processed: tuple[dict, Path, dict]) -> None:
-    batch, out, known = processed
+def test_header_fields_at_least_95_percent_exact(processed: Processed) -> None:
+    batch, _out, known = processed
     right = total = 0
     wrong: list[str] = []
     for doc in batch["documents"]:
@@ -190,7 +191,7 @@ def test_header_fields_at_least_95_percent_exact(processed: tuple[dict, Path, di
 
 
 @pytest.mark.slow
-def test_body_word_recall_at_least_97_percent(processed: tuple[dict, Path, dict]) -> None:
+def test_body_word_recall_at_least_97_percent(processed: Processed) -> None:
     import pypdfium2 as pdfium
 
     batch, out, known = processed
@@ -213,7 +214,7 @@ def test_body_word_recall_at_least_97_percent(processed: tuple[dict, Path, dict]
 
 @pytest.mark.slow
 def test_every_document_pdf_passes_verify_and_carries_xmp(
-    processed: tuple[dict, Path, dict],
+    processed: Processed,
 ) -> None:
     from station import xmp
     from station.verify import verify
