@@ -45,6 +45,7 @@ bench: setup
 	$(BIN)/python -m bench.capture
 	$(BIN)/python -m bench.imaging
 	$(BIN)/python -m bench.barcodes
+	$(BIN)/python -m bench.ocr
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

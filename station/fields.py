@@ -136,9 +136,13 @@ def similar(a: str, b: str) -> float:
     return SequenceMatcher(None, fold(a), fold(b)).ratio()
 
 
+_LOOKALIKES = str.maketrans({"Ð": "Đ", "ð": "đ", "\u2044": "/", "\u2215": "/"})
+
+
 def _clean(text: str) -> str:
-    """Letters Tesseract confuses with Vietnamese ones: Icelandic eth for Đ."""
-    return nfc(text.replace("Ð", "Đ").replace("ð", "đ"))
+    """Characters Tesseract reads for Vietnamese print: Icelandic eth for Đ,
+    a fraction or division slash for "/"."""
+    return nfc(text.translate(_LOOKALIKES))
 
 
 def respace(read: str, layer: list[str]) -> str:
@@ -374,7 +378,7 @@ def _digits(text: str) -> str:
 
 def parse_number(text: str) -> tuple[str, str] | None:
     """("45", "QĐ-VKS") from "Số: 45/QĐ-VKS", checked against the symbol rules."""
-    match = _NUMBER.match(nfc(text).strip())
+    match = _NUMBER.match(_clean(text).strip())
     if not match:
         return None
     number = _digits(match["number"])

@@ -41,6 +41,7 @@ Processed = tuple[dict[str, Any], Path, dict[str, Any]]
         ("Số: 45/QD-VKS", ("45", "QĐ-VKS")),  # a lost mark, restored from the table
         ("Số: 45/QĐ – VKS", ("45", "QĐ-VKS")),  # an en dash
         ("Số: 2O1/BC-VKS", ("201", "BC-VKS")),  # O read for 0
+        ("Số: 45\u2044QĐ-VKS", ("45", "QĐ-VKS")),  # a fraction slash
         ("Số: 7/QĐ-VKS", None),  # below 10 the number has a leading 0
         ("Số: 00/QĐ-VKS", None),
         ("Số: 45/QĐVKS", None),  # no agency part

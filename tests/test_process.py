@@ -155,3 +155,58 @@ def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) ->
         pdf.close()
     assert "Thanh Hóa" in text and "QUYẾT ĐỊNH" in text
     assert f"PDF/A: {pdf_path}" in proc.stdout
+    assert doc["metadata"] == {
+        "TypeName": "Quyết định",
+        "CodeNumber": "45",
+        "CodeNotation": "QĐ-VKS",
+        "IssuedDate": "2024-03-06",
+        "OrganName": "Viện kiểm sát nhân dân tỉnh Thanh Hóa",
+        "Subject": "Về việc ban hành Quy chế công tác văn thư, lưu trữ",
+        "PageAmount": 2,
+        "Language": "vi",
+        "Priority": None,
+    }
+    assert doc["warnings"] == []
+
+
+@pytest.mark.slow
+def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
+    """DESIGN §4.3: number + symbol + issuing agency already on file (in the
+    station's store, or earlier in the batch) gives a warning; nothing is dropped."""
+    from dataclasses import replace
+
+    from station.store import Store
+
+    data = tmp_path / "data"
+    with Store(data) as store:
+        store.add_document(
+            "old-001",
+            "old",
+            "DEN-2023-000050",
+            "old-001.pdf",
+            {"CodeNumber": "07", "CodeNotation": "STP-VP", "OrganName": "Sở Tư pháp"},
+        )
+    config = tmp_path / "station.toml"
+    config.write_text(f'[station]\ndata_dir = "{data}"\n', encoding="utf-8")
+    scans = []
+    for number, registration in enumerate(("DEN-2024-000124", "DEN-2024-000125")):
+        spec = replace(SAMPLE_DOCUMENTS[1], registration=registration)
+        path = tmp_path / f"scan_{number}.jpg"
+        _scan(render_document(spec, 200)[0], 1.5).save(path, "JPEG", quality=88, dpi=(200, 200))
+        scans.append(str(path))
+    out = tmp_path / "out"
+    proc = _process(*scans, "--out", str(out), "--config", str(config), "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    first, second = json.loads((out / "batch.json").read_text(encoding="utf-8"))["documents"]
+    assert first["metadata"]["CodeNumber"] == "07"
+    assert first["metadata"]["OrganName"] == "Sở Tư pháp"
+    assert first["metadata"]["Priority"] == "Khẩn" and first["metadata"]["TypeName"] == "Công văn"
+    assert [w["code"] for w in first["warnings"]] == ["duplicate"]
+    assert "DEN-2023-000050" in first["warnings"][0]["message"]["en"]
+    others = second["warnings"][0]["message"]["vi"]
+    assert "DEN-2023-000050" in others and "DEN-2024-000124" in others
+    assert "Văn bản số 07/STP-VP của Sở Tư pháp đã có trong hệ thống" in proc.stdout
+    # both are recorded for the next batch
+    with Store(data) as store:
+        meta = first["metadata"]
+        assert len(store.same_documents(meta)) == 3

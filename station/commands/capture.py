@@ -171,16 +171,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         say(f"  kho / store: {store.db_path}")
         files = [store.page_path(page) for page in result.pages]
-    if result.batch.state != "captured":
-        return 0
-    from station.pipeline import process_inputs
+        if result.batch.state != "captured":
+            return 0
+        from station.pipeline import process_inputs
 
-    out = data_dir / "processed" / result.batch.id
-    say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch, OCR…")
-    batch = process_inputs(files, out, cfg, ocr=True)
+        out = data_dir / "processed" / result.batch.id
+        say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch, OCR…")
+        batch = process_inputs(files, out, cfg, ocr=True, store=store)
     for doc in batch["documents"]:
         label = doc["registration"] or "chưa có nhãn / no label"
         say(f"  văn bản / document {label}: {len(doc['pages'])} trang / pages, {out / doc['pdf']}")
+        for name, value in doc["metadata"].items():
+            say(f"      {name:<13} {'—' if value is None else value}")
+        for warning in doc["warnings"]:
+            say(f"    ! {warning['message']['vi']} / {warning['message']['en']}")
     dropped = sum(1 for p in batch["pages"] if p["doc_id"] is None)
     say(f"  {dropped} trang trắng hoặc phân cách đã bỏ / blank or separator pages dropped")
     say(f"  kết quả / output: {out / 'batch.json'}")

@@ -34,17 +34,33 @@ def cmd_process(args: argparse.Namespace) -> int:
         )
 
     def document(doc: dict[str, Any]) -> None:
-        say(f"  PDF/A: {out / doc['pdf']}")
+        meta = doc["metadata"]
+        number = f"{meta['CodeNumber']}/{meta['CodeNotation']}" if meta["CodeNumber"] else "?"
+        say(
+            f"  PDF/A: {out / doc['pdf']}  [{meta['TypeName'] or '?'} {number},"
+            f" {meta['IssuedDate'] or '?'}, {meta['OrganName'] or '?'}]"
+        )
 
-    batch = process_inputs(
-        inputs,
-        out,
-        cfg,
-        jobs=args.jobs,
-        ocr=not args.no_ocr,
-        on_page=progress,
-        on_document=document,
-    )
+    # documents already on file are in the station's store, when there is one
+    store = None
+    if not args.no_ocr and (cfg.station.data_dir / "store.sqlite3").is_file():
+        from station.store import Store
+
+        store = Store(cfg.station.data_dir)
+    try:
+        batch = process_inputs(
+            inputs,
+            out,
+            cfg,
+            jobs=args.jobs,
+            ocr=not args.no_ocr,
+            on_page=progress,
+            on_document=document,
+            store=store,
+        )
+    finally:
+        if store is not None:
+            store.close()
     kept = sum(1 for p in batch["pages"] if p["doc_id"])
     say(
         f"Xong / done: {len(batch['pages'])} trang / pages, {kept} giữ lại / kept, "
