@@ -6,13 +6,13 @@ and pages per minute for a whole batch.
    of both sides, one core each (``OMP_THREAD_LIMIT=1``, one page at a time):
 
    - bare: ``tesseract PAGE out -l vie+eng --psm 3 txt`` for every page;
-   - station: :func:`station.finish.finish_document` per document, as an OCR
-     worker runs it: OCRmyPDF (text layer, PDF/A-2b), the header fields (with
-     their second reading of a few header lines and the red-mark check) and
-     the XMP metadata.
+   - station: :func:`station.finish.finish_batch` on the same documents, as
+     the OCR worker runs it with one core: one OCRmyPDF run (text layer,
+     PDF/A-2b), the cut into documents, the header fields (with their second
+     reading of a few header lines and the red-mark check) and the XMP.
 
-   The two alternate document by document, several rounds, so that the
-   machine's load falls on both alike; the ratio is of the totals.
+   The two alternate, several rounds, so that the machine's load falls on
+   both alike; the ratio is of the totals.
 2. Throughput: ``process_inputs`` (clean, split, OCR, fields) on a batch of
    ``--batch-pages`` scanned sides (blank backs included), all cores.
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import write  # noqa: E402
 from station.barcodes import Rules  # noqa: E402
 from station.config import DEFAULT_REGISTRATION, Config  # noqa: E402
-from station.finish import DocumentJob, finish_document  # noqa: E402
+from station.finish import BatchJob, DocumentJob, finish_batch  # noqa: E402
 from station.imageio import EncodedFrame  # noqa: E402
 from station.pipeline import clean_page, process_inputs  # noqa: E402
 from tests.docgen import generate_suite  # noqa: E402
@@ -77,17 +77,18 @@ def _bare(pages: list[Path], out: Path) -> float:
     return time.perf_counter() - start
 
 
-def _station(pages: list[Path], out: Path, index: int) -> float:
-    job = DocumentJob(
-        pages=tuple(pages),
-        out=out / f"doc{index}.pdf",
-        doc_id=f"bench-{index}",
+def _station(docs: list[list[Path]], out: Path) -> float:
+    job = BatchJob(
+        documents=tuple(
+            DocumentJob(tuple(pages), out / f"doc{index}.pdf", f"bench-{index}", None)
+            for index, pages in enumerate(docs)
+        ),
         batch_id="bench",
-        registration=None,
+        work=out,
         jobs=1,
     )
     start = time.perf_counter()
-    finish_document(job)
+    finish_batch(job)
     return time.perf_counter() - start
 
 
@@ -95,14 +96,12 @@ def ratio(documents: int, rounds: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-ocr-") as tmp:
         folder = Path(tmp)
         docs = _documents(documents, folder)
-        _station(docs[0][:1], folder, -1)  # a worker's imports are paid once, at start
+        _station([docs[0][:1]], folder)  # the worker's imports are paid once, at start
         bare = station = 0.0
         per_round = []
         for _ in range(rounds):
-            b = s = 0.0
-            for index, doc in enumerate(docs):
-                b += _bare(doc, folder)
-                s += _station(doc, folder, index)
+            b = _bare([page for doc in docs for page in doc], folder)
+            s = _station(docs, folder)
             per_round.append(round(s / b, 3))
             bare, station = bare + b, station + s
         count = sum(len(d) for d in docs)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
@@ -147,7 +147,7 @@ def _clean(text: str) -> str:
 
 def respace(read: str, layer: list[str]) -> str:
     """``read`` with the word breaks of ``layer`` when both spell the same letters
-    and only the spaces differ (an enlarged reading can run words together)."""
+    and only the spaces differ (a second reading can run words together)."""
     letters = [c for c in read if not c.isspace()]
     if [fold(c) for c in letters] != [fold(c) for c in "".join(layer)] or len(read.split()) == len(
         layer
@@ -247,13 +247,18 @@ class Ink:
 
     The text layer is read with ``vie+eng``; on bold capitals the English model
     often wins and drops the marks ("CUC THI HANH AN"). The header lines are
-    therefore read again alone, enlarged twice, with ``reader`` (Tesseract
+    therefore read again alone, with ``reader`` (Tesseract
     ``vie``), and that reading is used when it has the same lines and agrees
     with the text layer on the letters.
     """
 
-    def __init__(self, image: Pixels, dpi: int, reader: Reader | None = None) -> None:
+    def __init__(
+        self, image: Pixels, dpi: int, reader: Reader | None = None, recording: bool = False
+    ) -> None:
         self.gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        #: the reader only records what would be read (:class:`station.finish.Prefetch`):
+        #: no fallback readings
+        self.recording = recording
         self.px_per_mm = dpi / 25.4
         self.dpi = dpi
         self.reader = reader
@@ -343,21 +348,45 @@ class Ink:
         start = max(0, int(y0 * s)) / s
         return [(start + a / s, start + (b + 1) / s) for a, b in merged if b - a >= 2.0 * s]
 
+    def read_lines_of(self, boxes: list[tuple[float, float, float, float]]) -> list[list[str]]:
+        """Several one-line regions read in one pass: their crops stacked, read
+        once, and the lines handed back in order; each region alone when the
+        lines do not come back one per region."""
+        if self.reader is None or len(boxes) < 2:
+            return [self.read(*box) for box in boxes]
+        crops = [self._crop(*box) for box in boxes]
+        gap = int(4 * self.px_per_mm)
+        width = max(c.shape[1] for c in crops) + 2 * gap
+        stack = np.full((sum(c.shape[0] + gap for c in crops) + gap, width), 255, np.uint8)
+        y = gap
+        for crop in crops:
+            stack[y : y + crop.shape[0], gap : gap + crop.shape[1]] = crop
+            y += crop.shape[0] + gap
+        lines = self._kept(self.reader(stack, self.dpi))
+        if len(lines) == len(boxes):
+            return [[line] for line in lines]
+        if self.recording:
+            return [[] for _ in boxes]
+        return [self.read(*box) for box in boxes]
+
+    @staticmethod
+    def _kept(lines: list[str]) -> list[str]:
+        kept = []
+        for text in lines:
+            # specks and rules read as "_" or "|" on their own
+            words = " ".join(t for t in text.split() if any(c.isalnum() for c in t))
+            if words:
+                kept.append(_clean(words))
+        return kept
+
     def read(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
-        """A region read again, enlarged twice; [] without a reader."""
+        """A region read again; [] without a reader."""
         if self.reader is None:
             return []
         crop = self._crop(x0, y0, x1, y1)
         if crop.size < 50:
             return []
-        big = cv2.resize(crop, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-        lines = []
-        for text in self.reader(big, self.dpi * 2):
-            # specks and rules read as "_" or "|" on their own
-            kept = " ".join(t for t in text.split() if any(c.isalnum() for c in t))
-            if kept:
-                lines.append(_clean(kept))
-        return lines
+        return self._kept(self.reader(crop, self.dpi))
 
 
 # --------------------------------------------------------------------- parsers
@@ -477,7 +506,6 @@ class Header:
     split_x: float
     number: Line | None  # the "Số:" line
     width: float
-    number_texts: list[str] = field(default_factory=list)  # its readings
 
 
 def _header(page: PageWords, ink: Ink) -> Header:
@@ -493,7 +521,6 @@ def _header(page: PageWords, ink: Ink) -> Header:
         if not re.match(r"^S\S{0,2}\s*[:;.,]?\s*[0-9]", line.text):
             continue
         head.number = line
-        head.number_texts = [line.text, *ink.texts([line], force=True)]
         break
     return head
 
@@ -507,6 +534,7 @@ def read_fields(
     latest: date | None = None,
     marks: list[str] | None = None,
     reader: Reader | None = None,
+    recording: bool = False,
 ) -> dict[str, Any]:
     """The Decree 30 fields of a document from its first page; None where unsure.
 
@@ -516,17 +544,24 @@ def read_fields(
     found: dict[str, Any] = dict.fromkeys(FIELDS)
     found["PageAmount"] = page_amount
     found["Language"] = language_of(page.text)
-    ink = Ink(image, dpi, reader)
+    ink = Ink(image, dpi, reader, recording)
     head = _header(page, ink)
     title = _type_title(head)
     by_title = type_name_of(title.text) if title is not None else None
-    readings = [parsed for parsed in map(parse_number, head.number_texts) if parsed]
-    # a document with a type title carries its abbreviation first in the symbol
-    consistent = [
-        parsed
-        for parsed in readings
-        if by_title is None or TYPES.get(parsed[1].split("-")[0]) == by_title
-    ]
+    readings: list[tuple[str, str]] = []
+    consistent: list[tuple[str, str]] = []
+    # the text layer's reading, then (only when that one fails) a second one
+    for again in (False, True):
+        if head.number is None or consistent:
+            break
+        texts = ink.texts([head.number], force=True) if again else [head.number.text]
+        readings += [parsed for parsed in map(parse_number, texts) if parsed]
+        # a document with a type title carries its abbreviation first in the symbol
+        consistent = [
+            parsed
+            for parsed in readings
+            if by_title is None or TYPES.get(parsed[1].split("-")[0]) == by_title
+        ]
     if consistent:
         found["CodeNumber"], found["CodeNotation"] = consistent[0]
     elif len({number for number, _ in readings}) == 1:
@@ -591,8 +626,9 @@ def _organ(head: Header, ink: Ink) -> str | None:
     if not flags[-1] or any(flags[i] and not flags[i + 1] for i in range(len(flags) - 1)):
         return None  # the issuing agency is the last bold run, right above the number
     words: list[str] = []
-    for top, bottom in bands[flags.index(True) :]:
-        read = ink.read(x0, top - 0.8, x1, bottom + 0.8)
+    organ = bands[flags.index(True) :]
+    reads = ink.read_lines_of([(x0, top - 0.8, x1, bottom + 0.8) for top, bottom in organ])
+    for (top, bottom), read in zip(organ, reads, strict=True):
         if len(read) != 1:
             return None
         layer = [

@@ -1,18 +1,27 @@
-"""From a document's cleaned pages to its delivered file: OCR, header fields, XMP.
+"""From a batch's cleaned pages to its documents' files: OCR, header fields, XMP.
 
-:func:`finish_document` is one step over files (pages in, one PDF/A out) and
-runs in an :class:`OcrPool` worker process, beside capture and never in front
-of it. The pool sizes itself so that at most one Tesseract runs per core:
-``workers`` documents at once, each with its pages in parallel over ``jobs``
-Tesseract processes (``OMP_THREAD_LIMIT=1`` each).
+:func:`finish_batch` is one step over files (pages in, one PDF/A per document
+out) and runs in the :class:`OcrPool` worker process, beside capture and
+never in front of it:
+
+1. one OCRmyPDF run over every kept page of the batch, in order, with
+   ``jobs`` Tesseract processes (``OMP_THREAD_LIMIT=1`` each): one page per
+   core until the last page, whatever the documents' lengths, and OCRmyPDF's
+   own start and checks paid once per batch;
+2. the result cut into one PDF/A-2b per document (:func:`station.ocr.split_pdf`);
+3. per document, in ``jobs`` threads: the header fields from page 1
+   (:mod:`station.fields`; their second readings of a few header lines are
+   read for the whole batch at once, :class:`Prefetch`) and the XMP
+   metadata (:mod:`station.xmp`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
-from collections.abc import Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,82 +35,194 @@ class DocumentJob:
     pages: tuple[Path, ...]  # cleaned page images, in order
     out: Path  # the PDF to write
     doc_id: str
-    batch_id: str
     registration: str | None
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    documents: tuple[DocumentJob, ...]
+    batch_id: str
+    work: Path  # a folder on the same file system as the documents
     station_id: str = ""
     languages: tuple[str, ...] = ("vie", "eng")
     jobs: int = 1
     timeout_s: int = 180
 
 
-def finish_document(job: DocumentJob) -> dict[str, Any]:
-    """Write the document's PDF/A with its text layer and XMP; returns its
-    Decree 30 metadata (None where the header could not be read surely)."""
+def finish_batch(job: BatchJob) -> list[dict[str, Any]]:
+    """Write every document's PDF/A with its text layer and XMP; returns their
+    Decree 30 metadata, in order (None where the header was not read surely)."""
+    from station.ocr import make_pdf, split_pdf
+
+    if not job.documents:
+        return []
+    combined = job.work / f".ocr-{job.batch_id}.pdf"
+    make_pdf(
+        [page for doc in job.documents for page in doc.pages],
+        combined,
+        languages=job.languages,
+        jobs=job.jobs,
+        title=job.batch_id,
+        keywords=[job.batch_id],
+        timeout_s=job.timeout_s,
+    )
+    try:
+        parts, start = [], 0
+        for doc in job.documents:
+            parts.append((start, start + len(doc.pages), doc.out, doc.registration or doc.doc_id))
+            start += len(doc.pages)
+        split_pdf(combined, parts)
+    finally:
+        combined.unlink(missing_ok=True)
+    with ThreadPoolExecutor(max(1, job.jobs), thread_name_prefix="fields") as pool:
+        pages = list(pool.map(_first_page, job.documents))
+        # the second readings of every document's header, one Tesseract run per core
+        reads = Prefetch()
+        for doc, page in zip(job.documents, pages, strict=True):
+            _read_fields(doc, page, reads.record, reads.record_line, recording=True)
+        reads.fetch(pool, max(1, job.jobs))
+        results = list(
+            pool.map(
+                lambda pair: _read_fields(pair[0], pair[1], reads.lines, reads.line),
+                zip(job.documents, pages, strict=True),
+            )
+        )
+        written = pool.map(
+            lambda pair: _write_xmp(pair[0], pair[1], job),
+            zip(job.documents, results, strict=True),
+        )
+        list(written)
+    return results
+
+
+Page = tuple[Any, Any, int]  # words of page 1, its image, its resolution
+
+
+def _first_page(doc: DocumentJob) -> Page:
     import cv2
     from PIL import Image
 
-    from station import tesseract, xmp
-    from station.fields import read_fields, red_marks
-    from station.ocr import make_pdf, page_words
+    from station.ocr import page_words
 
-    make_pdf(
-        job.pages,
-        job.out,
-        languages=job.languages,
-        jobs=job.jobs,
-        title=job.registration or job.doc_id,
-        keywords=[k for k in (job.registration, job.batch_id) if k],
-        timeout_s=job.timeout_s,
-    )
-    first = job.pages[0]
+    first = doc.pages[0]
     with Image.open(first) as probe:
         dpi = round(float(probe.info.get("dpi", (200, 200))[0])) or 200
     image = cv2.imread(str(first), cv2.IMREAD_COLOR)
     if image is None:
         raise OcrError(f"{first.name}: cannot read the page", f"{first.name}: không đọc được trang")
-    metadata = read_fields(
-        page_words(job.out, 0),
+    return page_words(doc.out, 0), image, dpi
+
+
+def _read_fields(
+    doc: DocumentJob,
+    page: Page,
+    reader: Callable[[Any, int], list[str]],
+    line_reader: Callable[[Any, int], str],
+    recording: bool = False,
+) -> dict[str, Any]:
+    from station.fields import read_fields, red_marks
+
+    words, image, dpi = page
+    return read_fields(
+        words,
         image,
         dpi,
-        page_amount=len(job.pages),
+        page_amount=len(doc.pages),
         latest=date.today(),
-        marks=red_marks(image, dpi, tesseract.read_line),
-        reader=tesseract.read_lines,
+        marks=red_marks(image, dpi, line_reader),
+        reader=reader,
+        recording=recording,
     )
+
+
+def _write_xmp(doc: DocumentJob, metadata: dict[str, Any], job: BatchJob) -> None:
+    from station import xmp
+
     xmp.write(
-        job.out,
+        doc.out,
         {
             **metadata,
-            "Registration": job.registration,
+            "Registration": doc.registration,
             "BatchId": job.batch_id,
-            "DocId": job.doc_id,
+            "DocId": doc.doc_id,
             "StationId": job.station_id or None,
         },
     )
-    return metadata
 
 
-def pool_shape(cores: int) -> tuple[int, int]:
-    """(documents at once, Tesseract processes per document) for ``cores``."""
-    cores = max(1, cores)
-    workers = max(1, cores // 2)
-    return workers, max(1, cores // workers)
+class Prefetch:
+    """Second readings of small regions (header lines, red marks) for a whole
+    batch, read together: Tesseract starts and loads its model once per core
+    instead of once per region. A first pass over the documents records the
+    regions each would read (:meth:`record` answers nothing, so every region a
+    reading could lead to is recorded); :meth:`fetch` reads them; a second
+    pass reads from here, and a region not fetched is read alone."""
+
+    def __init__(self) -> None:
+        self._wanted: dict[bytes, tuple[Any, int]] = {}
+        self._read: dict[bytes, list[str]] = {}
+
+    @staticmethod
+    def _key(image: Any, dpi: int) -> bytes:
+        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+        digest.update(f"{image.shape}/{dpi}".encode())
+        return digest.digest()
+
+    def record(self, image: Any, dpi: int) -> list[str]:
+        self._wanted.setdefault(self._key(image, dpi), (image, dpi))
+        return []
+
+    def record_line(self, image: Any, dpi: int) -> str:
+        self.record(image, dpi)
+        return ""
+
+    def fetch(self, pool: ThreadPoolExecutor, parts: int) -> None:
+        from station import tesseract
+
+        groups: dict[int, list[bytes]] = {}
+        for key, (_, dpi) in self._wanted.items():
+            groups.setdefault(dpi, []).append(key)
+        chunks = [
+            (dpi, keys[i::parts])
+            for dpi, keys in groups.items()
+            for i in range(parts)
+            if keys[i::parts]
+        ]
+
+        def run(chunk: tuple[int, list[bytes]]) -> None:
+            dpi, keys = chunk
+            found = tesseract.read_many([self._wanted[k][0] for k in keys], dpi)
+            if found is not None:
+                self._read.update(zip(keys, found, strict=True))
+
+        list(pool.map(run, chunks))
+
+    def lines(self, image: Any, dpi: int) -> list[str]:
+        from station import tesseract
+
+        found = self._read.get(self._key(image, dpi))
+        return found if found is not None else tesseract.read_lines(image, dpi)
+
+    def line(self, image: Any, dpi: int) -> str:
+        from station import tesseract
+
+        found = self._read.get(self._key(image, dpi))
+        return " ".join(found) if found is not None else tesseract.read_line(image, dpi)
 
 
 class OcrPool:
-    """Worker processes for :func:`finish_document`. Imports are paid once per
-    worker, and a crash in OCR loses one document's attempt, not the station."""
+    """The OCR worker process for :func:`finish_batch`. Its imports are paid
+    once, and a crash in OCR loses one attempt at a batch, not the station."""
 
-    def __init__(self, cores: int) -> None:
-        self.workers, self.jobs = pool_shape(cores)
-        # forkserver: workers never inherit the station's threads and locks
+    def __init__(self) -> None:
+        # forkserver: the worker never inherits the station's threads and locks
         method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
         self._pool = ProcessPoolExecutor(
-            max_workers=self.workers, mp_context=multiprocessing.get_context(method)
+            max_workers=1, mp_context=multiprocessing.get_context(method)
         )
 
-    def submit(self, job: DocumentJob) -> Future[dict[str, Any]]:
-        return self._pool.submit(finish_document, job)
+    def submit(self, job: BatchJob) -> Future[list[dict[str, Any]]]:
+        return self._pool.submit(finish_batch, job)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

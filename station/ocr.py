@@ -8,9 +8,11 @@
    JPEG images through unchanged and validates the result (Ghostscript would
    re-encode them). Tesseract runs with ``OMP_THREAD_LIMIT=1``; pages run in
    parallel (``jobs``). :func:`make_pdf` is called inside the station's OCR
-   worker processes (see :mod:`station.finish`), so the Python start-up and
-   imports are paid once per worker, not once per document, and a crash in
-   OCR cannot take the station down.
+   worker process (see :mod:`station.finish`) once per batch, on every kept
+   page of it, and :func:`split_pdf` cuts the result into one PDF/A per
+   document: Python, OCRmyPDF and its checks are paid once, not once per
+   document, every core works until the last page, and a crash in OCR cannot
+   take the station down.
 3. :func:`page_words` reads the text layer back with each word's position,
    for the header fields (:mod:`station.fields`).
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Sequence
@@ -95,6 +98,8 @@ def make_pdf(
                 f"cannot put the pages into a PDF: {exc}", f"Không ghép được trang thành PDF: {exc}"
             ) from exc
         result = Path(tmp) / "ocr.pdf"
+        # OCRmyPDF's API swaps sys.stderr for a buffer and leaves it there
+        streams = sys.stdout, sys.stderr
         try:
             code = ocrmypdf.ocr(
                 images_pdf,
@@ -117,6 +122,8 @@ def make_pdf(
                 f"OCR failed ({type(exc).__name__}): {exc}",
                 f"Nhận dạng chữ thất bại ({type(exc).__name__}): {exc}",
             ) from exc
+        finally:
+            sys.stdout, sys.stderr = streams
         if int(code) != 0:
             raise OcrError(
                 f"OCR failed (OCRmyPDF exit {int(code)})",
@@ -171,3 +178,28 @@ def page_words(pdf_path: Path, index: int = 0) -> PageWords:
         return PageWords(width_pt * mm, height_pt * mm, tuple(words))
     finally:
         pdf.close()
+
+
+def split_pdf(source: Path, parts: Sequence[tuple[int, int, Path, str]]) -> None:
+    """Cut a PDF/A made by :func:`make_pdf` into documents: pages ``[start, stop)``
+    into ``out`` titled ``title``, each a PDF/A-2b of its own (the output
+    intent and XMP carried over, checked by :func:`station.xmp.write` after)."""
+    import pikepdf
+    import pikepdf.pdfa
+
+    with pikepdf.open(source) as pdf:
+        for start, stop, out, title in parts:
+            part = pikepdf.new()
+            part.pages.extend(pdf.pages[start:stop])
+            for key in ("/OutputIntents", "/Metadata"):
+                if key in pdf.Root:
+                    value = pdf.Root[key]
+                    if not value.is_indirect:
+                        value = pdf.make_indirect(value)
+                    part.Root[key] = part.copy_foreign(value)
+            with part.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
+                meta["dc:title"] = nfc(title)
+            tmp = out.with_name(f".{out.name}.tmp")
+            part.save(tmp, **pikepdf.pdfa.resolve_save_kwargs("2b"))
+            tmp.chmod(0o644)
+            tmp.replace(out)

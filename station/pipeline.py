@@ -213,33 +213,38 @@ def _make_pdfs(
     store: Store | None,
 ) -> None:
     """One searchable PDF/A-2b per document (pages in order), its header read
-    into ``metadata``, and a warning when it is already on file."""
-    from station.finish import DocumentJob, OcrPool, page_files
+    into ``metadata``, and a warning when it is already on file. OCR runs in
+    the OCR worker process over the whole batch (:mod:`station.finish`)."""
+    from station.finish import BatchJob, DocumentJob, OcrPool, page_files
 
     position = {(p["input"], p["index"]): n for n, p in enumerate(batch["pages"], start=1)}
-    with OcrPool(cores) as pool:
-        futures = []
-        for doc in batch["documents"]:
-            job = DocumentJob(
+    job = BatchJob(
+        documents=tuple(
+            DocumentJob(
                 pages=page_files(out, [position[(p["input"], p["index"])] for p in doc["pages"]]),
                 out=out / f"{doc['doc_id']}.pdf",
                 doc_id=doc["doc_id"],
-                batch_id=batch["batch_id"],
                 registration=doc["registration"],
-                station_id=config.station.id,
-                languages=tuple(config.ocr.languages),
-                jobs=pool.jobs,
-                timeout_s=config.ocr.page_timeout_s,
             )
-            futures.append((doc, pool.submit(job)))
-        seen: list[dict[str, Any]] = []
-        for doc, future in futures:
-            doc["metadata"] = {**EMPTY_METADATA, **future.result()}
-            doc["pdf"] = f"{doc['doc_id']}.pdf"
-            _warn_duplicates(doc, seen, store, batch["batch_id"])
-            seen.append(doc)
-            if on_document is not None:
-                on_document(doc)
+            for doc in batch["documents"]
+        ),
+        batch_id=batch["batch_id"],
+        work=out,
+        station_id=config.station.id,
+        languages=tuple(config.ocr.languages),
+        jobs=cores,
+        timeout_s=config.ocr.page_timeout_s,
+    )
+    with OcrPool() as pool:
+        results = pool.submit(job).result()
+    seen: list[dict[str, Any]] = []
+    for doc, metadata in zip(batch["documents"], results, strict=True):
+        doc["metadata"] = {**EMPTY_METADATA, **metadata}
+        doc["pdf"] = f"{doc['doc_id']}.pdf"
+        _warn_duplicates(doc, seen, store, batch["batch_id"])
+        seen.append(doc)
+        if on_document is not None:
+            on_document(doc)
 
 
 def _warn_duplicates(

@@ -93,3 +93,36 @@ def read_lines(gray: NDArray[np.uint8], dpi: int, langs: str = "vie", psm: int =
 def read_line(gray: NDArray[np.uint8], dpi: int, langs: str = "vie") -> str:
     """The text of one line of print; "" when none is read."""
     return " ".join(read_lines(gray, dpi, langs, psm=7))
+
+
+def read_many(
+    images: list[NDArray[np.uint8]], dpi: int, langs: str = "vie", psm: int = 6
+) -> list[list[str]] | None:
+    """The lines of several small images in one Tesseract run (the model is
+    loaded once): a list of lines per image, or None when the run fails."""
+    if not images:
+        return []
+    with tempfile.TemporaryDirectory(prefix="scanstation-many-") as tmp:
+        names = []
+        for index, image in enumerate(images):
+            path = Path(tmp) / f"{index:04d}.png"
+            cv2.imwrite(str(path), image)
+            names.append(str(path))
+        listing = Path(tmp) / "images.txt"
+        listing.write_text("\n".join(names) + "\n", encoding="utf-8")
+        try:
+            out = _run(
+                [str(listing), "stdout", "-l", langs, "--psm", str(psm), "--dpi", str(dpi)],
+                timeout=60 + 10 * len(images),
+            )
+        except subprocess.TimeoutExpired:
+            return None
+    if out.returncode != 0:
+        return None
+    pages = out.stdout.split("\f")
+    if len(pages) < len(images) or any(p.strip() for p in pages[len(images) :]):
+        return None
+    return [
+        [line.strip() for line in page.splitlines() if line.strip()]
+        for page in pages[: len(images)]
+    ]
