@@ -116,17 +116,19 @@ def process_inputs(
     on_page: Callable[[int, dict[str, Any]], None] | None = None,
     on_document: Callable[[dict[str, Any]], None] | None = None,
     store: Store | None = None,
+    batch_id: str | None = None,
 ) -> dict[str, Any]:
     """Run the page pipeline offline: ``out/pages/pNNNN.jpg``, with ``ocr`` one
     PDF/A per document (``out/{doc_id}.pdf``) and its header fields, and
     ``out/batch.json``. With a ``store``, documents are recorded there and
-    checked against the ones on file."""
+    checked against the ones on file. ``batch_id`` names a batch of the store
+    (default: a new id)."""
     pages_dir = out / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = config.pipeline.blank_sensitivity
     rules = Rules.from_config(config.pipeline.registration_pattern, config.pipeline.separator_text)
     default_dpi = config.profile().resolution
-    batch: dict[str, Any] = {"batch_id": new_batch_id(), "pages": [], "documents": []}
+    batch: dict[str, Any] = {"batch_id": batch_id or new_batch_id(), "pages": [], "documents": []}
     jobs = jobs or os.cpu_count() or 1
     # frames are read lazily, in order, and cleaned in worker processes; at most
     # two per worker wait, so a long PDF never sits in memory whole

@@ -177,7 +177,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         out = data_dir / "processed" / result.batch.id
         say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch, OCR…")
-        batch = process_inputs(files, out, cfg, ocr=True, store=store)
+        batch = process_inputs(files, out, cfg, ocr=True, store=store, batch_id=result.batch.id)
     for doc in batch["documents"]:
         label = doc["registration"] or "chưa có nhãn / no label"
         say(f"  văn bản / document {label}: {len(doc['pages'])} trang / pages, {out / doc['pdf']}")
