@@ -215,7 +215,13 @@ class OcrSection(_Strict):
         min_length=1,
         description="Tesseract languages, most likely first.",
     )
-    jobs: int = Field(0, ge=0, le=64, description="OCR worker processes; 0 uses all cores but one.")
+    jobs: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Tesseract processes the station runs at once (pages in parallel); 0 uses "
+        "all cores but one, so capture keeps a core.",
+    )
     page_timeout_s: int = Field(
         180, ge=10, le=3600, description="Give up OCR of one page after this many seconds."
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
-import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -232,11 +231,6 @@ class OcrPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def ocr_cores(configured: int) -> int:
-    """Cores for OCR: the configured number, or all but one (at least one)."""
-    return configured or max(1, (os.cpu_count() or 1) - 1)
 
 
 def page_files(out: Path, positions: Sequence[int]) -> tuple[Path, ...]:
