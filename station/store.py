@@ -116,7 +116,46 @@ _SCHEMA = [
     );
     CREATE INDEX documents_by_key ON documents (duplicate_key) WHERE duplicate_key IS NOT NULL;
     """,
+    # version 3: the outbox (DESIGN §3.4): documents to deliver, acknowledged
+    # segments, receipts
+    """
+    CREATE TABLE outbox (
+        doc_id       TEXT PRIMARY KEY,
+        file_id      TEXT NOT NULL UNIQUE,
+        path         TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        sha256       TEXT NOT NULL,
+        metadata     TEXT NOT NULL,
+        segment_size INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        status       TEXT,
+        received_at  TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE TABLE file_ids (
+        file_id TEXT PRIMARY KEY,
+        doc_id  TEXT NOT NULL
+    );
+    CREATE TABLE acked_segments (
+        file_id TEXT NOT NULL,
+        offset  INTEGER NOT NULL,
+        PRIMARY KEY (file_id, offset)
+    );
+    CREATE TABLE receipts (
+        id          INTEGER PRIMARY KEY,
+        doc_id      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_by_state ON outbox (state, created_at);
+    """,
 ]
+
+#: states of a document in the outbox, in order
+OUTBOX_STATES = ("queued", "sent", "announced", "received", "deleted")
 
 _PAGE_NAME = re.compile(r"^p(\d{5,})\.([a-z0-9]+)$")
 _TMP_NAME = re.compile(r"^\.p(\d{5,})\.([a-z0-9]+)\.tmp$")
@@ -134,6 +173,44 @@ def duplicate_key(metadata: dict[str, Any]) -> str | None:
         return None
     squeeze = "".join(str(organ).split()).casefold()
     return f"{int(number)}|{''.join(str(notation).split()).casefold()}|{squeeze}"
+
+
+def new_file_id() -> str:
+    """A file id that is never reused: time-sortable, with 96 random bits."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(12)}"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    doc_id: str
+    file_id: str
+    path: Path
+    size: int
+    sha256: str
+    metadata: dict[str, Any]
+    segment_size: int
+    state: str
+    attempts: int
+    status: str | None
+    received_at: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OutboxItem:
+        return cls(
+            doc_id=row["doc_id"],
+            file_id=row["file_id"],
+            path=Path(row["path"]),
+            size=row["size"],
+            sha256=row["sha256"],
+            metadata=json.loads(row["metadata"]),
+            segment_size=row["segment_size"],
+            state=row["state"],
+            attempts=row["attempts"],
+            status=row["status"],
+            received_at=row["received_at"],
+            created_at=row["created_at"],
+        )
 
 
 def now_iso() -> str:
@@ -576,6 +653,127 @@ class Store:
                 (key, exclude),
             ).fetchall()
         return [dict(row) for row in rows]
+
+    # ------------------------------------------------------------------ outbox
+
+    def enqueue(
+        self, doc_id: str, path: Path, metadata: dict[str, Any], segment_size: int
+    ) -> OutboxItem:
+        """Queue a document's file for delivery (again: nothing changes)."""
+        data_sha = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                data_sha.update(block)
+        now = now_iso()
+        file_id = new_file_id()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO outbox (doc_id, file_id, path, size, sha256, metadata, segment_size,"
+                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
+                " ON CONFLICT(doc_id) DO NOTHING",
+                (
+                    doc_id,
+                    file_id,
+                    str(path),
+                    path.stat().st_size,
+                    data_sha.hexdigest(),
+                    json.dumps(metadata, ensure_ascii=False),
+                    segment_size,
+                    now,
+                    now,
+                ),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id)
+            )
+        return self.outbox_item(doc_id)
+
+    def outbox_item(self, doc_id: str) -> OutboxItem:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM outbox WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no document {doc_id} in the outbox", f"Không có văn bản {doc_id}")
+        return OutboxItem.from_row(row)
+
+    def outbox(self, states: tuple[str, ...] = ("queued", "sent")) -> list[OutboxItem]:
+        """Documents in the given states, oldest first."""
+        marks = ",".join("?" * len(states))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY created_at, doc_id",  # noqa: S608
+                states,
+            ).fetchall()
+        return [OutboxItem.from_row(r) for r in rows]
+
+    def set_outbox_state(self, doc_id: str, state: str) -> None:
+        if state not in OUTBOX_STATES:
+            raise ValueError(f"unknown outbox state {state!r}")
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, updated_at = ? WHERE doc_id = ?",
+                (state, now_iso(), doc_id),
+            )
+
+    def renew_file_id(self, doc_id: str) -> str:
+        """A new file id for a document whose transfer was given up; never one used before."""
+        file_id = new_file_id()
+        with self._tx() as db:
+            old = db.execute("SELECT file_id FROM outbox WHERE doc_id = ?", (doc_id,)).fetchone()
+            db.execute("INSERT INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id))
+            db.execute(
+                "UPDATE outbox SET file_id = ?, state = 'queued', attempts = attempts + 1,"
+                " updated_at = ? WHERE doc_id = ?",
+                (file_id, now_iso(), doc_id),
+            )
+            if old is not None:
+                db.execute("DELETE FROM acked_segments WHERE file_id = ?", (old["file_id"],))
+        return file_id
+
+    def ack_segment(self, file_id: str, offset: int) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO acked_segments (file_id, offset) VALUES (?, ?)",
+                (file_id, offset),
+            )
+
+    def forget_segments(self, file_id: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM acked_segments WHERE file_id = ?", (file_id,))
+
+    def acked_offsets(self, file_id: str) -> set[int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT offset FROM acked_segments WHERE file_id = ?", (file_id,)
+            ).fetchall()
+        return {r["offset"] for r in rows}
+
+    def record_receipt(self, doc_id: str, status: str, payload: dict[str, Any]) -> None:
+        """A receipt or later DMS status; status 01 with a matching checksum
+        marks the document received."""
+        now = now_iso()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO receipts (doc_id, status, payload, received_at) VALUES (?, ?, ?, ?)",
+                (doc_id, status, json.dumps(payload, ensure_ascii=False), now),
+            )
+            db.execute(
+                "UPDATE outbox SET status = ?, updated_at = ?,"
+                " received_at = COALESCE(received_at, ?),"
+                " state = CASE WHEN state IN ('queued', 'sent', 'announced') THEN 'received'"
+                " ELSE state END WHERE doc_id = ?",
+                (status, now, now, doc_id),
+            )
+
+    def receipts(self, doc_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT status, payload, received_at FROM receipts WHERE doc_id = ? ORDER BY id",
+                (doc_id,),
+            ).fetchall()
+        return [
+            {"status": r["status"], "payload": json.loads(r["payload"]), "at": r["received_at"]}
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ counters
 

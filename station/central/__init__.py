@@ -1,0 +1,1 @@
+"""The central side: the receiver of the stations' documents."""

@@ -1,0 +1,1 @@
+"""Delivery to the central side over MQTT: topics, connection, outbox sender."""

@@ -1,0 +1,140 @@
+"""The one wrapper around paho-mqtt (2.x, VERSION2 callbacks, MQTT 5).
+
+A :class:`Connection` connects in the background and reconnects with
+back-off (1 s doubling to 60 s) for as long as it runs; it subscribes again
+after every connect. Messages reach ``on_message(topic, payload)`` on paho's
+network thread. TLS comes from a CA and, for per-station identities, a client
+certificate and key; a password is read from a file or the environment,
+never from the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from station.errors import ConfigError
+
+log = logging.getLogger("scanstation.mqtt")
+
+
+@dataclass(frozen=True)
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class Connection:
+    def __init__(
+        self,
+        url: str,
+        client_id: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: Path | None = None,
+        cert_file: Path | None = None,
+        key_file: Path | None = None,
+        keepalive: int = 60,
+        will: Will | None = None,
+        clean_start: bool = False,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ConfigError(
+                f"broker URL {url!r}: use mqtts://host:port or mqtt://host:port",
+                f"Địa chỉ broker {url!r}: dùng mqtts://máy:cổng hoặc mqtt://máy:cổng",
+            )
+        self.host = parts.hostname
+        self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.keepalive = keepalive
+        self.clean_start = clean_start
+        self.on_message: Callable[[str, bytes], None] = lambda topic, payload: None
+        self.on_connected: Callable[[], None] = lambda: None
+        self.subscriptions: list[tuple[str, int]] = []
+        self.connected = threading.Event()
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
+        )
+        self.client.reconnect_delay_set(min_delay=1, max_delay=60)
+        self.client.max_inflight_messages_set(64)
+        if username:
+            self.client.username_pw_set(username, password)
+        if parts.scheme == "mqtts":
+            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+            if cert_file and key_file:
+                context.load_cert_chain(str(cert_file), str(key_file))
+            self.client.tls_set_context(context)
+        if will is not None:
+            self.client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+
+    def start(self) -> None:
+        properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        properties.SessionExpiryInterval = 0 if self.clean_start else 3600
+        self.client.connect_async(
+            self.host,
+            self.port,
+            keepalive=self.keepalive,
+            clean_start=self.clean_start,
+            properties=properties,
+        )
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.connected.clear()
+
+    def publish(
+        self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
+    ) -> paho.MQTTMessageInfo:
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
+
+    # ------------------------------------------------------------ paho callbacks
+
+    def _connected(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.ConnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        if reason.is_failure:
+            log.warning("broker refused the connection: %s", reason)
+            return
+        for topic, qos in self.subscriptions:
+            client.subscribe(topic, qos=qos)
+        self.connected.set()
+        log.info("connected to %s:%s", self.host, self.port)
+        self.on_connected()
+
+    def _disconnected(
+        self,
+        client: paho.Client,
+        userdata: object,
+        flags: paho.DisconnectFlags,
+        reason: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        self.connected.clear()
+        log.info("disconnected from %s:%s: %s", self.host, self.port, reason)
+
+    def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
+        self.on_message(message.topic, bytes(message.payload))

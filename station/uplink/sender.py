@@ -1,0 +1,276 @@
+"""Delivery of the outbox over MQTT: resumable file transfer, then the document.
+
+For each document in the store's outbox (:meth:`station.store.Store.outbox`):
+
+1. ``init`` with the file's name, size, checksum and the document's metadata;
+2. the segments at their byte offsets, each with its SHA-256, ``window`` of
+   them in flight; each segment acknowledged by the receiver (reason code 0
+   on ``file-response``) is recorded in the store, so after a restart or a
+   lost connection only the unacknowledged ones are sent again;
+3. ``fin`` with the size and the checksum of the whole file; when it
+   succeeds the document is ``sent``;
+4. ``doc/{doc_id}`` with the metadata, file id, size and checksum; once the
+   broker has it the document is ``announced``;
+5. the receipt (``doc/{doc_id}/receipt``, status 01 with the same checksum)
+   makes it ``received``; later DMS statuses are recorded as they come, and
+   the local copy is deleted after the configured retention.
+
+Reason codes (EIP-0021): 0 done, 0x80 send that command again, 0x83 give
+the file id up (the document starts again under a new one; a file id is
+never reused), 0x97 wait and send again. A response or receipt that does not
+match anything the station sent is logged and ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from station.errors import NotFound
+from station.store import OutboxItem, Store
+from station.uplink import topics
+from station.uplink.mqtt import Connection
+
+log = logging.getLogger("scanstation.uplink")
+
+RECEIPT_STATUSES = {"01", "02", "03", "04", "05", "06"}
+
+
+@dataclass
+class _Waiter:
+    done: threading.Event = field(default_factory=threading.Event)
+    code: int | None = None
+
+
+class Uplink:
+    def __init__(
+        self,
+        store: Store,
+        connection: Connection,
+        station_id: str,
+        *,
+        mode: str = "station",
+        window: int = 8,
+        response_timeout_s: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.conn = connection
+        self.station_id = station_id
+        self.files = topics.FileTopics(station_id, mode, station_id)
+        self.window = max(1, window)
+        self.timeout = response_timeout_s
+        self._waiters: dict[str, _Waiter] = {}
+        self._lock = threading.Lock()
+        self.wake = threading.Event()
+        #: segments published, for the benchmark and the fault tests
+        self.segments_sent = 0
+        connection.subscriptions = [
+            (self.files.response, 1),
+            (topics.receipt(station_id, "+"), 1),
+        ]
+        connection.on_message = self._on_message
+
+    # ------------------------------------------------------------------ loop
+
+    def run(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set: whatever is queued, whenever connected."""
+        while not stop.is_set():
+            if not self.conn.connected.wait(timeout=1.0):
+                continue
+            items = self.store.outbox(("queued", "sent"))
+            if not items:
+                self.wake.wait(timeout=1.0)
+                self.wake.clear()
+                continue
+            for item in items:
+                if stop.is_set() or not self.conn.connected.is_set():
+                    break
+                self.deliver(item, stop)
+
+    def deliver(self, item: OutboxItem, stop: threading.Event) -> None:
+        if item.state == "queued" and not self._transfer(item, stop):
+            return
+        item = self.store.outbox_item(item.doc_id)
+        if item.state == "sent":
+            body = {
+                **item.metadata,
+                "doc_id": item.doc_id,
+                "file_id": item.file_id,
+                "size": item.size,
+                "sha256": item.sha256,
+            }
+            info = self.conn.publish(
+                topics.doc(self.station_id, item.doc_id),
+                json.dumps(body, ensure_ascii=False).encode(),
+                qos=1,
+            )
+            try:
+                info.wait_for_publish(timeout=self.timeout)
+            except RuntimeError:
+                return  # not connected: next round
+            if info.is_published():
+                self.store.set_outbox_state(item.doc_id, "announced")
+
+    # ------------------------------------------------------------------ transfer
+
+    def _transfer(self, item: OutboxItem, stop: threading.Event) -> bool:
+        """Send the file; True once ``fin`` succeeded."""
+        init = {
+            "name": item.path.name,
+            "size": item.size,
+            "checksum": item.sha256,
+            "user_data": {**item.metadata, "doc_id": item.doc_id},
+        }
+        code = self._command(self.files.init(item.file_id), json.dumps(init).encode())
+        if code != topics.OK:
+            return self._setback(item, code)
+        acked = self.store.acked_offsets(item.file_id)
+        offsets = [o for o in range(0, max(item.size, 1), item.segment_size) if o not in acked]
+        in_flight: deque[tuple[int, str, _Waiter]] = deque()
+        with item.path.open("rb") as stream:
+
+            def send(offset: int) -> None:
+                stream.seek(offset)
+                data = stream.read(item.segment_size)
+                topic = self.files.segment(item.file_id, offset, _sha(data))
+                in_flight.append((offset, topic, self._send(topic, data)))
+                self.segments_sent += 1
+
+            pending = deque(offsets)
+            while pending or in_flight:
+                if stop.is_set():
+                    return False
+                while pending and len(in_flight) < self.window:
+                    send(pending.popleft())
+                offset, topic, waiter = in_flight.popleft()
+                code = self._wait(topic, waiter)
+                if code == topics.OK:
+                    self.store.ack_segment(item.file_id, offset)
+                elif code == topics.RESEND or (code is None and self.conn.connected.is_set()):
+                    pending.appendleft(offset)
+                elif code == topics.RETRY_LATER:
+                    time.sleep(2.0)
+                    pending.appendleft(offset)
+                else:
+                    return self._setback(item, code)
+        fin = self.files.fin(item.file_id, item.size, item.sha256)
+        code = self._command(fin, b"")
+        if code == topics.OK:
+            self.store.set_outbox_state(item.doc_id, "sent")
+            return True
+        if code == topics.RESEND:
+            # the receiver lacks segments it had acknowledged: send them all again
+            self.store.forget_segments(item.file_id)
+        return self._setback(item, code)
+
+    def _setback(self, item: OutboxItem, code: int | None) -> bool:
+        if code == topics.CANCEL:
+            new = self.store.renew_file_id(item.doc_id)
+            log.warning(
+                "receiver cancelled %s for %s; starting again as %s", item.file_id, item.doc_id, new
+            )
+        elif code == topics.RETRY_LATER:
+            time.sleep(5.0)
+        return False
+
+    def _send(self, topic: str, payload: bytes) -> _Waiter:
+        waiter = _Waiter()
+        with self._lock:
+            self._waiters[topic] = waiter
+        self.conn.publish(topic, payload, qos=1)
+        return waiter
+
+    def _wait(self, topic: str, waiter: _Waiter) -> int | None:
+        waiter.done.wait(timeout=self.timeout)
+        with self._lock:
+            if self._waiters.get(topic) is waiter:
+                del self._waiters[topic]
+        return waiter.code
+
+    def _command(self, topic: str, payload: bytes) -> int | None:
+        return self._wait(topic, self._send(topic, payload))
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            if topic == self.files.response:
+                self._response(payload)
+            elif topic.startswith(topics.doc(self.station_id, "")) and topic.endswith("/receipt"):
+                self._receipt(topic, payload)
+            else:
+                log.warning("ignored a message on %r", topic[:200])
+        except Exception:  # a hostile message must not stop delivery
+            log.exception("could not handle a message on %r", topic[:200])
+
+    def _response(self, payload: bytes) -> None:
+        body = _json(payload)
+        if body is None or not isinstance(body.get("topic"), str):
+            log.warning("ignored a malformed file-response")
+            return
+        code = body.get("reason_code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            log.warning("ignored a file-response without a reason code")
+            return
+        with self._lock:
+            waiter = self._waiters.get(body["topic"])
+        if waiter is None:
+            log.info("ignored a file-response for nothing in flight: %r", body["topic"][:200])
+            return
+        waiter.code = code
+        waiter.done.set()
+
+    def _receipt(self, topic: str, payload: bytes) -> None:
+        doc_id = topic.split("/")[-2]
+        body = _json(payload)
+        if body is None or body.get("status") not in RECEIPT_STATUSES:
+            log.warning("ignored a malformed receipt for %r", doc_id[:80])
+            return
+        try:
+            item = self.store.outbox_item(doc_id)
+        except NotFound:
+            log.warning("ignored a receipt for an unknown document %r", doc_id[:80])
+            return
+        if body["status"] == "01" and body.get("sha256") != item.sha256:
+            log.warning("ignored a receipt for %s with another checksum", doc_id)
+            return
+        if item.status == body["status"]:
+            return  # the retained receipt again
+        self.store.record_receipt(doc_id, body["status"], body)
+
+    # ------------------------------------------------------------------ retention
+
+    def purge(self, retention: timedelta) -> list[str]:
+        """Delete local copies received longer ago than ``retention``."""
+        now = datetime.now(UTC)
+        gone = []
+        for item in self.store.outbox(("received",)):
+            if item.received_at is None:
+                continue
+            if datetime.fromisoformat(item.received_at) + retention <= now:
+                item.path.unlink(missing_ok=True)
+                self.store.set_outbox_state(item.doc_id, "deleted")
+                gone.append(item.doc_id)
+        return gone
+
+
+def _sha(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _json(payload: bytes) -> dict[str, Any] | None:
+    if len(payload) > 64 * 1024:
+        return None
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
