@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from station import __version__
 from station import config as config_mod
-from station.commands import capture, documents, system
+from station.commands import capture, central, documents, system
 from station.errors import StationError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -129,6 +129,27 @@ def build_parser() -> argparse.ArgumentParser:
         config=False,
     )
     p.add_argument("--data-dir", metavar="DIR", help="store location (default: a new temp dir)")
+
+    p = add(
+        "receiver",
+        central.cmd_receiver,
+        "the central receiver: stores the stations' files under OUT/{station}/{yyyy}/{mm}/, "
+        "answers each transfer and publishes the receipts; runs until stopped",
+        config=False,
+    )
+    p.add_argument("--broker", required=True, metavar="URL", help="mqtts://host:port or mqtt://…")
+    p.add_argument("--out", required=True, metavar="DIR", help="where documents are stored")
+    p.add_argument("--share-group", metavar="G", help="shared subscription group ($share/G/…)")
+    p.add_argument("--client-id", metavar="ID", help="MQTT client id (default: host and pid)")
+    p.add_argument("--username", metavar="U", help="MQTT username")
+    p.add_argument(
+        "--password-file",
+        metavar="F",
+        help="file holding the MQTT password (or set SCANSTATION_MQTT_PASSWORD)",
+    )
+    p.add_argument("--ca-file", metavar="F", help="CA certificate of the broker")
+    p.add_argument("--cert-file", metavar="F", help="client certificate")
+    p.add_argument("--key-file", metavar="F", help="client private key")
     return parser
 
 

@@ -35,3 +35,43 @@ def test_cli_doc_lists_every_exit_code() -> None:
         if isinstance(cls, type) and issubclass(cls, errors.StationError)
     }
     assert codes <= documented
+
+
+def test_mqtt_doc_has_one_heading_per_topic() -> None:
+    """DESIGN §7.9: docs/mqtt.md lists every topic the code uses, one heading each."""
+
+    from station.uplink import topics
+
+    text = (DOCS / "mqtt.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^## `([^`]+)`$", text, flags=re.MULTILINE)
+    assert sorted(headings) == sorted(topics.DOCUMENTED)
+    # and the templates match what the functions build
+    files = topics.FileTopics("st-a")
+    built = {
+        topics.state("st-a"),
+        topics.health("st-a"),
+        topics.event("st-a"),
+        files.init("F"),
+        files.segment("F", 0, "S"),
+        files.fin("F", 1, "S"),
+        files.abort("F"),
+        files.response,
+        topics.doc("st-a", "D"),
+        topics.receipt("st-a", "D"),
+        topics.cmd("st-a", "N"),
+        topics.cmd_resp("st-a", "N"),
+    }
+    root = topics.root("st-a") + "/"
+    templates = {
+        t.replace("{file_id}", "F")
+        .replace("{offset}", "0")
+        .replace("{sha256}", "S")
+        .replace("{size}", "1")
+        .replace("{doc_id}", "D")
+        .replace("{name}", "N")
+        for t in topics.DOCUMENTED
+        if not t.startswith("$")
+    }
+    assert {b.removeprefix(root) for b in built} == templates
+    emqx = topics.FileTopics("st-a", "emqx")
+    assert emqx.init("F") == "$file-async/F/init" and emqx.response == "$file-response/st-a"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +22,7 @@ from station.uplink import topics
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
 from tests.helpers.broker import Mosquitto
+from tests.helpers.cli import ROOT
 
 SEGMENT = 64 * 1024
 
@@ -225,3 +229,57 @@ def test_hostile_responses_and_receipts_are_ignored(broker: Mosquitto, tmp_path:
         forger.stop()
         station.conn.stop()
         station.store.close()
+
+
+def _receiver_process(url: str, out: Path, group: str, name: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "station",
+            "receiver",
+            "--broker",
+            url,
+            "--out",
+            str(out),
+            "--share-group",
+            group,
+            "--client-id",
+            name,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def test_two_receivers_in_a_shared_group_deliver_each_document_once(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """`scanstation receiver` twice in one group over one folder: every document
+    arrives exactly once with its checksum, and SIGTERM stops each cleanly."""
+    out = tmp_path / "central"
+    receivers = [_receiver_process(broker.url, out, "central", f"r{k}") for k in (1, 2)]
+    station = Station(tmp_path / "data", broker.url)
+    try:
+        time.sleep(1.5)  # both subscribed
+        sums = {
+            f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", (k % 3) * SEGMENT + 99 * k)
+            for k in range(1, 9)
+        }
+        station.start()
+        _until(lambda: len(station.store.outbox(("received",))) == 8, timeout=60)
+        stored = sorted(p.name for p in out.rglob("*.pdf"))
+        assert stored == sorted(f"{d}.pdf" for d in sums)
+        for doc_id, digest in sums.items():
+            data = _delivered(out, doc_id).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest
+    finally:
+        station.close()
+        for proc in receivers:
+            proc.send_signal(signal.SIGTERM)
+        outputs = [proc.communicate(timeout=10) for proc in receivers]
+    for proc, (stdout, stderr) in zip(receivers, outputs, strict=True):
+        assert proc.returncode == 0, stderr
+        assert "Bộ nhận / receiver" in stdout and "central" in stdout
