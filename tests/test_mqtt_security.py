@@ -50,7 +50,7 @@ def tls_broker(pki: Pki, tmp_path: Path) -> Iterator[Mosquitto]:
         .replace("persistence true", "persistence false")
     )
     server = Mosquitto(tmp_path, port=port)
-    server.conf.write_text(conf + f"\nuser root\nlog_dest file {server.log}\n", encoding="utf-8")
+    server.conf.write_text(conf + "\nuser root\nlog_dest stderr\n", encoding="utf-8")
     server.start()
     yield server
     server.stop()

@@ -75,8 +75,11 @@ class Receiver:
         except Exception:  # a bad message must not stop the receiver
             log.exception("could not handle a message on %r", topic[:200])
 
-    def _respond(self, station_id: str, topic: str, code: int, why: str = "") -> None:
+    def _respond(
+        self, station_id: str, topic: str, code: int, why: str = "", **extra: object
+    ) -> None:
         body = {"vsn": "0.1", "topic": topic, "reason_code": code, "reason_description": why}
+        body.update(extra)
         self.conn.publish(topics.file_response(station_id), json.dumps(body).encode(), qos=1)
 
     def _dir(self, command: topics.FileCommand) -> Path:
@@ -96,7 +99,9 @@ class Receiver:
                 return
             folder.mkdir(parents=True, exist_ok=True)
             atomic_write(folder / "init.json", payload, mode=0o644)
-            self._respond(command.station_id, topic, topics.OK)
+            # a transfer that resumes: the segments already here need not come again
+            have = sorted(int(p.stem) for p in folder.glob("*.seg") if p.stem.isdigit())
+            self._respond(command.station_id, topic, topics.OK, segments=have)
         elif command.kind == "segment":
             if hashlib.sha256(payload).hexdigest() != command.sha256:
                 self._respond(command.station_id, topic, topics.RESEND, "segment checksum")

@@ -64,6 +64,10 @@ class Connection:
         self.clean_start = clean_start
         self.on_message: Callable[[str, bytes], None] = lambda topic, payload: None
         self.on_connected: Callable[[], None] = lambda: None
+        self.on_disconnected: Callable[[], None] = lambda: None
+        #: topics whose unacknowledged messages paho must not send again after a
+        #: reconnect, because the application sends them again from its store
+        self.not_replayed: Callable[[str], bool] = lambda topic: False
         self.subscriptions: list[tuple[str, int]] = []
         self.connected = threading.Event()
         self.client = paho.Client(
@@ -119,6 +123,7 @@ class Connection:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
+        self._drop_replays(client)
         for topic, qos in self.subscriptions:
             client.subscribe(topic, qos=qos)
         self.connected.set()
@@ -135,6 +140,21 @@ class Connection:
     ) -> None:
         self.connected.clear()
         log.info("disconnected from %s:%s: %s", self.host, self.port, reason)
+        self.on_disconnected()
+
+    def _drop_replays(self, client: paho.Client) -> None:
+        """paho sends every unacknowledged QoS 1 message again on reconnect, from
+        memory; paho calls on_connect just before. The station's store is the
+        real store-and-forward layer (DESIGN §3.4), so messages it resends itself
+        are dropped here instead of travelling twice. paho 2.x keeps them in
+        ``_out_messages``; without it nothing is dropped."""
+        messages = getattr(client, "_out_messages", None)
+        mutex = getattr(client, "_out_message_mutex", None)
+        if messages is None or mutex is None:
+            return
+        with mutex:
+            for mid in [m for m, msg in messages.items() if self.not_replayed(msg.topic)]:
+                del messages[mid]
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self.on_message(message.topic, bytes(message.payload))

@@ -46,6 +46,7 @@ RECEIPT_STATUSES = {"01", "02", "03", "04", "05", "06"}
 class _Waiter:
     done: threading.Event = field(default_factory=threading.Event)
     code: int | None = None
+    body: dict[str, Any] = field(default_factory=dict)
 
 
 class Uplink:
@@ -75,6 +76,9 @@ class Uplink:
             (topics.receipt(station_id, "+"), 1),
         ]
         connection.on_message = self._on_message
+        connection.on_disconnected = self._abandon
+        file_root = self.files.init("x").rsplit("/", 2)[0] + "/"
+        connection.not_replayed = lambda topic: topic.startswith(file_root)
 
     # ------------------------------------------------------------------ loop
 
@@ -127,9 +131,22 @@ class Uplink:
             "checksum": item.sha256,
             "user_data": {**item.metadata, "doc_id": item.doc_id},
         }
-        code = self._command(self.files.init(item.file_id), json.dumps(init).encode())
+        topic = self.files.init(item.file_id)
+        waiter = self._send(topic, json.dumps(init).encode())
+        code = self._wait(topic, waiter)
         if code != topics.OK:
             return self._setback(item, code)
+        # the station's receiver names the segments it already holds (a transfer
+        # cut off after the segments arrived but before their answers did)
+        have = waiter.body.get("segments")
+        if isinstance(have, list):
+            for offset in have:
+                if (
+                    isinstance(offset, int)
+                    and 0 <= offset < item.size
+                    and not offset % item.segment_size
+                ):
+                    self.store.ack_segment(item.file_id, offset)
         acked = self.store.acked_offsets(item.file_id)
         offsets = [o for o in range(0, max(item.size, 1), item.segment_size) if o not in acked]
         in_flight: deque[tuple[int, str, _Waiter]] = deque()
@@ -179,6 +196,14 @@ class Uplink:
             time.sleep(5.0)
         return False
 
+    def _abandon(self) -> None:
+        """The connection is gone: nothing in flight will be answered."""
+        with self._lock:
+            waiters = list(self._waiters.values())
+            self._waiters.clear()
+        for waiter in waiters:
+            waiter.done.set()
+
     def _send(self, topic: str, payload: bytes) -> _Waiter:
         waiter = _Waiter()
         with self._lock:
@@ -223,6 +248,7 @@ class Uplink:
         if waiter is None:
             log.info("ignored a file-response for nothing in flight: %r", body["topic"][:200])
             return
+        waiter.body = body
         waiter.code = code
         waiter.done.set()
 

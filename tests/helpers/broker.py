@@ -22,12 +22,11 @@ class Mosquitto:
         self.folder = folder
         self.port = port or free_port()
         self.conf = folder / "mosquitto.conf"
-        self.log = folder / "mosquitto.log"
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             "persistence false\n"
-            f"log_dest file {self.log}\n"
+            "log_dest stderr\n"
             "log_type error\nlog_type warning\n" + extra,
             encoding="utf-8",
         )
