@@ -321,3 +321,214 @@ def test_broker_restart_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
     finally:
         station.close()
         conn.stop()
+
+
+class Recorder:
+    """Records what a station publishes under a topic filter and answers each
+    file-transfer command with reason 0, as a receiver or EMQX would."""
+
+    def __init__(self, url: str, topic_filter: str, answer_on: str) -> None:
+        self.seen: list[tuple[str, bytes]] = []
+        self.conn = Connection(url, "recorder", clean_start=True)
+        self.conn.subscriptions = [(topic_filter, 1)]
+        self.answer_on = answer_on
+        self.conn.on_message = self._got
+        self.conn.start()
+        assert self.conn.connected.wait(10)
+
+    def _got(self, topic: str, payload: bytes) -> None:
+        self.seen.append((topic, payload))
+        body = {"vsn": "0.1", "topic": topic, "reason_code": 0, "reason_description": ""}
+        self.conn.publish(self.answer_on, json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    ("mode", "topic_filter", "prefix", "answer_on"),
+    [
+        (
+            "station",
+            "scanstation/v1/st-a/file/#",
+            "scanstation/v1/st-a/file",
+            "scanstation/v1/st-a/file-response",
+        ),
+        ("emqx", "$file-async/#", "$file-async", "$file-response/st-a"),
+    ],
+)
+def test_wire_format_of_both_modes(
+    broker: Mosquitto, tmp_path: Path, mode: str, topic_filter: str, prefix: str, answer_on: str
+) -> None:
+    """The exact topics and payloads of a transfer, under the station's root and
+    in EMQX's native mode (DESIGN §3.4, EIP-0021)."""
+    recorder = Recorder(broker.url, topic_filter, answer_on)
+    store = Store(tmp_path / "data")
+    data = os.urandom(SEGMENT + 10)
+    path = tmp_path / "w.pdf"
+    path.write_bytes(data)
+    item = store.enqueue("w-1", path, {"registration": "DEN-2024-000001"}, SEGMENT)
+    conn = Connection(broker.url, "st-a")
+    uplink = Uplink(store, conn, "st-a", mode=mode, response_timeout_s=5)
+    stop = threading.Event()
+    conn.start()
+    thread = threading.Thread(target=uplink.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        _until(lambda: store.outbox_item("w-1").state == "announced")
+    finally:
+        stop.set()
+        thread.join(10)
+        conn.stop()
+        recorder.conn.stop()
+        store.close()
+    fid = item.file_id
+    first, second = data[:SEGMENT], data[SEGMENT:]
+    sha = hashlib.sha256
+    assert [t for t, _ in recorder.seen] == [
+        f"{prefix}/{fid}/init",
+        f"{prefix}/{fid}/0/{sha(first).hexdigest()}",
+        f"{prefix}/{fid}/{SEGMENT}/{sha(second).hexdigest()}",
+        f"{prefix}/{fid}/fin/{len(data)}/{sha(data).hexdigest()}",
+    ]
+    init = json.loads(recorder.seen[0][1])
+    assert init == {
+        "name": "w.pdf",
+        "size": len(data),
+        "checksum": sha(data).hexdigest(),
+        "user_data": {"registration": "DEN-2024-000001", "doc_id": "w-1"},
+    }
+    assert recorder.seen[1][1] == first and recorder.seen[2][1] == second
+    assert recorder.seen[3][1] == b""
+
+
+def _counting_receiver(
+    url: str, out: Path, arrivals: list[int], corrupt: set[int] | None = None
+) -> Connection:
+    """A receiver that counts segment arrivals; the first arrival of each offset in
+    ``corrupt`` has a byte flipped on the way."""
+    conn = Connection(url, "central-1", clean_start=True)
+    handle = Receiver(conn, out)._on_message
+    spoiled: set[int] = set()
+
+    def counting(topic: str, payload: bytes) -> None:
+        command = topics.parse_file_topic(topic)
+        if command is not None and command.kind == "segment":
+            arrivals.append(command.offset)
+            if corrupt and command.offset in corrupt and command.offset not in spoiled:
+                spoiled.add(command.offset)
+                payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
+        handle(topic, payload)
+
+    conn.on_message = counting
+    conn.start()
+    assert conn.connected.wait(10)
+    return conn
+
+
+def test_corrupted_segment_is_sent_again(broker: Mosquitto, tmp_path: Path) -> None:
+    out = tmp_path / "central"
+    arrivals: list[int] = []
+    central = _counting_receiver(broker.url, out, arrivals, corrupt={2 * SEGMENT, 5 * SEGMENT})
+    station = Station(tmp_path / "data", broker.url)
+    digest = _queue(station.store, tmp_path, "doc-c", 8 * SEGMENT)
+    station.start()
+    try:
+        _until(lambda: station.store.outbox_item("doc-c").state == "received")
+        assert hashlib.sha256(_delivered(out, "doc-c").read_bytes()).hexdigest() == digest
+        assert sorted(arrivals) == sorted(
+            [*range(0, 8 * SEGMENT, SEGMENT), 2 * SEGMENT, 5 * SEGMENT]
+        )
+    finally:
+        station.close()
+        central.stop()
+
+
+def test_receiver_restarted_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
+    out = tmp_path / "central"
+    arrivals: list[int] = []
+    central = _counting_receiver(broker.url, out, arrivals)
+    station = Station(tmp_path / "data", broker.url, window=4)
+    digest = _queue(station.store, tmp_path, "doc-r", 40 * SEGMENT)
+    file_id = station.store.outbox_item("doc-r").file_id
+    station.start()
+    try:
+        _until(lambda: len(station.store.acked_offsets(file_id)) >= 10)
+        central.stop()  # the receiver goes away mid-file
+        time.sleep(2.0)
+        central = _counting_receiver(broker.url, out, arrivals)
+        _until(lambda: station.store.outbox_item("doc-r").state == "received", timeout=90)
+        assert hashlib.sha256(_delivered(out, "doc-r").read_bytes()).hexdigest() == digest
+        assert sorted(set(arrivals)) == list(range(0, 40 * SEGMENT, SEGMENT))
+        assert len(list(out.rglob("*.pdf"))) == 1
+    finally:
+        station.close()
+        central.stop()
+
+
+def test_station_killed_mid_file_resumes_without_duplicate(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    out = tmp_path / "central"
+    arrivals: list[int] = []
+    central = _counting_receiver(broker.url, out, arrivals)
+    data = tmp_path / "data"
+    with Store(data) as store:
+        digest = _queue(store, tmp_path, "doc-k", 60 * SEGMENT)
+        file_id = store.outbox_item("doc-k").file_id
+    watcher = Store(data)
+
+    def child() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.uplink_child", str(data), broker.url],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+
+    first = child()
+    try:
+        _until(lambda: len(watcher.acked_offsets(file_id)) >= 20)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        acked = len(watcher.acked_offsets(file_id))
+        assert acked < 60
+        second = child()
+        try:
+            _until(lambda: watcher.outbox_item("doc-k").state == "received", timeout=90)
+        finally:
+            second.send_signal(signal.SIGKILL)
+            second.wait(10)
+        assert hashlib.sha256(_delivered(out, "doc-k").read_bytes()).hexdigest() == digest
+        assert len(list(out.rglob("*.pdf"))) == 1
+        assert watcher.outbox_item("doc-k").file_id == file_id  # resumed, not restarted
+        # what travelled twice is at most what was in flight when the kill came
+        assert len(arrivals) - 60 <= 4, f"{len(arrivals) - 60} segments arrived twice"
+    finally:
+        if first.poll() is None:
+            first.kill()
+        watcher.close()
+        central.stop()
+
+
+@pytest.mark.slow
+def test_outbox_waits_while_the_broker_is_down_and_drains(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """No broker when the station starts and documents are queued: they wait in
+    the outbox, the connection keeps retrying with back-off, and everything is
+    delivered once the broker is back, without anyone acting."""
+    broker.stop()
+    station = Station(tmp_path / "data", broker.url)
+    station.start()
+    sums = {f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", k * SEGMENT) for k in (1, 2, 3)}
+    try:
+        time.sleep(8.0)
+        assert {i.state for i in station.store.outbox(("queued", "sent", "received"))} == {"queued"}
+        broker.start()
+        central = _receiver(broker.url, tmp_path / "central")
+        try:
+            _until(lambda: len(station.store.outbox(("received",))) == 3, timeout=90)
+        finally:
+            central.stop()
+        for doc_id, digest in sums.items():
+            data = _delivered(tmp_path / "central", doc_id).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest
+    finally:
+        station.close()

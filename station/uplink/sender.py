@@ -59,6 +59,7 @@ class Uplink:
         mode: str = "station",
         window: int = 8,
         response_timeout_s: float = 30.0,
+        retention: timedelta | None = None,
     ) -> None:
         self.store = store
         self.conn = connection
@@ -66,6 +67,8 @@ class Uplink:
         self.files = topics.FileTopics(station_id, mode, station_id)
         self.window = max(1, window)
         self.timeout = response_timeout_s
+        #: local copies are deleted this long after their receipt (None: kept)
+        self.retention = retention
         self._waiters: dict[str, _Waiter] = {}
         self._lock = threading.Lock()
         self.wake = threading.Event()
@@ -85,6 +88,8 @@ class Uplink:
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set: whatever is queued, whenever connected."""
         while not stop.is_set():
+            if self.retention is not None:
+                self.purge(self.retention)
             if not self.conn.connected.wait(timeout=1.0):
                 continue
             items = self.store.outbox(("queued", "sent"))
