@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python -m bench.imaging
 	$(BIN)/python -m bench.barcodes
 	$(BIN)/python -m bench.ocr
+	$(BIN)/python -m bench.uplink
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
