@@ -706,12 +706,17 @@ class Store:
         return [OutboxItem.from_row(r) for r in rows]
 
     def set_outbox_state(self, doc_id: str, state: str) -> None:
+        """Move a document forward to ``state``; never back (a receipt can
+        arrive before the sender has recorded that it announced the document)."""
         if state not in OUTBOX_STATES:
             raise ValueError(f"unknown outbox state {state!r}")
+        earlier = OUTBOX_STATES[: OUTBOX_STATES.index(state)]
+        marks = ",".join("?" * len(earlier)) or "NULL"
         with self._tx() as db:
             db.execute(
-                "UPDATE outbox SET state = ?, updated_at = ? WHERE doc_id = ?",
-                (state, now_iso(), doc_id),
+                "UPDATE outbox SET state = ?, updated_at = ?"  # noqa: S608
+                f" WHERE doc_id = ? AND state IN ({marks})",
+                (state, now_iso(), doc_id, *earlier),
             )
 
     def renew_file_id(self, doc_id: str) -> str:

@@ -243,3 +243,20 @@ def test_sigkill_then_close_batch_as_it_is(data_dir: Path, slow_folder: Path) ->
         assert batch.state == "captured"
         assert len(store.pages(batch_id)) >= 3
         assert store.verify_pages(batch_id) == []
+
+
+def test_outbox_state_only_moves_forward(tmp_path: Path) -> None:
+    """A receipt can arrive before the sender records that it announced the
+    document: the later 'announced' must not undo 'received'."""
+    doc = tmp_path / "d.pdf"
+    doc.write_bytes(b"%PDF")
+    with Store(tmp_path / "data") as store:
+        first = store.enqueue("d1", doc, {}, 4096)
+        again = store.enqueue("d1", doc, {}, 4096)
+        assert again.file_id == first.file_id  # queueing twice changes nothing
+        store.set_outbox_state("d1", "sent")
+        store.record_receipt("d1", "01", {"status": "01"})
+        store.set_outbox_state("d1", "announced")
+        assert store.outbox_item("d1").state == "received"
+        new = store.renew_file_id("d1")
+        assert new != first.file_id and store.outbox_item("d1").file_id == new

@@ -134,9 +134,17 @@ def test_transfer_resumes_from_the_last_acknowledged_segment(
     first = Station(data, broker.url, window=2)
     digest = _queue(first.store, tmp_path, "big", 20 * SEGMENT)
     file_id = first.store.outbox_item("big").file_id
+    acknowledge = first.store.ack_segment
+
+    def stop_after_six(file_id: str, offset: int) -> None:
+        acknowledge(file_id, offset)
+        if len(first.store.acked_offsets(file_id)) >= 6:
+            first.stop.set()  # the station stops mid-file
+
+    first.store.ack_segment = stop_after_six  # type: ignore[method-assign]
     first.start()
-    _until(lambda: len(first.store.acked_offsets(file_id)) >= 6)
-    first.close()  # the station stops mid-file
+    _until(lambda: not first.thread.is_alive())
+    first.close()
     acked = len(Store(data).acked_offsets(file_id))
     assert 6 <= acked < 20
     second = Station(data, broker.url, window=2).start()

@@ -21,15 +21,18 @@ def load_config(args: argparse.Namespace) -> config_mod.Config:
     return config_mod.load(path)
 
 
-def stop_on_signals() -> threading.Event:
-    """A stop event set by SIGINT/SIGTERM: the page being written is finished first."""
+def stop_on_signals(
+    notice: str = "Đang dừng sau trang hiện tại… / stopping after this page…",
+) -> threading.Event:
+    """A stop event set by SIGINT/SIGTERM (a second signal interrupts at once):
+    the page being written is finished first."""
     stop = threading.Event()
 
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print("\nĐang dừng sau trang hiện tại… / stopping after this page…", file=sys.stderr)
+        print(f"\n{notice}", file=sys.stderr)
 
     signal.signal(signal.SIGINT, handler)
     signal.signal(signal.SIGTERM, handler)

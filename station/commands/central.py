@@ -31,7 +31,7 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         clean_start=True,
     )
     Receiver(conn, out, share_group=args.share_group or "")
-    stop = stop_on_signals()
+    stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
     group = f", nhóm / group {args.share_group}" if args.share_group else ""
     say(f"Bộ nhận / receiver {client_id}: {args.broker} -> {out}{group}")

@@ -11,6 +11,7 @@ never from the command line.
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 import threading
 from collections.abc import Callable
@@ -123,6 +124,10 @@ class Connection:
         if reason.is_failure:
             log.warning("broker refused the connection: %s", reason)
             return
+        setsockopt = getattr(client.socket(), "setsockopt", None)
+        if setsockopt is not None:
+            # small awaited answers: no 40 ms waits for Nagle's algorithm
+            setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._drop_replays(client)
         for topic, qos in self.subscriptions:
             client.subscribe(topic, qos=qos)

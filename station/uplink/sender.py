@@ -266,7 +266,7 @@ class Uplink:
         try:
             item = self.store.outbox_item(doc_id)
         except NotFound:
-            log.warning("ignored a receipt for an unknown document %r", doc_id[:80])
+            log.info("ignored a receipt for a document not in the outbox: %r", doc_id[:80])
             return
         if body["status"] == "01" and body.get("sha256") != item.sha256:
             log.warning("ignored a receipt for %s with another checksum", doc_id)
