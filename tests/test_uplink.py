@@ -527,12 +527,12 @@ def test_outbox_waits_while_the_broker_is_down_and_drains(
     station.start()
     sums = {f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", k * SEGMENT) for k in (1, 2, 3)}
     try:
-        time.sleep(8.0)
+        time.sleep(65.0)  # over a minute: the back-off has reached its 60 s ceiling
         assert {i.state for i in station.store.outbox(("queued", "sent", "received"))} == {"queued"}
         broker.start()
         central = _receiver(broker.url, tmp_path / "central")
         try:
-            _until(lambda: len(station.store.outbox(("received",))) == 3, timeout=90)
+            _until(lambda: len(station.store.outbox(("received",))) == 3, timeout=120)
         finally:
             central.stop()
         for doc_id, digest in sums.items():
