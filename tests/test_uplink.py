@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 
 from station.central.receiver import Receiver
+from station.config import Config
 from station.store import Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection
-from station.uplink.sender import Uplink
+from station.uplink.sender import Uplink, from_config
 from tests.helpers.broker import Mosquitto
 from tests.helpers.cli import ROOT
 
@@ -373,8 +374,12 @@ def test_wire_format_of_both_modes(
     path = tmp_path / "w.pdf"
     path.write_bytes(data)
     item = store.enqueue("w-1", path, {"registration": "DEN-2024-000001"}, SEGMENT)
-    conn = Connection(broker.url, "st-a")
-    uplink = Uplink(store, conn, "st-a", mode=mode, response_timeout_s=5)
+    config = Config.model_validate(
+        {"station": {"id": "st-a"}, "uplink": {"broker": broker.url, "topic_mode": mode}}
+    )
+    uplink = from_config(store, config)  # the setting that switches the mode
+    conn = uplink.conn
+    assert uplink.files.mode == mode
     stop = threading.Event()
     conn.start()
     thread = threading.Thread(target=uplink.run, args=(stop,), daemon=True)

@@ -305,3 +305,34 @@ def _json(payload: bytes) -> dict[str, Any] | None:
     except (UnicodeDecodeError, ValueError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def from_config(store: Store, config: Any) -> Uplink:
+    """The station's sender and its connection, as ``[uplink]`` describes them:
+    broker URL and TLS files, username (default: the station id), password from
+    ``password_file`` or ``SCANSTATION_MQTT_PASSWORD``, topic mode, window,
+    segment size is applied when documents are queued, retention."""
+    from station.config import read_secret
+    from station.uplink.mqtt import Will
+
+    up = config.uplink
+    station_id = config.station.id
+    connection = Connection(
+        up.broker,
+        station_id,
+        username=up.username or station_id,
+        password=read_secret(up.password_file, "SCANSTATION_MQTT_PASSWORD"),
+        ca_file=up.ca_file,
+        cert_file=up.cert_file,
+        key_file=up.key_file,
+        keepalive=up.keepalive_s,
+        will=Will(topics.state(station_id), json.dumps({"state": "lost"}).encode()),
+    )
+    return Uplink(
+        store,
+        connection,
+        station_id,
+        mode=up.topic_mode,
+        window=up.window,
+        retention=timedelta(hours=up.retention_hours),
+    )
