@@ -299,20 +299,8 @@ def test_broker_restart_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
     """The broker goes away mid-file and comes back on the same port: the file
     completes, and at most one segment travels twice."""
     out = tmp_path / "central"
-    arrivals: list[tuple[str, int]] = []
-    conn = Connection(broker.url, "central-1", clean_start=True)
-    receiver = Receiver(conn, out)
-    handle = receiver._on_message
-
-    def counting(topic: str, payload: bytes) -> None:
-        command = topics.parse_file_topic(topic)
-        if command is not None and command.kind == "segment":
-            arrivals.append((command.file_id, command.offset))
-        handle(topic, payload)
-
-    conn.on_message = counting
-    conn.start()
-    assert conn.connected.wait(10)
+    offsets: list[int] = []
+    conn = _counting_receiver(broker.url, out, offsets)
     station = Station(tmp_path / "data", broker.url, window=4)
     digest = _queue(station.store, tmp_path, "big", 60 * SEGMENT)
     file_id = station.store.outbox_item("big").file_id
@@ -324,7 +312,6 @@ def test_broker_restart_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
         broker.start()
         _until(lambda: station.store.outbox_item("big").state == "received", timeout=60)
         assert hashlib.sha256(_delivered(out, "big").read_bytes()).hexdigest() == digest
-        offsets = [offset for _, offset in arrivals]
         assert sorted(set(offsets)) == list(range(0, 60 * SEGMENT, SEGMENT))
         assert len(offsets) - 60 <= 1, f"{len(offsets) - 60} segments arrived twice"
     finally:

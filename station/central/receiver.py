@@ -37,7 +37,7 @@ from typing import Any
 
 from station.fsutil import atomic_write, fsync_dir
 from station.uplink import topics
-from station.uplink.mqtt import Connection
+from station.uplink.mqtt import Connection, json_object
 
 log = logging.getLogger("scanstation.receiver")
 
@@ -88,7 +88,7 @@ class Receiver:
     def _file(self, command: topics.FileCommand, payload: bytes, topic: str) -> None:
         folder = self._dir(command)
         if command.kind == "init":
-            info = _json(payload)
+            info = json_object(payload, MAX_JSON)
             if info is None or not isinstance(info.get("name"), str):
                 self._respond(command.station_id, topic, topics.CANCEL, "init is not valid JSON")
                 return
@@ -122,7 +122,9 @@ class Receiver:
     def _finish(self, command: topics.FileCommand) -> tuple[int, str]:
         folder = self._dir(command)
         info = (
-            _json((folder / "init.json").read_bytes()) if (folder / "init.json").exists() else None
+            json_object((folder / "init.json").read_bytes(), MAX_JSON)
+            if (folder / "init.json").exists()
+            else None
         )
         if info is None:
             return topics.CANCEL, "no init for this file"
@@ -180,7 +182,7 @@ class Receiver:
         return self.out / station_id / year / month / f"{doc_id}.pdf"
 
     def _doc(self, station_id: str, doc_id: str, payload: bytes) -> None:
-        info = _json(payload)
+        info = json_object(payload, MAX_JSON)
         if info is None or info.get("doc_id") != doc_id:
             log.warning("ignored a malformed doc message for %s/%s", station_id, doc_id)
             return
@@ -210,16 +212,6 @@ class Receiver:
                 part.unlink(missing_ok=True)
             if folder.exists():
                 folder.rmdir()
-
-
-def _json(payload: bytes) -> dict[str, Any] | None:
-    if len(payload) > MAX_JSON:
-        return None
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def _sha256_file(path: Path) -> str:

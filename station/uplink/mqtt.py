@@ -10,6 +10,7 @@ never from the command line.
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import ssl
@@ -17,6 +18,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import paho.mqtt.client as paho
@@ -163,3 +165,15 @@ class Connection:
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         self.on_message(message.topic, bytes(message.payload))
+
+
+def json_object(payload: bytes, limit: int) -> dict[str, Any] | None:
+    """A message's JSON object, or None when it is larger than ``limit``, not
+    UTF-8, not JSON or not an object (hostile messages are results, not errors)."""
+    if len(payload) > limit:
+        return None
+    try:
+        value = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None

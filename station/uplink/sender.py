@@ -35,7 +35,7 @@ from typing import Any
 from station.errors import NotFound
 from station.store import OutboxItem, Store
 from station.uplink import topics
-from station.uplink.mqtt import Connection
+from station.uplink.mqtt import Connection, json_object
 
 log = logging.getLogger("scanstation.uplink")
 
@@ -240,7 +240,7 @@ class Uplink:
             log.exception("could not handle a message on %r", topic[:200])
 
     def _response(self, payload: bytes) -> None:
-        body = _json(payload)
+        body = json_object(payload, 64 * 1024)
         if body is None or not isinstance(body.get("topic"), str):
             log.warning("ignored a malformed file-response")
             return
@@ -259,7 +259,7 @@ class Uplink:
 
     def _receipt(self, topic: str, payload: bytes) -> None:
         doc_id = topic.split("/")[-2]
-        body = _json(payload)
+        body = json_object(payload, 64 * 1024)
         if body is None or body.get("status") not in RECEIPT_STATUSES:
             log.warning("ignored a malformed receipt for %r", doc_id[:80])
             return
@@ -295,16 +295,6 @@ def _sha(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
-
-
-def _json(payload: bytes) -> dict[str, Any] | None:
-    if len(payload) > 64 * 1024:
-        return None
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
 
 
 def from_config(store: Store, config: Any) -> Uplink:
