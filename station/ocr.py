@@ -70,7 +70,6 @@ def make_pdf(
     languages: Sequence[str] = ("vie", "eng"),
     jobs: int = 1,
     title: str = "",
-    subject: str = "",
     keywords: Sequence[str] = (),
     timeout_s: int = 180,
 ) -> Path:
@@ -113,7 +112,6 @@ def make_pdf(
                 progress_bar=False,
                 tesseract_timeout=timeout_s,
                 title=nfc(title) or None,
-                subject=nfc(subject) or None,
                 keywords=nfc(", ".join(keywords)) or None,
                 plugins=[PLUGIN],
             )

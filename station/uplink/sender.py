@@ -23,6 +23,7 @@ match anything the station sent is logged and ignored.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -292,8 +293,6 @@ class Uplink:
 
 
 def _sha(data: bytes) -> str:
-    import hashlib
-
     return hashlib.sha256(data).hexdigest()
 
 
