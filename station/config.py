@@ -145,6 +145,13 @@ class ScannerSection(_Strict):
     gpio_pin: int | None = Field(
         None, ge=0, le=53, description="BCM number of a GPIO push button (none: no GPIO button)."
     )
+    roller_limit: int = Field(
+        200_000,
+        ge=1000,
+        le=10_000_000,
+        description="Sheets the scanner's feed rollers last (see the scanner's manual); the "
+        "fleet dashboard warns when the counter since the last roller change passes it.",
+    )
 
     @field_validator("profiles")
     @classmethod
@@ -335,6 +342,25 @@ class UiSection(_Strict):
 
 class TelemetrySection(_Strict):
     interval_s: int = Field(60, ge=5, le=3600, description="Seconds between health reports.")
+    disk_alert_percent: int = Field(
+        10,
+        ge=1,
+        le=90,
+        description="Report disk.low when less than this share (%) of the disk is free.",
+    )
+    upload_alert_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="Report upload.failing when a document has waited this long to be sent.",
+    )
+    backlog_alert_hours: int = Field(
+        8,
+        ge=1,
+        le=720,
+        description="Report backlog.old when a document has waited this long for its receipt "
+        "(Decree 30: delivered the same working day).",
+    )
 
 
 class Config(_Strict):

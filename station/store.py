@@ -30,7 +30,7 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -478,7 +478,10 @@ class Store:
                     ),
                 )
                 page_id = cur.lastrowid
-                for counter in ("pages_total", "pages_since_roller"):
+                counters = ["pages_total", "pages_since_roller"]
+                if side != "back":  # a sheet went through the rollers
+                    counters += ["sheets_total", "sheets_since_roller"]
+                for counter in counters:
                     db.execute(
                         "INSERT INTO counters (name, value) VALUES (?, 1)"
                         " ON CONFLICT(name) DO UPDATE SET value = value + 1",
@@ -612,6 +615,39 @@ class Store:
             )
             for r in rows
         ]
+
+    def unpublished_events(self, limit: int = 100) -> list[Event]:
+        """Events not yet handed to the broker, oldest first."""
+        with self._lock:
+            row = self._db.execute("SELECT min(id) FROM events WHERE published = 0").fetchone()
+        if row[0] is None:
+            return []
+        return [e for e in self.events(since_id=row[0] - 1, limit=limit) if not e.published]
+
+    def mark_event_published(self, event_id: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE events SET published = 1 WHERE id = ?", (event_id,))
+
+    def last_event(self, severity: str = "error") -> Event | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT max(id) FROM events WHERE severity = ?", (severity,)
+            ).fetchone()
+        if row[0] is None:
+            return None
+        return self.events(since_id=row[0] - 1, limit=1)[0]
+
+    def last_events_of(self, types: Iterable[str]) -> dict[str, Event]:
+        """The latest event of each of these types."""
+        wanted = sorted(set(types))
+        marks = ",".join("?" * len(wanted)) or "NULL"
+        with self._lock:
+            ids = self._db.execute(
+                f"SELECT max(id) FROM events WHERE type IN ({marks}) GROUP BY type",  # noqa: S608
+                wanted,
+            ).fetchall()
+        found = [self.events(since_id=row[0] - 1, limit=1)[0] for row in ids]
+        return {event.type: event for event in found}
 
     # ------------------------------------------------------------------ documents
 
@@ -780,7 +816,49 @@ class Store:
             for r in rows
         ]
 
+    def outbox_summary(self) -> dict[str, Any]:
+        """How many documents wait in each state before their receipt, and when
+        the oldest of them, and the oldest not yet sent, were queued (None: none)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox"
+                " WHERE state IN ('queued', 'sent', 'announced') GROUP BY state"
+            ).fetchall()
+        counts = dict.fromkeys(OUTBOX_STATES[:3], 0)
+        oldest: dict[str, str] = {}
+        for row in rows:
+            counts[row["state"]] = row["n"]
+            oldest[row["state"]] = row["oldest"]
+        return {
+            "counts": counts,
+            "oldest": min(oldest.values(), default=None),
+            "oldest_unsent": min((v for k, v in oldest.items() if k != "announced"), default=None),
+        }
+
+    def digitized_by_month(self, since: str) -> dict[str, dict[str, int]]:
+        """Documents and their pages recorded per month (``YYYY-MM``, Vietnam
+        time) from the month ``since`` on."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT substr(datetime(created_at, '+7 hours'), 1, 7) AS month,"
+                " count(*) AS documents,"
+                " coalesce(sum(json_extract(metadata, '$.PageAmount')), 0) AS pages"
+                " FROM documents GROUP BY month HAVING month >= ? ORDER BY month",
+                (since,),
+            ).fetchall()
+        return {r["month"]: {"documents": r["documents"], "pages": int(r["pages"])} for r in rows}
+
     # ------------------------------------------------------------------ counters
+
+    def bump_counter(self, name: str) -> int:
+        """Add one to a counter and return its new value."""
+        with self._tx() as db:
+            row = db.execute(
+                "INSERT INTO counters (name, value) VALUES (?, 1)"
+                " ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+                (name,),
+            ).fetchone()
+        return int(row[0])
 
     def counters(self) -> dict[str, int]:
         with self._lock:

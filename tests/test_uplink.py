@@ -18,10 +18,12 @@ import pytest
 
 from station.central.receiver import Receiver
 from station.config import Config
+from station.settings import Settings
 from station.store import Store
 from station.uplink import topics
+from station.uplink.link import StationLink
 from station.uplink.mqtt import Connection
-from station.uplink.sender import Uplink, from_config
+from station.uplink.sender import Uplink
 from tests.helpers.broker import Mosquitto
 from tests.helpers.cli import ROOT
 
@@ -166,8 +168,9 @@ def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path:
     central = _receiver(broker.url, out)
     probe = Connection(broker.url, "st-b", clean_start=True)
     responses: list[dict[str, object]] = []
-    probe.subscriptions = [(topics.file_response("st-b"), 1)]
-    probe.on_message = lambda topic, payload: responses.append(json.loads(payload))
+    probe.subscribe(
+        topics.file_response("st-b"), lambda topic, payload: responses.append(json.loads(payload))
+    )
     probe.start()
     assert probe.connected.wait(10)
     files = topics.FileTopics("st-b")
@@ -326,9 +329,8 @@ class Recorder:
     def __init__(self, url: str, topic_filter: str, answer_on: str) -> None:
         self.seen: list[tuple[str, bytes]] = []
         self.conn = Connection(url, "recorder", clean_start=True)
-        self.conn.subscriptions = [(topic_filter, 1)]
         self.answer_on = answer_on
-        self.conn.on_message = self._got
+        self.conn.subscribe(topic_filter, self._got)
         self.conn.start()
         assert self.conn.connected.wait(10)
 
@@ -364,19 +366,13 @@ def test_wire_format_of_both_modes(
     config = Config.model_validate(
         {"station": {"id": "st-a"}, "uplink": {"broker": broker.url, "topic_mode": mode}}
     )
-    uplink = from_config(store, config)  # the setting that switches the mode
-    conn = uplink.conn
-    assert uplink.files.mode == mode
-    stop = threading.Event()
-    conn.start()
-    thread = threading.Thread(target=uplink.run, args=(stop,), daemon=True)
-    thread.start()
+    link = StationLink.build(store, Settings(config))  # the setting that switches the mode
+    assert link.uplink.files.mode == mode
+    link.start()
     try:
         _until(lambda: store.outbox_item("w-1").state == "announced")
     finally:
-        stop.set()
-        thread.join(10)
-        conn.stop()
+        link.stop()
         recorder.conn.stop()
         store.close()
     fid = item.file_id

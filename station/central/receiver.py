@@ -54,10 +54,8 @@ class Receiver:
         self.group = share_group
         self._lock = threading.Lock()
         connection.on_message = self._on_message
-        connection.subscriptions = [
-            (topics.shared(share_group, topics.RECEIVER_FILES), 1),
-            (topics.shared(share_group, topics.RECEIVER_DOCS), 1),
-        ]
+        connection.subscribe(topics.shared(share_group, topics.RECEIVER_FILES))
+        connection.subscribe(topics.shared(share_group, topics.RECEIVER_DOCS))
 
     # ------------------------------------------------------------------ messages
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from station import config as config_mod
+from station import settings
 
 
 def say(text: str = "") -> None:
@@ -17,8 +18,9 @@ def say(text: str = "") -> None:
 
 
 def load_config(args: argparse.Namespace) -> config_mod.Config:
+    """The effective config: the file (or defaults) with the fleet's saved settings."""
     path = Path(args.config) if getattr(args, "config", None) else None
-    return config_mod.load(path)
+    return settings.load(path)
 
 
 def stop_on_signals(

@@ -26,10 +26,41 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from station.errors import ConfigError
 
 log = logging.getLogger("scanstation.mqtt")
+
+
+Handler = Callable[[str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A topic filter, its QoS, who handles its messages (None: ``on_message``),
+    and whether retained messages are wanted when subscribing."""
+
+    topic_filter: str
+    qos: int = 1
+    handler: Handler | None = None
+    retained: bool = True
+
+    def matches(self, topic: str) -> bool:
+        topic_filter = self.topic_filter
+        if topic_filter.startswith("$share/"):
+            topic_filter = topic_filter.split("/", 2)[2]
+        return bool(paho.topic_matches_sub(topic_filter, topic))
+
+    def options(self) -> SubscribeOptions:
+        return SubscribeOptions(
+            qos=self.qos,
+            retainHandling=(
+                SubscribeOptions.RETAIN_SEND_ON_SUBSCRIBE
+                if self.retained
+                else SubscribeOptions.RETAIN_DO_NOT_SEND
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -65,13 +96,15 @@ class Connection:
         self.port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         self.keepalive = keepalive
         self.clean_start = clean_start
-        self.on_message: Callable[[str, bytes], None] = lambda topic, payload: None
-        self.on_connected: Callable[[], None] = lambda: None
-        self.on_disconnected: Callable[[], None] = lambda: None
+        #: messages no subscription's own handler takes
+        self.on_message: Handler = lambda topic, payload: None
+        #: called on paho's thread after every (re)connect and every loss
+        self.on_connected: list[Callable[[], None]] = []
+        self.on_disconnected: list[Callable[[], None]] = []
         #: topics whose unacknowledged messages paho must not send again after a
         #: reconnect, because the application sends them again from its store
         self.not_replayed: Callable[[str], bool] = lambda topic: False
-        self.subscriptions: list[tuple[str, int]] = []
+        self.subscriptions: list[Subscription] = []
         self.connected = threading.Event()
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
@@ -108,6 +141,20 @@ class Connection:
         self.client.loop_stop()
         self.connected.clear()
 
+    def subscribe(
+        self,
+        topic_filter: str,
+        handler: Handler | None = None,
+        *,
+        qos: int = 1,
+        retained: bool = True,
+    ) -> None:
+        """Subscribe now if connected, and again after every reconnect."""
+        subscription = Subscription(topic_filter, qos, handler, retained)
+        self.subscriptions.append(subscription)
+        if self.connected.is_set():
+            self.client.subscribe(topic_filter, options=subscription.options())
+
     def publish(
         self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
     ) -> paho.MQTTMessageInfo:
@@ -131,11 +178,12 @@ class Connection:
             # small awaited answers: no 40 ms waits for Nagle's algorithm
             setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._drop_replays(client)
-        for topic, qos in self.subscriptions:
-            client.subscribe(topic, qos=qos)
+        for subscription in self.subscriptions:
+            client.subscribe(subscription.topic_filter, options=subscription.options())
         self.connected.set()
         log.info("connected to %s:%s", self.host, self.port)
-        self.on_connected()
+        for hook in self.on_connected:
+            hook()
 
     def _disconnected(
         self,
@@ -147,7 +195,8 @@ class Connection:
     ) -> None:
         self.connected.clear()
         log.info("disconnected from %s:%s: %s", self.host, self.port, reason)
-        self.on_disconnected()
+        for hook in self.on_disconnected:
+            hook()
 
     def _drop_replays(self, client: paho.Client) -> None:
         """paho sends every unacknowledged QoS 1 message again on reconnect, from
@@ -164,7 +213,13 @@ class Connection:
                 del messages[mid]
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
-        self.on_message(message.topic, bytes(message.payload))
+        topic, payload = message.topic, bytes(message.payload)
+        handlers = [s.handler for s in self.subscriptions if s.handler and s.matches(topic)]
+        for handler in list(dict.fromkeys(handlers)) or [self.on_message]:
+            try:
+                handler(topic, payload)
+            except Exception:  # a bad message must not stop the network thread
+                log.exception("could not handle a message on %r", topic[:200])
 
 
 def json_object(payload: bytes, limit: int) -> dict[str, Any] | None:

@@ -75,12 +75,9 @@ class Uplink:
         self.wake = threading.Event()
         #: segments published, for the benchmark and the fault tests
         self.segments_sent = 0
-        connection.subscriptions = [
-            (self.files.response, 1),
-            (topics.receipt(station_id, "+"), 1),
-        ]
-        connection.on_message = self._on_message
-        connection.on_disconnected = self._abandon
+        connection.subscribe(self.files.response, self._on_message)
+        connection.subscribe(topics.receipt(station_id, "+"), self._on_message)
+        connection.on_disconnected.append(self._abandon)
         file_root = self.files.init("x").rsplit("/", 2)[0] + "/"
         connection.not_replayed = lambda topic: topic.startswith(file_root)
 
@@ -294,34 +291,3 @@ class Uplink:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def from_config(store: Store, config: Any) -> Uplink:
-    """The station's sender and its connection, as ``[uplink]`` describes them:
-    broker URL and TLS files, username (default: the station id), password from
-    ``password_file`` or ``SCANSTATION_MQTT_PASSWORD``, topic mode, window,
-    segment size is applied when documents are queued, retention."""
-    from station.config import read_secret
-    from station.uplink.mqtt import Will
-
-    up = config.uplink
-    station_id = config.station.id
-    connection = Connection(
-        up.broker,
-        station_id,
-        username=up.username or station_id,
-        password=read_secret(up.password_file, "SCANSTATION_MQTT_PASSWORD"),
-        ca_file=up.ca_file,
-        cert_file=up.cert_file,
-        key_file=up.key_file,
-        keepalive=up.keepalive_s,
-        will=Will(topics.state(station_id), json.dumps({"state": "lost"}).encode()),
-    )
-    return Uplink(
-        store,
-        connection,
-        station_id,
-        mode=up.topic_mode,
-        window=up.window,
-        retention=timedelta(hours=up.retention_hours),
-    )
