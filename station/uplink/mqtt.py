@@ -105,6 +105,8 @@ class Connection:
         #: reconnect, because the application sends them again from its store
         self.not_replayed: Callable[[str], bool] = lambda topic: False
         self.subscriptions: list[Subscription] = []
+        #: True while a handler runs for a retained message (one network thread)
+        self.retained = False
         self.connected = threading.Event()
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
@@ -214,6 +216,7 @@ class Connection:
 
     def _message(self, client: paho.Client, userdata: object, message: paho.MQTTMessage) -> None:
         topic, payload = message.topic, bytes(message.payload)
+        self.retained = bool(message.retain)
         handlers = [s.handler for s in self.subscriptions if s.handler and s.matches(topic)]
         for handler in list(dict.fromkeys(handlers)) or [self.on_message]:
             try:
