@@ -137,19 +137,46 @@ def build_parser() -> argparse.ArgumentParser:
         "answers each transfer and publishes the receipts; runs until stopped",
         config=False,
     )
-    p.add_argument("--broker", required=True, metavar="URL", help="mqtts://host:port or mqtt://…")
+    central.add_identity_arguments(p)
     p.add_argument("--out", required=True, metavar="DIR", help="where documents are stored")
     p.add_argument("--share-group", metavar="G", help="shared subscription group ($share/G/…)")
-    p.add_argument("--client-id", metavar="ID", help="MQTT client id (default: host and pid)")
-    p.add_argument("--username", metavar="U", help="MQTT username")
-    p.add_argument(
-        "--password-file",
-        metavar="F",
-        help="file holding the MQTT password (or set SCANSTATION_MQTT_PASSWORD)",
+
+    p = add(
+        "fleet",
+        central.cmd_fleet,
+        "the fleet dashboard: every station's state, health, events and alerts, statistics, "
+        "remote commands, GET /api/stations and Prometheus /metrics; runs until stopped",
+        config=False,
     )
-    p.add_argument("--ca-file", metavar="F", help="CA certificate of the broker")
-    p.add_argument("--cert-file", metavar="F", help="client certificate")
-    p.add_argument("--key-file", metavar="F", help="client private key")
+    central.add_identity_arguments(p)
+    p.add_argument(
+        "--listen",
+        default="127.0.0.1:8090",
+        metavar="ADDR",
+        help="HOST:PORT of the dashboard (default 127.0.0.1:8090); anything but loopback "
+        "needs --password-hash-file",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the history is kept (default /var/lib/scanstation-fleet as root, else "
+        "~/.local/share/scanstation-fleet)",
+    )
+    p.add_argument(
+        "--password-hash-file",
+        metavar="F",
+        help="file holding the sign-in password hash from `scanstation passwd` (or set "
+        "SCANSTATION_FLEET_PASSWORD_HASH)",
+    )
+    p.add_argument(
+        "--offline-minutes", type=int, default=15, metavar="N", help="alert: offline > N min"
+    )
+    p.add_argument(
+        "--backlog-hours", type=int, default=8, metavar="N", help="alert: no receipt for > N h"
+    )
+    p.add_argument(
+        "--disk-percent", type=float, default=10.0, metavar="P", help="alert: disk free < P %%"
+    )
     return parser
 
 

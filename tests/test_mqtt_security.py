@@ -19,11 +19,8 @@ from station.store import Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
-from tests.helpers.broker import Mosquitto, free_port
-from tests.helpers.cli import ROOT
+from tests.helpers.broker import Mosquitto, shipped_broker
 from tests.helpers.pki import Pki
-
-FIRMWARE = ROOT / "firmware_config" / "mosquitto"
 
 
 @pytest.fixture(scope="module")
@@ -39,18 +36,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
 @pytest.fixture
 def tls_broker(pki: Pki, tmp_path: Path) -> Iterator[Mosquitto]:
     """The shipped config, with this test's port, files and log."""
-    port = free_port()
-    conf = (FIRMWARE / "scanstation.conf").read_text(encoding="utf-8")
-    conf = (
-        conf.replace("listener 8883", f"listener {port} 127.0.0.1")
-        .replace("/etc/mosquitto/ca_certificates/scanstation-ca.crt", str(pki.ca))
-        .replace("/etc/mosquitto/certs/broker.crt", str(pki.folder / "broker.crt"))
-        .replace("/etc/mosquitto/certs/broker.key", str(pki.folder / "broker.key"))
-        .replace("/etc/mosquitto/scanstation.acl", str(FIRMWARE / "scanstation.acl"))
-        .replace("persistence true", "persistence false")
-    )
-    server = Mosquitto(tmp_path, port=port)
-    server.conf.write_text(conf + "\nuser root\nlog_dest stderr\n", encoding="utf-8")
+    server = shipped_broker(tmp_path, pki.folder, pki.ca)
     server.start()
     yield server
     server.stop()

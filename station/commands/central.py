@@ -1,4 +1,4 @@
-"""Central-side commands: receiver."""
+"""Central-side commands: receiver and fleet dashboard."""
 
 from __future__ import annotations
 
@@ -9,16 +9,26 @@ from pathlib import Path
 
 from station.commands import say, stop_on_signals
 from station.config import read_secret
+from station.uplink.mqtt import Connection
 
 
-def cmd_receiver(args: argparse.Namespace) -> int:
-    from station.central.receiver import Receiver
-    from station.uplink.mqtt import Connection
+def add_identity_arguments(p: argparse.ArgumentParser) -> None:
+    """The MQTT identity options shared by the central commands."""
+    p.add_argument("--broker", required=True, metavar="URL", help="mqtts://host:port or mqtt://…")
+    p.add_argument("--client-id", metavar="ID", help="MQTT client id (default: host and pid)")
+    p.add_argument("--username", metavar="U", help="MQTT username")
+    p.add_argument(
+        "--password-file",
+        metavar="F",
+        help="file holding the MQTT password (or set SCANSTATION_MQTT_PASSWORD)",
+    )
+    p.add_argument("--ca-file", metavar="F", help="CA certificate of the broker")
+    p.add_argument("--cert-file", metavar="F", help="client certificate")
+    p.add_argument("--key-file", metavar="F", help="client private key")
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    client_id = args.client_id or f"central-{socket.gethostname()}-{os.getpid()}"[:64]
-    conn = Connection(
+
+def _connection(args: argparse.Namespace, client_id: str, *, clean_start: bool) -> Connection:
+    return Connection(
         args.broker,
         client_id,
         username=args.username,
@@ -28,8 +38,17 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         ca_file=Path(args.ca_file) if args.ca_file else None,
         cert_file=Path(args.cert_file) if args.cert_file else None,
         key_file=Path(args.key_file) if args.key_file else None,
-        clean_start=True,
+        clean_start=clean_start,
     )
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from station.central.receiver import Receiver
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    client_id = args.client_id or f"central-{socket.gethostname()}-{os.getpid()}"[:64]
+    conn = _connection(args, client_id, clean_start=True)
     Receiver(conn, out, share_group=args.share_group or "")
     stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
@@ -39,5 +58,52 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         stop.wait()
     finally:
         conn.stop()
+    say("Đã dừng / stopped")
+    return 0
+
+
+def default_fleet_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/scanstation-fleet")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "scanstation-fleet"
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    from station.central.fleet import Fleet, Limits
+    from station.central.fleetdb import FleetDB
+    from station.ui import Services, WebSettings, create_app
+    from station.ui.app import WebServer
+
+    password_hash = read_secret(
+        Path(args.password_hash_file) if args.password_hash_file else None,
+        "SCANSTATION_FLEET_PASSWORD_HASH",
+    )
+    data_dir = Path(args.data_dir) if args.data_dir else default_fleet_dir()
+    web = WebSettings(listen=args.listen, password_hash=password_hash, data_dir=data_dir)
+    web.check()
+    db = FleetDB(data_dir)
+    # a fixed client id and a kept session: events sent while the dashboard is
+    # down wait in the broker
+    client_id = args.client_id or f"fleet-{socket.gethostname()}"[:64]
+    conn = _connection(args, client_id, clean_start=False)
+    limits = Limits(
+        offline_minutes=args.offline_minutes,
+        backlog_hours=args.backlog_hours,
+        disk_percent=args.disk_percent,
+    )
+    fleet = Fleet(conn, db, limits)
+    server = WebServer(create_app(web, Services(fleet=fleet)), web)
+    stop = stop_on_signals("Đang dừng… / stopping…")
+    conn.start()
+    server.start()
+    db.prune()
+    say(f"Giám sát trạm / fleet dashboard: {server.url}/ (broker {args.broker}, {data_dir})")
+    try:
+        stop.wait()
+    finally:
+        server.stop()
+        conn.stop()
+        db.close()
     say("Đã dừng / stopped")
     return 0

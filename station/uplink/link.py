@@ -91,6 +91,7 @@ class StationLink:
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop the loops (telemetry publishes ``offline`` last), then disconnect."""
         self.stop_event.set()
+        self.uplink.halt()
         self.uplink.wake.set()
         self.telemetry.wake.set()
         for thread in self.threads:

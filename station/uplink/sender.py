@@ -73,6 +73,7 @@ class Uplink:
         self._waiters: dict[str, _Waiter] = {}
         self._lock = threading.Lock()
         self.wake = threading.Event()
+        self._halted = threading.Event()
         #: segments published, for the benchmark and the fault tests
         self.segments_sent = 0
         connection.subscribe(self.files.response, self._on_message)
@@ -214,8 +215,16 @@ class Uplink:
         self.conn.publish(topic, payload, qos=1)
         return waiter
 
+    def halt(self) -> None:
+        """Stop waiting for answers: the station is shutting down."""
+        self._halted.set()
+        self._abandon()
+
     def _wait(self, topic: str, waiter: _Waiter) -> int | None:
-        waiter.done.wait(timeout=self.timeout)
+        deadline = time.monotonic() + self.timeout
+        while not self._halted.is_set() and time.monotonic() < deadline:
+            if waiter.done.wait(timeout=min(0.5, max(0.0, deadline - time.monotonic()))):
+                break
         with self._lock:
             if self._waiters.get(topic) is waiter:
                 del self._waiters[topic]

@@ -56,3 +56,24 @@ class Mosquitto:
             self.proc.terminate()
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+def shipped_broker(folder: Path, pki_folder: Path, ca: Path) -> Mosquitto:
+    """mosquitto with firmware_config/mosquitto/ (TLS, certificate identities,
+    the ACL) on a free loopback port, with the test CA's files."""
+    from tests.helpers.cli import ROOT
+
+    firmware = ROOT / "firmware_config" / "mosquitto"
+    port = free_port()
+    conf = (firmware / "scanstation.conf").read_text(encoding="utf-8")
+    conf = (
+        conf.replace("listener 8883", f"listener {port} 127.0.0.1")
+        .replace("/etc/mosquitto/ca_certificates/scanstation-ca.crt", str(ca))
+        .replace("/etc/mosquitto/certs/broker.crt", str(pki_folder / "broker.crt"))
+        .replace("/etc/mosquitto/certs/broker.key", str(pki_folder / "broker.key"))
+        .replace("/etc/mosquitto/scanstation.acl", str(firmware / "scanstation.acl"))
+        .replace("persistence true", "persistence false")
+    )
+    server = Mosquitto(folder, port=port)
+    server.conf.write_text(conf + "\nuser root\nlog_dest stderr\n", encoding="utf-8")
+    return server

@@ -1,0 +1,142 @@
+"""The fleet in the Prometheus text exposition format (version 0.0.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from station.central.fleet import STATES
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _get(health: dict[str, Any] | None, *path: str) -> float | None:
+    value: Any = health
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _seconds(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        at = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
+
+
+#: name, type, help, how to read it from a station's view
+GAUGES: list[tuple[str, str, str, Callable[[dict[str, Any]], float | None]]] = [
+    (
+        "queue_depth",
+        "gauge",
+        "Documents waiting for their receipt",
+        lambda v: _get(v["health"], "queue", "depth"),
+    ),
+    (
+        "queue_to_send",
+        "gauge",
+        "Documents not yet sent",
+        lambda v: _get(v["health"], "queue", "to_send"),
+    ),
+    (
+        "oldest_pending_seconds",
+        "gauge",
+        "Age of the oldest document without a receipt",
+        lambda v: _get(v["health"], "queue", "oldest_pending_s"),
+    ),
+    (
+        "disk_free_bytes",
+        "gauge",
+        "Free space on the station's data disk",
+        lambda v: _get(v["health"], "disk", "free_bytes"),
+    ),
+    (
+        "disk_free_ratio",
+        "gauge",
+        "Free share of the station's data disk",
+        lambda v: None if (p := _get(v["health"], "disk", "free_percent")) is None else p / 100,
+    ),
+    (
+        "cpu_temperature_celsius",
+        "gauge",
+        "SoC temperature",
+        lambda v: _get(v["health"], "cpu_temp_c"),
+    ),
+    (
+        "memory_rss_bytes",
+        "gauge",
+        "Resident memory of the station process",
+        lambda v: _get(v["health"], "memory", "rss_bytes"),
+    ),
+    (
+        "uptime_seconds",
+        "gauge",
+        "Seconds since the station process started",
+        lambda v: _get(v["health"], "uptime_s"),
+    ),
+    (
+        "pages_total",
+        "counter",
+        "Pages captured since installation",
+        lambda v: _get(v["health"], "counters", "pages_total"),
+    ),
+    (
+        "sheets_since_roller",
+        "gauge",
+        "Sheets fed since the last roller change",
+        lambda v: _get(v["health"], "counters", "sheets_since_roller"),
+    ),
+    (
+        "roller_limit_sheets",
+        "gauge",
+        "Sheets the feed rollers last",
+        lambda v: _get(v["health"], "counters", "roller_limit"),
+    ),
+    (
+        "last_seen_timestamp_seconds",
+        "gauge",
+        "When the station was last heard",
+        lambda v: _seconds(v["last_seen"]),
+    ),
+    ("alerts", "gauge", "Active dashboard alerts", lambda v: float(len(v["alerts"]))),
+]
+
+
+def exposition(views: list[dict[str, Any]]) -> str:
+    lines = [
+        "# HELP scanstation_up 1 when the station's state is online",
+        "# TYPE scanstation_up gauge",
+    ]
+    for view in views:
+        lines.append(
+            f'scanstation_up{{station="{_label(view["station_id"])}"}} '
+            f"{1 if view['state'] == 'online' else 0}"
+        )
+    lines += [
+        "# HELP scanstation_state The station's state (online, offline, lost)",
+        "# TYPE scanstation_state gauge",
+    ]
+    for view in views:
+        for state in STATES:
+            lines.append(
+                f'scanstation_state{{station="{_label(view["station_id"])}",state="{state}"}} '
+                f"{1 if view['state'] == state else 0}"
+            )
+    for name, kind, help_text, read in GAUGES:
+        lines += [f"# HELP scanstation_{name} {help_text}", f"# TYPE scanstation_{name} {kind}"]
+        for view in views:
+            value = read(view)
+            if value is not None:
+                labels = f'station="{_label(view["station_id"])}",unit="{_label(view["unit"])}"'
+                lines.append(f"scanstation_{name}{{{labels}}} {value!r}")
+    return "\n".join(lines) + "\n"
