@@ -4,6 +4,7 @@ commands; a killed station shown lost; the history kept across a restart."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -289,7 +290,7 @@ def test_fifty_stations_on_the_dashboard(
         page.screenshot(path=artifacts() / "fleet-station.png", full_page=True)
 
         page.goto(f"{dashboard.url}/stats")
-        totals = {}
+        totals: dict[str, tuple[int, int]] = {}
         for station in stations.values():
             unit = station.settings.config.station.unit_name
             docs, pages = totals.get(unit, (0, 0))
@@ -426,6 +427,10 @@ def _state_of(board: Dashboard, station_id: str) -> str | None:
     return row.state if row else None
 
 
+def _state_is(board: Dashboard, station_id: str, state: str) -> bool:
+    return _state_of(board, station_id) == state
+
+
 def test_killed_station_shows_lost_within_keepalive(
     pki: Pki, broker: Mosquitto, dashboard: Dashboard, tmp_path: Path
 ) -> None:
@@ -435,19 +440,18 @@ def test_killed_station_shows_lost_within_keepalive(
         folder.mkdir()
         proc = _child(_write_config(pki, broker, station_id, folder))
         try:
-            _until(lambda sid=station_id: _state_of(dashboard, sid) == "online", timeout=20)
+            is_online = functools.partial(_state_is, dashboard, station_id, "online")
+            is_lost = functools.partial(_state_is, dashboard, station_id, "lost")
+            _until(is_online, timeout=20)
             os.kill(proc.pid, how)
             killed = time.monotonic()
             # SIGKILL closes the socket at once; SIGSTOP leaves it open and silent,
             # so the broker's keep-alive (1.5 x keepalive) is what notices
-            _until(
-                lambda sid=station_id: _state_of(dashboard, sid) == "lost", timeout=20, step=0.05
-            )
+            _until(is_lost, timeout=20, step=0.05)
             took = time.monotonic() - killed
             # mosquitto 2.0 checks keep-alives coarsely: up to twice 1.5 x keepalive
             limit = 1.5 * keepalive * (1 if how == signal.SIGKILL else 2)
             assert took <= limit, f"{station_id}: lost after {took:.1f} s"
-            print(f"{station_id} {how.name}: lost after {took:.2f} s")
         finally:
             proc.kill()
             proc.wait(10)

@@ -251,14 +251,16 @@ class Fleet:
             log.warning("ignored a malformed event on %r", topic[:200])
             return
         now = datetime.now(UTC)
-        at = iso(parse_time(body.get("ts"), now))
+        raw_ts = body.get("ts")
+        station_ts = raw_ts if isinstance(raw_ts, str) and len(raw_ts) <= 40 else ""
+        at = iso(parse_time(raw_ts, now))
         body["ts"] = at
         body["type"] = body["type"][:64]
         body["severity"] = body["severity"][:16]
         if not isinstance(body.get("id"), int):
             body["id"] = None
         self.db.seen(station_id, at)
-        self.db.add_event(station_id, body, iso(now))
+        self.db.add_event(station_id, body, station_ts, iso(now))
 
     def _reply(self, topic: str, payload: bytes) -> None:
         station_id = self._station(topic)

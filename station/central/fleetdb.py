@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS events (
     id               INTEGER PRIMARY KEY,
     station_id       TEXT NOT NULL,
     station_event_id INTEGER,
+    station_ts       TEXT NOT NULL,
     ts               TEXT NOT NULL,
     received_at      TEXT NOT NULL,
     type             TEXT NOT NULL,
@@ -52,7 +53,7 @@ CREATE TABLE IF NOT EXISTS events (
     message_vi       TEXT NOT NULL,
     message_en       TEXT NOT NULL,
     detail           TEXT NOT NULL,
-    UNIQUE (station_id, station_event_id, ts)
+    UNIQUE (station_id, station_event_id, station_ts)
 );
 CREATE TABLE IF NOT EXISTS monthly (
     station_id TEXT NOT NULL,
@@ -76,6 +77,8 @@ CREATE INDEX IF NOT EXISTS events_by_station ON events (station_id, id);
 CREATE INDEX IF NOT EXISTS states_by_station ON state_changes (station_id, id);
 CREATE INDEX IF NOT EXISTS commands_by_station ON commands (station_id, sent_at);
 """
+
+SCHEMA_VERSION = 1
 
 #: events and state changes older than this are pruned
 KEEP = timedelta(days=400)
@@ -125,7 +128,13 @@ class FleetDB:
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
+            if self._db.execute("PRAGMA user_version").fetchone()[0] > SCHEMA_VERSION:
+                raise StorageError(
+                    f"{self.path} was written by a newer version of the dashboard",
+                    f"{self.path} do phiên bản mới hơn của trang giám sát ghi",
+                )
             self._db.executescript(SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"cannot open the fleet history {self.path}: {exc}",
@@ -230,17 +239,21 @@ class FleetDB:
 
     # ------------------------------------------------------------------ events
 
-    def add_event(self, station_id: str, event: dict[str, Any], received_at: str) -> bool:
-        """Record a station's event; False for one already recorded."""
+    def add_event(
+        self, station_id: str, event: dict[str, Any], station_ts: str, received_at: str
+    ) -> bool:
+        """Record a station's event; False for one already recorded (the same id
+        and time as the station wrote them)."""
         message = event.get("message") or {}
         with self._tx() as db:
             cur = db.execute(
-                "INSERT OR IGNORE INTO events (station_id, station_event_id, ts, received_at,"
-                " type, severity, message_vi, message_en, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO events (station_id, station_event_id, station_ts, ts,"
+                " received_at, type, severity, message_vi, message_en, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     station_id,
                     event.get("id"),
+                    station_ts,
                     event["ts"],
                     received_at,
                     event["type"],
