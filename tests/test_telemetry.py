@@ -20,7 +20,7 @@ from station import settings as settings_mod
 from station.config import Config
 from station.errors import ConfigError
 from station.settings import Settings
-from station.stats import ScannerState, Stats, cpu_temperature
+from station.stats import ScannerState, Stats, conditions, cpu_temperature
 from station.store import Store
 from station.uplink import topics
 from station.uplink.commands import Commands
@@ -293,3 +293,21 @@ def test_fleet_command_serves_the_dashboard(broker: Mosquitto, tmp_path: Path) -
         assert proc.stdout is not None
         proc.stdout.close()
     assert (tmp_path / "fleet" / "fleet.sqlite3").exists()
+
+
+def test_conditions_by_the_telemetry_thresholds(tmp_path: Path) -> None:
+    config = Config.model_validate({"station": {"id": "st-k", "data_dir": str(tmp_path)}})
+    settings = Settings(config)
+    snapshot: dict[str, Any] = {
+        "disk": {"free_bytes": 10 * 2**30, "floor_bytes": 500 * 2**20, "free_percent": 40.0},
+        "queue": {"depth": 4, "to_send": 2, "oldest_unsent_s": 14 * 60.0,
+                  "oldest_pending_s": 7.9 * 3600},
+    }  # fmt: skip
+    assert conditions(snapshot, settings) == []
+    snapshot["queue"].update(oldest_unsent_s=16 * 60.0, oldest_pending_s=8.1 * 3600)
+    snapshot["disk"].update(free_percent=9.0)
+    found = conditions(snapshot, settings)
+    assert [c.type for c in found] == ["disk.low", "upload.failing", "backlog.old"]
+    assert "16 phút" in found[1].message_vi and "8.1 h" in found[2].message_en
+    settings.change({"telemetry.backlog_alert_hours": 9, "telemetry.upload_alert_minutes": 20})
+    assert [c.type for c in conditions(snapshot, settings)] == ["disk.low"]
