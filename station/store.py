@@ -30,12 +30,13 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from station.dbutil import immediate
 from station.errors import DiskFull, NotFound, StorageError
 from station.fsutil import free_bytes, fsync_dir, storage_error
 
@@ -344,16 +345,8 @@ class Store:
                             self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {number}")
 
-    @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, self._lock)
 
     # ------------------------------------------------------------------ batches
 

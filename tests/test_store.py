@@ -64,11 +64,21 @@ def test_page_is_on_disk_and_recorded(data_dir: Path) -> None:
         assert page.seq == 1 and page.sha256 == hashlib.sha256(data).hexdigest()
         assert store.page_path(page).read_bytes() == data
         assert not list((data_dir / "spool" / batch.id).glob(".*.tmp"))
-        assert store.counters() == {"pages_total": 1, "pages_since_roller": 1}
+        assert store.counters() == {
+            "pages_total": 1,
+            "pages_since_roller": 1,
+            "sheets_total": 1,
+            "sheets_since_roller": 1,
+        }
         _add(store, batch.id, _jpeg(2))
         assert [p.seq for p in store.pages(batch.id)] == [1, 2]
         store.reset_counter("pages_since_roller")
-        assert store.counters() == {"pages_total": 2, "pages_since_roller": 0}
+        assert store.counters() == {
+            "pages_total": 2,
+            "pages_since_roller": 0,
+            "sheets_total": 2,
+            "sheets_since_roller": 2,
+        }
 
 
 def test_state_transitions_are_explicit(data_dir: Path) -> None:

@@ -58,29 +58,27 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return text
 
 
-def when(value: str | None) -> str:
-    """A UTC timestamp as Vietnam time: 25/11/2026 07:09."""
-    if not value:
-        return "–"
+def _utc(value: str) -> datetime | None:
     try:
         at = datetime.fromisoformat(value)
     except ValueError:
-        return value
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def when(value: str | None) -> str:
+    """A UTC timestamp as Vietnam time: 25/11/2026 07:09."""
+    at = _utc(value) if value else None
+    if at is None:
+        return value or "–"
     return at.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def ago(value: str | None, now: datetime | None = None) -> str:
     """How long ago, in words: "3 phút trước" / "3 min ago"."""
-    if not value:
-        return "–"
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
+    at = _utc(value) if value else None
+    if at is None:
+        return value or "–"
     return duration(((now or datetime.now(UTC)) - at).total_seconds(), suffix=True)
 
 

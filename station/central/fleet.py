@@ -88,25 +88,17 @@ def alerts_of(row: StationRow, limits: Limits, now: datetime) -> list[Alert]:
     down_min = (now - since).total_seconds() / 60
     if row.state in ("offline", "lost") and down_min >= limits.offline_minutes:
         what = ("mất kết nối", "lost") if row.state == "lost" else ("đã tắt", "switched off")
+        vi, en = _duration(down_min)
         found.append(
-            Alert(
-                "offline",
-                "error",
-                f"Trạm {what[0]} {_duration_vi(down_min)}",
-                f"Station {what[1]} for {_duration_en(down_min)}",
-            )
+            Alert("offline", "error", f"Trạm {what[0]} {vi}", f"Station {what[1]} for {en}")
         )
     health = row.health
     interval = _number(_dig(health, "interval_s")) or 60.0
     seen_ago = (now - parse_time(row.last_seen, now)).total_seconds()
     if row.state == "online" and seen_ago > max(limits.silent_intervals * interval, 180):
+        vi, en = _duration(seen_ago / 60)
         found.append(
-            Alert(
-                "silent",
-                "warning",
-                f"Không nhận được báo cáo {_duration_vi(seen_ago / 60)}",
-                f"No report for {_duration_en(seen_ago / 60)}",
-            )
+            Alert("silent", "warning", f"Không nhận được báo cáo {vi}", f"No report for {en}")
         )
     if health is None:
         return found
@@ -158,20 +150,15 @@ def alerts_of(row: StationRow, limits: Limits, now: datetime) -> list[Alert]:
     return found
 
 
-def _duration_vi(minutes: float) -> str:
+def _duration(minutes: float) -> tuple[str, str]:
+    """A span in Vietnamese and in English."""
     if minutes < 120:
-        return f"{minutes:.0f} phút"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} giờ"
-    return f"{minutes / 1440:.0f} ngày"
-
-
-def _duration_en(minutes: float) -> str:
-    if minutes < 120:
-        return f"{minutes:.0f} min"
-    if minutes < 48 * 60:
-        return f"{minutes / 60:.1f} h"
-    return f"{minutes / 1440:.0f} days"
+        value, vi, en = f"{minutes:.0f}", "phút", "min"
+    elif minutes < 48 * 60:
+        value, vi, en = f"{minutes / 60:.1f}", "giờ", "h"
+    else:
+        value, vi, en = f"{minutes / 1440:.0f}", "ngày", "days"
+    return f"{value} {vi}", f"{value} {en}"
 
 
 class Fleet:

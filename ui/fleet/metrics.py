@@ -112,31 +112,32 @@ GAUGES: list[tuple[str, str, str, Callable[[dict[str, Any]], float | None]]] = [
 ]
 
 
+def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP scanstation_{name} {help_text}", f"# TYPE scanstation_{name} {kind}"]
+    return lines + [f"scanstation_{name}{{{labels}}} {value!r}" for labels, value in samples]
+
+
 def exposition(views: list[dict[str, Any]]) -> str:
-    lines = [
-        "# HELP scanstation_up 1 when the station's state is online",
-        "# TYPE scanstation_up gauge",
-    ]
-    for view in views:
-        lines.append(
-            f'scanstation_up{{station="{_label(view["station_id"])}"}} '
-            f"{1 if view['state'] == 'online' else 0}"
-        )
-    lines += [
-        "# HELP scanstation_state The station's state (online, offline, lost)",
-        "# TYPE scanstation_state gauge",
-    ]
-    for view in views:
-        for state in STATES:
-            lines.append(
-                f'scanstation_state{{station="{_label(view["station_id"])}",state="{state}"}} '
-                f"{1 if view['state'] == state else 0}"
-            )
+    def station(view: dict[str, Any]) -> str:
+        return f'station="{_label(view["station_id"])}"'
+
+    lines = _family(
+        "up",
+        "gauge",
+        "1 when the station's state is online",
+        [(station(v), float(v["state"] == "online")) for v in views],
+    )
+    lines += _family(
+        "state",
+        "gauge",
+        "The station's state (online, offline, lost)",
+        [(f'{station(v)},state="{s}"', float(v["state"] == s)) for v in views for s in STATES],
+    )
     for name, kind, help_text, read in GAUGES:
-        lines += [f"# HELP scanstation_{name} {help_text}", f"# TYPE scanstation_{name} {kind}"]
+        samples = []
         for view in views:
             value = read(view)
             if value is not None:
-                labels = f'station="{_label(view["station_id"])}",unit="{_label(view["unit"])}"'
-                lines.append(f"scanstation_{name}{{{labels}}} {value!r}")
+                samples.append((f'{station(view)},unit="{_label(view["unit"])}"', value))
+        lines += _family(name, kind, help_text, samples)
     return "\n".join(lines) + "\n"
