@@ -289,6 +289,10 @@ def test_fifty_stations_on_the_dashboard(
         assert page.locator('tr[data-type="scanner.jam"]').count() == 1
         page.screenshot(path=artifacts() / "fleet-station.png", full_page=True)
 
+        page.goto(f"{dashboard.url}/alerts")
+        assert page.locator(f'tr[data-station="{JAMMED}"]').count() == 1
+        page.screenshot(path=artifacts() / "fleet-alerts.png", full_page=True)
+
         page.goto(f"{dashboard.url}/stats")
         totals: dict[str, tuple[int, int]] = {}
         for station in stations.values():
