@@ -52,8 +52,8 @@ def read_overlay(path: Path) -> dict[str, dict[str, Any]]:
     """The saved remote settings ({} when there are none)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}  # no settings sent yet (or no data folder: doctor reports that)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(
             f"{path}: the fleet's saved settings cannot be read ({exc}). Fix: delete the file "
