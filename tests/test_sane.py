@@ -248,3 +248,38 @@ def test_sensor_options_read_like_buttons(scanner: SaneScanner) -> None:
     assert values is not None
     assert set(values) == set(names)
     assert all(v in (0, 1) for v in values.values())  # SANE booleans
+
+
+SIGPIPE_CHILD = """
+import socket, threading
+from station.capture.sane import SaneScanner
+from station.config import Profile
+scanner = SaneScanner("test:0")
+for n, _ in enumerate(scanner.frames(Profile(source="adf-front", resolution=75), threading.Event())):
+    if n == 1:
+        break
+scanner.close()
+a, b = socket.socketpair()
+b.close()
+try:
+    for _ in range(3):
+        a.send(b"x" * 65536)
+except BrokenPipeError:
+    print("EPIPE")
+"""
+
+
+def test_a_write_to_a_closed_socket_after_scanning_is_an_error_not_death() -> None:
+    """SANE's test backend sets SIGPIPE back to "default" in sane_start; the
+    wrapper puts "ignore" back, so a broker that went away cannot kill the
+    station (the MQTT thread would write to a closed socket)."""
+    import subprocess
+    import sys
+
+    from tests.helpers.cli import ROOT
+
+    child = subprocess.run(
+        [sys.executable, "-c", SIGPIPE_CHILD], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == 0, f"died with {child.returncode}: {child.stderr[-400:]}"
+    assert child.stdout.strip() == "EPIPE"

@@ -16,8 +16,10 @@ SANE is not thread-safe, so every call goes through one process-wide lock.
 
 from __future__ import annotations
 
+import ctypes
 import fnmatch
 import logging
+import signal
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -103,6 +105,21 @@ _STATUS: dict[str, tuple[type[ScannerError], str, str]] = {
         "Máy quét không trả về dữ liệu ảnh",
     ),
 }
+
+
+def ignore_sigpipe() -> None:
+    """Put SIGPIPE back to "ignore" for the whole process.
+
+    Python ignores SIGPIPE (a write to a closed socket is an error, not death),
+    but some SANE backends (the ``test`` backend among them, through
+    sanei_thread) set it back to the default during ``sane_start``; the next
+    write to a broker that went away would then kill the station. ``signal``
+    from libc works from any thread, unlike :func:`signal.signal`.
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    libc.signal(int(signal.SIGPIPE), 1)  # SIG_IGN
 
 
 def _sane() -> Any:
@@ -494,6 +511,8 @@ class SaneScanner:
                         if isinstance(error, NoDocuments) and count > 0:
                             break
                         raise error from exc
+                    finally:
+                        ignore_sigpipe()
                 encoded = encode_page(image, dpi, profile.file_format, profile.jpeg_quality)
                 side = ("front" if count % 2 == 0 else "back") if settings.duplex else "single"
                 yield Frame(
@@ -517,6 +536,7 @@ class SaneScanner:
                         self._dev.cancel()
                     except Exception as exc:  # noqa: BLE001 - cancel on a dead device
                         log.debug("cancel on %s failed: %s", self.name, exc)
+                    ignore_sigpipe()
 
     def _failure(self, exc: BaseException) -> ScannerError:
         error = translate(exc, self.name)
