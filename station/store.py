@@ -153,6 +153,35 @@ _SCHEMA = [
     );
     CREATE INDEX outbox_by_state ON outbox (state, created_at);
     """,
+    # version 4: the clerk's review of a batch (station/review.py): cleaned pages
+    # and draft documents; a capture batch's pages may join another batch's review
+    """
+    CREATE TABLE review_pages (
+        page_id   INTEGER PRIMARY KEY,
+        batch_id  TEXT NOT NULL,
+        position  INTEGER NOT NULL,
+        info      TEXT NOT NULL,
+        clean     TEXT,
+        thumb     TEXT,
+        rotation  INTEGER NOT NULL DEFAULT 0,
+        deleted   INTEGER NOT NULL DEFAULT 0,
+        doc_id    TEXT,
+        doc_seq   INTEGER
+    );
+    CREATE INDEX review_pages_by_batch ON review_pages (batch_id, position);
+    CREATE TABLE review_docs (
+        doc_id       TEXT PRIMARY KEY,
+        batch_id     TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        registration TEXT,
+        metadata     TEXT NOT NULL,
+        edited       TEXT NOT NULL DEFAULT '[]',
+        warnings     TEXT NOT NULL DEFAULT '[]',
+        pdf          TEXT,
+        stale        INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX review_docs_by_batch ON review_docs (batch_id, seq);
+    """,
 ]
 
 #: states of a document in the outbox, in order
@@ -347,6 +376,14 @@ class Store:
 
     def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return immediate(self._db, self._lock)
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A write transaction, for the store's companion modules (review)."""
+        return self._tx()
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     # ------------------------------------------------------------------ batches
 

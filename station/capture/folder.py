@@ -6,6 +6,9 @@ Two modes:
     Every batch reads all supported files in natural name order (scan_2 before
     scan_10) and leaves them in place. The demo's virtual scanner is built on it.
 
+``folder:PATH?pace=0.5`` (replay at a scanner's pace)
+    The same, one page every ``pace`` seconds, like a real feeder.
+
 ``folder:PATH?mode=hot`` (hot folder)
     A batch takes every file that is complete and stable (size and modification
     time unchanged for ``settle`` seconds, default 2), in name order, and moves
@@ -50,6 +53,8 @@ class FolderSource:
     path: Path
     hot: bool = False
     settle_s: float = 2.0
+    #: seconds between pages, as a scanner feeds them (0: as fast as they are read)
+    pace_s: float = 0.0
     #: Called with (file, error) when a hot-folder file is rejected.
     on_reject: Callable[[Path, InputError], None] | None = None
     _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
@@ -61,9 +66,10 @@ class FolderSource:
     @classmethod
     def from_device(cls, device: str) -> FolderSource:
         bad = ConfigError(
-            f"bad folder device {device!r}: use folder:PATH or folder:PATH?mode=hot&settle=2",
-            f"Thiết bị thư mục {device!r} không hợp lệ: dùng folder:ĐƯỜNG_DẪN "
-            "hoặc folder:ĐƯỜNG_DẪN?mode=hot&settle=2",
+            f"bad folder device {device!r}: use folder:PATH, folder:PATH?pace=0.5 or "
+            "folder:PATH?mode=hot&settle=2",
+            f"Thiết bị thư mục {device!r} không hợp lệ: dùng folder:ĐƯỜNG_DẪN, "
+            "folder:ĐƯỜNG_DẪN?pace=0.5 hoặc folder:ĐƯỜNG_DẪN?mode=hot&settle=2",
         )
         spec = device.removeprefix("folder:")
         options: dict[str, list[str]] = {}
@@ -74,7 +80,7 @@ class FolderSource:
             except ValueError:
                 raise bad from None
             spec = base
-        if not spec or set(options) - {"mode", "settle"}:
+        if not spec or set(options) - {"mode", "settle", "pace"}:
             raise bad
         mode = options.get("mode", ["replay"])[-1]
         if mode not in ("replay", "hot"):
@@ -83,9 +89,15 @@ class FolderSource:
             settle = float(options.get("settle", ["2"])[-1])
         except ValueError:
             raise bad from None
+        try:
+            pace = float(options.get("pace", ["0"])[-1])
+        except ValueError:
+            raise bad from None
         if not math.isfinite(settle) or not 0 <= settle <= 3600:
             raise bad
-        return cls(Path(spec).expanduser(), hot=mode == "hot", settle_s=settle)
+        if not math.isfinite(pace) or not 0 <= pace <= 60:
+            raise bad
+        return cls(Path(spec).expanduser(), hot=mode == "hot", settle_s=settle, pace_s=pace)
 
     # ------------------------------------------------------------------ listing
 
@@ -158,6 +170,8 @@ class FolderSource:
                 for index, encoded in enumerate(
                     read_frames(path, profile.resolution, profile.file_format, profile.jpeg_quality)
                 ):
+                    if self.pace_s and stop.wait(self.pace_s):
+                        return
                     yield Frame(
                         data=encoded.data,
                         ext=encoded.ext,

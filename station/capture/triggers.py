@@ -27,7 +27,7 @@ from station.capture import Source
 from station.capture.session import CaptureResult, capture_batch
 from station.config import Config
 from station.errors import ConfigError, DependencyError, StationError
-from station.store import Store
+from station.store import Page, Store
 
 log = logging.getLogger(__name__)
 
@@ -209,6 +209,8 @@ class CaptureService(threading.Thread):
         stop: threading.Event,
         *,
         on_result: Callable[[CaptureResult | StationError], None] | None = None,
+        on_page: Callable[[TriggerRequest, Page], None] | None = None,
+        on_start: Callable[[TriggerRequest], None] | None = None,
     ) -> None:
         super().__init__(name="capture", daemon=True)
         self.config = config
@@ -217,6 +219,8 @@ class CaptureService(threading.Thread):
         self.hub = hub
         self._stop_event = stop
         self._on_result = on_result
+        self._on_page = on_page
+        self._on_start = on_start
         self.busy = threading.Event()
 
     def run(self) -> None:
@@ -230,7 +234,10 @@ class CaptureService(threading.Thread):
         name = request.profile or self.config.scanner.default_profile
         self.busy.set()
         outcome: CaptureResult | StationError
+        on_page = self._on_page
         try:
+            if self._on_start is not None:
+                self._on_start(request)
             outcome = capture_batch(
                 self.store,
                 self.source,
@@ -238,6 +245,7 @@ class CaptureService(threading.Thread):
                 self.config.profile(name),
                 trigger=request.origin,
                 stop=self._stop_event,
+                on_page=(lambda page: on_page(request, page)) if on_page else None,
             )
             log.info("batch %s: %d pages", outcome.batch.id, len(outcome.pages))
         except StationError as exc:

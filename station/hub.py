@@ -1,0 +1,51 @@
+"""Live news for the station UI: what changed, for every open screen (SSE).
+
+Each subscriber gets its own bounded queue; a screen that stops reading loses
+old news rather than holding the station up (it reloads what it shows anyway).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Any
+
+Message = tuple[str, dict[str, Any]]
+
+
+class Hub:
+    def __init__(self, backlog: int = 256) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: list[queue.Queue[Message]] = []
+        self.backlog = backlog
+
+    def subscribe(self) -> queue.Queue[Message]:
+        box: queue.Queue[Message] = queue.Queue(maxsize=self.backlog)
+        with self._lock:
+            self._subscribers.append(box)
+        return box
+
+    def unsubscribe(self, box: queue.Queue[Message]) -> None:
+        with self._lock:
+            if box in self._subscribers:
+                self._subscribers.remove(box)
+
+    def publish(self, kind: str, **data: Any) -> None:
+        message = (kind, {**data, "at": time.time()})
+        with self._lock:
+            boxes = list(self._subscribers)
+        for box in boxes:
+            try:
+                box.put_nowait(message)
+            except queue.Full:
+                try:  # drop the oldest: the newest news matters
+                    box.get_nowait()
+                    box.put_nowait(message)
+                except (queue.Empty, queue.Full):
+                    pass
+
+    @property
+    def listeners(self) -> int:
+        with self._lock:
+            return len(self._subscribers)

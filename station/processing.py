@@ -1,0 +1,405 @@
+"""From captured pages to confirmed, queued documents, beside capture.
+
+The capture thread hands each stored page to :meth:`Processor.captured`, which
+makes a thumbnail of the raw page at once (the clerk sees it within a second)
+and queues the page for cleaning in a worker process. One ``pipeline`` thread
+takes the results in order: cleaned pages join the review and the documents
+are grouped again; when a capture ends and its pages are clean, the stale
+documents go to the OCR worker (:class:`station.finish.OcrPool`); their fields
+come back into the review. :meth:`confirm` makes the documents whose pages the
+clerk changed again, writes the final XMP, records the documents and queues
+them for delivery. Nothing here waits for OCR: capture and cleaning go on.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from station.barcodes import Rules, classify
+from station.errors import InputError, StationError
+from station.finish import BatchJob, DocumentJob, OcrPool
+from station.fsutil import atomic_write
+from station.hub import Hub
+from station.imageio import read_frames
+from station.review import Review, ReviewDoc
+from station.settings import Settings
+from station.split import warning
+from station.store import Page, Store, duplicate_key
+
+log = logging.getLogger("scanstation.pipeline")
+
+THUMB_WIDTH = 240
+
+
+def thumbnail(data: bytes, rotation: int = 0, width: int = THUMB_WIDTH) -> bytes:
+    """A small JPEG of a page; JPEGs are decoded at 1/8 size (a few ms)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (width, width * 2))
+        small = image.convert("RGB")
+        small.thumbnail((width, width * 2))
+        if rotation:
+            small = small.rotate(-rotation, expand=True)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def rotated(source: Path, rotation: int, target: Path) -> Path:
+    """The page turned ``rotation`` degrees clockwise, at its resolution."""
+    if not rotation:
+        return source
+    with Image.open(source) as image:
+        dpi = image.info.get("dpi", (200, 200))
+        turned = image.rotate(-rotation, expand=True)
+        out = io.BytesIO()
+        turned.save(out, "JPEG", quality=92, subsampling=0, dpi=dpi)
+    atomic_write(target, out.getvalue(), mode=0o640)
+    return target
+
+
+def clean_to_files(
+    source: Path, dpi: int, sensitivity: str, rules: Rules, clean_out: Path, thumb_out: Path
+) -> dict[str, Any]:
+    """The per-page step in the worker: the corrected page and its thumbnail
+    written, and what the review needs to know of it."""
+    from station.pipeline import clean_page
+
+    frame = next(iter(read_frames(source, dpi)))
+    page = clean_page(frame, source.name, sensitivity, rules)
+    atomic_write(clean_out, page.data, mode=0o640)
+    atomic_write(thumb_out, thumbnail(page.data), mode=0o640)
+    found = classify(page.barcodes, rules)
+    return {
+        "skew_deg": round(page.skew_deg, 2),
+        "orientation_deg": page.orientation_deg,
+        "blank": page.blank,
+        "separator": found.separator,
+        "barcodes": [code.as_json() for code in page.barcodes],
+        "registrations": [code.text for code in found.registrations],
+        "dpi": page.dpi,
+    }
+
+
+@dataclass
+class _Batch:
+    """What the pipeline thread knows of a batch under way."""
+
+    sent: int = 0
+    cleaned: int = 0
+    captured: bool = False
+    reading: bool = False
+    confirming: bool = False
+
+
+class Processor(threading.Thread):
+    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+        super().__init__(name="pipeline", daemon=True)
+        self.store = store
+        self.review = review
+        self.settings = settings
+        self.hub = hub
+        self.inbox: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+        self.stop_event = threading.Event()
+        self.batches: dict[str, _Batch] = {}
+        #: review batch -> time.monotonic() when it confirms itself
+        self.countdowns: dict[str, float] = {}
+        self.cleaner = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("forkserver")
+        )
+        self.ocr = OcrPool()
+        self.on_error: Callable[[StationError], None] = lambda error: None
+
+    @property
+    def rules(self) -> Rules:
+        pipeline = self.settings.config.pipeline
+        return Rules.from_config(pipeline.registration_pattern, pipeline.separator_text)
+
+    # ------------------------------------------------------------------ from capture
+
+    def captured(self, review_batch: str, page: Page) -> None:
+        """A page is stored (capture thread): thumbnail now, cleaning queued."""
+        folder = self.review.folder(review_batch)
+        source = self.store.page_path(page)
+        try:
+            raw = thumbnail(source.read_bytes())
+            atomic_write(folder / f"raw-{page.id}.jpg", raw, mode=0o640)
+            thumb = f"{review_batch}/raw-{page.id}.jpg"
+        except (OSError, ValueError) as exc:
+            log.warning("no thumbnail for page %s: %s", page.id, exc)
+            thumb = None
+        self.review.add_page(review_batch, page.id, {"captured": True}, thumb=thumb)
+        self.hub.publish("page", batch=review_batch, page=page.id, thumb=thumb, stage="captured")
+        self.inbox.put(("clean", (review_batch, page)))
+
+    def capture_ended(self, review_batch: str, capture_batch: str | None) -> None:
+        self.inbox.put(("ended", (review_batch, capture_batch)))
+
+    def confirm(self, review_batch: str) -> None:
+        self.inbox.put(("confirm", (review_batch,)))
+
+    # ------------------------------------------------------------------ the thread
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                kind, args = self.inbox.get(timeout=0.2)
+            except queue.Empty:
+                self._tick_countdowns()
+                continue
+            try:
+                getattr(self, f"_on_{kind}")(*args)
+            except StationError as exc:
+                log.warning("%s failed: %s", kind, exc.message_en)
+                self.on_error(exc)
+            except Exception:  # a bug must not stop the pipeline
+                log.exception("%s failed", kind)
+            self._tick_countdowns()
+
+    def close(self) -> None:
+        self.stop_event.set()
+        if self.is_alive():
+            self.join(timeout=10)
+        self.cleaner.shutdown(wait=True, cancel_futures=True)
+        self.ocr.close()
+
+    def _state(self, batch: str) -> _Batch:
+        return self.batches.setdefault(batch, _Batch())
+
+    def _on_clean(self, review_batch: str, page: Page) -> None:
+        folder = self.review.folder(review_batch)
+        config = self.settings.config
+        future = self.cleaner.submit(
+            clean_to_files,
+            self.store.page_path(page),
+            page.dpi,
+            config.pipeline.blank_sensitivity,
+            self.rules,
+            folder / f"p{page.id}.jpg",
+            folder / f"t{page.id}.jpg",
+        )
+        self._state(review_batch).sent += 1
+        future.add_done_callback(
+            lambda done: self.inbox.put(("cleaned", (review_batch, page.id, done)))
+        )
+
+    def _on_cleaned(self, review_batch: str, page_id: int, done: Future[dict[str, Any]]) -> None:
+        state = self._state(review_batch)
+        state.cleaned += 1
+        try:
+            info = done.result()
+        except InputError as exc:
+            info = {"blank": True, "error": exc.message_en}
+            log.warning("page %s could not be cleaned: %s", page_id, exc.message_en)
+        self.review.add_page(
+            review_batch,
+            page_id,
+            info,
+            clean=f"{review_batch}/p{page_id}.jpg" if "error" not in info else None,
+            thumb=f"{review_batch}/t{page_id}.jpg" if "error" not in info else None,
+        )
+        if self.store.batch(review_batch).state in ("capturing", "captured", "interrupted"):
+            self.review.regroup(review_batch, self.rules)
+        self.hub.publish(
+            "page", batch=review_batch, page=page_id, thumb=f"{review_batch}/t{page_id}.jpg",
+            stage="cleaned", blank=bool(info.get("blank")),
+        )  # fmt: skip
+        self._maybe_read(review_batch)
+
+    def _on_ended(self, review_batch: str, capture_batch: str | None) -> None:
+        self._state(review_batch).captured = True
+        self._maybe_read(review_batch)
+
+    def _maybe_read(self, review_batch: str) -> None:
+        state = self._state(review_batch)
+        if not state.captured or state.cleaned < state.sent or state.reading:
+            return
+        if self.store.batch(review_batch).state == "review":
+            self._append_new_pages(review_batch)
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "processing")
+        self._read(review_batch)
+
+    def _append_new_pages(self, review_batch: str) -> None:
+        """Pages scanned again into a batch under review become documents of their own."""
+        loose = [p for p in self.review.pages(review_batch) if p.doc_id is None and p.kept]
+        if loose:
+            self.review.attach(review_batch, [p.page_id for p in loose], self.rules)
+
+    def _read(self, review_batch: str, *, confirming: bool = False) -> None:
+        """OCR the stale documents (all of them the first time), in the OCR worker."""
+        docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
+        state = self._state(review_batch)
+        if not docs:
+            self.inbox.put(("read", (review_batch, [], None, confirming)))
+            return
+        state.reading = True
+        config = self.settings.config
+        job = BatchJob(
+            documents=tuple(self._job(doc) for doc in docs),
+            batch_id=review_batch,
+            work=self.review.folder(review_batch),
+            station_id=config.station.id,
+            languages=tuple(config.ocr.languages),
+            jobs=ocr_jobs(config.ocr.jobs),
+            timeout_s=config.ocr.page_timeout_s,
+        )
+        self.hub.publish("batch", batch=review_batch, stage="reading", documents=len(docs))
+        future = self.ocr.submit(job)
+        ids = [d.doc_id for d in docs]
+        future.add_done_callback(
+            lambda done: self.inbox.put(("read", (review_batch, ids, done, confirming)))
+        )
+
+    def _job(self, doc: ReviewDoc) -> DocumentJob:
+        folder = self.review.folder(doc.batch_id)
+        pages = tuple(
+            rotated(
+                self.review.work / str(page.clean),
+                page.rotation,
+                folder / f"p{page.page_id}-r{page.rotation}.jpg",
+            )
+            for page in doc.pages
+        )
+        return DocumentJob(pages, folder / f"{doc.doc_id}.pdf", doc.doc_id, doc.registration)
+
+    def _on_read(
+        self,
+        review_batch: str,
+        ids: list[str],
+        done: Future[list[dict[str, Any]]] | None,
+        confirming: bool,
+    ) -> None:
+        state = self._state(review_batch)
+        state.reading = False
+        results = done.result() if done is not None else []
+        for doc_id, metadata in zip(ids, results, strict=True):
+            self.review.set_read(doc_id, metadata, f"{review_batch}/{doc_id}.pdf", [])
+        self._warn_duplicates(review_batch)
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "review")
+        if confirming:
+            self._finalize(review_batch)
+            return
+        self.hub.publish("batch", batch=review_batch, stage="review")
+        self._arm_countdown(review_batch)
+
+    def _warn_duplicates(self, review_batch: str) -> None:
+        """DESIGN §4.3: number + symbol + agency already in this batch or on file."""
+        seen: dict[str, str] = {}
+        for doc in self.review.documents(review_batch):
+            key = duplicate_key(doc.metadata)
+            if key is None or "duplicate" in {w["code"] for w in doc.warnings}:
+                continue
+            earlier = ([seen[key]] if key in seen else []) + [
+                d["registration"] or d["id"] for d in self.store.same_documents(doc.metadata)
+            ]
+            seen.setdefault(key, doc.registration or doc.doc_id)
+            if earlier:
+                meta = doc.metadata
+                self.review.add_warning(
+                    doc.doc_id,
+                    warning(
+                        "duplicate",
+                        number=f"{meta['CodeNumber']}/{meta['CodeNotation']}",
+                        organ=str(meta["OrganName"]),
+                        others=", ".join(earlier),
+                    ),
+                )
+
+    # ------------------------------------------------------------------ confirming
+
+    def _arm_countdown(self, review_batch: str) -> None:
+        seconds = self.settings.config.pipeline.auto_confirm_seconds
+        docs = self.review.documents(review_batch)
+        if seconds and docs and all(d.clean for d in docs):
+            self.countdowns[review_batch] = time.monotonic() + seconds
+            self.hub.publish("countdown", batch=review_batch, seconds=seconds)
+
+    def stop_countdown(self, review_batch: str) -> bool:
+        stopped = self.countdowns.pop(review_batch, None) is not None
+        if stopped:
+            self.hub.publish("countdown", batch=review_batch, seconds=None)
+        return stopped
+
+    def countdown_left(self, review_batch: str) -> float | None:
+        deadline = self.countdowns.get(review_batch)
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _tick_countdowns(self) -> None:
+        now = time.monotonic()
+        for batch, deadline in list(self.countdowns.items()):
+            if now >= deadline:
+                del self.countdowns[batch]
+                log.info("batch %s confirmed by the countdown", batch)
+                self._on_confirm(batch)
+
+    def _on_confirm(self, review_batch: str) -> None:
+        self.countdowns.pop(review_batch, None)
+        state = self._state(review_batch)
+        if state.confirming:
+            return
+        state.confirming = True
+        self.hub.publish("batch", batch=review_batch, stage="confirming")
+        self._read(review_batch, confirming=True)
+
+    def _finalize(self, review_batch: str) -> None:
+        """Final XMP, the documents on record, and each one queued for delivery."""
+        from station import xmp
+
+        config = self.settings.config
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "confirmed")
+        for doc in self.review.documents(review_batch):
+            pdf = self.review.work / str(doc.pdf)
+            values = {
+                **doc.metadata,
+                "Registration": doc.registration,
+                "BatchId": review_batch,
+                "DocId": doc.doc_id,
+                "StationId": config.station.id,
+            }
+            xmp.write(pdf, values)
+            self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
+                                    doc.metadata)  # fmt: skip
+            self.store.enqueue(doc.doc_id, pdf, values, config.uplink.segment_size)
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "done")
+        self._state(review_batch).confirming = False
+        self.hub.publish("batch", batch=review_batch, stage="done")
+        self.hub.publish("outbox")
+
+
+#: the way every batch goes after capture
+FORWARD = ("captured", "processing", "review", "confirmed", "done")
+
+
+def walk(store: Store, batch_id: str, target: str) -> None:
+    """Move a capture batch forward to ``target`` (an interrupted batch whose pages
+    the clerk keeps counts as captured); a batch already there or past it stays."""
+    state = store.batch(batch_id).state
+    if state == "interrupted":
+        store.set_batch_state(batch_id, "captured")
+        state = "captured"
+    if state not in FORWARD or FORWARD.index(state) >= FORWARD.index(target):
+        return
+    for step in FORWARD[FORWARD.index(state) + 1 : FORWARD.index(target) + 1]:
+        store.set_batch_state(batch_id, step)
+
+
+def ocr_jobs(configured: int) -> int:
+    """Tesseract processes: as configured, or all cores but one (capture keeps one)."""
+    import os
+
+    return configured or max(1, (os.cpu_count() or 2) - 1)

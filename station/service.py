@@ -1,0 +1,359 @@
+"""The station at work: capture, pipeline, review, delivery and telemetry wired
+together, and the one place the UI asks for anything.
+
+:class:`Station` owns the parts and their threads (``capture``, ``pipeline``,
+``uplink``, ``telemetry``) and stops them with one event. Every change the
+clerk makes goes through it, so it can stop a countdown and tell every open
+screen (:class:`station.hub.Hub`).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from station.capture import Frame, Source, open_source
+from station.capture.session import CaptureResult
+from station.capture.triggers import CaptureService, TriggerHub, TriggerRequest
+from station.config import Config, Profile
+from station.errors import DeviceNotFound, DeviceUnplugged, InputError, StationError
+from station.hub import Hub
+from station.processing import Processor, thumbnail
+from station.review import Review, ReviewDoc
+from station.settings import Settings
+from station.stats import ScannerState, Stats
+from station.store import Page, Store
+from station.uplink.link import StationLink
+
+log = logging.getLogger("scanstation.station")
+
+
+class LazySource:
+    """The configured scanner, opened when a batch starts and dropped when it
+    disappears, so a scanner plugged in later is found at the next press."""
+
+    def __init__(self, device: str, scanner: ScannerState) -> None:
+        self.device = device
+        self.scanner = scanner
+        self._source: Source | None = None
+
+    @property
+    def name(self) -> str:
+        return self._source.name if self._source else self.device
+
+    def _open(self) -> Source:
+        if self._source is None:
+            self._source = open_source(self.device)
+            self.scanner.set("ready", device=self._source.name, model=_model(self._source))
+        return self._source
+
+    def frames(self, profile: Profile, stop: threading.Event) -> Iterator[Frame]:
+        try:
+            yield from self._open().frames(profile, stop)
+        except (DeviceNotFound, DeviceUnplugged):
+            self.close()
+            raise
+
+    def read_sensors(self) -> Mapping[str, object] | None:
+        return self._source.read_sensors() if self._source else None
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+
+
+def _model(source: Source) -> str:
+    if source.name.startswith("folder:"):
+        return "máy quét ảo / virtual scanner"
+    return source.name.split(":")[1] if ":" in source.name else source.name
+
+
+class LogRing(logging.Handler):
+    """The last lines of the station's log, for the diagnostics screen."""
+
+    def __init__(self, size: int = 300) -> None:
+        super().__init__(level=logging.INFO)
+        self.lines: collections.deque[str] = collections.deque(maxlen=size)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+class Station:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        source: Source | None = None,
+        connect: bool = True,
+    ) -> None:
+        config = settings.config
+        self.settings = settings
+        self.store = store
+        self.hub = Hub()
+        self.scanner = ScannerState(device=config.scanner.device)
+        self.review = Review(store)
+        self.processor = Processor(store, self.review, settings, self.hub)
+        self.processor.on_error = self._pipeline_failed
+        self.triggers = TriggerHub()
+        self.stop_event = threading.Event()
+        self.source: Source = source or LazySource(config.scanner.device, self.scanner)
+        if source is not None:
+            self.scanner.set("ready", device=source.name, model=_model(source))
+        self.link = StationLink.build(store, settings, self.scanner) if connect else None
+        self.stats = self.link.stats if self.link else Stats(store, settings, self.scanner)
+        self.capture = CaptureService(
+            config,
+            store,
+            self.source,
+            self.triggers,
+            self.stop_event,
+            on_start=self._capture_started,
+            on_page=self._page_captured,
+            on_result=self._capture_ended,
+        )
+        #: capture batch -> the review it feeds
+        self.targets: dict[str, str] = {}
+        self._current: str | None = None
+        self.last_batch: str | None = None
+        self.logs = LogRing()
+        settings.listeners.append(self._config_changed)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        logging.getLogger().addHandler(self.logs)
+        self.store.recover()
+        self.processor.start()
+        self.capture.start()
+        if self.link is not None:
+            self.link.start()
+        self._resume()
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        self.capture.join(timeout=30)
+        self.processor.close()
+        if self.link is not None:
+            self.link.stop()
+        self.source.close()
+        logging.getLogger().removeHandler(self.logs)
+
+    def alive(self) -> bool:
+        loops = [self.capture.is_alive(), self.processor.is_alive()]
+        if self.link is not None:
+            loops.append(self.link.alive())
+        return all(loops)
+
+    def _resume(self) -> None:
+        """After a restart: batches cut off while being read or confirmed go on."""
+        for batch in self.store.batches():
+            if batch.state in ("processing", "confirmed") and self.review.pages(batch.id):
+                self.processor.batches.pop(batch.id, None)
+                if batch.state == "confirmed":
+                    self.processor.confirm(batch.id)
+                else:
+                    self.processor.capture_ended(batch.id, None)
+            if batch.state in ("review", "processing"):
+                self.last_batch = batch.id
+
+    def _config_changed(self, config: Config) -> None:
+        self.capture.config = config
+
+    # ------------------------------------------------------------------ capture
+
+    def scan(self, profile: str | None = None, *, into: str | None = None) -> bool:
+        """Press the button: a new batch, or more pages into a batch under review."""
+        if into is not None and self.store.batch(into).state != "review":
+            raise InputError(
+                "pages can only be added to a batch under review",
+                "chỉ thêm trang vào lô đang xem lại",
+            )
+        if profile is not None:
+            self.settings.config.profile(profile)  # an unknown profile is refused now
+        if self.capture.busy.is_set():
+            return False
+        if into is not None:
+            self.processor.stop_countdown(into)
+        return self.triggers.fire("ui", profile, into or "")
+
+    def _capture_started(self, request: TriggerRequest) -> None:
+        self._current = None
+        self.scanner.set("scanning")
+        self.hub.publish("scanner", status="scanning")
+
+    def _page_captured(self, request: TriggerRequest, page: Page) -> None:
+        self._current = page.batch_id
+        target = self.targets.setdefault(page.batch_id, request.detail or page.batch_id)
+        if target == page.batch_id:
+            self.last_batch = target
+        self.processor.captured(target, page)
+
+    def _capture_ended(self, outcome: CaptureResult | StationError) -> None:
+        if isinstance(outcome, StationError):
+            self.scanner.failed(outcome)
+            self.hub.publish("scanner", status=self.scanner.status, error=outcome.to_json())
+        else:
+            self.scanner.set("ready")
+            self.hub.publish("scanner", status="ready")
+        # the pages captured before a fault are kept: they go on to the review,
+        # and the clerk scans the rest into it once the fault is cleared
+        batch_id = self._current
+        if batch_id is not None:
+            self.processor.capture_ended(self.targets[batch_id], batch_id)
+
+    def _pipeline_failed(self, error: StationError) -> None:
+        self.hub.publish("error", error=error.to_json())
+
+    # ------------------------------------------------------------------ the clerk
+
+    def _changed(self, batch_id: str) -> None:
+        self.processor.stop_countdown(batch_id)
+        self.hub.publish("batch", batch=batch_id, stage="edited")
+
+    def _editable(self, batch_id: str) -> None:
+        if self.store.batch(batch_id).state != "review" or (
+            self.processor.batches.get(batch_id, None)
+            and (self.processor.batches[batch_id].confirming)
+        ):
+            raise InputError("this batch can no longer be changed", "lô này không còn sửa được nữa")
+
+    def rotate(self, page_id: int, quarter_turns: int) -> None:
+        page = self.review.page(page_id)
+        self._editable(page.batch_id)
+        page = self.review.rotate(page_id, quarter_turns)
+        if page.clean:
+            small = thumbnail((self.review.work / page.clean).read_bytes(), page.rotation)
+            name = f"{page.batch_id}/t{page.page_id}-r{page.rotation}.jpg"
+            (self.review.work / name).write_bytes(small)
+            self.review.add_page(page.batch_id, page_id, page.info, thumb=name)
+        self._changed(page.batch_id)
+
+    def delete_page(self, page_id: int) -> None:
+        page = self.review.page(page_id)
+        self._editable(page.batch_id)
+        self.review.delete_page(page_id)
+        self._changed(page.batch_id)
+
+    def move_page(self, page_id: int, doc_id: str, index: int) -> None:
+        page = self.review.page(page_id)
+        self._editable(page.batch_id)
+        self.review.move_page(page_id, doc_id, index)
+        self._changed(page.batch_id)
+
+    def split_at(self, page_id: int) -> ReviewDoc:
+        page = self.review.page(page_id)
+        self._editable(page.batch_id)
+        doc = self.review.split_at(page_id)
+        self._changed(page.batch_id)
+        return doc
+
+    def merge_next(self, doc_id: str) -> ReviewDoc:
+        doc = self.review.document(doc_id)
+        self._editable(doc.batch_id)
+        merged = self.review.merge_next(doc_id)
+        self._changed(doc.batch_id)
+        return merged
+
+    def set_field(self, doc_id: str, name: str, value: str) -> Any:
+        doc = self.review.document(doc_id)
+        self._editable(doc.batch_id)
+        checked = self.review.set_field(doc_id, name, value)
+        self._changed(doc.batch_id)
+        return checked
+
+    def set_registration(self, doc_id: str, text: str) -> str:
+        doc = self.review.document(doc_id)
+        self._editable(doc.batch_id)
+        label = self.review.set_registration(
+            doc_id, text, self.settings.config.pipeline.registration_pattern
+        )
+        self._changed(doc.batch_id)
+        return label
+
+    def dismiss_warning(self, doc_id: str, code: str) -> None:
+        doc = self.review.document(doc_id)
+        self._editable(doc.batch_id)
+        self.review.dismiss_warning(doc_id, code)
+        self._changed(doc.batch_id)
+
+    def confirm(self, batch_id: str) -> None:
+        """ "Xác nhận và gửi": every document needs its registration label."""
+        self._editable(batch_id)
+        docs = self.review.documents(batch_id)
+        missing = [d.seq for d in docs if d.registration is None]
+        if not docs:
+            raise InputError("the batch has no documents", "lô không có văn bản nào")
+        if missing:
+            numbers = ", ".join(str(n) for n in missing)
+            raise InputError(
+                f"documents {numbers} have no registration label yet",
+                f"văn bản {numbers} chưa có nhãn số đến",
+            )
+        self.processor.confirm(batch_id)
+
+    def stop_countdown(self, batch_id: str) -> bool:
+        return self.processor.stop_countdown(batch_id)
+
+    def retry(self, doc_id: str) -> None:
+        """Send a document now (the sender otherwise waits for its next round)."""
+        self.store.outbox_item(doc_id)
+        if self.link is not None:
+            self.link.uplink.wake.set()
+        self.hub.publish("outbox")
+
+    # ------------------------------------------------------------------ views
+
+    def status(self) -> dict[str, Any]:
+        summary = self.store.outbox_summary()["counts"]
+        config = self.settings.config
+        return {
+            "scanner": self.scanner.as_dict(),
+            "busy": self.capture.busy.is_set(),
+            "profile": config.scanner.default_profile,
+            "profiles": sorted(config.scanner.profiles),
+            "to_send": summary["queued"] + summary["sent"],
+            "awaiting_receipt": summary["announced"],
+            "broker_connected": bool(self.link and self.link.connection.connected.is_set()),
+            "last_batch": self.last_batch,
+            "review": [b.id for b in self.store.batches("review")],
+        }
+
+    def outbox(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Documents handed to delivery, newest first, with progress and receipts."""
+        items = self.store.outbox(("queued", "sent", "announced", "received", "deleted"))
+        rows = []
+        for item in sorted(items, key=lambda i: i.created_at, reverse=True)[:limit]:
+            total = max(1, -(-item.size // item.segment_size))
+            acked = len(self.store.acked_offsets(item.file_id)) if item.state == "queued" else 0
+            rows.append(
+                {
+                    "doc_id": item.doc_id,
+                    "registration": item.metadata.get("Registration"),
+                    "title": " ".join(
+                        str(item.metadata.get(k) or "") for k in ("TypeName", "Subject")
+                    ).strip(),
+                    "state": item.state,
+                    "progress": round(100 * acked / total) if item.state == "queued" else None,
+                    "status": item.status,
+                    "received_at": item.received_at,
+                    "created_at": item.created_at,
+                    "receipts": self.store.receipts(item.doc_id),
+                }
+            )
+        return rows
+
+    def work_file(self, relative: str) -> Path:
+        """A file under the work folder (thumbnails, pages); nothing outside it."""
+        root = self.review.work.resolve()
+        path = (root / relative).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise InputError("no such file", "không có tệp này")
+        return path
