@@ -28,6 +28,7 @@ from station.ui import i18n, security
 
 if TYPE_CHECKING:
     from station.central.fleet import Fleet
+    from station.service import Station
 
 log = logging.getLogger("scanstation.web")
 
@@ -69,6 +70,7 @@ class WebSettings:
 @dataclass(frozen=True)
 class Services:
     fleet: Fleet | None = None
+    station: Station | None = None
 
 
 def create_app(settings: WebSettings, services: Services) -> Flask:
@@ -96,6 +98,11 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
     )
     _common_routes(app)
     _error_handlers(app)
+    if services.station is not None:
+        from station.ui.review.views import blueprint as review_blueprint
+
+        app.extensions["station"] = services.station
+        app.register_blueprint(review_blueprint)
     if services.fleet is not None:
         from station.ui.fleet.views import blueprint as fleet_blueprint
 

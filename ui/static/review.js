@@ -1,0 +1,125 @@
+// The counter's screens, live: thumbnails as pages are captured, documents as
+// they are grouped and read, actions sent without reloading. Every form also
+// works without this script.
+(function () {
+  "use strict";
+
+  var batchEl = document.getElementById("batch");
+  var batchId = batchEl ? batchEl.dataset.batch : null;
+  var live = document.querySelector("[data-live]");
+  var refreshTimer = null;
+  var ticking = null;
+
+  function editing() {
+    var active = document.activeElement;
+    return active && active.form && active.form.dataset.ajax === "fields";
+  }
+
+  function refreshDocs() {
+    if (!batchEl) { return; }
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      if (editing()) { refreshDocs(); return; }  // not while the clerk types
+      fetch(batchEl.dataset.docsUrl, { headers: { Accept: "text/html" } })
+        .then(function (r) { return r.text(); })
+        .then(function (html) { batchEl.innerHTML = html; countdown(); });
+    }, 200);
+  }
+
+  function shown(page) {
+    document.dispatchEvent(new CustomEvent("thumb-shown", {
+      detail: { page: page, at: performance.timeOrigin + performance.now() }
+    }));
+  }
+
+  function addThumb(data) {
+    var strip = document.getElementById("incoming");
+    if (!strip || !data.thumb || strip.querySelector('[data-page="' + data.page + '"]')) { return; }
+    var figure = document.createElement("figure");
+    figure.className = "thumb incoming";
+    figure.dataset.page = data.page;
+    var img = new Image();
+    img.alt = "";
+    img.onload = function () { shown(data.page); };
+    img.src = "/work/" + data.thumb;
+    figure.appendChild(img);
+    strip.appendChild(figure);
+  }
+
+  function showError(form, body) {
+    var box = document.getElementById("action-error");
+    if (body.errors) {
+      Object.keys(body.errors).forEach(function (name) {
+        var slot = form.querySelector('[data-for="' + name + '"]');
+        if (slot) { slot.textContent = body.errors[name]; }
+      });
+      return;
+    }
+    if (box) {
+      box.textContent = body.error || "Lỗi / Error";
+      box.hidden = false;
+    } else {
+      window.alert(body.error || "Lỗi / Error");
+    }
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.dataset || !form.dataset.ajax) { return; }
+    event.preventDefault();
+    form.querySelectorAll("small.error").forEach(function (s) { s.textContent = ""; });
+    var button = form.querySelector("button");
+    if (button) { button.disabled = true; }
+    fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" }
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (answer) {
+      if (button) { button.disabled = false; }
+      if (!answer.ok) { showError(form, answer.body); return; }
+      if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
+    }).catch(function () {
+      if (button) { button.disabled = false; }
+      showError(form, { error: "Mất kết nối với trạm / lost the station" });
+    });
+  });
+
+  function countdown() {
+    clearInterval(ticking);
+    var box = document.getElementById("countdown");
+    if (!box) { return; }
+    var left = parseInt(box.dataset.seconds, 10);
+    var label = box.querySelector(".left");
+    ticking = setInterval(function () {
+      left = Math.max(0, left - 1);
+      label.textContent = left;
+      if (left === 0) { clearInterval(ticking); setTimeout(refreshDocs, 1500); }
+    }, 1000);
+  }
+  countdown();
+
+  if (!window.EventSource) { return; }
+  var source = new EventSource("/api/events");
+  source.addEventListener("page", function (e) {
+    var data = JSON.parse(e.data);
+    if (!batchEl) {
+      if (live && live.dataset.live === "scan") { location.href = "/batch/" + data.batch; }
+      return;
+    }
+    if (data.batch !== batchId) { return; }
+    if (data.stage === "captured") { addThumb(data); } else { refreshDocs(); }
+  });
+  ["batch", "countdown"].forEach(function (kind) {
+    source.addEventListener(kind, function (e) {
+      if (JSON.parse(e.data).batch === batchId) { refreshDocs(); }
+    });
+  });
+  source.addEventListener("scanner", function () {
+    if (batchEl) { refreshDocs(); } else if (live && live.dataset.live === "scan") { location.reload(); }
+  });
+  source.addEventListener("outbox", function () {
+    if (live && live.dataset.live === "outbox") { location.reload(); }
+  });
+}());
