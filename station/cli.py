@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from station import __version__
 from station import config as config_mod
 from station.commands import capture, central, documents, system
+from station.commands import station as station_cmd
 from station.errors import StationError, UsageError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -121,6 +122,16 @@ def build_parser() -> argparse.ArgumentParser:
         config=False,
     )
     p.add_argument("--pin", action="store_true", help="a PIN (4 characters or more)")
+
+    p = add(
+        "run",
+        station_cmd.cmd_run,
+        "the station: scanner, page pipeline, review UI on [ui] listen, delivery and "
+        "telemetry; runs until stopped",
+    )
+    p.add_argument(
+        "--offline", action="store_true", help="no broker: scan and review only, nothing is sent"
+    )
 
     p = add(
         "demo",

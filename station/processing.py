@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from station.imageio import read_frames
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.split import warning
+from station.stats import VIETNAM
 from station.store import Page, Store, duplicate_key
 
 log = logging.getLogger("scanstation.pipeline")
@@ -373,7 +375,11 @@ class Processor(threading.Thread):
             xmp.write(pdf, values)
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
                                     doc.metadata)  # fmt: skip
-            self.store.enqueue(doc.doc_id, pdf, values, config.uplink.segment_size)
+            # the receiver files documents by the month they were confirmed here
+            created = datetime.now(VIETNAM).isoformat(timespec="seconds")
+            self.store.enqueue(
+                doc.doc_id, pdf, {**values, "created_at": created}, config.uplink.segment_size
+            )
         for capture_batch in self.review.capture_batches(review_batch):
             walk(self.store, capture_batch, "done")
         self._state(review_batch).confirming = False

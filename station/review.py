@@ -313,6 +313,7 @@ class Review:
                 db.execute("UPDATE review_pages SET doc_seq = ? WHERE page_id = ?", (n, pid))
             self._stale(db, doc_id)
             self._stale(db, page.doc_id)
+        self._renumber(doc_id)
         if page.doc_id and page.doc_id != doc_id:
             self._renumber(page.doc_id)
 

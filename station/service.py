@@ -48,8 +48,27 @@ class LazySource:
     def _open(self) -> Source:
         if self._source is None:
             self._source = open_source(self.device)
-            self.scanner.set("ready", device=self._source.name, model=_model(self._source))
+            self.scanner.set(
+                self.scanner.status, device=self._source.name, model=_model(self._source)
+            )
         return self._source
+
+    def probe(self) -> None:
+        """Find out whether the scanner is there, without opening it."""
+        try:
+            if self.device.startswith("folder:"):
+                from station.capture.folder import FolderSource
+
+                folder = FolderSource.from_device(self.device)
+                ready = folder.path.is_dir()
+                self.scanner.set("ready" if ready else "offline", model=_model(folder))
+                return
+            from station.capture import sane
+
+            found = sane.resolve(self.device, sane.list_devices())
+            self.scanner.set("ready", device=found.name, model=f"{found.vendor} {found.model}")
+        except StationError as exc:
+            self.scanner.failed(exc)
 
     def frames(self, profile: Profile, stop: threading.Event) -> Iterator[Frame]:
         try:
@@ -135,6 +154,8 @@ class Station:
         self.capture.start()
         if self.link is not None:
             self.link.start()
+        if isinstance(self.source, LazySource):
+            threading.Thread(target=self.source.probe, name="scanner-probe", daemon=True).start()
         self._resume()
 
     def stop(self) -> None:
@@ -323,7 +344,9 @@ class Station:
             "awaiting_receipt": summary["announced"],
             "broker_connected": bool(self.link and self.link.connection.connected.is_set()),
             "last_batch": self.last_batch,
-            "review": [b.id for b in self.store.batches("review")],
+            "review": [
+                {"id": b.id, "created_at": b.created_at} for b in self.store.batches("review")
+            ],
         }
 
     def outbox(self, limit: int = 200) -> list[dict[str, Any]]:

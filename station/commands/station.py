@@ -1,0 +1,41 @@
+"""The appliance: ``scanstation run``."""
+
+from __future__ import annotations
+
+import argparse
+
+from station.commands import load_config, say, stop_on_signals
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from station.service import Station
+    from station.settings import Settings
+    from station.store import Store
+    from station.ui import Services, WebSettings, create_app
+    from station.ui.app import WebServer
+
+    config = load_config(args)
+    web = WebSettings(
+        listen=config.ui.listen,
+        password_hash=config.ui.password_hash,
+        data_dir=config.station.data_dir,
+        language=config.station.language,
+    )
+    web.check()
+    stop = stop_on_signals("Đang dừng… / stopping…")
+    with Store(
+        config.station.data_dir, min_free_bytes=config.station.min_free_mb * 2**20, owner=True
+    ) as store:
+        settings = Settings(config)
+        station = Station(settings, store, connect=not args.offline)
+        server = WebServer(create_app(web, Services(station=station)), web)
+        station.start()
+        server.start()
+        say(f"Trạm quét / scan station {config.station.id}: {server.url}/")
+        try:
+            stop.wait()
+        finally:
+            server.stop()
+            station.stop()
+    say("Đã dừng / stopped")
+    return 0

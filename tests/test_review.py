@@ -1,0 +1,159 @@
+"""The clerk's review in the store: grouping, page changes, fields, labels."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from station.barcodes import Rules
+from station.config import DEFAULT_REGISTRATION
+from station.errors import InputError
+from station.review import Review, check_field
+from station.store import Store
+
+RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 60), "white").save(out, "JPEG")
+    return out.getvalue()
+
+
+def _batch(store: Store, review: Review, kinds: list[str]) -> tuple[str, list[int]]:
+    """A reviewed batch whose pages are: "L<n>" a page labelled DEN-2026-00000n,
+    "p" a plain page, "b" a blank back, "s" a separator."""
+    batch = store.create_batch("folder:/x", "standard", "test")
+    ids = []
+    for n, kind in enumerate(kinds):
+        page = store.add_page(
+            batch.id, _jpeg(), ext="jpg", input_name=f"s{n}.jpg", frame=0, side="single",
+            width=40, height=60, dpi=200,
+        )  # fmt: skip
+        codes = []
+        if kind.startswith("L"):
+            codes = [{"format": "Code128", "text": f"DEN-2026-{int(kind[1:]):06d}"}]
+        elif kind == "s":
+            codes = [{"format": "Code128", "text": "PATCHT"}]
+        info = {
+            "blank": kind == "b",
+            "separator": kind == "s",
+            "barcodes": codes,
+            "registrations": [c["text"] for c in codes if c["text"] != "PATCHT"],
+        }
+        review.add_page(batch.id, page.id, info, clean=f"{batch.id}/p{page.id}.jpg")
+        ids.append(page.id)
+    review.regroup(batch.id, RULES)
+    return batch.id, ids
+
+
+@pytest.fixture
+def review(data_dir: Path) -> Review:
+    return Review(Store(data_dir))
+
+
+def _layout(review: Review, batch: str) -> list[tuple[str | None, list[int]]]:
+    return [(d.registration, [p.page_id for p in d.pages]) for d in review.documents(batch)]
+
+
+def test_grouping_follows_the_barcode_rules(review: Review) -> None:
+    batch, ids = _batch(review.store, review, ["L1", "b", "p", "b", "s", "b", "p", "L2", "p"])
+    assert _layout(review, batch) == [
+        ("DEN-2026-000001", [ids[0], ids[2]]),
+        (None, [ids[6]]),
+        ("DEN-2026-000002", [ids[7], ids[8]]),
+    ]
+    docs = review.documents(batch)
+    assert [w["code"] for w in docs[1].warnings] == ["no_registration"]
+    assert docs[0].clean and not docs[1].clean
+    assert all(d.stale for d in docs)
+    assert docs[0].metadata["PageAmount"] == 2
+
+
+def test_page_changes(review: Review) -> None:
+    batch, ids = _batch(review.store, review, ["L1", "p", "p", "L2", "p"])
+    first, second = (d.doc_id for d in review.documents(batch))
+    # move the last page of the first document to the front of the second
+    review.move_page(ids[2], second, 0)
+    assert _layout(review, batch) == [
+        ("DEN-2026-000001", [ids[0], ids[1]]),
+        ("DEN-2026-000002", [ids[2], ids[3], ids[4]]),
+    ]
+    assert review.document(second).metadata["PageAmount"] == 3
+    # split the second document at its last page: a new one without a label
+    new = review.split_at(ids[4])
+    assert new.registration is None and [w["code"] for w in new.warnings] == ["no_registration"]
+    assert _layout(review, batch)[2] == (None, [ids[4]])
+    # merge it back, then rotate and delete pages
+    review.merge_next(second)
+    assert _layout(review, batch)[1] == ("DEN-2026-000002", [ids[2], ids[3], ids[4]])
+    assert review.rotate(ids[3], -1).rotation == 270
+    assert review.rotate(ids[3], 2).rotation == 90
+    review.delete_page(ids[1])
+    assert _layout(review, batch)[0] == ("DEN-2026-000001", [ids[0]])
+    # a document that loses its last page goes away
+    review.delete_page(ids[0])
+    assert [d.registration for d in review.documents(batch)] == ["DEN-2026-000002"]
+    assert [d.seq for d in review.documents(batch)] == [1]
+    assert first not in {d.doc_id for d in review.documents(batch)}
+    with pytest.raises(InputError):
+        review.split_at(ids[2])  # already the first page
+
+
+def test_fields_and_labels(review: Review) -> None:
+    batch, _ = _batch(review.store, review, ["p", "L2", "p"])
+    unlabelled, labelled = review.documents(batch)
+    assert review.set_field(unlabelled.doc_id, "CodeNumber", " 07 ") == "07"
+    assert review.set_field(unlabelled.doc_id, "Subject", "Về việc  rà soát") == "Về việc rà soát"
+    doc = review.document(unlabelled.doc_id)
+    assert doc.edited == ["CodeNumber", "Subject"]
+    # what OCR reads later does not overwrite the clerk's fields
+    review.set_read(doc.doc_id, {"CodeNumber": "01", "OrganName": "Sở Tư pháp"}, "x.pdf", [])
+    doc = review.document(doc.doc_id)
+    assert doc.metadata["CodeNumber"] == "07" and doc.metadata["OrganName"] == "Sở Tư pháp"
+    assert not doc.stale and doc.pdf == "x.pdf"
+    with pytest.raises(InputError, match="DEN-2026-000123"):
+        review.set_registration(doc.doc_id, "abc", DEFAULT_REGISTRATION)
+    with pytest.raises(InputError, match="already used"):
+        review.set_registration(doc.doc_id, "DEN-2026-000002", DEFAULT_REGISTRATION)
+    assert review.set_registration(doc.doc_id, "den-2026-000009", DEFAULT_REGISTRATION) == (
+        "DEN-2026-000009"
+    )
+    assert review.document(doc.doc_id).clean
+    review.add_warning(labelled.doc_id, {"code": "duplicate", "message": {"vi": "x", "en": "x"}})
+    with pytest.raises(InputError):
+        review.dismiss_warning(unlabelled.doc_id, "no_registration")
+    review.dismiss_warning(labelled.doc_id, "duplicate")
+    assert review.document(labelled.doc_id).clean
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("TypeName", "Quyết định", "Quyết định"),
+        ("TypeName", "Công văn", "Công văn"),
+        ("TypeName", "Thư tình", InputError),
+        ("CodeNumber", "0712", "0712"),
+        ("CodeNumber", "7a", InputError),
+        ("CodeNotation", "QĐ-VKS", "QĐ-VKS"),
+        ("CodeNotation", "../etc", InputError),
+        ("IssuedDate", "2026-03-06", "2026-03-06"),
+        ("IssuedDate", "2027-01-01", InputError),
+        ("IssuedDate", "06/03/2026", InputError),
+        ("Priority", "Mật, Hỏa tốc", "Mật, Hỏa tốc"),
+        ("Priority", "Rất gấp", InputError),
+        ("OrganName", "", None),
+        ("Subject", "x" * 1001, InputError),
+    ],
+)
+def test_field_checks(name: str, value: str, expected: object) -> None:
+    today = date(2026, 11, 25)
+    if expected is InputError:
+        with pytest.raises(InputError):
+            check_field(name, value, today)
+    else:
+        assert check_field(name, value, today) == expected

@@ -1,0 +1,228 @@
+"""The counter end to end in Debian's chromium: a running station with a virtual
+scanner (the generated sample stack at a feeder's pace), a real mosquitto and
+the receiver. Press Quét, see the thumbnails, fix a field, move a page,
+confirm, see the receipt; the countdown; screenshots at 1280×800 and 800×480."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pytest
+from playwright.sync_api import Page, expect
+
+from station.central.receiver import Receiver
+from station.config import Config
+from station.samples import write_sample_batch
+from station.service import Station
+from station.settings import Settings
+from station.store import Store
+from station.ui import Services, WebSettings, create_app
+from station.ui.app import WebServer
+from station.uplink.mqtt import Connection
+from tests.helpers.broker import Mosquitto, free_port
+from tests.helpers.browser import artifacts, chromium
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("virtual-scanner")
+    write_sample_batch(folder, dpi=200)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    server = Mosquitto(tmp_path_factory.mktemp("broker"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@dataclass
+class Counter:
+    station: Station
+    store: Store
+    server: WebServer
+    out: Path
+    receiver: Connection
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.station.stop()
+        self.receiver.stop()
+        self.store.close()
+
+
+def _counter(broker: Mosquitto, samples: Path, folder: Path, auto_confirm: int) -> Counter:
+    config = Config.model_validate(
+        {
+            "station": {"id": "vks-th-vt01", "data_dir": str(folder / "data")},
+            "scanner": {"device": f"folder:{samples}?pace=0.3"},
+            "pipeline": {"auto_confirm_seconds": auto_confirm},
+            "uplink": {"broker": broker.url, "segment_size": 65536},
+            "ocr": {"jobs": 1},
+        }
+    )
+    out = folder / "central"
+    receiver = Connection(broker.url, f"central-{folder.name}", clean_start=True)
+    Receiver(receiver, out)
+    receiver.start()
+    store = Store(config.station.data_dir, owner=True)
+    station = Station(Settings(config), store)
+    web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=config.station.data_dir)
+    server = WebServer(create_app(web, Services(station=station)), web)
+    station.start()
+    server.start()
+    return Counter(station, store, server, out, receiver)
+
+
+@pytest.fixture
+def counter(broker: Mosquitto, samples: Path, tmp_path: Path) -> Iterator[Counter]:
+    running = _counter(broker, samples, tmp_path, auto_confirm=0)
+    yield running
+    running.stop()
+
+
+def _until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out: {check.__code__.co_names}")
+
+
+def _doc(page: Page, n: int) -> Any:
+    return page.locator("article.doc").nth(n - 1)
+
+
+def _shots(page: Page, name: str) -> None:
+    page.screenshot(path=artifacts() / f"station-{name}.png", full_page=True)
+
+
+def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{counter.url}/")
+        expect(page.locator("#scanner-status")).to_have_attribute("data-status", "ready")
+        _shots(page, "scan-1280x800")
+
+        page.locator("#scan-button").click()
+        page.wait_for_url("**/batch/**", timeout=20_000)
+        # thumbnails arrive while the scanner is still feeding
+        expect(page.locator("figure.thumb img").first).to_be_visible(timeout=10_000)
+        assert counter.station.capture.busy.is_set()
+        _shots(page, "live-1280x800")
+
+        expect(page.locator("#batch-state")).to_have_attribute(
+            "data-state", "review", timeout=120_000
+        )
+        expect(page.locator("article.doc")).to_have_count(3)
+        second = _doc(page, 2)
+        expect(second.locator("input[name=CodeNumber]")).to_have_value("07")
+
+        # a wrong number is refused next to its field; a subject is corrected
+        second.locator("input[name=CodeNumber]").fill("7a")
+        second.locator("textarea[name=Subject]").fill(
+            "Phối hợp rà soát hồ sơ thi hành án dân sự năm 2024"
+        )
+        second.locator("button.save").click()
+        expect(second.locator('small[data-for="CodeNumber"]')).to_contain_text("chữ số")
+        second.locator("input[name=CodeNumber]").fill("07")
+        second.locator("button.save").click()
+        expect(_doc(page, 2).locator("label.f-Subject.edited")).to_have_count(1, timeout=10_000)
+
+        # move the last page of document 3 to the end of document 2
+        third = _doc(page, 3)
+        expect(third.locator("figure.thumb")).to_have_count(3)
+        last = third.locator("figure.thumb").nth(2)
+        last.locator("summary").click()
+        target = _doc(page, 2).get_attribute("data-doc")
+        last.locator("form.move select[name=doc]").select_option(str(target))
+        last.locator("form.move select[name=index]").select_option("-1")
+        last.locator("button.move").click()
+        expect(_doc(page, 2).locator("figure.thumb")).to_have_count(2, timeout=10_000)
+        expect(_doc(page, 3).locator("figure.thumb")).to_have_count(2)
+        _shots(page, "review-1280x800")
+
+        small = context.new_page()
+        small.set_viewport_size({"width": 800, "height": 480})
+        small.goto(page.url)
+        _shots(small, "review-800x480")
+        small.goto(f"{counter.url}/")
+        _shots(small, "scan-800x480")
+
+        page.locator("#confirm").click()
+        expect(page.locator("#batch-state")).to_have_attribute(
+            "data-state", "done", timeout=120_000
+        )
+        _until(lambda: all(r["state"] == "received" for r in counter.station.outbox()), 60)
+        page.goto(f"{counter.url}/outbox")
+        expect(page.locator("td .receipt")).to_have_count(3)
+        expect(page.locator("td .receipt").first).to_have_text("Đã nhận")
+        _shots(page, "outbox-1280x800")
+        small.goto(f"{counter.url}/outbox")
+        _shots(small, "outbox-800x480")
+        small.goto(f"{counter.url}/settings")
+        _shots(small, "settings-800x480")
+        assert errors == []
+
+    delivered = sorted(counter.out.glob("vks-th-vt01/*/*/*.json"))
+    assert len(delivered) == 3
+    month = time.strftime("%Y/%m", time.gmtime(time.time() + 7 * 3600))
+    assert all(month in str(p) for p in delivered)  # filed by the month of confirmation
+    by_label = {m["Registration"]: m for m in (json.loads(p.read_text()) for p in delivered)}
+    corrected = by_label["DEN-2024-000124"]
+    assert corrected["Subject"] == "Phối hợp rà soát hồ sơ thi hành án dân sự năm 2024"
+    assert corrected["PageAmount"] == 2
+    with pikepdf.open(delivered[0].with_name(f"{corrected['doc_id']}.pdf")) as moved:
+        assert len(moved.pages) == 2  # its own page and the one moved in
+        assert "Phối hợp rà soát hồ sơ thi hành án dân sự" in str(moved.open_metadata())
+    assert by_label["DEN-2024-000125"]["PageAmount"] == 2
+
+
+def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
+    broker: Mosquitto, samples: Path, tmp_path: Path
+) -> None:
+    counter = _counter(broker, samples, tmp_path, auto_confirm=4)
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
+            page.goto(f"{counter.url}/")
+            page.locator("#scan-button").click()
+            page.wait_for_url("**/batch/**", timeout=20_000)
+            expect(page.locator("#countdown")).to_be_visible(timeout=120_000)
+            _shots(page, "countdown-800x480")
+            # stopped: the batch waits for the clerk
+            page.locator("#stop-countdown").click()
+            expect(page.locator("#countdown")).to_have_count(0, timeout=10_000)
+            time.sleep(5)
+            assert page.locator("#batch-state").get_attribute("data-state") == "review"
+            # any later change leaves it to the clerk; a new scan of a clean stack confirms itself
+            batch = counter.station.last_batch
+            assert batch is not None
+            counter.station.processor._arm_countdown(batch)
+            page.reload()
+            expect(page.locator("#countdown")).to_be_visible()
+            expect(page.locator("#batch-state")).to_have_attribute(
+                "data-state", "done", timeout=60_000
+            )
+        _until(lambda: len(list(counter.out.glob("vks-th-vt01/*/*/*.pdf"))) == 3)
+    finally:
+        counter.stop()
