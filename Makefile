@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python -m bench.barcodes
 	$(BIN)/python -m bench.ocr
 	$(BIN)/python -m bench.uplink
+	$(BIN)/python -m bench.thumbnails
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -12,13 +12,21 @@ from __future__ import annotations
 import collections
 import logging
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from station.capture import Frame, Source, open_source
 from station.capture.session import CaptureResult
-from station.capture.triggers import CaptureService, TriggerHub, TriggerRequest
+from station.capture.triggers import (
+    ButtonPoller,
+    CaptureService,
+    GpioButton,
+    HotFolderWatcher,
+    TriggerHub,
+    TriggerRequest,
+)
 from station.config import Config, Profile
 from station.errors import DeviceNotFound, DeviceUnplugged, InputError, StationError
 from station.hub import Hub
@@ -40,6 +48,7 @@ class LazySource:
         self.device = device
         self.scanner = scanner
         self._source: Source | None = None
+        self._retry_at = 0.0
 
     @property
     def name(self) -> str:
@@ -78,7 +87,16 @@ class LazySource:
             raise
 
     def read_sensors(self) -> Mapping[str, object] | None:
-        return self._source.read_sensors() if self._source else None
+        """The scanner's buttons; an absent scanner is looked for every 10 s."""
+        if self._source is None and time.monotonic() < self._retry_at:
+            return None
+        try:
+            return self._open().read_sensors()
+        except StationError as exc:
+            self.close()
+            self.scanner.failed(exc)
+            self._retry_at = time.monotonic() + 10
+            return None
 
     def close(self) -> None:
         if self._source is not None:
@@ -143,6 +161,8 @@ class Station:
         self._current: str | None = None
         self.last_batch: str | None = None
         self.logs = LogRing()
+        self.trigger_threads: list[threading.Thread] = []
+        self.gpio: GpioButton | None = None
         settings.listeners.append(self._config_changed)
 
     # ------------------------------------------------------------------ lifecycle
@@ -156,11 +176,42 @@ class Station:
             self.link.start()
         if isinstance(self.source, LazySource):
             threading.Thread(target=self.source.probe, name="scanner-probe", daemon=True).start()
+        self._start_triggers()
         self._resume()
+
+    def _start_triggers(self) -> None:
+        """The scanner's own buttons, a GPIO button and a hot folder, as configured."""
+        scanner = self.settings.config.scanner
+        if scanner.device.startswith("folder:"):
+            from station.capture.folder import FolderSource
+
+            folder = FolderSource.from_device(scanner.device)
+            if folder.hot:
+                watcher = HotFolderWatcher(
+                    folder.pending, self.triggers, self.stop_event, busy=self.capture.busy
+                )
+                watcher.start()
+                self.trigger_threads.append(watcher)
+        elif scanner.poll_buttons:
+            poller = ButtonPoller(
+                self.source.read_sensors,
+                self.triggers,
+                self.stop_event,
+                buttons=scanner.button_sensors,
+                interval_s=scanner.button_poll_ms / 1000,
+            )
+            poller.start()
+            self.trigger_threads.append(poller)
+        if scanner.gpio_pin is not None:
+            self.gpio = GpioButton(scanner.gpio_pin, self.triggers)
 
     def stop(self) -> None:
         self.stop_event.set()
         self.capture.join(timeout=30)
+        for thread in self.trigger_threads:
+            thread.join(timeout=5)
+        if self.gpio is not None:
+            self.gpio.close()
         self.processor.close()
         if self.link is not None:
             self.link.stop()

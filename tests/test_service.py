@@ -1,0 +1,123 @@
+"""The station's parts together, without a browser: a hot-folder trigger, a
+restart in the middle of reading, and `scanstation run`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from station.config import Config
+from station.service import Station
+from station.settings import Settings
+from station.store import Store
+from tests.helpers.broker import free_port
+from tests.helpers.cli import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _until(check: Callable[[], Any], timeout: float = 120.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def _config(data: Path, device: str) -> Config:
+    return Config.model_validate(
+        {
+            "station": {"id": "st-svc", "data_dir": str(data)},
+            "scanner": {"device": device},
+            "pipeline": {"auto_confirm_seconds": 0},
+            "ocr": {"jobs": 1},
+        }
+    )
+
+
+def test_hot_folder_starts_a_batch_and_a_restart_finishes_reading_it(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    config = _config(tmp_path / "data", f"folder:{hot}?mode=hot&settle=0.2")
+    store = Store(config.station.data_dir, owner=True)
+    station = Station(Settings(config), store, connect=False)
+    station.start()
+    for scan in sorted(sample_scans.glob("scan_*.jpg")):
+        shutil.copy(scan, hot / scan.name)
+    batch = _until(lambda: station.last_batch)
+    # stopped while the pages are being read: the next start goes on with them
+    _until(lambda: store.batch(batch).state == "processing")
+    station.stop()
+    store.close()
+    assert sorted(p.name for p in (hot / ".done").iterdir()) == sorted(
+        p.name for p in sample_scans.glob("scan_*.jpg")
+    )
+    store = Store(config.station.data_dir, owner=True)
+    again = Station(Settings(config), store, connect=False)
+    again.start()
+    try:
+        _until(lambda: store.batch(batch).state == "review")
+        docs = again.review.documents(batch)
+        assert [d.registration for d in docs] == [
+            "DEN-2024-000123",
+            "DEN-2024-000124",
+            "DEN-2024-000125",
+        ]
+        assert all(d.pdf and not d.stale for d in docs)
+        assert docs[0].metadata["CodeNumber"] == "45"
+        assert again.last_batch == batch
+    finally:
+        again.stop()
+        store.close()
+
+
+def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_path: Path) -> None:
+    port = free_port()
+    config = tmp_path / "station.toml"
+    config.write_text(
+        f'[station]\nid = "st-run"\ndata_dir = "{tmp_path / "data"}"\n'
+        f'[scanner]\ndevice = "folder:{sample_scans}"\n'
+        f'[ui]\nlisten = "127.0.0.1:{port}"\n',
+        encoding="utf-8",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "station", "run", "--config", str(config), "--offline"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status") as reply:
+            status = json.loads(reply.read())
+        assert status["busy"] is False and status["profile"] == "standard"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/stats") as reply:
+            stats = json.loads(reply.read())
+        assert stats["station_id"] == "st-run" and "queue" in stats
+        # a form without its CSRF token is refused, as JSON under /api
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/scan", data=b"", method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request)  # noqa: S310
+        assert refused.value.code == 400
+        refused.value.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == 0
