@@ -24,16 +24,9 @@ from station.fields import FIELDS, SECRECY, TYPES, URGENCY
 from station.split import PageInfo, split, warning
 from station.store import Store
 
-#: the fields the clerk may correct, in the order the form shows them
-EDITABLE = (
-    "TypeName",
-    "CodeNumber",
-    "CodeNotation",
-    "IssuedDate",
-    "OrganName",
-    "Subject",
-    "Priority",
-)
+#: the fields the clerk may correct, in the order the form shows them (the
+#: page count and the language follow from the pages)
+EDITABLE = tuple(name for name in FIELDS if name not in ("PageAmount", "Language"))
 
 
 @dataclass(frozen=True)

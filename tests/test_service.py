@@ -108,9 +108,7 @@ def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_pat
             stats = json.loads(reply.read())
         assert stats["station_id"] == "st-run" and "queue" in stats
         # a form without its CSRF token is refused, as JSON under /api
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/scan", data=b"", method="POST"
-        )
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/scan", data=b"", method="POST")
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request)  # noqa: S310
         assert refused.value.code == 400

@@ -109,6 +109,17 @@ def _doc(page: Page, n: int) -> Any:
     return page.locator("article.doc").nth(n - 1)
 
 
+def _small_targets(page: Page) -> list[str]:
+    """Visible controls a finger cannot hit: less than 48 px high or wide."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll("button, input, select, textarea, a.button, .lang")]
+            .filter(e => e.offsetParent !== null && e.type !== "hidden")
+            .filter(e => { const r = e.getBoundingClientRect(); return r.height < 48 || r.width < 48; })
+            .map(e => e.outerHTML.slice(0, 80))"""
+    )
+    return found
+
+
 def _shots(page: Page, name: str) -> None:
     page.screenshot(path=artifacts() / f"station-{name}.png", full_page=True)
 
@@ -164,9 +175,12 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         small = context.new_page()
         small.set_viewport_size({"width": 800, "height": 480})
         small.goto(page.url)
+        small.locator("article.doc figure.thumb summary").first.click()  # open a page's actions
         _shots(small, "review-800x480")
+        assert _small_targets(small) == []
         small.goto(f"{counter.url}/")
         _shots(small, "scan-800x480")
+        assert _small_targets(small) == []
 
         page.locator("#confirm").click()
         expect(page.locator("#batch-state")).to_have_attribute(

@@ -34,82 +34,40 @@ def _seconds(iso: str | None) -> float | None:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
+#: name, type, help, and where it is in a station's health report
+FROM_HEALTH: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("queue_depth", "gauge", "Documents waiting for their receipt", ("queue", "depth")),
+    ("queue_to_send", "gauge", "Documents not yet sent", ("queue", "to_send")),
+    ("oldest_pending_seconds", "gauge", "Age of the oldest document without a receipt",
+     ("queue", "oldest_pending_s")),
+    ("disk_free_bytes", "gauge", "Free space on the station's data disk", ("disk", "free_bytes")),
+    ("cpu_temperature_celsius", "gauge", "SoC temperature", ("cpu_temp_c",)),
+    ("memory_rss_bytes", "gauge", "Resident memory of the station process",
+     ("memory", "rss_bytes")),
+    ("uptime_seconds", "gauge", "Seconds since the station process started", ("uptime_s",)),
+    ("pages_total", "counter", "Pages captured since installation", ("counters", "pages_total")),
+    ("sheets_since_roller", "gauge", "Sheets fed since the last roller change",
+     ("counters", "sheets_since_roller")),
+    ("roller_limit_sheets", "gauge", "Sheets the feed rollers last", ("counters", "roller_limit")),
+]  # fmt: skip
+
+
+def _ratio(view: dict[str, Any]) -> float | None:
+    percent = _get(view["health"], "disk", "free_percent")
+    return None if percent is None else percent / 100
+
+
 #: name, type, help, how to read it from a station's view
 GAUGES: list[tuple[str, str, str, Callable[[dict[str, Any]], float | None]]] = [
-    (
-        "queue_depth",
-        "gauge",
-        "Documents waiting for their receipt",
-        lambda v: _get(v["health"], "queue", "depth"),
-    ),
-    (
-        "queue_to_send",
-        "gauge",
-        "Documents not yet sent",
-        lambda v: _get(v["health"], "queue", "to_send"),
-    ),
-    (
-        "oldest_pending_seconds",
-        "gauge",
-        "Age of the oldest document without a receipt",
-        lambda v: _get(v["health"], "queue", "oldest_pending_s"),
-    ),
-    (
-        "disk_free_bytes",
-        "gauge",
-        "Free space on the station's data disk",
-        lambda v: _get(v["health"], "disk", "free_bytes"),
-    ),
-    (
-        "disk_free_ratio",
-        "gauge",
-        "Free share of the station's data disk",
-        lambda v: None if (p := _get(v["health"], "disk", "free_percent")) is None else p / 100,
-    ),
-    (
-        "cpu_temperature_celsius",
-        "gauge",
-        "SoC temperature",
-        lambda v: _get(v["health"], "cpu_temp_c"),
-    ),
-    (
-        "memory_rss_bytes",
-        "gauge",
-        "Resident memory of the station process",
-        lambda v: _get(v["health"], "memory", "rss_bytes"),
-    ),
-    (
-        "uptime_seconds",
-        "gauge",
-        "Seconds since the station process started",
-        lambda v: _get(v["health"], "uptime_s"),
-    ),
-    (
-        "pages_total",
-        "counter",
-        "Pages captured since installation",
-        lambda v: _get(v["health"], "counters", "pages_total"),
-    ),
-    (
-        "sheets_since_roller",
-        "gauge",
-        "Sheets fed since the last roller change",
-        lambda v: _get(v["health"], "counters", "sheets_since_roller"),
-    ),
-    (
-        "roller_limit_sheets",
-        "gauge",
-        "Sheets the feed rollers last",
-        lambda v: _get(v["health"], "counters", "roller_limit"),
-    ),
-    (
-        "last_seen_timestamp_seconds",
-        "gauge",
-        "When the station was last heard",
-        lambda v: _seconds(v["last_seen"]),
-    ),
+    *[
+        (name, kind, text, lambda v, path=path: _get(v["health"], *path))
+        for name, kind, text, path in FROM_HEALTH
+    ],
+    ("disk_free_ratio", "gauge", "Free share of the station's data disk", _ratio),
+    ("last_seen_timestamp_seconds", "gauge", "When the station was last heard",
+     lambda v: _seconds(v["last_seen"])),
     ("alerts", "gauge", "Active dashboard alerts", lambda v: float(len(v["alerts"]))),
-]
+]  # fmt: skip
 
 
 def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:

@@ -86,6 +86,15 @@
     });
   });
 
+  // one page's actions at a time
+  document.addEventListener("toggle", function (event) {
+    var opened = event.target;
+    if (!opened.matches || !opened.matches("details.page") || !opened.open) { return; }
+    document.querySelectorAll("details.page[open]").forEach(function (other) {
+      if (other !== opened) { other.open = false; }
+    });
+  }, true);
+
   function countdown() {
     clearInterval(ticking);
     var box = document.getElementById("countdown");

@@ -1,0 +1,90 @@
+"""The counter's web app without a browser: PIN, language, JSON answers, files."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from station.auth import hash_secret
+from station.config import Config
+from station.errors import ConfigError
+from station.service import Station
+from station.settings import Settings
+from station.store import Store
+from station.ui import Services, WebSettings, create_app
+
+
+@pytest.fixture
+def station(tmp_path: Path, sample_scans: Path) -> Iterator[Station]:
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-web", "data_dir": str(tmp_path / "data")},
+            "scanner": {"device": f"folder:{sample_scans}"},
+            "ui": {"pin_hash": hash_secret("2468", iterations=1000)},
+        }
+    )
+    store = Store(config.station.data_dir)
+    yield Station(Settings(config), store, connect=False)
+    store.close()
+
+
+def _client(station: Station) -> FlaskClient:
+    web = WebSettings(data_dir=station.store.data_dir)
+    return create_app(web, Services(station=station)).test_client()
+
+
+def _token(client: FlaskClient, path: str = "/") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert found is not None
+    return found.group(1)
+
+
+def test_settings_need_the_pin(station: Station) -> None:
+    client = _client(station)
+    assert client.get("/settings").headers["Location"].endswith("/pin")
+    token = _token(client, "/pin")
+    wrong = client.post("/pin", data={"pin": "1111", "csrf_token": token})
+    assert "Sai mã PIN" in wrong.get_data(as_text=True)
+    right = client.post("/pin", data={"pin": "2468", "csrf_token": token})
+    assert right.headers["Location"].endswith("/settings")
+    page = client.get("/settings").get_data(as_text=True)
+    assert "st-web" in page and "Nhật ký" in page
+
+
+def test_vietnamese_first_english_on_request(station: Station) -> None:
+    client = _client(station)
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="vi">' in page and ">Quét</button>" in page
+    client.set_cookie("lang", "en")
+    page = client.get("/").get_data(as_text=True)
+    assert '<html lang="en">' in page and ">Scan</button>" in page
+    assert "Chờ gửi" not in page and "Queue" in page
+
+
+def test_actions_answer_json_and_refuse_bad_input(station: Station) -> None:
+    client = _client(station)
+    token = _token(client)
+    json_headers = {"Accept": "application/json"}
+    missing = client.post("/doc/nothing/merge", data={"csrf_token": token}, headers=json_headers)
+    assert missing.status_code == 404
+    assert missing.json is not None and missing.json["ok"] is False and missing.json["error"]
+    unknown = client.post("/scan", data={"csrf_token": token, "profile": "nope"},
+                          headers=json_headers)  # fmt: skip
+    assert unknown.status_code == 400 and unknown.json is not None
+    assert unknown.json["code"] == "config"
+    assert client.get("/api/batch/nothing").status_code == 404
+    # files come only from the work folder
+    assert client.get("/work/../store.sqlite3").status_code in (400, 404)
+    assert client.get("/work/%2e%2e/store.sqlite3").status_code in (400, 404)
+
+
+def test_exposed_counter_needs_a_password(station: Station) -> None:
+    with pytest.raises(ConfigError):
+        create_app(
+            WebSettings(listen="0.0.0.0:8080", data_dir=station.store.data_dir),
+            Services(station=station),
+        )
