@@ -206,6 +206,12 @@ class Review:
         pages = [p for p in self.pages(batch_id) if p.page_id in wanted and p.clean is not None]
         documents = split(self._infos(pages, rules), batch_id)
         existing = self.documents(batch_id)
+        taken = {d.registration for d in existing if d.registration}
+        for doc in documents:
+            if doc.registration in taken and "registration_repeated" not in {
+                w["code"] for w in doc.warnings
+            }:
+                doc.warnings.append(warning("registration_repeated", label=doc.registration))
         first = self._doc_number(batch_id)
         named = [(f"{batch_id}-{first + n:03d}", d) for n, d in enumerate(documents)]
         with self.store.transaction() as db:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from station.config import Config
+from station.errors import InputError, NotFound
 from station.service import Station
 from station.settings import Settings
 from station.store import Store
@@ -119,3 +120,36 @@ def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_pat
         assert proc.stdout is not None
         proc.stdout.close()
     assert code == 0
+
+
+def test_scanning_more_into_a_batch_under_review(sample_scans: Path, tmp_path: Path) -> None:
+    """ "Quét thêm vào lô này": the new pages become documents of their own at the
+    end of the batch; a label already used in the batch is flagged."""
+    config = _config(tmp_path / "data", f"folder:{sample_scans}")
+    store = Store(config.station.data_dir, owner=True)
+    station = Station(Settings(config), store, connect=False)
+    station.start()
+    try:
+        assert station.scan()
+        batch = _until(lambda: station.last_batch)
+        _until(lambda: store.batch(batch).state == "review")
+        with pytest.raises(NotFound):
+            station.scan(into="no-such-batch")
+        _until(lambda: not station.capture.busy.is_set())
+        assert station.scan(into=batch)
+        _until(lambda: len(station.review.documents(batch)) == 6)
+        _until(lambda: all(d.pdf for d in station.review.documents(batch)))
+        docs = station.review.documents(batch)
+        assert [d.seq for d in docs] == [1, 2, 3, 4, 5, 6]
+        assert len({d.doc_id for d in docs}) == 6
+        again = docs[3:]
+        assert all("registration_repeated" in {w["code"] for w in d.warnings} for d in again)
+        assert station.last_batch == batch
+        assert len(station.review.capture_batches(batch)) == 2
+        with pytest.raises(InputError, match="already used"):
+            station.review.set_registration(
+                again[0].doc_id, "DEN-2024-000123", config.pipeline.registration_pattern
+            )
+    finally:
+        station.stop()
+        store.close()
