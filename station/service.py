@@ -169,6 +169,10 @@ class Station:
 
     def start(self) -> None:
         logging.getLogger().addHandler(self.logs)
+        for name in ("scanstation", "station"):  # the diagnostics screen shows INFO
+            logger = logging.getLogger(name)
+            if logger.getEffectiveLevel() > logging.INFO:
+                logger.setLevel(logging.INFO)
         self.store.recover()
         self.processor.start()
         self.capture.start()
