@@ -88,3 +88,29 @@ def test_exposed_counter_needs_a_password(station: Station) -> None:
             WebSettings(listen="0.0.0.0:8080", data_dir=station.store.data_dir),
             Services(station=station),
         )
+
+
+def test_outbox_shows_delivery_receipts_and_later_statuses(
+    station: Station, tmp_path: Path
+) -> None:
+    store = station.store
+    for n in range(1, 4):
+        pdf = tmp_path / f"d{n}.pdf"
+        pdf.write_bytes(b"%PDF-1.7 " + bytes([n]) * 8000)  # two segments of 4 KiB
+        store.enqueue(f"d{n}", pdf, {"Registration": f"DEN-2026-00000{n}"}, 4096)
+    item = store.outbox_item("d2")
+    store.set_outbox_state("d2", "announced")
+    store.record_receipt("d2", "01", {"status": "01", "sha256": item.sha256})
+    store.record_receipt("d2", "03", {"status": "03"})
+    store.set_outbox_state("d3", "announced")
+    store.ack_segment(store.outbox_item("d1").file_id, 0)
+    client = _client(station)
+    page = client.get("/outbox").get_data(as_text=True)
+    rows = {m.group(1): m.group(2) for m in re.finditer(r'data-doc="(d\d)"(.*?)</tr>', page, re.S)}
+    assert "Đang gửi 50 %" in rows["d1"] and "Gửi lại ngay" in rows["d1"]
+    assert "Đã nhận" in rows["d2"] and "Đã vào sổ" in rows["d2"]
+    assert "Đã gửi" in rows["d3"] and "Gửi lại ngay" not in rows["d3"]
+    token = _token(client, "/outbox")
+    sent = client.post("/outbox/d1/retry", data={"csrf_token": token},
+                       headers={"Accept": "application/json"})  # fmt: skip
+    assert sent.json == {"ok": True}
