@@ -136,10 +136,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "demo",
         capture.cmd_demo,
-        "the virtual scanner's sample batch captured into a store",
+        "the whole system on this machine, on loopback: a virtual scanner with generated "
+        "Vietnamese documents, mosquitto, the receiver, the station UI and the fleet "
+        "dashboard; prints their addresses; Ctrl-C stops everything",
         config=False,
     )
-    p.add_argument("--data-dir", metavar="DIR", help="store location (default: a new temp dir)")
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="where everything lives (default: a new temp dir)"
+    )
+    p.add_argument(
+        "--pace", type=float, default=0.5, metavar="S", help="seconds between pages (default 0.5)"
+    )
+    p.add_argument(
+        "--scan-once",
+        action="store_true",
+        help="press Quét once, confirm, wait for the receipts, print the documents and exit",
+    )
 
     p = add(
         "receiver",
@@ -198,6 +210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # the terminal shows warnings (everything with -v), whatever the station
+    # keeps for its own diagnostics screen
+    for stream in logging.getLogger().handlers:
+        stream.setLevel(logging.DEBUG if args.verbose else logging.WARNING)
     handler: Handler | None = getattr(args, "handler", None)
     try:
         if handler is None:

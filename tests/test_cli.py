@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,35 +283,31 @@ def test_scan_unknown_profile(cfg: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo(tmp_path: Path) -> None:
+def test_demo_runs_the_whole_system_once(tmp_path: Path) -> None:
+    """`scanstation demo --scan-once`: mosquitto, receiver, station and dashboard on
+    loopback; one press of Quét; every document delivered with its receipt."""
     data_dir = tmp_path / "demo"
-    proc = run("demo", "--data-dir", str(data_dir), timeout=240)
+    proc = run("demo", "--data-dir", str(data_dir), "--pace", "0.1", "--scan-once", timeout=300)
     assert proc.returncode == 0, proc.stderr
-    samples = sorted((data_dir / "virtual-scanner").glob("scan_*.jpg"))
-    total = len(samples)
-    assert total >= 10
     out = proc.stdout
     assert "chế độ trình diễn / scan station demo" in out
-    assert f"máy quét ảo / virtual scanner: {total} mặt giấy" in out
-    assert f"[{'#' * 30}] {total}/{total} scan_{total:04d}.jpg" in out
-    assert f"{total} trang đã lưu / pages stored (captured)" in out
-    with Store(data_dir) as store:
+    for line in ("trạm quét / station UI:", "giám sát / fleet dashboard:", "broker MQTT:"):
+        assert re.search(rf"{line}\s+(http|mqtt)://127\.0\.0\.1:\d+", out), line
+    samples = sorted((data_dir / "virtual-scanner").glob("scan_*.jpg"))
+    assert len(samples) >= 10
+    with Store(data_dir / "station") as store:
         (batch,) = store.batches()
-        assert (batch.state, batch.trigger) == ("captured", "demo")
+        assert (batch.state, batch.trigger) == ("done", "ui")
         assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
-        assert store.verify_pages(batch.id) == []
-    # then cleaned and split: the three sample documents with their labels
-    processed = json.loads(
-        (data_dir / "processed" / batch.id / "batch.json").read_text(encoding="utf-8")
-    )
-    assert [(d["registration"], len(d["pages"])) for d in processed["documents"]] == [
-        ("DEN-2024-000123", 2),
-        ("DEN-2024-000124", 1),
-        ("DEN-2024-000125", 3),
-    ]
-    assert "văn bản / document DEN-2024-000125: 3 trang / pages" in out
-    for doc in processed["documents"]:
-        assert (data_dir / "processed" / batch.id / doc["pdf"]).stat().st_size > 10_000
+        assert [i.state for i in store.outbox(("received",))] == ["received"] * 3
+    for label, pages in (("000123", 2), ("000124", 1), ("000125", 3)):
+        assert f"văn bản / document DEN-2024-{label}: {pages} trang / pages" in out
+    assert "OrganName     Sở Tư pháp" in out
+    assert out.count("    đã nhận / received 20") == 3
+    delivered = sorted((data_dir / "central").glob("demo-vt01/*/*/*.pdf"))
+    assert len(delivered) == 3 and all(p.stat().st_size > 10_000 for p in delivered)
+    assert "Đã dừng / stopped" in out
+    assert "INFO" not in proc.stderr  # the terminal shows warnings only
 
 
 def test_batches_close_only_interrupted(tmp_path: Path) -> None:

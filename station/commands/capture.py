@@ -129,63 +129,68 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from station.capture.folder import FolderSource
-    from station.capture.session import capture_batch
-    from station.config import Config, Profile
-    from station.samples import write_sample_batch
-    from station.store import Store
+    from station.demo import Demo
 
     data_dir = (
         Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="scanstation-demo-"))
     )
-    samples = data_dir / "virtual-scanner"
     say("Trạm quét — chế độ trình diễn / scan station demo")
     say(f"  thư mục dữ liệu / data dir: {data_dir}")
-    if not any(samples.glob("scan_*.jpg")):
-        say("  đang tạo tài liệu mẫu / generating sample documents…")
-        write_sample_batch(samples, dpi=200)
-    cfg = Config.model_validate(
-        {
-            "station": {"id": "demo", "data_dir": str(data_dir)},
-            "scanner": {"device": f"folder:{samples}"},
-        }
+    stop = stop_on_signals("Đang dừng… / stopping…")
+    demo = Demo(data_dir, pace_s=args.pace)
+    demo.start()
+    try:
+        say(f"  trạm quét / station UI:        {demo.urls['station']}")
+        say(f"  giám sát / fleet dashboard:    {demo.urls['fleet']}")
+        say(f"  broker MQTT:                   {demo.urls['broker']}")
+        say(f"  văn bản đã nhận / received in: {demo.urls['central']}")
+        if args.scan_once:
+            return _scan_once(demo, stop)
+        say("Mở trang trạm quét và bấm Quét; Ctrl-C để dừng / open the station UI, press Quét;")
+        say("  Ctrl-C stops everything")
+        stop.wait()
+    finally:
+        demo.stop()
+        say("Đã dừng / stopped")
+    return 0
+
+
+def _scan_once(demo: Any, stop: Any) -> int:
+    """Press Quét, confirm the batch, wait for every receipt, print the documents."""
+    import time
+
+    station = demo.station
+    deadline = time.monotonic() + 600
+
+    def until(check: Any, what: str) -> None:
+        while not check():
+            if stop.is_set() or time.monotonic() > deadline:
+                raise UsageError(f"the demo stopped while {what}", f"trình diễn dừng khi {what}")
+            time.sleep(0.2)
+
+    before = station.last_batch
+    station.scan()
+    say("  máy quét ảo đang quét / the virtual scanner is feeding…")
+    until(lambda: station.last_batch not in (None, before), "waiting for the first page")
+    batch = station.last_batch
+    until(lambda: station.store.batch(batch).state == "review", "reading the documents")
+    station.stop_countdown(batch)
+    station.confirm(batch)
+    until(lambda: station.store.batch(batch).state == "done", "confirming")
+    docs = station.review.documents(batch)
+    ids = {d.doc_id for d in docs}
+    until(
+        lambda: all(r["state"] == "received" for r in station.outbox() if r["doc_id"] in ids),
+        "waiting for the receipts",
     )
-    stop = stop_on_signals()
-    source = FolderSource(samples)
-    profile = Profile(source="adf-duplex", resolution=200)
-    with Store(cfg.station.data_dir, owner=True) as store:
-        store.recover()
-        total = len(list(samples.glob("scan_*.jpg")))
-        say(f"  máy quét ảo / virtual scanner: {total} mặt giấy / page sides")
-
-        def progress(page: Any) -> None:
-            bar = "#" * (page.seq * 30 // total)
-            say(f"  [{bar:<30}] {page.seq}/{total} {page.input}")
-
-        result = capture_batch(
-            store, source, "standard", profile, trigger="demo", on_page=progress, stop=stop
-        )
-        say(
-            f"Lô / batch {result.batch.id}: {len(result.pages)} trang đã lưu / pages stored"
-            f" ({result.batch.state})"
-        )
-        say(f"  kho / store: {store.db_path}")
-        files = [store.page_path(page) for page in result.pages]
-        if result.batch.state != "captured":
-            return 0
-        from station.pipeline import process_inputs
-
-        out = data_dir / "processed" / result.batch.id
-        say("Xử lý trang / cleaning pages: nghiêng, xoay, trang trắng, mã vạch, OCR…")
-        batch = process_inputs(files, out, cfg, ocr=True, store=store, batch_id=result.batch.id)
-    for doc in batch["documents"]:
-        label = doc["registration"] or "chưa có nhãn / no label"
-        say(f"  văn bản / document {label}: {len(doc['pages'])} trang / pages, {out / doc['pdf']}")
-        for name, value in doc["metadata"].items():
+    receipts = {r["doc_id"]: r["received_at"] for r in station.outbox()}
+    for doc in docs:
+        say(f"  văn bản / document {doc.registration}: {len(doc.pages)} trang / pages")
+        for name, value in doc.metadata.items():
             say(f"      {name:<13} {'—' if value is None else value}")
-        for warning in doc["warnings"]:
+        for warning in doc.warnings:
             say(f"    ! {warning['message']['vi']} / {warning['message']['en']}")
-    dropped = sum(1 for p in batch["pages"] if p["doc_id"] is None)
-    say(f"  {dropped} trang trắng hoặc phân cách đã bỏ / blank or separator pages dropped")
-    say(f"  kết quả / output: {out / 'batch.json'}")
+        say(f"    đã nhận / received {receipts[doc.doc_id]}")
+    delivered = sorted(demo.central.glob("*/*/*/*.pdf"))
+    say(f"  {len(delivered)} tệp tại bộ nhận / files at the receiver: {demo.central}")
     return 0

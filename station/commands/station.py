@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from station.commands import load_config, say, stop_on_signals
 
@@ -15,6 +16,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from station.ui.app import WebServer
 
     config = load_config(args)
+    for handler in logging.getLogger().handlers:  # the journal keeps the station's INFO lines
+        handler.setLevel(min(handler.level, logging.INFO))
     web = WebSettings(
         listen=config.ui.listen,
         password_hash=config.ui.password_hash,
