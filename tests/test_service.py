@@ -3,11 +3,15 @@ restart in the middle of reading, and `scanstation run`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -95,13 +99,21 @@ def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_pat
         f'[ui]\nlisten = "127.0.0.1:{port}"\n',
         encoding="utf-8",
     )
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(10)
+    env = {**os.environ, "NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "600000"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "station", "run", "--config", str(config), "--offline"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
     )  # fmt: skip
     try:
         assert proc.stdout is not None
         assert f"http://127.0.0.1:{port}/" in proc.stdout.readline()
+        # systemd: ready, then watchdog pings at half of WatchdogSec while the loops live
+        assert "READY=1" in notify.recv(4096).decode()
+        pings = [notify.recv(4096).decode() for _ in range(3)]
+        assert pings == ["WATCHDOG=1"] * 3
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status") as reply:
             status = json.loads(reply.read())
         assert status["busy"] is False and status["profile"] == "standard"
@@ -120,6 +132,23 @@ def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_pat
         assert proc.stdout is not None
         proc.stdout.close()
     assert code == 0
+    said = []
+    notify.settimeout(0.5)
+    with contextlib.suppress(TimeoutError):
+        while True:
+            said.append(notify.recv(4096).decode())
+    notify.close()
+    assert any(m.startswith("STOPPING=1") for m in said)
+
+
+def test_the_watchdog_pings_only_while_the_loops_live(tmp_path: Path) -> None:
+    from station.systemd import Watchdog
+
+    alive = [True]
+    dog = Watchdog(lambda: alive[0], threading.Event(), 1.0)
+    assert dog.ping_once() and dog.pings == 1
+    alive[0] = False
+    assert not dog.ping_once() and dog.pings == 1
 
 
 def test_scanning_more_into_a_batch_under_review(sample_scans: Path, tmp_path: Path) -> None:

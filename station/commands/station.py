@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from station import systemd
 from station.commands import load_config, say, stop_on_signals
 
 
@@ -35,9 +36,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         station.start()
         server.start()
         say(f"Trạm quét / scan station {config.station.id}: {server.url}/")
+        systemd.notify("READY=1", f"STATUS=scanning station {config.station.id} on {server.url}")
+        interval = systemd.watchdog_interval()
+        if interval is not None:
+            systemd.Watchdog(station.alive, stop, interval).start()
         try:
             stop.wait()
         finally:
+            systemd.notify("STOPPING=1", "STATUS=stopping: finishing the page being written")
             server.stop()
             station.stop()
     say("Đã dừng / stopped")
