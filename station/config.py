@@ -34,7 +34,11 @@ class _Strict(BaseModel):
 
 
 def default_data_dir() -> Path:
-    """``/var/lib/scanstation`` for the service; the user's data folder otherwise."""
+    """systemd's ``StateDirectory`` for the service, ``/var/lib/scanstation`` as
+    root, the user's data folder otherwise."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    if state:
+        return Path(state)
     if os.geteuid() == 0:
         return Path("/var/lib/scanstation")
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -588,7 +592,10 @@ def markdown_reference() -> str:
                     raw = str(raw).lower()
                 value = f"`{raw!s}`" if raw not in (None, "") else "none"
                 if key == "data_dir":
-                    value = "`/var/lib/scanstation` (root), else `~/.local/share/scanstation`"
+                    value = (
+                        "systemd's `$STATE_DIRECTORY`, else `/var/lib/scanstation` (root), "
+                        "else `~/.local/share/scanstation`"
+                    )
             description = (info.description or "").replace("|", r"\|")
             value = value.replace("|", r"\|")
             out.append(f"| `{key}` | {value} | {description} |")
