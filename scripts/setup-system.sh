@@ -26,6 +26,11 @@ packages=(
   # Browser for the kiosk and the UI tests (Raspberry Pi OS names it
   # chromium-browser; the first name with an install candidate is taken)
   "chromium|chromium-browser"
+  # The tests check the unit files (systemd-analyze) and the provisioning
+  # script (shellcheck)
+  systemd shellcheck
+  # provisioning copies the code with rsync
+  rsync
 )
 
 # "a|b": the first alternative apt can install (the first one already installed,
