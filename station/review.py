@@ -122,6 +122,15 @@ class Review:
         )
         return [r["batch_id"] for r in rows]
 
+    def review_of(self, capture_batch: str) -> str | None:
+        """The review a capture batch's pages went to (None: not yet any)."""
+        rows = self.store.query(
+            "SELECT DISTINCT r.batch_id FROM review_pages r JOIN pages p ON p.id = r.page_id"
+            " WHERE p.batch_id = ?",
+            (capture_batch,),
+        )
+        return str(rows[0]["batch_id"]) if rows else None
+
     def document(self, doc_id: str) -> ReviewDoc:
         rows = self.store.query("SELECT * FROM review_docs WHERE doc_id = ?", (doc_id,))
         if not rows:

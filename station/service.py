@@ -229,8 +229,20 @@ class Station:
         return all(loops)
 
     def _resume(self) -> None:
-        """After a restart: batches cut off while being read or confirmed go on."""
+        """After a restart or a power cut: every batch goes on where it stopped.
+        A capture cut off (its pages are kept) has its pages cleaned and goes to
+        review; a batch cut off while being read or confirmed is taken up again."""
         for batch in self.store.batches():
+            if batch.state in ("interrupted", "captured") and self.store.pages(batch.id):
+                target = self.review.review_of(batch.id) or batch.id
+                self.targets[batch.id] = target
+                cleaned = {p.page_id for p in self.review.pages(target) if p.clean}
+                for page in self.store.pages(batch.id):
+                    if page.id not in cleaned:
+                        self.processor.captured(target, page)
+                self.processor.capture_ended(target, batch.id)
+                self.last_batch = target
+                continue
             if batch.state in ("processing", "confirmed") and self.review.pages(batch.id):
                 self.processor.batches.pop(batch.id, None)
                 if batch.state == "confirmed":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -182,3 +183,72 @@ def test_scanning_more_into_a_batch_under_review(sample_scans: Path, tmp_path: P
     finally:
         station.stop()
         store.close()
+
+
+def test_a_station_killed_while_scanning_finishes_the_batch_after_restart(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    """SIGKILL in the middle of a batch (a power cut): at the next start the pages
+    already stored are cleaned, grouped and read; nothing captured is lost."""
+    port = free_port()
+    data = tmp_path / "data"
+    config = tmp_path / "station.toml"
+    config.write_text(
+        f'[station]\nid = "st-kill"\ndata_dir = "{data}"\n'
+        f'[scanner]\ndevice = "folder:{sample_scans}?pace=0.4"\n'
+        "[pipeline]\nauto_confirm_seconds = 0\n"
+        f'[ui]\nlisten = "127.0.0.1:{port}"\n',
+        encoding="utf-8",
+    )
+    command = [sys.executable, "-m", "station", "run", "--config", str(config), "--offline"]
+
+    def start() -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        assert proc.stdout is not None and "http://" in proc.stdout.readline()
+        return proc
+
+    def api(path: str, body: bytes | None = None) -> Any:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body)
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
+            return json.loads(reply.read())
+
+    first = start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as reply:
+            page = reply.read().decode()
+            cookie = reply.headers["Set-Cookie"].split(";")[0]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token is not None
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/scan",
+            data=f"csrf_token={token.group(1)}".encode(),
+            headers={"Cookie": cookie, "Accept": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
+            assert json.loads(reply.read())["ok"] is True
+        with Store(data) as store:
+            _until(lambda: store.batches() and len(store.pages(store.batches()[0].id)) >= 5, 30)
+    finally:
+        first.kill()
+        first.wait(10)
+        assert first.stdout is not None
+        first.stdout.close()
+    with Store(data) as store:
+        (batch,) = store.batches()
+        kept = [p.id for p in store.pages(batch.id)]
+        assert 5 <= len(kept) < 14 and batch.state == "capturing"
+    second = start()
+    try:
+        _until(lambda: batch.id in {b["id"] for b in api("/api/status")["review"]}, 120)
+        documents = api(f"/api/batch/{batch.id}")["documents"]
+        assert documents[0]["registration"] == "DEN-2024-000123"
+        with Store(data) as store:
+            assert [p.id for p in store.pages(batch.id)] == kept
+            assert store.batch(batch.id).state == "review"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+        assert second.stdout is not None
+        second.stdout.close()
