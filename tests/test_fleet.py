@@ -38,6 +38,7 @@ from tests.helpers.broker import Mosquitto, free_port, shipped_broker
 from tests.helpers.browser import artifacts, chromium
 from tests.helpers.cli import ROOT
 from tests.helpers.pki import Pki
+from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -55,13 +56,7 @@ SPARE = ["vks-91", "vks-92", "vks-93"]
 
 
 def _until(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(step)
-    raise AssertionError(f"timed out after {timeout} s")
+    return until(check, timeout, step)
 
 
 def _read(url: str) -> bytes:

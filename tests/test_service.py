@@ -13,7 +13,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -28,18 +27,13 @@ from station.settings import Settings
 from station.store import Store
 from tests.helpers.broker import free_port
 from tests.helpers.cli import ROOT
+from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
 
 
-def _until(check: Callable[[], Any], timeout: float = 120.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
+def _until(check: Callable[[], Any], timeout: float = 120.0, step: float = 0.1) -> Any:
+    return until(check, timeout, step)
 
 
 def _config(data: Path, device: str) -> Config:

@@ -27,6 +27,7 @@ from station.ui.app import WebServer
 from station.uplink.mqtt import Connection
 from tests.helpers.broker import Mosquitto, free_port
 from tests.helpers.browser import artifacts, chromium
+from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
 
@@ -95,14 +96,8 @@ def counter(broker: Mosquitto, samples: Path, tmp_path: Path) -> Iterator[Counte
     running.stop()
 
 
-def _until(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out: {check.__code__.co_names}")
+def _until(check: Callable[[], Any], timeout: float = 60.0, step: float = 0.2) -> Any:
+    return until(check, timeout, step)
 
 
 def _doc(page: Page, n: int) -> Any:

@@ -28,16 +28,11 @@ from station.uplink.link import StationLink
 from station.uplink.mqtt import Connection
 from tests.helpers.broker import Mosquitto, free_port
 from tests.helpers.cli import ROOT, scanstation
+from tests.helpers.wait import until
 
 
-def _until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def _until(check: Callable[[], Any], timeout: float = 15.0, step: float = 0.05) -> Any:
+    return until(check, timeout, step)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,6 +27,7 @@ from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
 from tests.helpers.broker import Mosquitto
 from tests.helpers.cli import ROOT
+from tests.helpers.wait import until
 
 SEGMENT = 64 * 1024
 
@@ -38,13 +40,8 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
     server.stop()
 
 
-def _until(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out")
+def _until(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.05) -> Any:
+    return until(check, timeout, step)
 
 
 class Station:
