@@ -31,6 +31,8 @@ packages=(
   systemd shellcheck
   # provisioning copies the code with rsync
   rsync
+  # SoftHSM2: a real PKCS#11 token for the signing tests
+  softhsm2
 )
 
 # "a|b": the first alternative apt can install (the first one already installed,

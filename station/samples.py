@@ -62,17 +62,22 @@ FONTS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 }
 
 
-@cache
-def font(style: str, size_px: int, family: str = "liberation-serif") -> ImageFont.FreeTypeFont:
-    """A font of ``family`` in a style (regular, bold, italic) at a pixel size."""
+def font_file(style: str = "regular", family: str = "liberation-serif") -> Path:
+    """The file of a font of ``family`` in a style (regular, bold, italic)."""
     names, folders = FONTS[family]
     for folder in folders:
         path = Path(folder) / names[style]
         if path.exists():
-            return ImageFont.truetype(str(path), size_px)
+            return path
     raise FileNotFoundError(
         f"font {names[style]} not found: sudo apt-get install fonts-liberation2 fonts-dejavu-core"
     )
+
+
+@cache
+def font(style: str, size_px: int, family: str = "liberation-serif") -> ImageFont.FreeTypeFont:
+    """A font of ``family`` in a style (regular, bold, italic) at a pixel size."""
+    return ImageFont.truetype(str(font_file(style, family)), size_px)
 
 
 @dataclass(frozen=True)

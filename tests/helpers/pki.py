@@ -22,18 +22,29 @@ class Pki:
             "-subj", "/CN=scanstation test CA", cwd=folder,
         )  # fmt: skip
 
-    def issue(self, name: str, *, server: bool = False, ca: bool = True) -> tuple[Path, Path]:
-        """(certificate, key) with CN ``name``; ``ca=False`` makes it self-signed."""
+    def issue(
+        self,
+        name: str,
+        *,
+        server: bool = False,
+        ca: bool = True,
+        signer: bool = False,
+        rsa: bool = False,
+    ) -> tuple[Path, Path]:
+        """(certificate, key) with CN ``name``; ``ca=False`` makes it self-signed;
+        ``signer`` gives it the key usage of a document signing certificate."""
         key, csr, crt = (self.folder / f"{name}.{ext}" for ext in ("key", "csr", "crt"))
         ext = self.folder / f"{name}.ext"
         ext.write_text(
             "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
             if server
-            else "basicConstraints=CA:FALSE\n",
+            else "basicConstraints=CA:FALSE\n"
+            + ("keyUsage=critical,digitalSignature,nonRepudiation\n" if signer else ""),
             encoding="utf-8",
         )
+        kind = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
         _openssl(
-            "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "req", "-newkey", *kind, "-nodes",
             "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}", cwd=self.folder,
         )  # fmt: skip
         if ca:
