@@ -2,7 +2,7 @@
 
 Exit codes (docs/cli.md): 0 ok, 1 internal error, 2 usage, 3 config, 4 missing
 dependency, 5 scanner, 6 feeder empty, 7 storage / disk full, 8 bad input,
-9 not found, 130 interrupted.
+9 not found, 10 not compliant, 11 OCR failed, 12 signing failed, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -107,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("files", nargs="+", metavar="FILE.pdf", help="PDFs to check")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = add(
+        "sign",
+        documents.cmd_sign,
+        "sign a PDF as a certified copy (sao y) with the agency's key of [signing]: PAdES, "
+        "the copy's text at the top right of page 1; the PIN comes from [signing] pin_file "
+        "or SCANSTATION_SIGNING_PIN, never from arguments",
+    )
+    p.add_argument("input", metavar="IN.pdf", help="the digitized PDF/A")
+    p.add_argument("--out", required=True, metavar="OUT.pdf", help="the signed copy")
 
     p = add(
         "batches", capture.cmd_batches, "list batches in the store, or close an interrupted one"

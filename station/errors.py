@@ -148,6 +148,14 @@ class OcrError(StationError):
     event_type = "ocr.failed"
 
 
+class SigningError(StationError):
+    """The agency's signature could not be made (token, PIN, key, time stamp server)."""
+
+    exit_code = 12
+    code = "signing"
+    event_type = "signing.failed"
+
+
 class Interrupted(StationError):
     exit_code = 130
     code = "interrupted"

@@ -72,7 +72,7 @@ def _copy_jpeg(input_file: Path, pageno: int, raster_dpi: Any, output_file: Path
     """Write the page's own JPEG when it is the whole page at ``raster_dpi``."""
     with pikepdf.open(input_file) as pdf:
         page = pdf.pages[pageno - 1]
-        images = list(page.images.values())
+        images = list(page.get_images().values())
         if len(images) != 1 or images[0].get("/Filter") != pikepdf.Name.DCTDecode:
             return False
         image = images[0]

@@ -29,20 +29,23 @@ from typing import Any
 from PIL import Image
 
 from station.barcodes import Rules, classify
-from station.errors import InputError, StationError
+from station.errors import InputError, SigningError, StationError
 from station.finish import BatchJob, DocumentJob, OcrPool
 from station.fsutil import atomic_write
 from station.hub import Hub
 from station.imageio import read_frames
 from station.review import Review, ReviewDoc
 from station.settings import Settings
+from station.signing import Signer
 from station.split import warning
 from station.stats import VIETNAM
-from station.store import Page, Store, duplicate_key
+from station.store import Page, Store, duplicate_key, now_iso
 
 log = logging.getLogger("scanstation.pipeline")
 
 THUMB_WIDTH = 240
+#: how often documents waiting for their signature are tried again
+HELD_RETRY_S = 60.0
 
 
 def thumbnail(data: bytes, rotation: int = 0, width: int = THUMB_WIDTH) -> bytes:
@@ -121,6 +124,8 @@ class Processor(threading.Thread):
             max_workers=1, mp_context=multiprocessing.get_context("forkserver")
         )
         self.ocr = OcrPool()
+        self._signing: dict[str, Any] = {}
+        self._held_at = time.monotonic()
         self.on_error: Callable[[StationError], None] = lambda error: None
 
     @property
@@ -320,6 +325,49 @@ class Processor(threading.Thread):
                     ),
                 )
 
+    # ------------------------------------------------------------------ signing
+
+    def _signer(self) -> Signer | None:
+        section = self.settings.config.signing
+        if not section.enabled:
+            return None
+        return Signer(section, self.settings.config.station.unit_name, self.store.data_dir)
+
+    def _sign(self, doc_id: str, pdf: Path) -> bool:
+        """Sign a confirmed document (when signing is on): True when it may go out."""
+        signer = self._signer()
+        if signer is None:
+            return True
+        try:
+            signer.sign(pdf, pdf)
+        except SigningError as exc:
+            allowed = self.settings.config.signing.allow_unsigned
+            log.warning("%s not signed: %s", doc_id, exc.message_en)
+            self._signing = {"ok": False, "at": now_iso(), "error": exc.to_json()}
+            _signing_event(self.store, exc, doc_id, allowed)
+            self.hub.publish("error", error=exc.to_json())
+            return allowed
+        self._signing = {"ok": True, "at": now_iso()}
+        return True
+
+    def sign_held(self) -> None:
+        self.inbox.put(("sign_held", ()))
+
+    def _on_sign_held(self) -> None:
+        """Documents waiting for their signature: sign and release them."""
+        self._held_at = time.monotonic()
+        for item in self.store.outbox(("held",)):
+            if self._sign(item.doc_id, item.path) and self._signing.get("ok"):
+                self.store.release(item.doc_id)
+                self.hub.publish("outbox")
+            else:
+                return
+
+    def signing_status(self) -> dict[str, Any]:
+        section = self.settings.config.signing
+        held = self.store.outbox_summary()["counts"]["held"]
+        return {"enabled": section.enabled, "held": held, **self._signing}
+
     # ------------------------------------------------------------------ confirming
 
     def _arm_countdown(self, review_batch: str) -> None:
@@ -341,6 +389,10 @@ class Processor(threading.Thread):
 
     def _tick_countdowns(self) -> None:
         now = time.monotonic()
+        if now - self._held_at > HELD_RETRY_S and self.settings.config.signing.enabled:
+            self._held_at = now
+            if self.store.outbox_summary()["counts"]["held"]:
+                self._on_sign_held()
         for batch, deadline in list(self.countdowns.items()):
             if now >= deadline:
                 del self.countdowns[batch]
@@ -375,10 +427,15 @@ class Processor(threading.Thread):
             xmp.write(pdf, values)
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
                                     doc.metadata)  # fmt: skip
+            held = not self._sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             self.store.enqueue(
-                doc.doc_id, pdf, {**values, "created_at": created}, config.uplink.segment_size
+                doc.doc_id,
+                pdf,
+                {**values, "created_at": created},
+                config.uplink.segment_size,
+                held=held,
             )
         for capture_batch in self.review.capture_batches(review_batch):
             walk(self.store, capture_batch, "done")
@@ -402,6 +459,16 @@ def walk(store: Store, batch_id: str, target: str) -> None:
         return
     for step in FORWARD[FORWARD.index(state) + 1 : FORWARD.index(target) + 1]:
         store.set_batch_state(batch_id, step)
+
+
+def _signing_event(store: Store, error: StationError, doc_id: str, unsigned: bool) -> None:
+    store.add_event(
+        "signing.failed",
+        "error",
+        error.message_vi,
+        error.message_en,
+        {"doc_id": doc_id, "sent_unsigned": unsigned},
+    )
 
 
 def ocr_jobs(configured: int) -> int:

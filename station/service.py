@@ -34,7 +34,7 @@ from station.processing import Processor, thumbnail
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.stats import ScannerState, Stats
-from station.store import Page, Store
+from station.store import Page, Store, now_iso
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -146,6 +146,7 @@ class Station:
             self.scanner.set("ready", device=source.name, model=_model(source))
         self.link = StationLink.build(store, settings, self.scanner) if connect else None
         self.stats = self.link.stats if self.link else Stats(store, settings, self.scanner)
+        self.stats.signing = self.processor.signing_status
         self.capture = CaptureService(
             config,
             store,
@@ -181,7 +182,20 @@ class Station:
         if isinstance(self.source, LazySource):
             threading.Thread(target=self.source.probe, name="scanner-probe", daemon=True).start()
         self._start_triggers()
+        if self.settings.config.signing.enabled:
+            threading.Thread(target=self._check_signing, name="signing-check", daemon=True).start()
         self._resume()
+
+    def _check_signing(self) -> None:
+        """Open the signing key once at start, so the screens say whether it works."""
+        signer = self.processor._signer()
+        if signer is not None:
+            found = signer.check()
+            self.processor._signing = {
+                "ok": found["ok"],
+                "at": now_iso(),
+                **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
+            }
 
     def _start_triggers(self) -> None:
         """The scanner's own buttons, a GPIO button and a hot folder, as configured."""
@@ -391,9 +405,11 @@ class Station:
         return self.processor.stop_countdown(batch_id)
 
     def retry(self, doc_id: str) -> None:
-        """Send a document now (the sender otherwise waits for its next round)."""
-        self.store.outbox_item(doc_id)
-        if self.link is not None:
+        """Send a document now (the sender otherwise waits for its next round);
+        a document waiting for its signature is signed again first."""
+        if self.store.outbox_item(doc_id).state == "held":
+            self.processor.sign_held()
+        elif self.link is not None:
             self.link.uplink.wake.set()
         self.hub.publish("outbox")
 
@@ -407,7 +423,9 @@ class Station:
             "busy": self.capture.busy.is_set(),
             "profile": config.scanner.default_profile,
             "profiles": sorted(config.scanner.profiles),
-            "to_send": summary["queued"] + summary["sent"],
+            "to_send": summary["held"] + summary["queued"] + summary["sent"],
+            "held": summary["held"],
+            "signing": self.processor.signing_status(),
             "awaiting_receipt": summary["announced"],
             "broker_connected": bool(self.link and self.link.connection.connected.is_set()),
             "last_batch": self.last_batch,
@@ -418,7 +436,7 @@ class Station:
 
     def outbox(self, limit: int = 200) -> list[dict[str, Any]]:
         """Documents handed to delivery, newest first, with progress and receipts."""
-        items = self.store.outbox(("queued", "sent", "announced", "received", "deleted"))
+        items = self.store.outbox(("held", "queued", "sent", "announced", "received", "deleted"))
         rows = []
         for item in sorted(items, key=lambda i: i.created_at, reverse=True)[:limit]:
             total = max(1, -(-item.size // item.segment_size))

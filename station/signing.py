@@ -16,6 +16,7 @@ Every failure becomes a :class:`SigningError` with what to do.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from station.config import SigningSection, read_secret
-from station.errors import StationError
+from station.errors import SigningError, StationError
 
 log = logging.getLogger("scanstation.signing")
 
@@ -39,12 +40,6 @@ MARGIN = 4.0
 EDGE = 8.5
 PADDING = 2.0
 FIELD = "SaoY"
-
-
-class SigningError(StationError):
-    exit_code = 12
-    code = "signing"
-    event_type = "signing.failed"
 
 
 def copy_text(section: SigningSection, agency: str, when: datetime) -> list[list[str]]:
@@ -73,6 +68,7 @@ def signing_font(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.tmp")
         face.save(str(tmp))
+        face.close()
         tmp.replace(target)
     return target
 
@@ -129,6 +125,51 @@ def free_box(pdf: Path, width: float, height: float) -> tuple[float, float, floa
     x1 = left / scale + MARGIN
     y2 = page_h - top / scale - MARGIN
     return (x1, y2 - height, min(page_w, x1 + width), y2)
+
+
+def _style(lines: list[str], font: Path) -> Any:
+    """No image, no border, no background: the lines, 10 pt, black, top right."""
+    from pyhanko.pdf_utils import layout
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+    from pyhanko.pdf_utils.text import TextBoxStyle
+    from pyhanko.stamp import TextStampStyle
+
+    @dataclass(frozen=True)
+    class Fonts(GlyphAccumulatorFactory):
+        """The font from memory: pyHanko's own factory leaves the file open."""
+
+        def create_font_engine(self, writer: Any, obj_stream: Any = None) -> Any:
+            if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+                obj_stream = writer.prepare_object_stream()
+            return GlyphAccumulator(
+                writer=writer,
+                font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
+                font_size=self.font_size,
+                obj_stream=obj_stream,
+            )
+
+    return TextStampStyle(
+        stamp_text="\n".join(line.replace("%", "%%") for line in lines),
+        text_box_style=TextBoxStyle(
+            font=Fonts(str(font), font_size=FONT_SIZE),
+            font_size=FONT_SIZE,
+            leading=LEADING,
+            border_width=0,
+            box_layout_rule=layout.SimpleBoxLayoutRule(
+                x_align=layout.AxisAlignment.ALIGN_MIN,
+                y_align=layout.AxisAlignment.ALIGN_MIN,
+                margins=layout.Margins.uniform(0),
+            ),
+        ),
+        inner_content_layout=layout.SimpleBoxLayoutRule(
+            x_align=layout.AxisAlignment.ALIGN_MAX,
+            y_align=layout.AxisAlignment.ALIGN_MAX,
+            margins=layout.Margins.uniform(int(PADDING)),
+            inner_content_scaling=layout.InnerScaling.NO_SCALING,
+        ),
+        border_width=0,
+        background=None,
+    )
 
 
 @dataclass
@@ -189,22 +230,28 @@ class Signer:
         cert = (
             load_cert_from_pemder(str(self.section.cert_file)) if self.section.cert_file else None
         )
-        return pkcs11.PKCS11Signer(
+        signer = pkcs11.PKCS11Signer(
             session,
             key_label=self.section.key_label,
             cert_label=self.section.cert_label or (None if cert else self.section.key_label),
             signing_cert=cert,
             ca_chain=chain,
         )
+        try:
+            _ = signer.signing_cert  # the certificate is read from the token here
+        except p11.PKCS11Error as exc:
+            raise SigningError(
+                f"the key or certificate is not on the token ({exc}): check key_label, "
+                "cert_label or cert_file",
+                f"không thấy khóa hoặc chứng thư số trên thiết bị ({exc}): kiểm tra key_label, "
+                "cert_label hoặc cert_file",
+            ) from None
+        return signer
 
     def sign(self, source: Path, target: Path) -> datetime:
         """Write ``source`` signed to ``target``; returns the signing time."""
-        from pyhanko.pdf_utils import layout
-        from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        from pyhanko.pdf_utils.text import TextBoxStyle
         from pyhanko.sign import fields, signers, timestamps
-        from pyhanko.stamp import TextStampStyle
 
         from station import xmp
 
@@ -212,49 +259,9 @@ class Signer:
         stack: list[Any] = []
         try:
             signer = self._signer(stack)
-            # the shown time and the signature's own are the same second
-            now = time.time()
-            if now % 1 > 0.8:
-                time.sleep(1.05 - now % 1)
-            when = datetime.now(VIETNAM).replace(microsecond=0)
-            # three lines, or two where that places the text higher up
-            placed = []
-            for lines in copy_text(self.section, self.agency, when):
-                width = _text_width(lines) + 2 * PADDING + 2
-                height = LEADING * len(lines) + 2 * PADDING
-                try:
-                    placed.append((free_box(source, width, height), lines))
-                except SigningError:
-                    continue
-            if not placed:
-                raise SigningError(
-                    "no free space at the top of page 1 for the copy's text",
-                    "không còn chỗ trống ở đầu trang 1 để ghi thông tin bản sao",
-                )
-            box, lines = max(placed, key=lambda found: (found[0][3], found[0][2]))
             font = signing_font(self.font_dir)
-            style = TextStampStyle(
-                stamp_text="\n".join(line.replace("%", "%%") for line in lines),
-                text_box_style=TextBoxStyle(
-                    font=GlyphAccumulatorFactory(str(font), font_size=FONT_SIZE),
-                    font_size=FONT_SIZE,
-                    leading=LEADING,
-                    border_width=0,
-                    box_layout_rule=layout.SimpleBoxLayoutRule(
-                        x_align=layout.AxisAlignment.ALIGN_MIN,
-                        y_align=layout.AxisAlignment.ALIGN_MIN,
-                        margins=layout.Margins.uniform(0),
-                    ),
-                ),
-                inner_content_layout=layout.SimpleBoxLayoutRule(
-                    x_align=layout.AxisAlignment.ALIGN_MAX,
-                    y_align=layout.AxisAlignment.ALIGN_MAX,
-                    margins=layout.Margins.uniform(int(PADDING)),
-                    inner_content_scaling=layout.InnerScaling.NO_SCALING,
-                ),
-                border_width=0,
-                background=None,
-            )
+            # where the text goes (its width does not depend on the time)
+            box, layout_index = self._place(source, datetime.now(VIETNAM))
             meta = signers.PdfSignatureMetadata(
                 field_name=FIELD,
                 md_algorithm="sha256",
@@ -268,6 +275,12 @@ class Signer:
                 if self.section.timestamp_url
                 else None
             )
+            # the time shown is the signature's own: taken just before signing,
+            # not within 0.2 s of the next second
+            if time.time() % 1 > 0.8:
+                time.sleep(1.05 - time.time() % 1)
+            when = datetime.now(VIETNAM).replace(microsecond=0)
+            lines = copy_text(self.section, self.agency, when)[layout_index]
             tmp = target.with_name(f".{target.name}.signing")
             with source.open("rb") as inf:
                 writer = IncrementalPdfFileWriter(inf, strict=False)
@@ -276,7 +289,10 @@ class Signer:
                     fields.SigFieldSpec(FIELD, on_page=0, box=tuple(round(v) for v in box)),  # type: ignore[arg-type]
                 )
                 pdf_signer = signers.PdfSigner(
-                    meta, signer=signer, timestamper=stamper, stamp_style=style
+                    meta,
+                    signer=signer,
+                    timestamper=stamper,
+                    stamp_style=_style(lines, font),
                 )
                 with tmp.open("wb") as out:
                     pdf_signer.sign_pdf(writer, output=out)
@@ -292,6 +308,23 @@ class Signer:
         finally:
             for close in reversed(stack):
                 close()
+
+    def _place(self, source: Path, when: datetime) -> tuple[tuple[float, ...], int]:
+        """The box for the text (three lines, or two where that sits higher)."""
+        placed = []
+        for index, lines in enumerate(copy_text(self.section, self.agency, when)):
+            width = _text_width(lines) + 2 * PADDING + 2
+            height = LEADING * len(lines) + 2 * PADDING
+            try:
+                placed.append((free_box(source, width, height), index))
+            except SigningError:
+                continue
+        if not placed:
+            raise SigningError(
+                "no free space at the top of page 1 for the copy's text",
+                "không còn chỗ trống ở đầu trang 1 để ghi thông tin bản sao",
+            )
+        return max(placed, key=lambda found: (found[0][3], found[0][2]))
 
     def check(self) -> dict[str, Any]:
         """Open the key without signing: what the UI and the fleet show."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -151,6 +152,8 @@ class Stats:
         self.boot = boot
         self.connected = connected
         self.started = time.monotonic()
+        #: the signing desk's state (set by the station that signs)
+        self.signing: Callable[[], dict[str, Any]] | None = None
 
     def snapshot(self) -> dict[str, Any]:
         config = self.settings.config
@@ -180,7 +183,8 @@ class Stats:
             "broker_connected": self.connected.is_set() if self.connected else None,
             "queue": {
                 "depth": sum(counts.values()),
-                "to_send": counts["queued"] + counts["sent"],
+                "to_send": counts["held"] + counts["queued"] + counts["sent"],
+                "held": counts["held"],
                 "awaiting_receipt": counts["announced"],
                 "oldest_pending_s": _age_s(outbox["oldest"], now),
                 "oldest_unsent_s": _age_s(outbox["oldest_unsent"], now),
@@ -197,6 +201,7 @@ class Stats:
                 "roller_limit": config.scanner.roller_limit,
             },
             "digitized": self.store.digitized_by_month(_months_back(now.astimezone(VIETNAM), 13)),
+            "signing": self.signing() if self.signing else {"enabled": config.signing.enabled},
             "last_error": (
                 {
                     "type": last.type,

@@ -184,8 +184,8 @@ _SCHEMA = [
     """,
 ]
 
-#: states of a document in the outbox, in order
-OUTBOX_STATES = ("queued", "sent", "announced", "received", "deleted")
+#: states of a document in the outbox, in order; "held" waits for its signature
+OUTBOX_STATES = ("held", "queued", "sent", "announced", "received", "deleted")
 
 _PAGE_NAME = re.compile(r"^p(\d{5,})\.([a-z0-9]+)$")
 _TMP_NAME = re.compile(r"^\.p(\d{5,})\.([a-z0-9]+)\.tmp$")
@@ -723,9 +723,16 @@ class Store:
     # ------------------------------------------------------------------ outbox
 
     def enqueue(
-        self, doc_id: str, path: Path, metadata: dict[str, Any], segment_size: int
+        self,
+        doc_id: str,
+        path: Path,
+        metadata: dict[str, Any],
+        segment_size: int,
+        *,
+        held: bool = False,
     ) -> OutboxItem:
-        """Queue a document's file for delivery (again: nothing changes)."""
+        """Queue a document's file for delivery (again: nothing changes); ``held``
+        keeps it back until :meth:`release` (a signature still missing)."""
         data_sha = hashlib.sha256()
         with path.open("rb") as stream:
             for block in iter(lambda: stream.read(1 << 20), b""):
@@ -735,7 +742,7 @@ class Store:
         with self._tx() as db:
             db.execute(
                 "INSERT INTO outbox (doc_id, file_id, path, size, sha256, metadata, segment_size,"
-                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
+                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(doc_id) DO NOTHING",
                 (
                     doc_id,
@@ -745,12 +752,31 @@ class Store:
                     data_sha.hexdigest(),
                     json.dumps(metadata, ensure_ascii=False),
                     segment_size,
+                    "held" if held else "queued",
                     now,
                     now,
                 ),
             )
             db.execute(
                 "INSERT OR IGNORE INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id)
+            )
+        return self.outbox_item(doc_id)
+
+    def release(self, doc_id: str) -> OutboxItem:
+        """A held document's file is final (signed): record its size and
+        checksum again and queue it."""
+        item = self.outbox_item(doc_id)
+        if item.state != "held":
+            return item
+        digest = hashlib.sha256()
+        with item.path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET size = ?, sha256 = ?, state = 'queued', updated_at = ?"
+                " WHERE doc_id = ? AND state = 'held'",
+                (item.path.stat().st_size, digest.hexdigest(), now_iso(), doc_id),
             )
         return self.outbox_item(doc_id)
 
@@ -852,9 +878,9 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox"
-                " WHERE state IN ('queued', 'sent', 'announced') GROUP BY state"
+                " WHERE state IN ('held', 'queued', 'sent', 'announced') GROUP BY state"
             ).fetchall()
-        counts = dict.fromkeys(OUTBOX_STATES[:3], 0)
+        counts = dict.fromkeys(OUTBOX_STATES[:4], 0)
         oldest: dict[str, str] = {}
         for row in rows:
             counts[row["state"]] = row["n"]

@@ -16,7 +16,7 @@ from station.errors import ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "firmware_config" / "station.example.toml"
 #: "# key = value": an optional setting shown commented out (TOML has no null).
-COMMENTED_KEY = re.compile(r"^#\s?([a-z_]+)\s*=\s*\S")
+COMMENTED_KEY = re.compile(r"^#\s?([a-z0-9_]+)\s*=\s*\S")
 HEADER = re.compile(r"^\[([^\]]+)\]")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from station.commands import load_config, say
-from station.errors import UsageError
+from station.errors import ConfigError, InputError, UsageError
 
 
 def cmd_process(args: argparse.Namespace) -> int:
@@ -142,4 +142,33 @@ def cmd_verify(args: argparse.Namespace) -> int:
             f"{len(failed)} file(s) do not meet the Decree 30 standard: {', '.join(failed)}",
             f"{len(failed)} tệp chưa đạt chuẩn số hóa theo Nghị định 30: {', '.join(failed)}",
         )
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    """Sign a PDF as a certified copy with the key of ``[signing]``."""
+    from station.signing import Signer
+    from station.xmp import pdfa_problems
+
+    config = load_config(args)
+    section = config.signing
+    if section.key_store == "pkcs11" and section.pkcs11_module is None:
+        raise ConfigError(
+            "no signing key configured: set [signing] key_store and its key (docs/signing.md)",
+            "chưa cấu hình khóa ký: đặt [signing] key_store và khóa (docs/signing.md)",
+        )
+    if section.key_store == "pkcs12" and section.pkcs12_file is None:
+        raise ConfigError(
+            "no signing key configured: set [signing] pkcs12_file (docs/signing.md)",
+            "chưa cấu hình khóa ký: đặt [signing] pkcs12_file (docs/signing.md)",
+        )
+    source, target = Path(args.input), Path(args.out)
+    if not source.is_file():
+        raise InputError(f"{source}: no such file", f"{source}: không có tệp này")
+    signer = Signer(section, config.station.unit_name, config.station.data_dir)
+    when = signer.sign(source, target)
+    problems = pdfa_problems(target)
+    say(f"Đã ký / signed: {target} ({when.isoformat()})")
+    for problem in problems:
+        say(f"  ! {problem}")
     return 0
