@@ -66,6 +66,8 @@ def _health(**parts: object) -> dict[str, Any]:
             ["scanner"],
         ),
         (_row(health=_health(disk={"free_percent": "lots"}, queue="x", counters=None)), []),
+        (_row(health=_health(signing={"enabled": True, "ok": False, "held": 2})), ["signing"]),
+        (_row(health=_health(signing={"enabled": True, "ok": True, "held": 0})), []),
     ],
 )
 def test_alerts(row: StationRow, kinds: list[str]) -> None:

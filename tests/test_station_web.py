@@ -114,3 +114,33 @@ def test_outbox_shows_delivery_receipts_and_later_statuses(
     sent = client.post("/outbox/d1/retry", data={"csrf_token": token},
                        headers={"Accept": "application/json"})  # fmt: skip
     assert sent.json == {"ok": True}
+
+
+def test_signing_trouble_shows_on_the_counter(tmp_path: Path, sample_scans: Path) -> None:
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-sig", "data_dir": str(tmp_path / "data")},
+            "scanner": {"device": f"folder:{sample_scans}"},
+            "signing": {"enabled": True, "key_store": "pkcs12",
+                        "pkcs12_file": str(tmp_path / "missing.p12")},
+        }
+    )  # fmt: skip
+    store = Store(config.station.data_dir)
+    station = Station(Settings(config), store, connect=False)
+    try:
+        pdf = tmp_path / "d.pdf"
+        pdf.write_bytes(b"%PDF-1.7 not signed")
+        assert station.processor._sign("d", pdf) is False
+        store.enqueue("d", pdf, {"Registration": "DEN-2026-000001"}, 4096, held=True)
+        client = _client(station)
+        page = client.get("/").get_data(as_text=True)
+        assert "không ký được" in page and "1 văn bản đang chờ ký" in page
+        assert "Chờ ký số" in client.get("/outbox").get_data(as_text=True)
+        health = station.stats.snapshot()
+        assert health["signing"] == {
+            "enabled": True, "held": 1, "ok": False, "at": health["signing"]["at"],
+            "error": health["signing"]["error"],
+        }  # fmt: skip
+        assert health["queue"]["held"] == 1 and health["queue"]["to_send"] == 1
+    finally:
+        store.close()

@@ -136,6 +136,16 @@ def alerts_of(row: StationRow, limits: Limits, now: datetime) -> list[Alert]:
                 f"Replace the feed rollers: {sheets:,.0f} / {limit:,.0f} sheets",
             )
         )
+    if _dig(health, "signing", "enabled") and _dig(health, "signing", "ok") is False:
+        held = _number(_dig(health, "signing", "held")) or 0
+        found.append(
+            Alert(
+                "signing",
+                "error",
+                f"Không ký số được: {held:.0f} văn bản chờ ký",
+                f"Signing fails: {held:.0f} documents wait for their signature",
+            )
+        )
     status = _dig(health, "scanner", "status")
     if status in ("jammed", "cover_open", "offline", "error"):
         text = _dig(health, "scanner", "status_text") or {}
