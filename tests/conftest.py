@@ -4,7 +4,9 @@ python-sane (with the project's own SANE config dir), real files, real processes
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,3 +32,14 @@ def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
     path.mkdir()
     return path
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Any]:
+    """A real mosquitto of the test's own, on a free loopback port."""
+    from tests.helpers.broker import Mosquitto
+
+    server = Mosquitto(tmp_path)
+    server.start()
+    yield server
+    server.stop()

@@ -35,14 +35,6 @@ def _until(check: Callable[[], Any], timeout: float = 15.0, step: float = 0.05) 
     return until(check, timeout, step)
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
 class Watcher:
     """Everything published under one station's root."""
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,14 +30,6 @@ from tests.helpers.cli import ROOT
 from tests.helpers.wait import until
 
 SEGMENT = 64 * 1024
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(tmp_path)
-    server.start()
-    yield server
-    server.stop()
 
 
 def _until(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.05) -> Any:
