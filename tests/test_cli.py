@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -327,3 +328,33 @@ def test_batches_close_only_interrupted(tmp_path: Path) -> None:
         assert store.batch(done.id).state == "captured"
     missing = run("batches", "--config", str(config), "--close", "nope")
     assert missing.returncode == 9
+
+
+def _secret_options(option: str) -> bool:
+    """An option that would take a secret itself (not a file or a hash of it)."""
+    secret = ("pin" in option and option != "--pin") or "password" in option
+    return secret and "file" not in option and "hash" not in option
+
+
+def test_passwd_reads_the_secret_from_standard_input_only() -> None:
+    from station.auth import verify_secret
+    from station.cli import build_parser
+
+    done = subprocess.run(
+        [sys.executable, "-m", "station", "passwd"], input="mật-khẩu-dài\n",
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0
+    assert verify_secret("mật-khẩu-dài", done.stdout.strip())
+    assert "mật-khẩu-dài" not in done.stdout + done.stderr
+    short = subprocess.run(
+        [sys.executable, "-m", "station", "passwd", "--pin"], input="12\n",
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False,
+    )  # fmt: skip
+    assert short.returncode == 2
+    # no command takes a secret as an argument
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():  # type: ignore[union-attr]
+        options = {o for a in command._actions for o in a.option_strings}
+        assert not [o for o in options if _secret_options(o)], name

@@ -144,3 +144,9 @@ def test_signing_trouble_shows_on_the_counter(tmp_path: Path, sample_scans: Path
         assert health["queue"]["held"] == 1 and health["queue"]["to_send"] == 1
     finally:
         store.close()
+
+
+def test_the_session_key_is_private(station: Station) -> None:
+    _client(station)
+    key = station.store.data_dir / "web-secret.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) >= 32

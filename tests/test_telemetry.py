@@ -298,3 +298,28 @@ def test_conditions_by_the_telemetry_thresholds(tmp_path: Path) -> None:
     assert "16 phút" in found[1].message_vi and "8.1 h" in found[2].message_en
     settings.change({"telemetry.backlog_alert_hours": 9, "telemetry.upload_alert_minutes": 20})
     assert [c.type for c in conditions(snapshot, settings)] == ["disk.low"]
+
+
+def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path: Path) -> None:
+    """A command left retained on the broker would run at every connect: the
+    station subscribes without retained messages (MQTT 5 retain handling 2)."""
+    sender = Connection(broker.url, "fleet-r", clean_start=True)
+    sender.start()
+    assert sender.connected.wait(10)
+    body = json.dumps({"id": "old-1", "args": {"counter": "roller"}}).encode()
+    sender.publish(topics.cmd("st-t", "reset-counter"), body, retain=True).wait_for_publish(5)
+    config = _config(broker, tmp_path / "data")
+    store = Store(config.station.data_dir)
+    store.bump_counter("sheets_since_roller")
+    link = StationLink.build(store, Settings(config))
+    link.start()
+    try:
+        assert link.connection.connected.wait(10)
+        time.sleep(1.5)
+        assert store.counters()["sheets_since_roller"] == 1
+        assert not [e for e in store.events() if e.type == "counter.reset.roller"]
+    finally:
+        link.stop()
+        sender.publish(topics.cmd("st-t", "reset-counter"), b"", retain=True)
+        sender.stop()
+        store.close()
