@@ -42,12 +42,7 @@ pytest:
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python -m bench.capture
-	$(BIN)/python -m bench.imaging
-	$(BIN)/python -m bench.barcodes
-	$(BIN)/python -m bench.ocr
-	$(BIN)/python -m bench.uplink
-	$(BIN)/python -m bench.thumbnails
+	$(BIN)/python -m bench.all
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
