@@ -182,6 +182,12 @@ _SCHEMA = [
     );
     CREATE INDEX review_docs_by_batch ON review_docs (batch_id, seq);
     """,
+    # version 5: where a frame came from (a hot-folder file's SHA-256), so a
+    # file read again after a crash is not stored twice
+    """
+    ALTER TABLE pages ADD COLUMN source TEXT;
+    CREATE INDEX pages_by_source ON pages (source, frame) WHERE source IS NOT NULL;
+    """,
 ]
 
 #: states of a document in the outbox, in order; "held" waits for its signature
@@ -280,6 +286,8 @@ class Page:
     dpi: int
     state: str
     created_at: str
+    #: a hot-folder file's SHA-256, or None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +465,7 @@ class Store:
         width: int,
         height: int,
         dpi: int,
+        source: str = "",
     ) -> Page:
         """Store one captured frame durably (see the module docstring for the order)."""
         if not re.fullmatch(r"[a-z0-9]{2,5}", ext):
@@ -491,7 +500,8 @@ class Store:
             with self._tx() as db:
                 cur = db.execute(
                     "INSERT INTO pages (batch_id, seq, input, frame, side, path, sha256, size,"
-                    " width, height, dpi, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " width, height, dpi, created_at, source)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         batch_id,
                         seq,
@@ -505,6 +515,7 @@ class Store:
                         height,
                         dpi,
                         ts,
+                        source or None,
                     ),
                 )
                 page_id = cur.lastrowid
@@ -538,6 +549,14 @@ class Store:
             with contextlib.suppress(OSError):
                 path.unlink()
             raise storage_error(exc, path) from exc
+
+    def has_frame(self, source: str, frame: int) -> bool:
+        """Whether a frame of this source (a hot-folder file's SHA-256) is stored."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM pages WHERE source = ? AND frame = ? LIMIT 1", (source, frame)
+            ).fetchone()
+        return row is not None
 
     def page(self, page_id: int) -> Page:
         with self._lock:

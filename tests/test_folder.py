@@ -231,6 +231,33 @@ def test_hot_rejects_corrupt_file_and_goes_on(tmp_path: Path, data_dir: Path) ->
     assert _visible(tmp_path) == []
 
 
+def test_hot_file_read_again_after_a_crash_is_not_stored_twice(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Killed after a file's frames were stored but before it moved to .done: the
+    next batch finds the file again, skips the frames it holds, keeps the rest."""
+    _tiff(tmp_path / "d1.tif", pages=3)
+    _png(tmp_path / "d2.png")
+    with Store(data_dir) as store:
+        stop = threading.Event()
+        frames = _hot(tmp_path).frames(PROFILE, stop)
+        # the crash: two frames of d1.tif stored, nothing moved yet
+        batch = store.create_batch("folder", "standard", "hotfolder")
+        for frame in (next(frames), next(frames)):
+            store.add_page(
+                batch.id, frame.data, ext=frame.ext, input_name=frame.input_name,
+                frame=frame.frame, side=frame.side, width=frame.width, height=frame.height,
+                dpi=frame.dpi, source=frame.source,
+            )  # fmt: skip
+        getattr(frames, "close")()  # noqa: B009 - the source's generator, cut short
+        assert (tmp_path / "d1.tif").exists()
+        again = capture_batch(store, _hot(tmp_path), "standard", PROFILE, trigger="hotfolder")
+        assert [(p.input, p.frame) for p in again.pages] == [("d1.tif", 2), ("d2.png", 0)]
+        stored = [(p.input, p.frame) for b in store.batches() for p in store.pages(b.id)]
+        assert sorted(stored) == [("d1.tif", 0), ("d1.tif", 1), ("d1.tif", 2), ("d2.png", 0)]
+    assert _visible(tmp_path / ".done") == ["d1.tif", "d2.png"]
+
+
 def test_hot_folder_with_only_a_rejected_file(tmp_path: Path, data_dir: Path) -> None:
     (tmp_path / "bad.png").write_bytes(b"garbage")
     with Store(data_dir) as store:

@@ -27,6 +27,10 @@ class Frame:
     input_name: str
     frame: int
     side: str  # "front", "back" or "single"
+    #: what the frame was read from, the same across restarts (a hot-folder
+    #: file's SHA-256), so a frame already stored is not stored twice; "" for
+    #: scanners and replays
+    source: str = ""
 
 
 class Source(Protocol):

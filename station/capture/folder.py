@@ -23,6 +23,7 @@ profile's resolution).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -41,6 +42,21 @@ from station.imageio import SUPPORTED_SUFFIXES, read_frames
 log = logging.getLogger(__name__)
 
 _IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise InputError(
+            f"{path.name}: cannot be read ({exc.strerror})",
+            f"{path.name}: không đọc được ({exc.strerror})",
+            path=str(path),
+        ) from None
+    return digest.hexdigest()
 
 
 def natural_key(name: str) -> list[object]:
@@ -167,6 +183,9 @@ class FolderSource:
             if stop.is_set():
                 return
             try:
+                # a hot-folder file is known by its content, so one read again
+                # after a crash (before it moved to .done) is not stored twice
+                source = f"sha256:{_sha256(path)}" if self.hot else ""
                 for index, encoded in enumerate(
                     read_frames(path, profile.resolution, profile.file_format, profile.jpeg_quality)
                 ):
@@ -181,6 +200,7 @@ class FolderSource:
                         input_name=path.name,
                         frame=index,
                         side="single",
+                        source=source,
                     )
                     yielded += 1
             except InputError as exc:

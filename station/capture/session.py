@@ -71,6 +71,10 @@ def capture_batch(
     pages: list[Page] = []
     try:
         for frame in source.frames(profile, stop):
+            if frame.source and store.has_frame(frame.source, frame.frame):
+                # read again after a crash: this frame is already in the store
+                log.info("%s frame %d already stored", frame.input_name, frame.frame)
+                continue
             page = store.add_page(
                 batch.id,
                 frame.data,
@@ -81,6 +85,7 @@ def capture_batch(
                 width=frame.width,
                 height=frame.height,
                 dpi=frame.dpi,
+                source=frame.source,
             )
             pages.append(page)
             if on_page is not None:
