@@ -350,6 +350,18 @@ class Processor(threading.Thread):
         self._signing = {"ok": True, "at": now_iso()}
         return True
 
+    def check_signing(self) -> None:
+        """Open the signing key without signing, so the screens say whether it works."""
+        signer = self._signer()
+        if signer is None:
+            return
+        found = signer.check()
+        self._signing = {
+            "ok": found["ok"],
+            "at": now_iso(),
+            **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
+        }
+
     def sign_held(self) -> None:
         self.inbox.put(("sign_held", ()))
 

@@ -34,7 +34,7 @@ from station.processing import Processor, thumbnail
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.stats import ScannerState, Stats
-from station.store import Page, Store, now_iso
+from station.store import Page, Store
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -183,19 +183,10 @@ class Station:
             threading.Thread(target=self.source.probe, name="scanner-probe", daemon=True).start()
         self._start_triggers()
         if self.settings.config.signing.enabled:
-            threading.Thread(target=self._check_signing, name="signing-check", daemon=True).start()
+            threading.Thread(
+                target=self.processor.check_signing, name="signing-check", daemon=True
+            ).start()
         self._resume()
-
-    def _check_signing(self) -> None:
-        """Open the signing key once at start, so the screens say whether it works."""
-        signer = self.processor._signer()
-        if signer is not None:
-            found = signer.check()
-            self.processor._signing = {
-                "ok": found["ok"],
-                "at": now_iso(),
-                **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
-            }
 
     def _start_triggers(self) -> None:
         """The scanner's own buttons, a GPIO button and a hot folder, as configured."""
