@@ -38,7 +38,7 @@ from typing import Any
 
 from station.dbutil import immediate
 from station.errors import DiskFull, NotFound, StorageError
-from station.fsutil import free_bytes, fsync_dir, storage_error
+from station.fsutil import free_bytes, fsync_dir, sha256_file, storage_error
 
 # Allowed batch state transitions. Later stages (pipeline, review, uplink) move
 # batches forward along these edges only.
@@ -752,10 +752,7 @@ class Store:
     ) -> OutboxItem:
         """Queue a document's file for delivery (again: nothing changes); ``held``
         keeps it back until :meth:`release` (a signature still missing)."""
-        data_sha = hashlib.sha256()
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                data_sha.update(block)
+        checksum = sha256_file(path)
         now = now_iso()
         file_id = new_file_id()
         with self._tx() as db:
@@ -768,7 +765,7 @@ class Store:
                     file_id,
                     str(path),
                     path.stat().st_size,
-                    data_sha.hexdigest(),
+                    checksum,
                     json.dumps(metadata, ensure_ascii=False),
                     segment_size,
                     "held" if held else "queued",
@@ -787,15 +784,11 @@ class Store:
         item = self.outbox_item(doc_id)
         if item.state != "held":
             return item
-        digest = hashlib.sha256()
-        with item.path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
         with self._tx() as db:
             db.execute(
                 "UPDATE outbox SET size = ?, sha256 = ?, state = 'queued', updated_at = ?"
                 " WHERE doc_id = ? AND state = 'held'",
-                (item.path.stat().st_size, digest.hexdigest(), now_iso(), doc_id),
+                (item.path.stat().st_size, sha256_file(item.path), now_iso(), doc_id),
             )
         return self.outbox_item(doc_id)
 

@@ -23,7 +23,6 @@ profile's resolution).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import re
@@ -37,6 +36,7 @@ from urllib.parse import parse_qs
 from station.capture import Frame
 from station.config import Profile
 from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments
+from station.fsutil import sha256_file
 from station.imageio import SUPPORTED_SUFFIXES, read_frames
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,14 @@ _IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     try:
-        with path.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
+        return sha256_file(path)
     except OSError as exc:
         raise InputError(
             f"{path.name}: cannot be read ({exc.strerror})",
             f"{path.name}: không đọc được ({exc.strerror})",
             path=str(path),
         ) from None
-    return digest.hexdigest()
 
 
 def natural_key(name: str) -> list[object]:

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station.fsutil import atomic_write, fsync_dir
+from station.fsutil import atomic_write, fsync_dir, sha256_file
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
 
@@ -129,7 +129,7 @@ class Receiver:
         doc_id = info["user_data"]["doc_id"]
         final = self.final_path(command.station_id, doc_id, info["user_data"])
         if final.exists():
-            same = _sha256_file(final) == command.sha256
+            same = sha256_file(final) == command.sha256
             return (topics.OK, "") if same else (topics.CANCEL, "a different file has this doc_id")
         segments = sorted((int(p.stem), p) for p in folder.glob("*.seg") if p.stem.isdigit())
         position = 0
@@ -168,7 +168,7 @@ class Receiver:
         finally:
             tmp.unlink(missing_ok=True)
         fsync_dir(final.parent)
-        same = _sha256_file(final) == command.sha256
+        same = sha256_file(final) == command.sha256
         return (topics.OK, "") if same else (topics.CANCEL, "a different file has this doc_id")
 
     def final_path(self, station_id: str, doc_id: str, user_data: dict[str, Any]) -> Path:
@@ -186,7 +186,7 @@ class Receiver:
             return
         final = self.final_path(station_id, doc_id, info)
         sha = info.get("sha256")
-        if not final.exists() or _sha256_file(final) != sha:
+        if not final.exists() or sha256_file(final) != sha:
             log.warning("doc %s/%s announced before its file arrived", station_id, doc_id)
             return
         atomic_write(
@@ -210,11 +210,3 @@ class Receiver:
                 part.unlink(missing_ok=True)
             if folder.exists():
                 folder.rmdir()
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
