@@ -99,7 +99,8 @@ def test_state_health_events_and_conditions(broker: Mosquitto, tmp_path: Path) -
         assert [(e["type"], e["detail"]["active"]) for e in cleared] == [("disk.low", False)]
     finally:
         link.stop()
-    assert watcher.last("state")["state"] == "offline"
+    # the broker took it before stop() returned; the watcher gets it a moment later
+    _until(lambda: watcher.last("state")["state"] == "offline")
     # the retained state and health stay for whoever subscribes later
     late = Watcher(broker.url, "st-t")
     assert _until(lambda: late.last("state"))["state"] == "offline"
