@@ -383,13 +383,29 @@ class Processor(threading.Thread):
     # ------------------------------------------------------------------ confirming
 
     def _arm_countdown(self, review_batch: str) -> None:
+        """A clean batch that has just been read counts down to its confirmation."""
+        self.review.hold(review_batch, False)
+        self._countdown(review_batch)
+
+    def _countdown(self, review_batch: str) -> None:
         seconds = self.settings.config.pipeline.auto_confirm_seconds
         docs = self.review.documents(review_batch)
         if seconds and docs and all(d.clean for d in docs):
             self.countdowns[review_batch] = time.monotonic() + seconds
             self.hub.publish("countdown", batch=review_batch, seconds=seconds)
 
+    def resume_countdown(self, review_batch: str) -> None:
+        """After a restart: count down again unless the clerk had stopped it."""
+        self.inbox.put(("resume_countdown", (review_batch,)))
+
+    def _on_resume_countdown(self, review_batch: str) -> None:
+        if not self.review.held(review_batch) and review_batch not in self.countdowns:
+            self._countdown(review_batch)
+
     def stop_countdown(self, review_batch: str) -> bool:
+        """The clerk stopped the countdown (or changed the batch): it stays stopped,
+        across restarts, until the batch is read again."""
+        self.review.hold(review_batch)
         stopped = self.countdowns.pop(review_batch, None) is not None
         if stopped:
             self.hub.publish("countdown", batch=review_batch, seconds=None)

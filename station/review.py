@@ -22,7 +22,7 @@ from station.barcodes import Barcode, Rules, classify
 from station.errors import InputError, NotFound
 from station.fields import FIELDS, SECRECY, TYPES, URGENCY
 from station.split import PageInfo, split, warning
-from station.store import Store
+from station.store import Store, now_iso
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
@@ -425,6 +425,21 @@ class Review:
                 (label, json.dumps(warnings, ensure_ascii=False), doc_id),
             )
         return label
+
+    def hold(self, batch_id: str, held: bool = True) -> None:
+        """Record that the clerk stopped the batch's countdown (or lift that)."""
+        with self.store.transaction() as db:
+            if held:
+                db.execute(
+                    "INSERT OR IGNORE INTO review_holds (batch_id, at) VALUES (?, ?)",
+                    (batch_id, now_iso()),
+                )
+            else:
+                db.execute("DELETE FROM review_holds WHERE batch_id = ?", (batch_id,))
+
+    def held(self, batch_id: str) -> bool:
+        rows = self.store.query("SELECT 1 FROM review_holds WHERE batch_id = ?", (batch_id,))
+        return bool(rows)
 
     def dismiss_warning(self, doc_id: str, code: str) -> None:
         """The clerk has seen a warning (a duplicate that is not one) and goes on."""

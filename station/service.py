@@ -164,6 +164,7 @@ class Station:
         self.logs = LogRing()
         self.trigger_threads: list[threading.Thread] = []
         self.gpio: GpioButton | None = None
+        self.hot_watcher: HotFolderWatcher | None = None
         settings.listeners.append(self._config_changed)
 
     # ------------------------------------------------------------------ lifecycle
@@ -201,6 +202,7 @@ class Station:
                 )
                 watcher.start()
                 self.trigger_threads.append(watcher)
+                self.hot_watcher = watcher
         elif scanner.poll_buttons:
             poller = ButtonPoller(
                 self.source.read_sensors,
@@ -256,9 +258,12 @@ class Station:
                     self.processor.capture_ended(batch.id, None)
             if batch.state in ("review", "processing"):
                 self.last_batch = batch.id
+            if batch.state == "review":
+                self.processor.resume_countdown(batch.id)
 
     def _config_changed(self, config: Config) -> None:
         self.capture.config = config
+        self.store.min_free_bytes = config.station.min_free_mb * 2**20
 
     # ------------------------------------------------------------------ capture
 
@@ -298,6 +303,8 @@ class Station:
             self.hub.publish("scanner", status="ready")
         # the pages captured before a fault are kept: they go on to the review,
         # and the clerk scans the rest into it once the fault is cleared
+        if self.hot_watcher is not None:
+            self.hot_watcher.batch_ended(isinstance(outcome, StationError))
         batch_id = self._current
         if batch_id is not None:
             self.processor.capture_ended(self.targets[batch_id], batch_id)

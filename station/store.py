@@ -188,6 +188,14 @@ _SCHEMA = [
     ALTER TABLE pages ADD COLUMN source TEXT;
     CREATE INDEX pages_by_source ON pages (source, frame) WHERE source IS NOT NULL;
     """,
+    # version 6: batches under review whose auto-confirm countdown the clerk
+    # stopped (or edited), so a restart does not start it again
+    """
+    CREATE TABLE review_holds (
+        batch_id TEXT PRIMARY KEY,
+        at       TEXT NOT NULL
+    );
+    """,
 ]
 
 #: states of a document in the outbox, in order; "held" waits for its signature

@@ -15,7 +15,7 @@ from station.capture import Frame, open_source
 from station.capture.folder import FolderSource, natural_key
 from station.capture.session import capture_batch
 from station.config import Profile
-from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments
+from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments, PaperJam
 from station.store import Store
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
@@ -256,6 +256,26 @@ def test_hot_file_read_again_after_a_crash_is_not_stored_twice(
         stored = [(p.input, p.frame) for b in store.batches() for p in store.pages(b.id)]
         assert sorted(stored) == [("d1.tif", 0), ("d1.tif", 1), ("d1.tif", 2), ("d2.png", 0)]
     assert _visible(tmp_path / ".done") == ["d1.tif", "d2.png"]
+
+
+def test_a_jam_marker_stops_the_batch_and_the_next_goes_on_after_it(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The virtual scanner's jam: pages before it are kept, the batch stops with
+    the jam, and the next batch takes the pages after it."""
+    _png(tmp_path / "a1.png")
+    (tmp_path / "a2.jam").write_bytes(b"")  # an empty marker is taken too
+    _png(tmp_path / "a3.png", shade=9)
+    with Store(data_dir) as store:
+        with pytest.raises(PaperJam) as jam:
+            capture_batch(store, _hot(tmp_path), "standard", PROFILE, trigger="hotfolder")
+        assert "a2.jam" in jam.value.message_en and jam.value.code == "scanner.jam"
+        first = store.batches()[0]
+        assert first.state == "interrupted" and first.error_code == "scanner.jam"
+        assert [p.input for p in store.pages(first.id)] == ["a1.png"]
+        after = capture_batch(store, _hot(tmp_path), "standard", PROFILE, trigger="hotfolder")
+        assert [p.input for p in after.pages] == ["a3.png"]
+    assert _visible(tmp_path / ".done") == ["a1.png", "a2.jam", "a3.png"]
 
 
 def test_hot_folder_with_only_a_rejected_file(tmp_path: Path, data_dir: Path) -> None:

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -36,12 +37,12 @@ def _until(check: Callable[[], Any], timeout: float = 120.0, step: float = 0.1) 
     return until(check, timeout, step)
 
 
-def _config(data: Path, device: str) -> Config:
+def _config(data: Path, device: str, auto_confirm: int = 0) -> Config:
     return Config.model_validate(
         {
             "station": {"id": "st-svc", "data_dir": str(data)},
             "scanner": {"device": device},
-            "pipeline": {"auto_confirm_seconds": 0},
+            "pipeline": {"auto_confirm_seconds": auto_confirm},
             "ocr": {"jobs": 1},
         }
     )
@@ -246,3 +247,76 @@ def test_a_station_killed_while_scanning_finishes_the_batch_after_restart(
         assert second.wait(30) == 0
         assert second.stdout is not None
         second.stdout.close()
+
+
+def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    """A clean batch waiting for its auto-confirmation when the power went keeps
+    counting down after the restart; one whose countdown the clerk stopped does not."""
+    config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=600)
+
+    def started() -> tuple[Station, Store]:
+        store = Store(config.station.data_dir, owner=True)
+        station = Station(Settings(config), store, connect=False)
+        station.start()
+        return station, store
+
+    station, store = started()
+    try:
+        assert station.scan()
+        batch = _until(lambda: station.last_batch)
+        _until(lambda: batch in station.processor.countdowns)
+    finally:
+        station.stop()
+        store.close()
+    station, store = started()
+    try:
+        _until(lambda: batch in station.processor.countdowns)
+        assert station.stop_countdown(batch)
+    finally:
+        station.stop()
+        store.close()
+    station, store = started()
+    try:
+        assert station.last_batch == batch and store.batch(batch).state == "review"
+        _until(lambda: station.processor.inbox.empty())
+        time.sleep(0.5)  # the processor has taken the resume request
+        assert batch not in station.processor.countdowns
+    finally:
+        station.stop()
+        store.close()
+
+
+def test_a_disk_floor_set_remotely_stops_the_hot_folder_until_lowered(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    """The free-space floor applies at once; a lasting fault is retried after a
+    pause, not twice a second, and the waiting file is taken once it clears."""
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    config = _config(tmp_path / "data", f"folder:{hot}?mode=hot&settle=0.2")
+    store = Store(config.station.data_dir, owner=True)
+    settings = Settings(config)
+    station = Station(settings, store, connect=False)
+    station.start()
+    try:
+        settings.change({"station.min_free_mb": 1_000_000})
+        assert store.min_free_bytes == 1_000_000 * 2**20
+        scan = sorted(sample_scans.glob("scan_*.jpg"))[0]
+        shutil.copy(scan, hot / scan.name)
+        _until(lambda: store.last_events_of(["disk.low"]))
+        time.sleep(3)  # within the first pause: no second attempt
+        assert len([e for e in _events(store) if e == "disk.low"]) == 1
+        assert (hot / scan.name).exists() and station.hot_watcher is not None
+        assert station.hot_watcher.backoff_s == 5
+        settings.change({"station.min_free_mb": 50})
+        _until(lambda: (hot / ".done" / scan.name).exists())
+        assert [p.input for b in store.batches() for p in store.pages(b.id)] == [scan.name]
+    finally:
+        station.stop()
+        store.close()
+
+
+def _events(store: Store) -> list[str]:
+    return [row["type"] for row in store.query("SELECT type FROM events ORDER BY id")]

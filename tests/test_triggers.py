@@ -210,3 +210,18 @@ def test_hot_folder_fires_when_files_are_stable(
         assert [p.input for p in outcome.pages] == [p.name for p in first]
     assert sorted(p.name for p in (inbox / ".done").iterdir()) == [p.name for p in first]
     assert not source.pending()
+
+
+def test_hot_folder_watcher_waits_longer_after_each_failed_batch(tmp_path: Path) -> None:
+    """A fault that lasts (a full disk) must not start a batch twice a second."""
+    hub, stop = TriggerHub(), threading.Event()
+    watcher = HotFolderWatcher(lambda: True, hub, stop, max_backoff_s=20)
+    assert watcher.poll_once() and hub.drain() == 1
+    pauses = []
+    for _ in range(4):
+        watcher.batch_ended(failed=True)
+        pauses.append(watcher.backoff_s)
+        assert not watcher.poll_once() and hub.drain() == 0
+    assert pauses == [5.0, 10.0, 20.0, 20.0]
+    watcher.batch_ended(failed=False)
+    assert watcher.backoff_s == 0 and watcher.poll_once()

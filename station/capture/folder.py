@@ -19,6 +19,11 @@ Two modes:
 
 Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, rendered at the
 profile's resolution).
+
+A file whose name ends in ``.jam`` stands for a paper jam at its place in the
+order: the batch stops there with the scanner's jam error, as a real feeder
+would, and (in hot mode) the marker moves to ``.done`` so the next batch goes
+on after it. Demonstrations and the fault tests use it.
 """
 
 from __future__ import annotations
@@ -35,13 +40,15 @@ from urllib.parse import parse_qs
 
 from station.capture import Frame
 from station.config import Profile
-from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments
+from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments, PaperJam
 from station.fsutil import sha256_file
 from station.imageio import SUPPORTED_SUFFIXES, read_frames
 
 log = logging.getLogger(__name__)
 
 _IGNORED_SUFFIXES = (".part", ".tmp", ".crdownload", ".partial")
+#: a virtual scanner's paper jam (see the module docstring)
+JAM_SUFFIX = ".jam"
 
 
 def _sha256(path: Path) -> str:
@@ -126,7 +133,7 @@ class FolderSource:
             if p.is_file()
             and not p.name.startswith(".")
             and not p.name.endswith(_IGNORED_SUFFIXES)
-            and p.suffix.lower() in SUPPORTED_SUFFIXES
+            and (p.suffix.lower() in SUPPORTED_SUFFIXES or p.suffix.lower() == JAM_SUFFIX)
         ]
         return sorted(files, key=lambda p: natural_key(p.name))
 
@@ -154,7 +161,8 @@ class FolderSource:
             elif previous[:2] != key:
                 self._seen[path] = (*key, now)
                 continue
-            if now - previous[2] >= self.settle_s and st.st_size > 0:
+            empty_ok = path.suffix.lower() == JAM_SUFFIX
+            if now - previous[2] >= self.settle_s and (st.st_size > 0 or empty_ok):
                 ready.append(path)
         for gone in set(self._seen) - set(current):
             del self._seen[gone]
@@ -178,6 +186,14 @@ class FolderSource:
         for path in files:
             if stop.is_set():
                 return
+            if path.suffix.lower() == JAM_SUFFIX:
+                if self.hot:
+                    self._move(path, self.path / ".done")
+                raise PaperJam(
+                    f"paper jam at {path.name} (virtual scanner)",
+                    f"Kẹt giấy tại {path.name} (máy quét ảo)",
+                    device=self.name,
+                )
             try:
                 # a hot-folder file is known by its content, so one read again
                 # after a crash (before it moved to .done) is not stored twice

@@ -141,7 +141,12 @@ class ButtonPoller(threading.Thread):
 
 
 class HotFolderWatcher(threading.Thread):
-    """Fires the hub when a hot folder holds complete, stable files."""
+    """Fires the hub when a hot folder holds complete, stable files.
+
+    After a batch that failed (a full disk, a jam) the watcher waits before it
+    fires again, 5 s and doubling up to ``max_backoff_s``, so a fault that lasts
+    does not start a batch (and raise an event) twice a second.
+    """
 
     def __init__(
         self,
@@ -151,6 +156,7 @@ class HotFolderWatcher(threading.Thread):
         *,
         busy: threading.Event | None = None,
         interval_s: float = 0.5,
+        max_backoff_s: float = 60.0,
     ) -> None:
         super().__init__(name="hotfolder-watcher", daemon=True)
         self._pending = pending
@@ -158,8 +164,22 @@ class HotFolderWatcher(threading.Thread):
         self._stop_event = stop
         self._busy = busy or threading.Event()
         self.interval_s = interval_s
+        self.max_backoff_s = max_backoff_s
+        self.backoff_s = 0.0
+        self._quiet_until = 0.0
+
+    def batch_ended(self, failed: bool) -> None:
+        """Called after each batch: a failure lengthens the pause, a success ends it."""
+        if failed:
+            self.backoff_s = min(self.max_backoff_s, max(5.0, self.backoff_s * 2))
+            self._quiet_until = time.monotonic() + self.backoff_s
+        else:
+            self.backoff_s = 0.0
+            self._quiet_until = 0.0
 
     def poll_once(self) -> bool:
+        if time.monotonic() < self._quiet_until:
+            return False
         if self._busy.is_set() or not self._pending():
             return False
         return self._hub.fire("hotfolder")
