@@ -18,14 +18,14 @@ never in front of it:
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from station import workers
 from station.errors import OcrError
 
 
@@ -214,11 +214,7 @@ class OcrPool:
     once, and a crash in OCR loses one attempt at a batch, not the station."""
 
     def __init__(self) -> None:
-        # forkserver: the worker never inherits the station's threads and locks
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else None
-        self._pool = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context(method)
-        )
+        self._pool = workers.pool(1)
 
     def submit(self, job: BatchJob) -> Future[list[dict[str, Any]]]:
         return self._pool.submit(finish_batch, job)

@@ -13,7 +13,6 @@ import io
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from station import workers
 from station.barcodes import Barcode, DecodeResult, Rules, classify, decode_page, is_key
 from station.config import Config
 from station.errors import InputError
@@ -132,7 +132,7 @@ def process_inputs(
     jobs = jobs or os.cpu_count() or 1
     # frames are read lazily, in order, and cleaned in worker processes; at most
     # two per worker wait, so a long PDF never sits in memory whole
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with workers.pool(jobs, method=None) as pool:
         pending: list[tuple[str, int, Any]] = []
         for name, index, frame in _frames(inputs, default_dpi):
             pending.append((name, index, pool.submit(clean_page, frame, name, sensitivity, rules)))

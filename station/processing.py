@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import io
 import logging
-import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 
 from PIL import Image
 
+from station import workers
 from station.barcodes import Rules, classify
 from station.errors import InputError, SigningError, StationError
 from station.finish import BatchJob, DocumentJob, OcrPool
@@ -120,9 +120,7 @@ class Processor(threading.Thread):
         self.batches: dict[str, _Batch] = {}
         #: review batch -> time.monotonic() when it confirms itself
         self.countdowns: dict[str, float] = {}
-        self.cleaner = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("forkserver")
-        )
+        self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
         self._signing: dict[str, Any] = {}
         self._held_at = time.monotonic()

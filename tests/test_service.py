@@ -225,11 +225,15 @@ def test_a_station_killed_while_scanning_finishes_the_batch_after_restart(
             assert json.loads(reply.read())["ok"] is True
         with Store(data) as store:
             _until(lambda: store.batches() and len(store.pages(store.batches()[0].id)) >= 5, 30)
+        helpers = _descendants(first.pid)  # the cleaning worker and its forkserver
+        assert helpers
     finally:
         first.kill()
         first.wait(10)
         assert first.stdout is not None
         first.stdout.close()
+    # the worker processes end with the station instead of waiting forever
+    _until(lambda: not [pid for pid in helpers if _alive(pid)], 15)
     with Store(data) as store:
         (batch,) = store.batches()
         kept = [p.id for p in store.pages(batch.id)]
@@ -320,3 +324,28 @@ def test_a_disk_floor_set_remotely_stops_the_hot_folder_until_lowered(
 
 def _events(store: Store) -> list[str]:
     return [row["type"] for row in store.query("SELECT type FROM events ORDER BY id")]
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent's wait() counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
