@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system venv lint format typecheck pytest bench clean
+.PHONY: demo test setup system venv lint format typecheck pytest bench soak clean
 
 demo: setup
 	$(BIN)/scanstation demo
@@ -43,6 +43,9 @@ pytest:
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.all
+
+soak: setup
+	$(BIN)/python -m tests.soak --documents $(or $(DOCUMENTS),500)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -54,6 +54,7 @@ from typing import Any
 
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.errors import StationError
 from station.localbroker import LocalBroker, free_port
 from station.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.uplink.mqtt import Connection
@@ -301,7 +302,7 @@ class Soak:
         while time.monotonic() < deadline:
             try:
                 command = self.fleet.send(STATION_ID, "config", {"station.min_free_mb": mib})
-            except Exception as exc:  # the station not yet seen by the fleet
+            except StationError as exc:  # the station not yet seen by the fleet
                 log.info("config command not sent: %s", exc)
                 time.sleep(1)
                 continue
@@ -354,7 +355,7 @@ class Soak:
             if token is None:
                 return False
             body = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
-            request = urllib.request.Request(
+            request = urllib.request.Request(  # noqa: S310 - http to loopback
                 self._url(f"/batch/{batch}/confirm"),
                 data=body,
                 headers={"Accept": "application/json"},
@@ -519,7 +520,9 @@ def _spread(values: list[float]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.soak", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.soak", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--documents", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/scanstation-soak"))
