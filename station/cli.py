@@ -119,6 +119,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="OUT.pdf", help="the signed copy")
 
     p = add(
+        "register",
+        documents.cmd_register,
+        "export the incoming register (sổ đăng ký văn bản đến) of a period: a PDF laid out "
+        "like the paper register, or CSV / XLSX with the same columns; gaps and repeats in "
+        "the Số đến and late registrations are listed",
+    )
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="D",
+        help="first day: 2026-11-25, or a month (2026-11) or a year (2026) for all of it",
+    )
+    p.add_argument(
+        "--to", dest="end", metavar="D", help="last day, month or year (default: as --from)"
+    )
+    p.add_argument(
+        "--format", choices=("pdf", "csv", "xlsx"), help="default: from the file's suffix"
+    )
+    p.add_argument("--out", required=True, metavar="F", help="file to write")
+
+    p = add(
         "batches", capture.cmd_batches, "list batches in the store, or close an interrupted one"
     )
     p.add_argument("--close", metavar="BATCH", help="close an interrupted batch as it is")

@@ -14,6 +14,7 @@ import json
 import os
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -449,6 +450,25 @@ class SigningSection(_Strict):
         return self
 
 
+class IncomingSection(_Strict):
+    """The incoming register (Sổ đăng ký văn bản đến)."""
+
+    holidays: tuple[date, ...] = Field(
+        (),
+        max_length=400,
+        description="Days off besides Saturdays, Sundays and the fixed national holidays "
+        "(1/1, 30/4, 1/5, 2/9): Tết, the Hùng Kings' day, days moved by the government. "
+        "A registration later than the next working day after arrival is flagged.",
+        json_schema_extra={"example": '["2026-02-16", "2026-02-17", "2026-04-26"]'},
+    )
+    keeper: str = Field(
+        "",
+        max_length=120,
+        description="Name printed under the signature line of an exported register "
+        "(the clerk who keeps it); empty leaves the line blank.",
+    )
+
+
 class Config(_Strict):
     station: StationSection = Field(default_factory=StationSection)
     scanner: ScannerSection = Field(default_factory=ScannerSection)
@@ -458,6 +478,7 @@ class Config(_Strict):
     ui: UiSection = Field(default_factory=UiSection)
     telemetry: TelemetrySection = Field(default_factory=TelemetrySection)
     signing: SigningSection = Field(default_factory=SigningSection)
+    incoming: IncomingSection = Field(default_factory=IncomingSection)
 
     def profile(self, name: str | None = None) -> Profile:
         key = name or self.scanner.default_profile

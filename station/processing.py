@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +29,12 @@ from PIL import Image
 
 from station import workers
 from station.barcodes import Rules, classify
-from station.errors import InputError, SigningError, StationError
+from station.errors import InputError, NotFound, SigningError, StationError
 from station.finish import BatchJob, DocumentJob, OcrPool
 from station.fsutil import atomic_write
 from station.hub import Hub
 from station.imageio import read_frames
+from station.register import Entry, Register
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.signing import Signer
@@ -301,9 +302,22 @@ class Processor(threading.Thread):
         self._arm_countdown(review_batch)
 
     def _warn_duplicates(self, review_batch: str) -> None:
-        """DESIGN §4.3: number + symbol + agency already in this batch or on file."""
+        """DESIGN §4.3: number + symbol + agency already in this batch or on file;
+        and a registration label already in the register (a label used twice)."""
         seen: dict[str, str] = {}
+        register = Register(self.store)
         for doc in self.review.documents(review_batch):
+            codes = {w["code"] for w in doc.warnings}
+            on_file = register.holding(doc.registration) if doc.registration else None
+            if on_file and on_file.doc_id != doc.doc_id and "registration_on_file" not in codes:
+                self.review.add_warning(
+                    doc.doc_id,
+                    warning(
+                        "registration_on_file",
+                        label=on_file.registration,
+                        day=f"{on_file.arrival_date:%d/%m/%Y}",
+                    ),
+                )
             key = duplicate_key(doc.metadata)
             if key is None or "duplicate" in {w["code"] for w in doc.warnings}:
                 continue
@@ -441,10 +455,14 @@ class Processor(threading.Thread):
         config = self.settings.config
         for capture_batch in self.review.capture_batches(review_batch):
             walk(self.store, capture_batch, "confirmed")
+        register = Register(self.store, config.incoming.holidays)
         for doc in self.review.documents(review_batch):
             pdf = self.review.work / str(doc.pdf)
+            entry = self._register(register, review_batch, doc)
             values = {
                 **doc.metadata,
+                "ArrivalNumber": entry.number,
+                "ArrivalDate": entry.arrival_date.isoformat(),
                 "Registration": doc.registration,
                 "BatchId": review_batch,
                 "DocId": doc.doc_id,
@@ -468,6 +486,30 @@ class Processor(threading.Thread):
         self._state(review_batch).confirming = False
         self.hub.publish("batch", batch=review_batch, stage="done")
         self.hub.publish("outbox")
+
+    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
+        """The document's register entry (made once: a confirmation taken up again
+        after a restart finds it). Ngày đến is the day it was scanned unless the
+        clerk set it in the review."""
+        try:
+            return register.entry(doc.doc_id)
+        except NotFound:
+            pass
+        given = doc.metadata.get("ArrivalDate")
+        if given:
+            arrival = date.fromisoformat(str(given))
+        else:
+            created = datetime.fromisoformat(self.store.batch(review_batch).created_at)
+            arrival = created.astimezone(VIETNAM).date()
+        return register.record(
+            doc.doc_id,
+            review_batch,
+            str(doc.registration),
+            self.settings.config.pipeline.registration_pattern,
+            doc.metadata,
+            arrival,
+            datetime.now(VIETNAM),
+        )
 
 
 #: the way every batch goes after capture

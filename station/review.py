@@ -21,12 +21,16 @@ from typing import Any
 from station.barcodes import Barcode, Rules, classify
 from station.errors import InputError, NotFound
 from station.fields import FIELDS, SECRECY, TYPES, URGENCY
+from station.register import Register
 from station.split import PageInfo, split, warning
 from station.store import Store, now_iso
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
-EDITABLE = tuple(name for name in FIELDS if name not in ("PageAmount", "Language"))
+EDITABLE = (
+    *(name for name in FIELDS if name not in ("PageAmount", "Language")),
+    "ArrivalDate",  # Ngày đến: the day scanned unless the clerk says otherwise
+)
 
 
 @dataclass(frozen=True)
@@ -416,9 +420,16 @@ class Review:
                 f"{label} is already used by another document of this batch",
                 f"{label} đã dùng cho một văn bản khác trong lô",
             )
-        warnings = [
-            w for w in doc.warnings if w["code"] not in ("no_registration", "registration_repeated")
-        ]
+        on_file = Register(self.store).holding(label)
+        if on_file is not None and on_file.doc_id != doc_id:
+            raise InputError(
+                f"{label} is already in the register (arrival no. {on_file.number}, "
+                f"{on_file.arrival_date:%d/%m/%Y})",
+                f"{label} đã có trong sổ đến (số đến {on_file.number}, "
+                f"ngày {on_file.arrival_date:%d/%m/%Y})",
+            )
+        cleared = ("no_registration", "registration_repeated", "registration_on_file")
+        warnings = [w for w in doc.warnings if w["code"] not in cleared]
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE review_docs SET registration = ?, warnings = ? WHERE doc_id = ?",
@@ -542,6 +553,14 @@ def check_field(name: str, value: str, today: date) -> Any:
                 "the date cannot be in the future", "ngày ban hành không thể ở tương lai"
             )
         return issued.isoformat()
+    if name == "ArrivalDate":
+        try:
+            arrived = date.fromisoformat(text)
+        except ValueError:
+            raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
+        if arrived > today or arrived.year < 2000:
+            raise InputError("Ngày đến cannot be in the future", "ngày đến không thể ở tương lai")
+        return arrived.isoformat()
     if name == "Priority":
         marks = [m.strip() for m in text.split(",") if m.strip()]
         if not all(m in (*SECRECY, *URGENCY) for m in marks):

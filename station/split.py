@@ -50,6 +50,10 @@ WARNINGS = {
         "Trang đầu có nhiều nhãn số đến khác nhau: {labels}; đã dùng {label}",
         "The first page carries several registration labels: {labels}; {label} was used",
     ),
+    "registration_on_file": (
+        "Nhãn số đến {label} đã vào sổ đến ngày {day}: nhãn dùng lại?",
+        "Registration label {label} is already in the register since {day}: a reused label?",
+    ),
     "duplicate": (
         "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
         "Document {number} of {organ} is already on file: {others}",

@@ -196,6 +196,31 @@ _SCHEMA = [
         at       TEXT NOT NULL
     );
     """,
+    # version 7: the incoming register (Sổ đăng ký văn bản đến, station/register.py)
+    """
+    CREATE TABLE register (
+        doc_id        TEXT PRIMARY KEY,
+        batch_id      TEXT NOT NULL,
+        registration  TEXT NOT NULL,
+        year          INTEGER NOT NULL,
+        number        INTEGER NOT NULL,
+        arrival_date  TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        author        TEXT,
+        code          TEXT,
+        issued_date   TEXT,
+        summary       TEXT,
+        priority      TEXT,
+        recipient     TEXT NOT NULL DEFAULT '',
+        transfer_date TEXT,
+        received_by   TEXT NOT NULL DEFAULT '',
+        note          TEXT NOT NULL DEFAULT '',
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX register_by_number ON register (year, number);
+    CREATE INDEX register_by_arrival ON register (arrival_date);
+    CREATE INDEX register_by_registration ON register (registration);
+    """,
 ]
 
 #: states of a document in the outbox, in order; "held" waits for its signature

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from station.commands import load_config, say
-from station.errors import ConfigError, InputError, UsageError
+from station.errors import ConfigError, InputError, NotFound, UsageError
 
 
 def cmd_process(args: argparse.Namespace) -> int:
@@ -171,4 +171,40 @@ def cmd_sign(args: argparse.Namespace) -> int:
     say(f"Đã ký / signed: {target} ({when.isoformat()})")
     for problem in problems:
         say(f"  ! {problem}")
+    return 0
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    """Export the incoming register of a day, a month, a year or any period."""
+    from station.register import Register
+    from station.register_export import Book, Period, write
+    from station.store import Store
+
+    config = load_config(args)
+    period = Period.parse(args.start, args.end)
+    out = Path(args.out)
+    fmt = args.format or out.suffix.lstrip(".").lower()
+    if fmt not in ("pdf", "csv", "xlsx"):
+        raise UsageError(
+            "say --format pdf, csv or xlsx (or name the file .pdf, .csv or .xlsx)",
+            "hãy chọn --format pdf, csv hoặc xlsx (hoặc đặt tên tệp .pdf, .csv, .xlsx)",
+        )
+    if not (config.station.data_dir / "store.sqlite3").exists():
+        raise NotFound(
+            f"no station store in {config.station.data_dir}",
+            f"không có kho dữ liệu của trạm tại {config.station.data_dir}",
+        )
+    with Store(config.station.data_dir) as store:
+        register = Register(store, config.incoming.holidays)
+        book = Book(
+            register.entries(period.start, period.end),
+            register.flags(period.start, period.end),
+            period,
+            config.station.unit_name,
+            config.incoming.keeper,
+        )
+    write(book, fmt, out)
+    say(f"Sổ đến / incoming register: {period.text()}, {len(book.entries)} văn bản → {out}")
+    for flag in book.flags:
+        say(f"  ! {flag.message_vi} / {flag.message_en}")
     return 0

@@ -12,7 +12,7 @@ import json
 import queue
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -32,8 +32,10 @@ from flask import (
 from station import __version__
 from station.auth import verify_secret
 from station.errors import InputError, StationError
+from station.fields import SECRECY
 from station.review import EDITABLE
 from station.service import Station
+from station.stats import VIETNAM
 from station.ui.i18n import gettext
 
 blueprint = Blueprint("review", __name__)
@@ -108,9 +110,16 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "countdown": st.processor.countdown_left(batch_id),
         "editable": batch.state == "review",
         "fields": EDITABLE,
+        "arrival": _scan_day(batch.created_at),
+        "secrecy": SECRECY,
         "confirming": batch.state in ("confirmed",)
         or bool(st.processor.batches.get(batch_id) and st.processor.batches[batch_id].confirming),
     }
+
+
+def _scan_day(created_at: str) -> str:
+    """The day a batch was scanned, in Vietnam: its documents' default Ngày đến."""
+    return datetime.fromisoformat(created_at).astimezone(VIETNAM).date().isoformat()
 
 
 @blueprint.get("/batch/<batch_id>")
