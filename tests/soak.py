@@ -119,6 +119,7 @@ class Soak:
         seed: int = 1,
         fault_gap_s: tuple[float, float] = (15.0, 45.0),
         batch_size: tuple[int, int] = (1, 12),
+        ahead: int = 30,
         timeout_s: float | None = None,
     ) -> None:
         self.root = root
@@ -140,7 +141,10 @@ class Soak:
         self.figures = Figures(documents=documents)
         self.fed_all = threading.Event()
         self.stop = threading.Event()
+        self.ahead = ahead
         self.jam_next = threading.Event()
+        #: set once everything has arrived: the faults stop
+        self.quiet = threading.Event()
         #: every kind of fault has struck once (the last feed waits for it)
         self.each_struck = threading.Event()
         self.lock = threading.Lock()  # one fault at a time against the processes
@@ -223,8 +227,13 @@ class Soak:
         seq = 0
         queue = list(pages)
         while queue and not self.stop.is_set():
-            while len(self._visible(self.hot)) >= 6 and not self.stop.is_set():
-                time.sleep(0.2)
+            # a desk scans as it goes: at most `ahead` documents not yet delivered,
+            # so capture, reading and delivery all run while the faults strike
+            while not self.stop.is_set() and (
+                len(self._visible(self.hot)) >= 6
+                or len(self.figures.fed_at) - len(self.received()) >= self.ahead
+            ):
+                time.sleep(0.5)
             count = min(len(queue), self.rng.randint(*self.batch_size))
             if count == len(queue):
                 while not self.each_struck.wait(0.5) and not self.stop.is_set():
@@ -260,9 +269,7 @@ class Soak:
         order = list(FAULTS)
         self.rng.shuffle(order)
         while not self.stop.is_set():
-            if self.stop.wait(self.rng.uniform(*self.fault_gap_s)):
-                return
-            if self.fed_all.is_set() and not order:
+            if self.quiet.wait(self.rng.uniform(*self.fault_gap_s)) and not order:
                 return
             kind = order.pop(0) if order else self.rng.choice(FAULTS)
             with self.lock:
@@ -413,8 +420,15 @@ class Soak:
         try:
             while time.monotonic() < deadline:
                 with self.lock:
-                    done = not threads[1].is_alive() and self.finished()
-                if done:
+                    settled = self.finished()
+                if settled and not self.quiet.is_set():
+                    # everything arrived: no more faults; the last one may have
+                    # left work to pick up, so look again once they have stopped
+                    self.quiet.set()
+                    threads[1].join(300)
+                    continue
+                if settled and not threads[1].is_alive():
+                    done = True
                     break
                 time.sleep(1.0)
         finally:
