@@ -48,22 +48,14 @@ class Period:
         """The period as the register's heading says it."""
         if self.start == self.end:
             return f"Ngày {self.start:%d/%m/%Y}"
-        if (self.start.day, self.start.month, self.start.year) == (
-            1,
-            self.end.month,
-            self.end.year,
-        ):
-            if (self.end + timedelta(days=1)).day == 1 and self.start.month == self.end.month:
-                return f"Tháng {self.start.month} năm {self.start.year}"
-        if (
-            (self.start.day, self.start.month) == (1, 1)
-            and (self.end.day, self.end.month)
-            == (
-                31,
-                12,
-            )
-            and self.start.year == self.end.year
-        ):
+        same_month = (self.start.year, self.start.month) == (self.end.year, self.end.month)
+        whole = self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
+        if same_month and whole:
+            return f"Tháng {self.start.month} năm {self.start.year}"
+        whole_year = self.start == date(self.start.year, 1, 1) and self.end == date(
+            self.start.year, 12, 31
+        )
+        if whole_year:
             return f"Năm {self.start.year}"
         return f"Từ ngày {self.start:%d/%m/%Y} đến ngày {self.end:%d/%m/%Y}"
 
@@ -263,6 +255,7 @@ def _story(book: Book) -> list[Any]:
         rows.append([para("(Không có văn bản đến trong thời gian này)", centre)] + [""] * 9)
     table = Table(rows, colWidths=[w * mm for w in _WIDTHS_MM], repeatRows=2)
     style: list[Any] = [
+        ("FONTNAME", (0, 0), (-1, -1), regular),
         ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
@@ -303,6 +296,7 @@ def _story(book: Book) -> list[Any]:
         ],
         colWidths=[120 * mm, 120 * mm],
         rowHeights=[None, None, None, 22 * mm, None],
+        style=[("FONTNAME", (0, 0), (-1, -1), regular)],
     )
     story += [Spacer(1, 6 * mm), KeepTogether(signatures)]
 
@@ -341,6 +335,7 @@ def _pdf(book: Book, pages: int) -> tuple[bytes, int]:
         author=book.unit,
         subject=book.period.text(),
         creator="scanstation",
+        initialFontName=regular,  # no unembedded Helvetica in the page resources
     )
     doc.build(_story(book), onFirstPage=number, onLaterPages=number)
     return buf.getvalue(), int(doc.page)

@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,10 @@ from station.config import Config, Profile
 from station.errors import DeviceNotFound, DeviceUnplugged, InputError, StationError
 from station.hub import Hub
 from station.processing import Processor, thumbnail
+from station.register import Entry, Register
 from station.review import Review, ReviewDoc
 from station.settings import Settings
-from station.stats import ScannerState, Stats
+from station.stats import VIETNAM, ScannerState, Stats
 from station.store import Page, Store
 from station.uplink.link import StationLink
 
@@ -412,6 +414,19 @@ class Station:
         self.hub.publish("outbox")
 
     # ------------------------------------------------------------------ views
+
+    # ------------------------------------------------------------------ the register
+
+    @property
+    def register(self) -> Register:
+        """The incoming register, with the configured days off."""
+        return Register(self.store, self.settings.config.incoming.holidays)
+
+    def update_register(self, doc_id: str, changes: dict[str, str]) -> Entry:
+        """The clerk's later columns (recipient, passed on, signed for, notes)."""
+        entry = self.register.update(doc_id, changes, datetime.now(VIETNAM).date())
+        self.hub.publish("register", doc=doc_id)
+        return entry
 
     def status(self) -> dict[str, Any]:
         summary = self.store.outbox_summary()["counts"]

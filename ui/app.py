@@ -102,7 +102,10 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
         from station.ui.review.views import blueprint as review_blueprint
 
         app.extensions["station"] = services.station
+        from station.ui.register.views import blueprint as register_blueprint
+
         app.register_blueprint(review_blueprint)
+        app.register_blueprint(register_blueprint)
     if services.fleet is not None:
         from station.ui.fleet.views import blueprint as fleet_blueprint
 

@@ -1,0 +1,1 @@
+"""The incoming register screen of the station (Sổ đến)."""
