@@ -308,14 +308,15 @@ class Review:
             self._renumber(page.doc_id)
 
     def move_page(self, page_id: int, doc_id: str, index: int) -> None:
-        """Put a page at ``index`` (0-based) of a document of the same batch."""
+        """Put a page at ``index`` (0-based) of a document of the same batch; a
+        negative index (the screen's "cuối") or one past the end puts it last."""
         page, target = self.page(page_id), self.document(doc_id)
         if target.batch_id != page.batch_id:
             raise InputError(
                 "a page can only move within its batch", "chỉ chuyển trang trong cùng một lô"
             )
         order = [p.page_id for p in target.pages if p.page_id != page_id]
-        order.insert(max(0, min(index, len(order))), page_id)
+        order.insert(index if 0 <= index <= len(order) else len(order), page_id)
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE review_pages SET doc_id = ?, deleted = 0 WHERE page_id = ?",

@@ -104,6 +104,22 @@ def test_page_changes(review: Review) -> None:
         review.split_at(ids[2])  # already the first page
 
 
+def test_a_page_moved_to_the_end_goes_after_the_others(review: Review) -> None:
+    """The screen's "cuối" (-1): after the last page, so the first page (and the
+    header read from it) stays the document's own."""
+    batch, ids = _batch(review.store, review, ["L1", "p", "L2", "p", "p"])
+    first = review.documents(batch)[0].doc_id
+    review.move_page(ids[4], first, -1)
+    assert _layout(review, batch)[0] == ("DEN-2026-000001", [ids[0], ids[1], ids[4]])
+    review.move_page(ids[3], first, 99)  # past the end: last as well
+    assert _layout(review, batch) == [
+        ("DEN-2026-000001", [ids[0], ids[1], ids[4], ids[3]]),
+        ("DEN-2026-000002", [ids[2]]),
+    ]
+    review.move_page(ids[3], first, 1)
+    assert _layout(review, batch)[0] == ("DEN-2026-000001", [ids[0], ids[3], ids[1], ids[4]])
+
+
 def test_fields_and_labels(review: Review) -> None:
     batch, _ = _batch(review.store, review, ["p", "L2", "p"])
     unlabelled, labelled = review.documents(batch)

@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -349,3 +350,57 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    """Confirmation enters each document in the register with its Số đến and Ngày
+    đến, which go into the delivered metadata and the PDF's XMP; the same labels
+    scanned again are flagged and the batch waits for the clerk."""
+    import pikepdf
+
+    from station.register import Register
+    from station.stats import VIETNAM
+
+    config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=1)
+    store = Store(config.station.data_dir, owner=True)
+    station = Station(Settings(config), store, connect=False)
+    station.start()
+    try:
+        assert station.scan()
+        first = _until(lambda: station.last_batch)
+        _until(lambda: store.batch(first).state == "done", 180)
+        today = datetime.now(VIETNAM).date()
+        entries = Register(store).entries(today, today)
+        assert [(e.registration, e.number, e.year) for e in entries] == [
+            ("DEN-2024-000123", 123, 2024),
+            ("DEN-2024-000124", 124, 2024),
+            ("DEN-2024-000125", 125, 2024),
+        ]
+        assert all(e.arrival_date == today and e.author for e in entries)
+        queued = {item.doc_id: item for item in store.outbox(("queued",))}
+        meta = queued[entries[0].doc_id].metadata
+        assert meta["ArrivalNumber"] == 123 and meta["ArrivalDate"] == today.isoformat()
+        with pikepdf.open(queued[entries[0].doc_id].path) as pdf:
+            xmp = str(pdf.open_metadata())
+        assert "<vbd:ArrivalNumber>123</vbd:ArrivalNumber>" in xmp
+        assert f"<vbd:ArrivalDate>{today.isoformat()}</vbd:ArrivalDate>" in xmp
+        # the same stack again: every label is already in the register
+        _until(lambda: not station.capture.busy.is_set())
+        assert station.scan()
+        second = _until(lambda: station.last_batch != first and station.last_batch)
+        _until(lambda: store.batch(second).state == "review", 180)
+        docs = station.review.documents(second)
+        assert all("registration_on_file" in {w["code"] for w in d.warnings} for d in docs)
+        assert second not in station.processor.countdowns
+        station.set_registration(docs[0].doc_id, "DEN-2026-000001")
+        assert "registration_on_file" not in {
+            w["code"] for w in station.review.document(docs[0].doc_id).warnings
+        }
+        # 123 is free in this batch now, but the register has it
+        with pytest.raises(InputError, match="already in the register"):
+            station.set_registration(docs[1].doc_id, "DEN-2024-000123")
+    finally:
+        station.stop()
+        store.close()

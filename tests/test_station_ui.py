@@ -190,6 +190,32 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         _shots(small, "outbox-800x480")
         small.goto(f"{counter.url}/settings")
         _shots(small, "settings-800x480")
+
+        # the register: every confirmed document, what to check, the later columns
+        page.locator("nav a", has_text="Sổ đến").click()
+        rows = page.locator("table.register-table tbody tr")
+        expect(rows).to_have_count(3)
+        expect(rows.first.locator("td.c-number")).to_contain_text("123")
+        flags = page.locator("#register-flags li")
+        expect(flags.filter(has_text="của năm 2024")).to_have_count(3)  # old labels
+        expect(flags.filter(has_text="Thiếu số đến 1-122/2024")).to_have_count(1)
+        rows.first.locator("summary").click()
+        form = rows.first.locator("form.register-form")
+        form.locator("input[name=recipient]").fill("Phòng Thực hành quyền công tố")
+        form.locator("input[name=received_by]").fill("Trần Thị Bình")
+        form.locator("button.primary").click()
+        expect(page.locator("table.register-table tbody tr").first).to_contain_text(
+            "Phòng Thực hành quyền công tố"
+        )
+        _shots(page, "register-1280x800")
+        with page.expect_download() as download:
+            page.locator("#export-pdf").click()
+        saved = artifacts() / "station-register-export.pdf"
+        download.value.save_as(saved)
+        assert saved.read_bytes()[:5] == b"%PDF-"
+        small.goto(f"{counter.url}/register")
+        _shots(small, "register-800x480")
+        assert _small_targets(small) == []
         assert errors == []
 
     delivered = sorted(counter.out.glob("vks-th-vt01/*/*/*.json"))
@@ -200,10 +226,18 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
     corrected = by_label["DEN-2024-000124"]
     assert corrected["Subject"] == "Phối hợp rà soát hồ sơ thi hành án dân sự năm 2024"
     assert corrected["PageAmount"] == 2
+    # the page went in last: the header is still read from the document's own first page
+    assert (corrected["CodeNumber"], corrected["OrganName"]) == ("07", "Sở Tư pháp")
     with pikepdf.open(delivered[0].with_name(f"{corrected['doc_id']}.pdf")) as moved:
         assert len(moved.pages) == 2  # its own page and the one moved in
         assert "Phối hợp rà soát hồ sơ thi hành án dân sự" in str(moved.open_metadata())
     assert by_label["DEN-2024-000125"]["PageAmount"] == 2
+    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+    assert [(m["ArrivalNumber"], m["ArrivalDate"]) for _, m in sorted(by_label.items())] == [
+        (123, today), (124, today), (125, today),
+    ]  # fmt: skip
+    entry = counter.station.register.entry(by_label["DEN-2024-000123"]["doc_id"])
+    assert entry.recipient == "Phòng Thực hành quyền công tố"
 
 
 def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
