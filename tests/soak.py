@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import hashlib
 import http.cookiejar
 import io
@@ -117,7 +118,7 @@ class Soak:
         documents: int,
         *,
         seed: int = 1,
-        fault_gap_s: tuple[float, float] = (15.0, 45.0),
+        fault_gap_s: tuple[float, float] = (8.0, 25.0),
         batch_size: tuple[int, int] = (1, 12),
         ahead: int = 30,
         timeout_s: float | None = None,
@@ -515,7 +516,8 @@ class Soak:
             "clerk_confirmations": self.figures.clerk_confirmations,
             "batches": dict(batches),
             "outbox": dict(states),
-            "send_attempts": attempts,
+            # transfers started over with a new file id (the receiver lost the segments)
+            "transfers_restarted": attempts,
             "events": dict(events),
             "events_unpublished": unpublished,
             "latency_s": _spread(latencies),
@@ -533,6 +535,16 @@ def _spread(values: list[float]) -> dict[str, float]:
     }
 
 
+def _machine() -> str:
+    model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = " ".join(line.split(":", 1)[1].split())
+                break
+    return f"{model}, {os.cpu_count()} cores"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.soak", description=__doc__.split("\n")[0]
@@ -540,7 +552,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", type=Path, default=Path("/tmp/scanstation-soak"))
-    parser.add_argument("--fault-gap", type=float, nargs=2, default=(15.0, 45.0))
+    parser.add_argument(
+        "--fault-gap",
+        type=float,
+        nargs=2,
+        default=(8.0, 25.0),
+        metavar=("MIN", "MAX"),
+        help="seconds between faults, drawn between MIN and MAX",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "soak.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -550,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     report = soak.run(pages)
     report.update(
         date=datetime.now(UTC).date().isoformat(),
-        machine=f"{os.cpu_count()} cores, {sys.platform}",
+        machine=_machine(),
         work=str(run_dir),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
