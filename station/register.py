@@ -182,6 +182,17 @@ def registered_late(
     return registered > next_working_day(arrival, holidays)
 
 
+def past_day(text: str, today: date, earliest: int, what_en: str, what_vi: str) -> date:
+    """A day the clerk typed (YYYY-MM-DD): real, not after today, not before ``earliest``."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
+    if day > today or day.year < earliest:
+        raise InputError(f"{what_en} cannot be in the future", f"{what_vi} không thể ở tương lai")
+    return day
+
+
 def _date(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
 
@@ -278,14 +289,9 @@ class Register:
     def _checked_date(key: str, text: str, today: date) -> str | None:
         if not text:
             return None
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
-        if day > today or day.year < 2000:
-            name = "Ngày đến" if key == "arrival_date" else "Ngày chuyển"
-            raise InputError(f"{name} cannot be in the future", f"{name} không thể ở tương lai")
-        return day.isoformat()
+        if key == "arrival_date":
+            return past_day(text, today, 2000, "the date received", "ngày đến").isoformat()
+        return past_day(text, today, 2000, "the date passed on", "ngày chuyển").isoformat()
 
     # ------------------------------------------------------------------ reading
 

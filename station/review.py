@@ -21,7 +21,7 @@ from typing import Any
 from station.barcodes import Barcode, Rules, classify
 from station.errors import InputError, NotFound
 from station.fields import FIELDS, SECRECY, TYPES, URGENCY
-from station.register import Register
+from station.register import Register, past_day
 from station.split import PageInfo, split, warning
 from station.store import Store, now_iso
 
@@ -545,23 +545,9 @@ def check_field(name: str, value: str, today: date) -> Any:
             raise InputError("a symbol looks like QĐ-VKS", "ký hiệu có dạng QĐ-VKS")
         return text
     if name == "IssuedDate":
-        try:
-            issued = date.fromisoformat(text)
-        except ValueError:
-            raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
-        if issued > today or issued.year < 1945:
-            raise InputError(
-                "the date cannot be in the future", "ngày ban hành không thể ở tương lai"
-            )
-        return issued.isoformat()
+        return past_day(text, today, 1945, "the date", "ngày ban hành").isoformat()
     if name == "ArrivalDate":
-        try:
-            arrived = date.fromisoformat(text)
-        except ValueError:
-            raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
-        if arrived > today or arrived.year < 2000:
-            raise InputError("Ngày đến cannot be in the future", "ngày đến không thể ở tương lai")
-        return arrived.isoformat()
+        return past_day(text, today, 2000, "the date received", "ngày đến").isoformat()
     if name == "Priority":
         marks = [m.strip() for m in text.split(",") if m.strip()]
         if not all(m in (*SECRECY, *URGENCY) for m in marks):
