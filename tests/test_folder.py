@@ -258,6 +258,22 @@ def test_hot_file_read_again_after_a_crash_is_not_stored_twice(
     assert _visible(tmp_path / ".done") == ["d1.tif", "d2.png"]
 
 
+def test_a_file_read_again_with_every_frame_stored_leaves_no_batch(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """Killed after a file's last frame was stored, before it moved to .done: the
+    next batch finds nothing new and is closed, not left waiting."""
+    _png(tmp_path / "d1.png")
+    with Store(data_dir) as store:
+        first = capture_batch(store, _hot(tmp_path), "standard", PROFILE, trigger="hotfolder")
+        (tmp_path / ".done" / "d1.png").replace(tmp_path / "d1.png")  # as if never moved
+        again = capture_batch(store, _hot(tmp_path), "standard", PROFILE, trigger="hotfolder")
+        assert again.pages == [] and again.batch.state == "cancelled"
+        assert [b.state for b in store.batches()] == [first.batch.state, "cancelled"]
+        assert len(store.pages(first.batch.id)) == 1
+    assert _visible(tmp_path / ".done") == ["d1.png"]
+
+
 def test_a_jam_marker_stops_the_batch_and_the_next_goes_on_after_it(
     tmp_path: Path, data_dir: Path
 ) -> None:

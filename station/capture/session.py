@@ -114,4 +114,8 @@ def capture_batch(
         batch = store.set_batch_state(batch.id, "interrupted", error_code="stopped")
     else:
         batch = store.set_batch_state(batch.id, "captured")
+        if not pages and resume is None:
+            # every frame read was already stored (a hot-folder file read again
+            # after a crash): nothing new, so no batch is left waiting
+            batch = store.set_batch_state(batch.id, "cancelled")
     return CaptureResult(batch, store.pages(batch.id))
