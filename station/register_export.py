@@ -8,12 +8,13 @@ note, as a keeper writes them in the paper register.
 
 from __future__ import annotations
 
+import calendar
 import csv
 import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ class Period:
         if self.start == self.end:
             return f"Ngày {self.start:%d/%m/%Y}"
         same_month = (self.start.year, self.start.month) == (self.end.year, self.end.month)
-        whole = self.start.day == 1 and (self.end + timedelta(days=1)).day == 1
+        last_day = calendar.monthrange(self.end.year, self.end.month)[1]
+        whole = self.start.day == 1 and self.end.day == last_day
         if same_month and whole:
             return f"Tháng {self.start.month} năm {self.start.year}"
         whole_year = self.start == date(self.start.year, 1, 1) and self.end == date(
@@ -69,8 +71,7 @@ def _span(text: str) -> tuple[date, date]:
         if re.fullmatch(r"\d{4}-\d{2}", value):
             year, month = map(int, value.split("-"))
             first = date(year, month, 1)
-            following = date(year + month // 12, month % 12 + 1, 1)
-            return first, following - timedelta(days=1)
+            return first, date(year, month, calendar.monthrange(year, month)[1])
         day = date.fromisoformat(value)
         return day, day
     except ValueError:

@@ -173,6 +173,7 @@ def test_periods() -> None:
     assert Period.parse("2026-02") == Period(date(2026, 2, 1), date(2026, 2, 28))
     assert Period.parse("2026-12").end == date(2026, 12, 31)
     assert Period.parse("2026").text() == "Năm 2026"
+    assert Period.parse("9999").text() == "Năm 9999"  # found by atheris: no overflow
     assert Period.parse("2026-11-03", "2026-11-20").text() == (
         "Từ ngày 03/11/2026 đến ngày 20/11/2026"
     )
