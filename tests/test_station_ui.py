@@ -9,6 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from station.config import Config
 from station.samples import write_sample_batch
 from station.service import Station
 from station.settings import Settings
+from station.stats import VIETNAM
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
@@ -153,6 +155,13 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         second.locator("input[name=CodeNumber]").fill("07")
         second.locator("button.save").click()
         expect(_doc(page, 2).locator("label.f-Subject.edited")).to_have_count(1, timeout=10_000)
+        # the default Ngày đến saved with the form is not a change of the clerk's
+        expect(_doc(page, 2).locator("label.f-ArrivalDate.edited")).to_have_count(0)
+        # document 1 arrived ten days ago (found in a drawer): registered late
+        arrived = (datetime.now(VIETNAM) - timedelta(days=10)).date()
+        _doc(page, 1).locator("input[name=ArrivalDate]").fill(arrived.isoformat())
+        _doc(page, 1).locator("button.save").click()
+        expect(_doc(page, 1).locator("label.f-ArrivalDate.edited")).to_have_count(1, timeout=10_000)
 
         # move the last page of document 3 to the end of document 2
         third = _doc(page, 3)
@@ -193,12 +202,17 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
 
         # the register: every confirmed document, what to check, the later columns
         page.locator("nav a", has_text="Sổ đến").click()
+        expect(page.locator("table.register-table tbody tr")).to_have_count(2)  # arrived today
+        today = datetime.now(VIETNAM).date()
+        book = f"{counter.url}/register?from={arrived.isoformat()}&to={today.isoformat()}"
+        page.goto(book)
         rows = page.locator("table.register-table tbody tr")
         expect(rows).to_have_count(3)
         expect(rows.first.locator("td.c-number")).to_contain_text("123")
         flags = page.locator("#register-flags li")
         expect(flags.filter(has_text="của năm 2024")).to_have_count(3)  # old labels
         expect(flags.filter(has_text="Thiếu số đến 1-122/2024")).to_have_count(1)
+        expect(flags.filter(has_text="Số đến 123: vào sổ ngày")).to_have_count(1)  # late
         rows.first.locator("summary").click()
         form = rows.first.locator("form.register-form")
         form.locator("input[name=recipient]").fill("Phòng Thực hành quyền công tố")
@@ -213,7 +227,7 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         saved = artifacts() / "station-register-export.pdf"
         download.value.save_as(saved)
         assert saved.read_bytes()[:5] == b"%PDF-"
-        small.goto(f"{counter.url}/register")
+        small.goto(book)
         _shots(small, "register-800x480")
         assert _small_targets(small) == []
         assert errors == []
@@ -232,9 +246,9 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         assert len(moved.pages) == 2  # its own page and the one moved in
         assert "Phối hợp rà soát hồ sơ thi hành án dân sự" in str(moved.open_metadata())
     assert by_label["DEN-2024-000125"]["PageAmount"] == 2
-    today = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 7 * 3600))
+    scanned = datetime.now(VIETNAM).date().isoformat()
     assert [(m["ArrivalNumber"], m["ArrivalDate"]) for _, m in sorted(by_label.items())] == [
-        (123, today), (124, today), (125, today),
+        (123, arrived.isoformat()), (124, scanned), (125, scanned),
     ]  # fmt: skip
     entry = counter.station.register.entry(by_label["DEN-2024-000123"]["doc_id"])
     assert entry.recipient == "Phòng Thực hành quyền công tố"

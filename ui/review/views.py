@@ -187,11 +187,14 @@ def fields(doc_id: str) -> Any:
             st.set_registration(doc_id, registration)
         except InputError as exc:
             errors["registration"] = exc.user_message()
+    scan_day = _scan_day(st.store.batch(doc.batch_id).created_at)
     for name in EDITABLE:
         if name not in request.form:
             continue
         value = request.form[name]
         current = doc.metadata.get(name)
+        if name == "ArrivalDate" and current is None:
+            current = scan_day  # the form shows the default: unchanged unless typed over
         if value.strip() == ("" if current is None else str(current)):
             continue
         try:
