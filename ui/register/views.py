@@ -60,10 +60,10 @@ def _book(period: Period) -> Book:
 
 def _shortcuts(today: date) -> list[tuple[str, str, str]]:
     """(which, from, to) for the usual periods: today, this month, this year."""
+    month = Period.parse(f"{today:%Y-%m}")
     return [
         ("day", today.isoformat(), today.isoformat()),
-        ("month", Period.parse(f"{today:%Y-%m}").start.isoformat(),
-         Period.parse(f"{today:%Y-%m}").end.isoformat()),
+        ("month", month.start.isoformat(), month.end.isoformat()),
         ("year", f"{today:%Y}-01-01", f"{today:%Y}-12-31"),
     ]
 
