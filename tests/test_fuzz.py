@@ -6,37 +6,19 @@ from __future__ import annotations
 
 import io
 import json
-import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from station import config as config_mod
-from station.barcodes import MAX_TEXT, Barcode, Rules, classify, clean_text
-from station.central.fleet import Fleet
-from station.central.fleetdb import FleetDB
-from station.central.receiver import Receiver
-from station.config import DEFAULT_REGISTRATION, Config
-from station.errors import ConfigError, InputError
-from station.imageio import read_frames
-from station.settings import Settings
-from station.stats import Stats
-from station.store import Store
-from station.uplink import topics
-from station.uplink.commands import Commands
-from station.uplink.mqtt import Connection
-from station.uplink.sender import Uplink
+from tests import fuzz_oracles as oracle
 
 FAST = settings(
     max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
 #: text with what hostile barcodes carry: controls, separators, escapes, Vietnamese
 HOSTILE = st.lists(
     st.sampled_from([*"DEN-0123456789/\\.\x00\x1b\n\r\t\u202e%$'\"<>;|ạđĐ", "../", "PATCHT", "𝔘"]),
@@ -47,15 +29,7 @@ HOSTILE = st.lists(
 @FAST
 @given(texts=st.lists(HOSTILE, max_size=5))
 def test_barcode_text_is_cleaned_and_never_taken_for_what_it_is_not(texts: list[str]) -> None:
-    codes = [Barcode("QRCode", clean_text(t), "") for t in texts]
-    for code in codes:
-        assert len(code.text) <= MAX_TEXT
-        assert not re.search(r"[\x00-\x1f\x7f]", code.text)
-    found = classify(codes, RULES)
-    for label in found.registrations:
-        assert re.fullmatch(DEFAULT_REGISTRATION, label.text)
-        assert "/" not in label.text and ".." not in label.text
-    assert found.separator == any(c.text == "PATCHT" for c in codes)
+    oracle.barcode_texts(texts)
 
 
 TOML_BITS = st.sampled_from(
@@ -72,41 +46,14 @@ TOML_BITS = st.sampled_from(
 @FAST
 @given(text=st.lists(TOML_BITS | st.text(max_size=40), max_size=12).map("".join))
 def test_config_text_is_a_config_or_a_clear_refusal(text: str) -> None:
-    try:
-        loaded = config_mod.parse(text)
-    except ConfigError as exc:
-        assert exc.exit_code == 3 and exc.message_en and exc.message_vi
-    else:
-        assert isinstance(loaded, Config)
+    oracle.config_text(text)
 
 
 @pytest.fixture(scope="module")
-def stacks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
-    """Everything that reads MQTT payloads, wired to connections never started."""
-    folder = tmp_path_factory.mktemp("mqtt")
-    config = Config.model_validate({"station": {"id": "st-f", "data_dir": str(folder / "d")}})
-    store = Store(config.station.data_dir)
-    settings_ = Settings(config)
-    return {
-        "store": store,
-        "settings": settings_,
-        "commands": Commands(
-            Connection("mqtt://127.0.0.1:1", "st-f"), store, settings_, Stats(store, settings_)
-        ),
-        "uplink": Uplink(store, Connection("mqtt://127.0.0.1:1", "st-f"), "st-f"),
-        "receiver": Receiver(Connection("mqtt://127.0.0.1:1", "central"), folder / "central"),
-        "fleet": Fleet(Connection("mqtt://127.0.0.1:1", "fleet"), FleetDB(folder / "fleet")),
-        "folder": folder,
-    }
+def readers(tmp_path_factory: pytest.TempPathFactory) -> oracle.Readers:
+    return oracle.Readers.in_folder(tmp_path_factory.mktemp("mqtt"))
 
 
-SUFFIXES = st.sampled_from(
-    [
-        "state", "health", "event", "cmd-resp/ping", "file-response", "doc/d1/receipt",
-        "file/f1/init", "file/f1/0/" + "a" * 64, "file/f1/fin/10/" + "b" * 64, "file/f1/abort",
-        "doc/d1", "file/../../etc/passwd/init", "file/f1/-5/" + "c" * 64, "cmd/ping",
-    ]
-)  # fmt: skip
 PAYLOADS = st.binary(max_size=300) | st.dictionaries(
     st.sampled_from(
         [
@@ -142,31 +89,15 @@ PAYLOADS = st.binary(max_size=300) | st.dictionaries(
 
 
 @FAST
-@given(station=st.sampled_from(["st-f", "st-g", "ST", "x" * 40]), suffix=SUFFIXES, payload=PAYLOADS)
+@given(
+    station=st.sampled_from(oracle.STATIONS),
+    suffix=st.sampled_from(oracle.SUFFIXES),
+    payload=PAYLOADS,
+)
 def test_every_mqtt_reader_takes_hostile_messages(
-    stacks: dict[str, object], station: str, suffix: str, payload: bytes
+    readers: oracle.Readers, station: str, suffix: str, payload: bytes
 ) -> None:
-    topic = f"{topics.VERSION}/{station}/{suffix}"
-    fleet = stacks["fleet"]
-    assert isinstance(fleet, Fleet)
-    for handler in (fleet._state, fleet._health, fleet._event, fleet._reply):
-        handler(topic, payload)
-    receiver = stacks["receiver"]
-    assert isinstance(receiver, Receiver)
-    receiver._on_message(topic, payload)
-    uplink = stacks["uplink"]
-    assert isinstance(uplink, Uplink)
-    uplink._on_message(topic, payload)
-    commands = stacks["commands"]
-    assert isinstance(commands, Commands)
-    answer = json.loads(commands.handle(suffix.rsplit("/", 1)[-1], payload))
-    assert isinstance(answer["ok"], bool)
-    if not answer["ok"]:
-        assert answer["error"]["message"]["vi"] and answer["error"]["message"]["en"]
-    # nothing was written outside the receiver's folder
-    folder = stacks["folder"]
-    assert isinstance(folder, Path)
-    assert not (folder / "etc").exists() and not (folder.parent / "etc").exists()
+    readers.take(station, suffix, payload)
 
 
 def _png(width: int, height: int) -> bytes:
@@ -187,12 +118,4 @@ def _png(width: int, height: int) -> bytes:
     suffix=st.sampled_from([".png", ".jpg", ".tif", ".pdf"]),
 )
 def test_images_are_read_or_refused(data: bytes, suffix: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"scan{suffix}"
-        path.write_bytes(data)
-        try:
-            frames = list(read_frames(path, 200))
-        except InputError as exc:
-            assert exc.exit_code == 8 and exc.message_vi != exc.message_en
-        else:
-            assert all(frame.width > 0 and frame.height > 0 for frame in frames)
+    oracle.image_file(data, suffix)
