@@ -115,9 +115,14 @@ def number_span(entries: Sequence[Entry]) -> str:
 
 def write(book: Book, fmt: str, out: Path) -> Path:
     """Write ``book`` as ``fmt`` (pdf, csv, xlsx) to ``out``, atomically."""
-    makers = {"pdf": to_pdf, "csv": to_csv, "xlsx": to_xlsx}
-    atomic_write(out, makers[fmt](book), mode=0o644)
+    atomic_write(out, render(book, fmt), mode=0o644)
     return out
+
+
+def render(book: Book, fmt: str) -> bytes:
+    """``book`` as the bytes of a pdf, csv or xlsx file."""
+    makers = {"pdf": to_pdf, "csv": to_csv, "xlsx": to_xlsx}
+    return makers[fmt](book)
 
 
 # --------------------------------------------------------------------------- CSV

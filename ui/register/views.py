@@ -21,7 +21,7 @@ from flask import (
 
 from station.errors import InputError
 from station.register import COLUMNS, EDITABLE, Entry
-from station.register_export import FORMATS, Book, Period, to_csv, to_pdf, to_xlsx
+from station.register_export import FORMATS, Book, Period, render
 from station.stats import VIETNAM
 from station.ui.review.views import station
 
@@ -106,8 +106,7 @@ def export() -> Response:
     if fmt not in FORMATS:
         raise InputError(f"format is one of {', '.join(FORMATS)}", "định dạng là pdf, csv, xlsx")
     period = _period()
-    makers = {"pdf": to_pdf, "csv": to_csv, "xlsx": to_xlsx}
-    data = makers[fmt](_book(period))
+    data = render(_book(period), fmt)
     name = f"so-den_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
     return send_file(io.BytesIO(data), mimetype=_MEDIA[fmt], as_attachment=True, download_name=name)
 
