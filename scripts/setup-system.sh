@@ -5,6 +5,7 @@
 #
 #   scripts/setup-system.sh            install what is missing
 #   scripts/setup-system.sh --check    list what is missing, exit 1 if anything is
+#   scripts/setup-system.sh --list     print the package list, one entry a line
 set -euo pipefail
 
 packages=(
@@ -17,12 +18,15 @@ packages=(
   libzbar0
   # OCR and PDF: Tesseract with Vietnamese and English, Ghostscript for PDF/A,
   # qpdf for repairs, poppler for rendering PDFs to images
-  tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng ghostscript qpdf poppler-utils
+  # (osd: the orientation data)
+  tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd ghostscript qpdf poppler-utils
   unpaper pngquant
   # Messaging: the broker and its clients (the demo and the tests run a real one)
   mosquitto mosquitto-clients openssl
-  # Fonts for rendered documents, label sheets and the UI (Times-compatible serif)
-  fonts-liberation2 fonts-dejavu-core
+  # Fonts for rendered documents, label sheets, the register and the certified
+  # copy (station/fonts.py names the package of every file it opens): the
+  # Times-compatible serif, and DejaVu, whose slanted faces Debian ships in -extra
+  fonts-liberation2 fonts-dejavu-core fonts-dejavu-extra
   # Browser for the kiosk and the UI tests (Raspberry Pi OS names it
   # chromium-browser; the first name with an install candidate is taken)
   "chromium|chromium-browser"
@@ -34,6 +38,11 @@ packages=(
   # SoftHSM2: a real PKCS#11 token for the signing tests
   softhsm2
 )
+
+if [ "${1:-}" = "--list" ]; then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
 
 # "a|b": the first alternative apt can install (the first one already installed,
 # else the first with an install candidate, else the first).

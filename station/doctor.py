@@ -167,6 +167,40 @@ def check_tesseract(languages: Sequence[str]) -> list[Check]:
                 "" if lang in have else f"{APT} tesseract-ocr-{lang}",
             )
         )
+    # the orientation data: without it a page whose text lines leave up and down
+    # in doubt keeps the text-line vote
+    checks.append(
+        Check(
+            "tesseract-osd",
+            "osd" in have,
+            "orientation data " + ("installed" if "osd" in have else "missing"),
+            "" if "osd" in have else f"{APT} tesseract-ocr-osd",
+            required=False,
+        )
+    )
+    return checks
+
+
+def check_fonts() -> list[Check]:
+    """Every font file the station renders with; the Times-compatible serif is
+    required (labels, the register, the certified copy), the others draw only
+    the demo's and the tests' documents."""
+    from station.fonts import FONTS
+
+    checks = []
+    for family, styles in FONTS.items():
+        missing = [f for f in styles.values() if f.path() is None]
+        packages = " ".join(dict.fromkeys(f.package for f in missing))
+        checks.append(
+            Check(
+                f"font-{family}",
+                not missing,
+                f"{family}: "
+                + (", ".join(f.name for f in missing) + " missing" if missing else "installed"),
+                f"{APT} {packages}" if missing else "",
+                required=family == "liberation-serif",
+            )
+        )
     return checks
 
 
@@ -259,6 +293,7 @@ def run_checks(config: Config | None, config_check: Check) -> list[Check]:
             check_python_module("paho.mqtt", "paho-mqtt", "make setup"),
         ],
         lambda: check_tesseract(config.ocr.languages if config else OcrSection().languages),
+        check_fonts,
         lambda: [
             check_tool("ghostscript", ["gs", "--version"], f"{APT} ghostscript", (9, 50)),
             check_tool(

@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from station.errors import UsageError
+from station.fonts import font
 from station.fsutil import atomic_write
-from station.samples import font
 
 PRINT_DPI = 600
 A4_MM = (210.0, 297.0)

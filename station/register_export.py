@@ -209,7 +209,7 @@ def _fonts() -> tuple[str, str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    from station.samples import font_file
+    from station.fonts import font_file
 
     names = ("RegisterSerif", "RegisterSerif-Bold", "RegisterSerif-Italic")
     if names[0] not in pdfmetrics.getRegisteredFontNames():

@@ -16,68 +16,13 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
+from station.fonts import font
+
 A4_MM = (210.0, 297.0)
-_LIBERATION = ("/usr/share/fonts/truetype/liberation2", "/usr/share/fonts/truetype/liberation")
-_DEJAVU = ("/usr/share/fonts/truetype/dejavu",)
-#: Font families with full Vietnamese coverage: file name per style, and where.
-FONTS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
-    # metric-compatible with Times New Roman, the font Decree 30 prescribes
-    "liberation-serif": (
-        {
-            "regular": "LiberationSerif-Regular.ttf",
-            "bold": "LiberationSerif-Bold.ttf",
-            "italic": "LiberationSerif-Italic.ttf",
-        },
-        _LIBERATION,
-    ),
-    "liberation-sans": (
-        {
-            "regular": "LiberationSans-Regular.ttf",
-            "bold": "LiberationSans-Bold.ttf",
-            "italic": "LiberationSans-Italic.ttf",
-        },
-        _LIBERATION,
-    ),
-    "dejavu-serif": (
-        {
-            "regular": "DejaVuSerif.ttf",
-            "bold": "DejaVuSerif-Bold.ttf",
-            "italic": "DejaVuSerif-Italic.ttf",
-        },
-        _DEJAVU,
-    ),
-    "dejavu-sans": (
-        {
-            "regular": "DejaVuSans.ttf",
-            "bold": "DejaVuSans-Bold.ttf",
-            "italic": "DejaVuSans-Oblique.ttf",
-        },
-        _DEJAVU,
-    ),
-}
-
-
-def font_file(style: str = "regular", family: str = "liberation-serif") -> Path:
-    """The file of a font of ``family`` in a style (regular, bold, italic)."""
-    names, folders = FONTS[family]
-    for folder in folders:
-        path = Path(folder) / names[style]
-        if path.exists():
-            return path
-    raise FileNotFoundError(
-        f"font {names[style]} not found: sudo apt-get install fonts-liberation2 fonts-dejavu-core"
-    )
-
-
-@cache
-def font(style: str, size_px: int, family: str = "liberation-serif") -> ImageFont.FreeTypeFont:
-    """A font of ``family`` in a style (regular, bold, italic) at a pixel size."""
-    return ImageFont.truetype(str(font_file(style, family)), size_px)
 
 
 @dataclass(frozen=True)

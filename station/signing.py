@@ -59,7 +59,7 @@ def signing_font(folder: Path) -> Path:
     from fontTools.ttLib import TTFont
     from fontTools.ttLib.scaleUpem import scale_upem
 
-    from station.samples import font_file
+    from station.fonts import font_file
 
     target = folder / "LiberationSerif-1000upem.ttf"
     if not target.exists():
@@ -74,7 +74,7 @@ def signing_font(folder: Path) -> Path:
 
 
 def _text_width(lines: list[str]) -> float:
-    from station.samples import font
+    from station.fonts import font
 
     face = font("regular", 100)
     return max(face.getlength(line) for line in lines) * FONT_SIZE / 100

@@ -30,7 +30,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from station.fields import priority_of
-from station.samples import A4_MM, FONTS, DocumentSpec, Layout, render_document
+from station.fonts import FONTS
+from station.samples import A4_MM, DocumentSpec, Layout, render_document
 
 AGENCIES = [
     # superior (plain caps), issuing agency (bold caps), its name in sentence case,

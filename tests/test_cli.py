@@ -104,7 +104,10 @@ def test_doctor_json_all_ok(cfg: Path) -> None:
     assert checks["config"]["ok"] and str(cfg) in checks["config"]["detail"]
     assert checks["scanner"]["ok"] and checks["scanner"]["detail"].startswith("folder:")
     assert checks["data-dir"]["ok"] and (cfg.parent / "data").is_dir()
-    for name in ("sane", "tesseract", "tesseract-vie", "ghostscript", "disk-free", "zbar"):
+    for name in (
+        *("sane", "tesseract", "tesseract-vie", "tesseract-osd", "ghostscript", "disk-free"),
+        *("zbar", "font-liberation-serif", "font-dejavu-sans", "font-dejavu-serif"),
+    ):
         assert checks[name]["ok"], checks[name]
 
 

@@ -142,7 +142,7 @@ def _signature(pen: ImageDraw.ImageDraw) -> None:
 
 
 def _two_lines(pen: ImageDraw.ImageDraw) -> None:
-    from station.samples import font
+    from station.fonts import font
 
     f = font("regular", 36)
     pen.text((260, 400), "Nơi nhận: - Như trên; - Lưu: VT.", font=f, fill=(25, 25, 25))
