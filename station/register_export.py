@@ -9,7 +9,6 @@ note, as a keeper writes them in the paper register.
 from __future__ import annotations
 
 import calendar
-import csv
 import io
 import re
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from typing import Any
 from station.errors import UsageError
 from station.fsutil import atomic_write
 from station.register import COLUMNS, Entry, Flag
+from station.spreadsheet import as_text_cell, csv_bytes
 
 FORMATS = ("pdf", "csv", "xlsx")
 #: column widths in mm on an A4 landscape page with 15 mm margins (267 mm)
@@ -129,13 +129,8 @@ def render(book: Book, fmt: str) -> bytes:
 
 
 def to_csv(book: Book) -> bytes:
-    """UTF-8 with a byte order mark (so spreadsheet programs read the marks)."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([c.vi for c in COLUMNS])
-    for entry in book.entries:
-        writer.writerow(cells(entry))
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """UTF-8 with a byte order mark; no cell can be taken for a formula."""
+    return csv_bytes([[c.vi for c in COLUMNS], *(cells(entry) for entry in book.entries)])
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -185,6 +180,7 @@ def to_xlsx(book: Book) -> bytes:
             cell.font = Font(name=serif)
             cell.alignment = Alignment(vertical="top", wrap_text=True)
             cell.border = box
+            as_text_cell(cell)
             if isinstance(cell.value, date):
                 cell.number_format = "dd/mm/yyyy"
     sheet.freeze_panes = f"A{header_row + 1}"

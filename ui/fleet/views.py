@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -24,6 +22,7 @@ from flask import (
 from station.central.fleet import COMMANDS, Fleet
 from station.errors import NotFound, UsageError
 from station.settings import REMOTE_KEYS
+from station.spreadsheet import csv_bytes
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import VIETNAM, gettext
 
@@ -157,21 +156,19 @@ def stats() -> str:
 def stats_csv() -> Response:
     year = _year()
     rows, total = _table(year)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
+    table: list[list[object]] = [
         ["Đơn vị / Unit", "Tháng / Month", "Số văn bản / Documents", "Số trang / Pages"]
-    )
+    ]
     for unit in rows:
+        label = unit["unit"] or "–"
         for month in range(1, 13):
             counts = unit["months"].get(month, {"documents": 0, "pages": 0})
-            label = unit["unit"] or "–"
-            writer.writerow([label, f"{year}-{month:02d}", counts["documents"], counts["pages"]])
-        writer.writerow([unit["unit"] or "–", str(year), unit["documents"], unit["pages"]])
-    writer.writerow(["Tổng cộng / Total", str(year), total["documents"], total["pages"]])
-    # a BOM so that spreadsheet programs read the Vietnamese as UTF-8
+            table.append([label, f"{year}-{month:02d}", counts["documents"], counts["pages"]])
+        table.append([label, str(year), unit["documents"], unit["pages"]])
+    table.append(["Tổng cộng / Total", str(year), total["documents"], total["pages"]])
+    # the unit names come from the stations' payloads: no cell may become a formula
     return Response(
-        "\ufeff" + out.getvalue(),
+        csv_bytes(table),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="thong-ke-so-hoa-{year}.csv"'},
     )
