@@ -233,7 +233,7 @@ class CommandError(Wire):
 
 
 class CmdResp(Wire):
-    """A command's reply; ``id`` is null when the command's could not be read."""
+    """A command's reply; ``id`` is null when the command's id could not be read."""
 
     id: Annotated[str, StringConstraints(pattern=COMMAND_ID.pattern)] | None
     ok: bool
@@ -280,7 +280,7 @@ def _reason(error: ValidationError) -> Rejected:
         reason = "missing_field"
     elif kind == "extra_forbidden":
         reason = "unknown_field"
-    elif kind.endswith("_type") or kind == "model_attributes_type":
+    elif kind.endswith("_type"):
         reason = "wrong_type"
     else:
         reason = "bad_value"
