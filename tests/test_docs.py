@@ -75,3 +75,30 @@ def test_mqtt_doc_has_one_heading_per_topic() -> None:
     assert {b.removeprefix(root) for b in built} == templates
     emqx = topics.FileTopics("st-a", "emqx")
     assert emqx.init("F") == "$file-async/F/init" and emqx.response == "$file-response/st-a"
+
+
+def test_mqtt_doc_states_every_payload_schema() -> None:
+    """docs/mqtt.md names every model, every field of every model, and every
+    reason a message is dropped for."""
+    from station.uplink import wire
+
+    text = (DOCS / "mqtt.md").read_text(encoding="utf-8")
+    for model in wire.MODELS.values():
+        assert f"`{model.__name__}`" in text
+    models = list(wire.Wire.__subclasses__())
+    assert len(models) > len(wire.MODELS)
+    for model in models:
+        for field in model.model_fields:
+            assert f'"{field}"' in text or f"`{field}`" in text, f"{model.__name__}.{field}"
+    documented = re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE)
+    assert set(wire.REASONS) <= set(documented)
+
+
+def test_fleet_doc_lists_every_metric() -> None:
+    from station.ui.fleet.metrics import exposition
+
+    text = (DOCS / "fleet.md").read_text(encoding="utf-8")
+    families = re.findall(r"^# TYPE (\w+)", exposition([], {}), flags=re.MULTILINE)
+    assert "scanstation_fleet_payloads_rejected_total" in families
+    for family in families:
+        assert f"`{family}" in text, family

@@ -251,6 +251,8 @@ def test_fifty_stations_on_the_dashboard(
         assert health["scanner"]["model"] == "fi-7160"
         month = next(iter(health["digitized"].values()))
         assert month == {"documents": want["documents"], "pages": want["pages"]}
+    # what real stations publish fits the fleet's schemas: nothing was dropped
+    assert dashboard.fleet.rejected_counts() == {}
     assert by_id[JAMMED]["health"]["scanner"]["status"] == "jammed"
     assert by_id[JAMMED]["health"]["last_error"]["type"] == "scanner.jam"
     assert [a["kind"] for a in by_id[JAMMED]["alerts"]] == ["scanner"]

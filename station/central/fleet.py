@@ -2,9 +2,11 @@
 
 It subscribes to ``scanstation/v1/+/state``, ``…/health``, ``…/event`` and
 ``…/cmd-resp/+`` with a persistent session (events published while the
-dashboard is down wait in the broker), checks every payload, keeps the history
-in :class:`FleetDB`, and sends commands on ``cmd/{name}``. Alerts are worked
-out from the latest state and health by :func:`alerts_of`.
+dashboard is down wait in the broker), decodes every payload with the models
+of :mod:`station.uplink.wire` (a message that does not fit is dropped, logged
+and counted in :attr:`Fleet.rejected`), keeps the history in :class:`FleetDB`,
+and sends commands on ``cmd/{name}``. Alerts are worked out from the latest
+state and health by :func:`alerts_of`.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ import json
 import logging
 import secrets
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from station.central.fleetdb import FleetDB, StationRow, utc_now
 from station.errors import NotFound, UsageError
-from station.uplink import topics
-from station.uplink.mqtt import Connection, json_object
+from station.uplink import topics, wire
+from station.uplink.mqtt import Connection
 
 log = logging.getLogger("scanstation.fleet")
 
-STATES = ("online", "offline", "lost")
-#: the largest health or event payload taken
-MAX_PAYLOAD = 64 * 1024
+STATES = wire.STATES
+M = TypeVar("M", bound=wire.Wire)
 #: commands the dashboard sends (the station refuses anything else)
 COMMANDS = ("ping", "reannounce", "config", "reset-counter")
 
@@ -177,6 +179,8 @@ class Fleet:
         self.db = db
         self.limits = limits or Limits()
         self.replies = threading.Condition()
+        self._lock = threading.Lock()
+        self.rejected: Counter[tuple[str, str]] = Counter()
         root = f"{topics.VERSION}/+"
         connection.subscribe(f"{root}/state", self._state)
         connection.subscribe(f"{root}/health", self._health, qos=0)
@@ -192,83 +196,94 @@ class Fleet:
             return None
         return parts[2] if topics.STATION_ID.fullmatch(parts[2]) else None
 
-    def _state(self, topic: str, payload: bytes) -> None:
+    def _take(self, kind: str, topic: str, payload: bytes, model: type[M]) -> tuple[str, M] | None:
+        """The station and its message, or None when it is dropped (logged and counted)."""
         station_id = self._station(topic)
-        body = json_object(payload, 4096)
-        if station_id is None or body is None or body.get("state") not in STATES:
-            log.warning("ignored a malformed state on %r", topic[:200])
+        found: M | wire.Rejected = (
+            wire.decode(model, payload, wire.MAX_BYTES[kind])
+            if station_id is not None
+            else wire.Rejected("bad_topic", "not a station's topic")
+        )
+        if isinstance(found, wire.Health) and found.station_id != station_id:
+            found = wire.Rejected(
+                "bad_value", f"station_id {found.station_id!r} on another's topic"
+            )
+        if isinstance(found, wire.Rejected):
+            with self._lock:
+                self.rejected[(kind, found.reason)] += 1
+            log.warning(
+                "dropped a message on %r (%s): %s, %s",
+                topic[:200],
+                kind,
+                found.reason,
+                found.detail,
+            )
+            return None
+        assert station_id is not None
+        return station_id, found
+
+    def _heard(self, station_id: str, stated: str | None, now: datetime) -> str:
+        """When a message was heard: now, by the dashboard's own clock, so that a
+        station whose clock stepped back is not taken for silent or old; for a
+        retained message read at start-up, the time the station wrote in it."""
+        at = parse_time(stated, now) if self.conn.retained else now
+        self.db.seen(station_id, iso(at))
+        return iso(at)
+
+    def _state(self, topic: str, payload: bytes) -> None:
+        taken = self._take("state", topic, payload, wire.State)
+        if taken is None:
             return
+        station_id, body = taken
         now = datetime.now(UTC)
-        boot = body.get("boot") if isinstance(body.get("boot"), int) else None
-        version = body.get("version") if isinstance(body.get("version"), str) else None
-        if body["state"] == "lost":
+        if body.state == "lost":
             # the will was written at connect time: the loss is now, or, for a
             # retained one read at start-up, the last time the station was heard
             known = self.db.station(station_id)
             at = parse_time(known.last_seen, now) if self.conn.retained and known else now
         else:
-            at = parse_time(body.get("since"), now)
-            self.db.seen(station_id, iso(at))
-        if self.db.set_state(
-            station_id, body["state"], boot, (version or "")[:40] or None, iso(at)
-        ):
-            log.info("station %s is %s", station_id, body["state"])
+            self._heard(station_id, body.since, now)
+            at = parse_time(body.since, now)
+        if self.db.set_state(station_id, body.state, body.boot, body.version or None, iso(at)):
+            log.info("station %s is %s", station_id, body.state)
 
     def _health(self, topic: str, payload: bytes) -> None:
-        station_id = self._station(topic)
-        body = json_object(payload, MAX_PAYLOAD)
-        if station_id is None or body is None:
-            log.warning("ignored a malformed health report on %r", topic[:200])
+        taken = self._take("health", topic, payload, wire.Health)
+        if taken is None:
             return
-        at = iso(parse_time(body.get("ts"), datetime.now(UTC)))
-        digitized = body.get("digitized")
-        if not isinstance(digitized, dict) or not all(
-            isinstance(m, str)
-            and len(m) == 7
-            and isinstance(v, dict)
-            and all(isinstance(v.get(k), int) and v[k] >= 0 for k in ("documents", "pages"))
-            for m, v in digitized.items()
-        ):
-            body["digitized"] = {}
-        if not isinstance(body.get("unit"), str) or len(body["unit"]) > 200:
-            body["unit"] = ""
-        self.db.seen(station_id, at)
-        self.db.set_health(station_id, body, at)
+        station_id, body = taken
+        at = self._heard(station_id, body.ts, datetime.now(UTC))
+        self.db.set_health(station_id, body.model_dump(mode="json"), at)
 
     def _event(self, topic: str, payload: bytes) -> None:
-        station_id = self._station(topic)
-        body = json_object(payload, MAX_PAYLOAD)
-        if (
-            station_id is None
-            or body is None
-            or not isinstance(body.get("type"), str)
-            or not isinstance(body.get("severity"), str)
-            or not isinstance(body.get("message", {}), dict)
-        ):
-            log.warning("ignored a malformed event on %r", topic[:200])
+        taken = self._take("event", topic, payload, wire.Event)
+        if taken is None:
             return
+        station_id, body = taken
         now = datetime.now(UTC)
-        raw_ts = body.get("ts")
-        station_ts = raw_ts if isinstance(raw_ts, str) and len(raw_ts) <= 40 else ""
-        at = iso(parse_time(raw_ts, now))
-        body["ts"] = at
-        body["type"] = body["type"][:64]
-        body["severity"] = body["severity"][:16]
-        if not isinstance(body.get("id"), int):
-            body["id"] = None
+        at = iso(parse_time(body.ts, now))
+        # the station's own time orders its events and, with its id, names them
         self.db.seen(station_id, at)
-        self.db.add_event(station_id, body, station_ts, iso(now))
+        self.db.add_event(station_id, {**body.model_dump(mode="json"), "ts": at}, body.ts, iso(now))
 
     def _reply(self, topic: str, payload: bytes) -> None:
-        station_id = self._station(topic)
-        body = json_object(payload, MAX_PAYLOAD)
-        if station_id is None or body is None or not isinstance(body.get("id"), str):
-            log.warning("ignored a malformed command reply on %r", topic[:200])
+        taken = self._take("cmd-resp", topic, payload, wire.CmdResp)
+        if taken is None:
             return
+        station_id, body = taken
         self.db.seen(station_id, utc_now())
-        if self.db.set_reply(station_id, body["id"], body.get("ok") is True, body):
+        if body.id is None:
+            log.warning("station %s could not read a command: %s", station_id, body.error)
+            return
+        reply = body.model_dump(mode="json", exclude_none=True)
+        if self.db.set_reply(station_id, body.id, body.ok, reply):
             with self.replies:
                 self.replies.notify_all()
+
+    def rejected_counts(self) -> dict[tuple[str, str], int]:
+        """Messages dropped since start, by topic kind and reason."""
+        with self._lock:
+            return dict(self.rejected)
 
     # ------------------------------------------------------------------ commands
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -18,8 +19,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 from station.dbutil import immediate
 from station.errors import StorageError
+from station.uplink import wire
+
+log = logging.getLogger("scanstation.fleet")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS stations (
@@ -135,11 +141,47 @@ class FleetDB:
                 )
             self._db.executescript(SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._repair()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"cannot open the fleet history {self.path}: {exc}",
                 f"Không mở được dữ liệu giám sát {self.path}: {exc}",
             ) from exc
+
+    def _repair(self) -> None:
+        """Drop what does not fit the station payload models (:mod:`station.uplink.wire`):
+        rows an older version stored without checking them would break the pages.
+        A health report that does not fit is forgotten (the station sends a new
+        one every interval); so is a month figure that does not."""
+        month = TypeAdapter(wire.Month)
+        with self._tx() as db:
+            for row in db.execute("SELECT station_id, health FROM stations").fetchall():
+                if row["health"] is None:
+                    continue
+                raw = str(row["health"]).encode("utf-8", "replace")
+                found = wire.decode(wire.Health, raw, len(raw))
+                if isinstance(found, wire.Rejected):
+                    log.warning(
+                        "forgot the stored health of %s: %s (%s)",
+                        row["station_id"],
+                        found.reason,
+                        found.detail,
+                    )
+                    db.execute(
+                        "UPDATE stations SET health = NULL, health_at = NULL WHERE station_id = ?",
+                        (row["station_id"],),
+                    )
+            for row in db.execute("SELECT rowid, * FROM monthly").fetchall():
+                try:
+                    month.validate_python(row["month"], strict=True)
+                    wire.MonthCounts.model_validate(
+                        {"documents": row["documents"], "pages": row["pages"]}
+                    )
+                    if not isinstance(row["unit"], str):
+                        raise ValueError("unit is not text")
+                except ValueError as exc:
+                    log.warning("forgot a stored month figure of %s: %s", row["station_id"], exc)
+                    db.execute("DELETE FROM monthly WHERE rowid = ?", (row["rowid"],))
 
     def close(self) -> None:
         with self._lock:
@@ -155,7 +197,7 @@ class FleetDB:
     # ------------------------------------------------------------------ stations
 
     def seen(self, station_id: str, at: str) -> None:
-        """Note a message from a station (at the time it says, never backwards)."""
+        """Note a message from a station (``last_seen`` never goes backwards)."""
         with self._tx() as db:
             db.execute(
                 "INSERT INTO stations (station_id, last_seen, first_seen) VALUES (?, ?, ?)"
@@ -191,6 +233,7 @@ class FleetDB:
         return True
 
     def set_health(self, station_id: str, health: dict[str, Any], at: str) -> None:
+        """Record a station's health report (decoded by :class:`wire.Health`), heard at ``at``."""
         unit = health.get("unit") if isinstance(health.get("unit"), str) else None
         version = health.get("version") if isinstance(health.get("version"), str) else None
         with self._tx() as db:
@@ -199,11 +242,12 @@ class FleetDB:
                 " ON CONFLICT(station_id) DO NOTHING",
                 (station_id, at, at),
             )
+            # reports come in the order the station sent them: the latest is the
+            # last one heard, whatever time the station's clock wrote in it
             db.execute(
-                "UPDATE stations SET health = ?, health_at = ?, unit = coalesce(?, unit),"
-                " version = coalesce(?, version) WHERE station_id = ?"
-                " AND (health_at IS NULL OR health_at <= ?)",
-                (json.dumps(health, ensure_ascii=False), at, unit, version, station_id, at),
+                "UPDATE stations SET health = ?, health_at = max(coalesce(health_at, ''), ?),"
+                " unit = coalesce(?, unit), version = coalesce(?, version) WHERE station_id = ?",
+                (json.dumps(health, ensure_ascii=False), at, unit, version, station_id),
             )
             for month, counts in (health.get("digitized") or {}).items():
                 db.execute(

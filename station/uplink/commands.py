@@ -27,11 +27,11 @@ from station.stats import RESETTABLE, Stats
 from station.store import Store, now_iso
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
+from station.uplink.wire import COMMAND_ID
 
 log = logging.getLogger("scanstation.commands")
 
 NAME = re.compile(r"^[a-z0-9-]{1,32}$")
-COMMAND_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 #: the largest command accepted
 MAX_COMMAND = 16 * 1024
 #: replies remembered for redelivered commands

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from station.central.fleet import STATES
+from station.uplink.wire import MODELS, REASONS
 
 
 def _label(value: str) -> str:
@@ -75,7 +76,28 @@ def _family(name: str, kind: str, help_text: str, samples: list[tuple[str, float
     return lines + [f"scanstation_{name}{{{labels}}} {value!r}" for labels, value in samples]
 
 
-def exposition(views: list[dict[str, Any]]) -> str:
+def _rejected(counts: dict[tuple[str, str], int]) -> list[str]:
+    """Messages the fleet dropped, by topic and reason: every pair is listed
+    (0 until one comes), and both labels come from fixed sets."""
+    samples = [
+        (f'topic="{kind}",reason="{reason}"', float(counts.get((kind, reason), 0)))
+        for kind in MODELS
+        for reason in REASONS
+    ]
+    lines = [
+        "# HELP scanstation_fleet_payloads_rejected_total Station messages the fleet dropped"
+        " because they do not fit their schema",
+        "# TYPE scanstation_fleet_payloads_rejected_total counter",
+    ]
+    return lines + [
+        f"scanstation_fleet_payloads_rejected_total{{{labels}}} {value!r}"
+        for labels, value in samples
+    ]
+
+
+def exposition(
+    views: list[dict[str, Any]], rejected: dict[tuple[str, str], int] | None = None
+) -> str:
     def station(view: dict[str, Any]) -> str:
         return f'station="{_label(view["station_id"])}"'
 
@@ -98,4 +120,5 @@ def exposition(views: list[dict[str, Any]]) -> str:
             if value is not None:
                 samples.append((f'{station(view)},unit="{_label(view["unit"])}"', value))
         lines += _family(name, kind, help_text, samples)
+    lines += _rejected(rejected or {})
     return "\n".join(lines) + "\n"

@@ -204,7 +204,7 @@ def api_station(station_id: str) -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    text = exposition(fleet().overview())
+    text = exposition(fleet().overview(), fleet().rejected_counts())
     return Response(text, mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
