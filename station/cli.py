@@ -212,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
         "needs --password-hash-file",
     )
     p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name or address (no port) the dashboard also answers to, besides "
+        "localhost, 127.0.0.1, [::1] and the --listen address; repeat for more. Requests "
+        "for any other name are refused (421)",
+    )
+    p.add_argument(
         "--data-dir",
         metavar="DIR",
         help="where the history is kept (default /var/lib/scanstation-fleet as root, else "
