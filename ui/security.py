@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import (
     Flask,
@@ -151,14 +151,19 @@ def _has_control(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") or c == "\ufffd" for c in text)
 
 
+def _is_local(path: str) -> bool:
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or _has_control(path):
+        return False
+    parts = urlsplit(path)
+    return not parts.scheme and not parts.netloc
+
+
 def local_target(raw: str | None, default: str = "/") -> str:
     """``raw`` when it is a path on this site, else ``default``: no scheme, no host,
     no ``//`` or backslash (browsers read both as another host), no control
-    character (browsers drop tabs and newlines, so ``/\\t/evil`` would be ``//evil``)."""
-    if not raw or _has_control(raw) or "\\" in raw:
-        return default
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc or not raw.startswith("/") or raw.startswith("//"):
+    character (browsers drop tabs and newlines, so ``/<tab>/evil`` would be ``//evil``),
+    and none of these once percent-decoded either (``/%09/evil``, ``/%2F/evil``)."""
+    if not raw or not _is_local(raw) or not _is_local(unquote(raw)):
         return default
     return raw
 
