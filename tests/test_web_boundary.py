@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from station import config
 from station.auth import hash_secret
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.cli import build_parser
 from station.commands.central import _host_names
-from station import config
 from station.config import Config
 from station.errors import ConfigError, UsageError
 from station.service import Station

@@ -288,7 +288,7 @@ def test_guarding_actions_needs_a_pin(tmp_path: Path) -> None:
     path.write_text('[ui]\nrequire_pin_for = ["confirm", "delete"]\n', encoding="utf-8")
     from station.config import load
 
-    with pytest.raises(ConfigError, match="require_pin_for.*confirm, delete.*pin_hash"):
+    with pytest.raises(ConfigError, match=r"require_pin_for.*confirm, delete.*pin_hash"):
         load(path)
     path.write_text('[ui]\nrequire_pin_for = ["print"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="require_pin_for"):
