@@ -221,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
         "for any other name are refused (421)",
     )
     p.add_argument(
+        "--trusted-proxies",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reverse proxies in front of the dashboard (default 0); with N, the client's "
+        "address for throttling wrong passwords comes from the last N X-Forwarded-For hops",
+    )
+    p.add_argument(
         "--data-dir",
         metavar="DIR",
         help="where the history is kept (default /var/lib/scanstation-fleet as root, else "

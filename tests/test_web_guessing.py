@@ -293,3 +293,26 @@ def test_guarding_actions_needs_a_pin(tmp_path: Path) -> None:
     path.write_text('[ui]\nrequire_pin_for = ["print"]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match="require_pin_for"):
         load(path)
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_behind_a_proxy_the_forwarded_client_is_throttled(tmp_path: Path, proxies: int) -> None:
+    db = FleetDB(tmp_path / "fleet")
+    try:
+        settings = WebSettings(
+            data_dir=tmp_path,
+            password_hash=hash_secret(PASSWORD, iterations=1000),
+            proxies=proxies,
+        )
+        client = create_app(
+            settings, Services(fleet=Fleet(Connection("mqtt://127.0.0.1:1", "f"), db))
+        ).test_client()
+        for n in range(6):  # an attacker behind the proxy, a new X-Forwarded-For each time
+            forged = {**_basic("sai"), "X-Forwarded-For": f"198.51.100.{n}, 203.0.113.9"}
+            last = client.get("/metrics", headers=forged)
+        assert last.status_code == 429  # the proxy's own hop is what counts
+        someone = {**_basic(PASSWORD), "X-Forwarded-For": "203.0.113.50"}
+        # one proxy trusted: another client is not locked out; none: all are one client
+        assert client.get("/metrics", headers=someone).status_code == (200 if proxies else 429)
+    finally:
+        db.close()

@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from station import __version__
@@ -45,6 +46,8 @@ class WebSettings:
     language: str = "vi"
     #: host names (no port) answered besides loopback and the listen address
     allowed_hosts: tuple[str, ...] = ()
+    #: reverse proxies in front whose X-Forwarded-For names the client (throttling)
+    proxies: int = 0
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -85,6 +88,8 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
+    if settings.proxies:  # the client's own address for the throttle
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies)  # type: ignore[method-assign]
     hosts = security.allowed_names(settings.host_port[0], settings.allowed_hosts)
     security.install(app, settings.password_hash, hosts)
     app.jinja_env.globals.update(

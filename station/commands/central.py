@@ -98,6 +98,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         password_hash=password_hash,
         data_dir=data_dir,
         allowed_hosts=_host_names(args.allowed_host),
+        proxies=max(0, args.trusted_proxies),
     )
     web.check()
     db = FleetDB(data_dir)
