@@ -212,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
         "needs --password-hash-file",
     )
     p.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a host name or address (no port) the dashboard also answers to, besides "
+        "localhost, 127.0.0.1, [::1] and the --listen address; repeat for more. Requests "
+        "for any other name are refused (421)",
+    )
+    p.add_argument(
+        "--trusted-proxies",
+        type=int,
+        default=0,
+        metavar="N",
+        help="reverse proxies in front of the dashboard (default 0); with N, the client's "
+        "address for throttling wrong passwords comes from the last N X-Forwarded-For hops",
+    )
+    p.add_argument(
         "--data-dir",
         metavar="DIR",
         help="where the history is kept (default /var/lib/scanstation-fleet as root, else "

@@ -291,6 +291,26 @@ class UplinkSection(_Strict):
         return value
 
 
+#: the counter's actions that ``[ui] require_pin_for`` can put behind the PIN
+PinGroup = Literal["scan", "edit", "delete", "confirm", "export", "settings"]
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def host_name_or_address(value: str) -> str:
+    """A host name or IP address as a browser sends it in ``Host`` (no port), lower-case."""
+    name = value.strip().lower()
+    bare = name[1:-1] if name.startswith("[") and name.endswith("]") else name
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    if not _HOST_NAME.match(name):
+        raise ValueError(f"{value!r} is not a host name or IP address (no port, no scheme)")
+    return name
+
+
 class UiSection(_Strict):
     listen: str = Field(
         "127.0.0.1:8080",
@@ -303,7 +323,31 @@ class UiSection(_Strict):
         "listen is not loopback.",
     )
     pin_hash: str | None = Field(
-        None, description="Hash of the PIN that opens settings and diagnostics."
+        None,
+        description="Hash of the PIN that opens settings and diagnostics, and the actions "
+        "listed in require_pin_for.",
+    )
+    require_pin_for: tuple[PinGroup, ...] = Field(
+        ("settings",),
+        description="The counter's actions that need the PIN (open for 10 minutes once "
+        "entered): scan (Quét), edit (page and field changes, the register's later columns, "
+        "stopping the countdown), delete (deleting a page), confirm (Xác nhận và gửi, Gửi "
+        "lại ngay), export (register downloads), settings. Anything but settings needs "
+        "pin_hash.",
+    )
+    allowed_hosts: tuple[str, ...] = Field(
+        (),
+        description="Host names or addresses (no port) the UI also answers to, besides "
+        "localhost, 127.0.0.1, [::1] and listen's own address; a request for any other "
+        "name is refused (421). Name the station's LAN name or address here when listen is "
+        "0.0.0.0.",
+    )
+    max_live_streams: int = Field(
+        16,
+        ge=1,
+        le=256,
+        description="Live-update streams (/api/events) open at once; more are refused with "
+        "503 and Retry-After. Each open screen holds one.",
     )
 
     @field_validator("listen")
@@ -318,6 +362,11 @@ class UiSection(_Strict):
             if host != "localhost":
                 raise ValueError("HOST must be an IP address or localhost") from exc
         return value
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(host_name_or_address(name) for name in value)
 
     @field_validator("password_hash", "pin_hash")
     @classmethod
@@ -341,6 +390,14 @@ class UiSection(_Strict):
                 "{value} is not loopback, so password_hash is required "
                 "(make one with `scanstation passwd`), or listen on 127.0.0.1",
                 {"key": "listen", "value": self.listen},
+            )
+        beyond = sorted(set(self.require_pin_for) - {"settings"})
+        if beyond and not self.pin_hash:
+            raise PydanticCustomError(
+                "config_key",
+                "require_pin_for lists {value} but pin_hash is not set "
+                "(make one with `scanstation passwd --pin`)",
+                {"key": "require_pin_for", "value": ", ".join(beyond)},
             )
         return self
 

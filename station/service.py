@@ -29,7 +29,7 @@ from station.capture.triggers import (
     TriggerRequest,
 )
 from station.config import Config, Profile
-from station.errors import DeviceNotFound, DeviceUnplugged, InputError, StationError
+from station.errors import DeviceNotFound, DeviceUnplugged, InputError, NotFound, StationError
 from station.hub import Hub
 from station.processing import Processor, thumbnail
 from station.register import Entry, Register
@@ -474,7 +474,10 @@ class Station:
     def work_file(self, relative: str) -> Path:
         """A file under the work folder (thumbnails, pages); nothing outside it."""
         root = self.review.work.resolve()
-        path = (root / relative).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
-            raise InputError("no such file", "không có tệp này")
-        return path
+        try:
+            path = (root / relative).resolve()
+            if path.is_relative_to(root) and path.is_file():
+                return path
+        except (ValueError, OSError):  # a NUL byte, a name too long…
+            pass
+        raise NotFound("no such file", "không có tệp này")

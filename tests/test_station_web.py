@@ -45,7 +45,7 @@ def _token(client: FlaskClient, path: str = "/") -> str:
 
 def test_settings_need_the_pin(station: Station) -> None:
     client = _client(station)
-    assert client.get("/settings").headers["Location"].endswith("/pin")
+    assert client.get("/settings").headers["Location"].endswith("/pin?next=/settings")
     token = _token(client, "/pin")
     wrong = client.post("/pin", data={"pin": "1111", "csrf_token": token})
     assert "Sai mã PIN" in wrong.get_data(as_text=True)

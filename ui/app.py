@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from station import __version__
@@ -43,6 +44,10 @@ class WebSettings:
     #: where the session key is kept
     data_dir: Path = Path()
     language: str = "vi"
+    #: host names (no port) answered besides loopback and the listen address
+    allowed_hosts: tuple[str, ...] = ()
+    #: reverse proxies in front whose X-Forwarded-For names the client (throttling)
+    proxies: int = 0
 
     @property
     def host_port(self) -> tuple[str, int]:
@@ -83,7 +88,10 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
         SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
-    security.install(app, settings.password_hash)
+    if settings.proxies:  # the client's own address for the throttle
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxies)  # type: ignore[method-assign]
+    hosts = security.allowed_names(settings.host_port[0], settings.allowed_hosts)
+    security.install(app, settings.password_hash, hosts)
     app.jinja_env.globals.update(
         _=i18n.gettext,
         pick=i18n.pick,
@@ -99,13 +107,15 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
     _common_routes(app)
     _error_handlers(app)
     if services.station is not None:
+        from station.ui.register.views import blueprint as register_blueprint
+        from station.ui.review import pin
         from station.ui.review.views import blueprint as review_blueprint
 
         app.extensions["station"] = services.station
-        from station.ui.register.views import blueprint as register_blueprint
-
+        app.extensions["streams"] = Slots(services.station.settings.config.ui.max_live_streams)
         app.register_blueprint(review_blueprint)
         app.register_blueprint(register_blueprint)
+        pin.install(app)
     if services.fleet is not None:
         from station.ui.fleet.views import blueprint as fleet_blueprint
 
@@ -118,11 +128,12 @@ def _common_routes(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     def login() -> Any:
         error = None
-        target = request.args.get("next", "/")
-        if not target.startswith("/") or target.startswith("//"):
-            target = "/"
+        target = security.local_target(request.args.get("next"))
         if request.method == "POST":
-            if app.extensions["check_password"](request.form.get("password", "")):
+            right, wait = app.extensions["check_password"](request.form.get("password", ""))
+            if wait:
+                return security.too_many(wait, "login.html", target=target)
+            if right:
                 session.clear()
                 session["signed_in"] = True
                 return redirect(target)
@@ -161,6 +172,26 @@ def _error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify({"error": exc.description, "code": f"http.{status}"}), status
         return render_template("error.html", status=status, message=exc.description), status
+
+
+class Slots:
+    """A fixed number of places (open live-update streams), taken without waiting."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.taken >= self.size:
+                return False
+            self.taken += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.taken = max(0, self.taken - 1)
 
 
 class WebServer:

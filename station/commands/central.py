@@ -8,7 +8,8 @@ import socket
 from pathlib import Path
 
 from station.commands import say, stop_on_signals
-from station.config import read_secret
+from station.config import host_name_or_address, read_secret
+from station.errors import UsageError
 from station.uplink.mqtt import Connection
 
 
@@ -69,6 +70,18 @@ def default_fleet_dir() -> Path:
     return Path(base) / "scanstation-fleet"
 
 
+def _host_names(given: list[str]) -> tuple[str, ...]:
+    names = []
+    for name in given:
+        try:
+            names.append(host_name_or_address(name))
+        except ValueError as exc:
+            raise UsageError(
+                f"--allowed-host: {exc}", f"--allowed-host: {name!r} không phải tên máy hay địa chỉ"
+            ) from exc
+    return tuple(names)
+
+
 def cmd_fleet(args: argparse.Namespace) -> int:
     from station.central.fleet import Fleet, Limits
     from station.central.fleetdb import FleetDB
@@ -80,7 +93,13 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         "SCANSTATION_FLEET_PASSWORD_HASH",
     )
     data_dir = Path(args.data_dir) if args.data_dir else default_fleet_dir()
-    web = WebSettings(listen=args.listen, password_hash=password_hash, data_dir=data_dir)
+    web = WebSettings(
+        listen=args.listen,
+        password_hash=password_hash,
+        data_dir=data_dir,
+        allowed_hosts=_host_names(args.allowed_host),
+        proxies=max(0, args.trusted_proxies),
+    )
     web.check()
     db = FleetDB(data_dir)
     # a fixed client id and a kept session: events sent while the dashboard is

@@ -24,6 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         password_hash=config.ui.password_hash,
         data_dir=config.station.data_dir,
         language=config.station.language,
+        allowed_hosts=config.ui.allowed_hosts,
     )
     web.check()
     stop = stop_on_signals("Đang dừng… / stopping…")

@@ -23,6 +23,7 @@ from station.errors import InputError
 from station.register import COLUMNS, EDITABLE, Entry
 from station.register_export import FORMATS, Book, Period, render
 from station.stats import VIETNAM
+from station.ui.review.pin import group
 from station.ui.review.views import station
 
 blueprint = Blueprint("register", __name__)
@@ -90,6 +91,7 @@ def book() -> str:
 
 
 @blueprint.post("/register/<doc_id>")
+@group("edit")
 def update(doc_id: str) -> Any:
     changes = {key: request.form[key] for key in EDITABLE if key in request.form}
     entry = station().update_register(doc_id, changes)
@@ -101,6 +103,7 @@ def update(doc_id: str) -> Any:
 
 
 @blueprint.get("/register/export")
+@group("export")
 def export() -> Response:
     fmt = request.args.get("format", "pdf")
     if fmt not in FORMATS:

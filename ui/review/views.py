@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import queue
-import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -24,7 +23,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     stream_with_context,
     url_for,
 )
@@ -36,12 +34,13 @@ from station.fields import SECRECY
 from station.review import EDITABLE
 from station.service import Station
 from station.stats import VIETNAM
+from station.ui import security
 from station.ui.i18n import gettext
+from station.ui.review import pin as guard
+from station.ui.review.pin import group
 
 blueprint = Blueprint("review", __name__)
 
-#: a PIN opens settings for this long
-PIN_TTL = timedelta(minutes=10)
 #: receipt statuses (QCVN 102 practice) as the clerk reads them
 RECEIPT_WORDS = {
     "01": ("Đã nhận", "Received"),
@@ -85,6 +84,7 @@ def scan() -> str:
 
 
 @blueprint.post("/scan")
+@group("scan")
 def press() -> Any:
     profile = request.form.get("profile") or None
     into = request.form.get("into") or None
@@ -133,12 +133,14 @@ def docs_fragment(batch_id: str) -> str:
 
 
 @blueprint.post("/batch/<batch_id>/confirm")
+@group("confirm")
 def confirm(batch_id: str) -> Any:
     station().confirm(batch_id)
     return _done(url_for("review.batch", batch_id=batch_id))
 
 
 @blueprint.post("/batch/<batch_id>/stop")
+@group("edit")
 def stop_countdown(batch_id: str) -> Any:
     station().stop_countdown(batch_id)
     return _done(url_for("review.batch", batch_id=batch_id))
@@ -148,14 +150,22 @@ def _back(page_or_doc_batch: str) -> str:
     return url_for("review.batch", batch_id=page_or_doc_batch)
 
 
+@blueprint.post("/page/<int:page_id>/delete")
+@group("delete")
+def delete_page(page_id: int) -> Any:
+    st = station()
+    page = st.review.page(page_id)
+    st.delete_page(page_id)
+    return _done(_back(page.batch_id))
+
+
 @blueprint.post("/page/<int:page_id>/<action>")
+@group("edit")
 def page_action(page_id: int, action: str) -> Any:
     st = station()
     page = st.review.page(page_id)
     if action == "rotate":
         st.rotate(page_id, 1 if request.form.get("way", "right") == "right" else -1)
-    elif action == "delete":
-        st.delete_page(page_id)
     elif action == "split":
         st.split_at(page_id)
     elif action == "move":
@@ -170,12 +180,14 @@ def page_action(page_id: int, action: str) -> Any:
 
 
 @blueprint.post("/doc/<doc_id>/merge")
+@group("edit")
 def merge(doc_id: str) -> Any:
     doc = station().merge_next(doc_id)
     return _done(_back(doc.batch_id))
 
 
 @blueprint.post("/doc/<doc_id>/fields")
+@group("edit")
 def fields(doc_id: str) -> Any:
     """Save what the clerk changed; each field is checked, errors come back by field."""
     st = station()
@@ -209,6 +221,7 @@ def fields(doc_id: str) -> Any:
 
 
 @blueprint.post("/doc/<doc_id>/dismiss")
+@group("edit")
 def dismiss(doc_id: str) -> Any:
     doc = station().review.document(doc_id)
     station().dismiss_warning(doc_id, request.form.get("code", ""))
@@ -224,6 +237,7 @@ def outbox() -> str:
 
 
 @blueprint.post("/outbox/<doc_id>/retry")
+@group("confirm")
 def retry(doc_id: str) -> Any:
     station().retry(doc_id)
     return _done(url_for("review.outbox"))
@@ -232,28 +246,31 @@ def retry(doc_id: str) -> Any:
 # ------------------------------------------------------------------ settings (PIN)
 
 
-def _pin_ok() -> bool:
-    until = session.get("pin_until")
-    return isinstance(until, (int, float)) and until > time.time()
-
-
 @blueprint.route("/pin", methods=["GET", "POST"])
 def pin() -> Any:
+    """The PIN, throttled per client; it opens the guarded actions for a while."""
     stored = station().settings.config.ui.pin_hash
+    target = security.local_target(request.args.get("next"), url_for("review.settings"))
     error = None
     if request.method == "POST":
-        if stored and verify_secret(request.form.get("pin", ""), stored):
-            session["pin_until"] = time.time() + PIN_TTL.total_seconds()
-            return redirect(url_for("review.settings"))
+        who = security.client()
+        wait = guard.throttle().wait(who)
+        if not wait:
+            if stored and verify_secret(request.form.get("pin", ""), stored):
+                guard.throttle().succeeded(who)
+                guard.open_for_a_while()
+                return redirect(target)
+            wait = guard.throttle().failed(who)
+        if wait:
+            return security.too_many(wait, "review/pin.html", has_pin=bool(stored), target=target)
         error = gettext("Sai mã PIN")
-    return render_template("review/pin.html", error=error, has_pin=bool(stored))
+    return render_template("review/pin.html", error=error, has_pin=bool(stored), target=target)
 
 
 @blueprint.get("/settings")
+@group("settings")
 def settings() -> Any:
     st = station()
-    if st.settings.config.ui.pin_hash and not _pin_ok():
-        return redirect(url_for("review.pin"))
     config = st.settings.config
     return render_template(
         "review/settings.html",
@@ -313,27 +330,43 @@ def api_batch(batch_id: str) -> Response:
 
 @blueprint.get("/api/events")
 def api_events() -> Response:
+    slots = current_app.extensions["streams"]
+    if not slots.take():
+        response = jsonify(
+            {
+                "ok": False,
+                "error": "Quá nhiều màn hình đang mở / Too many live screens open",
+                "code": "busy",
+            }
+        )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
     hub = station().hub
     box = hub.subscribe()
 
     def stream() -> Iterator[str]:
-        try:
-            yield "retry: 2000\n\n"
-            while True:
-                try:
-                    kind, data = box.get(timeout=15)
-                except queue.Empty:
-                    yield ": keep-alive\n\n"
-                    continue
-                yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-        finally:
-            hub.unsubscribe(box)
+        yield "retry: 2000\n\n"
+        while True:
+            try:
+                kind, data = box.get(timeout=15)
+            except queue.Empty:
+                yield ": keep-alive\n\n"
+                continue
+            yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
-    return Response(
+    response = Response(
         stream_with_context(stream()),
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+    def closed() -> None:  # whether or not the stream ever started
+        hub.unsubscribe(box)
+        slots.give_back()
+
+    response.call_on_close(closed)
+    return response
 
 
 @blueprint.errorhandler(StationError)

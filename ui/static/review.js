@@ -78,6 +78,12 @@
       return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (answer) {
       if (button) { button.disabled = false; }
+      if (!answer.ok && answer.body.code === "pin" && answer.body.pin_url) {
+        // the PIN first, then back to this screen
+        location.href = answer.body.pin_url.split("?")[0] + "?next=" +
+          encodeURIComponent(location.pathname + location.search);
+        return;
+      }
       if (!answer.ok) { showError(form, answer.body); return; }
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
     }).catch(function () {
