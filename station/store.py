@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from station.dbutil import immediate
-from station.errors import DiskFull, NotFound, StorageError
+from station.errors import DiskFull, NotFound, StorageError, StorageFull
 from station.fsutil import free_bytes, fsync_dir, full_disk, sha256_file, storage_error
 
 # Allowed batch state transitions. Later stages (pipeline, review, uplink) move
@@ -524,6 +524,12 @@ class Store:
             raise StorageError(f"bad page file extension {ext!r}")
         folder = self.spool / batch_id
         free = free_bytes(folder)
+        if free < len(data):
+            raise StorageFull(
+                f"disk full: {free} bytes free for a page of {len(data)}",
+                f"Hết dung lượng lưu trữ: còn {free} byte cho một trang {len(data)} byte",
+                free_bytes=free,
+            )
         if free - len(data) < self.min_free_bytes:
             raise DiskFull(
                 f"free space {free // 2**20} MiB is below the floor of "
