@@ -336,9 +336,10 @@ def test_the_capture_loop_is_run_again_after_a_bug(tmp_path: Path, sample_scans:
     station.start()
     try:
         assert station.scan()
-        _until(lambda: station.capture.failures == 1, 60)
+        failed = _until(lambda: [e for e in store.events() if e.type == EVENT], 60)
+        assert [e.detail["thread"] for e in failed] == ["capture"]
+        assert station.capture.failures == 1
         assert station.capture.is_alive() and station.alive()
-        assert [e.detail["thread"] for e in store.events() if e.type == EVENT] == ["capture"]
         _until(lambda: not station.capture.busy.is_set(), 10)
         assert station.scan()
         _until(lambda: len(calls) == 2, 60)
