@@ -253,6 +253,7 @@ class Station:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.storage.wake.set()
         self.capture.join(timeout=30)
         for thread in [*self.trigger_threads, self.storage.thread, *self.helpers]:
             thread.join(timeout=5)
