@@ -360,3 +360,24 @@ def test_fill_reaches_enospc(small_disk: Path) -> None:
         assert info.value.errno == errno.ENOSPC
     finally:
         filler.unlink()
+
+
+def test_every_thread_of_the_station_is_supervised() -> None:
+    """No ``threading.Thread`` is made or subclassed outside the supervisor, so
+    a thread added later runs under the same rule."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    for path in sorted([*(root / "station").rglob("*.py"), *(root / "ui").rglob("*.py")]):
+        if path.name == "supervisor.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            named = [node.func] if isinstance(node, ast.Call) else []
+            named += node.bases if isinstance(node, ast.ClassDef) else []
+            found += [
+                f"{path.relative_to(root)}:{node.lineno}"
+                for name in named
+                if ast.unparse(name) in ("threading.Thread", "Thread")
+            ]
+    assert found == []
