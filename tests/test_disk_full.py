@@ -376,7 +376,7 @@ def test_every_thread_of_the_station_is_supervised() -> None:
             named = [node.func] if isinstance(node, ast.Call) else []
             named += node.bases if isinstance(node, ast.ClassDef) else []
             found += [
-                f"{path.relative_to(root)}:{node.lineno}"
+                f"{path.relative_to(root)}:{name.lineno}"
                 for name in named
                 if ast.unparse(name) in ("threading.Thread", "Thread")
             ]
