@@ -10,13 +10,16 @@ from contextlib import contextmanager
 
 @contextmanager
 def immediate(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
-    """One write transaction (BEGIN IMMEDIATE), rolled back on any error; the
-    connection runs in autocommit mode (``isolation_level=None``)."""
+    """One write transaction (BEGIN IMMEDIATE), rolled back on any error, a
+    failed COMMIT included (a full disk): a transaction is never left open to
+    refuse every later BEGIN. The connection runs in autocommit mode
+    (``isolation_level=None``)."""
     with lock:
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")

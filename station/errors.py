@@ -26,6 +26,10 @@ class StationError(Exception):
         self.message_vi = message_vi or message_en
         self.detail: dict[str, Any] = detail
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # both messages and the detail survive a trip from a worker process
+        return (type(self), (self.message_en, self.message_vi), self.__dict__)
+
     def user_message(self) -> str:
         """One line for a person: Vietnamese first, English after."""
         if self.message_vi == self.message_en:
@@ -113,12 +117,26 @@ class ScannerOptionError(ScannerError):
 class StorageError(StationError):
     exit_code = 7
     code = "storage"
-    event_type = "storage.error"
+    event_type: ClassVar[str | None] = "storage.error"
 
 
 class DiskFull(StorageError):
+    """No room to store more: free space below ``[station] min_free_mb`` (this
+    class), or the disk really full (:class:`StorageFull`). Capture stops and
+    goes on by itself once there is room (station/storage.py)."""
+
     code = "storage.disk_low"
-    event_type = "disk.low"
+    event_type: ClassVar[str | None] = "disk.low"
+
+
+class StorageFull(DiskFull):
+    """A write of the spool, the work folder or the database failed for want of
+    space (ENOSPC, EDQUOT, SQLite's "database or disk is full"). Its event,
+    ``storage.full``, is raised once by the station's storage guard when it
+    starts and when it clears, not by every write that fails."""
+
+    code = "storage.full"
+    event_type: ClassVar[str | None] = None
 
 
 class InputError(StationError):

@@ -6,12 +6,17 @@ A power cut leaves either the old file or the complete new one, never half of it
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
-from station.errors import DiskFull, StorageError
+from station.errors import StorageError, StorageFull
+
+#: errno values that mean "no room": the disk, or the user's quota, is full
+_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 def sha256_file(path: Path) -> str:
@@ -54,16 +59,35 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
         raise storage_error(exc, path) from exc
 
 
+def full_disk(exc: BaseException, path: Path) -> StorageFull | None:
+    """The station's error for a write that failed because the disk is full
+    (an OSError ENOSPC/EDQUOT, SQLite's SQLITE_FULL, or an error caused by one),
+    else None. The one place that tells a full disk from other failures."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # the chain of causes, not followed for ever
+        if seen is None:
+            break
+        if isinstance(seen, StorageFull):
+            return seen
+        full = (isinstance(seen, OSError) and seen.errno in _FULL) or (
+            isinstance(seen, sqlite3.Error)
+            and getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        )
+        if full:
+            return StorageFull(
+                f"disk full while writing {path}",
+                f"Hết dung lượng lưu trữ khi ghi {path}",
+                path=str(path),
+            )
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def storage_error(exc: OSError, path: Path) -> StorageError:
     """Turn an OSError into the station's error, telling a full disk apart."""
-    import errno
-
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFull(
-            f"disk full while writing {path}",
-            f"Hết dung lượng đĩa khi ghi {path}",
-            path=str(path),
-        )
+    full = full_disk(exc, path)
+    if full is not None:
+        return full
     return StorageError(
         f"cannot write {path}: {exc.strerror}",
         f"Không ghi được {path}: {exc.strerror}",

@@ -9,6 +9,12 @@ documents go to the OCR worker (:class:`station.finish.OcrPool`); their fields
 come back into the review. :meth:`confirm` makes the documents whose pages the
 clerk changed again, writes the final XMP, records the documents and queues
 them for delivery. Nothing here waits for OCR: capture and cleaning go on.
+
+A step that fails for want of room (:class:`~station.errors.DiskFull`, or a
+worker's error caused by a full disk) is parked, not dropped: ``on_disk_full``
+tells the station, and :meth:`Processor.unpark` takes every parked step up
+again, in order, once there is room (a page is cleaned again, a batch read or
+confirmed again), so no batch is left ``processing``.
 """
 
 from __future__ import annotations
@@ -29,9 +35,17 @@ from PIL import Image
 
 from station import workers
 from station.barcodes import Rules, classify
-from station.errors import InputError, NotFound, SigningError, StationError
+from station.errors import (
+    DiskFull,
+    InputError,
+    NotFound,
+    SigningError,
+    StationError,
+    StorageError,
+    StorageFull,
+)
 from station.finish import BatchJob, DocumentJob, OcrPool
-from station.fsutil import atomic_write
+from station.fsutil import atomic_write, full_disk
 from station.hub import Hub
 from station.imageio import read_frames
 from station.register import Entry, Register
@@ -41,6 +55,7 @@ from station.signing import Signer
 from station.split import warning
 from station.stats import VIETNAM
 from station.store import Page, Store, duplicate_key, now_iso
+from station.supervisor import Supervised
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -109,15 +124,18 @@ class _Batch:
     confirming: bool = False
 
 
-class Processor(threading.Thread):
+class Processor(Supervised):
     def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
-        super().__init__(name="pipeline", daemon=True)
+        self.stop_event = threading.Event()
+        super().__init__("pipeline", self.loop, self.stop_event)
         self.store = store
         self.review = review
         self.settings = settings
         self.hub = hub
         self.inbox: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
-        self.stop_event = threading.Event()
+        #: steps that failed for want of room, taken up again by :meth:`unpark`
+        self.parked: list[tuple[str, tuple[Any, ...]]] = []
+        self._parked_lock = threading.Lock()
         self.batches: dict[str, _Batch] = {}
         #: review batch -> time.monotonic() when it confirms itself
         self.countdowns: dict[str, float] = {}
@@ -126,6 +144,9 @@ class Processor(threading.Thread):
         self._signing: dict[str, Any] = {}
         self._held_at = time.monotonic()
         self.on_error: Callable[[StationError], None] = lambda error: None
+        self.on_disk_full: Callable[[DiskFull], None] = lambda error: None
+        #: whether the data disk is short of room now (a worker's error then counts as one)
+        self.short_of_room: Callable[[], bool] = lambda: False
 
     @property
     def rules(self) -> Rules:
@@ -142,7 +163,7 @@ class Processor(threading.Thread):
             raw = thumbnail(source.read_bytes())
             atomic_write(folder / f"raw-{page.id}.jpg", raw, mode=0o640)
             thumb = f"{review_batch}/raw-{page.id}.jpg"
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, StorageError) as exc:
             log.warning("no thumbnail for page %s: %s", page.id, exc)
             thumb = None
         self.review.add_page(review_batch, page.id, {"captured": True}, thumb=thumb)
@@ -157,7 +178,15 @@ class Processor(threading.Thread):
 
     # ------------------------------------------------------------------ the thread
 
-    def run(self) -> None:
+    def unpark(self) -> None:
+        """There is room again: the parked steps go back into the inbox, in order,
+        before anything the caller queues after this."""
+        with self._parked_lock:
+            parked, self.parked = self.parked, []
+        for step in parked:
+            self.inbox.put(step)
+
+    def loop(self) -> None:
         while not self.stop_event.is_set():
             try:
                 kind, args = self.inbox.get(timeout=0.2)
@@ -166,12 +195,46 @@ class Processor(threading.Thread):
                 continue
             try:
                 getattr(self, f"_on_{kind}")(*args)
-            except StationError as exc:
-                log.warning("%s failed: %s", kind, exc.message_en)
-                self.on_error(exc)
-            except Exception:  # a bug must not stop the pipeline
-                log.exception("%s failed", kind)
+            except Exception as exc:  # one failed step must not stop the pipeline
+                full = exc if isinstance(exc, DiskFull) else full_disk(exc, self.review.work)
+                if full is None and self.short_of_room():
+                    full = StorageFull(
+                        f"{kind} failed while the disk is full: {exc}",
+                        f"{kind} thất bại khi hết dung lượng lưu trữ: {exc}",
+                    )
+                if full is not None:
+                    self._park(kind, args, full)
+                elif isinstance(exc, StationError):
+                    log.warning("%s failed: %s", kind, exc.message_en)
+                    self.on_error(exc)
+                else:
+                    log.exception("%s failed", kind)
             self._tick_countdowns()
+
+    def _park(self, kind: str, args: tuple[Any, ...], error: DiskFull) -> None:
+        """Keep a step that failed for want of room, to be done again."""
+        log.warning("%s waits for room: %s", kind, error.message_en)
+        if kind == "cleaned":  # the page is cleaned again
+            review_batch, page, _done = args
+            state = self._state(review_batch)
+            state.sent -= 1
+            state.cleaned -= 1
+            kind, args = "clean", (review_batch, page)
+        elif kind == "read":  # the batch is read (and confirmed) again
+            review_batch, _ids, _done, confirming = args
+            kind, args = "reread", (review_batch, confirming)
+        elif kind == "confirm":
+            self._state(args[0]).confirming = False
+        with self._parked_lock:
+            self.parked.append((kind, args))
+        self.on_disk_full(error)
+
+    def _waiting_for_room(self, review_batch: str) -> bool:
+        with self._parked_lock:
+            return any(args and args[0] == review_batch for _kind, args in self.parked)
+
+    def _on_reread(self, review_batch: str, confirming: bool) -> None:
+        self._read(review_batch, confirming=confirming)
 
     def close(self) -> None:
         self.stop_event.set()
@@ -197,10 +260,11 @@ class Processor(threading.Thread):
         )
         self._state(review_batch).sent += 1
         future.add_done_callback(
-            lambda done: self.inbox.put(("cleaned", (review_batch, page.id, done)))
+            lambda done: self.inbox.put(("cleaned", (review_batch, page, done)))
         )
 
-    def _on_cleaned(self, review_batch: str, page_id: int, done: Future[dict[str, Any]]) -> None:
+    def _on_cleaned(self, review_batch: str, page: Page, done: Future[dict[str, Any]]) -> None:
+        page_id = page.id
         state = self._state(review_batch)
         state.cleaned += 1
         try:
@@ -231,6 +295,8 @@ class Processor(threading.Thread):
         state = self._state(review_batch)
         if not state.captured or state.cleaned < state.sent or state.reading:
             return
+        if self._waiting_for_room(review_batch):  # a page still to be cleaned again
+            return
         if self.store.batch(review_batch).state == "review":
             self._append_new_pages(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
@@ -250,7 +316,6 @@ class Processor(threading.Thread):
         if not docs:
             self.inbox.put(("read", (review_batch, [], None, confirming)))
             return
-        state.reading = True
         config = self.settings.config
         job = BatchJob(
             documents=tuple(self._job(doc) for doc in docs),
@@ -261,6 +326,7 @@ class Processor(threading.Thread):
             jobs=ocr_jobs(config.ocr.jobs),
             timeout_s=config.ocr.page_timeout_s,
         )
+        state.reading = True
         self.hub.publish("batch", batch=review_batch, stage="reading", documents=len(docs))
         future = self.ocr.submit(job)
         ids = [d.doc_id for d in docs]

@@ -2,9 +2,13 @@
 together, and the one place the UI asks for anything.
 
 :class:`Station` owns the parts and their threads (``capture``, ``pipeline``,
-``uplink``, ``telemetry``) and stops them with one event. Every change the
-clerk makes goes through it, so it can stop a countdown and tell every open
-screen (:class:`station.hub.Hub`).
+``uplink``, ``telemetry``, ``storage``, the triggers) and stops them with one
+event. Every thread is supervised (station/supervisor.py): a loop that fails is
+logged, raised as the event ``thread.failed`` and run again after a pause. A
+full disk stops capture cleanly (station/storage.py) and :meth:`Station.storage_back`
+takes the work up again once there is room. Every change the clerk makes goes
+through it, so it can stop a countdown and tell every open screen
+(:class:`station.hub.Hub`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import collections
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,14 +33,23 @@ from station.capture.triggers import (
     TriggerRequest,
 )
 from station.config import Config, Profile
-from station.errors import DeviceNotFound, DeviceUnplugged, InputError, NotFound, StationError
+from station.errors import (
+    DeviceNotFound,
+    DeviceUnplugged,
+    DiskFull,
+    InputError,
+    NotFound,
+    StationError,
+)
 from station.hub import Hub
 from station.processing import Processor, thumbnail
 from station.register import Entry, Register
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.stats import VIETNAM, ScannerState, Stats
+from station.storage import StorageGuard
 from station.store import Page, Store
+from station.supervisor import Supervised, reporter, supervised
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -137,16 +150,27 @@ class Station:
         self.settings = settings
         self.store = store
         self.hub = Hub()
+        self.stop_event = threading.Event()
+        #: how a failed loop is reported: the event thread.failed, and the screens
+        self.report_crash = reporter(store, self.hub)
+        self.storage = StorageGuard(
+            store, self.hub, self.stop_event, self.storage_back, on_crash=self.report_crash
+        )
         self.scanner = ScannerState(device=config.scanner.device)
         self.review = Review(store)
         self.processor = Processor(store, self.review, settings, self.hub)
         self.processor.on_error = self._pipeline_failed
+        self.processor.on_disk_full = self.storage.full
+        self.processor.short_of_room = self.storage.nearly_full
+        self.processor.on_crash = self.report_crash
         self.triggers = TriggerHub()
-        self.stop_event = threading.Event()
         self.source: Source = source or LazySource(config.scanner.device, self.scanner)
         if source is not None:
             self.scanner.set("ready", device=source.name, model=_model(source))
         self.link = StationLink.build(store, settings, self.scanner) if connect else None
+        if self.link is not None:
+            self.link.on_crash = self.report_crash
+            self.link.telemetry.on_disk_full = self.storage.full
         self.stats = self.link.stats if self.link else Stats(store, settings, self.scanner)
         self.stats.signing = self.processor.signing_status
         self.capture = CaptureService(
@@ -158,13 +182,18 @@ class Station:
             on_start=self._capture_started,
             on_page=self._page_captured,
             on_result=self._capture_ended,
+            paused=self.storage.paused,
         )
+        self.capture.on_crash = self.report_crash
+        #: capture batches a full disk stopped, taken up again by storage_back
+        self._stalled: set[str] = set()
+        self.helpers: list[Supervised] = []
         #: capture batch -> the review it feeds
         self.targets: dict[str, str] = {}
         self._current: str | None = None
         self.last_batch: str | None = None
         self.logs = LogRing()
-        self.trigger_threads: list[threading.Thread] = []
+        self.trigger_threads: list[Supervised] = []
         self.gpio: GpioButton | None = None
         self.hot_watcher: HotFolderWatcher | None = None
         settings.listeners.append(self._config_changed)
@@ -180,16 +209,21 @@ class Station:
         self.store.recover()
         self.processor.start()
         self.capture.start()
+        self.storage.thread.start()
         if self.link is not None:
             self.link.start()
         if isinstance(self.source, LazySource):
-            threading.Thread(target=self.source.probe, name="scanner-probe", daemon=True).start()
+            self._helper("scanner-probe", self.source.probe)
         self._start_triggers()
         if self.settings.config.signing.enabled:
-            threading.Thread(
-                target=self.processor.check_signing, name="signing-check", daemon=True
-            ).start()
+            self._helper("signing-check", self.processor.check_signing)
         self._resume()
+
+    def _helper(self, name: str, task: Callable[[], object]) -> None:
+        """A one-off task in its own supervised thread (run again if it fails)."""
+        thread = supervised(name, task, self.stop_event, on_crash=self.report_crash)
+        thread.start()
+        self.helpers.append(thread)
 
     def _start_triggers(self) -> None:
         """The scanner's own buttons, a GPIO button and a hot folder, as configured."""
@@ -200,8 +234,13 @@ class Station:
             folder = FolderSource.from_device(scanner.device)
             if folder.hot:
                 watcher = HotFolderWatcher(
-                    folder.pending, self.triggers, self.stop_event, busy=self.capture.busy
+                    folder.pending,
+                    self.triggers,
+                    self.stop_event,
+                    busy=self.capture.busy,
+                    paused=lambda: self.storage.paused() is not None,
                 )
+                watcher.on_crash = self.report_crash
                 watcher.start()
                 self.trigger_threads.append(watcher)
                 self.hot_watcher = watcher
@@ -213,6 +252,7 @@ class Station:
                 buttons=scanner.button_sensors,
                 interval_s=scanner.button_poll_ms / 1000,
             )
+            poller.on_crash = self.report_crash
             poller.start()
             self.trigger_threads.append(poller)
         if scanner.gpio_pin is not None:
@@ -220,8 +260,9 @@ class Station:
 
     def stop(self) -> None:
         self.stop_event.set()
+        self.storage.wake.set()
         self.capture.join(timeout=30)
-        for thread in self.trigger_threads:
+        for thread in [*self.trigger_threads, self.storage.thread, *self.helpers]:
             thread.join(timeout=5)
         if self.gpio is not None:
             self.gpio.close()
@@ -232,7 +273,12 @@ class Station:
         logging.getLogger().removeHandler(self.logs)
 
     def alive(self) -> bool:
-        loops = [self.capture.is_alive(), self.processor.is_alive()]
+        loops = [
+            self.capture.is_alive(),
+            self.processor.is_alive(),
+            self.storage.thread.is_alive(),
+            *(thread.is_alive() for thread in self.trigger_threads),
+        ]
         if self.link is not None:
             loops.append(self.link.alive())
         return all(loops)
@@ -266,11 +312,46 @@ class Station:
     def _config_changed(self, config: Config) -> None:
         self.capture.config = config
         self.store.min_free_bytes = config.station.min_free_mb * 2**20
+        self.storage.wake.set()  # a lower floor may be room enough
+
+    # ------------------------------------------------------------------ a full disk
+
+    def storage_back(self) -> bool:
+        """There is room again: what a restart would do for the work the full
+        disk stopped. Batches left ``capturing`` are closed as ``interrupted``
+        (half-written page files cleared), one without pages is cancelled, every
+        stored page of a stopped batch goes on to the review, the pipeline takes
+        up its parked steps, and the hot folder is watched again at once.
+        False while a batch is still being captured (looked at again later); a
+        write that fails for want of room raises, and the store stays full."""
+        if self.capture.busy.is_set():
+            return False
+        self.store.recover()
+        for batch in self.store.batches("interrupted"):
+            if not self.store.pages(batch.id) and batch.id not in self.targets:
+                self.store.set_batch_state(batch.id, "cancelled")
+        self.processor.unpark()
+        for batch_id in sorted(self._stalled):
+            target = self.targets.get(batch_id, batch_id)
+            reviewed = {p.page_id for p in self.review.pages(target)}
+            for page in self.store.pages(batch_id):
+                if page.id not in reviewed:
+                    self.processor.captured(target, page)
+            self.processor.capture_ended(target, batch_id)
+            self._stalled.discard(batch_id)
+        if self.hot_watcher is not None:
+            self.hot_watcher.batch_ended(failed=False)
+        self.scanner.set("ready")
+        self.hub.publish("scanner", status="ready")
+        return True
 
     # ------------------------------------------------------------------ capture
 
     def scan(self, profile: str | None = None, *, into: str | None = None) -> bool:
         """Press the button: a new batch, or more pages into a batch under review."""
+        full = self.storage.paused()
+        if full is not None:
+            raise full
         if into is not None and self.store.batch(into).state != "review":
             raise InputError(
                 "pages can only be added to a batch under review",
@@ -297,6 +378,17 @@ class Station:
         self.processor.captured(target, page)
 
     def _capture_ended(self, outcome: CaptureResult | StationError) -> None:
+        batch_id, self._current = self._current, None
+        if isinstance(outcome, DiskFull):
+            # the scanner is fine: the store is full; its pages wait for room
+            self.scanner.set("ready")
+            self.storage.full(outcome)
+            self.hub.publish("scanner", status="ready", error=outcome.to_json())
+            if self.hot_watcher is not None:
+                self.hot_watcher.batch_ended(True)
+            if batch_id is not None:
+                self._stalled.add(batch_id)
+            return
         if isinstance(outcome, StationError):
             self.scanner.failed(outcome)
             self.hub.publish("scanner", status=self.scanner.status, error=outcome.to_json())
@@ -307,7 +399,6 @@ class Station:
         # and the clerk scans the rest into it once the fault is cleared
         if self.hot_watcher is not None:
             self.hot_watcher.batch_ended(isinstance(outcome, StationError))
-        batch_id = self._current
         if batch_id is not None:
             self.processor.capture_ended(self.targets[batch_id], batch_id)
 
@@ -434,6 +525,7 @@ class Station:
         return {
             "scanner": self.scanner.as_dict(),
             "busy": self.capture.busy.is_set(),
+            "storage": self.storage.as_dict(),
             "profile": config.scanner.default_profile,
             "profiles": sorted(config.scanner.profiles),
             "to_send": summary["held"] + summary["queued"] + summary["sent"],

@@ -30,15 +30,15 @@ import re
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from station.dbutil import immediate
-from station.errors import DiskFull, NotFound, StorageError
-from station.fsutil import free_bytes, fsync_dir, sha256_file, storage_error
+from station.errors import DiskFull, NotFound, StorageError, StorageFull
+from station.fsutil import free_bytes, fsync_dir, full_disk, sha256_file, storage_error
 
 # Allowed batch state transitions. Later stages (pipeline, review, uplink) move
 # batches forward along these edges only.
@@ -415,8 +415,18 @@ class Store:
                             self._db.execute(statement)
                     self._db.execute(f"PRAGMA user_version = {number}")
 
-    def _tx(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        return immediate(self._db, self._lock)
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; a database that cannot grow (the disk is full)
+        raises :class:`~station.errors.StorageFull`, like the spool's writes."""
+        try:
+            with immediate(self._db, self._lock) as db:
+                yield db
+        except sqlite3.Error as exc:
+            full = full_disk(exc, self.db_path)
+            if full is None:
+                raise
+            raise full from exc
 
     def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """A write transaction, for the store's companion modules (review)."""
@@ -431,14 +441,23 @@ class Store:
     def create_batch(self, device: str, profile: str, trigger: str) -> Batch:
         batch_id = new_batch_id()
         ts = now_iso()
-        (self.spool / batch_id).mkdir(parents=True, exist_ok=False)
-        fsync_dir(self.spool)
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO batches (id, created_at, updated_at, state, device, profile, trigger)"
-                " VALUES (?, ?, ?, 'capturing', ?, ?, ?)",
-                (batch_id, ts, ts, device, profile, trigger),
-            )
+        folder = self.spool / batch_id
+        try:
+            folder.mkdir(parents=True, exist_ok=False)
+            fsync_dir(self.spool)
+        except OSError as exc:
+            raise storage_error(exc, folder) from exc
+        try:
+            with self._tx() as db:
+                db.execute(
+                    "INSERT INTO batches (id, created_at, updated_at, state, device, profile,"
+                    " trigger) VALUES (?, ?, ?, 'capturing', ?, ?, ?)",
+                    (batch_id, ts, ts, device, profile, trigger),
+                )
+        except StorageError:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+            raise
         return self.batch(batch_id)
 
     def batch(self, batch_id: str) -> Batch:
@@ -505,6 +524,12 @@ class Store:
             raise StorageError(f"bad page file extension {ext!r}")
         folder = self.spool / batch_id
         free = free_bytes(folder)
+        if free < len(data):
+            raise StorageFull(
+                f"disk full: {free} bytes free for a page of {len(data)}",
+                f"Hết dung lượng lưu trữ: còn {free} byte cho một trang {len(data)} byte",
+                free_bytes=free,
+            )
         if free - len(data) < self.min_free_bytes:
             raise DiskFull(
                 f"free space {free // 2**20} MiB is below the floor of "
@@ -530,7 +555,7 @@ class Store:
             tmp = folder / f".{name}.tmp"
             self._write_synced(tmp, data)
             ts = now_iso()
-            with self._tx() as db:
+            with self._unlinked_on_error(tmp), self._tx() as db:
                 cur = db.execute(
                     "INSERT INTO pages (batch_id, seq, input, frame, side, path, sha256, size,"
                     " width, height, dpi, created_at, source)"
@@ -562,10 +587,24 @@ class Store:
                         (counter,),
                     )
                 db.execute("UPDATE batches SET updated_at = ? WHERE id = ?", (ts, batch_id))
-            tmp.replace(final)
-            fsync_dir(folder)
+            try:
+                tmp.replace(final)
+                fsync_dir(folder)
+            except OSError as exc:  # the row is committed: recover() renames it at the next start
+                raise storage_error(exc, final) from exc
         assert page_id is not None
         return self.page(page_id)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _unlinked_on_error(path: Path) -> Iterator[None]:
+        """A page file whose row was not recorded (the disk is full) is removed."""
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(OSError):
+                path.unlink()
+            raise
 
     @staticmethod
     def _write_synced(path: Path, data: bytes) -> None:

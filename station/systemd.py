@@ -15,6 +15,8 @@ import socket
 import threading
 from collections.abc import Callable
 
+from station.supervisor import Supervised
+
 log = logging.getLogger("scanstation.systemd")
 
 
@@ -44,9 +46,9 @@ def watchdog_interval() -> float | None:
     return int(usec) / 2_000_000
 
 
-class Watchdog(threading.Thread):
+class Watchdog(Supervised):
     def __init__(self, alive: Callable[[], bool], stop: threading.Event, interval_s: float) -> None:
-        super().__init__(name="watchdog", daemon=True)
+        super().__init__("watchdog", self.loop, stop)
         self.alive = alive
         self.stop_event = stop
         self.interval_s = interval_s
@@ -60,6 +62,6 @@ class Watchdog(threading.Thread):
         self.pings += 1
         return True
 
-    def run(self) -> None:
+    def loop(self) -> None:
         while not self.stop_event.wait(self.interval_s):
             self.ping_once()

@@ -36,7 +36,9 @@ def _exit_with(parent: int) -> None:
 
 
 def _watch(parent: int) -> None:
-    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch", daemon=True).start()
+    from station.supervisor import supervised
+
+    supervised("parent-watch", lambda: _exit_with(parent), threading.Event()).start()
 
 
 def pool(max_workers: int, method: str | None = "forkserver") -> ProcessPoolExecutor:

@@ -25,6 +25,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from station import __version__
 from station.errors import ConfigError, StationError
+from station.supervisor import CrashReport, Supervised
 from station.ui import i18n, security
 
 if TYPE_CHECKING:
@@ -195,14 +196,17 @@ class Slots:
 
 
 class WebServer:
-    """A threaded WSGI server in a named thread, stopped with :meth:`stop`."""
+    """A threaded WSGI server in a named, supervised thread, stopped with :meth:`stop`."""
 
-    def __init__(self, app: Flask, settings: WebSettings) -> None:
+    def __init__(
+        self, app: Flask, settings: WebSettings, *, on_crash: CrashReport | None = None
+    ) -> None:
         host, port = settings.host_port
         # one line per request is noise in the journal; errors still show
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="web", daemon=True)
+        self.stopping = threading.Event()
+        self.thread = Supervised("web", self.server.serve_forever, self.stopping, on_crash=on_crash)
 
     @property
     def url(self) -> str:
@@ -214,6 +218,7 @@ class WebServer:
         self.thread.start()
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)

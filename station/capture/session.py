@@ -4,7 +4,10 @@ A page is reported (``on_page``) only after it is fsync'd and recorded. A scanne
 fault (jam, cover open, unplugged) or a full disk ends the batch as
 ``interrupted`` with every page captured so far kept, records an event, and
 raises the typed error; the clerk clears the fault and resumes the batch or
-closes it as it is.
+closes it as it is. On a disk so full that even this cannot be written, the
+batch is left ``capturing`` and the original error is raised: the station
+closes the batch once space returns (:meth:`station.service.Station.storage_back`),
+as a restart would.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 
 from station.capture import Source
 from station.config import Profile
-from station.errors import NoDocuments, StationError
+from station.errors import NoDocuments, StationError, StorageError
 from station.store import Batch, Page, Store
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,26 @@ def _abandon(store: Store, batch_id: str, error: StationError) -> None:
     )
     store.set_batch_state(batch_id, "cancelled")
     record_error(store, error, batch=batch_id, pages=0)
+
+
+def _interrupt(store: Store, batch_id: str, error: StationError, pages: int) -> None:
+    store.set_batch_state(
+        batch_id, "interrupted", error_code=error.code, error_message=error.message_en
+    )
+    record_error(store, error, batch=batch_id, pages=pages)
+
+
+def _interrupt_internal(store: Store, batch_id: str) -> None:
+    store.set_batch_state(batch_id, "interrupted", error_code="internal")
+
+
+def _closing(batch_id: str, step: Callable[..., object], *args: object) -> None:
+    """Record how a failed batch ended, unless the store cannot be written now
+    (the disk is full): the error that stopped the batch is what is raised."""
+    try:
+        step(*args)
+    except StorageError as exc:
+        log.warning("batch %s left capturing: %s", batch_id, exc.message_en)
 
 
 def capture_batch(
@@ -95,20 +118,17 @@ def capture_batch(
             # the feeder ran empty after pages: the normal end of a batch
             log.info("batch %s: feeder empty after %d pages", batch.id, len(pages))
         else:
-            _abandon(store, batch.id, exc)
+            _closing(batch.id, _abandon, store, batch.id, exc)
             raise
     except StationError as exc:
         if not pages and resume is None:
             # nothing was captured (scanner missing, busy, cover open): no batch to keep
-            _abandon(store, batch.id, exc)
+            _closing(batch.id, _abandon, store, batch.id, exc)
         else:
-            store.set_batch_state(
-                batch.id, "interrupted", error_code=exc.code, error_message=exc.message_en
-            )
-            record_error(store, exc, batch=batch.id, pages=len(pages))
+            _closing(batch.id, _interrupt, store, batch.id, exc, len(pages))
         raise
     except BaseException:
-        store.set_batch_state(batch.id, "interrupted", error_code="internal")
+        _closing(batch.id, _interrupt_internal, store, batch.id)
         raise
     if stop.is_set():
         batch = store.set_batch_state(batch.id, "interrupted", error_code="stopped")

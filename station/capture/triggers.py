@@ -26,8 +26,9 @@ from typing import Any
 from station.capture import Source
 from station.capture.session import CaptureResult, capture_batch
 from station.config import Config
-from station.errors import ConfigError, DependencyError, StationError
+from station.errors import ConfigError, DependencyError, DiskFull, StationError
 from station.store import Page, Store
+from station.supervisor import Supervised
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ def is_press(previous: object, current: object) -> bool:
     return False
 
 
-class ButtonPoller(threading.Thread):
+class ButtonPoller(Supervised):
     """Polls a scanner's sensor options and fires the hub on each press."""
 
     def __init__(
@@ -101,7 +102,7 @@ class ButtonPoller(threading.Thread):
         interval_s: float = 0.5,
         debounce_s: float = 1.0,
     ) -> None:
-        super().__init__(name="button-poller", daemon=True)
+        super().__init__("button-poller", self.loop, stop)
         self._read = read
         self.buttons = tuple(buttons)
         self._hub = hub
@@ -131,16 +132,16 @@ class ButtonPoller(threading.Thread):
             self._hub.fire("scanner-button", detail=",".join(pressed))
         return pressed
 
-    def run(self) -> None:
+    def loop(self) -> None:
         while not self._stop_event.is_set():
             try:
                 self.poll_once()
-            except Exception:
-                log.exception("reading the scanner buttons failed")
+            except StationError as exc:
+                log.warning("reading the scanner buttons failed: %s", exc.message_en)
             self._stop_event.wait(self.interval_s)
 
 
-class HotFolderWatcher(threading.Thread):
+class HotFolderWatcher(Supervised):
     """Fires the hub when a hot folder holds complete, stable files.
 
     After a batch that failed (a full disk, a jam) the watcher waits before it
@@ -155,14 +156,16 @@ class HotFolderWatcher(threading.Thread):
         stop: threading.Event,
         *,
         busy: threading.Event | None = None,
+        paused: Callable[[], bool] = lambda: False,
         interval_s: float = 0.5,
         max_backoff_s: float = 60.0,
     ) -> None:
-        super().__init__(name="hotfolder-watcher", daemon=True)
+        super().__init__("hotfolder-watcher", self.loop, stop)
         self._pending = pending
         self._hub = hub
         self._stop_event = stop
         self._busy = busy or threading.Event()
+        self._paused = paused
         self.interval_s = interval_s
         self.max_backoff_s = max_backoff_s
         self.backoff_s = 0.0
@@ -178,13 +181,13 @@ class HotFolderWatcher(threading.Thread):
             self._quiet_until = 0.0
 
     def poll_once(self) -> bool:
-        if time.monotonic() < self._quiet_until:
+        if time.monotonic() < self._quiet_until or self._paused():
             return False
         if self._busy.is_set() or not self._pending():
             return False
         return self._hub.fire("hotfolder")
 
-    def run(self) -> None:
+    def loop(self) -> None:
         while not self._stop_event.is_set():
             try:
                 self.poll_once()
@@ -217,8 +220,11 @@ class GpioButton:
         self._button.close()
 
 
-class CaptureService(threading.Thread):
-    """Turns trigger requests into batches, one at a time, with the default profile."""
+class CaptureService(Supervised):
+    """Turns trigger requests into batches, one at a time, with the default profile.
+
+    While ``paused`` returns an error (the store is full), a request is answered
+    with that error and nothing is captured."""
 
     def __init__(
         self,
@@ -231,8 +237,9 @@ class CaptureService(threading.Thread):
         on_result: Callable[[CaptureResult | StationError], None] | None = None,
         on_page: Callable[[TriggerRequest, Page], None] | None = None,
         on_start: Callable[[TriggerRequest], None] | None = None,
+        paused: Callable[[], DiskFull | None] = lambda: None,
     ) -> None:
-        super().__init__(name="capture", daemon=True)
+        super().__init__("capture", self.loop, stop)
         self.config = config
         self.store = store
         self.source = source
@@ -241,9 +248,10 @@ class CaptureService(threading.Thread):
         self._on_result = on_result
         self._on_page = on_page
         self._on_start = on_start
+        self._paused = paused
         self.busy = threading.Event()
 
-    def run(self) -> None:
+    def loop(self) -> None:
         while not self._stop_event.is_set():
             request = self.hub.wait(timeout=0.2)
             if request is None:
@@ -256,6 +264,9 @@ class CaptureService(threading.Thread):
         outcome: CaptureResult | StationError
         on_page = self._on_page
         try:
+            full = self._paused()
+            if full is not None:
+                raise full
             if self._on_start is not None:
                 self._on_start(request)
             outcome = capture_batch(

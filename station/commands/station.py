@@ -33,7 +33,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     ) as store:
         settings = Settings(config)
         station = Station(settings, store, connect=not args.offline)
-        server = WebServer(create_app(web, Services(station=station)), web)
+        server = WebServer(
+            create_app(web, Services(station=station)), web, on_crash=station.report_crash
+        )
         station.start()
         server.start()
         say(f"Trạm quét / scan station {config.station.id}: {server.url}/")

@@ -3,11 +3,14 @@
 One connection per station (a fixed client id, the station id; the last will
 ``lost`` on ``state``) carries the outbox sender, the telemetry and the remote
 commands. :meth:`StationLink.start` runs the sender and the telemetry in named
-threads; :meth:`StationLink.stop` publishes ``offline`` and joins them.
+threads, each supervised (station/supervisor.py: a loop that fails is logged,
+reported and run again); :meth:`StationLink.stop` publishes ``offline`` and
+joins them.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,6 +19,7 @@ from station.config import Config, read_secret
 from station.settings import Settings
 from station.stats import ScannerState, Stats
 from station.store import Store
+from station.supervisor import CrashReport, Supervised, reporter
 from station.uplink.commands import Commands
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
@@ -48,7 +52,8 @@ class StationLink:
     telemetry: Telemetry
     commands: Commands
     stats: Stats
-    threads: list[threading.Thread] = field(default_factory=list)
+    on_crash: CrashReport | None = None
+    threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
@@ -76,12 +81,13 @@ class StationLink:
         telemetry = Telemetry(connection, store, stats)
         commands = Commands(connection, store, settings, stats, reannounce=telemetry.reannounce)
         settings.listeners.append(lambda _config: telemetry.wake.set())
-        return cls(connection, uplink, telemetry, commands, stats)
+        return cls(connection, uplink, telemetry, commands, stats, on_crash=reporter(store))
 
     def start(self) -> None:
         self.connection.start()
+        stop = self.stop_event
         for name, target in (("uplink", self.uplink.run), ("telemetry", self.telemetry.run)):
-            thread = threading.Thread(target=target, args=(self.stop_event,), name=name)
+            thread = Supervised(name, functools.partial(target, stop), stop, on_crash=self.on_crash)
             thread.start()
             self.threads.append(thread)
 

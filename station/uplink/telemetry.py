@@ -9,6 +9,10 @@
   only after the broker acknowledged it, so events raised while the broker was
   away are delivered when it returns. Conditions (disk low, upload failing,
   backlog too old) become events when they start and when they clear.
+
+A round that cannot write to the store (the disk is full:
+:class:`~station.errors.DiskFull`) is handed to ``on_disk_full``, as capture
+and the pipeline hand theirs, and done again at the next round.
 """
 
 from __future__ import annotations
@@ -16,9 +20,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from station import __version__
+from station.errors import DiskFull
 from station.stats import Stats, conditions
 from station.store import Event, Store, now_iso
 from station.uplink import topics
@@ -62,6 +68,7 @@ class Telemetry:
         #: condition types active now (restored from the store's events at start)
         self.active: set[str] = self._active_from_events()
         self.online_since: str | None = None
+        self.on_disk_full: Callable[[DiskFull], None] = lambda error: None
         connection.on_connected.append(self._connected)
 
     def _connected(self) -> None:
@@ -80,15 +87,21 @@ class Telemetry:
         self.wake.set()
 
     def run(self, stop: threading.Event) -> None:
-        """Report until ``stop`` is set; then publish ``offline``."""
+        """Report until ``stop`` is set; then publish ``offline`` (not when the
+        loop fails: its supervisor runs it again and the station is still up)."""
         try:
             while not stop.is_set():
-                self.tick()
+                try:
+                    self.tick()
+                except DiskFull as exc:
+                    log.warning("telemetry round not finished: %s", exc.message_en)
+                    self.on_disk_full(exc)
                 interval = self.stats.settings.config.telemetry.interval_s
                 self.wake.wait(timeout=interval)
                 self.wake.clear()
         finally:
-            self.offline()
+            if stop.is_set():
+                self.offline()
 
     def tick(self) -> dict[str, Any]:
         """One round: check conditions, publish health and pending events."""

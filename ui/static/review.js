@@ -134,6 +134,9 @@
   source.addEventListener("scanner", function () {
     if (batchEl) { refreshDocs(); } else if (live && live.dataset.live === "scan") { location.reload(); }
   });
+  source.addEventListener("storage", function () {
+    if (live && live.dataset.live === "scan") { location.reload(); }
+  });
   source.addEventListener("outbox", function () {
     if (live && live.dataset.live === "outbox") { location.reload(); }
   });
