@@ -36,7 +36,7 @@ from station.register import Entry, Register
 from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.stats import VIETNAM, ScannerState, Stats
-from station.store import Page, Store
+from station.store import Event, Page, Store
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -158,6 +158,7 @@ class Station:
             on_start=self._capture_started,
             on_page=self._page_captured,
             on_result=self._capture_ended,
+            on_notice=self._notice,
         )
         #: capture batch -> the review it feeds
         self.targets: dict[str, str] = {}
@@ -310,6 +311,11 @@ class Station:
         batch_id = self._current
         if batch_id is not None:
             self.processor.capture_ended(self.targets[batch_id], batch_id)
+
+    def _notice(self, event: Event) -> None:
+        """A file refused or already scanned: every open screen shows it."""
+        message = {"vi": event.message_vi, "en": event.message_en}
+        self.hub.publish("notice", id=event.id, type=event.type, message=message)
 
     def _pipeline_failed(self, error: StationError) -> None:
         self.hub.publish("error", error=error.to_json())

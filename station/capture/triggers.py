@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from station.capture import Source
-from station.capture.session import CaptureResult, capture_batch
+from station.capture.session import CaptureResult, NoticeCallback, capture_batch
 from station.config import Config
 from station.errors import ConfigError, DependencyError, StationError
+from station.logsafe import printable
 from station.store import Page, Store
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ class HotFolderWatcher(threading.Thread):
             try:
                 self.poll_once()
             except StationError as exc:
-                log.warning("hot folder: %s", exc.message_en)
+                log.warning("hot folder: %s", printable(exc.message_en))
             self._stop_event.wait(self.interval_s)
 
 
@@ -231,6 +232,7 @@ class CaptureService(threading.Thread):
         on_result: Callable[[CaptureResult | StationError], None] | None = None,
         on_page: Callable[[TriggerRequest, Page], None] | None = None,
         on_start: Callable[[TriggerRequest], None] | None = None,
+        on_notice: NoticeCallback | None = None,
     ) -> None:
         super().__init__(name="capture", daemon=True)
         self.config = config
@@ -241,6 +243,8 @@ class CaptureService(threading.Thread):
         self._on_result = on_result
         self._on_page = on_page
         self._on_start = on_start
+        #: what the clerk is told of during a batch (a file refused or already scanned)
+        self._on_notice = on_notice
         self.busy = threading.Event()
 
     def run(self) -> None:
@@ -266,10 +270,11 @@ class CaptureService(threading.Thread):
                 trigger=request.origin,
                 stop=self._stop_event,
                 on_page=(lambda page: on_page(request, page)) if on_page else None,
+                on_notice=self._on_notice,
             )
             log.info("batch %s: %d pages", outcome.batch.id, len(outcome.pages))
         except StationError as exc:
-            log.warning("capture failed: %s", exc.message_en)
+            log.warning("capture failed: %s", printable(exc.message_en))
             outcome = exc
         finally:
             self.busy.clear()
