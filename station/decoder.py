@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from station import workers
-from station.errors import InputError
+from station.errors import DependencyError, InputError
 from station.imageio import EncodedFrame, read_frames
 from station.logsafe import printable
 
@@ -38,6 +38,8 @@ DECODE_TIMEOUT_S = 30.0
 #: accepted (imageio.MAX_PIXELS, 100 MP, 300 MB as RGB) decoded and encoded again,
 #: above the child's own libraries (about 120 MB mapped).
 DECODE_MEMORY_BYTES = 1536 * 2**20
+#: Longest time a new child may take to be ready (its imports), in seconds.
+START_TIMEOUT_S = 60.0
 #: How often a wait for the child looks at the stop event, in seconds.
 _POLL_S = 0.1
 
@@ -48,6 +50,9 @@ def _serve(conn: Connection, memory_bytes: int, parent: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when it ends
+    import pypdfium2  # noqa: F401 - loaded before the clock of the first PDF starts
+
+    conn.send(("ready", os.getpid()))
     while True:
         try:
             path, dpi, file_format, quality = conn.recv()
@@ -104,6 +109,8 @@ class Decoder:
         if self._conn is not None and self._process is not None and self._process.is_alive():
             return self._conn
         self._kill()
+        parent_end: Connection
+        child_end: Connection
         parent_end, child_end = self._context.Pipe()
         process = self._context.Process(
             target=_serve,
@@ -115,6 +122,17 @@ class Decoder:
         child_end.close()
         self._process, self._conn = process, parent_end
         self.started += 1
+        # the limits count from a ready child: its start is not the file's time
+        try:
+            ready = parent_end.poll(START_TIMEOUT_S) and parent_end.recv()[0] == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._kill()
+            # not the file's fault: the batch stops and the file waits for the next
+            raise DependencyError(
+                "the decoder process did not start", "tiến trình giải mã không khởi động được"
+            )
         return parent_end
 
     def _kill(self) -> None:
