@@ -62,12 +62,14 @@ def _comm(pid: int) -> str:
         return ""
 
 
-def _alive(pid: int) -> bool:
+def _identity(pid: int) -> tuple[int, str] | None:
+    """A process as (pid, start time), so a pid used again later is not taken for
+    it; ``None`` once it has ended (or is a zombie)."""
     try:
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
     except (OSError, IndexError):
-        return False
-    return state != "Z"
+        return None
+    return None if fields[0] == "Z" else (pid, fields[19])
 
 
 def test_postscript_in_the_hot_folder_of_a_running_station(
@@ -100,12 +102,12 @@ def test_postscript_in_the_hot_folder_of_a_running_station(
             [sys.executable, "-m", "station", "run", "--config", str(config), "--offline"],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env,
         )  # fmt: skip
-    family: set[int] = set()
+    family: set[tuple[int, str]] = set()
     ghostscripts: set[int] = set()
 
     def look() -> None:
         below = _descendants(proc.pid)
-        family.update(below)
+        family.update(i for i in map(_identity, below) if i is not None)
         ghostscripts.update(p for p in below if _comm(p) == "gs")
 
     def done(name: str) -> bool:
@@ -147,7 +149,8 @@ def test_postscript_in_the_hot_folder_of_a_running_station(
     assert "Exception in thread" not in log and "Traceback" not in log, log[-3000:]
     assert "requests already waiting" not in log
     # nothing the station started outlives it (decoder child, workers, forkserver)
-    _until(lambda: not [p for p in family if _alive(p)], timeout=15)
+    assert family  # the decoder child and the workers were seen
+    _until(lambda: not [i for i in family if _identity(i[0]) == i], timeout=15)
     with Store(tmp_path / "data") as store:
         inputs = [p.input for b in store.batches() for p in store.pages(b.id)]
     assert sorted(inputs) == ["a3-good.jpg", "b1-next.jpg"]
@@ -174,7 +177,7 @@ def test_a_file_scanned_twice_is_told_to_the_clerk(sample_scans: Path, tmp_path:
     scan = sorted(sample_scans.glob("scan_*.jpg"))[0]
     station.start()
     stream = client.get("/api/events")  # what every open screen listens to
-    chunks = iter(stream.response)
+    chunks = (bytes(chunk) for chunk in stream.response)  # type: ignore[arg-type]
     try:
         assert next(chunks).startswith(b"retry:")
         shutil.copy(scan, hot / "first.jpg")
