@@ -48,7 +48,7 @@ from station.review import Review, ReviewDoc
 from station.settings import Settings
 from station.stats import VIETNAM, ScannerState, Stats
 from station.storage import StorageGuard
-from station.store import Page, Store
+from station.store import Event, Page, Store
 from station.supervisor import Supervised, reporter, supervised
 from station.uplink.link import StationLink
 
@@ -183,6 +183,7 @@ class Station:
             on_page=self._page_captured,
             on_result=self._capture_ended,
             paused=self.storage.paused,
+            on_notice=self._notice,
         )
         self.capture.on_crash = self.report_crash
         #: capture batches a full disk stopped, taken up again by storage_back
@@ -401,6 +402,11 @@ class Station:
             self.hot_watcher.batch_ended(isinstance(outcome, StationError))
         if batch_id is not None:
             self.processor.capture_ended(self.targets[batch_id], batch_id)
+
+    def _notice(self, event: Event) -> None:
+        """A file refused or already scanned: every open screen shows it."""
+        message = {"vi": event.message_vi, "en": event.message_en}
+        self.hub.publish("notice", id=event.id, type=event.type, message=message)
 
     def _pipeline_failed(self, error: StationError) -> None:
         self.hub.publish("error", error=error.to_json())

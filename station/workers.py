@@ -35,7 +35,8 @@ def _exit_with(parent: int) -> None:
     os._exit(1)
 
 
-def _watch(parent: int) -> None:
+def watch_parent(parent: int) -> None:
+    """In a worker: exit at once when the process ``parent`` has ended."""
     from station.supervisor import supervised
 
     supervised("parent-watch", lambda: _exit_with(parent), threading.Event()).start()
@@ -51,6 +52,6 @@ def pool(max_workers: int, method: str | None = "forkserver") -> ProcessPoolExec
     return ProcessPoolExecutor(
         max_workers=max_workers,
         mp_context=multiprocessing.get_context(method),
-        initializer=_watch,
+        initializer=watch_parent,
         initargs=(os.getpid(),),
     )

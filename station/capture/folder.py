@@ -15,10 +15,17 @@ Two modes:
     each to ``PATH/.done/`` once all its pages are in the store. Names starting
     with a dot or ending in ``.part``, ``.tmp`` or ``.crdownload`` are ignored
     while they are being written. A file that cannot be read is moved to
-    ``PATH/.rejected/`` with a reason file beside it, and the batch goes on.
+    ``PATH/.rejected/`` with a reason file beside it, the clerk is told
+    (:mod:`station.capture.notices`), and the batch goes on.
 
 Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, rendered at the
-profile's resolution).
+profile's resolution), known by their content, not their names: a file named
+``.png`` that holds PostScript, or anything else, is refused. Every file is
+decoded in a child process with a time and memory limit
+(:class:`station.decoder.Decoder`), so a hostile file costs at most that and is
+refused; the capture thread goes on with the next. A symbolic link is never
+followed: in hot mode it is moved to ``.rejected`` (the link, not what it
+points to), in replay it is skipped with a warning.
 
 A file whose name ends in ``.jam`` stands for a paper jam at its place in the
 order: the batch stops there with the scanner's jam error, as a real feeder
@@ -28,9 +35,13 @@ on after it. Demonstrations and the fault tests use it.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import logging
 import math
+import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -38,11 +49,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs
 
-from station.capture import Frame
+from station.capture import Frame, notices
 from station.config import Profile
-from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments, PaperJam
-from station.fsutil import sha256_file
-from station.imageio import SUPPORTED_SUFFIXES, read_frames
+from station.decoder import Decoder
+from station.errors import (
+    ConfigError,
+    DeviceNotFound,
+    InputError,
+    NoDocuments,
+    PaperJam,
+    StorageError,
+)
+from station.imageio import SUPPORTED_SUFFIXES
+from station.logsafe import printable
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +71,39 @@ JAM_SUFFIX = ".jam"
 
 
 def _sha256(path: Path) -> str:
+    """The file's SHA-256, read without following a symbolic link."""
+    digest = hashlib.sha256()
     try:
-        return sha256_file(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as stream:
+            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                raise OSError(0, "not a regular file")
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
     except OSError as exc:
+        name = printable(path.name)
         raise InputError(
-            f"{path.name}: cannot be read ({exc.strerror})",
-            f"{path.name}: không đọc được ({exc.strerror})",
+            f"{name}: cannot be read ({exc.strerror})",
+            f"{name}: không đọc được ({exc.strerror})",
             path=str(path),
         ) from None
+    return digest.hexdigest()
+
+
+def _is_link(path: Path) -> bool:
+    try:
+        return stat.S_ISLNK(path.lstat().st_mode)
+    except FileNotFoundError:
+        return False
+
+
+def _link_refused(path: Path) -> InputError:
+    name = printable(path.name)
+    return InputError(
+        f"{name}: a symbolic link; the station reads only files placed in the folder itself",
+        f"{name}: là liên kết tượng trưng; trạm chỉ đọc tệp đặt ngay trong thư mục",
+        path=str(path),
+    )
 
 
 def natural_key(name: str) -> list[object]:
@@ -76,6 +120,8 @@ class FolderSource:
     pace_s: float = 0.0
     #: Called with (file, error) when a hot-folder file is rejected.
     on_reject: Callable[[Path, InputError], None] | None = None
+    #: decodes every file in a child bounded in time and memory (started on first use)
+    decoder: Decoder = field(default_factory=Decoder, repr=False, compare=False)
     _seen: dict[Path, tuple[int, int, float]] = field(default_factory=dict)
 
     @property
@@ -127,14 +173,21 @@ class FolderSource:
                 f"Không có thư mục {self.path}",
                 device=self.name,
             )
-        files = [
-            p
-            for p in self.path.iterdir()
-            if p.is_file()
-            and not p.name.startswith(".")
-            and not p.name.endswith(_IGNORED_SUFFIXES)
-            and (p.suffix.lower() in SUPPORTED_SUFFIXES or p.suffix.lower() == JAM_SUFFIX)
-        ]
+        files = []
+        for p in self.path.iterdir():
+            suffix = p.suffix.lower()
+            if (
+                p.name.startswith(".")
+                or p.name.endswith(_IGNORED_SUFFIXES)
+                or (suffix not in SUPPORTED_SUFFIXES and suffix != JAM_SUFFIX)
+            ):
+                continue
+            try:
+                mode = p.lstat().st_mode  # a link is listed as a link, never followed
+            except FileNotFoundError:
+                continue
+            if stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                files.append(p)
         return sorted(files, key=lambda p: natural_key(p.name))
 
     def stable_files(self, now: float | None = None) -> list[Path]:
@@ -149,7 +202,7 @@ class FolderSource:
         current = self._candidates()
         for path in current:
             try:
-                st = path.stat()
+                st = path.lstat()
             except FileNotFoundError:
                 continue
             key = (st.st_size, st.st_mtime_ns)
@@ -186,21 +239,32 @@ class FolderSource:
         for path in files:
             if stop.is_set():
                 return
+            if _is_link(path):
+                if self.hot:
+                    self._reject(path, _link_refused(path))
+                else:
+                    log.warning("skipped %s", _link_refused(path).message_en)
+                continue
             if path.suffix.lower() == JAM_SUFFIX:
                 if self.hot:
-                    self._move(path, self.path / ".done")
+                    self._move(path, ".done")
                 raise PaperJam(
-                    f"paper jam at {path.name} (virtual scanner)",
-                    f"Kẹt giấy tại {path.name} (máy quét ảo)",
+                    f"paper jam at {printable(path.name)} (virtual scanner)",
+                    f"Kẹt giấy tại {printable(path.name)} (máy quét ảo)",
                     device=self.name,
                 )
             try:
                 # a hot-folder file is known by its content, so one read again
                 # after a crash (before it moved to .done) is not stored twice
                 source = f"sha256:{_sha256(path)}" if self.hot else ""
-                for index, encoded in enumerate(
-                    read_frames(path, profile.resolution, profile.file_format, profile.jpeg_quality)
-                ):
+                decoded = self.decoder.frames(
+                    path,
+                    profile.resolution,
+                    profile.file_format,
+                    profile.jpeg_quality,
+                    stop=stop,
+                )
+                for index, encoded in enumerate(decoded):
                     if self.pace_s and stop.wait(self.pace_s):
                         return
                     yield Frame(
@@ -222,8 +286,10 @@ class FolderSource:
                 # goes aside with the reason so nothing is lost or read twice.
                 self._reject(path, exc)
                 continue
+            if stop.is_set():
+                return  # cut off in the middle of the file: it stays for the next batch
             if self.hot:
-                self._move(path, self.path / ".done")
+                self._move(path, ".done")
         if not yielded and not stop.is_set():
             raise NoDocuments(
                 f"no readable page images in {self.path} (see {self.path / '.rejected'})",
@@ -231,23 +297,50 @@ class FolderSource:
                 device=self.name,
             )
 
-    def _move(self, path: Path, folder: Path) -> Path:
-        folder.mkdir(exist_ok=True)
+    def _subfolder(self, name: str) -> Path:
+        """``.done`` or ``.rejected``: made if missing, and a real folder (a link
+        put there would send the files, and the reasons written, elsewhere)."""
+        folder = self.path / name
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+        if not stat.S_ISDIR(folder.lstat().st_mode):
+            raise StorageError(
+                f"{folder} is not a folder (a symbolic link is not followed): remove it",
+                f"{folder} không phải thư mục (không theo liên kết tượng trưng): hãy xoá nó",
+                path=str(folder),
+            )
+        return folder
+
+    def _move(self, path: Path, name: str, *, reason: bool = False) -> Path:
+        folder = self._subfolder(name)
         target = folder / path.name
         counter = 1
-        while target.exists():
+        while os.path.lexists(target) or (reason and os.path.lexists(_reason_of(target))):
             target = folder / f"{path.stem}.{counter}{path.suffix}"
             counter += 1
-        path.replace(target)
+        try:
+            path.replace(target)
+        except OSError as exc:
+            raise StorageError(
+                f"{printable(path.name)} cannot be moved to {name}: {exc.strerror}",
+                f"không chuyển được {printable(path.name)} vào {name}: {exc.strerror}",
+                path=str(path),
+            ) from None
         self._seen.pop(path, None)
         return target
 
     def _reject(self, path: Path, error: InputError) -> None:
-        target = self._move(path, self.path / ".rejected")
-        target.with_name(target.name + ".reason.txt").write_text(
-            error.user_message() + "\n", encoding="utf-8"
-        )
-        log.warning("rejected %s: %s", path.name, error.message_en)
+        target = self._move(path, ".rejected", reason=True)
+        try:  # made new, never through a link someone left there
+            fd = os.open(
+                _reason_of(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640
+            )
+            with os.fdopen(fd, "w", encoding="utf-8") as reason:
+                reason.write(error.user_message() + "\n")
+        except OSError as exc:
+            log.warning("no reason file for %s: %s", printable(target.name), exc.strerror)
+        moved_to = f"{target.parent.name}/{target.name}"
+        notices.tell(notices.rejected(path.name, moved_to, error))
         if self.on_reject is not None:
             self.on_reject(target, error)
 
@@ -255,4 +348,8 @@ class FolderSource:
         return None
 
     def close(self) -> None:
-        pass
+        self.decoder.close()
+
+
+def _reason_of(target: Path) -> Path:
+    return target.with_name(target.name + ".reason.txt")

@@ -17,14 +17,16 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from station.capture import Source
+from station.capture import Source, notices
 from station.config import Profile
 from station.errors import NoDocuments, StationError, StorageError
-from station.store import Batch, Page, Store
+from station.logsafe import printable
+from station.store import Batch, Event, Page, Store
 
 log = logging.getLogger(__name__)
 
 PageCallback = Callable[[Page], None]
+NoticeCallback = Callable[[Event], None]
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,14 @@ def record_error(store: Store, error: StationError, **detail: object) -> None:
         error.message_en,
         {**error.detail, **detail},
     )
+
+
+def _stored_in(store: Store, source: str, frame: int) -> str | None:
+    """The batch that holds this frame of a source already, if one does."""
+    rows = store.query(
+        "SELECT batch_id FROM pages WHERE source = ? AND frame = ? LIMIT 1", (source, frame)
+    )
+    return str(rows[0]["batch_id"]) if rows else None
 
 
 def _abandon(store: Store, batch_id: str, error: StationError) -> None:
@@ -84,35 +94,65 @@ def capture_batch(
     on_page: PageCallback | None = None,
     stop: threading.Event | None = None,
     resume: str | None = None,
+    on_notice: NoticeCallback | None = None,
 ) -> CaptureResult:
-    """Capture one batch (or continue the interrupted batch ``resume``)."""
+    """Capture one batch (or continue the interrupted batch ``resume``).
+
+    What the clerk should hear of on the way (a hot-folder file refused or
+    already scanned, :mod:`station.capture.notices`) is recorded as an event
+    and handed to ``on_notice``."""
     stop = stop or threading.Event()
     if resume is not None:
         batch = store.set_batch_state(resume, "capturing")
     else:
         batch = store.create_batch(source.name, profile_name, trigger)
     pages: list[Page] = []
+    told: set[str] = set()
+
+    def record(notice: notices.Notice) -> None:
+        event = store.add_event(
+            notice.type,
+            notice.severity,
+            notice.message_vi,
+            notice.message_en,
+            {**notice.detail, "batch": batch.id},
+        )
+        if on_notice is not None:
+            on_notice(event)
+
     try:
-        for frame in source.frames(profile, stop):
-            if frame.source and store.has_frame(frame.source, frame.frame):
-                # read again after a crash: this frame is already in the store
-                log.info("%s frame %d already stored", frame.input_name, frame.frame)
-                continue
-            page = store.add_page(
-                batch.id,
-                frame.data,
-                ext=frame.ext,
-                input_name=frame.input_name,
-                frame=frame.frame,
-                side=frame.side,
-                width=frame.width,
-                height=frame.height,
-                dpi=frame.dpi,
-                source=frame.source,
-            )
-            pages.append(page)
-            if on_page is not None:
-                on_page(page)
+        with notices.listening(record):
+            for frame in source.frames(profile, stop):
+                if frame.source:
+                    earlier = _stored_in(store, frame.source, frame.frame)
+                    if earlier is not None:
+                        # the same bytes as a file captured before (or this file read
+                        # again after a crash): not stored twice, and the clerk is told
+                        log.info(
+                            "%s frame %d already stored in batch %s",
+                            printable(frame.input_name),
+                            frame.frame,
+                            earlier,
+                        )
+                        if frame.source not in told:
+                            told.add(frame.source)
+                            notices.tell(notices.duplicate(frame.input_name, earlier))
+                        continue
+                page = store.add_page(
+                    batch.id,
+                    frame.data,
+                    ext=frame.ext,
+                    input_name=frame.input_name,
+                    frame=frame.frame,
+                    side=frame.side,
+                    width=frame.width,
+                    height=frame.height,
+                    dpi=frame.dpi,
+                    source=frame.source,
+                )
+                pages.append(page)
+                if on_page is not None:
+                    on_page(page)
     except NoDocuments as exc:
         if pages or resume is not None:
             # the feeder ran empty after pages: the normal end of a batch

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from station.capture import Source
-from station.capture.session import CaptureResult, capture_batch
+from station.capture.session import CaptureResult, NoticeCallback, capture_batch
 from station.config import Config
 from station.errors import ConfigError, DependencyError, DiskFull, StationError
+from station.logsafe import printable
 from station.store import Page, Store
 from station.supervisor import Supervised
 
@@ -192,7 +193,7 @@ class HotFolderWatcher(Supervised):
             try:
                 self.poll_once()
             except StationError as exc:
-                log.warning("hot folder: %s", exc.message_en)
+                log.warning("hot folder: %s", printable(exc.message_en))
             self._stop_event.wait(self.interval_s)
 
 
@@ -238,6 +239,7 @@ class CaptureService(Supervised):
         on_page: Callable[[TriggerRequest, Page], None] | None = None,
         on_start: Callable[[TriggerRequest], None] | None = None,
         paused: Callable[[], DiskFull | None] = lambda: None,
+        on_notice: NoticeCallback | None = None,
     ) -> None:
         super().__init__("capture", self.loop, stop)
         self.config = config
@@ -249,6 +251,8 @@ class CaptureService(Supervised):
         self._on_page = on_page
         self._on_start = on_start
         self._paused = paused
+        #: what the clerk is told of during a batch (a file refused or already scanned)
+        self._on_notice = on_notice
         self.busy = threading.Event()
 
     def loop(self) -> None:
@@ -277,10 +281,11 @@ class CaptureService(Supervised):
                 trigger=request.origin,
                 stop=self._stop_event,
                 on_page=(lambda page: on_page(request, page)) if on_page else None,
+                on_notice=self._on_notice,
             )
             log.info("batch %s: %d pages", outcome.batch.id, len(outcome.pages))
         except StationError as exc:
-            log.warning("capture failed: %s", exc.message_en)
+            log.warning("capture failed: %s", printable(exc.message_en))
             outcome = exc
         finally:
             self.busy.clear()

@@ -137,6 +137,26 @@
   source.addEventListener("storage", function () {
     if (live && live.dataset.live === "scan") { location.reload(); }
   });
+  // a hot-folder file refused or already scanned: shown until the clerk taps it
+  source.addEventListener("notice", function (e) {
+    var data = JSON.parse(e.data);
+    var main = document.querySelector("main");
+    if (!main || !data.message) { return; }
+    var box = document.getElementById("notices");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "notices";
+      box.setAttribute("role", "status");
+      main.insertBefore(box, main.firstChild);
+    }
+    var line = document.createElement("p");
+    line.className = "flash warning notice";
+    line.dataset.type = data.type;
+    line.textContent = document.documentElement.lang === "en" ? data.message.en : data.message.vi;
+    line.title = "Chạm để ẩn / tap to hide";
+    line.addEventListener("click", function () { line.remove(); });
+    box.appendChild(line);
+  });
   source.addEventListener("outbox", function () {
     if (live && live.dataset.live === "outbox") { location.reload(); }
   });
