@@ -130,7 +130,7 @@ def test_shipped_broker_config_sets_its_limits_and_loads(tmp_path: Path) -> None
     try:
         heap: list[bytes] = []
         client = _raw(plain, "probe")
-        client.on_message = lambda c, u, m: heap.append(m.payload)
+        client.on_message = lambda c, u, m: heap.append(bytes(m.payload))
         client.subscribe("$SYS/broker/heap/current")
         until(lambda: heap, timeout=15)
         assert int(heap[0]) > 0  # memory tracking compiled in
