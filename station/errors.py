@@ -121,6 +121,14 @@ class DiskFull(StorageError):
     event_type = "disk.low"
 
 
+class StoreDamaged(StorageError):
+    """The store's database fails its integrity check: the station does not
+    start on it (docs/store.md, "A damaged store")."""
+
+    exit_code = 13
+    code = "storage.damaged"
+
+
 class InputError(StationError):
     """An input file that cannot be used: corrupt, unsupported, hostile."""
 
