@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     central.add_identity_arguments(p)
     p.add_argument("--out", required=True, metavar="DIR", help="where documents are stored")
     p.add_argument("--share-group", metavar="G", help="shared subscription group ($share/G/…)")
+    central.add_limit_arguments(p)
 
     p = add(
         "fleet",

@@ -250,6 +250,20 @@ def check_data_dir(config: Config) -> list[Check]:
     ]
 
 
+def check_store(config: Config) -> Check:
+    """The store's database passes ``PRAGMA quick_check`` (read-only; a store
+    not made yet passes)."""
+    from station import storecheck
+
+    path = config.station.data_dir / "store.sqlite3"
+    problems = storecheck.check_file(path)
+    if not problems:
+        return Check("store", True, f"{path} " + ("whole" if path.exists() else "not made yet"))
+    error = storecheck.damaged(path, problems)
+    detail, _, fix = error.message_en.partition(" Fix: ")
+    return Check("store", False, detail, fix)
+
+
 def check_scanner(config: Config) -> Check:
     device = config.scanner.device
     if device.startswith("folder:"):
@@ -305,6 +319,7 @@ def run_checks(config: Config | None, config_check: Check) -> list[Check]:
             ),
         ],
         lambda: check_data_dir(config) if config else [],
+        lambda: [check_store(config)] if config else [],
     ]
     results: list[Check] = []
     for group in groups:

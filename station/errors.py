@@ -139,6 +139,14 @@ class StorageFull(DiskFull):
     event_type: ClassVar[str | None] = None
 
 
+class StoreDamaged(StorageError):
+    """The store's database fails its integrity check: the station does not
+    start on it (docs/store.md, "A damaged store")."""
+
+    exit_code = 13
+    code = "storage.damaged"
+
+
 class InputError(StationError):
     """An input file that cannot be used: corrupt, unsupported, hostile."""
 

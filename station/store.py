@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from station import storecheck
 from station.dbutil import immediate
 from station.errors import DiskFull, NotFound, StorageError, StorageFull
 from station.fsutil import free_bytes, fsync_dir, full_disk, sha256_file, storage_error
@@ -369,10 +370,18 @@ class Store:
                 f"Không mở được kho dữ liệu {self.db_path}: {exc}",
             ) from exc
         self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            problems = storecheck.quick_check(self._db)
+            if not problems:
+                self._migrate()
+        except sqlite3.DatabaseError as exc:  # not a database at all, or cut short
+            problems = [str(exc)]
+        if problems:
+            self.close()
+            raise storecheck.damaged(self.db_path, problems)
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -88,7 +88,7 @@ class Readers:
         fleet = self.fleet
         for handler in (fleet._state, fleet._health, fleet._event, fleet._reply):
             handler(topic, payload)
-        self.receiver._on_message(topic, payload)
+        self.receiver.handle(topic, payload)
         self.uplink._on_message(topic, payload)
         answer = json.loads(self.commands.handle(suffix.rsplit("/", 1)[-1], payload))
         assert isinstance(answer["ok"], bool)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from station.commands import say, stop_on_signals
@@ -28,6 +29,58 @@ def add_identity_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key-file", metavar="F", help="client private key")
 
 
+def add_limit_arguments(p: argparse.ArgumentParser) -> None:
+    """What one station may hold at the receiver (docs/mqtt.md, "Receiver limits")."""
+    from station.central.transfers import ReceiverLimits
+
+    limits = ReceiverLimits()
+    p.add_argument(
+        "--max-files",
+        type=_positive(int),
+        default=limits.max_files,
+        metavar="N",
+        help=f"transfers one station may have in flight (default {limits.max_files}); "
+        "an init beyond is answered 0x97, retry later",
+    )
+    p.add_argument(
+        "--max-mib",
+        type=_positive(int),
+        default=limits.max_bytes // 2**20,
+        metavar="M",
+        help=f"MiB one station may have in flight (default {limits.max_bytes // 2**20}); an "
+        "init beyond is answered 0x97, a file larger than this on its own 0x83",
+    )
+    p.add_argument(
+        "--idle-minutes",
+        type=_positive(float),
+        default=limits.idle_s / 60,
+        metavar="M",
+        help=f"remove a transfer untouched for M minutes, with its segments (default "
+        f"{limits.idle_s / 60:g})",
+    )
+    p.add_argument(
+        "--queue-mib",
+        type=_positive(int),
+        default=limits.queue_bytes // 2**20,
+        metavar="M",
+        help=f"MiB of one station's messages waiting to be handled (default "
+        f"{limits.queue_bytes // 2**20}); file commands beyond are answered 0x97",
+    )
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
+        return value
+
+    return parse
+
+
 def _connection(args: argparse.Namespace, client_id: str, *, clean_start: bool) -> Connection:
     return Connection(
         args.broker,
@@ -44,21 +97,32 @@ def _connection(args: argparse.Namespace, client_id: str, *, clean_start: bool) 
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from station.central.receiver import Receiver
+    from station.central.receiver import Receiver, ReceiverLimits
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     client_id = args.client_id or f"central-{socket.gethostname()}-{os.getpid()}"[:64]
     conn = _connection(args, client_id, clean_start=True)
-    Receiver(conn, out, share_group=args.share_group or "")
+    limits = ReceiverLimits(
+        max_files=int(args.max_files),
+        max_bytes=int(args.max_mib) * 2**20,
+        idle_s=float(args.idle_minutes) * 60,
+        queue_bytes=int(args.queue_mib) * 2**20,
+    )
+    receiver = Receiver(conn, out, share_group=args.share_group or "", limits=limits)
     stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
     group = f", nhóm / group {args.share_group}" if args.share_group else ""
     say(f"Bộ nhận / receiver {client_id}: {args.broker} -> {out}{group}")
+    say(
+        f"Giới hạn mỗi trạm / per station: {limits.max_files} tệp / files, "
+        f"{args.max_mib} MiB, {args.idle_minutes:g} phút chờ / idle minutes"
+    )
     try:
         stop.wait()
     finally:
         conn.stop()
+        receiver.stop()
     say("Đã dừng / stopped")
     return 0
 

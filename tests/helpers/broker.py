@@ -6,7 +6,14 @@ from pathlib import Path
 
 from station.localbroker import LocalBroker, free_port
 
-__all__ = ["LocalBroker", "Mosquitto", "free_port", "shipped_broker"]
+__all__ = [
+    "LIMIT_OPTIONS",
+    "LocalBroker",
+    "Mosquitto",
+    "free_port",
+    "shipped_broker",
+    "shipped_limits",
+]
 
 
 Mosquitto = LocalBroker
@@ -31,3 +38,26 @@ def shipped_broker(folder: Path, pki_folder: Path, ca: Path) -> Mosquitto:
     server = Mosquitto(folder, port=port)
     server.conf.write_text(conf + "\nuser root\nlog_dest stderr\n", encoding="utf-8")
     return server
+
+
+#: the options of the shipped config that bound the broker's memory and queues
+LIMIT_OPTIONS = (
+    "max_packet_size",
+    "max_queued_messages",
+    "max_queued_bytes",
+    "max_inflight_bytes",
+    "memory_limit",
+)
+
+
+def shipped_limits() -> dict[str, int]:
+    """The limit options of firmware_config/mosquitto/scanstation.conf, as set there."""
+    from tests.helpers.cli import ROOT
+
+    conf = (ROOT / "firmware_config" / "mosquitto" / "scanstation.conf").read_text("utf-8")
+    found = {}
+    for line in conf.splitlines():
+        words = line.split("#", 1)[0].split()
+        if len(words) == 2 and words[0] in LIMIT_OPTIONS:
+            found[words[0]] = int(words[1])
+    return found
