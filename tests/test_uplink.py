@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -517,3 +518,30 @@ def test_outbox_waits_while_the_broker_is_down_and_drains(
             assert hashlib.sha256(data).hexdigest() == digest
     finally:
         station.close()
+
+
+def test_a_receiver_that_lost_the_transfer_gets_init_again(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """A receiver restarted on an empty transfer folder answers every segment of
+    the file "send it again" (it has no init): the station starts the file over
+    with init instead of sending the same segment in a loop."""
+    out = tmp_path / "central"
+    arrivals: list[int] = []
+    central = _counting_receiver(broker.url, out, arrivals)
+    station = Station(tmp_path / "data", broker.url, window=2)
+    digest = _queue(station.store, tmp_path, "doc-l", 30 * SEGMENT)
+    file_id = station.store.outbox_item("doc-l").file_id
+    station.start()
+    try:
+        _until(lambda: len(station.store.acked_offsets(file_id)) >= 6)
+        central.stop()
+        shutil.rmtree(out / ".transfer")  # the receiver's transfer state is gone
+        central = _counting_receiver(broker.url, out, arrivals)
+        _until(lambda: station.store.outbox_item("doc-l").state == "received", timeout=60)
+        assert hashlib.sha256(_delivered(out, "doc-l").read_bytes()).hexdigest() == digest
+        # a few rounds of the whole file at most, never a loop on one segment
+        assert len(arrivals) < 4 * 30
+    finally:
+        station.close()
+        central.stop()

@@ -41,6 +41,8 @@ from station.uplink.mqtt import Connection, json_object
 log = logging.getLogger("scanstation.uplink")
 
 RECEIPT_STATUSES = {"01", "02", "03", "04", "05", "06"}
+#: a segment answered "send it again" this many times in a row ends the round
+MAX_RESENDS = 3
 
 
 @dataclass
@@ -164,6 +166,10 @@ class Uplink:
                 self.segments_sent += 1
 
             pending = deque(offsets)
+            #: answers "send it again" per offset in a row: a receiver that lost the
+            #: transfer (restarted on an empty folder) answers every segment so, and
+            #: only a new ``init`` mends that
+            resends: dict[int, int] = {}
             while pending or in_flight:
                 if stop.is_set():
                     return False
@@ -174,6 +180,13 @@ class Uplink:
                 if code == topics.OK:
                     self.store.ack_segment(item.file_id, offset)
                 elif code == topics.RESEND or (code is None and self.conn.connected.is_set()):
+                    resends[offset] = resends.get(offset, 0) + 1
+                    if resends[offset] > MAX_RESENDS:
+                        log.warning(
+                            "segment %d of %s asked again %d times: starting with init again",
+                            offset, item.file_id, resends[offset],
+                        )  # fmt: skip
+                        return self._setback(item, topics.RESEND)
                     pending.appendleft(offset)
                 elif code == topics.RETRY_LATER:
                     time.sleep(2.0)
@@ -198,6 +211,8 @@ class Uplink:
             )
         elif code == topics.RETRY_LATER:
             time.sleep(5.0)
+        elif code == topics.RESEND:
+            time.sleep(1.0)  # the next round starts with init; no tight loop meanwhile
         return False
 
     def _abandon(self) -> None:
