@@ -27,12 +27,12 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 lint:
-	$(BIN)/ruff check station ui tests bench
-	$(BIN)/ruff format --check station ui tests bench
+	$(BIN)/ruff check station tests bench
+	$(BIN)/ruff format --check station tests bench
 
 format:
-	$(BIN)/ruff format station ui tests bench
-	$(BIN)/ruff check --fix station ui tests bench
+	$(BIN)/ruff format station tests bench
+	$(BIN)/ruff check --fix station tests bench
 
 typecheck:
 	$(BIN)/mypy

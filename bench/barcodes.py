@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile, write  # noqa: E402
-from station.barcodes import Rules, classify, decode_page, is_key, read_zbar, read_zxing  # noqa: E402
+from station.barcodes.decode import Rules, classify, decode_page, is_key, read_zbar, read_zxing  # noqa: E402
+from station.barcodes.split import PageInfo, split  # noqa: E402
 from station.config import DEFAULT_REGISTRATION  # noqa: E402
 from station.imaging import preprocess  # noqa: E402
-from station.split import PageInfo, split  # noqa: E402
 from tests.docgen import generate_stack  # noqa: E402
 
 

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from bench.common import write
-from station.imageio import encode_page
-from station.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
-from station.store import Store
+from station.capture.imageio import encode_page
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
+from station.store.database import Store
 
 
 def measure(dpi: int, pages: int, file_format: str) -> dict[str, float | str]:

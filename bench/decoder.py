@@ -4,8 +4,8 @@ python -m bench.decoder [--rounds 30] [--out bench/results/decoder.json]
 
 The generated sample stack at 200 dpi (A4 colour JPEG scans), and the same
 pages as a multi-page TIFF and a PDF, are read with
-:func:`station.imageio.read_frames` in this process and through
-:class:`station.decoder.Decoder` (a kept child under RLIMIT_AS, the frames
+:func:`station.capture.imageio.read_frames` in this process and through
+:class:`station.capture.decoder.Decoder` (a kept child under RLIMIT_AS, the frames
 sent back through a pipe). The difference is the price of the bound; the
 page-time budget for preprocessing is 0.25 s (DESIGN §5).
 """
@@ -22,9 +22,9 @@ from typing import Any
 from PIL import Image
 
 from bench.common import write
-from station.decoder import Decoder
-from station.imageio import read_frames
-from station.samples import write_sample_batch
+from station.capture.decoder import Decoder
+from station.capture.imageio import read_frames
+from station.demo.samples import write_sample_batch
 
 
 def _per_page(read: Any, path: Path, rounds: int) -> float:

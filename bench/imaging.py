@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import percentile, write  # noqa: E402
-from station.barcodes import Rules, decode_page, is_key  # noqa: E402
+from station.barcodes.decode import Rules, decode_page, is_key  # noqa: E402
 from station.config import DEFAULT_REGISTRATION  # noqa: E402
 from station.imaging import preprocess  # noqa: E402
 from tests.docgen import ScannedPage, angle_error, generate_suite  # noqa: E402

@@ -62,7 +62,7 @@ def _get(url: str, **headers: str) -> tuple[str, Any]:
 
 
 def measure(folder: Path, sheets: int, pace: float) -> dict[str, Any]:
-    from station.samples import write_sample_batch
+    from station.demo.samples import write_sample_batch
 
     stack = write_sample_batch(folder / "stack", dpi=300)
     scans = folder / "scans"

@@ -6,7 +6,7 @@ and pages per minute for a whole batch.
    of both sides, one core each (``OMP_THREAD_LIMIT=1``, one page at a time):
 
    - bare: ``tesseract PAGE out -l vie+eng --psm 3 txt`` for every page;
-   - station: :func:`station.finish.finish_batch` on the same documents, as
+   - station: :func:`station.pipeline.document.finish_batch` on the same documents, as
      the OCR worker runs it with one core: one OCRmyPDF run (text layer,
      PDF/A-2b), the cut into documents, the header fields (with their second
      reading of a few header lines and the red-mark check) and the XMP.
@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
-from station.barcodes import Rules  # noqa: E402
+from station.barcodes.decode import Rules  # noqa: E402
+from station.capture.imageio import EncodedFrame  # noqa: E402
 from station.config import DEFAULT_REGISTRATION, Config  # noqa: E402
-from station.finish import BatchJob, DocumentJob, finish_batch  # noqa: E402
-from station.imageio import EncodedFrame  # noqa: E402
-from station.pipeline import clean_page, process_inputs  # noqa: E402
+from station.pipeline.document import BatchJob, DocumentJob, finish_batch  # noqa: E402
+from station.pipeline.offline import clean_page, process_inputs  # noqa: E402
 from tests.docgen import generate_suite  # noqa: E402
 
 #: Raspberry Pi 4 (Cortex-A72, 1.5 GHz) against one core of the development

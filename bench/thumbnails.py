@@ -40,11 +40,11 @@ def _epoch(iso: str) -> float:
 
 
 def measure(folder: Path, pace: float) -> dict[str, Any]:
+    from station.appliance.settings import Settings
+    from station.appliance.station import Station
     from station.config import Config
-    from station.samples import write_sample_batch
-    from station.service import Station
-    from station.settings import Settings
-    from station.store import Store
+    from station.demo.samples import write_sample_batch
+    from station.store.database import Store
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 

@@ -24,7 +24,7 @@ packages=(
   # Messaging: the broker and its clients (the demo and the tests run a real one)
   mosquitto mosquitto-clients openssl
   # Fonts for rendered documents, label sheets, the register and the certified
-  # copy (station/fonts.py names the package of every file it opens): the
+  # copy (station/common/fonts.py names the package of every file it opens): the
   # Times-compatible serif, and DejaVu, whose slanted faces Debian ships in -extra
   fonts-liberation2 fonts-dejavu-core fonts-dejavu-extra
   # Browser for the kiosk and the UI tests (Raspberry Pi OS names it

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
 
-    from station.labels import LAYOUTS
+    from station.barcodes.labels import LAYOUTS
 
     p = add(
         "labels",

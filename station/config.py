@@ -371,7 +371,7 @@ class UiSection(_Strict):
     @field_validator("password_hash", "pin_hash")
     @classmethod
     def _hash_format(cls, value: str | None) -> str | None:
-        from station.auth import is_hash
+        from station.common.auth import is_hash
 
         if value is not None and not is_hash(value):
             raise ValueError("not a password hash: make one with `scanstation passwd`")

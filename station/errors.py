@@ -123,7 +123,7 @@ class StorageError(StationError):
 class DiskFull(StorageError):
     """No room to store more: free space below ``[station] min_free_mb`` (this
     class), or the disk really full (:class:`StorageFull`). Capture stops and
-    goes on by itself once there is room (station/storage.py)."""
+    goes on by itself once there is room (station/appliance/storage.py)."""
 
     code = "storage.disk_low"
     event_type: ClassVar[str | None] = "disk.low"

@@ -20,7 +20,7 @@ os.environ["SANE_CONFIG_DIR"] = str(SANE_DIR)
 @pytest.fixture(scope="session")
 def sample_scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's virtual-scanner batch (JPEG scans of Vietnamese documents)."""
-    from station.samples import write_sample_batch
+    from station.demo.samples import write_sample_batch
 
     folder = tmp_path_factory.mktemp("samples")
     write_sample_batch(folder, dpi=150)

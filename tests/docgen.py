@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
-from station.fields import priority_of
-from station.fonts import FONTS
-from station.samples import A4_MM, DocumentSpec, Layout, render_document
+from station.common.fonts import FONTS
+from station.demo.samples import A4_MM, DocumentSpec, Layout, render_document
+from station.ocr.header import priority_of
 
 AGENCIES = [
     # superior (plain caps), issuing agency (bold caps), its name in sentence case,
@@ -383,7 +383,7 @@ def stick(
 
 def distractor(page: Image.Image, kind: str, rng: random.Random, dpi: int) -> str:
     """A code printed by the issuing agency: a QR to its portal, or an EAN-13."""
-    from station.labels import code_image
+    from station.barcodes.labels import code_image
 
     if kind == "qr":
         text = f"https://congbao.thanhhoa.gov.vn/vb?id={rng.randint(10000, 99999)}"
@@ -409,7 +409,7 @@ def generate_stack(
 ) -> tuple[list[ScannedPage], list[ExpectedDocument], dict[str, int]]:
     """A batch as the clerk feeds it: labels in Code 128 and QR in every corner,
     separator sheets, agency QR codes and EAN numbers, duplex backs."""
-    from station.labels import draw_label, registration_text, separator_sheet
+    from station.barcodes.labels import draw_label, registration_text, separator_sheet
 
     rng = random.Random(seed)
     families = sorted(FONTS)

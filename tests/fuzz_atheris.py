@@ -22,7 +22,7 @@ import atheris
 
 with atheris.instrument_imports(include=["station"]):
     from station.errors import UsageError
-    from station.register_export import Period
+    from station.records.register_export import Period
     from tests import fuzz_oracles as oracle
 
 

@@ -10,16 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station import config as config_mod
-from station.barcodes import MAX_TEXT, Barcode, Rules, classify, clean_text
+from station.appliance.settings import Settings
+from station.appliance.stats import Stats
+from station.barcodes.decode import MAX_TEXT, Barcode, Rules, classify, clean_text
+from station.capture.imageio import read_frames
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
 from station.errors import ConfigError, InputError
-from station.imageio import read_frames
-from station.settings import Settings
-from station.stats import Stats
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.commands import Commands
 from station.uplink.mqtt import Connection

@@ -4,7 +4,7 @@
 
 What runs, each as on a real desk:
 
-- mosquitto (:class:`station.localbroker.LocalBroker`), restarted on its port;
+- mosquitto (:class:`station.demo.localbroker.LocalBroker`), restarted on its port;
 - ``scanstation receiver`` in its own process, killed and started again;
 - ``scanstation run`` in its own process, fed through a hot folder, SIGKILLed
   (a power cut) and started again;
@@ -55,9 +55,9 @@ from typing import Any
 
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.demo.localbroker import LocalBroker, free_port
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.errors import StationError
-from station.localbroker import LocalBroker, free_port
-from station.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.uplink.mqtt import Connection
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from station.barcodes import (
+from station.barcodes.decode import (
     MAX_TEXT,
     Barcode,
     Rules,
@@ -22,10 +22,10 @@ from station.barcodes import (
     decode_page,
     is_key,
 )
+from station.barcodes.labels import code_image, draw_label
+from station.barcodes.split import PageInfo, split
 from station.config import DEFAULT_REGISTRATION, Config
-from station.labels import code_image, draw_label
-from station.pipeline import process_inputs
-from station.split import PageInfo, split
+from station.pipeline.offline import process_inputs
 from tests.docgen import generate_stack_parallel
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
@@ -65,7 +65,7 @@ def test_qr_label_read(angle: float) -> None:
 
 
 def test_page_without_codes_is_cheap_and_empty() -> None:
-    from station.samples import SAMPLE_DOCUMENTS, render_document
+    from station.demo.samples import SAMPLE_DOCUMENTS, render_document
 
     page = render_document(SAMPLE_DOCUMENTS[2], 200)[1]  # text, seal, signature; no code
     image = cv2.cvtColor(np.asarray(page), cv2.COLOR_RGB2BGR)

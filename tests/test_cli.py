@@ -15,7 +15,7 @@ import pytest
 
 from station.capture.folder import natural_key
 from station.config import default_data_dir
-from station.store import Store
+from station.store.database import Store
 from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -340,8 +340,8 @@ def _secret_options(option: str) -> bool:
 
 
 def test_passwd_reads_the_secret_from_standard_input_only() -> None:
-    from station.auth import verify_secret
     from station.cli import build_parser
+    from station.common.auth import verify_secret
 
     done = subprocess.run(
         [sys.executable, "-m", "station", "passwd"], input="mật-khẩu-dài\n",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from station.config import Config
-from station.fields import (
+from station.ocr.header import (
     FIELDS,
     language_of,
     parse_date,
@@ -24,7 +24,7 @@ from station.fields import (
     sentence_case,
     type_name_of,
 )
-from station.store import Store, duplicate_key
+from station.store.database import Store, duplicate_key
 from tests.docgen import generate_suite
 
 TODAY = date(2026, 11, 24)
@@ -143,7 +143,7 @@ def _words(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def processed(tmp_path_factory: pytest.TempPathFactory) -> Processed:
-    from station.pipeline import process_inputs
+    from station.pipeline.offline import process_inputs
 
     folder = tmp_path_factory.mktemp("scans")
     pages = generate_suite(64, seed=77)
@@ -217,8 +217,8 @@ def test_body_word_recall_at_least_97_percent(processed: Processed) -> None:
 def test_every_document_pdf_passes_verify_and_carries_xmp(
     processed: Processed,
 ) -> None:
-    from station import xmp
-    from station.verify import verify
+    from station.records import xmp
+    from station.records.verify import verify
 
     batch, out, _ = processed
     for doc in batch["documents"]:

@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
+from station.appliance.settings import Settings
+from station.appliance.settings import load as load_settings
+from station.appliance.stats import ScannerState
 from station.capture.session import record_error
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.config import Config
 from station.errors import PaperJam
-from station.settings import Settings
-from station.settings import load as load_settings
-from station.stats import ScannerState
-from station.store import Store
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.uplink import topics

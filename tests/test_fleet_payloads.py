@@ -46,7 +46,7 @@ def pages(*stations: str) -> list[str]:
 
 
 def health(station_id: str, **changes: Any) -> dict[str, Any]:
-    """A station's health report as a station sends it (station/stats.py)."""
+    """A station's health report as a station sends it (station/appliance/stats.py)."""
     body: dict[str, Any] = {
         "station_id": station_id, "unit": "Viện kiểm sát nhân dân huyện Đông Sơn",
         "version": "0.1.0", "boot": 3, "ts": iso(datetime.now(UTC)), "uptime_s": 3600,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from station.auth import hash_secret
 from station.central.fleet import Fleet, Limits, alerts_of, iso
 from station.central.fleetdb import FleetDB, StationRow
+from station.common.auth import hash_secret
 from station.errors import ConfigError
 from station.ui import Services, WebSettings, create_app
 from station.uplink.mqtt import Connection
@@ -188,11 +188,13 @@ TRANSLATED = re.compile(r"""(?:\b_|\bgettext)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^
 
 def test_every_text_has_its_english() -> None:
     marked = set()
-    for path in (ROOT / "ui").rglob("*"):
+    for path in (ROOT / "station" / "ui").rglob("*"):
         if path.suffix in (".html", ".py"):
             for match in TRANSLATED.finditer(path.read_text(encoding="utf-8")):
                 marked.add(match.group(1) if match.group(1) is not None else match.group(2))
-    english = json.loads((ROOT / "ui" / "translations" / "en.json").read_text(encoding="utf-8"))
+    english = json.loads(
+        (ROOT / "station" / "ui" / "translations" / "en.json").read_text(encoding="utf-8")
+    )
     assert sorted(marked - set(english)) == []
     assert sorted(set(english) - marked) == []
     assert all(value.strip() for value in english.values())

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from station.capture.decoder import Decoder
 from station.capture.folder import FolderSource
+from station.capture.imageio import read_frames
 from station.capture.session import capture_batch
+from station.common.logsafe import printable
 from station.config import Profile
-from station.decoder import Decoder
 from station.errors import InputError, StorageError
-from station.imageio import read_frames
-from station.logsafe import printable
-from station.store import Store
+from station.store.database import Store
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
 

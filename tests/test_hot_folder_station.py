@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from station.appliance.settings import Settings
+from station.appliance.station import Station
 from station.config import Config
-from station.service import Station
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from tests.helpers.broker import free_port
 from tests.helpers.cli import ROOT

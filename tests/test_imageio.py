@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from station.capture.imageio import MAX_PIXELS, EncodedFrame, read_frames
 from station.errors import InputError
-from station.imageio import MAX_PIXELS, EncodedFrame, read_frames
 
 
 def _page(size: tuple[int, int] = (320, 240), shade: int = 0) -> Image.Image:

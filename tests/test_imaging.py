@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from station import tesseract
+from station.demo.samples import SAMPLE_DOCUMENTS, Layout, render_document
 from station.imaging import Preprocessed, preprocess
-from station.samples import SAMPLE_DOCUMENTS, Layout, render_document
+from station.ocr import tesseract
 from tests.docgen import (
     ScannedPage,
     angle_error,
@@ -142,7 +142,7 @@ def _signature(pen: ImageDraw.ImageDraw) -> None:
 
 
 def _two_lines(pen: ImageDraw.ImageDraw) -> None:
-    from station.fonts import font
+    from station.common.fonts import font
 
     f = font("regular", 36)
     pen.text((260, 400), "Nơi nhận: - Như trên; - Lưu: VT.", font=f, fill=(25, 25, 25))

@@ -13,7 +13,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageFilter
 
-from station.barcodes import read_zbar, read_zxing
+from station.barcodes.decode import read_zbar, read_zxing
 from tests.helpers.cli import scanstation
 
 

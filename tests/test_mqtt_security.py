@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink

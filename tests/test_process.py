@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from station.samples import SAMPLE_DOCUMENTS, render_document
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document
 from tests.docgen import back_of
 from tests.helpers.cli import scanstation
 
@@ -134,7 +134,7 @@ def test_jpeg_bytes_of_truncated_file_do_not_decode() -> None:
 def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) -> None:
     import pypdfium2 as pdfium
 
-    from station.verify import verify
+    from station.records.verify import verify
 
     out = tmp_path / "out"
     proc = _process(str(inputs[0]), str(inputs[1]), "--out", str(out), "--jobs", "2")
@@ -175,7 +175,7 @@ def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
     station's store, or earlier in the batch) gives a warning; nothing is dropped."""
     from dataclasses import replace
 
-    from station.store import Store
+    from station.store.database import Store
 
     data = tmp_path / "data"
     with Store(data) as store:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from station.central.receiver import Receiver
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink

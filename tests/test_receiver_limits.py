@@ -18,7 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver, ReceiverLimits
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink

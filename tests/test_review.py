@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from station.barcodes import Rules
+from station.barcodes.decode import Rules
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError
-from station.review import Review, check_field
-from station.store import Store
+from station.review.drafts import Review, check_field
+from station.store.database import Store
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
 

@@ -23,7 +23,7 @@ from station.errors import (
     ScannerIOError,
     ScannerOptionError,
 )
-from station.store import Page, Store
+from station.store.database import Page, Store
 
 ADF = Profile(source="adf-front", mode="color", resolution=75, page_size="A4")
 

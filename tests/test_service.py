@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
+from station.appliance.settings import Settings
+from station.appliance.station import Station
 from station.config import Config
 from station.errors import InputError, NotFound
-from station.service import Station
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from tests.helpers.broker import free_port
 from tests.helpers.cli import ROOT
 from tests.helpers.wait import until
@@ -139,7 +139,7 @@ def test_run_serves_the_counter_and_stops_on_sigterm(sample_scans: Path, tmp_pat
 
 
 def test_the_watchdog_pings_only_while_the_loops_live(tmp_path: Path) -> None:
-    from station.systemd import Watchdog
+    from station.appliance.systemd import Watchdog
 
     alive = [True]
     dog = Watchdog(lambda: alive[0], threading.Event(), 1.0)
@@ -360,8 +360,8 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
     scanned again are flagged and the batch waits for the clerk."""
     import pikepdf
 
-    from station.register import Register
-    from station.stats import VIETNAM
+    from station.appliance.stats import VIETNAM
+    from station.records.register import Register
 
     config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=1)
     store = Store(config.station.data_dir, owner=True)

@@ -18,12 +18,12 @@ import pypdfium2 as pdfium
 import pytest
 
 from station.config import SigningSection
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document
 from station.errors import SigningError
-from station.ocr import make_pdf
-from station.samples import SAMPLE_DOCUMENTS, render_document
-from station.signing import Signer
-from station.store import Store
-from station.verify import verify
+from station.ocr.pdf import make_pdf
+from station.records.signing import Signer
+from station.records.verify import verify
+from station.store.database import Store
 from tests.helpers.cli import scanstation
 from tests.helpers.pki import Pki
 from tests.helpers.softhsm import MODULE, SoftHsm
@@ -271,9 +271,9 @@ def test_sign_command(keys: Keys, digitized: Path, tmp_path: Path) -> None:
 def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_path: Path) -> None:
     """Signing on, the token refuses: the document is held, not sent unsigned;
     once the PIN is right it is signed and queued."""
+    from station.appliance.settings import Settings
+    from station.appliance.station import Station
     from station.config import Config
-    from station.service import Station
-    from station.settings import Settings
 
     wrong = tmp_path / "pin"
     wrong.write_text("000000\n")

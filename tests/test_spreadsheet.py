@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from station.appliance.stats import VIETNAM
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.common.spreadsheet import csv_cell
 from station.config import DEFAULT_REGISTRATION
-from station.register import Register
-from station.register_export import Book, Period, to_csv, to_xlsx
-from station.spreadsheet import csv_cell
-from station.stats import VIETNAM
-from station.store import Store
+from station.records.register import Register
+from station.records.register_export import Book, Period, to_csv, to_xlsx
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.uplink.mqtt import Connection
 

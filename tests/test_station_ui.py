@@ -17,13 +17,13 @@ import pikepdf
 import pytest
 from playwright.sync_api import Page, expect
 
+from station.appliance.settings import Settings
+from station.appliance.station import Station
+from station.appliance.stats import VIETNAM
 from station.central.receiver import Receiver
 from station.config import Config
-from station.samples import write_sample_batch
-from station.service import Station
-from station.settings import Settings
-from station.stats import VIETNAM
-from station.store import Store
+from station.demo.samples import write_sample_batch
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.uplink.mqtt import Connection

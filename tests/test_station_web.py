@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from station.auth import hash_secret
+from station.appliance.settings import Settings
+from station.appliance.station import Station
+from station.common.auth import hash_secret
 from station.config import Config
 from station.errors import ConfigError
-from station.service import Station
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 
 

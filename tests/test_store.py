@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from station.errors import DiskFull, NotFound, StorageError
-from station.store import BATCH_TRANSITIONS, Store
+from station.store.database import BATCH_TRANSITIONS, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from station.demo.localbroker import free_port
 from station.errors import StoreDamaged
-from station.localbroker import free_port
-from station.store import Store
+from station.store.database import Store
 from tests.helpers.cli import ROOT, scanstation
 
 DOCUMENTS = 400

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from station.common.fonts import FONTS, font_file
 from station.config import OcrSection
-from station.fonts import FONTS, font_file
 from tests.helpers.browser import CHROMIUM
 from tests.helpers.softhsm import MODULE
 
@@ -97,7 +97,7 @@ def test_every_font_the_station_draws_with_is_installed() -> None:
 
 
 def test_a_missing_font_names_its_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    from station import fonts
+    from station.common import fonts
 
     italic = fonts.FONTS["dejavu-sans"]["italic"]
     moved = fonts.FontFile(italic.name, ("/nonexistent",), italic.package)

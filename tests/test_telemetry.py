@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 
-from station import settings as settings_mod
+from station.appliance import settings as settings_mod
+from station.appliance.settings import Settings
+from station.appliance.stats import ScannerState, Stats, conditions, cpu_temperature
 from station.config import Config
 from station.errors import ConfigError
-from station.settings import Settings
-from station.stats import ScannerState, Stats, conditions, cpu_temperature
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.commands import Commands
 from station.uplink.link import StationLink

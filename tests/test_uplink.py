@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from station.appliance.settings import Settings
 from station.central.receiver import Receiver
 from station.config import Config
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from station.uplink import topics
 from station.uplink.link import StationLink
 from station.uplink.mqtt import Connection

@@ -11,9 +11,9 @@ import img2pdf
 import pikepdf
 import pytest
 
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document
 from station.errors import InputError
-from station.samples import SAMPLE_DOCUMENTS, render_document
-from station.verify import verify
+from station.records.verify import verify
 from tests.helpers.cli import scanstation
 
 

@@ -16,16 +16,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from station import config
-from station.auth import hash_secret
+from station.appliance.settings import Settings
+from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.cli import build_parser
 from station.commands.central import _host_names
+from station.common.auth import hash_secret
 from station.config import Config
 from station.errors import ConfigError, UsageError
-from station.service import Station
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.ui.security import local_target

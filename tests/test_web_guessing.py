@@ -14,14 +14,14 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from station.auth import hash_secret
+from station.appliance.settings import Settings
+from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.common.auth import hash_secret
 from station.config import Config
 from station.errors import ConfigError
-from station.service import Station
-from station.settings import Settings
-from station.store import Store
+from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.review import pin
 from station.ui.security import PasswordCheck

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from station.appliance.settings import Settings
+from station.appliance.stats import ScannerState
 from station.capture.session import record_error
 from station.config import Config
 from station.errors import PaperJam, SigningError
-from station.settings import Settings
-from station.stats import ScannerState
-from station.store import Store, now_iso
+from station.store.database import Store, now_iso
 from station.uplink import topics, wire
 from station.uplink.link import StationLink
 from station.uplink.mqtt import Connection

@@ -22,7 +22,7 @@ Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, rendered at the
 profile's resolution), known by their content, not their names: a file named
 ``.png`` that holds PostScript, or anything else, is refused. Every file is
 decoded in a child process with a time and memory limit
-(:class:`station.decoder.Decoder`), so a hostile file costs at most that and is
+(:class:`station.capture.decoder.Decoder`), so a hostile file costs at most that and is
 refused; the capture thread goes on with the next. A symbolic link is never
 followed: in hot mode it is moved to ``.rejected`` (the link, not what it
 points to), in replay it is skipped with a warning.
@@ -50,8 +50,10 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 from station.capture import Frame, notices
+from station.capture.decoder import Decoder
+from station.capture.imageio import SUPPORTED_SUFFIXES
+from station.common.logsafe import printable
 from station.config import Profile
-from station.decoder import Decoder
 from station.errors import (
     ConfigError,
     DeviceNotFound,
@@ -60,8 +62,6 @@ from station.errors import (
     PaperJam,
     StorageError,
 )
-from station.imageio import SUPPORTED_SUFFIXES
-from station.logsafe import printable
 
 log = logging.getLogger(__name__)
 

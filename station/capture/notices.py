@@ -17,8 +17,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from station.common.logsafe import printable
 from station.errors import StationError
-from station.logsafe import printable
 
 log = logging.getLogger(__name__)
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.capture import Frame
+from station.capture.imageio import encode_page
 from station.config import PAGE_SIZES_MM, Profile
 from station.errors import (
     CoverOpen,
@@ -39,7 +40,6 @@ from station.errors import (
     ScannerIOError,
     ScannerOptionError,
 )
-from station.imageio import encode_page
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ fault (jam, cover open, unplugged) or a full disk ends the batch as
 raises the typed error; the clerk clears the fault and resumes the batch or
 closes it as it is. On a disk so full that even this cannot be written, the
 batch is left ``capturing`` and the original error is raised: the station
-closes the batch once space returns (:meth:`station.service.Station.storage_back`),
+closes the batch once space returns (:meth:`station.appliance.station.Station.storage_back`),
 as a restart would.
 """
 
@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from station.capture import Source, notices
+from station.common.logsafe import printable
 from station.config import Profile
 from station.errors import NoDocuments, StationError, StorageError
-from station.logsafe import printable
-from station.store import Batch, Event, Page, Store
+from station.store.database import Batch, Event, Page, Store
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from typing import Any
 
 from station.capture import Source
 from station.capture.session import CaptureResult, NoticeCallback, capture_batch
+from station.common.logsafe import printable
+from station.common.supervisor import Supervised
 from station.config import Config
 from station.errors import ConfigError, DependencyError, DiskFull, StationError
-from station.logsafe import printable
-from station.store import Page, Store
-from station.supervisor import Supervised
+from station.store.database import Page, Store
 
 log = logging.getLogger(__name__)
 

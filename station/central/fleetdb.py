@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from station.dbutil import immediate
+from station.common.dbutil import immediate
 from station.errors import StorageError
 from station.uplink import wire
 

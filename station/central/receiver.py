@@ -43,7 +43,7 @@ from typing import Any
 
 from station.central.transfers import MAX_JSON, ReceiverLimits, Transfers
 from station.central.workers import StationWorkers
-from station.fsutil import atomic_write, fsync_dir, sha256_file
+from station.common.fsutil import atomic_write, fsync_dir, sha256_file
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
 

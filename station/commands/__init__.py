@@ -10,7 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from station import config as config_mod
-from station import settings
+from station.appliance import settings
 
 
 def say(text: str = "") -> None:

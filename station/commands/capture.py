@@ -53,7 +53,7 @@ def _progress(page: Any) -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from station.capture import open_source
     from station.capture.session import capture_batch
-    from station.store import Store
+    from station.store.database import Store
 
     cfg = load_config(args)
     device = args.device or cfg.scanner.device
@@ -91,7 +91,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
-    from station.store import Store
+    from station.store.database import Store
 
     cfg = load_config(args)
     with Store(cfg.station.data_dir) as store:
@@ -129,7 +129,7 @@ def cmd_batches(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from station.demo import Demo
+    from station.demo.embedded import Demo
 
     data_dir = (
         Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="scanstation-demo-"))

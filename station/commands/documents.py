@@ -12,7 +12,7 @@ from station.errors import ConfigError, InputError, NotFound, UsageError
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from station.pipeline import process_inputs
+    from station.pipeline.offline import process_inputs
 
     cfg = load_config(args)
     out = Path(args.out)
@@ -44,7 +44,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     # documents already on file are in the station's store, when there is one
     store = None
     if not args.no_ocr and (cfg.station.data_dir / "store.sqlite3").is_file():
-        from station.store import Store
+        from station.store.database import Store
 
         store = Store(cfg.station.data_dir)
     try:
@@ -77,7 +77,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     import re
 
-    from station import labels
+    from station.barcodes import labels
 
     cfg = load_config(args)
     out = Path(args.out)
@@ -123,7 +123,7 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from station.errors import NotCompliant
-    from station.verify import verify
+    from station.records.verify import verify
 
     reports = [verify(Path(name)) for name in args.files]
     if args.json:
@@ -147,8 +147,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_sign(args: argparse.Namespace) -> int:
     """Sign a PDF as a certified copy with the key of ``[signing]``."""
-    from station.signing import Signer
-    from station.xmp import pdfa_problems
+    from station.records.signing import Signer
+    from station.records.xmp import pdfa_problems
 
     config = load_config(args)
     section = config.signing
@@ -176,9 +176,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """Export the incoming register of a day, a month, a year or any period."""
-    from station.register import Register
-    from station.register_export import Book, Period, write
-    from station.store import Store
+    from station.records.register import Register
+    from station.records.register_export import Book, Period, write
+    from station.store.database import Store
 
     config = load_config(args)
     period = Period.parse(args.start, args.end)

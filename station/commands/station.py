@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 
-from station import systemd
+from station.appliance import systemd
 from station.commands import load_config, say, stop_on_signals
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from station.service import Station
-    from station.settings import Settings
-    from station.store import Store
+    from station.appliance.settings import Settings
+    from station.appliance.station import Station
+    from station.store.database import Store
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 

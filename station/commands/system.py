@@ -12,7 +12,7 @@ from station.errors import StationError, UsageError
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from station.doctor import Check, run_checks
+    from station.appliance.doctor import Check, run_checks
 
     cfg: config_mod.Config | None
     try:
@@ -48,7 +48,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_passwd(args: argparse.Namespace) -> int:
     import getpass
 
-    from station.auth import hash_secret
+    from station.common.auth import hash_secret
 
     if sys.stdin.isatty():
         first = getpass.getpass("Mật khẩu mới / new password: ")

@@ -84,7 +84,7 @@ def _warp(
 
 def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) -> bool | None:
     """Ask Tesseract's orientation detection about the levelled page."""
-    from station import tesseract
+    from station.ocr import tesseract
 
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     level = _warp(gray, angle_deg, None, 1.0, percentile_u8(gray, 90))

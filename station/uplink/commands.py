@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from station import __version__
+from station.appliance.settings import Settings, current
+from station.appliance.stats import RESETTABLE, Stats
 from station.errors import StationError, UsageError
-from station.settings import Settings, current
-from station.stats import RESETTABLE, Stats
-from station.store import Store, now_iso
+from station.store.database import Store, now_iso
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
 from station.uplink.wire import COMMAND_ID

@@ -3,7 +3,7 @@
 One connection per station (a fixed client id, the station id; the last will
 ``lost`` on ``state``) carries the outbox sender, the telemetry and the remote
 commands. :meth:`StationLink.start` runs the sender and the telemetry in named
-threads, each supervised (station/supervisor.py: a loop that fails is logged,
+threads, each supervised (station/common/supervisor.py: a loop that fails is logged,
 reported and run again); :meth:`StationLink.stop` publishes ``offline`` and
 joins them.
 """
@@ -15,11 +15,11 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from station.appliance.settings import Settings
+from station.appliance.stats import ScannerState, Stats
+from station.common.supervisor import CrashReport, Supervised, reporter
 from station.config import Config, read_secret
-from station.settings import Settings
-from station.stats import ScannerState, Stats
-from station.store import Store
-from station.supervisor import CrashReport, Supervised, reporter
+from station.store.database import Store
 from station.uplink.commands import Commands
 from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink

@@ -1,6 +1,6 @@
 """Delivery of the outbox over MQTT: resumable file transfer, then the document.
 
-For each document in the store's outbox (:meth:`station.store.Store.outbox`):
+For each document in the store's outbox (:meth:`station.store.database.Store.outbox`):
 
 1. ``init`` with the file's name, size, checksum and the document's metadata;
 2. the segments at their byte offsets, each with its SHA-256, ``window`` of
@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from station.errors import NotFound
-from station.store import OutboxItem, Store
+from station.store.database import OutboxItem, Store
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
 

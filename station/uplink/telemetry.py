@@ -24,9 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from station import __version__
+from station.appliance.stats import Stats, conditions
 from station.errors import DiskFull
-from station.stats import Stats, conditions
-from station.store import Event, Store, now_iso
+from station.store.database import Event, Store, now_iso
 from station.uplink import topics
 from station.uplink.mqtt import Connection, Will
 

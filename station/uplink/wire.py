@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from station.stats import SCANNER_STATUS
+from station.appliance.stats import SCANNER_STATUS
 from station.uplink.topics import STATION_ID
 
 #: the states a station reports (``lost`` is its last will)
@@ -191,7 +191,7 @@ class LastError(Wire):
 
 
 class Health(Wire):
-    """The station's stats snapshot (``station/stats.py``)."""
+    """The station's stats snapshot (``station/appliance/stats.py``)."""
 
     station_id: Annotated[str, StringConstraints(pattern=STATION_ID.pattern)]
     unit: Name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from station.localbroker import LocalBroker, free_port
+from station.demo.localbroker import LocalBroker, free_port
 
 __all__ = [
     "LIMIT_OPTIONS",

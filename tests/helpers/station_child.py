@@ -9,11 +9,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from station import settings
+from station.appliance import settings
+from station.appliance.settings import Settings
+from station.appliance.stats import ScannerState
 from station.commands import stop_on_signals
-from station.settings import Settings
-from station.stats import ScannerState
-from station.store import Store
+from station.store.database import Store
 from station.uplink.link import StationLink
 
 

@@ -1,0 +1,101 @@
+"""Pages into documents (DESIGN §3.3).
+
+- a page with a registration label starts a new document;
+- a separator sheet ends the current document and is dropped;
+- blank pages (duplex backs, a separator's back) are dropped;
+- every other page continues the current document, or starts one without a
+  label if none is open.
+
+Warnings go with the document they concern: no label, a label used twice in
+the batch, two different labels on one page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from station.barcodes.decode import Barcode
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """What the splitter needs to know of a page."""
+
+    key: Any  # the caller's reference to the page (position, row id, …)
+    blank: bool
+    separator: bool
+    registrations: list[Barcode]
+
+
+@dataclass
+class Document:
+    doc_id: str
+    registration: str | None
+    pages: list[Any] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+WARNINGS = {
+    "no_registration": (
+        "Văn bản chưa có nhãn số đến: hãy gán nhãn",
+        "No registration label on this document: assign one",
+    ),
+    "registration_repeated": (
+        "Nhãn số đến {label} xuất hiện ở nhiều văn bản trong lô",
+        "Registration label {label} is used by more than one document in this batch",
+    ),
+    "several_registrations": (
+        "Trang đầu có nhiều nhãn số đến khác nhau: {labels}; đã dùng {label}",
+        "The first page carries several registration labels: {labels}; {label} was used",
+    ),
+    "registration_on_file": (
+        "Nhãn số đến {label} đã vào sổ đến ngày {day}: nhãn dùng lại?",
+        "Registration label {label} is already in the register since {day}: a reused label?",
+    ),
+    "duplicate": (
+        "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
+        "Document {number} of {organ} is already on file: {others}",
+    ),
+}
+
+
+def warning(code: str, **values: str) -> dict[str, Any]:
+    vi, en = WARNINGS[code]
+    return {"code": code, "message": {"vi": vi.format(**values), "en": en.format(**values)}}
+
+
+def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
+    documents: list[Document] = []
+    current: Document | None = None
+
+    def start(registration: str | None) -> Document:
+        doc = Document(f"{batch_id}-{len(documents) + 1:03d}", registration)
+        documents.append(doc)
+        return doc
+
+    for page in pages:
+        if page.separator:
+            current = None
+            continue
+        if page.blank:
+            continue
+        labels = list(dict.fromkeys(code.text for code in page.registrations))
+        if labels:
+            current = start(labels[0])
+            if len(labels) > 1:
+                current.warnings.append(
+                    warning("several_registrations", labels=", ".join(labels), label=labels[0])
+                )
+        elif current is None:
+            current = start(None)
+        current.pages.append(page.key)
+
+    counts = Counter(d.registration for d in documents if d.registration)
+    for doc in documents:
+        if doc.registration is None:
+            doc.warnings.append(warning("no_registration"))
+        elif counts[doc.registration] > 1:
+            doc.warnings.append(warning("registration_repeated", label=doc.registration))
+    return documents

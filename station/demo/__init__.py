@@ -1,0 +1,3 @@
+"""The embedded default: sample documents, a local broker, the whole system on loopback.
+Production code never imports it (commands may).
+"""

@@ -1,0 +1,121 @@
+"""The embedded default (DESIGN §3.1): the whole system on one machine, on loopback.
+
+- a virtual scanner: the generated Vietnamese sample stack, fed at a feeder's pace;
+- mosquitto, started as a child process on a free port;
+- the central receiver, storing delivered documents under ``DATA/central``;
+- the station with its UI;
+- the fleet dashboard.
+
+:class:`Demo` starts them in that order and stops them in the reverse one.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from station.appliance.settings import Settings
+from station.appliance.station import Station
+from station.central.fleet import Fleet
+from station.central.fleetdb import FleetDB
+from station.central.receiver import Receiver
+from station.config import Config
+from station.demo.localbroker import LocalBroker, free_port
+from station.demo.samples import write_sample_batch
+from station.store.database import Store
+from station.ui import Services, WebSettings, create_app
+from station.ui.app import WebServer
+from station.uplink.mqtt import Connection
+
+STATION_ID = "demo-vt01"
+UNIT = "Viện kiểm sát nhân dân tỉnh Thanh Hóa"
+
+
+@dataclass
+class Demo:
+    data_dir: Path
+    pace_s: float = 0.5
+    auto_confirm_s: int = 10
+    broker: LocalBroker | None = None
+    station: Station | None = None
+    store: Store | None = None
+    urls: dict[str, str] = field(default_factory=dict)
+    _stops: list[Any] = field(default_factory=list)
+
+    @property
+    def samples(self) -> Path:
+        return self.data_dir / "virtual-scanner"
+
+    @property
+    def central(self) -> Path:
+        return self.data_dir / "central"
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not any(self.samples.glob("scan_*.jpg")):
+            write_sample_batch(self.samples, dpi=200)
+        folder = self.data_dir / "broker"
+        folder.mkdir(exist_ok=True)
+        self.broker = LocalBroker(folder)
+        self.broker.start()
+        self._stops.append(self.broker.stop)
+        self.urls["broker"] = self.broker.url
+
+        tag = f"{socket.gethostname()}-{os.getpid()}"[:40]
+        receiver = Connection(self.broker.url, f"demo-central-{tag}", clean_start=True)
+        Receiver(receiver, self.central)
+        receiver.start()
+        self._stops.append(receiver.stop)
+
+        fleet_dir = self.data_dir / "fleet"
+        db = FleetDB(fleet_dir)
+        self._stops.append(db.close)
+        fleet_conn = Connection(self.broker.url, f"demo-fleet-{tag}")
+        fleet = Fleet(fleet_conn, db)
+        fleet_conn.start()
+        self._stops.append(fleet_conn.stop)
+        fleet_web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=fleet_dir)
+        fleet_server = WebServer(create_app(fleet_web, Services(fleet=fleet)), fleet_web)
+        fleet_server.start()
+        self._stops.append(fleet_server.stop)
+        self.urls["fleet"] = f"{fleet_server.url}/"
+
+        config = Config.model_validate(
+            {
+                "station": {
+                    "id": STATION_ID,
+                    "unit_name": UNIT,
+                    "data_dir": str(self.data_dir / "station"),
+                },
+                "scanner": {"device": f"folder:{self.samples}?pace={self.pace_s}"},
+                "pipeline": {"auto_confirm_seconds": self.auto_confirm_s},
+                "uplink": {"broker": self.broker.url, "keepalive_s": 10},
+                "telemetry": {"interval_s": 10},
+                "ui": {"listen": f"127.0.0.1:{free_port()}"},
+            }
+        )
+        self.store = Store(config.station.data_dir, owner=True)
+        self._stops.append(self.store.close)
+        self.station = Station(Settings(config), self.store)
+        web = WebSettings(listen=config.ui.listen, data_dir=config.station.data_dir)
+        server = WebServer(create_app(web, Services(station=self.station)), web)
+        self.station.start()
+        self._stops.append(self.station.stop)
+        server.start()
+        self._stops.append(server.stop)
+        self.urls["station"] = f"{server.url}/"
+        self.urls["central"] = str(self.central)
+
+    def stop(self) -> None:
+        while self._stops:
+            self._stops.pop()()

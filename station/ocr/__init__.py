@@ -1,0 +1,3 @@
+"""OCR: the OCRmyPDF and Tesseract wrappers, and reading the header of page 1.
+Imports no store, network or UI.
+"""

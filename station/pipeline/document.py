@@ -1,0 +1,233 @@
+"""From a batch's cleaned pages to its documents' files: OCR, header fields, XMP.
+
+:func:`finish_batch` is one step over files (pages in, one PDF/A per document
+out) and runs in the :class:`OcrPool` worker process, beside capture and
+never in front of it:
+
+1. one OCRmyPDF run over every kept page of the batch, in order, with
+   ``jobs`` Tesseract processes (``OMP_THREAD_LIMIT=1`` each): one page per
+   core until the last page, whatever the documents' lengths, and OCRmyPDF's
+   own start and checks paid once per batch;
+2. the result cut into one PDF/A-2b per document (:func:`station.ocr.pdf.split_pdf`);
+3. per document, in ``jobs`` threads: the header fields from page 1
+   (:mod:`station.ocr.header`; their second readings of a few header lines are
+   read for the whole batch at once, :class:`Prefetch`) and the XMP
+   metadata (:mod:`station.records.xmp`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from station.common import workers
+from station.errors import OcrError
+
+
+@dataclass(frozen=True)
+class DocumentJob:
+    pages: tuple[Path, ...]  # cleaned page images, in order
+    out: Path  # the PDF to write
+    doc_id: str
+    registration: str | None
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    documents: tuple[DocumentJob, ...]
+    batch_id: str
+    work: Path  # a folder on the same file system as the documents
+    station_id: str = ""
+    languages: tuple[str, ...] = ("vie", "eng")
+    jobs: int = 1
+    timeout_s: int = 180
+
+
+def finish_batch(job: BatchJob) -> list[dict[str, Any]]:
+    """Write every document's PDF/A with its text layer and XMP; returns their
+    Decree 30 metadata, in order (None where the header was not read surely)."""
+    from station.ocr.pdf import make_pdf, split_pdf
+
+    if not job.documents:
+        return []
+    combined = job.work / f".ocr-{job.batch_id}.pdf"
+    make_pdf(
+        [page for doc in job.documents for page in doc.pages],
+        combined,
+        languages=job.languages,
+        jobs=job.jobs,
+        title=job.batch_id,
+        keywords=[job.batch_id],
+        timeout_s=job.timeout_s,
+    )
+    try:
+        parts, start = [], 0
+        for doc in job.documents:
+            parts.append((start, start + len(doc.pages), doc.out, doc.registration or doc.doc_id))
+            start += len(doc.pages)
+        split_pdf(combined, parts)
+    finally:
+        combined.unlink(missing_ok=True)
+    with ThreadPoolExecutor(max(1, job.jobs), thread_name_prefix="fields") as pool:
+        pages = list(pool.map(_first_page, job.documents))
+        # the second readings of every document's header, one Tesseract run per core
+        reads = Prefetch()
+        for doc, page in zip(job.documents, pages, strict=True):
+            _read_fields(doc, page, reads.record, reads.record_line, recording=True)
+        reads.fetch(pool, max(1, job.jobs))
+        results = list(
+            pool.map(
+                lambda pair: _read_fields(pair[0], pair[1], reads.lines, reads.line),
+                zip(job.documents, pages, strict=True),
+            )
+        )
+        written = pool.map(
+            lambda pair: _write_xmp(pair[0], pair[1], job),
+            zip(job.documents, results, strict=True),
+        )
+        list(written)
+    return results
+
+
+Page = tuple[Any, Any, int]  # words of page 1, its image, its resolution
+
+
+def _first_page(doc: DocumentJob) -> Page:
+    import cv2
+    from PIL import Image
+
+    from station.ocr.pdf import page_words
+
+    first = doc.pages[0]
+    with Image.open(first) as probe:
+        dpi = round(float(probe.info.get("dpi", (200, 200))[0])) or 200
+    image = cv2.imread(str(first), cv2.IMREAD_COLOR)
+    if image is None:
+        raise OcrError(f"{first.name}: cannot read the page", f"{first.name}: không đọc được trang")
+    return page_words(doc.out, 0), image, dpi
+
+
+def _read_fields(
+    doc: DocumentJob,
+    page: Page,
+    reader: Callable[[Any, int], list[str]],
+    line_reader: Callable[[Any, int], str],
+    recording: bool = False,
+) -> dict[str, Any]:
+    from station.ocr.header import read_fields, red_marks
+
+    words, image, dpi = page
+    return read_fields(
+        words,
+        image,
+        dpi,
+        page_amount=len(doc.pages),
+        latest=date.today(),
+        marks=red_marks(image, dpi, line_reader),
+        reader=reader,
+        recording=recording,
+    )
+
+
+def _write_xmp(doc: DocumentJob, metadata: dict[str, Any], job: BatchJob) -> None:
+    from station.records import xmp
+
+    xmp.write(
+        doc.out,
+        {
+            **metadata,
+            "Registration": doc.registration,
+            "BatchId": job.batch_id,
+            "DocId": doc.doc_id,
+            "StationId": job.station_id or None,
+        },
+    )
+
+
+class Prefetch:
+    """Second readings of small regions (header lines, red marks) for a whole
+    batch, read together: Tesseract starts and loads its model once per core
+    instead of once per region. A first pass over the documents records the
+    regions each would read (:meth:`record` answers nothing, so every region a
+    reading could lead to is recorded); :meth:`fetch` reads them; a second
+    pass reads from here, and a region not fetched is read alone."""
+
+    def __init__(self) -> None:
+        self._wanted: dict[bytes, tuple[Any, int]] = {}
+        self._read: dict[bytes, list[str]] = {}
+
+    @staticmethod
+    def _key(image: Any, dpi: int) -> bytes:
+        digest = hashlib.blake2b(image.tobytes(), digest_size=16)
+        digest.update(f"{image.shape}/{dpi}".encode())
+        return digest.digest()
+
+    def record(self, image: Any, dpi: int) -> list[str]:
+        self._wanted.setdefault(self._key(image, dpi), (image, dpi))
+        return []
+
+    def record_line(self, image: Any, dpi: int) -> str:
+        self.record(image, dpi)
+        return ""
+
+    def fetch(self, pool: ThreadPoolExecutor, parts: int) -> None:
+        from station.ocr import tesseract
+
+        groups: dict[int, list[bytes]] = {}
+        for key, (_, dpi) in self._wanted.items():
+            groups.setdefault(dpi, []).append(key)
+        chunks = [
+            (dpi, keys[i::parts])
+            for dpi, keys in groups.items()
+            for i in range(parts)
+            if keys[i::parts]
+        ]
+
+        def run(chunk: tuple[int, list[bytes]]) -> None:
+            dpi, keys = chunk
+            found = tesseract.read_many([self._wanted[k][0] for k in keys], dpi)
+            if found is not None:
+                self._read.update(zip(keys, found, strict=True))
+
+        list(pool.map(run, chunks))
+
+    def lines(self, image: Any, dpi: int) -> list[str]:
+        from station.ocr import tesseract
+
+        found = self._read.get(self._key(image, dpi))
+        return found if found is not None else tesseract.read_lines(image, dpi)
+
+    def line(self, image: Any, dpi: int) -> str:
+        from station.ocr import tesseract
+
+        found = self._read.get(self._key(image, dpi))
+        return " ".join(found) if found is not None else tesseract.read_line(image, dpi)
+
+
+class OcrPool:
+    """The OCR worker process for :func:`finish_batch`. Its imports are paid
+    once, and a crash in OCR loses one attempt at a batch, not the station."""
+
+    def __init__(self) -> None:
+        self._pool = workers.pool(1)
+
+    def submit(self, job: BatchJob) -> Future[list[dict[str, Any]]]:
+        return self._pool.submit(finish_batch, job)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> OcrPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def page_files(out: Path, positions: Sequence[int]) -> tuple[Path, ...]:
+    return tuple(out / "pages" / f"p{p:04d}.jpg" for p in positions)

@@ -1,0 +1,612 @@
+"""From captured pages to confirmed, queued documents, beside capture.
+
+The capture thread hands each stored page to :meth:`Processor.captured`, which
+makes a thumbnail of the raw page at once (the clerk sees it within a second)
+and queues the page for cleaning in a worker process. One ``pipeline`` thread
+takes the results in order: cleaned pages join the review and the documents
+are grouped again; when a capture ends and its pages are clean, the stale
+documents go to the OCR worker (:class:`station.pipeline.document.OcrPool`); their fields
+come back into the review. :meth:`confirm` makes the documents whose pages the
+clerk changed again, writes the final XMP, records the documents and queues
+them for delivery. Nothing here waits for OCR: capture and cleaning go on.
+
+A step that fails for want of room (:class:`~station.errors.DiskFull`, or a
+worker's error caused by a full disk) is parked, not dropped: ``on_disk_full``
+tells the station, and :meth:`Processor.unpark` takes every parked step up
+again, in order, once there is room (a page is cleaned again, a batch read or
+confirmed again), so no batch is left ``processing``.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from station.appliance.hub import Hub
+from station.appliance.settings import Settings
+from station.appliance.stats import VIETNAM
+from station.barcodes.decode import Rules, classify
+from station.barcodes.split import warning
+from station.capture.imageio import read_frames
+from station.common import workers
+from station.common.fsutil import atomic_write, full_disk
+from station.common.supervisor import Supervised
+from station.errors import (
+    DiskFull,
+    InputError,
+    NotFound,
+    SigningError,
+    StationError,
+    StorageError,
+    StorageFull,
+)
+from station.pipeline.document import BatchJob, DocumentJob, OcrPool
+from station.records.register import Entry, Register
+from station.records.signing import Signer
+from station.review.drafts import Review, ReviewDoc
+from station.store.database import Page, Store, duplicate_key, now_iso
+
+log = logging.getLogger("scanstation.pipeline")
+
+THUMB_WIDTH = 240
+#: how often documents waiting for their signature are tried again
+HELD_RETRY_S = 60.0
+
+
+def thumbnail(data: bytes, rotation: int = 0, width: int = THUMB_WIDTH) -> bytes:
+    """A small JPEG of a page; JPEGs are decoded at 1/8 size (a few ms)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (width, width * 2))
+        small = image.convert("RGB")
+        small.thumbnail((width, width * 2))
+        if rotation:
+            small = small.rotate(-rotation, expand=True)
+        out = io.BytesIO()
+        small.save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def rotated(source: Path, rotation: int, target: Path) -> Path:
+    """The page turned ``rotation`` degrees clockwise, at its resolution."""
+    if not rotation:
+        return source
+    with Image.open(source) as image:
+        dpi = image.info.get("dpi", (200, 200))
+        turned = image.rotate(-rotation, expand=True)
+        out = io.BytesIO()
+        turned.save(out, "JPEG", quality=92, subsampling=0, dpi=dpi)
+    atomic_write(target, out.getvalue(), mode=0o640)
+    return target
+
+
+def clean_to_files(
+    source: Path, dpi: int, sensitivity: str, rules: Rules, clean_out: Path, thumb_out: Path
+) -> dict[str, Any]:
+    """The per-page step in the worker: the corrected page and its thumbnail
+    written, and what the review needs to know of it."""
+    from station.pipeline.offline import clean_page
+
+    frame = next(iter(read_frames(source, dpi)))
+    page = clean_page(frame, source.name, sensitivity, rules)
+    atomic_write(clean_out, page.data, mode=0o640)
+    atomic_write(thumb_out, thumbnail(page.data), mode=0o640)
+    found = classify(page.barcodes, rules)
+    return {
+        "skew_deg": round(page.skew_deg, 2),
+        "orientation_deg": page.orientation_deg,
+        "blank": page.blank,
+        "separator": found.separator,
+        "barcodes": [code.as_json() for code in page.barcodes],
+        "registrations": [code.text for code in found.registrations],
+        "dpi": page.dpi,
+    }
+
+
+@dataclass
+class _Batch:
+    """What the pipeline thread knows of a batch under way."""
+
+    sent: int = 0
+    cleaned: int = 0
+    captured: bool = False
+    reading: bool = False
+    confirming: bool = False
+
+
+class Processor(Supervised):
+    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+        self.stop_event = threading.Event()
+        super().__init__("pipeline", self.loop, self.stop_event)
+        self.store = store
+        self.review = review
+        self.settings = settings
+        self.hub = hub
+        self.inbox: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+        #: steps that failed for want of room, taken up again by :meth:`unpark`
+        self.parked: list[tuple[str, tuple[Any, ...]]] = []
+        self._parked_lock = threading.Lock()
+        self.batches: dict[str, _Batch] = {}
+        #: review batch -> time.monotonic() when it confirms itself
+        self.countdowns: dict[str, float] = {}
+        self.cleaner = workers.pool(1)
+        self.ocr = OcrPool()
+        self._signing: dict[str, Any] = {}
+        self._held_at = time.monotonic()
+        self.on_error: Callable[[StationError], None] = lambda error: None
+        self.on_disk_full: Callable[[DiskFull], None] = lambda error: None
+        #: whether the data disk is short of room now (a worker's error then counts as one)
+        self.short_of_room: Callable[[], bool] = lambda: False
+
+    @property
+    def rules(self) -> Rules:
+        pipeline = self.settings.config.pipeline
+        return Rules.from_config(pipeline.registration_pattern, pipeline.separator_text)
+
+    # ------------------------------------------------------------------ from capture
+
+    def captured(self, review_batch: str, page: Page) -> None:
+        """A page is stored (capture thread): thumbnail now, cleaning queued."""
+        folder = self.review.folder(review_batch)
+        source = self.store.page_path(page)
+        try:
+            raw = thumbnail(source.read_bytes())
+            atomic_write(folder / f"raw-{page.id}.jpg", raw, mode=0o640)
+            thumb = f"{review_batch}/raw-{page.id}.jpg"
+        except (OSError, ValueError, StorageError) as exc:
+            log.warning("no thumbnail for page %s: %s", page.id, exc)
+            thumb = None
+        self.review.add_page(review_batch, page.id, {"captured": True}, thumb=thumb)
+        self.hub.publish("page", batch=review_batch, page=page.id, thumb=thumb, stage="captured")
+        self.inbox.put(("clean", (review_batch, page)))
+
+    def capture_ended(self, review_batch: str, capture_batch: str | None) -> None:
+        self.inbox.put(("ended", (review_batch, capture_batch)))
+
+    def confirm(self, review_batch: str) -> None:
+        self.inbox.put(("confirm", (review_batch,)))
+
+    # ------------------------------------------------------------------ the thread
+
+    def unpark(self) -> None:
+        """There is room again: the parked steps go back into the inbox, in order,
+        before anything the caller queues after this."""
+        with self._parked_lock:
+            parked, self.parked = self.parked, []
+        for step in parked:
+            self.inbox.put(step)
+
+    def loop(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                kind, args = self.inbox.get(timeout=0.2)
+            except queue.Empty:
+                self._tick_countdowns()
+                continue
+            try:
+                getattr(self, f"_on_{kind}")(*args)
+            except Exception as exc:  # one failed step must not stop the pipeline
+                full = exc if isinstance(exc, DiskFull) else full_disk(exc, self.review.work)
+                if full is None and self.short_of_room():
+                    full = StorageFull(
+                        f"{kind} failed while the disk is full: {exc}",
+                        f"{kind} thất bại khi hết dung lượng lưu trữ: {exc}",
+                    )
+                if full is not None:
+                    self._park(kind, args, full)
+                elif isinstance(exc, StationError):
+                    log.warning("%s failed: %s", kind, exc.message_en)
+                    self.on_error(exc)
+                else:
+                    log.exception("%s failed", kind)
+            self._tick_countdowns()
+
+    def _park(self, kind: str, args: tuple[Any, ...], error: DiskFull) -> None:
+        """Keep a step that failed for want of room, to be done again."""
+        log.warning("%s waits for room: %s", kind, error.message_en)
+        if kind == "cleaned":  # the page is cleaned again
+            review_batch, page, _done = args
+            state = self._state(review_batch)
+            state.sent -= 1
+            state.cleaned -= 1
+            kind, args = "clean", (review_batch, page)
+        elif kind == "read":  # the batch is read (and confirmed) again
+            review_batch, _ids, _done, confirming = args
+            kind, args = "reread", (review_batch, confirming)
+        elif kind == "confirm":
+            self._state(args[0]).confirming = False
+        with self._parked_lock:
+            self.parked.append((kind, args))
+        self.on_disk_full(error)
+
+    def _waiting_for_room(self, review_batch: str) -> bool:
+        with self._parked_lock:
+            return any(args and args[0] == review_batch for _kind, args in self.parked)
+
+    def _on_reread(self, review_batch: str, confirming: bool) -> None:
+        self._read(review_batch, confirming=confirming)
+
+    def close(self) -> None:
+        self.stop_event.set()
+        if self.is_alive():
+            self.join(timeout=10)
+        self.cleaner.shutdown(wait=True, cancel_futures=True)
+        self.ocr.close()
+
+    def _state(self, batch: str) -> _Batch:
+        return self.batches.setdefault(batch, _Batch())
+
+    def _on_clean(self, review_batch: str, page: Page) -> None:
+        folder = self.review.folder(review_batch)
+        config = self.settings.config
+        future = self.cleaner.submit(
+            clean_to_files,
+            self.store.page_path(page),
+            page.dpi,
+            config.pipeline.blank_sensitivity,
+            self.rules,
+            folder / f"p{page.id}.jpg",
+            folder / f"t{page.id}.jpg",
+        )
+        self._state(review_batch).sent += 1
+        future.add_done_callback(
+            lambda done: self.inbox.put(("cleaned", (review_batch, page, done)))
+        )
+
+    def _on_cleaned(self, review_batch: str, page: Page, done: Future[dict[str, Any]]) -> None:
+        page_id = page.id
+        state = self._state(review_batch)
+        state.cleaned += 1
+        try:
+            info = done.result()
+        except InputError as exc:
+            info = {"blank": True, "error": exc.message_en}
+            log.warning("page %s could not be cleaned: %s", page_id, exc.message_en)
+        self.review.add_page(
+            review_batch,
+            page_id,
+            info,
+            clean=f"{review_batch}/p{page_id}.jpg" if "error" not in info else None,
+            thumb=f"{review_batch}/t{page_id}.jpg" if "error" not in info else None,
+        )
+        if self.store.batch(review_batch).state in ("capturing", "captured", "interrupted"):
+            self.review.regroup(review_batch, self.rules)
+        self.hub.publish(
+            "page", batch=review_batch, page=page_id, thumb=f"{review_batch}/t{page_id}.jpg",
+            stage="cleaned", blank=bool(info.get("blank")),
+        )  # fmt: skip
+        self._maybe_read(review_batch)
+
+    def _on_ended(self, review_batch: str, capture_batch: str | None) -> None:
+        self._state(review_batch).captured = True
+        self._maybe_read(review_batch)
+
+    def _maybe_read(self, review_batch: str) -> None:
+        state = self._state(review_batch)
+        if not state.captured or state.cleaned < state.sent or state.reading:
+            return
+        if self._waiting_for_room(review_batch):  # a page still to be cleaned again
+            return
+        if self.store.batch(review_batch).state == "review":
+            self._append_new_pages(review_batch)
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "processing")
+        self._read(review_batch)
+
+    def _append_new_pages(self, review_batch: str) -> None:
+        """Pages scanned again into a batch under review become documents of their own."""
+        loose = [p for p in self.review.pages(review_batch) if p.doc_id is None and p.kept]
+        if loose:
+            self.review.attach(review_batch, [p.page_id for p in loose], self.rules)
+
+    def _read(self, review_batch: str, *, confirming: bool = False) -> None:
+        """OCR the stale documents (all of them the first time), in the OCR worker."""
+        docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
+        state = self._state(review_batch)
+        if not docs:
+            self.inbox.put(("read", (review_batch, [], None, confirming)))
+            return
+        config = self.settings.config
+        job = BatchJob(
+            documents=tuple(self._job(doc) for doc in docs),
+            batch_id=review_batch,
+            work=self.review.folder(review_batch),
+            station_id=config.station.id,
+            languages=tuple(config.ocr.languages),
+            jobs=ocr_jobs(config.ocr.jobs),
+            timeout_s=config.ocr.page_timeout_s,
+        )
+        state.reading = True
+        self.hub.publish("batch", batch=review_batch, stage="reading", documents=len(docs))
+        future = self.ocr.submit(job)
+        ids = [d.doc_id for d in docs]
+        future.add_done_callback(
+            lambda done: self.inbox.put(("read", (review_batch, ids, done, confirming)))
+        )
+
+    def _job(self, doc: ReviewDoc) -> DocumentJob:
+        folder = self.review.folder(doc.batch_id)
+        pages = tuple(
+            rotated(
+                self.review.work / str(page.clean),
+                page.rotation,
+                folder / f"p{page.page_id}-r{page.rotation}.jpg",
+            )
+            for page in doc.pages
+        )
+        return DocumentJob(pages, folder / f"{doc.doc_id}.pdf", doc.doc_id, doc.registration)
+
+    def _on_read(
+        self,
+        review_batch: str,
+        ids: list[str],
+        done: Future[list[dict[str, Any]]] | None,
+        confirming: bool,
+    ) -> None:
+        state = self._state(review_batch)
+        state.reading = False
+        results = done.result() if done is not None else []
+        for doc_id, metadata in zip(ids, results, strict=True):
+            self.review.set_read(doc_id, metadata, f"{review_batch}/{doc_id}.pdf", [])
+        self._warn_duplicates(review_batch)
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "review")
+        if confirming:
+            self._finalize(review_batch)
+            return
+        self.hub.publish("batch", batch=review_batch, stage="review")
+        self._arm_countdown(review_batch)
+
+    def _warn_duplicates(self, review_batch: str) -> None:
+        """DESIGN §4.3: number + symbol + agency already in this batch or on file;
+        and a registration label already in the register (a label used twice)."""
+        seen: dict[str, str] = {}
+        register = Register(self.store)
+        for doc in self.review.documents(review_batch):
+            codes = {w["code"] for w in doc.warnings}
+            on_file = register.holding(doc.registration) if doc.registration else None
+            if on_file and on_file.doc_id != doc.doc_id and "registration_on_file" not in codes:
+                self.review.add_warning(
+                    doc.doc_id,
+                    warning(
+                        "registration_on_file",
+                        label=on_file.registration,
+                        day=f"{on_file.arrival_date:%d/%m/%Y}",
+                    ),
+                )
+            key = duplicate_key(doc.metadata)
+            if key is None or "duplicate" in {w["code"] for w in doc.warnings}:
+                continue
+            earlier = ([seen[key]] if key in seen else []) + [
+                d["registration"] or d["id"] for d in self.store.same_documents(doc.metadata)
+            ]
+            seen.setdefault(key, doc.registration or doc.doc_id)
+            if earlier:
+                meta = doc.metadata
+                self.review.add_warning(
+                    doc.doc_id,
+                    warning(
+                        "duplicate",
+                        number=f"{meta['CodeNumber']}/{meta['CodeNotation']}",
+                        organ=str(meta["OrganName"]),
+                        others=", ".join(earlier),
+                    ),
+                )
+
+    # ------------------------------------------------------------------ signing
+
+    def _signer(self) -> Signer | None:
+        section = self.settings.config.signing
+        if not section.enabled:
+            return None
+        return Signer(section, self.settings.config.station.unit_name, self.store.data_dir)
+
+    def _sign(self, doc_id: str, pdf: Path) -> bool:
+        """Sign a confirmed document (when signing is on): True when it may go out."""
+        signer = self._signer()
+        if signer is None:
+            return True
+        try:
+            signer.sign(pdf, pdf)
+        except SigningError as exc:
+            allowed = self.settings.config.signing.allow_unsigned
+            log.warning("%s not signed: %s", doc_id, exc.message_en)
+            self._signing = {"ok": False, "at": now_iso(), "error": exc.to_json()}
+            _signing_event(self.store, exc, doc_id, allowed)
+            self.hub.publish("error", error=exc.to_json())
+            return allowed
+        self._signing = {"ok": True, "at": now_iso()}
+        return True
+
+    def check_signing(self) -> None:
+        """Open the signing key without signing, so the screens say whether it works."""
+        signer = self._signer()
+        if signer is None:
+            return
+        found = signer.check()
+        self._signing = {
+            "ok": found["ok"],
+            "at": now_iso(),
+            **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
+        }
+
+    def sign_held(self) -> None:
+        self.inbox.put(("sign_held", ()))
+
+    def _on_sign_held(self) -> None:
+        """Documents waiting for their signature: sign and release them."""
+        self._held_at = time.monotonic()
+        for item in self.store.outbox(("held",)):
+            if self._sign(item.doc_id, item.path) and self._signing.get("ok"):
+                self.store.release(item.doc_id)
+                self.hub.publish("outbox")
+            else:
+                return
+
+    def signing_status(self) -> dict[str, Any]:
+        section = self.settings.config.signing
+        held = self.store.outbox_summary()["counts"]["held"]
+        return {"enabled": section.enabled, "held": held, **self._signing}
+
+    # ------------------------------------------------------------------ confirming
+
+    def _arm_countdown(self, review_batch: str) -> None:
+        """A clean batch that has just been read counts down to its confirmation."""
+        self.review.hold(review_batch, False)
+        self._countdown(review_batch)
+
+    def _countdown(self, review_batch: str) -> None:
+        seconds = self.settings.config.pipeline.auto_confirm_seconds
+        docs = self.review.documents(review_batch)
+        if seconds and docs and all(d.clean for d in docs):
+            self.countdowns[review_batch] = time.monotonic() + seconds
+            self.hub.publish("countdown", batch=review_batch, seconds=seconds)
+
+    def resume_countdown(self, review_batch: str) -> None:
+        """After a restart: count down again unless the clerk had stopped it."""
+        self.inbox.put(("resume_countdown", (review_batch,)))
+
+    def _on_resume_countdown(self, review_batch: str) -> None:
+        if not self.review.held(review_batch) and review_batch not in self.countdowns:
+            self._countdown(review_batch)
+
+    def stop_countdown(self, review_batch: str) -> bool:
+        """The clerk stopped the countdown (or changed the batch): it stays stopped,
+        across restarts, until the batch is read again."""
+        self.review.hold(review_batch)
+        stopped = self.countdowns.pop(review_batch, None) is not None
+        if stopped:
+            self.hub.publish("countdown", batch=review_batch, seconds=None)
+        return stopped
+
+    def countdown_left(self, review_batch: str) -> float | None:
+        deadline = self.countdowns.get(review_batch)
+        return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def _tick_countdowns(self) -> None:
+        now = time.monotonic()
+        if now - self._held_at > HELD_RETRY_S and self.settings.config.signing.enabled:
+            self._held_at = now
+            if self.store.outbox_summary()["counts"]["held"]:
+                self._on_sign_held()
+        for batch, deadline in list(self.countdowns.items()):
+            if now >= deadline:
+                del self.countdowns[batch]
+                log.info("batch %s confirmed by the countdown", batch)
+                self._on_confirm(batch)
+
+    def _on_confirm(self, review_batch: str) -> None:
+        self.countdowns.pop(review_batch, None)
+        state = self._state(review_batch)
+        if state.confirming:
+            return
+        state.confirming = True
+        self.hub.publish("batch", batch=review_batch, stage="confirming")
+        self._read(review_batch, confirming=True)
+
+    def _finalize(self, review_batch: str) -> None:
+        """Final XMP, the documents on record, and each one queued for delivery."""
+        from station.records import xmp
+
+        config = self.settings.config
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "confirmed")
+        register = Register(self.store, config.incoming.holidays)
+        for doc in self.review.documents(review_batch):
+            pdf = self.review.work / str(doc.pdf)
+            entry = self._register(register, review_batch, doc)
+            values = {
+                **doc.metadata,
+                "ArrivalNumber": entry.number,
+                "ArrivalDate": entry.arrival_date.isoformat(),
+                "Registration": doc.registration,
+                "BatchId": review_batch,
+                "DocId": doc.doc_id,
+                "StationId": config.station.id,
+            }
+            xmp.write(pdf, values)
+            self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
+                                    doc.metadata)  # fmt: skip
+            held = not self._sign(doc.doc_id, pdf)
+            # the receiver files documents by the month they were confirmed here
+            created = datetime.now(VIETNAM).isoformat(timespec="seconds")
+            self.store.enqueue(
+                doc.doc_id,
+                pdf,
+                {**values, "created_at": created},
+                config.uplink.segment_size,
+                held=held,
+            )
+        for capture_batch in self.review.capture_batches(review_batch):
+            walk(self.store, capture_batch, "done")
+        self._state(review_batch).confirming = False
+        self.hub.publish("batch", batch=review_batch, stage="done")
+        self.hub.publish("outbox")
+
+    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
+        """The document's register entry (made once: a confirmation taken up again
+        after a restart finds it). Ngày đến is the day it was scanned unless the
+        clerk set it in the review."""
+        try:
+            return register.entry(doc.doc_id)
+        except NotFound:
+            pass
+        given = doc.metadata.get("ArrivalDate")
+        if given:
+            arrival = date.fromisoformat(str(given))
+        else:
+            created = datetime.fromisoformat(self.store.batch(review_batch).created_at)
+            arrival = created.astimezone(VIETNAM).date()
+        return register.record(
+            doc.doc_id,
+            review_batch,
+            str(doc.registration),
+            self.settings.config.pipeline.registration_pattern,
+            doc.metadata,
+            arrival,
+            datetime.now(VIETNAM),
+        )
+
+
+#: the way every batch goes after capture
+FORWARD = ("captured", "processing", "review", "confirmed", "done")
+
+
+def walk(store: Store, batch_id: str, target: str) -> None:
+    """Move a capture batch forward to ``target`` (an interrupted batch whose pages
+    the clerk keeps counts as captured); a batch already there or past it stays."""
+    state = store.batch(batch_id).state
+    if state == "interrupted":
+        store.set_batch_state(batch_id, "captured")
+        state = "captured"
+    if state not in FORWARD or FORWARD.index(state) >= FORWARD.index(target):
+        return
+    for step in FORWARD[FORWARD.index(state) + 1 : FORWARD.index(target) + 1]:
+        store.set_batch_state(batch_id, step)
+
+
+def _signing_event(store: Store, error: StationError, doc_id: str, unsigned: bool) -> None:
+    store.add_event(
+        "signing.failed",
+        "error",
+        error.message_vi,
+        error.message_en,
+        {"doc_id": doc_id, "sent_unsigned": unsigned},
+    )
+
+
+def ocr_jobs(configured: int) -> int:
+    """Tesseract processes: as configured, or all cores but one (capture keeps one)."""
+    import os
+
+    return configured or max(1, (os.cpu_count() or 2) - 1)

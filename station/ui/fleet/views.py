@@ -1,0 +1,213 @@
+"""The fleet dashboard: stations, a station's page, alerts, statistics, API, metrics."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from station.appliance.settings import REMOTE_KEYS
+from station.central.fleet import COMMANDS, Fleet
+from station.common.spreadsheet import csv_bytes
+from station.errors import NotFound, UsageError
+from station.ui.fleet.metrics import exposition
+from station.ui.i18n import VIETNAM, gettext
+
+blueprint = Blueprint("fleet", __name__)
+
+#: how long a command waits for the station's reply before the page returns
+REPLY_WAIT_S = 5.0
+
+
+def fleet() -> Fleet:
+    found: Fleet = current_app.extensions["fleet"]
+    return found
+
+
+def _station_or_404(station_id: str) -> dict[str, Any]:
+    row = fleet().db.station(station_id)
+    if row is None:
+        abort(404, description=gettext("Không có trạm này"))
+    return fleet().view(row, datetime.now(UTC))
+
+
+@blueprint.get("/")
+def dashboard() -> str:
+    stations = fleet().overview()
+    totals = {
+        "all": len(stations),
+        "online": sum(s["state"] == "online" for s in stations),
+        "offline": sum(s["state"] == "offline" for s in stations),
+        "lost": sum(s["state"] == "lost" for s in stations),
+        "alerts": sum(bool(s["alerts"]) for s in stations),
+    }
+    return render_template("fleet/dashboard.html", stations=stations, totals=totals)
+
+
+@blueprint.get("/station/<station_id>")
+def station(station_id: str) -> str:
+    view = _station_or_404(station_id)
+    db = fleet().db
+    return render_template(
+        "fleet/station.html",
+        s=view,
+        events=db.events(station_id, limit=100),
+        states=db.state_changes(station_id, limit=20),
+        commands=db.commands(station_id, limit=20),
+        remote_keys=REMOTE_KEYS,
+    )
+
+
+def _value(text: str) -> Any:
+    """A setting typed in a form: a number, true/false, or text."""
+    text = text.strip()
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+@blueprint.post("/station/<station_id>/command")
+def command(station_id: str) -> Any:
+    _station_or_404(station_id)
+    name = request.form.get("name", "")
+    if name not in COMMANDS:
+        raise UsageError(f"unknown command {name!r}", f"không có lệnh {name!r}")
+    args: dict[str, Any] = {}
+    if name == "reset-counter":
+        args = {"counter": "roller"}
+    elif name == "config" and request.form.get("key"):
+        key = request.form["key"]
+        if key not in REMOTE_KEYS:
+            raise UsageError(f"not a remote setting: {key}", f"không phải cấu hình từ xa: {key}")
+        args = {key: _value(request.form.get("value", ""))}
+    command_id = fleet().send(station_id, name, args)
+    fleet().wait_reply(command_id, REPLY_WAIT_S)
+    return redirect(url_for("fleet.station", station_id=station_id, sent=command_id) + "#commands")
+
+
+@blueprint.get("/alerts")
+def alerts() -> str:
+    stations = [s for s in fleet().overview() if s["alerts"]]
+    events = [e for e in fleet().db.events(limit=200) if e["severity"] in ("error", "warning")]
+    return render_template("fleet/alerts.html", stations=stations, events=events[:100])
+
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else datetime.now(VIETNAM).year
+
+
+def _table(year: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One row per unit: documents and pages for each month and the year."""
+    units: dict[str, dict[str, Any]] = {}
+    for row in fleet().db.monthly(year):
+        unit = units.setdefault(
+            row["unit"], {"unit": row["unit"], "months": {}, "documents": 0, "pages": 0}
+        )
+        month = int(row["month"][5:7])
+        unit["months"][month] = {"documents": row["documents"], "pages": row["pages"]}
+        unit["documents"] += row["documents"]
+        unit["pages"] += row["pages"]
+    rows = sorted(units.values(), key=lambda u: u["unit"])
+    months = {
+        m: {
+            key: sum(u["months"].get(m, {}).get(key, 0) for u in rows)
+            for key in ("documents", "pages")
+        }
+        for m in range(1, 13)
+    }
+    total = {
+        "documents": sum(u["documents"] for u in rows),
+        "pages": sum(u["pages"] for u in rows),
+        "months": months,
+    }
+    return rows, total
+
+
+@blueprint.get("/stats")
+def stats() -> str:
+    year = _year()
+    rows, total = _table(year)
+    years = sorted(set(fleet().db.years()) | {year})
+    return render_template("fleet/stats.html", year=year, years=years, rows=rows, total=total)
+
+
+@blueprint.get("/stats.csv")
+def stats_csv() -> Response:
+    year = _year()
+    rows, total = _table(year)
+    table: list[list[object]] = [
+        ["Đơn vị / Unit", "Tháng / Month", "Số văn bản / Documents", "Số trang / Pages"]
+    ]
+    for unit in rows:
+        label = unit["unit"] or "–"
+        for month in range(1, 13):
+            counts = unit["months"].get(month, {"documents": 0, "pages": 0})
+            table.append([label, f"{year}-{month:02d}", counts["documents"], counts["pages"]])
+        table.append([label, str(year), unit["documents"], unit["pages"]])
+    table.append(["Tổng cộng / Total", str(year), total["documents"], total["pages"]])
+    # the unit names come from the stations' payloads: no cell may become a formula
+    return Response(
+        csv_bytes(table),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="thong-ke-so-hoa-{year}.csv"'},
+    )
+
+
+def _api_station(view: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "station_id": view["station_id"],
+        "state": view["state"],
+        "since": view["since"],
+        "last_seen": view["last_seen"],
+        "unit": view["unit"],
+        "version": view["version"],
+        "health": view["health"],
+        "alerts": [asdict(a) for a in view["alerts"]],
+    }
+
+
+@blueprint.get("/api/stations")
+def api_stations() -> Response:
+    return jsonify([_api_station(v) for v in fleet().overview()])
+
+
+@blueprint.get("/api/stations/<station_id>")
+def api_station(station_id: str) -> Response:
+    row = fleet().db.station(station_id)
+    if row is None:
+        raise NotFound(f"no station {station_id!r}", f"không có trạm {station_id!r}")
+    body = _api_station(fleet().view(row, datetime.now(UTC)))
+    body["events"] = fleet().db.events(station_id, limit=100)
+    return jsonify(body)
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    text = exposition(fleet().overview(), fleet().rejected_counts())
+    return Response(text, mimetype="text/plain; version=0.0.4; charset=utf-8")
+
+
+@blueprint.app_template_filter("json")
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)

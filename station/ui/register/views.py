@@ -1,0 +1,145 @@
+"""Sổ đến: the incoming register of a day, a month or a year, what to check in
+it, the clerk's later columns, and the exports (PDF like the paper register,
+CSV, XLSX)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from station.appliance.stats import VIETNAM
+from station.errors import InputError
+from station.records.register import COLUMNS, EDITABLE, Entry
+from station.records.register_export import FORMATS, Book, Period, render
+from station.ui.review.pin import group
+from station.ui.review.views import station
+
+blueprint = Blueprint("register", __name__)
+
+_MEDIA = {
+    "pdf": "application/pdf",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def _today() -> date:
+    return datetime.now(VIETNAM).date()
+
+
+def _period() -> Period:
+    """The period asked for: ``from`` and ``to`` (a day, a month or a year), or today."""
+    first = request.args.get("from", "").strip() or _today().isoformat()
+    last = request.args.get("to", "").strip() or None
+    return Period.parse(first, last)  # a bad one is a UsageError: 400 with its message
+
+
+def _book(period: Period) -> Book:
+    st = station()
+    register = st.register
+    config = st.settings.config
+    return Book(
+        register.entries(period.start, period.end),
+        register.flags(period.start, period.end),
+        period,
+        config.station.unit_name,
+        config.incoming.keeper,
+    )
+
+
+def _shortcuts(today: date) -> list[tuple[str, str, str]]:
+    """(which, from, to) for the usual periods: today, this month, this year."""
+    month = Period.parse(f"{today:%Y-%m}")
+    return [
+        ("day", today.isoformat(), today.isoformat()),
+        ("month", month.start.isoformat(), month.end.isoformat()),
+        ("year", f"{today:%Y}-01-01", f"{today:%Y}-12-31"),
+    ]
+
+
+@blueprint.get("/register")
+def book() -> str:
+    period = _period()
+    found = _book(period)
+    flagged: dict[str, list[str]] = {}
+    for flag in found.flags:
+        for doc_id in flag.doc_ids:
+            flagged.setdefault(doc_id, []).append(flag.code)
+    return render_template(
+        "register/book.html",
+        book=found,
+        period=period,
+        columns=COLUMNS,
+        flagged=flagged,
+        shortcuts=_shortcuts(_today()),
+        formats=FORMATS,
+        args={"from": period.start.isoformat(), "to": period.end.isoformat()},
+        today=_today().isoformat(),
+    )
+
+
+@blueprint.post("/register/<doc_id>")
+@group("edit")
+def update(doc_id: str) -> Any:
+    changes = {key: request.form[key] for key in EDITABLE if key in request.form}
+    entry = station().update_register(doc_id, changes)
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return jsonify({"ok": True, "entry": entry.to_json()})
+    back = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
+    query: dict[str, Any] = {key: value for key, value in back.items() if value}
+    return redirect(url_for("register.book", **query))
+
+
+@blueprint.get("/register/export")
+@group("export")
+def export() -> Response:
+    fmt = request.args.get("format", "pdf")
+    if fmt not in FORMATS:
+        raise InputError(f"format is one of {', '.join(FORMATS)}", "định dạng là pdf, csv, xlsx")
+    period = _period()
+    data = render(_book(period), fmt)
+    name = f"so-den_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
+    return send_file(io.BytesIO(data), mimetype=_MEDIA[fmt], as_attachment=True, download_name=name)
+
+
+@blueprint.get("/api/register")
+def api() -> Response:
+    period = _period()
+    found = _book(period)
+    return jsonify(
+        {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+            "entries": [e.to_json() for e in found.entries],
+            "flags": [
+                {
+                    "code": f.code,
+                    "year": f.year,
+                    "numbers": list(f.numbers),
+                    "doc_ids": list(f.doc_ids),
+                    "message": {"vi": f.message_vi, "en": f.message_en},
+                }
+                for f in found.flags
+            ],
+        }
+    )
+
+
+def marks(entry: Entry) -> list[tuple[str, str]]:
+    """(mark, css class) for the urgency and secrecy marks shown beside a row."""
+    return [(m, "urgent") for m in entry.urgency] + [(m, "secret") for m in entry.secrecy]
+
+
+blueprint.add_app_template_global(marks, "register_marks")

@@ -1,0 +1,379 @@
+"""The counter: scan, review, send, and the station's diagnostics.
+
+Every action is a plain form POST (it works without script); ``review.js``
+sends the same forms with ``fetch`` and refreshes the documents from the
+``/batch/ID/docs`` fragment when the station says something changed
+(``/api/events``, server-sent events).
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+    url_for,
+)
+
+from station import __version__
+from station.appliance.station import Station
+from station.appliance.stats import VIETNAM
+from station.common.auth import verify_secret
+from station.errors import InputError, StationError
+from station.ocr.header import SECRECY
+from station.review.drafts import EDITABLE
+from station.ui import security
+from station.ui.i18n import gettext
+from station.ui.review import pin as guard
+from station.ui.review.pin import group
+
+blueprint = Blueprint("review", __name__)
+
+#: receipt statuses (QCVN 102 practice) as the clerk reads them
+RECEIPT_WORDS = {
+    "01": ("Đã nhận", "Received"),
+    "02": ("Bị từ chối", "Rejected"),
+    "03": ("Đã vào sổ", "Registered"),
+    "04": ("Đã phân công", "Assigned"),
+    "05": ("Đang xử lý", "In progress"),
+    "06": ("Hoàn thành", "Done"),
+}
+
+
+def station() -> Station:
+    found: Station = current_app.extensions["station"]
+    return found
+
+
+def _wants_json() -> bool:
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _done(target: str, **result: Any) -> Any:
+    """A form's answer: JSON for the script, a redirect for a plain form."""
+    if _wants_json():
+        return jsonify({"ok": True, **result})
+    return redirect(target)
+
+
+@blueprint.app_context_processor
+def common() -> dict[str, Any]:
+    if "station" not in current_app.extensions:
+        return {}
+    return {"status": station().status(), "home_endpoint": "review.scan"}
+
+
+# ------------------------------------------------------------------ scan
+
+
+@blueprint.get("/")
+def scan() -> str:
+    return render_template("review/scan.html")
+
+
+@blueprint.post("/scan")
+@group("scan")
+def press() -> Any:
+    profile = request.form.get("profile") or None
+    into = request.form.get("into") or None
+    started = station().scan(profile, into=into)
+    if not started:
+        raise InputError("the scanner is busy", "máy quét đang bận")
+    return _done(url_for("review.batch", batch_id=into) if into else url_for("review.scan"))
+
+
+# ------------------------------------------------------------------ review
+
+
+def _batch_view(batch_id: str) -> dict[str, Any]:
+    st = station()
+    batch = st.store.batch(batch_id)
+    docs = st.review.documents(batch_id)
+    pages = st.review.pages(batch_id)
+    placed = {p.page_id for d in docs for p in d.pages}
+    return {
+        "batch": batch,
+        "docs": docs,
+        "loose": [p for p in pages if p.page_id not in placed and not p.deleted],
+        "countdown": st.processor.countdown_left(batch_id),
+        "editable": batch.state == "review",
+        "fields": EDITABLE,
+        "arrival": _scan_day(batch.created_at),
+        "secrecy": SECRECY,
+        "confirming": batch.state in ("confirmed",)
+        or bool(st.processor.batches.get(batch_id) and st.processor.batches[batch_id].confirming),
+    }
+
+
+def _scan_day(created_at: str) -> str:
+    """The day a batch was scanned, in Vietnam: its documents' default Ngày đến."""
+    return datetime.fromisoformat(created_at).astimezone(VIETNAM).date().isoformat()
+
+
+@blueprint.get("/batch/<batch_id>")
+def batch(batch_id: str) -> str:
+    return render_template("review/batch.html", **_batch_view(batch_id))
+
+
+@blueprint.get("/batch/<batch_id>/docs")
+def docs_fragment(batch_id: str) -> str:
+    return render_template("review/_docs.html", **_batch_view(batch_id))
+
+
+@blueprint.post("/batch/<batch_id>/confirm")
+@group("confirm")
+def confirm(batch_id: str) -> Any:
+    station().confirm(batch_id)
+    return _done(url_for("review.batch", batch_id=batch_id))
+
+
+@blueprint.post("/batch/<batch_id>/stop")
+@group("edit")
+def stop_countdown(batch_id: str) -> Any:
+    station().stop_countdown(batch_id)
+    return _done(url_for("review.batch", batch_id=batch_id))
+
+
+def _back(page_or_doc_batch: str) -> str:
+    return url_for("review.batch", batch_id=page_or_doc_batch)
+
+
+@blueprint.post("/page/<int:page_id>/delete")
+@group("delete")
+def delete_page(page_id: int) -> Any:
+    st = station()
+    page = st.review.page(page_id)
+    st.delete_page(page_id)
+    return _done(_back(page.batch_id))
+
+
+@blueprint.post("/page/<int:page_id>/<action>")
+@group("edit")
+def page_action(page_id: int, action: str) -> Any:
+    st = station()
+    page = st.review.page(page_id)
+    if action == "rotate":
+        st.rotate(page_id, 1 if request.form.get("way", "right") == "right" else -1)
+    elif action == "split":
+        st.split_at(page_id)
+    elif action == "move":
+        target = request.form.get("doc", "")
+        index = request.form.get("index", "")
+        doc = st.review.document(target or str(page.doc_id))
+        at = int(index) if index.lstrip("-").isdigit() else len(doc.pages)
+        st.move_page(page_id, doc.doc_id, at)
+    else:
+        raise InputError(f"unknown page action {action!r}", f"không có thao tác {action!r}")
+    return _done(_back(page.batch_id))
+
+
+@blueprint.post("/doc/<doc_id>/merge")
+@group("edit")
+def merge(doc_id: str) -> Any:
+    doc = station().merge_next(doc_id)
+    return _done(_back(doc.batch_id))
+
+
+@blueprint.post("/doc/<doc_id>/fields")
+@group("edit")
+def fields(doc_id: str) -> Any:
+    """Save what the clerk changed; each field is checked, errors come back by field."""
+    st = station()
+    doc = st.review.document(doc_id)
+    errors: dict[str, str] = {}
+    registration = request.form.get("registration", "").strip()
+    if registration and registration != (doc.registration or ""):
+        try:
+            st.set_registration(doc_id, registration)
+        except InputError as exc:
+            errors["registration"] = exc.user_message()
+    scan_day = _scan_day(st.store.batch(doc.batch_id).created_at)
+    for name in EDITABLE:
+        if name not in request.form:
+            continue
+        value = request.form[name]
+        current = doc.metadata.get(name)
+        if name == "ArrivalDate" and current is None:
+            current = scan_day  # the form shows the default: unchanged unless typed over
+        if value.strip() == ("" if current is None else str(current)):
+            continue
+        try:
+            st.set_field(doc_id, name, value)
+        except InputError as exc:
+            errors[name] = exc.user_message()
+    if errors:
+        if _wants_json():
+            return jsonify({"ok": False, "errors": errors}), 400
+        raise InputError("; ".join(errors.values()))
+    return _done(_back(doc.batch_id))
+
+
+@blueprint.post("/doc/<doc_id>/dismiss")
+@group("edit")
+def dismiss(doc_id: str) -> Any:
+    doc = station().review.document(doc_id)
+    station().dismiss_warning(doc_id, request.form.get("code", ""))
+    return _done(_back(doc.batch_id))
+
+
+# ------------------------------------------------------------------ outbox
+
+
+@blueprint.get("/outbox")
+def outbox() -> str:
+    return render_template("review/outbox.html", rows=station().outbox(), words=RECEIPT_WORDS)
+
+
+@blueprint.post("/outbox/<doc_id>/retry")
+@group("confirm")
+def retry(doc_id: str) -> Any:
+    station().retry(doc_id)
+    return _done(url_for("review.outbox"))
+
+
+# ------------------------------------------------------------------ settings (PIN)
+
+
+@blueprint.route("/pin", methods=["GET", "POST"])
+def pin() -> Any:
+    """The PIN, throttled per client; it opens the guarded actions for a while."""
+    stored = station().settings.config.ui.pin_hash
+    target = security.local_target(request.args.get("next"), url_for("review.settings"))
+    error = None
+    if request.method == "POST":
+        who = security.client()
+        wait = guard.throttle().wait(who)
+        if not wait:
+            if stored and verify_secret(request.form.get("pin", ""), stored):
+                guard.throttle().succeeded(who)
+                guard.open_for_a_while()
+                return redirect(target)
+            wait = guard.throttle().failed(who)
+        if wait:
+            return security.too_many(wait, "review/pin.html", has_pin=bool(stored), target=target)
+        error = gettext("Sai mã PIN")
+    return render_template("review/pin.html", error=error, has_pin=bool(stored), target=target)
+
+
+@blueprint.get("/settings")
+@group("settings")
+def settings() -> Any:
+    st = station()
+    config = st.settings.config
+    return render_template(
+        "review/settings.html",
+        stats=st.stats.snapshot(),
+        config=config,
+        logs=list(st.logs.lines)[-120:],
+        events=st.store.events(since_id=max(0, _last_event_id(st) - 30), limit=30),
+        version=__version__,
+        has_pin=bool(config.ui.pin_hash),
+    )
+
+
+def _last_event_id(st: Station) -> int:
+    rows = st.store.query("SELECT coalesce(max(id), 0) AS n FROM events")
+    return int(rows[0]["n"])
+
+
+# ------------------------------------------------------------------ files and API
+
+
+@blueprint.get("/work/<path:relative>")
+def work_file(relative: str) -> Response:
+    return send_file(station().work_file(relative), max_age=3600)
+
+
+@blueprint.get("/api/stats")
+def api_stats() -> Response:
+    return jsonify(station().stats.snapshot())
+
+
+@blueprint.get("/api/status")
+def api_status() -> Response:
+    return jsonify(station().status())
+
+
+@blueprint.get("/api/batch/<batch_id>")
+def api_batch(batch_id: str) -> Response:
+    view = _batch_view(batch_id)
+    return jsonify(
+        {
+            "batch_id": batch_id,
+            "state": view["batch"].state,
+            "countdown": view["countdown"],
+            "documents": [
+                {
+                    "doc_id": d.doc_id,
+                    "registration": d.registration,
+                    "metadata": d.metadata,
+                    "warnings": d.warnings,
+                    "pages": [p.page_id for p in d.pages],
+                }
+                for d in view["docs"]
+            ],
+        }
+    )
+
+
+@blueprint.get("/api/events")
+def api_events() -> Response:
+    slots = current_app.extensions["streams"]
+    if not slots.take():
+        response = jsonify(
+            {
+                "ok": False,
+                "error": "Quá nhiều màn hình đang mở / Too many live screens open",
+                "code": "busy",
+            }
+        )
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
+    hub = station().hub
+    box = hub.subscribe()
+
+    def stream() -> Iterator[str]:
+        yield "retry: 2000\n\n"
+        while True:
+            try:
+                kind, data = box.get(timeout=15)
+            except queue.Empty:
+                yield ": keep-alive\n\n"
+                continue
+            yield f"event: {kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+    response = Response(
+        stream_with_context(stream()),
+        mimetype="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+    def closed() -> None:  # whether or not the stream ever started
+        hub.unsubscribe(box)
+        slots.give_back()
+
+    response.call_on_close(closed)
+    return response
+
+
+@blueprint.errorhandler(StationError)
+def station_error(exc: StationError) -> Any:
+    """A refused action: JSON for the script, the error page for a plain form."""
+    status = 404 if exc.exit_code == 9 else 400
+    if _wants_json() or request.path.startswith("/api/"):
+        return jsonify({"ok": False, "error": exc.user_message(), "code": exc.code}), status
+    message = exc.message_en if request.cookies.get("lang") == "en" else exc.message_vi
+    return render_template("error.html", status=status, message=message), status
