@@ -44,6 +44,7 @@ from typing import Any
 from station.central.transfers import MAX_JSON, ReceiverLimits, Transfers
 from station.central.workers import StationWorkers
 from station.common.fsutil import atomic_write, fsync_dir, sha256_file
+from station.common.supervisor import supervised
 from station.uplink import topics
 from station.uplink.mqtt import Connection, json_object
 
@@ -83,9 +84,7 @@ class Receiver:
         """Idle transfers are swept from the first message on (not in the
         connect callback: that would hold up the subscriptions)."""
         if self._sweeper is None and not self._stop.is_set():
-            self._sweeper = threading.Thread(
-                target=self._sweep_loop, name="receiver-sweep", daemon=True
-            )
+            self._sweeper = supervised("receiver-sweep", self._sweep_loop, self._stop)
             self._sweeper.start()
 
     def _sweep_loop(self) -> None:

@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from station.common.supervisor import supervised
+
 log = logging.getLogger("scanstation.receiver")
 
 Handler = Callable[[str, bytes], None]
@@ -40,6 +42,8 @@ class StationWorkers:
         self._workers: dict[str, _Worker] = {}
         self._cond = threading.Condition()
         self._stopped = False
+        #: set with ``_stopped``: a supervised worker is not run again once stopping
+        self._stop_event = threading.Event()
 
     def submit(self, station_id: str, topic: str, payload: bytes, *, force: bool = False) -> bool:
         """Queue a message for its station's worker; False when the station
@@ -56,8 +60,8 @@ class StationWorkers:
             worker.queue.append((topic, payload))
             worker.queued_bytes += len(payload)
             if worker.thread is None:
-                worker.thread = threading.Thread(
-                    target=self._run, args=(worker,), name=f"receiver-{station_id}", daemon=True
+                worker.thread = supervised(
+                    f"receiver-{station_id}", lambda: self._run(worker), self._stop_event
                 )
                 worker.thread.start()
             self._cond.notify_all()
@@ -95,6 +99,7 @@ class StationWorkers:
         """Handle what is queued, then end every worker."""
         with self._cond:
             self._stopped = True
+            self._stop_event.set()
             threads = [w.thread for w in self._workers.values() if w.thread is not None]
             self._cond.notify_all()
         for thread in threads:
