@@ -33,8 +33,8 @@ sys.path.insert(0, str(ROOT))
 from bench.common import write  # noqa: E402
 from station.config import UplinkSection  # noqa: E402
 from station.store.database import Store  # noqa: E402
-from station.uplink.mqtt import Connection  # noqa: E402
 from station.uplink.sender import Uplink  # noqa: E402
+from station.wire.mqtt import Connection  # noqa: E402
 from tests.helpers.broker import Mosquitto  # noqa: E402
 
 DEFAULTS = UplinkSection()

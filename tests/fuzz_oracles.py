@@ -20,10 +20,10 @@ from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
 from station.errors import ConfigError, InputError
 from station.store.database import Store
-from station.uplink import topics
 from station.uplink.commands import Commands
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire import topics
+from station.wire.mqtt import Connection
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
 #: topics under a station's root that some reader takes, and hostile ones

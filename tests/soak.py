@@ -58,7 +58,7 @@ from station.central.fleetdb import FleetDB
 from station.demo.localbroker import LocalBroker, free_port
 from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.errors import StationError
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 ROOT = Path(__file__).resolve().parents[1]
 STATION_ID = "soak-01"

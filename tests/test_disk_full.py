@@ -40,7 +40,7 @@ from station.config import Config
 from station.errors import DiskFull, StorageFull
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
 from tests.soak import registration, write_pages

@@ -40,7 +40,7 @@ def test_cli_doc_lists_every_exit_code() -> None:
 def test_mqtt_doc_has_one_heading_per_topic() -> None:
     """DESIGN §7.9: docs/mqtt.md lists every topic the code uses, one heading each."""
 
-    from station.uplink import topics
+    from station.wire import topics
 
     text = (DOCS / "mqtt.md").read_text(encoding="utf-8")
     headings = re.findall(r"^## `([^`]+)`$", text, flags=re.MULTILINE)
@@ -80,18 +80,18 @@ def test_mqtt_doc_has_one_heading_per_topic() -> None:
 def test_mqtt_doc_states_every_payload_schema() -> None:
     """docs/mqtt.md names every model, every field of every model, and every
     reason a message is dropped for."""
-    from station.uplink import wire
+    from station.wire import payloads
 
     text = (DOCS / "mqtt.md").read_text(encoding="utf-8")
-    for model in wire.MODELS.values():
+    for model in payloads.MODELS.values():
         assert f"`{model.__name__}`" in text
-    models = list(wire.Wire.__subclasses__())
-    assert len(models) > len(wire.MODELS)
+    models = list(payloads.Wire.__subclasses__())
+    assert len(models) > len(payloads.MODELS)
     for model in models:
         for field in model.model_fields:
             assert f'"{field}"' in text or f"`{field}`" in text, f"{model.__name__}.{field}"
     documented = re.findall(r"^\| `(\w+)` \|", text, flags=re.MULTILINE)
-    assert set(wire.REASONS) <= set(documented)
+    assert set(payloads.REASONS) <= set(documented)
 
 
 def test_fleet_doc_lists_every_metric() -> None:

@@ -31,9 +31,9 @@ from station.errors import PaperJam
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
-from station.uplink import topics
 from station.uplink.link import StationLink
-from station.uplink.mqtt import Connection
+from station.wire import topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto, free_port, shipped_broker
 from tests.helpers.browser import artifacts, chromium
 from tests.helpers.cli import ROOT

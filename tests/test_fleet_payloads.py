@@ -27,8 +27,8 @@ from flask.testing import FlaskClient
 from station.central.fleet import Fleet, iso
 from station.central.fleetdb import SCHEMA, FleetDB
 from station.ui import Services, WebSettings, create_app
-from station.uplink import topics, wire
-from station.uplink.mqtt import Connection
+from station.wire import payloads, topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
 
@@ -152,7 +152,7 @@ def _structural(kind: str, body: dict[str, Any]) -> list[Variant]:
         if isinstance(value, dict) and path != ("digitized",) and path not in FREE_FORM:
             extra = _set(body, (*path, "injected"), {"a": [{"b": "c" * 1000}]})
             found.append(Variant(f"{kind} {where} unknown key", kind, _json(extra), "unknown_field"))  # fmt: skip
-    extra = {**body, "x" * 200: "y" * (wire.MAX_BYTES[kind] // 2)}
+    extra = {**body, "x" * 200: "y" * (payloads.MAX_BYTES[kind] // 2)}
     found.append(Variant(f"{kind} huge unknown key", kind, _json(extra), "unknown_field"))
     return found
 
@@ -255,7 +255,7 @@ def variants() -> list[Variant]:
     # the size limit is checked first (a state is at most 4 KiB)
     return [
         Variant(v.name, v.kind, v.payload, "too_large")
-        if len(v.payload) > wire.MAX_BYTES[v.kind]
+        if len(v.payload) > payloads.MAX_BYTES[v.kind]
         else v
         for v in found
     ]
@@ -344,7 +344,7 @@ def test_every_malformed_payload_is_dropped_and_every_page_still_answers(
         line = f'scanstation_fleet_payloads_rejected_total{{topic="{kind}",reason="{reason}"}}'
         assert f"{line} {float(count)!r}\n" in metrics
     labels = re.findall(r"^scanstation_fleet_payloads_rejected_total\{([^}]*)\}", metrics, re.M)
-    assert len(labels) == len(wire.MODELS) * len(wire.REASONS)
+    assert len(labels) == len(payloads.MODELS) * len(payloads.REASONS)
     # and a good reply is still taken after all that
     station.publish(_topic("cmd-resp", BAD), _json({**REPLY, "id": command}))
     assert until(lambda: fleet.db.command(command)["replied_at"])  # type: ignore[index]

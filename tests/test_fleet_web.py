@@ -19,7 +19,7 @@ from station.central.fleetdb import FleetDB, StationRow
 from station.common.auth import hash_secret
 from station.errors import ConfigError
 from station.ui import Services, WebSettings, create_app
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 from tests.helpers.cli import ROOT
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

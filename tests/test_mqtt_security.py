@@ -16,9 +16,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver
 from station.store.database import Store
-from station.uplink import topics
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire import topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto, shipped_broker
 from tests.helpers.pki import Pki
 

@@ -13,9 +13,9 @@ import pytest
 
 from station.central.receiver import Receiver
 from station.store.database import Store
-from station.uplink import topics
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire import topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
 

@@ -19,9 +19,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver, ReceiverLimits
 from station.store.database import Store
-from station.uplink import topics
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire import topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import LIMIT_OPTIONS, Mosquitto, shipped_broker, shipped_limits
 from tests.helpers.cli import ROOT
 from tests.helpers.pki import Pki

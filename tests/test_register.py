@@ -17,7 +17,7 @@ import pypdfium2
 import pytest
 from openpyxl import load_workbook
 
-from station.appliance.stats import VIETNAM
+from station.common.clock import VIETNAM
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError, NotFound, UsageError
 from station.records.register import COLUMNS, Register, next_working_day, registered_late

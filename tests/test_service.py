@@ -360,7 +360,7 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
     scanned again are flagged and the batch waits for the clerk."""
     import pikepdf
 
-    from station.appliance.stats import VIETNAM
+    from station.common.clock import VIETNAM
     from station.records.register import Register
 
     config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=1)

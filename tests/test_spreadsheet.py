@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from station.appliance.stats import VIETNAM
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.common.clock import VIETNAM
 from station.common.spreadsheet import csv_cell
 from station.config import DEFAULT_REGISTRATION
 from station.records.register import Register
 from station.records.register_export import Book, Period, to_csv, to_xlsx
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 #: what OCR'd paper or a station's payload can carry into a cell
 PAYLOADS = (

@@ -19,14 +19,14 @@ from playwright.sync_api import Page, expect
 
 from station.appliance.settings import Settings
 from station.appliance.station import Station
-from station.appliance.stats import VIETNAM
 from station.central.receiver import Receiver
+from station.common.clock import VIETNAM
 from station.config import Config
 from station.demo.samples import write_sample_batch
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto, free_port
 from tests.helpers.browser import artifacts, chromium
 from tests.helpers.wait import until

@@ -22,10 +22,11 @@ from station.appliance.stats import ScannerState, Stats, conditions, cpu_tempera
 from station.config import Config
 from station.errors import ConfigError
 from station.store.database import Store
-from station.uplink import topics
 from station.uplink.commands import Commands
 from station.uplink.link import StationLink
-from station.uplink.mqtt import Connection
+from station.wire import topics
+from station.wire.mqtt import Connection
+from station.wire.remote import COMMANDS
 from tests.helpers.broker import Mosquitto, free_port
 from tests.helpers.cli import ROOT, scanstation
 from tests.helpers.wait import until
@@ -186,6 +187,14 @@ def test_malformed_or_unknown_commands_change_nothing(
     assert answer["error"]["message"]["vi"]
     assert (settings.config, store.counters(), len(store.events())) == before
     assert not (settings.config.station.data_dir / "settings.json").exists()
+
+
+def test_the_station_runs_exactly_the_commands_of_the_contract(
+    commands: tuple[Commands, Store, Settings],
+) -> None:
+    """The fleet offers the commands of station.wire.remote; the station has a
+    handler for each of them and for nothing else."""
+    assert tuple(commands[0].handlers) == COMMANDS
 
 
 def test_a_redelivered_command_runs_once(commands: tuple[Commands, Store, Settings]) -> None:

@@ -22,10 +22,10 @@ from station.appliance.settings import Settings
 from station.central.receiver import Receiver
 from station.config import Config
 from station.store.database import Store
-from station.uplink import topics
 from station.uplink.link import StationLink
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire import topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.cli import ROOT
 from tests.helpers.wait import until

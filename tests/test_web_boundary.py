@@ -29,7 +29,7 @@ from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.ui.security import local_target
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 PASSWORD = "mật-khẩu"
 

@@ -26,7 +26,7 @@ from station.ui import Services, WebSettings, create_app
 from station.ui.review import pin
 from station.ui.security import PasswordCheck
 from station.ui.throttle import Throttle, client_key
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 PIN = "2468"
 PASSWORD = "mật-khẩu"

@@ -1,5 +1,5 @@
 """What a station publishes to the fleet fits the wire models the fleet decodes
-with (station/uplink/wire.py): every ``state``, ``health``, ``event`` and
+with (station/wire/payloads.py): every ``state``, ``health``, ``event`` and
 ``cmd-resp`` a real station sends over a real mosquitto, in its usual states and
 its failing ones."""
 
@@ -16,10 +16,10 @@ from station.capture.session import record_error
 from station.config import Config
 from station.errors import PaperJam, SigningError
 from station.store.database import Store, now_iso
-from station.uplink import topics, wire
 from station.uplink.link import StationLink
-from station.uplink.mqtt import Connection
 from station.uplink.telemetry import last_will
+from station.wire import payloads, topics
+from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
 
@@ -45,7 +45,7 @@ class Recorder:
 
 def _kind(topic: str) -> str:
     part = topic.split("/")[3]
-    return part if part in wire.MODELS else "other"
+    return part if part in payloads.MODELS else "other"
 
 
 def _until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -116,13 +116,13 @@ def test_what_a_station_publishes_fits_the_wire_models(broker: Mosquitto, tmp_pa
     store.close()
 
     # what the station sent (not the commands the fleet sent it)
-    sent = [(_kind(t), payload) for t, payload in recorder.seen if _kind(t) in wire.MODELS]
+    sent = [(_kind(t), payload) for t, payload in recorder.seen if _kind(t) in payloads.MODELS]
     sent.append(("state", last_will(STATION, 3).payload))
     kinds = {kind for kind, _ in sent}
-    assert kinds == set(wire.MODELS), kinds
+    assert kinds == set(payloads.MODELS), kinds
     for kind, payload in sent:
-        found = wire.decode(wire.MODELS[kind], payload, wire.MAX_BYTES[kind])
-        assert not isinstance(found, wire.Rejected), (kind, found, payload[:300])
+        found = payloads.decode(payloads.MODELS[kind], payload, payloads.MAX_BYTES[kind])
+        assert not isinstance(found, payloads.Rejected), (kind, found, payload[:300])
     healths = [json.loads(p) for kind, p in sent if kind == "health"]
     assert {h["signing"].get("ok") for h in healths} >= {False, True}
     assert any(h["scanner"]["status"] == "jammed" and h["last_error"] for h in healths)

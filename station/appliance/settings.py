@@ -21,27 +21,9 @@ from pydantic import ValidationError
 from station import config as config_mod
 from station.common.fsutil import atomic_write
 from station.errors import ConfigError, UsageError
+from station.wire.remote import REMOTE_KEYS
 
 FILE_NAME = "settings.json"
-
-#: "section.key" -> what it changes; nothing else can be set remotely (no
-#: paths, no broker, no secrets, no station id)
-REMOTE_KEYS: dict[str, str] = {
-    "station.unit_name": "unit name printed on labels and reported to the fleet",
-    "station.language": "language of the UI and messages",
-    "station.min_free_mb": "free space floor in MiB",
-    "scanner.default_profile": "profile of the scan button",
-    "scanner.roller_limit": "sheets the feed rollers last",
-    "pipeline.blank_sensitivity": "blank page sensitivity",
-    "pipeline.separator_text": "separator sheet barcode text",
-    "pipeline.auto_confirm_seconds": "auto-confirm countdown",
-    "ocr.jobs": "Tesseract processes",
-    "uplink.retention_hours": "hours a delivered copy is kept",
-    "telemetry.interval_s": "seconds between health reports",
-    "telemetry.disk_alert_percent": "disk.low threshold",
-    "telemetry.upload_alert_minutes": "upload.failing threshold",
-    "telemetry.backlog_alert_hours": "backlog.old threshold",
-}
 
 
 def overlay_path(config: config_mod.Config) -> Path:

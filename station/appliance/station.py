@@ -24,7 +24,7 @@ from typing import Any
 
 from station.appliance.hub import Hub
 from station.appliance.settings import Settings
-from station.appliance.stats import VIETNAM, ScannerState, Stats
+from station.appliance.stats import ScannerState, Stats
 from station.appliance.storage import StorageGuard
 from station.capture import Frame, Source, open_source
 from station.capture.session import CaptureResult
@@ -36,6 +36,7 @@ from station.capture.triggers import (
     TriggerHub,
     TriggerRequest,
 )
+from station.common.clock import VIETNAM
 from station.common.supervisor import Supervised, reporter, supervised
 from station.config import Config, Profile
 from station.errors import (

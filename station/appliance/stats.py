@@ -12,16 +12,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from station import __version__
 from station.appliance.settings import Settings
+from station.common.clock import VIETNAM
 from station.errors import StationError
 from station.store.database import Store, now_iso
-
-VIETNAM = timezone(timedelta(hours=7))
 
 #: scanner status -> (Vietnamese, English), as the clerk and the fleet read it
 SCANNER_STATUS: dict[str, tuple[str, str]] = {

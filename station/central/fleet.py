@@ -3,7 +3,7 @@
 It subscribes to ``scanstation/v1/+/state``, ``…/health``, ``…/event`` and
 ``…/cmd-resp/+`` with a persistent session (events published while the
 dashboard is down wait in the broker), decodes every payload with the models
-of :mod:`station.uplink.wire` (a message that does not fit is dropped, logged
+of :mod:`station.wire.payloads` (a message that does not fit is dropped, logged
 and counted in :attr:`Fleet.rejected`), keeps the history in :class:`FleetDB`,
 and sends commands on ``cmd/{name}``. Alerts are worked out from the latest
 state and health by :func:`alerts_of`.
@@ -22,15 +22,15 @@ from typing import Any, TypeVar
 
 from station.central.fleetdb import FleetDB, StationRow, utc_now
 from station.errors import NotFound, UsageError
-from station.uplink import topics, wire
-from station.uplink.mqtt import Connection
+from station.wire import payloads, topics
+from station.wire.mqtt import Connection
+from station.wire.remote import COMMANDS
 
 log = logging.getLogger("scanstation.fleet")
 
-STATES = wire.STATES
-M = TypeVar("M", bound=wire.Wire)
+STATES = payloads.STATES
+M = TypeVar("M", bound=payloads.Wire)
 #: commands the dashboard sends (the station refuses anything else)
-COMMANDS = ("ping", "reannounce", "config", "reset-counter")
 
 
 @dataclass(frozen=True)
@@ -199,16 +199,16 @@ class Fleet:
     def _take(self, kind: str, topic: str, payload: bytes, model: type[M]) -> tuple[str, M] | None:
         """The station and its message, or None when it is dropped (logged and counted)."""
         station_id = self._station(topic)
-        found: M | wire.Rejected = (
-            wire.decode(model, payload, wire.MAX_BYTES[kind])
+        found: M | payloads.Rejected = (
+            payloads.decode(model, payload, payloads.MAX_BYTES[kind])
             if station_id is not None
-            else wire.Rejected("bad_topic", "not a station's topic")
+            else payloads.Rejected("bad_topic", "not a station's topic")
         )
-        if isinstance(found, wire.Health) and found.station_id != station_id:
-            found = wire.Rejected(
+        if isinstance(found, payloads.Health) and found.station_id != station_id:
+            found = payloads.Rejected(
                 "bad_value", f"station_id {found.station_id!r} on another's topic"
             )
-        if isinstance(found, wire.Rejected):
+        if isinstance(found, payloads.Rejected):
             with self._lock:
                 self.rejected[(kind, found.reason)] += 1
             log.warning(
@@ -231,7 +231,7 @@ class Fleet:
         return iso(at)
 
     def _state(self, topic: str, payload: bytes) -> None:
-        taken = self._take("state", topic, payload, wire.State)
+        taken = self._take("state", topic, payload, payloads.State)
         if taken is None:
             return
         station_id, body = taken
@@ -248,7 +248,7 @@ class Fleet:
             log.info("station %s is %s", station_id, body.state)
 
     def _health(self, topic: str, payload: bytes) -> None:
-        taken = self._take("health", topic, payload, wire.Health)
+        taken = self._take("health", topic, payload, payloads.Health)
         if taken is None:
             return
         station_id, body = taken
@@ -256,7 +256,7 @@ class Fleet:
         self.db.set_health(station_id, body.model_dump(mode="json"), at)
 
     def _event(self, topic: str, payload: bytes) -> None:
-        taken = self._take("event", topic, payload, wire.Event)
+        taken = self._take("event", topic, payload, payloads.Event)
         if taken is None:
             return
         station_id, body = taken
@@ -267,7 +267,7 @@ class Fleet:
         self.db.add_event(station_id, {**body.model_dump(mode="json"), "ts": at}, body.ts, iso(now))
 
     def _reply(self, topic: str, payload: bytes) -> None:
-        taken = self._take("cmd-resp", topic, payload, wire.CmdResp)
+        taken = self._take("cmd-resp", topic, payload, payloads.CmdResp)
         if taken is None:
             return
         station_id, body = taken

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter
 
 from station.common.dbutil import immediate
 from station.errors import StorageError
-from station.uplink import wire
+from station.wire import payloads
 
 log = logging.getLogger("scanstation.fleet")
 
@@ -149,18 +149,18 @@ class FleetDB:
             ) from exc
 
     def _repair(self) -> None:
-        """Drop what does not fit the station payload models (:mod:`station.uplink.wire`):
+        """Drop what does not fit the station payload models (:mod:`station.wire.payloads`):
         rows an older version stored without checking them would break the pages.
         A health report that does not fit is forgotten (the station sends a new
         one every interval); so is a month figure that does not."""
-        month = TypeAdapter(wire.Month)
+        month = TypeAdapter(payloads.Month)
         with self._tx() as db:
             for row in db.execute("SELECT station_id, health FROM stations").fetchall():
                 if row["health"] is None:
                     continue
                 raw = str(row["health"]).encode("utf-8", "replace")
-                found = wire.decode(wire.Health, raw, len(raw))
-                if isinstance(found, wire.Rejected):
+                found = payloads.decode(payloads.Health, raw, len(raw))
+                if isinstance(found, payloads.Rejected):
                     log.warning(
                         "forgot the stored health of %s: %s (%s)",
                         row["station_id"],
@@ -174,7 +174,7 @@ class FleetDB:
             for row in db.execute("SELECT rowid, * FROM monthly").fetchall():
                 try:
                     month.validate_python(row["month"], strict=True)
-                    wire.MonthCounts.model_validate(
+                    payloads.MonthCounts.model_validate(
                         {"documents": row["documents"], "pages": row["pages"]}
                     )
                     if not isinstance(row["unit"], str):
@@ -233,7 +233,7 @@ class FleetDB:
         return True
 
     def set_health(self, station_id: str, health: dict[str, Any], at: str) -> None:
-        """Record a station's health report (decoded by :class:`wire.Health`), heard at ``at``."""
+        """Record a station's health report (a :class:`payloads.Health`), heard at ``at``."""
         unit = health.get("unit") if isinstance(health.get("unit"), str) else None
         version = health.get("version") if isinstance(health.get("version"), str) else None
         with self._tx() as db:

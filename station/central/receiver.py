@@ -45,8 +45,8 @@ from station.central.transfers import MAX_JSON, ReceiverLimits, Transfers
 from station.central.workers import StationWorkers
 from station.common.fsutil import atomic_write, fsync_dir, sha256_file
 from station.common.supervisor import supervised
-from station.uplink import topics
-from station.uplink.mqtt import Connection, json_object
+from station.wire import topics
+from station.wire.mqtt import Connection, json_object
 
 log = logging.getLogger("scanstation.receiver")
 

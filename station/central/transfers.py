@@ -32,8 +32,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from station.uplink import topics
-from station.uplink.mqtt import json_object
+from station.wire import topics
+from station.wire.mqtt import json_object
 
 log = logging.getLogger("scanstation.receiver")
 

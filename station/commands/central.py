@@ -11,7 +11,7 @@ from pathlib import Path
 from station.commands import say, stop_on_signals
 from station.config import host_name_or_address, read_secret
 from station.errors import UsageError
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 
 def add_identity_arguments(p: argparse.ArgumentParser) -> None:

@@ -28,7 +28,7 @@ from station.demo.samples import write_sample_batch
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
-from station.uplink.mqtt import Connection
+from station.wire.mqtt import Connection
 
 STATION_ID = "demo-vt01"
 UNIT = "Viện kiểm sát nhân dân tỉnh Thanh Hóa"

@@ -20,18 +20,18 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from station.common.clock import VIETNAM
 from station.config import SigningSection, read_secret
 from station.errors import SigningError, StationError
 
 log = logging.getLogger("scanstation.signing")
 
-VIETNAM = timezone(timedelta(hours=7))
 FONT_SIZE = 10
 LEADING = 12
 #: space kept between the text and the page's content, in points

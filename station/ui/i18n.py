@@ -9,15 +9,16 @@ The language is the ``lang`` cookie, else the configured default.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from flask import current_app, request
 
+from station.common.clock import VIETNAM
+
 LANGUAGES = ("vi", "en")
-VIETNAM = timezone(timedelta(hours=7))
 CATALOGUES = Path(__file__).parent / "translations"
 
 

@@ -25,9 +25,9 @@ from station.appliance.settings import Settings, current
 from station.appliance.stats import RESETTABLE, Stats
 from station.errors import StationError, UsageError
 from station.store.database import Store, now_iso
-from station.uplink import topics
-from station.uplink.mqtt import Connection, json_object
-from station.uplink.wire import COMMAND_ID
+from station.wire import topics
+from station.wire.mqtt import Connection, json_object
+from station.wire.payloads import COMMAND_ID
 
 log = logging.getLogger("scanstation.commands")
 

@@ -21,9 +21,9 @@ from station.common.supervisor import CrashReport, Supervised, reporter
 from station.config import Config, read_secret
 from station.store.database import Store
 from station.uplink.commands import Commands
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
 from station.uplink.telemetry import Telemetry, last_will
+from station.wire.mqtt import Connection
 
 
 def connection_for(config: Config, boot: int) -> Connection:

@@ -35,8 +35,8 @@ from typing import Any
 
 from station.errors import NotFound
 from station.store.database import OutboxItem, Store
-from station.uplink import topics
-from station.uplink.mqtt import Connection, json_object
+from station.wire import topics
+from station.wire.mqtt import Connection, json_object
 
 log = logging.getLogger("scanstation.uplink")
 

@@ -27,8 +27,8 @@ from station import __version__
 from station.appliance.stats import Stats, conditions
 from station.errors import DiskFull
 from station.store.database import Event, Store, now_iso
-from station.uplink import topics
-from station.uplink.mqtt import Connection, Will
+from station.wire import topics
+from station.wire.mqtt import Connection, Will
 
 log = logging.getLogger("scanstation.telemetry")
 

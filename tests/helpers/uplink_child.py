@@ -10,8 +10,8 @@ import threading
 from pathlib import Path
 
 from station.store.database import Store
-from station.uplink.mqtt import Connection
 from station.uplink.sender import Uplink
+from station.wire.mqtt import Connection
 
 
 def main() -> None:

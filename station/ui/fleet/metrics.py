@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from station.central.fleet import STATES
-from station.uplink.wire import MODELS, REASONS
+from station.wire.payloads import MODELS, REASONS
 
 
 def _label(value: str) -> str:

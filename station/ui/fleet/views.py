@@ -19,12 +19,13 @@ from flask import (
     url_for,
 )
 
-from station.appliance.settings import REMOTE_KEYS
-from station.central.fleet import COMMANDS, Fleet
+from station.central.fleet import Fleet
+from station.common.clock import VIETNAM
 from station.common.spreadsheet import csv_bytes
 from station.errors import NotFound, UsageError
 from station.ui.fleet.metrics import exposition
-from station.ui.i18n import VIETNAM, gettext
+from station.ui.i18n import gettext
+from station.wire.remote import COMMANDS, REMOTE_KEYS
 
 blueprint = Blueprint("fleet", __name__)
 

@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 
-from station.appliance.stats import VIETNAM
+from station.common.clock import VIETNAM
 from station.errors import InputError
 from station.records.register import COLUMNS, EDITABLE, Entry
 from station.records.register_export import FORMATS, Book, Period, render

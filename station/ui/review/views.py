@@ -29,8 +29,8 @@ from flask import (
 
 from station import __version__
 from station.appliance.station import Station
-from station.appliance.stats import VIETNAM
 from station.common.auth import verify_secret
+from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.ocr.header import SECRECY
 from station.review.drafts import EDITABLE

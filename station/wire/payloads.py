@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from station.appliance.stats import SCANNER_STATUS
-from station.uplink.topics import STATION_ID
+from station.wire.topics import STATION_ID
 
 #: the states a station reports (``lost`` is its last will)
 STATES = ("online", "offline", "lost")
