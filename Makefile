@@ -6,12 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test setup system venv lint format typecheck pytest bench soak clean
+.PHONY: demo test setup system venv lint format typecheck imports pytest bench soak clean
 
 demo: setup
 	$(BIN)/scanstation demo
 
-test: setup lint typecheck pytest
+test: setup lint typecheck imports pytest
 
 setup: system venv
 
@@ -36,6 +36,10 @@ format:
 
 typecheck:
 	$(BIN)/mypy
+
+# the layering of station/ (docs/architecture.md)
+imports:
+	$(BIN)/lint-imports
 
 pytest:
 	$(BIN)/pytest $(PYTEST_ARGS)

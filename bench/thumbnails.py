@@ -40,9 +40,9 @@ def _epoch(iso: str) -> float:
 
 
 def measure(folder: Path, pace: float) -> dict[str, Any]:
-    from station.appliance.settings import Settings
     from station.appliance.station import Station
     from station.config import Config
+    from station.config.remote import Settings
     from station.demo.samples import write_sample_batch
     from station.store.database import Store
     from station.ui import Services, WebSettings, create_app

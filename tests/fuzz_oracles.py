@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from station import config as config_mod
-from station.appliance.settings import Settings
 from station.appliance.stats import Stats
 from station.barcodes.decode import MAX_TEXT, Barcode, Rules, classify, clean_text
 from station.capture.imageio import read_frames
@@ -18,6 +17,7 @@ from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
+from station.config.remote import Settings
 from station.errors import ConfigError, InputError
 from station.store.database import Store
 from station.uplink.commands import Commands

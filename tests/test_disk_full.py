@@ -32,11 +32,11 @@ from typing import Any
 
 import pytest
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.central.receiver import Receiver
 from station.common.supervisor import EVENT, Supervised, reporter
 from station.config import Config
+from station.config.remote import Settings
 from station.errors import DiskFull, StorageFull
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

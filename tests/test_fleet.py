@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from station.appliance.settings import Settings
-from station.appliance.settings import load as load_settings
 from station.appliance.stats import ScannerState
 from station.capture.session import record_error
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.config import Config
+from station.config.remote import Settings
+from station.config.remote import load as load_settings
 from station.errors import PaperJam
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.config import Config
+from station.config.remote import Settings
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app
 from tests.helpers.broker import free_port

@@ -271,9 +271,9 @@ def test_sign_command(keys: Keys, digitized: Path, tmp_path: Path) -> None:
 def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_path: Path) -> None:
     """Signing on, the token refuses: the document is held, not sent unsigned;
     once the PIN is right it is signed and queued."""
-    from station.appliance.settings import Settings
     from station.appliance.station import Station
     from station.config import Config
+    from station.config.remote import Settings
 
     wrong = tmp_path / "pin"
     wrong.write_text("000000\n")

@@ -17,11 +17,11 @@ import pikepdf
 import pytest
 from playwright.sync_api import Page, expect
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.central.receiver import Receiver
 from station.common.clock import VIETNAM
 from station.config import Config
+from station.config.remote import Settings
 from station.demo.samples import write_sample_batch
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

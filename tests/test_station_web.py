@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.common.auth import hash_secret
 from station.config import Config
+from station.config.remote import Settings
 from station.errors import ConfigError
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from station.appliance import settings as settings_mod
-from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState, Stats, conditions, cpu_temperature
 from station.config import Config
+from station.config import remote as settings_mod
+from station.config.remote import Settings
 from station.errors import ConfigError
 from station.store.database import Store
 from station.uplink.commands import Commands

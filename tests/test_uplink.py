@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from station.appliance.settings import Settings
 from station.central.receiver import Receiver
 from station.config import Config
+from station.config.remote import Settings
 from station.store.database import Store
 from station.uplink.link import StationLink
 from station.uplink.sender import Uplink

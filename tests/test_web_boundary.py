@@ -16,7 +16,6 @@ import pytest
 from flask.testing import FlaskClient
 
 from station import config
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
@@ -24,6 +23,7 @@ from station.cli import build_parser
 from station.commands.central import _host_names
 from station.common.auth import hash_secret
 from station.config import Config
+from station.config.remote import Settings
 from station.errors import ConfigError, UsageError
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

@@ -14,12 +14,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.common.auth import hash_secret
 from station.config import Config
+from station.config.remote import Settings
 from station.errors import ConfigError
 from station.store.database import Store
 from station.ui import Services, WebSettings, create_app

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState
 from station.capture.session import record_error
 from station.config import Config
+from station.config.remote import Settings
 from station.errors import PaperJam, SigningError
 from station.store.database import Store, now_iso
 from station.uplink.link import StationLink

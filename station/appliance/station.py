@@ -8,7 +8,7 @@ logged, raised as the event ``thread.failed`` and run again after a pause. A
 full disk stops capture cleanly (station/appliance/storage.py) and :meth:`Station.storage_back`
 takes the work up again once there is room. Every change the clerk makes goes
 through it, so it can stop a countdown and tell every open screen
-(:class:`station.appliance.hub.Hub`).
+(:class:`station.common.hub.Hub`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from station.appliance.hub import Hub
-from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState, Stats
 from station.appliance.storage import StorageGuard
 from station.capture import Frame, Source, open_source
@@ -37,8 +35,10 @@ from station.capture.triggers import (
     TriggerRequest,
 )
 from station.common.clock import VIETNAM
+from station.common.hub import Hub
 from station.common.supervisor import Supervised, reporter, supervised
 from station.config import Config, Profile
+from station.config.remote import Settings
 from station.errors import (
     DeviceNotFound,
     DeviceUnplugged,

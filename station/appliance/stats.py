@@ -17,23 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from station import __version__
-from station.appliance.settings import Settings
 from station.common.clock import VIETNAM
+from station.config.remote import Settings
 from station.errors import StationError
 from station.store.database import Store, now_iso
-
-#: scanner status -> (Vietnamese, English), as the clerk and the fleet read it
-SCANNER_STATUS: dict[str, tuple[str, str]] = {
-    "ready": ("sẵn sàng", "ready"),
-    "scanning": ("đang quét", "scanning"),
-    "no_paper": ("hết giấy", "no paper"),
-    "jammed": ("kẹt giấy", "paper jam"),
-    "cover_open": ("nắp đang mở", "cover open"),
-    "busy": ("máy quét đang bận", "scanner busy"),
-    "offline": ("không thấy máy quét", "scanner not found"),
-    "error": ("máy quét báo lỗi", "scanner error"),
-    "unknown": ("chưa rõ", "unknown"),
-}
+from station.wire.payloads import SCANNER_STATUS
 
 #: an error's code -> the scanner status it leaves behind
 _STATUS_OF_ERROR = {

@@ -28,8 +28,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from station.appliance.hub import Hub
 from station.common.fsutil import free_bytes
+from station.common.hub import Hub
 from station.common.supervisor import CrashReport, Supervised
 from station.errors import DiskFull, StorageError
 from station.store.database import Store, now_iso

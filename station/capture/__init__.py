@@ -1,4 +1,5 @@
-"""Page capture: scanner and folder sources, the capture loop, and triggers.
+"""Pages in: scanner and folder sources, bounded image decoding, the capture loop, triggers.
+Imports the store, config and plumbing; never the pipeline, network or UI.
 
 A *source* yields :class:`Frame` objects, one per captured page side, as they
 arrive. :func:`open_source` picks the source for a configured device name:

@@ -1,4 +1,5 @@
-"""Shared by the command modules: output, config loading, signals."""
+"""The `scanstation` subcommands, thin: parse, call a room, print. Shared here: output, config
+loading, signals. May import every room (the `demo` command imports the demo)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from station import config as config_mod
-from station.appliance import settings
+from station.config import remote as settings
 
 
 def say(text: str = "") -> None:

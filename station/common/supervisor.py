@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from station.appliance.hub import Hub
+    from station.common.hub import Hub
     from station.store.database import Store
 
 log = logging.getLogger("scanstation.supervisor")

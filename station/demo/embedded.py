@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from station.appliance.settings import Settings
 from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
 from station.config import Config
+from station.config.remote import Settings
 from station.demo.localbroker import LocalBroker, free_port
 from station.demo.samples import write_sample_batch
 from station.store.database import Store

@@ -1,4 +1,5 @@
-"""Page imaging: paper detection and crop, skew, orientation, blank pages.
+"""Page imaging: paper detection and crop, skew, orientation, blank pages (arrays in, out).
+Imports only OpenCV, NumPy and the Tesseract wrapper; no store, network or UI.
 
 :func:`preprocess` runs every step on one captured page:
 

@@ -33,15 +33,15 @@ from typing import Any
 
 from PIL import Image
 
-from station.appliance.hub import Hub
-from station.appliance.settings import Settings
 from station.barcodes.decode import Rules, classify
 from station.barcodes.split import warning
 from station.capture.imageio import read_frames
 from station.common import workers
 from station.common.clock import VIETNAM
 from station.common.fsutil import atomic_write, full_disk
+from station.common.hub import Hub
 from station.common.supervisor import Supervised
+from station.config.remote import Settings
 from station.errors import (
     DiskFull,
     InputError,

@@ -1,4 +1,5 @@
-"""The web interfaces: the station's review UI and the fleet dashboard.
+"""The web interfaces: the station's review UI and the fleet dashboard (Flask blueprints).
+The only room that imports Flask; review/ and register/ never import fleet/, nor fleet/ them.
 
 Installed as ``station.ui``. :func:`create_app` builds a Flask app from its
 settings and the services it shows; each area is a blueprint that is

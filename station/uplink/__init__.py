@@ -1,1 +1,2 @@
-"""Delivery to the central side over MQTT: topics, connection, outbox sender."""
+"""Delivery from the station: the outbox sender (resumable file transfer), telemetry, remote
+commands. Imports the store, config, appliance stats and the wire module; never central or UI."""

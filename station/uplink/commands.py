@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import Any
 
 from station import __version__
-from station.appliance.settings import Settings, current
 from station.appliance.stats import RESETTABLE, Stats
+from station.config.remote import Settings, current
 from station.errors import StationError, UsageError
 from station.store.database import Store, now_iso
 from station.wire import topics

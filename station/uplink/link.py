@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState, Stats
 from station.common.supervisor import CrashReport, Supervised, reporter
 from station.config import Config, read_secret
+from station.config.remote import Settings
 from station.store.database import Store
 from station.uplink.commands import Commands
 from station.uplink.sender import Uplink

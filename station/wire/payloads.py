@@ -31,8 +31,20 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from station.appliance.stats import SCANNER_STATUS
 from station.wire.topics import STATION_ID
+
+#: scanner status -> (Vietnamese, English), as the clerk and the fleet read it
+SCANNER_STATUS: dict[str, tuple[str, str]] = {
+    "ready": ("sẵn sàng", "ready"),
+    "scanning": ("đang quét", "scanning"),
+    "no_paper": ("hết giấy", "no paper"),
+    "jammed": ("kẹt giấy", "paper jam"),
+    "cover_open": ("nắp đang mở", "cover open"),
+    "busy": ("máy quét đang bận", "scanner busy"),
+    "offline": ("không thấy máy quét", "scanner not found"),
+    "error": ("máy quét báo lỗi", "scanner error"),
+    "unknown": ("chưa rõ", "unknown"),
+}
 
 #: the states a station reports (``lost`` is its last will)
 STATES = ("online", "offline", "lost")

@@ -2,7 +2,7 @@
 
 Both sides read this: the fleet offers exactly these commands and keys, and the
 station runs exactly these (``station.uplink.commands``) and refuses any other
-key (``station.appliance.settings``).
+key (``station.config.remote``).
 """
 
 from __future__ import annotations

@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from station.appliance import settings
-from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState
 from station.commands import stop_on_signals
+from station.config import remote as settings
+from station.config.remote import Settings
 from station.store.database import Store
 from station.uplink.link import StationLink
 

@@ -762,7 +762,3 @@ def markdown_reference() -> str:
             out.append(f"| `{key}` | {value} | {description} |")
         out.append("")
     return "\n".join(out)
-
-
-if __name__ == "__main__":
-    print(markdown_reference())
