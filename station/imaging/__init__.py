@@ -18,6 +18,6 @@ Imports only OpenCV, NumPy and the Tesseract wrapper; no store, network or UI.
    quarter turn for the orientation. Colour and resolution are kept.
 """
 
-from station.imaging.pipeline import Preprocessed, preprocess
+from station.imaging.clean import Preprocessed, preprocess
 
 __all__ = ["Preprocessed", "preprocess"]
