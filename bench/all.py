@@ -6,7 +6,7 @@ Runs each benchmark module in its own process (they start brokers, browsers
 and worker pools), gathers ``bench/results/*.json`` into
 ``bench/results/all.json`` with the machine and date, and rewrites the table
 between the SUMMARY markers of docs/benchmarks.md: each figure beside its
-target (DESIGN §5) and whether it is met. ``--summarize`` only gathers what the
+target (docs/quality.md) and whether it is met. ``--summarize`` only gathers what the
 last runs wrote.
 """
 

@@ -7,7 +7,7 @@ pages as a multi-page TIFF and a PDF, are read with
 :func:`station.capture.imageio.read_frames` in this process and through
 :class:`station.capture.decoder.Decoder` (a kept child under RLIMIT_AS, the frames
 sent back through a pipe). The difference is the price of the bound; the
-page-time budget for preprocessing is 0.25 s (DESIGN §5).
+page-time budget for preprocessing is 0.25 s (docs/quality.md).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ feeding 2 × ``sheets`` sides at 300 dpi (the generated sample stack, repeated),
 one every ``pace`` seconds. The benchmark presses Quét through the UI and
 samples the resident memory of the station process, and of its worker
 processes (cleaning, OCR, Tesseract), every 0.2 s until the batch is ready for
-review. Target (DESIGN §5): the station process at most 300 MB.
+review. Target (docs/quality.md): the station process at most 300 MB.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """OCR stage: the station against a bare ``tesseract`` on the same page images,
 and pages per minute for a whole batch.
 
-1. Ratio (DESIGN §5: at most 1.15×). Generated documents (tests/docgen.py) are
+1. Ratio (docs/quality.md: at most 1.15×). Generated documents (tests/docgen.py) are
    cleaned by the page pipeline once; their cleaned page images are the input
    of both sides, one core each (``OMP_THREAD_LIMIT=1``, one page at a time):
 

@@ -9,7 +9,7 @@ capture ends and OCR starts on it, a second batch is scanned with Debian's
 chromium on the scan screen. For every page of the second batch the delay is
 from the moment the page was stored (the store's ``created_at``) to the moment
 the browser had its thumbnail (Resource Timing: ``timeOrigin + responseEnd``),
-on the same clock. Target (DESIGN §5): p95 at most 1 s.
+on the same clock. Target (docs/quality.md): p95 at most 1 s.
 """
 
 from __future__ import annotations

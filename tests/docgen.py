@@ -122,7 +122,7 @@ SIGNERS = [
 @dataclass(frozen=True)
 class PageTruth:
     dpi: int
-    skew_deg: float  # counter-clockwise, as DESIGN §3.2
+    skew_deg: float  # counter-clockwise, as docs/batch.md says
     orientation_deg: int  # 0/90/180/270 counter-clockwise from upright
     blank: bool
     background: str  # "grey", "black" or "white"

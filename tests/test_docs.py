@@ -38,7 +38,7 @@ def test_cli_doc_lists_every_exit_code() -> None:
 
 
 def test_mqtt_doc_has_one_heading_per_topic() -> None:
-    """DESIGN §7.9: docs/mqtt.md lists every topic the code uses, one heading each."""
+    """docs/mqtt.md lists every topic the code uses, one heading each."""
 
     from station.wire import topics
 

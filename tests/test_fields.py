@@ -1,4 +1,4 @@
-"""Header fields (DESIGN §4.4): the rules, and accuracy on generated scans."""
+"""Header fields (docs/decree30.md#header): the rules, and accuracy on generated scans."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`scanstation process`: the offline pipeline and batch.json (DESIGN §3.2)."""
+"""`scanstation process`: the offline pipeline and batch.json (docs/batch.md)."""
 
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) ->
 
 @pytest.mark.slow
 def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
-    """DESIGN §4.3: number + symbol + issuing agency already on file (in the
+    """docs/decree30.md#duplicates: number + symbol + issuing agency already on file (in the
     station's store, or earlier in the batch) gives a warning; nothing is dropped."""
     from dataclasses import replace
 

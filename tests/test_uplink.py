@@ -346,7 +346,7 @@ def test_wire_format_of_both_modes(
     broker: Mosquitto, tmp_path: Path, mode: str, topic_filter: str, prefix: str, answer_on: str
 ) -> None:
     """The exact topics and payloads of a transfer, under the station's root and
-    in EMQX's native mode (DESIGN §3.4, EIP-0021)."""
+    in EMQX's native mode (docs/mqtt.md, EIP-0021)."""
     recorder = Recorder(broker.url, topic_filter, answer_on)
     store = Store(tmp_path / "data")
     data = os.urandom(SEGMENT + 10)

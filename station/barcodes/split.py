@@ -1,4 +1,4 @@
-"""Pages into documents (DESIGN §3.3).
+"""Pages into documents (docs/barcodes.md#meaning-and-splitting).
 
 - a page with a registration label starts a new document;
 - a separator sheet ends the current document and is dropped;

@@ -1,4 +1,4 @@
-"""The embedded default (DESIGN §3.1): the whole system on one machine, on loopback.
+"""The embedded default (docs/cli.md, `demo`): the whole system on one machine, on loopback.
 
 - a virtual scanner: the generated Vietnamese sample stack, fed at a feeder's pace;
 - mosquitto, started as a child process on a free port;

@@ -1,4 +1,4 @@
-"""The header of an administrative document, read from page 1 (DESIGN.md §4.4).
+"""The header of an administrative document, read from page 1 (docs/decree30.md#header).
 
 Input: the words of page 1's text layer with their positions (:func:`station.ocr.pdf.page_words`)
 and the page image. Output: the Decree 30 metadata of batch.json (§3.2).

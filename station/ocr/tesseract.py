@@ -31,7 +31,7 @@ def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[st
             f"tesseract is not installed. Fix: {FIX}",
             f"Chưa cài tesseract. Cách sửa: {FIX}",
         )
-    # one thread per process: parallelism comes from pages (DESIGN §5)
+    # one thread per process: parallelism comes from pages (docs/quality.md#targets)
     env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     return subprocess.run(
         ["tesseract", *args], capture_output=True, text=True, timeout=timeout, env=env, check=False

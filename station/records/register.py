@@ -1,7 +1,7 @@
 """The incoming register (Sổ đăng ký văn bản đến, Decree 30/2020 Phụ lục IV).
 
-Every confirmed document gets an entry with the register's ten columns (DESIGN
-§4.3). The station fills what it knows: Ngày đến (the day the document was
+Every confirmed document gets an entry with the register's ten columns
+(docs/decree30.md#register). The station fills what it knows: Ngày đến (the day the document was
 scanned, which the clerk may correct), Số đến (the number on its registration
 label), Tác giả (the issuing agency), Số và ký hiệu, Ngày tháng văn bản and Tên
 loại và trích yếu (from the header fields the clerk checked). The clerk adds

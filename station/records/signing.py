@@ -1,4 +1,4 @@
-"""The agency's digital signature on a digitized copy (DESIGN §4.2), with pyHanko.
+"""The agency's digital signature on a digitized copy (docs/decree30.md#signature), with pyHanko.
 
 A certified copy ("sao y") is the digitized PDF/A signed with the agency's key:
 

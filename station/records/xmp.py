@@ -2,7 +2,8 @@
 
 PDF/A accepts properties outside its predefined schemas only when the XMP
 also describes them in a PDF/A extension schema (ISO 19005-2, 6.6.2.3). The
-station writes its fields (the DESIGN.md §4.3 names, plus the registration and
+station writes its fields (the Phụ lục VI names of
+docs/decree30.md#register, plus the registration and
 the batch) in its own namespace with that description, so a DMS can read them
 from the file alone and a PDF/A validator still passes it. The file is checked
 with pikepdf's PDF/A validator after the edit and replaced atomically.

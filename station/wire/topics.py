@@ -1,4 +1,4 @@
-"""Every MQTT topic the station and the central side use (DESIGN §3.4).
+"""Every MQTT topic the station and the central side use (docs/mqtt.md).
 
 One module, so that a topic is spelled once; docs/mqtt.md has one heading per
 entry of :data:`DOCUMENTED` and a test keeps the two equal.

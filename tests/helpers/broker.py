@@ -1,4 +1,4 @@
-"""A real mosquitto on a free loopback port, for the MQTT tests (DESIGN §6)."""
+"""A real mosquitto on a free loopback port, for the MQTT tests (docs/quality.md#testing-with-real-components)."""
 
 from __future__ import annotations
 
