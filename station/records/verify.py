@@ -1,4 +1,5 @@
-"""Checking a PDF against the Decree 30/2020 digitization standard (docs/decree30.md#digitized-copies).
+"""Checking a PDF against the Decree 30/2020 digitization standard
+(docs/decree30.md#digitized-copies).
 
 Phụ lục I, Phần II, I.2 asks for PDF 1.4 or later, a colour image, at least
 200 dpi and scale 100 % (the page is the paper's size); Circular 05/2025/TT-BNV
