@@ -204,8 +204,8 @@ class Connection:
         """paho sends every unacknowledged QoS 1 message again on reconnect, from
         memory; paho calls on_connect just before. The station's store is the
         real store-and-forward layer (docs/mqtt.md#delivery-on-the-station), so
-        messages it resends itself are dropped here instead of travelling twice. paho 2.x keeps them in
-        ``_out_messages``; without it nothing is dropped."""
+        messages it resends itself are dropped here instead of travelling twice.
+        paho 2.x keeps them in ``_out_messages``; without it nothing is dropped."""
         messages = getattr(client, "_out_messages", None)
         mutex = getattr(client, "_out_message_mutex", None)
         if messages is None or mutex is None:
