@@ -13,6 +13,21 @@ from typing import Any
 
 Message = tuple[str, dict[str, Any]]
 
+#: every kind of news the screens are sent (``/api/events``, docs/station-ui.md
+#: "Live updates"); the JavaScript listens only for these
+KINDS: dict[str, str] = {
+    "page": "a page was captured or cleaned",
+    "batch": "a batch changed stage",
+    "countdown": "a batch's countdown started or stopped",
+    "scanner": "the scanner's status changed",
+    "outbox": "a delivery changed",
+    "error": "a pipeline step failed",
+    "notice": "a hot-folder file was refused or already scanned",
+    "storage": "the disk filled up, or has room again",
+    "thread": "a loop of the station failed and runs again",
+    "register": "the incoming register changed",
+}
+
 
 class Hub:
     def __init__(self, backlog: int = 256) -> None:
@@ -32,6 +47,8 @@ class Hub:
                 self._subscribers.remove(box)
 
     def publish(self, kind: str, **data: Any) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of news {kind!r}: add it to station.common.hub.KINDS")
         message = (kind, {**data, "at": time.time()})
         with self._lock:
             boxes = list(self._subscribers)
