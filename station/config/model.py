@@ -1,0 +1,42 @@
+"""The whole ``station.toml``: one section per part of the station."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from station.config.base import (
+    Strict,
+)
+from station.config.pipeline import OcrSection, PipelineSection
+from station.config.records import IncomingSection, SigningSection
+from station.config.scanner import Profile, ScannerSection
+from station.config.station import StationSection
+from station.config.ui import UiSection
+from station.config.uplink import TelemetrySection, UplinkSection
+from station.errors import ConfigError
+
+
+class Config(Strict):
+    station: StationSection = Field(default_factory=StationSection)
+    scanner: ScannerSection = Field(default_factory=ScannerSection)
+    pipeline: PipelineSection = Field(default_factory=PipelineSection)
+    ocr: OcrSection = Field(default_factory=OcrSection)
+    uplink: UplinkSection = Field(default_factory=UplinkSection)
+    ui: UiSection = Field(default_factory=UiSection)
+    telemetry: TelemetrySection = Field(default_factory=TelemetrySection)
+    signing: SigningSection = Field(default_factory=SigningSection)
+    incoming: IncomingSection = Field(default_factory=IncomingSection)
+
+    def profile(self, name: str | None = None) -> Profile:
+        key = name or self.scanner.default_profile
+        try:
+            return self.scanner.profiles[key]
+        except KeyError:
+            raise ConfigError(
+                f"no scan profile named {key!r}; known: {', '.join(sorted(self.scanner.profiles))}",
+                f"Không có cấu hình quét {key!r}; hiện có: "
+                f"{', '.join(sorted(self.scanner.profiles))}",
+            ) from None
+
+
+# --------------------------------------------------------------------------- loading

@@ -1,0 +1,69 @@
+"""[pipeline] and [ocr]: blank pages, labels and separators, the countdown, OCR."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from station.config.base import (
+    DEFAULT_REGISTRATION,
+    Strict,
+)
+
+
+class PipelineSection(Strict):
+    blank_sensitivity: Literal["low", "medium", "high"] = Field(
+        "medium",
+        description="How readily a page is taken for blank: high drops more (faint pages "
+        "too), low keeps more. A page with a signature or a few lines is never dropped.",
+    )
+    registration_pattern: str = Field(
+        DEFAULT_REGISTRATION,
+        description="Regular expression of a registration label, with named groups "
+        "'year' and 'number' (the Số đến).",
+    )
+    separator_text: str = Field(
+        "PATCHT",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Barcode text of a separator sheet (printable ASCII, no spaces).",
+    )
+    auto_confirm_seconds: int = Field(
+        10,
+        ge=0,
+        le=600,
+        description="Countdown before a clean batch is confirmed by itself; 0 turns it off.",
+    )
+
+    @field_validator("registration_pattern")
+    @classmethod
+    def _pattern_groups(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        missing = {"year", "number"} - set(compiled.groupindex)
+        if missing:
+            raise ValueError("the pattern needs the named groups (?P<year>…) and (?P<number>…)")
+        return value
+
+
+class OcrSection(Strict):
+    languages: tuple[Annotated[str, Field(pattern=r"^[a-z_]{3,16}$")], ...] = Field(
+        ("vie", "eng"),
+        min_length=1,
+        description="Tesseract languages, most likely first.",
+    )
+    jobs: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="Tesseract processes the station runs at once (pages in parallel); 0 uses "
+        "all cores but one, so capture keeps a core.",
+    )
+    page_timeout_s: int = Field(
+        180, ge=10, le=3600, description="Give up OCR of one page after this many seconds."
+    )
