@@ -31,7 +31,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from station.common.fonts import FONTS
 from station.demo.samples import A4_MM, DocumentSpec, Layout, render_document
-from station.ocr.header import priority_of
+from station.records.vocabulary import priority_of
 
 AGENCIES = [
     # superior (plain caps), issuing agency (bold caps), its name in sentence case,

@@ -13,17 +13,9 @@ from typing import Any
 import pytest
 
 from station.config import Config
-from station.ocr.header import (
-    FIELDS,
-    language_of,
-    parse_date,
-    parse_number,
-    priority_of,
-    respace,
-    restore_marks,
-    sentence_case,
-    type_name_of,
-)
+from station.ocr.header import language_of, sentence_case
+from station.ocr.lines import respace, restore_marks
+from station.records.vocabulary import FIELDS, parse_date, parse_number, priority_of, type_name_of
 from station.store.database import Store, duplicate_key
 from tests.docgen import generate_suite
 

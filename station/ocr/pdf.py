@@ -26,13 +26,13 @@ import logging
 import os
 import sys
 import tempfile
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from station.common.fsutil import atomic_write
 from station.errors import DependencyError, InputError, OcrError
+from station.records.vocabulary import nfc
 
 PLUGIN = "station.ocr.raster"
 
@@ -57,10 +57,6 @@ class PageWords:
     @property
     def text(self) -> str:
         return " ".join(word.text for word in self.words)
-
-
-def nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
 
 
 def make_pdf(

@@ -119,7 +119,8 @@ def _read_fields(
     line_reader: Callable[[Any, int], str],
     recording: bool = False,
 ) -> dict[str, Any]:
-    from station.ocr.header import read_fields, red_marks
+    from station.ocr.header import read_fields
+    from station.ocr.ink import red_marks
 
     words, image, dpi = page
     return read_fields(

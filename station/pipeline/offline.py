@@ -29,7 +29,7 @@ from station.common.fsutil import atomic_write
 from station.config import Config
 from station.errors import InputError
 from station.imaging import preprocess
-from station.ocr.header import FIELDS
+from station.records.vocabulary import FIELDS
 from station.store.database import Store, duplicate_key, new_batch_id
 
 

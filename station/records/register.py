@@ -27,7 +27,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from station.errors import InputError, NotFound
-from station.ocr.header import SECRECY, URGENCY
+from station.records.vocabulary import SECRECY, URGENCY
 from station.store.database import Store, now_iso
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from station.barcodes.decode import Barcode, Rules, classify
 from station.barcodes.split import PageInfo, split, warning
 from station.errors import InputError, NotFound
-from station.ocr.header import FIELDS, SECRECY, TYPES, URGENCY
 from station.records.register import Register, past_day
+from station.records.vocabulary import FIELDS, SECRECY, TYPES, URGENCY
 from station.store.database import Store, now_iso
 
 #: the fields the clerk may correct, in the order the form shows them (the

@@ -32,7 +32,7 @@ from station.appliance.station import Station
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
-from station.ocr.header import SECRECY
+from station.records.vocabulary import SECRECY
 from station.review.drafts import EDITABLE
 from station.ui import security
 from station.ui.i18n import gettext

@@ -1,0 +1,196 @@
+"""Ink on the page image: stroke weight (bold or plain lines) and the red stamps of
+the secrecy and urgency marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cv2
+import numpy as np
+
+from station.imaging.arrays import Pixels
+from station.ocr.lines import Line, Reader, respace
+from station.records.vocabulary import SECRECY, URGENCY, clean, similar
+
+
+class Ink:
+    """The page image under the text layer: stroke weight of printed lines, and
+    a second, closer reading of a few header lines.
+
+    The text layer is read with ``vie+eng``; on bold capitals the English model
+    often wins and drops the marks ("CUC THI HANH AN"). The header lines are
+    therefore read again alone, with ``reader`` (Tesseract
+    ``vie``), and that reading is used when it has the same lines and agrees
+    with the text layer on the letters.
+    """
+
+    def __init__(
+        self, image: Pixels, dpi: int, reader: Reader | None = None, recording: bool = False
+    ) -> None:
+        self.gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        #: the reader only records what would be read (:class:`station.pipeline.document.Prefetch`):
+        #: no fallback readings
+        self.recording = recording
+        self.px_per_mm = dpi / 25.4
+        self.dpi = dpi
+        self.reader = reader
+
+    def texts(self, lines: list[Line], force: bool = False) -> list[str]:
+        """The text of ``lines`` (one block), read again when a reader is set;
+        with ``force`` only the new reading, or []."""
+        layer = [line.text for line in lines]
+        if self.reader is None or not lines:
+            return [] if force else layer
+        pad = 1.5
+        again = self.read(
+            min(line.x0 for line in lines) - pad,
+            min(line.y0 for line in lines) - pad,
+            max(line.x1 for line in lines) + pad,
+            max(line.y1 for line in lines) + pad,
+        )
+        if force:
+            return [clean(" ".join(again))] if again else []
+        if len(again) != len(layer):
+            return layer
+        if any(similar(a, b) < 0.75 for a, b in zip(again, layer, strict=True)):
+            return layer
+        return [
+            respace(clean(a), [w.text for w in line.words])
+            for a, line in zip(again, lines, strict=True)
+        ]
+
+    def _crop(self, x0: float, y0: float, x1: float, y1: float) -> Pixels:
+        s = self.px_per_mm
+        h, w = self.gray.shape[:2]
+        return self.gray[
+            max(0, int(y0 * s)) : min(h, int(y1 * s) + 1),
+            max(0, int(x0 * s)) : min(w, int(x1 * s) + 1),
+        ]
+
+    def _ink(self, crop: Pixels) -> Pixels:
+        """Ink as 0/1 with ruled lines (an underline) taken out."""
+        _, ink = cv2.threshold(crop, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+        rule = cv2.morphologyEx(
+            ink, cv2.MORPH_OPEN, np.ones((1, max(3, int(8 * self.px_per_mm))), np.uint8)
+        )
+        cleaned: Pixels = np.where(rule > 0, 0, ink).astype(np.uint8)
+        return cleaned
+
+    def stroke_of(self, x0: float, y0: float, x1: float, y1: float) -> float | None:
+        """Mean stroke width in pixels: twice the ink area over its outline."""
+        crop = self._crop(x0, y0, x1, y1)
+        if crop.size < 50:
+            return None
+        ink = self._ink(crop)
+        area = int(ink.sum())
+        outline = area - int(cv2.erode(ink, np.ones((3, 3), np.uint8)).sum())
+        return 2.0 * area / outline if outline else None
+
+    def stroke(self, line: Line) -> float | None:
+        return self.stroke_of(line.x0, line.y0, line.x1, line.y1)
+
+    def bands(self, x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]]:
+        """The lines of print in a region, top to bottom, as (top, bottom) in mm.
+
+        Rows of ink are found on the image (underlines removed); a thin run
+        of rows (a row of tone marks) joins the nearest line."""
+        crop = self._crop(x0, y0, x1, y1)
+        if crop.size < 50:
+            return []
+        ink = self._ink(crop)
+        rows = ink.sum(axis=1) > max(2, ink.shape[1] // 400)
+        runs: list[list[int]] = []
+        for index, on in enumerate(rows):
+            if on and runs and index - runs[-1][1] <= max(1, int(0.3 * self.px_per_mm)):
+                runs[-1][1] = index
+            elif on:
+                runs.append([index, index])
+        thin = 1.8 * self.px_per_mm
+        merged: list[list[int]] = []
+        for run in runs:
+            if merged and (run[1] - run[0] < thin or merged[-1][1] - merged[-1][0] < thin):
+                below_gap = run[0] - merged[-1][1]
+                if run[1] - run[0] < thin and below_gap > 1.2 * self.px_per_mm:
+                    merged.append(run)  # tone marks of the next line
+                    continue
+                merged[-1][1] = run[1]
+            else:
+                merged.append(run)
+        s = self.px_per_mm
+        start = max(0, int(y0 * s)) / s
+        return [(start + a / s, start + (b + 1) / s) for a, b in merged if b - a >= 2.0 * s]
+
+    def read_lines_of(self, boxes: list[tuple[float, float, float, float]]) -> list[list[str]]:
+        """Several one-line regions read in one pass: their crops stacked, read
+        once, and the lines handed back in order; each region alone when the
+        lines do not come back one per region."""
+        if self.reader is None or len(boxes) < 2:
+            return [self.read(*box) for box in boxes]
+        crops = [self._crop(*box) for box in boxes]
+        gap = int(4 * self.px_per_mm)
+        width = max(c.shape[1] for c in crops) + 2 * gap
+        stack = np.full((sum(c.shape[0] + gap for c in crops) + gap, width), 255, np.uint8)
+        y = gap
+        for crop in crops:
+            stack[y : y + crop.shape[0], gap : gap + crop.shape[1]] = crop
+            y += crop.shape[0] + gap
+        lines = self._kept(self.reader(stack, self.dpi))
+        if len(lines) == len(boxes):
+            return [[line] for line in lines]
+        if self.recording:
+            return [[] for _ in boxes]
+        return [self.read(*box) for box in boxes]
+
+    @staticmethod
+    def _kept(lines: list[str]) -> list[str]:
+        kept = []
+        for text in lines:
+            # specks and rules read as "_" or "|" on their own
+            words = " ".join(t for t in text.split() if any(c.isalnum() for c in t))
+            if words:
+                kept.append(clean(words))
+        return kept
+
+    def read(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
+        """A region read again; [] without a reader."""
+        if self.reader is None:
+            return []
+        crop = self._crop(x0, y0, x1, y1)
+        if crop.size < 50:
+            return []
+        return self._kept(self.reader(crop, self.dpi))
+
+
+# --------------------------------------------------------------------- parsers
+
+
+def red_marks(image: Pixels, dpi: int, read: Any) -> list[str]:
+    """Secrecy and urgency stamps in red ink on the upper part of page 1.
+
+    ``read(gray, dpi)`` reads one line of print (:func:`station.ocr.tesseract.read_line`).
+    Each red text run is read alone, black on white, and kept only when it is
+    one of the marks.
+    """
+    if image.ndim != 3:
+        return []
+    top = image[: int(image.shape[0] * 0.45)]
+    hsv = cv2.cvtColor(top, cv2.COLOR_BGR2HSV)
+    hue, sat, val = cv2.split(hsv)
+    red = ((hue < 10) | (hue > 170)) & (sat > 90) & (val > 80)
+    mask = red.astype(np.uint8) * 255
+    px_mm = dpi / 25.4
+    joined = cv2.dilate(mask, np.ones((max(1, int(1.5 * px_mm)), max(1, int(4 * px_mm))), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    names = SECRECY + URGENCY
+    marks: list[str] = []
+    for index in range(1, count):
+        x, y, w, h = (int(v) for v in stats[index][:4])
+        if not (3 * px_mm <= h <= 15 * px_mm and 8 * px_mm <= w <= 90 * px_mm):
+            continue
+        pad = int(2 * px_mm)
+        crop = mask[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
+        text = read(255 - crop, dpi)
+        best = max(names, key=lambda name: similar(text, name))
+        if text and similar(text, best) >= 0.8 and best not in marks:
+            marks.append(best)
+    return marks
