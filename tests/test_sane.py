@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from station.capture import sane as sane_wrapper
-from station.capture.sane import OptionInfo, SaneScanner, map_profile
+from station.capture.sane import SaneScanner
+from station.capture.sane_options import NO_DUPLEX, OptionInfo, map_profile
 from station.capture.session import capture_batch
 from station.config import Profile
 from station.errors import (
@@ -59,7 +60,7 @@ def test_profile_mapped_onto_test_backend(scanner: SaneScanner) -> None:
     assert values["depth"] == 8
     assert values["br-x"] == 300.0 and values["br-y"] == 300.0  # "max": the whole area
     assert not settings.duplex and settings.feeder
-    assert settings.notes == [sane_wrapper.NO_DUPLEX]
+    assert settings.notes == [NO_DUPLEX]
     flat = dict(map_profile(options, Profile(source="flatbed", page_size="A4")).values)
     assert flat["source"] == "Flatbed"
     assert (flat["br-x"], flat["br-y"]) == (210.0, 297.0)

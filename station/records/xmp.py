@@ -23,7 +23,7 @@ from station.errors import OcrError
 
 NAMESPACE = "https://scanstation.vn/ns/decree30/1.0/"
 PREFIX = "vbd"
-#: property: (XMP value type, description); the Phụ lục VI names of §4.3
+#: property: (XMP value type, description); the Phụ lục VI names (docs/decree30.md#register)
 PROPERTIES: dict[str, tuple[str, str]] = {
     "Registration": ("Text", "Registration label (Số đến label) of the incoming document"),
     "BatchId": ("Text", "Scan batch the document came from"),
