@@ -3,7 +3,8 @@
 - :func:`probe` initialises SANE once and reports its version;
 - :func:`list_devices` discovers scanners;
 - :func:`~station.capture.sane_options.map_profile` turns a station profile
-  (adf-duplex, color, 200 dpi, A4) into the backend's own option names and values, which differ per backend
+  (adf-duplex, color, 200 dpi, A4) into the backend's own option names and
+  values, which differ per backend
   ("ADF Duplex", "Automatic Document Feeder(centrally aligned,Duplex)", "Duplex",
   an ``adf-mode`` option, …);
 - :class:`SaneScanner` streams an ADF batch page by page and turns every SANE
