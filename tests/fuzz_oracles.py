@@ -19,7 +19,7 @@ from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
 from station.errors import ConfigError, InputError
-from station.store.database import Store
+from station.store import Store
 from station.uplink import topics
 from station.uplink.commands import Commands
 from station.uplink.mqtt import Connection

@@ -24,7 +24,7 @@ from station.ocr.header import (
     sentence_case,
     type_name_of,
 )
-from station.store.database import Store, duplicate_key
+from station.store import Store, duplicate_key
 from tests.docgen import generate_suite
 
 TODAY = date(2026, 11, 24)

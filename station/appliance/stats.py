@@ -19,7 +19,7 @@ from typing import Any
 from station import __version__
 from station.appliance.settings import Settings
 from station.errors import StationError
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 
 VIETNAM = timezone(timedelta(hours=7))
 
@@ -158,7 +158,7 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         config = self.settings.config
         now = datetime.now(UTC)
-        outbox = self.store.outbox_summary()
+        outbox = self.store.outbox.summary()
         counts = outbox["counts"]
         try:
             usage = shutil.disk_usage(self.store.data_dir)
@@ -171,7 +171,7 @@ class Stats:
         except OSError:
             disk = {"free_bytes": None, "total_bytes": None, "free_percent": None}
         counters = self.store.counters()
-        last = self.store.last_event("error")
+        last = self.store.events.last("error")
         return {
             "station_id": config.station.id,
             "unit": config.station.unit_name,

@@ -25,7 +25,7 @@ from station.central.receiver import Receiver
 from station.config import Config
 from station.demo.localbroker import LocalBroker, free_port
 from station.demo.samples import write_sample_batch
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.uplink.mqtt import Connection

@@ -13,7 +13,7 @@ from station.appliance import settings
 from station.appliance.settings import Settings
 from station.appliance.stats import ScannerState
 from station.commands import stop_on_signals
-from station.store.database import Store
+from station.store import Store
 from station.uplink.link import StationLink
 
 
