@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.common import write
 from station.capture.imageio import encode_page
 from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
-from station.store.database import Store
+from station.store import Store
 
 
 def measure(dpi: int, pages: int, file_format: str) -> dict[str, float | str]:

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from bench.common import write
+from station.store import Store
 from station.store import check as storecheck
-from station.store.database import Store
 
 
 def fill(data: Path, documents: int) -> None:

@@ -44,7 +44,7 @@ def measure(folder: Path, pace: float) -> dict[str, Any]:
     from station.config import Config
     from station.config.remote import Settings
     from station.demo.samples import write_sample_batch
-    from station.store.database import Store
+    from station.store import Store
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import write  # noqa: E402
 from station.config import UplinkSection  # noqa: E402
-from station.store.database import Store  # noqa: E402
+from station.store import Store  # noqa: E402
 from station.uplink.sender import Uplink  # noqa: E402
 from station.wire.mqtt import Connection  # noqa: E402
 from tests.helpers.broker import Mosquitto  # noqa: E402
@@ -65,11 +65,11 @@ def large(url: str, folder: Path, size_mb: int) -> dict[str, Any]:
     store, uplink, conn, stop = _station(folder / "data-large", url)
     try:
         start = time.perf_counter()
-        store.enqueue("large", doc, {"created_at": "2026-11-24"}, DEFAULTS.segment_size)
+        store.outbox.enqueue("large", doc, {"created_at": "2026-11-24"}, DEFAULTS.segment_size)
         uplink.wake.set()
-        _wait(lambda: store.outbox_item("large").state in ("sent", "announced", "received"))
+        _wait(lambda: store.outbox.item("large").state in ("sent", "announced", "received"))
         sent = time.perf_counter() - start
-        _wait(lambda: store.outbox_item("large").state == "received")
+        _wait(lambda: store.outbox.item("large").state == "received")
         received = time.perf_counter() - start
     finally:
         stop.set()
@@ -126,11 +126,11 @@ def small(url: str, folder: Path, count: int) -> dict[str, Any]:
             paths.append(path)
         start = time.perf_counter()
         for k, path in enumerate(paths):
-            store.enqueue(
+            store.outbox.enqueue(
                 f"small-{k:04d}", path, {"created_at": "2026-11-24"}, DEFAULTS.segment_size
             )
         uplink.wake.set()
-        _wait(lambda: len(store.outbox(("received",))) == count)
+        _wait(lambda: len(store.outbox.items(("received",))) == count)
         seconds = time.perf_counter() - start
     finally:
         stop.set()

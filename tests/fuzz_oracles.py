@@ -19,7 +19,7 @@ from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
 from station.config.remote import Settings
 from station.errors import ConfigError, InputError
-from station.store.database import Store
+from station.store import Store
 from station.uplink.commands import Commands
 from station.uplink.sender import Uplink
 from station.wire import topics

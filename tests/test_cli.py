@@ -15,7 +15,7 @@ import pytest
 
 from station.capture.folder import natural_key
 from station.config import default_data_dir
-from station.store.database import Store
+from station.store import Store
 from tests.helpers.cli import scanstation
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,7 +303,7 @@ def test_demo_runs_the_whole_system_once(tmp_path: Path) -> None:
         (batch,) = store.batches()
         assert (batch.state, batch.trigger) == ("done", "ui")
         assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
-        assert [i.state for i in store.outbox(("received",))] == ["received"] * 3
+        assert [i.state for i in store.outbox.items(("received",))] == ["received"] * 3
     for label, pages in (("000123", 2), ("000124", 1), ("000125", 3)):
         assert f"văn bản / document DEN-2024-{label}: {pages} trang / pages" in out
     assert "OrganName     Sở Tư pháp" in out

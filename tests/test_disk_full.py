@@ -38,7 +38,7 @@ from station.common.supervisor import EVENT, Supervised, reporter
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import DiskFull, StorageFull
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
@@ -172,10 +172,12 @@ def test_a_full_disk_stops_capture_cleanly_and_it_goes_on_when_space_returns(
         )
         assert not sources
         assert store.query("SELECT count(*) AS n FROM pages")[0]["n"] == 20
-        full = [e.detail["active"] for e in store.events(limit=1000) if e.type == "storage.full"]
+        full = [
+            e.detail["active"] for e in store.events.since(limit=1000) if e.type == "storage.full"
+        ]
         assert full == [True, False]
         assert station.alive()
-        assert not [e for e in store.events(limit=1000) if e.type == EVENT]
+        assert not [e for e in store.events.since(limit=1000) if e.type == EVENT]
     finally:
         if filler is not None:
             filler.unlink()
@@ -193,7 +195,7 @@ def test_the_store_says_storage_full_and_stays_usable(small_disk: Path) -> None:
         filler = fill(small_disk)
         try:
             with pytest.raises(StorageFull) as info:
-                store.add_event("x.test", "info", "thử", "test", {"pad": "x" * 200_000})
+                store.events.add("x.test", "info", "thử", "test", {"pad": "x" * 200_000})
             assert info.value.code == "storage.full"
             assert "Hết dung lượng lưu trữ" in info.value.message_vi
             with pytest.raises(StorageFull):
@@ -207,7 +209,7 @@ def test_the_store_says_storage_full_and_stays_usable(small_disk: Path) -> None:
         finally:
             filler.unlink()
         # room again: the same store writes at once (no transaction was left open)
-        store.add_event("x.test", "info", "thử", "test")
+        store.events.add("x.test", "info", "thử", "test")
         page = store.add_page(
             batch.id, b"\xff" * 1000, ext="jpg", input_name="a.jpg", frame=0,
             side="front", width=10, height=10, dpi=200,
@@ -244,11 +246,11 @@ def test_telemetry_lives_through_a_full_disk(small_disk: Path, broker: Mosquitto
             _until(lambda: seen, 30)
             assert thread.is_alive() and thread.failures == 0
             assert isinstance(seen[0], StorageFull)
-            assert not store.last_events_of(["disk.low"])
+            assert not store.events.last_of(["disk.low"])
         finally:
             filler.unlink()
         telemetry.wake.set()
-        _until(lambda: store.last_events_of(["disk.low"]), 30)
+        _until(lambda: store.events.last_of(["disk.low"]), 30)
         stop.set()
         telemetry.wake.set()
         thread.join(10)
@@ -291,7 +293,7 @@ def test_a_loop_that_fails_is_logged_reported_and_run_again(
         pauses = [b - a for a, b in itertools.pairwise(runs)]
         # 0.2 s, then doubling while it keeps failing (a little slack for the clock)
         assert pauses[0] >= 0.19 and pauses[1] >= 0.39 and pauses[2] >= 0.79
-        failed = [e for e in store.events() if e.type == EVENT]
+        failed = [e for e in store.events.since() if e.type == EVENT]
         assert [e.detail["failures"] for e in failed] == [1, 2, 3]
         assert failed[0].detail["thread"] == "flaky" and "failure 1" in failed[0].detail["error"]
         assert failed[0].message_vi.startswith("Luồng flaky bị lỗi")
@@ -336,7 +338,7 @@ def test_the_capture_loop_is_run_again_after_a_bug(tmp_path: Path, sample_scans:
     station.start()
     try:
         assert station.scan()
-        failed = _until(lambda: [e for e in store.events() if e.type == EVENT], 60)
+        failed = _until(lambda: [e for e in store.events.since() if e.type == EVENT], 60)
         assert [e.detail["thread"] for e in failed] == ["capture"]
         assert station.capture.failures == 1
         assert station.capture.is_alive() and station.alive()

@@ -16,7 +16,7 @@ from station.config import Config
 from station.ocr.header import language_of, sentence_case
 from station.ocr.lines import respace, restore_marks
 from station.records.vocabulary import FIELDS, parse_date, parse_number, priority_of, type_name_of
-from station.store.database import Store, duplicate_key
+from station.store import Store, duplicate_key
 from tests.docgen import generate_suite
 
 TODAY = date(2026, 11, 24)

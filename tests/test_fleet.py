@@ -28,7 +28,7 @@ from station.config import Config
 from station.config.remote import Settings
 from station.config.remote import load as load_settings
 from station.errors import PaperJam
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.uplink.link import StationLink
@@ -189,7 +189,7 @@ def _fill(store: Store, number: int, folder: Path) -> dict[str, Any]:
     for n in range(queued):
         pdf = folder / f"q{n}.pdf"
         pdf.write_bytes(b"%PDF-1.7 queued")
-        store.enqueue(f"q{number}-{n}", pdf, {"PageAmount": 1}, 65536)
+        store.outbox.enqueue(f"q{number}-{n}", pdf, {"PageAmount": 1}, 65536)
     return {
         "pages_total": number,
         "sheets_since_roller": (number + 1) // 2,
@@ -484,9 +484,9 @@ def test_dashboard_keeps_its_history_across_a_restart(
     dashboard.stop()
     # an event while the dashboard is away waits in the broker (kept session)
     jammed = stations[JAMMED]
-    jammed.store.add_event("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
+    jammed.store.events.add("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
     jammed.link.telemetry.wake.set()
-    _until(lambda: not jammed.store.unpublished_events())
+    _until(lambda: not jammed.store.events.unpublished())
     again = _dashboard(pki, broker, data_dir)
     try:
         assert {r.station_id: r.state for r in again.db.stations()} == before

@@ -16,7 +16,7 @@ from station.capture.folder import FolderSource, natural_key
 from station.capture.session import capture_batch
 from station.config import Profile
 from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments, PaperJam
-from station.store.database import Store
+from station.store import Store
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
 

@@ -20,7 +20,7 @@ from station.capture.session import capture_batch
 from station.common.logsafe import printable
 from station.config import Profile
 from station.errors import InputError, StorageError
-from station.store.database import Store
+from station.store import Store
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
 
@@ -123,7 +123,7 @@ def test_postscript_in_a_hot_folder_goes_aside_and_capture_goes_on(
     try:
         with Store(data_dir) as store:
             result = capture_batch(store, source, "standard", PROFILE, trigger="hotfolder")
-            events = store.events()
+            events = store.events.since()
     finally:
         stop.set()
         watcher.join()
@@ -343,7 +343,7 @@ def test_a_file_name_cannot_forge_a_log_line(
             (hot / FORGED).write_bytes((hot / ".done" / "g1.png").read_bytes())
             del same
             capture_batch(store, _hot(hot), "standard", PROFILE, trigger="hotfolder")
-        events = store.events()
+        events = store.events.since()
     texts = [caplog.handler.format(r) for r in caplog.records]
     about = [t for t in texts if "evil" in t]
     assert len(about) >= 2  # the refusal and the duplicate

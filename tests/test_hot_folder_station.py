@@ -19,7 +19,7 @@ import pytest
 from station.appliance.station import Station
 from station.config import Config
 from station.config.remote import Settings
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from tests.helpers.broker import free_port
 from tests.helpers.cli import ROOT
@@ -193,7 +193,7 @@ def test_a_file_scanned_twice_is_told_to_the_clerk(sample_scans: Path, tmp_path:
             "not stored again."
         )
         # the event log (the settings screen, the fleet's event topic)
-        events = [e for e in store.events() if e.type == "capture.duplicate"]
+        events = [e for e in store.events.since() if e.type == "capture.duplicate"]
         assert [(e.message_vi, e.message_en, e.severity) for e in events] == [
             (expected_vi, expected_en, "warning")
         ]

@@ -15,7 +15,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver
-from station.store.database import Store
+from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire import topics
 from station.wire.mqtt import Connection
@@ -67,7 +67,7 @@ def test_station_delivers_over_tls_with_its_own_certificate(
     store = Store(tmp_path / "data")
     doc = tmp_path / "d.pdf"
     doc.write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 3000)
-    digest = store.enqueue("d1", doc, {"created_at": "2026-11-24"}, 65536).sha256
+    digest = store.outbox.enqueue("d1", doc, {"created_at": "2026-11-24"}, 65536).sha256
     conn = _connect(pki, tls_broker, "st-a")
     uplink = Uplink(store, conn, "st-a", response_timeout_s=5)
     stop = threading.Event()
@@ -76,9 +76,9 @@ def test_station_delivers_over_tls_with_its_own_certificate(
     thread.start()
     try:
         deadline = time.monotonic() + 30
-        while store.outbox_item("d1").state != "received" and time.monotonic() < deadline:
+        while store.outbox.item("d1").state != "received" and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert store.outbox_item("d1").state == "received"
+        assert store.outbox.item("d1").state == "received"
         final = tmp_path / "central" / "st-a" / "2026" / "11" / "d1.pdf"
         assert hashlib.sha256(final.read_bytes()).hexdigest() == digest
     finally:

@@ -175,7 +175,7 @@ def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
     station's store, or earlier in the batch) gives a warning; nothing is dropped."""
     from dataclasses import replace
 
-    from station.store.database import Store
+    from station.store import Store
 
     data = tmp_path / "data"
     with Store(data) as store:

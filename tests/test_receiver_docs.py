@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from station.central.receiver import Receiver
-from station.store.database import Store
+from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire import topics
 from station.wire.mqtt import Connection
@@ -25,7 +25,7 @@ def _deliver(broker: Mosquitto, tmp_path: Path, metadata: dict[str, object]) -> 
     store = Store(tmp_path / "data")
     pdf = tmp_path / "d.pdf"
     pdf.write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 100)
-    store.enqueue("doc-1", pdf, {"created_at": "2026-11-24T10:00:00Z", **metadata}, 65536)
+    store.outbox.enqueue("doc-1", pdf, {"created_at": "2026-11-24T10:00:00Z", **metadata}, 65536)
     conn = Connection(broker.url, "st-a")
     uplink = Uplink(store, conn, "st-a", response_timeout_s=5)
     stop = threading.Event()
@@ -33,7 +33,7 @@ def _deliver(broker: Mosquitto, tmp_path: Path, metadata: dict[str, object]) -> 
     conn.start()
     thread.start()
     try:
-        until(lambda: store.outbox_item("doc-1").state == "received")
+        until(lambda: store.outbox.item("doc-1").state == "received")
     finally:
         stop.set()
         thread.join(10)

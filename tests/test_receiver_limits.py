@@ -18,7 +18,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from station.central.receiver import Receiver, ReceiverLimits
-from station.store.database import Store
+from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire import topics
 from station.wire.mqtt import Connection
@@ -52,7 +52,7 @@ class Station:
         path = folder / f"{doc_id}.pdf"
         path.write_bytes(os.urandom(size))
         metadata = {"registration": f"DEN-{doc_id}", "created_at": "2026-11-24T10:00:00Z", **meta}
-        return self.store.enqueue(doc_id, path, metadata, 256 * 1024).sha256
+        return self.store.outbox.enqueue(doc_id, path, metadata, 256 * 1024).sha256
 
     def start(self) -> Station:
         self.conn.start()
@@ -60,7 +60,7 @@ class Station:
         return self
 
     def received(self) -> int:
-        return len(self.store.outbox(("received",)))
+        return len(self.store.outbox.items(("received",)))
 
     def close(self) -> None:
         self.stop.set()
@@ -207,7 +207,7 @@ def test_limits_per_station_answer_with_the_protocols_reason_codes(
         until(lambda: len(got) == len(sent) + 1)
         station = Station(tmp_path / "data", broker.url, "st-a")
         digest = station.queue(tmp_path, "real-1", 300_000)
-        station.store_file_id = station.store.outbox_item("real-1").file_id
+        station.store_file_id = station.store.outbox.item("real-1").file_id
         station.start()
         try:
             until(lambda: station.received() == 1, timeout=60)
@@ -360,7 +360,7 @@ def test_a_flooding_station_does_not_delay_another(
         flooding = flooder.is_alive()
         stop.set()
         print(f"B delivered in {took:.1f} s during the flood; mosquitto peak {peak['rss']} B")
-        states = [i.state for i in station_b.store.outbox(("queued", "sent", "announced"))]
+        states = [i.state for i in station_b.store.outbox.items(("queued", "sent", "announced"))]
         assert station_b.received() == len(sums), states
         assert took < FLOOD_DELIVERY_S, f"station B took {took:.1f} s"
         assert flooding, "the flood ended before B was done: it proves nothing"

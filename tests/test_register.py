@@ -22,7 +22,7 @@ from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError, NotFound, UsageError
 from station.records.register import COLUMNS, Register, next_working_day, registered_late
 from station.records.register_export import Book, Period, to_csv, to_pdf, to_xlsx, write
-from station.store.database import Store
+from station.store import Store
 from tests.helpers.browser import artifacts
 from tests.helpers.cli import ROOT
 

@@ -13,7 +13,7 @@ from station.barcodes.decode import Rules
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError
 from station.review.drafts import Review, check_field
-from station.store.database import Store
+from station.store import Store
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
 

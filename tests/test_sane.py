@@ -24,7 +24,7 @@ from station.errors import (
     ScannerIOError,
     ScannerOptionError,
 )
-from station.store.database import Page, Store
+from station.store import Page, Store
 
 ADF = Profile(source="adf-front", mode="color", resolution=75, page_size="A4")
 
@@ -157,7 +157,7 @@ def test_jam_mid_batch_keeps_pages_records_event_and_resumes(
         assert batch.state == "interrupted" and batch.error_code == "scanner.jam"
         assert len(store.pages(batch.id)) == 3
         assert store.verify_pages(batch.id) == []
-        events = store.events()
+        events = store.events.since()
         assert [e.type for e in events] == ["scanner.jam"]
         assert events[0].detail["pages"] == 3 and events[0].message_vi.startswith("Kẹt giấy")
 
@@ -191,7 +191,7 @@ def test_status_becomes_typed_error_after_pages(
         batch = store.batches()[0]
         assert batch.state == "interrupted"
         assert len(store.pages(batch.id)) == 2
-        assert len(store.events()) == 1
+        assert len(store.events.since()) == 1
 
 
 def test_empty_feeder_before_first_page(scanner: SaneScanner, data_dir: Path) -> None:
@@ -201,7 +201,7 @@ def test_empty_feeder_before_first_page(scanner: SaneScanner, data_dir: Path) ->
             capture_batch(store, scanner, "adf", ADF)
         assert info.value.exit_code == 6
         assert store.batches()[0].state == "cancelled"
-        assert store.events()[0].type == "scanner.no_paper"
+        assert store.events.since()[0].type == "scanner.no_paper"
 
 
 def test_io_error_from_vanished_device_is_unplugged(scanner: SaneScanner, data_dir: Path) -> None:
@@ -216,7 +216,7 @@ def test_io_error_from_vanished_device_is_unplugged(scanner: SaneScanner, data_d
             capture_batch(store, scanner, "adf", ADF, on_page=unplug)
         batch = store.batches()[0]
         assert batch.state == "interrupted" and len(store.pages(batch.id)) == 1
-        assert [e.type for e in store.events()] == ["scanner.unplugged"]
+        assert [e.type for e in store.events.since()] == ["scanner.unplugged"]
 
 
 def test_flatbed_takes_one_page(scanner: SaneScanner, data_dir: Path) -> None:

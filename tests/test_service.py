@@ -26,7 +26,7 @@ from station.appliance.station import Station
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import InputError, NotFound
-from station.store.database import Store
+from station.store import Store
 from tests.helpers.broker import free_port
 from tests.helpers.cli import ROOT
 from tests.helpers.wait import until
@@ -310,7 +310,7 @@ def test_a_disk_floor_set_remotely_stops_the_hot_folder_until_lowered(
         assert store.min_free_bytes == 1_000_000 * 2**20
         scan = sorted(sample_scans.glob("scan_*.jpg"))[0]
         shutil.copy(scan, hot / scan.name)
-        _until(lambda: store.last_events_of(["disk.low"]))
+        _until(lambda: store.events.last_of(["disk.low"]))
         time.sleep(3)  # within the first pause: no second attempt
         assert len([e for e in _events(store) if e == "disk.low"]) == 1
         assert (hot / scan.name).exists() and station.hot_watcher is not None
@@ -379,7 +379,7 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
             ("DEN-2024-000125", 125, 2024),
         ]
         assert all(e.arrival_date == today and e.author for e in entries)
-        queued = {item.doc_id: item for item in store.outbox(("queued",))}
+        queued = {item.doc_id: item for item in store.outbox.items(("queued",))}
         meta = queued[entries[0].doc_id].metadata
         assert meta["ArrivalNumber"] == 123 and meta["ArrivalDate"] == today.isoformat()
         with pikepdf.open(queued[entries[0].doc_id].path) as pdf:

@@ -23,7 +23,7 @@ from station.errors import SigningError
 from station.ocr.pdf import make_pdf
 from station.records.signing import Signer
 from station.records.verify import verify
-from station.store.database import Store
+from station.store import Store
 from tests.helpers.cli import scanstation
 from tests.helpers.pki import Pki
 from tests.helpers.softhsm import MODULE, SoftHsm
@@ -290,16 +290,16 @@ def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_pat
         pdf = tmp_path / "d1.pdf"
         pdf.write_bytes(digitized.read_bytes())
         assert station.processor._sign("d1", pdf) is False
-        store.enqueue("d1", pdf, {}, 65536, held=True)
-        assert store.outbox_item("d1").state == "held"
-        assert [e.type for e in store.events()] == ["signing.failed"]
+        store.outbox.enqueue("d1", pdf, {}, 65536, held=True)
+        assert store.outbox.item("d1").state == "held"
+        assert [e.type for e in store.events.since()] == ["signing.failed"]
         status = station.status()
         assert status["held"] == 1 and status["signing"]["ok"] is False
         assert station.stats.snapshot()["signing"]["ok"] is False
         # the PIN is put right: the next try signs and releases it
         wrong.write_text(keys.hsm.pin + "\n")
         station.processor._on_sign_held()
-        item = store.outbox_item("d1")
+        item = store.outbox.item("d1")
         assert item.state == "queued" and item.size == pdf.stat().st_size
         assert _validate(pdf, keys).bottom_line  # type: ignore[attr-defined]
         assert station.status()["signing"]["ok"] is True

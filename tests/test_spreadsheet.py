@@ -20,7 +20,7 @@ from station.common.spreadsheet import csv_cell
 from station.config import DEFAULT_REGISTRATION
 from station.records.register import Register
 from station.records.register_export import Book, Period, to_csv, to_xlsx
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 

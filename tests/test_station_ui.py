@@ -23,7 +23,7 @@ from station.common.clock import VIETNAM
 from station.config import Config
 from station.config.remote import Settings
 from station.demo.samples import write_sample_batch
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.wire.mqtt import Connection

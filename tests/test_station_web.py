@@ -14,7 +14,7 @@ from station.common.auth import hash_secret
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import ConfigError
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 
 
@@ -97,13 +97,13 @@ def test_outbox_shows_delivery_receipts_and_later_statuses(
     for n in range(1, 4):
         pdf = tmp_path / f"d{n}.pdf"
         pdf.write_bytes(b"%PDF-1.7 " + bytes([n]) * 8000)  # two segments of 4 KiB
-        store.enqueue(f"d{n}", pdf, {"Registration": f"DEN-2026-00000{n}"}, 4096)
-    item = store.outbox_item("d2")
-    store.set_outbox_state("d2", "announced")
-    store.record_receipt("d2", "01", {"status": "01", "sha256": item.sha256})
-    store.record_receipt("d2", "03", {"status": "03"})
-    store.set_outbox_state("d3", "announced")
-    store.ack_segment(store.outbox_item("d1").file_id, 0)
+        store.outbox.enqueue(f"d{n}", pdf, {"Registration": f"DEN-2026-00000{n}"}, 4096)
+    item = store.outbox.item("d2")
+    store.outbox.set_state("d2", "announced")
+    store.outbox.record_receipt("d2", "01", {"status": "01", "sha256": item.sha256})
+    store.outbox.record_receipt("d2", "03", {"status": "03"})
+    store.outbox.set_state("d3", "announced")
+    store.outbox.ack_segment(store.outbox.item("d1").file_id, 0)
     client = _client(station)
     page = client.get("/outbox").get_data(as_text=True)
     rows = {m.group(1): m.group(2) for m in re.finditer(r'data-doc="(d\d)"(.*?)</tr>', page, re.S)}
@@ -131,7 +131,7 @@ def test_signing_trouble_shows_on_the_counter(tmp_path: Path, sample_scans: Path
         pdf = tmp_path / "d.pdf"
         pdf.write_bytes(b"%PDF-1.7 not signed")
         assert station.processor._sign("d", pdf) is False
-        store.enqueue("d", pdf, {"Registration": "DEN-2026-000001"}, 4096, held=True)
+        store.outbox.enqueue("d", pdf, {"Registration": "DEN-2026-000001"}, 4096, held=True)
         client = _client(station)
         page = client.get("/").get_data(as_text=True)
         assert "không ký được" in page and "1 văn bản đang chờ ký" in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import random
 import signal
@@ -17,7 +18,7 @@ import pytest
 from PIL import Image
 
 from station.errors import DiskFull, NotFound, StorageError
-from station.store.database import BATCH_TRANSITIONS, Store
+from station.store import BATCH_TRANSITIONS, FORWARD, Store, forward_steps
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,6 +98,75 @@ def test_state_transitions_are_explicit(data_dir: Path) -> None:
     assert targets <= set(BATCH_TRANSITIONS)
 
 
+#: the batch state machine as the station has always had it (docs/store.md)
+EDGES = {
+    "capturing": {"captured", "interrupted", "failed"},
+    "interrupted": {"capturing", "captured", "cancelled"},
+    "captured": {"processing", "cancelled"},
+    "processing": {"review", "failed", "captured"},
+    "review": {"confirmed", "processing", "cancelled"},
+    "confirmed": {"done"},
+    "failed": {"captured", "cancelled"},
+    "done": set(),
+    "cancelled": set(),
+}
+
+
+def _path_to(state: str) -> list[str]:
+    """The shortest legal way from ``capturing`` to ``state``."""
+    ways = {"capturing": ["capturing"]}
+    queue = ["capturing"]
+    while queue:
+        here = queue.pop(0)
+        for there in sorted(EDGES[here]):
+            if there not in ways:
+                ways[there] = [*ways[here], there]
+                queue.append(there)
+    return ways[state][1:]
+
+
+def test_every_move_outside_the_table_is_refused(data_dir: Path) -> None:
+    """Each pair of states, tried on a real batch: the move is made exactly when
+    the table has the edge; otherwise it is refused and the batch stays."""
+    assert BATCH_TRANSITIONS == EDGES
+    with Store(data_dir) as store:
+        for current in EDGES:
+            for target in EDGES:
+                batch = store.create_batch("d", "p", "t")
+                for step in _path_to(current):
+                    store.set_batch_state(batch.id, step)
+                assert store.batch(batch.id).state == current
+                if target in EDGES[current]:
+                    assert store.set_batch_state(batch.id, target).state == target
+                else:
+                    with pytest.raises(StorageError, match=f"from {current} to {target}"):
+                        store.set_batch_state(batch.id, target)
+                    assert store.batch(batch.id).state == current
+
+
+def test_the_pipeline_moves_batches_forward_through_the_store(data_dir: Path) -> None:
+    """The way forward after capture is the store's rule, and only uses edges of the table."""
+    assert all(b in EDGES[a] for a, b in itertools.pairwise(FORWARD))
+    assert forward_steps("interrupted", "review") == ["captured", "processing", "review"]
+    assert forward_steps("review", "processing") == []
+    assert forward_steps("failed", "done") == []
+    with pytest.raises(ValueError, match="not a state on the way forward"):
+        forward_steps("captured", "cancelled")
+    with Store(data_dir) as store:
+        batch = store.create_batch("d", "p", "t")
+        store.set_batch_state(batch.id, "interrupted")
+        store.advance_batch(batch.id, "processing")
+        assert store.batch(batch.id).state == "processing"
+        store.advance_batch(batch.id, "done")
+        assert store.batch(batch.id).state == "done"
+        store.advance_batch(batch.id, "review")  # already past it: stays
+        assert store.batch(batch.id).state == "done"
+        failed = store.create_batch("d", "p", "t")
+        store.set_batch_state(failed.id, "failed")
+        store.advance_batch(failed.id, "review")  # off the way forward: stays
+        assert store.batch(failed.id).state == "failed"
+
+
 def test_disk_floor_refuses_page_and_keeps_earlier(data_dir: Path) -> None:
     with Store(data_dir) as store:
         batch = store.create_batch("d", "p", "t")
@@ -144,10 +214,10 @@ def test_only_one_owner(data_dir: Path) -> None:
 
 def test_events(data_dir: Path) -> None:
     with Store(data_dir) as store:
-        event = store.add_event("scanner.jam", "error", "Kẹt giấy", "Paper jam", {"pages": 3})
+        event = store.events.add("scanner.jam", "error", "Kẹt giấy", "Paper jam", {"pages": 3})
         assert event.type == "scanner.jam" and event.detail == {"pages": 3}
         assert not event.published
-        assert [e.id for e in store.events()] == [event.id]
+        assert [e.id for e in store.events.since()] == [event.id]
 
 
 @pytest.fixture
@@ -261,12 +331,12 @@ def test_outbox_state_only_moves_forward(tmp_path: Path) -> None:
     doc = tmp_path / "d.pdf"
     doc.write_bytes(b"%PDF")
     with Store(tmp_path / "data") as store:
-        first = store.enqueue("d1", doc, {}, 4096)
-        again = store.enqueue("d1", doc, {}, 4096)
+        first = store.outbox.enqueue("d1", doc, {}, 4096)
+        again = store.outbox.enqueue("d1", doc, {}, 4096)
         assert again.file_id == first.file_id  # queueing twice changes nothing
-        store.set_outbox_state("d1", "sent")
-        store.record_receipt("d1", "01", {"status": "01"})
-        store.set_outbox_state("d1", "announced")
-        assert store.outbox_item("d1").state == "received"
-        new = store.renew_file_id("d1")
-        assert new != first.file_id and store.outbox_item("d1").file_id == new
+        store.outbox.set_state("d1", "sent")
+        store.outbox.record_receipt("d1", "01", {"status": "01"})
+        store.outbox.set_state("d1", "announced")
+        assert store.outbox.item("d1").state == "received"
+        new = store.outbox.renew_file_id("d1")
+        assert new != first.file_id and store.outbox.item("d1").file_id == new

@@ -18,7 +18,7 @@ import pytest
 
 from station.demo.localbroker import free_port
 from station.errors import StoreDamaged
-from station.store.database import Store
+from station.store import Store
 from tests.helpers.cli import ROOT, scanstation
 
 DOCUMENTS = 400
@@ -49,7 +49,7 @@ def _filled(data: Path) -> dict[str, bytes]:
                 )
         pdf = data / "d.pdf"
         pdf.write_bytes(b"%PDF-1.7 test")
-        store.enqueue("doc-0", pdf, {"created_at": "2026-11-24"}, 65536)
+        store.outbox.enqueue("doc-0", pdf, {"created_at": "2026-11-24"}, 65536)
     spool = {str(p.relative_to(data)): p.read_bytes() for p in (data / "spool").rglob("*.png")}
     assert len(spool) == 3
     return spool

@@ -21,7 +21,7 @@ from station.config import Config
 from station.config import remote as settings_mod
 from station.config.remote import Settings
 from station.errors import ConfigError
-from station.store.database import Store
+from station.store import Store
 from station.uplink.commands import Commands
 from station.uplink.link import StationLink
 from station.wire import topics
@@ -73,7 +73,7 @@ def test_state_health_events_and_conditions(broker: Mosquitto, tmp_path: Path) -
     # a free-space floor above what the disk has: disk.low from the first report
     config = _config(broker, tmp_path / "data", station={"min_free_mb": 900_000})
     store = Store(config.station.data_dir)
-    store.add_event("scanner.jam", "error", "Kẹt giấy", "Paper jam", {"batch": "b1"})
+    store.events.add("scanner.jam", "error", "Kẹt giấy", "Paper jam", {"batch": "b1"})
     settings = Settings(config)
     link = StationLink.build(store, settings, ScannerState(model="fi-7160", status="jammed"))
     link.start()
@@ -91,7 +91,7 @@ def test_state_health_events_and_conditions(broker: Mosquitto, tmp_path: Path) -
         assert [e["type"] for e in events] == ["scanner.jam", "disk.low"]
         assert events[0]["message"] == {"vi": "Kẹt giấy", "en": "Paper jam"}
         assert events[1]["detail"]["active"] is True and events[1]["severity"] == "warning"
-        assert store.unpublished_events() == []
+        assert store.events.unpublished() == []
         # the floor lowered remotely: the condition clears, once
         settings.change({"station.min_free_mb": 50})
         _until(lambda: len(watcher.all("event")) >= 3)
@@ -126,16 +126,16 @@ def test_events_raised_while_the_broker_is_away_arrive_later(
         assert link.connection.connected.wait(10)
         broker.stop()
         _until(lambda: not link.connection.connected.is_set())
-        store.add_event("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
+        store.events.add("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
         link.telemetry.wake.set()
         time.sleep(0.5)
-        assert len(store.unpublished_events()) == 1
+        assert len(store.events.unpublished()) == 1
         broker.start()
         watcher = Watcher(broker.url, "st-t")
         _until(lambda: link.connection.connected.is_set(), timeout=70)
         event = _until(lambda: watcher.last("event"), timeout=20)
         assert event["type"] == "scanner.cover_open"
-        assert store.unpublished_events() == []
+        assert store.events.unpublished() == []
         watcher.conn.stop()
     finally:
         link.stop()
@@ -180,12 +180,12 @@ def test_malformed_or_unknown_commands_change_nothing(
     commands: tuple[Commands, Store, Settings], name: str, payload: bytes, why: str
 ) -> None:
     handler, store, settings = commands
-    before = (settings.config, store.counters(), len(store.events()))
+    before = (settings.config, store.counters(), len(store.events.since()))
     answer = _answer(handler, name, payload)
     assert answer["ok"] is False
     assert why in answer["error"]["message"]["en"]
     assert answer["error"]["message"]["vi"]
-    assert (settings.config, store.counters(), len(store.events())) == before
+    assert (settings.config, store.counters(), len(store.events.since())) == before
     assert not (settings.config.station.data_dir / "settings.json").exists()
 
 
@@ -202,7 +202,7 @@ def test_a_redelivered_command_runs_once(commands: tuple[Commands, Store, Settin
     first = _answer(handler, "reset-counter", {"id": "r1", "args": {"counter": "roller"}})
     again = _answer(handler, "reset-counter", {"id": "r1", "args": {"counter": "roller"}})
     assert first == again and first["ok"] is True
-    assert [e.type for e in store.events()] == ["counter.reset.roller"]
+    assert [e.type for e in store.events.since()] == ["counter.reset.roller"]
 
 
 def test_remote_settings_file_is_checked_at_start(tmp_path: Path) -> None:
@@ -241,8 +241,8 @@ def test_stats_count_queue_and_months(tmp_path: Path) -> None:
     pdf = tmp_path / "a.pdf"
     pdf.write_bytes(b"%PDF-1.7")
     for n in range(3):
-        store.enqueue(f"d{n}", pdf, {}, 4096)
-    store.set_outbox_state("d0", "announced")
+        store.outbox.enqueue(f"d{n}", pdf, {}, 4096)
+    store.outbox.set_state("d0", "announced")
     store.add_document("x1", "b", None, None, {"PageAmount": 4})
     store.add_document("x2", "b", None, None, {"PageAmount": 2})
     snap = Stats(store, Settings(config), connected=threading.Event()).snapshot()
@@ -327,7 +327,7 @@ def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path: Path) -> N
         assert link.connection.connected.wait(10)
         time.sleep(1.5)
         assert store.counters()["sheets_since_roller"] == 1
-        assert not [e for e in store.events() if e.type == "counter.reset.roller"]
+        assert not [e for e in store.events.since() if e.type == "counter.reset.roller"]
     finally:
         link.stop()
         sender.publish(topics.cmd("st-t", "reset-counter"), b"", retain=True)

@@ -21,7 +21,7 @@ from station.capture.triggers import (
 )
 from station.config import Config, Profile
 from station.errors import StationError
-from station.store.database import Page, Store
+from station.store import Page, Store
 
 
 def test_is_press() -> None:

@@ -21,7 +21,7 @@ import pytest
 from station.central.receiver import Receiver
 from station.config import Config
 from station.config.remote import Settings
-from station.store.database import Store
+from station.store import Store
 from station.uplink.link import StationLink
 from station.uplink.sender import Uplink
 from station.wire import topics
@@ -76,7 +76,7 @@ def _document(folder: Path, name: str, size: int) -> Path:
 def _queue(store: Store, folder: Path, name: str, size: int) -> str:
     path = _document(folder, name, size)
     meta = {"registration": f"DEN-2024-{name}", "created_at": "2026-11-24T10:00:00Z"}
-    return store.enqueue(name, path, meta, SEGMENT).sha256
+    return store.outbox.enqueue(name, path, meta, SEGMENT).sha256
 
 
 def _delivered(out: Path, doc_id: str) -> Path:
@@ -96,8 +96,8 @@ def test_documents_are_delivered_once_with_receipts(broker: Mosquitto, tmp_path:
     try:
         _until(
             lambda: (
-                all(i.state == "received" for i in station.store.outbox(("received",)))
-                and len(station.store.outbox(("received",))) == 3
+                all(i.state == "received" for i in station.store.outbox.items(("received",)))
+                and len(station.store.outbox.items(("received",))) == 3
             )
         )
         for doc_id, digest in sums.items():
@@ -105,7 +105,7 @@ def test_documents_are_delivered_once_with_receipts(broker: Mosquitto, tmp_path:
             assert hashlib.sha256(final.read_bytes()).hexdigest() == digest
             meta = json.loads(final.with_suffix(".json").read_text(encoding="utf-8"))
             assert meta["doc_id"] == doc_id and meta["sha256"] == digest
-            assert station.store.receipts(doc_id)[0]["status"] == "01"
+            assert station.store.outbox.receipts(doc_id)[0]["status"] == "01"
         # 6 + 1 + 1 segments, none sent twice on a quiet line
         assert station.uplink.segments_sent == 8
         assert not list((out / ".transfer" / "st-a").glob("*/*"))
@@ -126,28 +126,28 @@ def test_transfer_resumes_from_the_last_acknowledged_segment(
     data = tmp_path / "data"
     first = Station(data, broker.url, window=2)
     digest = _queue(first.store, tmp_path, "big", 20 * SEGMENT)
-    file_id = first.store.outbox_item("big").file_id
-    acknowledge = first.store.ack_segment
+    file_id = first.store.outbox.item("big").file_id
+    acknowledge = first.store.outbox.ack_segment
 
     def stop_after_six(file_id: str, offset: int) -> None:
         acknowledge(file_id, offset)
-        if len(first.store.acked_offsets(file_id)) >= 6:
+        if len(first.store.outbox.acked_offsets(file_id)) >= 6:
             first.stop.set()  # the station stops mid-file
 
-    first.store.ack_segment = stop_after_six  # type: ignore[method-assign]
+    first.store.outbox.ack_segment = stop_after_six  # type: ignore[method-assign]
     first.start()
     _until(lambda: not first.thread.is_alive())
     first.close()
-    acked = len(Store(data).acked_offsets(file_id))
+    acked = len(Store(data).outbox.acked_offsets(file_id))
     assert 6 <= acked < 20
     second = Station(data, broker.url, window=2).start()
     try:
-        _until(lambda: second.store.outbox_item("big").state == "received")
+        _until(lambda: second.store.outbox.item("big").state == "received")
         assert hashlib.sha256(_delivered(out, "big").read_bytes()).hexdigest() == digest
         # only what was not acknowledged is sent again, less what the receiver
         # already holds (it names those in its answer to init)
         assert 20 - acked - 2 <= second.uplink.segments_sent <= 20 - acked
-        assert second.store.outbox_item("big").file_id == file_id
+        assert second.store.outbox.item("big").file_id == file_id
     finally:
         second.close()
         central.stop()
@@ -223,11 +223,11 @@ def test_hostile_responses_and_receipts_are_ignored(broker: Mosquitto, tmp_path:
         forger.publish(receipt, json.dumps({"status": "99"}).encode())
         forger.publish(topics.receipt("st-a", "nope"), json.dumps({"status": "01"}).encode())
         time.sleep(1.0)
-        item = station.store.outbox_item("doc-9")
-        assert item.state == "queued" and station.store.receipts("doc-9") == []
+        item = station.store.outbox.item("doc-9")
+        assert item.state == "queued" and station.store.outbox.receipts("doc-9") == []
         # a later DMS status with the right document is recorded
         forger.publish(receipt, json.dumps({"status": "01", "sha256": digest}).encode())
-        _until(lambda: station.store.outbox_item("doc-9").status == "01")
+        _until(lambda: station.store.outbox.item("doc-9").status == "01")
     finally:
         forger.stop()
         station.conn.stop()
@@ -272,7 +272,7 @@ def test_two_receivers_in_a_shared_group_deliver_each_document_once(
             for k in range(1, 9)
         }
         station.start()
-        _until(lambda: len(station.store.outbox(("received",))) == 8, timeout=60)
+        _until(lambda: len(station.store.outbox.items(("received",))) == 8, timeout=60)
         stored = sorted(p.name for p in out.rglob("*.pdf"))
         assert stored == sorted(f"{d}.pdf" for d in sums)
         for doc_id, digest in sums.items():
@@ -296,14 +296,14 @@ def test_broker_restart_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
     conn = _counting_receiver(broker.url, out, offsets)
     station = Station(tmp_path / "data", broker.url, window=4)
     digest = _queue(station.store, tmp_path, "big", 60 * SEGMENT)
-    file_id = station.store.outbox_item("big").file_id
+    file_id = station.store.outbox.item("big").file_id
     station.start()
     try:
-        _until(lambda: len(station.store.acked_offsets(file_id)) >= 15)
+        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 15)
         broker.stop()
         time.sleep(1.0)
         broker.start()
-        _until(lambda: station.store.outbox_item("big").state == "received", timeout=60)
+        _until(lambda: station.store.outbox.item("big").state == "received", timeout=60)
         assert hashlib.sha256(_delivered(out, "big").read_bytes()).hexdigest() == digest
         assert sorted(set(offsets)) == list(range(0, 60 * SEGMENT, SEGMENT))
         assert len(offsets) - 60 <= 1, f"{len(offsets) - 60} segments arrived twice"
@@ -352,7 +352,7 @@ def test_wire_format_of_both_modes(
     data = os.urandom(SEGMENT + 10)
     path = tmp_path / "w.pdf"
     path.write_bytes(data)
-    item = store.enqueue("w-1", path, {"registration": "DEN-2024-000001"}, SEGMENT)
+    item = store.outbox.enqueue("w-1", path, {"registration": "DEN-2024-000001"}, SEGMENT)
     config = Config.model_validate(
         {"station": {"id": "st-a"}, "uplink": {"broker": broker.url, "topic_mode": mode}}
     )
@@ -360,7 +360,7 @@ def test_wire_format_of_both_modes(
     assert link.uplink.files.mode == mode
     link.start()
     try:
-        _until(lambda: store.outbox_item("w-1").state == "announced")
+        _until(lambda: store.outbox.item("w-1").state == "announced")
     finally:
         link.stop()
         recorder.conn.stop()
@@ -417,7 +417,7 @@ def test_corrupted_segment_is_sent_again(broker: Mosquitto, tmp_path: Path) -> N
     digest = _queue(station.store, tmp_path, "doc-c", 8 * SEGMENT)
     station.start()
     try:
-        _until(lambda: station.store.outbox_item("doc-c").state == "received")
+        _until(lambda: station.store.outbox.item("doc-c").state == "received")
         assert hashlib.sha256(_delivered(out, "doc-c").read_bytes()).hexdigest() == digest
         assert sorted(arrivals) == sorted(
             [*range(0, 8 * SEGMENT, SEGMENT), 2 * SEGMENT, 5 * SEGMENT]
@@ -433,14 +433,14 @@ def test_receiver_restarted_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
     central = _counting_receiver(broker.url, out, arrivals)
     station = Station(tmp_path / "data", broker.url, window=4)
     digest = _queue(station.store, tmp_path, "doc-r", 40 * SEGMENT)
-    file_id = station.store.outbox_item("doc-r").file_id
+    file_id = station.store.outbox.item("doc-r").file_id
     station.start()
     try:
-        _until(lambda: len(station.store.acked_offsets(file_id)) >= 10)
+        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 10)
         central.stop()  # the receiver goes away mid-file
         time.sleep(2.0)
         central = _counting_receiver(broker.url, out, arrivals)
-        _until(lambda: station.store.outbox_item("doc-r").state == "received", timeout=90)
+        _until(lambda: station.store.outbox.item("doc-r").state == "received", timeout=90)
         assert hashlib.sha256(_delivered(out, "doc-r").read_bytes()).hexdigest() == digest
         assert sorted(set(arrivals)) == list(range(0, 40 * SEGMENT, SEGMENT))
         assert len(list(out.rglob("*.pdf"))) == 1
@@ -458,7 +458,7 @@ def test_station_killed_mid_file_resumes_without_duplicate(
     data = tmp_path / "data"
     with Store(data) as store:
         digest = _queue(store, tmp_path, "doc-k", 60 * SEGMENT)
-        file_id = store.outbox_item("doc-k").file_id
+        file_id = store.outbox.item("doc-k").file_id
     watcher = Store(data)
 
     def child() -> subprocess.Popen[bytes]:
@@ -470,20 +470,20 @@ def test_station_killed_mid_file_resumes_without_duplicate(
 
     first = child()
     try:
-        _until(lambda: len(watcher.acked_offsets(file_id)) >= 20)
+        _until(lambda: len(watcher.outbox.acked_offsets(file_id)) >= 20)
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        acked = len(watcher.acked_offsets(file_id))
+        acked = len(watcher.outbox.acked_offsets(file_id))
         assert acked < 60
         second = child()
         try:
-            _until(lambda: watcher.outbox_item("doc-k").state == "received", timeout=90)
+            _until(lambda: watcher.outbox.item("doc-k").state == "received", timeout=90)
         finally:
             second.send_signal(signal.SIGKILL)
             second.wait(10)
         assert hashlib.sha256(_delivered(out, "doc-k").read_bytes()).hexdigest() == digest
         assert len(list(out.rglob("*.pdf"))) == 1
-        assert watcher.outbox_item("doc-k").file_id == file_id  # resumed, not restarted
+        assert watcher.outbox.item("doc-k").file_id == file_id  # resumed, not restarted
         # what travelled twice is at most what was in flight when the kill came
         assert len(arrivals) - 60 <= 4, f"{len(arrivals) - 60} segments arrived twice"
     finally:
@@ -506,11 +506,13 @@ def test_outbox_waits_while_the_broker_is_down_and_drains(
     sums = {f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", k * SEGMENT) for k in (1, 2, 3)}
     try:
         time.sleep(65.0)  # over a minute: the back-off has reached its 60 s ceiling
-        assert {i.state for i in station.store.outbox(("queued", "sent", "received"))} == {"queued"}
+        assert {i.state for i in station.store.outbox.items(("queued", "sent", "received"))} == {
+            "queued"
+        }
         broker.start()
         central = _receiver(broker.url, tmp_path / "central")
         try:
-            _until(lambda: len(station.store.outbox(("received",))) == 3, timeout=120)
+            _until(lambda: len(station.store.outbox.items(("received",))) == 3, timeout=120)
         finally:
             central.stop()
         for doc_id, digest in sums.items():
@@ -531,14 +533,14 @@ def test_a_receiver_that_lost_the_transfer_gets_init_again(
     central = _counting_receiver(broker.url, out, arrivals)
     station = Station(tmp_path / "data", broker.url, window=2)
     digest = _queue(station.store, tmp_path, "doc-l", 30 * SEGMENT)
-    file_id = station.store.outbox_item("doc-l").file_id
+    file_id = station.store.outbox.item("doc-l").file_id
     station.start()
     try:
-        _until(lambda: len(station.store.acked_offsets(file_id)) >= 6)
+        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 6)
         central.stop()
         shutil.rmtree(out / ".transfer")  # the receiver's transfer state is gone
         central = _counting_receiver(broker.url, out, arrivals)
-        _until(lambda: station.store.outbox_item("doc-l").state == "received", timeout=60)
+        _until(lambda: station.store.outbox.item("doc-l").state == "received", timeout=60)
         assert hashlib.sha256(_delivered(out, "doc-l").read_bytes()).hexdigest() == digest
         # a few rounds of the whole file at most, never a loop on one segment
         assert len(arrivals) < 4 * 30

@@ -25,7 +25,7 @@ from station.common.auth import hash_secret
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import ConfigError, UsageError
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.ui.security import local_target
@@ -125,7 +125,7 @@ def test_the_station_refuses_other_host_names(station: Station, host: str) -> No
 def test_a_refused_action_does_not_run(station: Station, tmp_path: Path) -> None:
     pdf = tmp_path / "d1.pdf"
     pdf.write_bytes(b"%PDF-1.7 " + b"x" * 5000)
-    station.store.enqueue("d1", pdf, {"Registration": "DEN-2026-000001"}, 4096)
+    station.store.outbox.enqueue("d1", pdf, {"Registration": "DEN-2026-000001"}, 4096)
     news = station.hub.subscribe()  # "Gửi lại ngay" tells every screen
     client = _client(station)
     token = _token(client)

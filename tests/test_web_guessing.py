@@ -21,7 +21,7 @@ from station.common.auth import hash_secret
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import ConfigError
-from station.store.database import Store
+from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.review import pin
 from station.ui.security import PasswordCheck
@@ -217,7 +217,7 @@ def test_a_post_route_without_a_group_is_refused_at_start(station: Station) -> N
 def _enqueued(station: Station, tmp_path: Path) -> str:
     pdf = tmp_path / "d1.pdf"
     pdf.write_bytes(b"%PDF-1.7 " + b"x" * 5000)
-    station.store.enqueue("d1", pdf, {"Registration": "DEN-2026-000001"}, 4096)
+    station.store.outbox.enqueue("d1", pdf, {"Registration": "DEN-2026-000001"}, 4096)
     return "d1"
 
 

@@ -15,7 +15,7 @@ from station.capture.session import record_error
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import PaperJam, SigningError
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 from station.uplink.link import StationLink
 from station.uplink.telemetry import last_will
 from station.wire import payloads, topics
@@ -68,7 +68,7 @@ def test_what_a_station_publishes_fits_the_wire_models(broker: Mosquitto, tmp_pa
     record_error(store, jam, batch="b1", pages=3)
     batch = store.create_batch("test:0", "standard", "cli")
     store.add_document("d1", batch.id, None, None, {"PageAmount": 4})
-    store.add_event("signing.failed", "error", "Không ký được", "Cannot sign",
+    store.events.add("signing.failed", "error", "Không ký được", "Cannot sign",
                     {"doc_id": "d1", "sent_unsigned": False})  # fmt: skip
     scanner = ScannerState(model="fi-7160", device="fujitsu:fi-7160:1", status="ready")
     scanner.failed(jam)

@@ -50,7 +50,7 @@ from station.errors import (
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
 from station.review.drafts import Review, ReviewDoc
-from station.store.database import Event, Page, Store
+from station.store import Event, Page, Store
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -505,7 +505,7 @@ class Station:
     def retry(self, doc_id: str) -> None:
         """Send a document now (the sender otherwise waits for its next round);
         a document waiting for its signature is signed again first."""
-        if self.store.outbox_item(doc_id).state == "held":
+        if self.store.outbox.item(doc_id).state == "held":
             self.processor.sign_held()
         elif self.link is not None:
             self.link.uplink.wake.set()
@@ -527,7 +527,7 @@ class Station:
         return entry
 
     def status(self) -> dict[str, Any]:
-        summary = self.store.outbox_summary()["counts"]
+        summary = self.store.outbox.summary()["counts"]
         config = self.settings.config
         return {
             "scanner": self.scanner.as_dict(),
@@ -548,11 +548,15 @@ class Station:
 
     def outbox(self, limit: int = 200) -> list[dict[str, Any]]:
         """Documents handed to delivery, newest first, with progress and receipts."""
-        items = self.store.outbox(("held", "queued", "sent", "announced", "received", "deleted"))
+        items = self.store.outbox.items(
+            ("held", "queued", "sent", "announced", "received", "deleted")
+        )
         rows = []
         for item in sorted(items, key=lambda i: i.created_at, reverse=True)[:limit]:
             total = max(1, -(-item.size // item.segment_size))
-            acked = len(self.store.acked_offsets(item.file_id)) if item.state == "queued" else 0
+            acked = (
+                len(self.store.outbox.acked_offsets(item.file_id)) if item.state == "queued" else 0
+            )
             rows.append(
                 {
                     "doc_id": item.doc_id,
@@ -565,7 +569,7 @@ class Station:
                     "status": item.status,
                     "received_at": item.received_at,
                     "created_at": item.created_at,
-                    "receipts": self.store.receipts(item.doc_id),
+                    "receipts": self.store.outbox.receipts(item.doc_id),
                 }
             )
         return rows

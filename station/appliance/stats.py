@@ -20,7 +20,7 @@ from station import __version__
 from station.common.clock import VIETNAM
 from station.config.remote import Settings
 from station.errors import StationError
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 from station.wire.payloads import SCANNER_STATUS
 
 #: an error's code -> the scanner status it leaves behind
@@ -145,7 +145,7 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         config = self.settings.config
         now = datetime.now(UTC)
-        outbox = self.store.outbox_summary()
+        outbox = self.store.outbox.summary()
         counts = outbox["counts"]
         try:
             usage = shutil.disk_usage(self.store.data_dir)
@@ -158,7 +158,7 @@ class Stats:
         except OSError:
             disk = {"free_bytes": None, "total_bytes": None, "free_percent": None}
         counters = self.store.counters()
-        last = self.store.last_event("error")
+        last = self.store.events.last("error")
         return {
             "station_id": config.station.id,
             "unit": config.station.unit_name,

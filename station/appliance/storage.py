@@ -32,7 +32,7 @@ from station.common.fsutil import free_bytes
 from station.common.hub import Hub
 from station.common.supervisor import CrashReport, Supervised
 from station.errors import DiskFull, StorageError
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 
 log = logging.getLogger("scanstation.storage")
 
@@ -128,7 +128,7 @@ class StorageGuard:
         if error is None or not self._unrecorded:
             return
         try:
-            self.store.add_event(
+            self.store.events.add(
                 EVENT,
                 "error",
                 CLERK_VI,
@@ -163,7 +163,7 @@ class StorageGuard:
             raise self.error or DiskFull("storage full")
         if not self.on_room():
             return
-        self.store.add_event(
+        self.store.events.add(
             EVENT,
             "info",
             "Đã có chỗ trống, trạm quét tiếp",

@@ -21,7 +21,7 @@ from station.capture import Source, notices
 from station.common.logsafe import printable
 from station.config import Profile
 from station.errors import NoDocuments, StationError, StorageError
-from station.store.database import Batch, Event, Page, Store
+from station.store import Batch, Event, Page, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def record_error(store: Store, error: StationError, **detail: object) -> None:
     """Record a failure as an event, if it is one the fleet should see."""
     if error.event_type is None:
         return
-    store.add_event(
+    store.events.add(
         error.event_type,
         error.severity,
         error.message_vi,
@@ -110,7 +110,7 @@ def capture_batch(
     told: set[str] = set()
 
     def record(notice: notices.Notice) -> None:
-        event = store.add_event(
+        event = store.events.add(
             notice.type,
             notice.severity,
             notice.message_vi,

@@ -29,7 +29,7 @@ from station.common.logsafe import printable
 from station.common.supervisor import Supervised
 from station.config import Config
 from station.errors import ConfigError, DependencyError, DiskFull, StationError
-from station.store.database import Page, Store
+from station.store import Page, Store
 
 log = logging.getLogger(__name__)
 

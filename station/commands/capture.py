@@ -53,7 +53,7 @@ def _progress(page: Any) -> None:
 def cmd_scan(args: argparse.Namespace) -> int:
     from station.capture import open_source
     from station.capture.session import capture_batch
-    from station.store.database import Store
+    from station.store import Store
 
     cfg = load_config(args)
     device = args.device or cfg.scanner.device
@@ -91,7 +91,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
-    from station.store.database import Store
+    from station.store import Store
 
     cfg = load_config(args)
     with Store(cfg.station.data_dir) as store:

@@ -44,7 +44,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     # documents already on file are in the station's store, when there is one
     store = None
     if not args.no_ocr and (cfg.station.data_dir / "store.sqlite3").is_file():
-        from station.store.database import Store
+        from station.store import Store
 
         store = Store(cfg.station.data_dir)
     try:
@@ -178,7 +178,7 @@ def cmd_register(args: argparse.Namespace) -> int:
     """Export the incoming register of a day, a month, a year or any period."""
     from station.records.register import Register
     from station.records.register_export import Book, Period, write
-    from station.store.database import Store
+    from station.store import Store
 
     config = load_config(args)
     period = Period.parse(args.start, args.end)

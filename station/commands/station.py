@@ -12,7 +12,7 @@ from station.commands import load_config, say, stop_on_signals
 def cmd_run(args: argparse.Namespace) -> int:
     from station.appliance.station import Station
     from station.config.remote import Settings
-    from station.store.database import Store
+    from station.store import Store
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 

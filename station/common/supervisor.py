@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from station.common.hub import Hub
-    from station.store.database import Store
+    from station.store import Store
 
 log = logging.getLogger("scanstation.supervisor")
 
@@ -120,7 +120,7 @@ def reporter(store: Store, hub: Hub | None = None) -> CrashReport:
         error = f"{type(exc).__name__}: {exc}"[:500]
         if hub is not None:
             hub.publish("thread", thread=name, error=error, failures=failures)
-        store.add_event(
+        store.events.add(
             EVENT,
             "error",
             f"Luồng {name} bị lỗi và được chạy lại sau {backoff_s:.0f} giây",

@@ -55,7 +55,7 @@ from station.pipeline.document import BatchJob, DocumentJob, OcrPool
 from station.records.register import Entry, Register
 from station.records.signing import Signer
 from station.review.drafts import Review, ReviewDoc
-from station.store.database import Page, Store, duplicate_key, now_iso
+from station.store import Page, Store, duplicate_key, now_iso
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -300,7 +300,7 @@ class Processor(Supervised):
         if self.store.batch(review_batch).state == "review":
             self._append_new_pages(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
-            walk(self.store, capture_batch, "processing")
+            self.store.advance_batch(capture_batch, "processing")
         self._read(review_batch)
 
     def _append_new_pages(self, review_batch: str) -> None:
@@ -360,7 +360,7 @@ class Processor(Supervised):
             self.review.set_read(doc_id, metadata, f"{review_batch}/{doc_id}.pdf", [])
         self._warn_duplicates(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
-            walk(self.store, capture_batch, "review")
+            self.store.advance_batch(capture_batch, "review")
         if confirming:
             self._finalize(review_batch)
             return
@@ -446,16 +446,16 @@ class Processor(Supervised):
     def _on_sign_held(self) -> None:
         """Documents waiting for their signature: sign and release them."""
         self._held_at = time.monotonic()
-        for item in self.store.outbox(("held",)):
+        for item in self.store.outbox.items(("held",)):
             if self._sign(item.doc_id, item.path) and self._signing.get("ok"):
-                self.store.release(item.doc_id)
+                self.store.outbox.release(item.doc_id)
                 self.hub.publish("outbox")
             else:
                 return
 
     def signing_status(self) -> dict[str, Any]:
         section = self.settings.config.signing
-        held = self.store.outbox_summary()["counts"]["held"]
+        held = self.store.outbox.summary()["counts"]["held"]
         return {"enabled": section.enabled, "held": held, **self._signing}
 
     # ------------------------------------------------------------------ confirming
@@ -497,7 +497,7 @@ class Processor(Supervised):
         now = time.monotonic()
         if now - self._held_at > HELD_RETRY_S and self.settings.config.signing.enabled:
             self._held_at = now
-            if self.store.outbox_summary()["counts"]["held"]:
+            if self.store.outbox.summary()["counts"]["held"]:
                 self._on_sign_held()
         for batch, deadline in list(self.countdowns.items()):
             if now >= deadline:
@@ -520,7 +520,7 @@ class Processor(Supervised):
 
         config = self.settings.config
         for capture_batch in self.review.capture_batches(review_batch):
-            walk(self.store, capture_batch, "confirmed")
+            self.store.advance_batch(capture_batch, "confirmed")
         register = Register(self.store, config.incoming.holidays)
         for doc in self.review.documents(review_batch):
             pdf = self.review.work / str(doc.pdf)
@@ -540,7 +540,7 @@ class Processor(Supervised):
             held = not self._sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
-            self.store.enqueue(
+            self.store.outbox.enqueue(
                 doc.doc_id,
                 pdf,
                 {**values, "created_at": created},
@@ -548,7 +548,7 @@ class Processor(Supervised):
                 held=held,
             )
         for capture_batch in self.review.capture_batches(review_batch):
-            walk(self.store, capture_batch, "done")
+            self.store.advance_batch(capture_batch, "done")
         self._state(review_batch).confirming = False
         self.hub.publish("batch", batch=review_batch, stage="done")
         self.hub.publish("outbox")
@@ -578,25 +578,8 @@ class Processor(Supervised):
         )
 
 
-#: the way every batch goes after capture
-FORWARD = ("captured", "processing", "review", "confirmed", "done")
-
-
-def walk(store: Store, batch_id: str, target: str) -> None:
-    """Move a capture batch forward to ``target`` (an interrupted batch whose pages
-    the clerk keeps counts as captured); a batch already there or past it stays."""
-    state = store.batch(batch_id).state
-    if state == "interrupted":
-        store.set_batch_state(batch_id, "captured")
-        state = "captured"
-    if state not in FORWARD or FORWARD.index(state) >= FORWARD.index(target):
-        return
-    for step in FORWARD[FORWARD.index(state) + 1 : FORWARD.index(target) + 1]:
-        store.set_batch_state(batch_id, step)
-
-
 def _signing_event(store: Store, error: StationError, doc_id: str, unsigned: bool) -> None:
-    store.add_event(
+    store.events.add(
         "signing.failed",
         "error",
         error.message_vi,

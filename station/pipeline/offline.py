@@ -30,7 +30,7 @@ from station.config import Config
 from station.errors import InputError
 from station.imaging import preprocess
 from station.records.vocabulary import FIELDS
-from station.store.database import Store, duplicate_key, new_batch_id
+from station.store import Store, duplicate_key, new_batch_id
 
 
 @dataclass(frozen=True)

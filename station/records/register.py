@@ -28,7 +28,7 @@ from typing import Any
 
 from station.errors import InputError, NotFound
 from station.records.vocabulary import SECRECY, URGENCY
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 
 
 @dataclass(frozen=True)

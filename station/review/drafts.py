@@ -23,7 +23,7 @@ from station.barcodes.split import PageInfo, split, warning
 from station.errors import InputError, NotFound
 from station.records.register import Register, past_day
 from station.records.vocabulary import FIELDS, SECRECY, TYPES, URGENCY
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)

@@ -24,7 +24,7 @@ from station import __version__
 from station.appliance.stats import RESETTABLE, Stats
 from station.config.remote import Settings, current
 from station.errors import StationError, UsageError
-from station.store.database import Store, now_iso
+from station.store import Store, now_iso
 from station.wire import topics
 from station.wire.mqtt import Connection, json_object
 from station.wire.payloads import COMMAND_ID
@@ -160,7 +160,7 @@ class Commands:
         was = {counter: before.get(counter, 0) for counter in RESETTABLE[name]}
         for counter in RESETTABLE[name]:
             self.store.reset_counter(counter)
-        self.store.add_event(
+        self.store.events.add(
             f"counter.reset.{name}",
             "info",
             "Đã đặt lại bộ đếm trục cuốn giấy",

@@ -19,7 +19,7 @@ from station.appliance.stats import ScannerState, Stats
 from station.common.supervisor import CrashReport, Supervised, reporter
 from station.config import Config, read_secret
 from station.config.remote import Settings
-from station.store.database import Store
+from station.store import Store
 from station.uplink.commands import Commands
 from station.uplink.sender import Uplink
 from station.uplink.telemetry import Telemetry, last_will

@@ -1,6 +1,6 @@
 """Delivery of the outbox over MQTT: resumable file transfer, then the document.
 
-For each document in the store's outbox (:meth:`station.store.database.Store.outbox`):
+For each document in the store's outbox (:meth:`station.store.outbox.Outbox`):
 
 1. ``init`` with the file's name, size, checksum and the document's metadata;
 2. the segments at their byte offsets, each with its SHA-256, ``window`` of
@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from station.errors import NotFound
-from station.store.database import OutboxItem, Store
+from station.store import OutboxItem, Store
 from station.wire import topics
 from station.wire.mqtt import Connection, json_object
 
@@ -93,7 +93,7 @@ class Uplink:
                 self.purge(self.retention)
             if not self.conn.connected.wait(timeout=1.0):
                 continue
-            items = self.store.outbox(("queued", "sent"))
+            items = self.store.outbox.items(("queued", "sent"))
             if not items:
                 self.wake.wait(timeout=1.0)
                 self.wake.clear()
@@ -106,7 +106,7 @@ class Uplink:
     def deliver(self, item: OutboxItem, stop: threading.Event) -> None:
         if item.state == "queued" and not self._transfer(item, stop):
             return
-        item = self.store.outbox_item(item.doc_id)
+        item = self.store.outbox.item(item.doc_id)
         if item.state == "sent":
             body = {
                 **item.metadata,
@@ -125,7 +125,7 @@ class Uplink:
             except RuntimeError:
                 return  # not connected: next round
             if info.is_published():
-                self.store.set_outbox_state(item.doc_id, "announced")
+                self.store.outbox.set_state(item.doc_id, "announced")
 
     # ------------------------------------------------------------------ transfer
 
@@ -152,8 +152,8 @@ class Uplink:
                     and 0 <= offset < item.size
                     and not offset % item.segment_size
                 ):
-                    self.store.ack_segment(item.file_id, offset)
-        acked = self.store.acked_offsets(item.file_id)
+                    self.store.outbox.ack_segment(item.file_id, offset)
+        acked = self.store.outbox.acked_offsets(item.file_id)
         offsets = [o for o in range(0, max(item.size, 1), item.segment_size) if o not in acked]
         in_flight: deque[tuple[int, str, _Waiter]] = deque()
         with item.path.open("rb") as stream:
@@ -178,7 +178,7 @@ class Uplink:
                 offset, topic, waiter = in_flight.popleft()
                 code = self._wait(topic, waiter)
                 if code == topics.OK:
-                    self.store.ack_segment(item.file_id, offset)
+                    self.store.outbox.ack_segment(item.file_id, offset)
                 elif code == topics.RESEND or (code is None and self.conn.connected.is_set()):
                     resends[offset] = resends.get(offset, 0) + 1
                     if resends[offset] > MAX_RESENDS:
@@ -196,16 +196,16 @@ class Uplink:
         fin = self.files.fin(item.file_id, item.size, item.sha256)
         code = self._command(fin, b"")
         if code == topics.OK:
-            self.store.set_outbox_state(item.doc_id, "sent")
+            self.store.outbox.set_state(item.doc_id, "sent")
             return True
         if code == topics.RESEND:
             # the receiver lacks segments it had acknowledged: send them all again
-            self.store.forget_segments(item.file_id)
+            self.store.outbox.forget_segments(item.file_id)
         return self._setback(item, code)
 
     def _setback(self, item: OutboxItem, code: int | None) -> bool:
         if code == topics.CANCEL:
-            new = self.store.renew_file_id(item.doc_id)
+            new = self.store.outbox.renew_file_id(item.doc_id)
             log.warning(
                 "receiver cancelled %s for %s; starting again as %s", item.file_id, item.doc_id, new
             )
@@ -286,7 +286,7 @@ class Uplink:
             log.warning("ignored a malformed receipt for %r", doc_id[:80])
             return
         try:
-            item = self.store.outbox_item(doc_id)
+            item = self.store.outbox.item(doc_id)
         except NotFound:
             log.info("ignored a receipt for a document not in the outbox: %r", doc_id[:80])
             return
@@ -295,7 +295,7 @@ class Uplink:
             return
         if item.status == body["status"]:
             return  # the retained receipt again
-        self.store.record_receipt(doc_id, body["status"], body)
+        self.store.outbox.record_receipt(doc_id, body["status"], body)
 
     # ------------------------------------------------------------------ retention
 
@@ -303,12 +303,12 @@ class Uplink:
         """Delete local copies received longer ago than ``retention``."""
         now = datetime.now(UTC)
         gone = []
-        for item in self.store.outbox(("received",)):
+        for item in self.store.outbox.items(("received",)):
             if item.received_at is None:
                 continue
             if datetime.fromisoformat(item.received_at) + retention <= now:
                 item.path.unlink(missing_ok=True)
-                self.store.set_outbox_state(item.doc_id, "deleted")
+                self.store.outbox.set_state(item.doc_id, "deleted")
                 gone.append(item.doc_id)
         return gone
 

@@ -26,7 +26,7 @@ from typing import Any
 from station import __version__
 from station.appliance.stats import Stats, conditions
 from station.errors import DiskFull
-from station.store.database import Event, Store, now_iso
+from station.store import Event, Store, now_iso
 from station.wire import topics
 from station.wire.mqtt import Connection, Will
 
@@ -125,7 +125,7 @@ class Telemetry:
         """Publish the store's unpublished events in order; stop at the first
         the broker does not acknowledge in time (it is sent again later)."""
         sent = 0
-        for event in self.store.unpublished_events():
+        for event in self.store.events.unpublished():
             info = self.conn.publish(topics.event(self.station_id), event_payload(event), qos=1)
             try:
                 info.wait_for_publish(timeout=timeout_s)
@@ -133,7 +133,7 @@ class Telemetry:
                 return sent
             if not info.is_published():
                 return sent
-            self.store.mark_event_published(event.id)
+            self.store.events.mark_published(event.id)
             sent += 1
         return sent
 
@@ -142,12 +142,12 @@ class Telemetry:
         now = {c.type: c for c in conditions(snapshot, self.stats.settings)}
         for kind in sorted(now.keys() - self.active):
             c = now[kind]
-            self.store.add_event(
+            self.store.events.add(
                 kind, "warning", c.message_vi, c.message_en, {**c.detail, "active": True}
             )
         for kind in sorted(self.active - now.keys()):
             vi, en = _CLEARED.get(kind, ("Đã hết cảnh báo", "Cleared"))
-            self.store.add_event(kind, "info", vi, en, {"active": False})
+            self.store.events.add(kind, "info", vi, en, {"active": False})
         self.active = set(now)
 
     def offline(self) -> None:
@@ -166,7 +166,7 @@ class Telemetry:
             log.warning("the broker did not take the offline state")
 
     def _active_from_events(self) -> set[str]:
-        latest = self.store.last_events_of(_CLEARED)
+        latest = self.store.events.last_of(_CLEARED)
         return {kind for kind, event in latest.items() if event.detail.get("active")}
 
 

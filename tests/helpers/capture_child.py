@@ -9,7 +9,7 @@ from pathlib import Path
 from station.capture.folder import FolderSource
 from station.capture.session import capture_batch
 from station.config import Profile
-from station.store.database import Page, Store
+from station.store import Page, Store
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from station.appliance.stats import ScannerState
 from station.commands import stop_on_signals
 from station.config import remote as settings
 from station.config.remote import Settings
-from station.store.database import Store
+from station.store import Store
 from station.uplink.link import StationLink
 
 

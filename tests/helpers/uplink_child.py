@@ -9,7 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
-from station.store.database import Store
+from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire.mqtt import Connection
 

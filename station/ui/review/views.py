@@ -277,7 +277,7 @@ def settings() -> Any:
         stats=st.stats.snapshot(),
         config=config,
         logs=list(st.logs.lines)[-120:],
-        events=st.store.events(since_id=max(0, _last_event_id(st) - 30), limit=30),
+        events=st.store.events.since(since_id=max(0, _last_event_id(st) - 30), limit=30),
         version=__version__,
         has_pin=bool(config.ui.pin_hash),
     )

@@ -1,0 +1,230 @@
+"""The outbox (DESIGN §3.4): the documents to deliver, the segments the receiver
+acknowledged, and the receipts. ``store.outbox`` is the one way in.
+
+A document moves forward through :data:`OUTBOX_STATES` only: ``held`` (its
+signature is missing) → ``queued`` → ``sent`` (``fin`` answered) → ``announced``
+(``doc/{doc_id}`` is out) → ``received`` (receipt 01) → ``deleted`` (after the
+retention). A transfer given up starts again under a new ``file_id``; no
+``file_id`` is ever used twice (the ``file_ids`` table).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from station.common.fsutil import sha256_file
+from station.errors import NotFound
+from station.store.connection import Connection, now_iso
+
+#: states of a document in the outbox, in order; "held" waits for its signature
+OUTBOX_STATES = ("held", "queued", "sent", "announced", "received", "deleted")
+
+
+def new_file_id() -> str:
+    """A file id that is never reused: time-sortable, with 96 random bits."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(12)}"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    doc_id: str
+    file_id: str
+    path: Path
+    size: int
+    sha256: str
+    metadata: dict[str, Any]
+    segment_size: int
+    state: str
+    attempts: int
+    status: str | None
+    received_at: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> OutboxItem:
+        return cls(
+            doc_id=row["doc_id"],
+            file_id=row["file_id"],
+            path=Path(row["path"]),
+            size=row["size"],
+            sha256=row["sha256"],
+            metadata=json.loads(row["metadata"]),
+            segment_size=row["segment_size"],
+            state=row["state"],
+            attempts=row["attempts"],
+            status=row["status"],
+            received_at=row["received_at"],
+            created_at=row["created_at"],
+        )
+
+
+class Outbox:
+    """The ``outbox``, ``file_ids``, ``acked_segments`` and ``receipts`` tables of a store."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._db = connection
+
+    def enqueue(
+        self,
+        doc_id: str,
+        path: Path,
+        metadata: dict[str, Any],
+        segment_size: int,
+        *,
+        held: bool = False,
+    ) -> OutboxItem:
+        """Queue a document's file for delivery (again: nothing changes); ``held``
+        keeps it back until :meth:`release` (a signature still missing)."""
+        checksum = sha256_file(path)
+        now = now_iso()
+        file_id = new_file_id()
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT INTO outbox (doc_id, file_id, path, size, sha256, metadata, segment_size,"
+                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(doc_id) DO NOTHING",
+                (
+                    doc_id,
+                    file_id,
+                    str(path),
+                    path.stat().st_size,
+                    checksum,
+                    json.dumps(metadata, ensure_ascii=False),
+                    segment_size,
+                    "held" if held else "queued",
+                    now,
+                    now,
+                ),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id)
+            )
+        return self.item(doc_id)
+
+    def release(self, doc_id: str) -> OutboxItem:
+        """A held document's file is final (signed): record its size and
+        checksum again and queue it."""
+        item = self.item(doc_id)
+        if item.state != "held":
+            return item
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET size = ?, sha256 = ?, state = 'queued', updated_at = ?"
+                " WHERE doc_id = ? AND state = 'held'",
+                (item.path.stat().st_size, sha256_file(item.path), now_iso(), doc_id),
+            )
+        return self.item(doc_id)
+
+    def item(self, doc_id: str) -> OutboxItem:
+        rows = self._db.query("SELECT * FROM outbox WHERE doc_id = ?", (doc_id,))
+        if not rows:
+            raise NotFound(f"no document {doc_id} in the outbox", f"Không có văn bản {doc_id}")
+        return OutboxItem.from_row(rows[0])
+
+    def items(self, states: tuple[str, ...] = ("queued", "sent")) -> list[OutboxItem]:
+        """Documents in the given states, oldest first."""
+        marks = ",".join("?" * len(states))
+        rows = self._db.query(
+            f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY created_at, doc_id",  # noqa: S608
+            states,
+        )
+        return [OutboxItem.from_row(r) for r in rows]
+
+    def set_state(self, doc_id: str, state: str) -> None:
+        """Move a document forward to ``state``; never back (a receipt can
+        arrive before the sender has recorded that it announced the document)."""
+        if state not in OUTBOX_STATES:
+            raise ValueError(f"unknown outbox state {state!r}")
+        earlier = OUTBOX_STATES[: OUTBOX_STATES.index(state)]
+        marks = ",".join("?" * len(earlier)) or "NULL"
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE outbox SET state = ?, updated_at = ?"  # noqa: S608
+                f" WHERE doc_id = ? AND state IN ({marks})",
+                (state, now_iso(), doc_id, *earlier),
+            )
+
+    def renew_file_id(self, doc_id: str) -> str:
+        """A new file id for a document whose transfer was given up; never one used before."""
+        file_id = new_file_id()
+        with self._db.transaction() as db:
+            old = db.execute("SELECT file_id FROM outbox WHERE doc_id = ?", (doc_id,)).fetchone()
+            db.execute("INSERT INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id))
+            db.execute(
+                "UPDATE outbox SET file_id = ?, state = 'queued', attempts = attempts + 1,"
+                " updated_at = ? WHERE doc_id = ?",
+                (file_id, now_iso(), doc_id),
+            )
+            if old is not None:
+                db.execute("DELETE FROM acked_segments WHERE file_id = ?", (old["file_id"],))
+        return file_id
+
+    # ------------------------------------------------------------------ segments
+
+    def ack_segment(self, file_id: str, offset: int) -> None:
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO acked_segments (file_id, offset) VALUES (?, ?)",
+                (file_id, offset),
+            )
+
+    def forget_segments(self, file_id: str) -> None:
+        with self._db.transaction() as db:
+            db.execute("DELETE FROM acked_segments WHERE file_id = ?", (file_id,))
+
+    def acked_offsets(self, file_id: str) -> set[int]:
+        rows = self._db.query("SELECT offset FROM acked_segments WHERE file_id = ?", (file_id,))
+        return {r["offset"] for r in rows}
+
+    # ------------------------------------------------------------------ receipts
+
+    def record_receipt(self, doc_id: str, status: str, payload: dict[str, Any]) -> None:
+        """A receipt or later DMS status; status 01 with a matching checksum
+        marks the document received."""
+        now = now_iso()
+        with self._db.transaction() as db:
+            db.execute(
+                "INSERT INTO receipts (doc_id, status, payload, received_at) VALUES (?, ?, ?, ?)",
+                (doc_id, status, json.dumps(payload, ensure_ascii=False), now),
+            )
+            db.execute(
+                "UPDATE outbox SET status = ?, updated_at = ?,"
+                " received_at = COALESCE(received_at, ?),"
+                " state = CASE WHEN state IN ('queued', 'sent', 'announced') THEN 'received'"
+                " ELSE state END WHERE doc_id = ?",
+                (status, now, now, doc_id),
+            )
+
+    def receipts(self, doc_id: str) -> list[dict[str, Any]]:
+        rows = self._db.query(
+            "SELECT status, payload, received_at FROM receipts WHERE doc_id = ? ORDER BY id",
+            (doc_id,),
+        )
+        return [
+            {"status": r["status"], "payload": json.loads(r["payload"]), "at": r["received_at"]}
+            for r in rows
+        ]
+
+    def summary(self) -> dict[str, Any]:
+        """How many documents wait in each state before their receipt, and when
+        the oldest of them, and the oldest not yet sent, were queued (None: none)."""
+        rows = self._db.query(
+            "SELECT state, count(*) AS n, min(created_at) AS oldest FROM outbox"
+            " WHERE state IN ('held', 'queued', 'sent', 'announced') GROUP BY state"
+        )
+        counts = dict.fromkeys(OUTBOX_STATES[:4], 0)
+        oldest: dict[str, str] = {}
+        for row in rows:
+            counts[row["state"]] = row["n"]
+            oldest[row["state"]] = row["oldest"]
+        return {
+            "counts": counts,
+            "oldest": min(oldest.values(), default=None),
+            "oldest_unsent": min((v for k, v in oldest.items() if k != "announced"), default=None),
+        }

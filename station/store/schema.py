@@ -1,0 +1,198 @@
+"""The store's tables and their migrations: version N of the schema is ``SCHEMA[N-1]``.
+
+``PRAGMA user_version`` holds the version a database has; :func:`migrate` runs
+the scripts after it, each in its own transaction, at every open (after the
+integrity check, station/store/check.py). A script is only ever appended, never
+changed: a station's database was made by the scripts as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Callable
+
+SCHEMA: list[str] = [
+    # version 1
+    """
+    CREATE TABLE batches (
+        id            TEXT PRIMARY KEY,
+        created_at    TEXT NOT NULL,
+        updated_at    TEXT NOT NULL,
+        state         TEXT NOT NULL,
+        device        TEXT NOT NULL,
+        profile       TEXT NOT NULL,
+        trigger       TEXT NOT NULL,
+        error_code    TEXT,
+        error_message TEXT
+    );
+    CREATE TABLE pages (
+        id         INTEGER PRIMARY KEY,
+        batch_id   TEXT NOT NULL REFERENCES batches(id),
+        seq        INTEGER NOT NULL,
+        input      TEXT NOT NULL,
+        frame      INTEGER NOT NULL,
+        side       TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        size       INTEGER NOT NULL,
+        width      INTEGER NOT NULL,
+        height     INTEGER NOT NULL,
+        dpi        INTEGER NOT NULL,
+        state      TEXT NOT NULL DEFAULT 'captured',
+        created_at TEXT NOT NULL,
+        UNIQUE (batch_id, seq)
+    );
+    CREATE TABLE events (
+        id         INTEGER PRIMARY KEY,
+        ts         TEXT NOT NULL,
+        type       TEXT NOT NULL,
+        severity   TEXT NOT NULL,
+        message_vi TEXT NOT NULL,
+        message_en TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        published  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    CREATE INDEX pages_by_batch ON pages (batch_id, seq);
+    CREATE INDEX batches_by_state ON batches (state);
+    CREATE INDEX events_unpublished ON events (published) WHERE published = 0;
+    """,
+    # version 2: documents and their Decree 30 metadata
+    """
+    CREATE TABLE documents (
+        id            TEXT PRIMARY KEY,
+        batch_id      TEXT NOT NULL,
+        registration  TEXT,
+        pdf           TEXT,
+        metadata      TEXT NOT NULL,
+        duplicate_key TEXT,
+        created_at    TEXT NOT NULL
+    );
+    CREATE INDEX documents_by_key ON documents (duplicate_key) WHERE duplicate_key IS NOT NULL;
+    """,
+    # version 3: the outbox (DESIGN §3.4): documents to deliver, acknowledged
+    # segments, receipts
+    """
+    CREATE TABLE outbox (
+        doc_id       TEXT PRIMARY KEY,
+        file_id      TEXT NOT NULL UNIQUE,
+        path         TEXT NOT NULL,
+        size         INTEGER NOT NULL,
+        sha256       TEXT NOT NULL,
+        metadata     TEXT NOT NULL,
+        segment_size INTEGER NOT NULL,
+        state        TEXT NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        status       TEXT,
+        received_at  TEXT,
+        created_at   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL
+    );
+    CREATE TABLE file_ids (
+        file_id TEXT PRIMARY KEY,
+        doc_id  TEXT NOT NULL
+    );
+    CREATE TABLE acked_segments (
+        file_id TEXT NOT NULL,
+        offset  INTEGER NOT NULL,
+        PRIMARY KEY (file_id, offset)
+    );
+    CREATE TABLE receipts (
+        id          INTEGER PRIMARY KEY,
+        doc_id      TEXT NOT NULL,
+        status      TEXT NOT NULL,
+        payload     TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    CREATE INDEX outbox_by_state ON outbox (state, created_at);
+    """,
+    # version 4: the clerk's review of a batch (station/review/drafts.py): cleaned pages
+    # and draft documents; a capture batch's pages may join another batch's review
+    """
+    CREATE TABLE review_pages (
+        page_id   INTEGER PRIMARY KEY,
+        batch_id  TEXT NOT NULL,
+        position  INTEGER NOT NULL,
+        info      TEXT NOT NULL,
+        clean     TEXT,
+        thumb     TEXT,
+        rotation  INTEGER NOT NULL DEFAULT 0,
+        deleted   INTEGER NOT NULL DEFAULT 0,
+        doc_id    TEXT,
+        doc_seq   INTEGER
+    );
+    CREATE INDEX review_pages_by_batch ON review_pages (batch_id, position);
+    CREATE TABLE review_docs (
+        doc_id       TEXT PRIMARY KEY,
+        batch_id     TEXT NOT NULL,
+        seq          INTEGER NOT NULL,
+        registration TEXT,
+        metadata     TEXT NOT NULL,
+        edited       TEXT NOT NULL DEFAULT '[]',
+        warnings     TEXT NOT NULL DEFAULT '[]',
+        pdf          TEXT,
+        stale        INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE INDEX review_docs_by_batch ON review_docs (batch_id, seq);
+    """,
+    # version 5: where a frame came from (a hot-folder file's SHA-256), so a
+    # file read again after a crash is not stored twice
+    """
+    ALTER TABLE pages ADD COLUMN source TEXT;
+    CREATE INDEX pages_by_source ON pages (source, frame) WHERE source IS NOT NULL;
+    """,
+    # version 6: batches under review whose auto-confirm countdown the clerk
+    # stopped (or edited), so a restart does not start it again
+    """
+    CREATE TABLE review_holds (
+        batch_id TEXT PRIMARY KEY,
+        at       TEXT NOT NULL
+    );
+    """,
+    # version 7: the incoming register (Sổ đăng ký văn bản đến, station/records/register.py)
+    """
+    CREATE TABLE register (
+        doc_id        TEXT PRIMARY KEY,
+        batch_id      TEXT NOT NULL,
+        registration  TEXT NOT NULL,
+        year          INTEGER NOT NULL,
+        number        INTEGER NOT NULL,
+        arrival_date  TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        author        TEXT,
+        code          TEXT,
+        issued_date   TEXT,
+        summary       TEXT,
+        priority      TEXT,
+        recipient     TEXT NOT NULL DEFAULT '',
+        transfer_date TEXT,
+        received_by   TEXT NOT NULL DEFAULT '',
+        note          TEXT NOT NULL DEFAULT '',
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX register_by_number ON register (year, number);
+    CREATE INDEX register_by_arrival ON register (arrival_date);
+    CREATE INDEX register_by_registration ON register (registration);
+    """,
+]
+
+#: the version a database has once every migration ran
+VERSION = len(SCHEMA)
+
+
+def migrate(
+    db: sqlite3.Connection,
+    transaction: Callable[[], contextlib.AbstractContextManager[sqlite3.Connection]],
+) -> None:
+    """Run the scripts after the database's ``user_version``, one transaction each."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, script in enumerate(SCHEMA[version:], start=version + 1):
+        with transaction() as tx:
+            for statement in script.split(";"):
+                if statement.strip():
+                    tx.execute(statement)
+            tx.execute(f"PRAGMA user_version = {number}")
