@@ -12,7 +12,8 @@ from PIL import Image
 from station.barcodes.decode import Rules
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError
-from station.review.drafts import Review, check_field
+from station.review.drafts import Review
+from station.review.fields import check_field
 from station.store.database import Store
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")

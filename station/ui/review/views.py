@@ -33,7 +33,7 @@ from station.appliance.stats import VIETNAM
 from station.common.auth import verify_secret
 from station.errors import InputError, StationError
 from station.ocr.header import SECRECY
-from station.review.drafts import EDITABLE
+from station.review.fields import EDITABLE
 from station.ui import security
 from station.ui.i18n import gettext
 from station.ui.review import pin as guard
