@@ -3,7 +3,7 @@
 The capture thread hands each stored page to :meth:`Processor.captured`, which
 makes a thumbnail of the raw page at once (the clerk sees it within a second)
 and queues the page for cleaning in a worker process (the page step,
-:mod:`station.pipeline.page`). One ``processing`` thread takes the results in
+:mod:`station.pipeline.page`). One ``batches`` thread takes the results in
 order (its steps are the table :attr:`Processor.handlers`): cleaned pages
 join the review and the documents are grouped again; when a capture ends and
 its pages are clean, the stale documents go to the OCR worker
@@ -113,7 +113,7 @@ Step = tuple[str, tuple[Any, ...]]
 class Processor(Supervised):
     def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
         self.stop_event = threading.Event()
-        super().__init__("processing", self.loop, self.stop_event)
+        super().__init__("batches", self.loop, self.stop_event)
         self.store = store
         self.review = review
         self.settings = settings
