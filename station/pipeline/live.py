@@ -98,7 +98,7 @@ def clean_to_files(
 
 @dataclass
 class _Batch:
-    """What the processing thread knows of a batch under way."""
+    """What the batches thread knows of a batch under way."""
 
     sent: int = 0
     cleaned: int = 0
