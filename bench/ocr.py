@@ -38,7 +38,8 @@ from station.barcodes.decode import Rules  # noqa: E402
 from station.capture.imageio import EncodedFrame  # noqa: E402
 from station.config import DEFAULT_REGISTRATION, Config  # noqa: E402
 from station.pipeline.document import BatchJob, DocumentJob, finish_batch  # noqa: E402
-from station.pipeline.offline import clean_page, process_inputs  # noqa: E402
+from station.pipeline.offline import process_inputs  # noqa: E402
+from station.pipeline.page import clean_page  # noqa: E402
 from tests.docgen import generate_suite  # noqa: E402
 
 #: Raspberry Pi 4 (Cortex-A72, 1.5 GHz) against one core of the development

@@ -12,7 +12,8 @@ from PIL import Image
 from station.barcodes.decode import Rules
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError
-from station.review.drafts import Review, check_field
+from station.review.drafts import Review
+from station.review.fields import check_field
 from station.store import Store
 
 RULES = Rules.from_config(DEFAULT_REGISTRATION, "PATCHT")
@@ -173,3 +174,35 @@ def test_field_checks(name: str, value: str, expected: object) -> None:
             check_field(name, value, today)
     else:
         assert check_field(name, value, today) == expected
+
+
+def test_the_station_names_every_earlier_document_with_the_same_header(review: Review) -> None:
+    """docs/ocr.md "Duplicates": each earlier document of the batch is named,
+    also after the clerk dismissed a warning and the batch is read again."""
+    from station.common.hub import Hub
+    from station.config import Config
+    from station.config.remote import Settings
+    from station.pipeline.live import Processor
+
+    batch, _ = _batch(review.store, review, ["L1", "L2", "L3"])
+    first, second, third = review.documents(batch)
+    header = {"CodeNumber": "07", "CodeNotation": "CV-STP", "OrganName": "Sở Tư pháp"}
+    for doc in (first, second, third):
+        review.set_read(doc.doc_id, header, f"{doc.doc_id}.pdf", [])
+    config = Config.model_validate({"station": {"data_dir": str(review.store.data_dir)}})
+    processor = Processor(review.store, review, Settings(config), Hub())
+    try:
+        for _reading in range(2):
+            processor._warn_duplicates(batch)
+            named = [
+                [
+                    w["message"]["en"].split(": ", 1)[1]
+                    for w in d.warnings
+                    if w["code"] == "duplicate"
+                ]
+                for d in review.documents(batch)
+            ]
+            assert named == [[], ["DEN-2026-000001"], ["DEN-2026-000001, DEN-2026-000002"]]
+            review.dismiss_warning(third.doc_id, "duplicate")
+    finally:
+        processor.close()

@@ -271,13 +271,13 @@ def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
     try:
         assert station.scan()
         batch = _until(lambda: station.last_batch)
-        _until(lambda: batch in station.processor.countdowns)
+        _until(lambda: batch in station.processor.countdown.deadlines)
     finally:
         station.stop()
         store.close()
     station, store = started()
     try:
-        _until(lambda: batch in station.processor.countdowns)
+        _until(lambda: batch in station.processor.countdown.deadlines)
         assert station.stop_countdown(batch)
     finally:
         station.stop()
@@ -287,7 +287,7 @@ def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
         assert station.last_batch == batch and store.batch(batch).state == "review"
         _until(lambda: station.processor.inbox.empty())
         time.sleep(0.5)  # the processor has taken the resume request
-        assert batch not in station.processor.countdowns
+        assert batch not in station.processor.countdown.deadlines
     finally:
         station.stop()
         store.close()
@@ -393,7 +393,7 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
         _until(lambda: store.batch(second).state == "review", 180)
         docs = station.review.documents(second)
         assert all("registration_on_file" in {w["code"] for w in d.warnings} for d in docs)
-        assert second not in station.processor.countdowns
+        assert second not in station.processor.countdown.deadlines
         station.set_registration(docs[0].doc_id, "DEN-2026-000001")
         assert "registration_on_file" not in {
             w["code"] for w in station.review.document(docs[0].doc_id).warnings

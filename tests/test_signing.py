@@ -289,7 +289,7 @@ def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_pat
     try:
         pdf = tmp_path / "d1.pdf"
         pdf.write_bytes(digitized.read_bytes())
-        assert station.processor._sign("d1", pdf) is False
+        assert station.processor.confirmation.sign("d1", pdf) is False
         store.outbox.enqueue("d1", pdf, {}, 65536, held=True)
         assert store.outbox.item("d1").state == "held"
         assert [e.type for e in store.events.since()] == ["signing.failed"]
@@ -298,7 +298,7 @@ def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_pat
         assert station.stats.snapshot()["signing"]["ok"] is False
         # the PIN is put right: the next try signs and releases it
         wrong.write_text(keys.hsm.pin + "\n")
-        station.processor._on_sign_held()
+        station.processor.confirmation.release_held()
         item = store.outbox.item("d1")
         assert item.state == "queued" and item.size == pdf.stat().st_size
         assert _validate(pdf, keys).bottom_line  # type: ignore[attr-defined]

@@ -274,7 +274,7 @@ def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
             # any later change leaves it to the clerk; a new scan of a clean stack confirms itself
             batch = counter.station.last_batch
             assert batch is not None
-            counter.station.processor._arm_countdown(batch)
+            counter.station.processor.countdown.arm(batch)
             page.reload()
             expect(page.locator("#countdown")).to_be_visible()
             expect(page.locator("#batch-state")).to_have_attribute(

@@ -130,7 +130,7 @@ def test_signing_trouble_shows_on_the_counter(tmp_path: Path, sample_scans: Path
     try:
         pdf = tmp_path / "d.pdf"
         pdf.write_bytes(b"%PDF-1.7 not signed")
-        assert station.processor._sign("d", pdf) is False
+        assert station.processor.confirmation.sign("d", pdf) is False
         store.outbox.enqueue("d", pdf, {"Registration": "DEN-2026-000001"}, 4096, held=True)
         client = _client(station)
         page = client.get("/").get_data(as_text=True)

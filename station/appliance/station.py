@@ -1,7 +1,7 @@
 """The station at work: capture, pipeline, review, delivery and telemetry wired
 together, and the one place the UI asks for anything.
 
-:class:`Station` owns the parts and their threads (``capture``, ``pipeline``,
+:class:`Station` owns the parts and their threads (``capture``, ``batches``,
 ``uplink``, ``telemetry``, ``storage``, the triggers) and stops them with one
 event. Every thread is supervised (station/common/supervisor.py): a loop that fails is
 logged, raised as the event ``thread.failed`` and run again after a pause. A

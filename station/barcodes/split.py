@@ -13,10 +13,11 @@ the batch, two different labels on one page.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.barcodes.decode import Barcode
+from station.barcodes.decode import Barcode, Rules, classify
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class PageInfo:
     blank: bool
     separator: bool
     registrations: list[Barcode]
+
+
+def page_info(key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rules) -> PageInfo:
+    """What the splitter needs of a page, from its barcodes as read
+    (``Barcode.as_json``) and the rules in force now."""
+    found = classify((Barcode(c["format"], c["text"], "") for c in codes), rules)
+    return PageInfo(key, blank, found.separator, found.registrations)
 
 
 @dataclass

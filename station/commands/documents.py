@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
 from station.commands import load_config, say
 from station.errors import ConfigError, InputError, NotFound, UsageError
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from station.pipeline.batch import BatchDocument, BatchPage
     from station.pipeline.offline import process_inputs
 
     cfg = load_config(args)
@@ -19,25 +19,26 @@ def cmd_process(args: argparse.Namespace) -> int:
     inputs = [Path(p) for p in args.inputs]
     say(f"Đang xử lý / processing {len(inputs)} tệp / files -> {out}")
 
-    def progress(position: int, page: dict[str, Any]) -> None:
-        if page["blank"]:
+    def progress(position: int, page: BatchPage) -> None:
+        report = page.report
+        if report.blank:
             state = "trắng, bỏ / blank, dropped"
-        elif page["separator"]:
+        elif report.separator:
             state = "trang phân cách / separator"
         else:
             state = "giữ / kept"
-        codes = ", ".join(c["text"][:40] for c in page["barcodes"])
+        codes = ", ".join(c["text"][:40] for c in report.barcodes)
         say(
-            f"  {position:>4}  {page['input']}#{page['index']}: nghiêng / skew "
-            f"{page['skew_deg']:+.2f}°, xoay / turned {page['orientation_deg']}°, {state}"
+            f"  {position:>4}  {page.input}#{page.index}: nghiêng / skew "
+            f"{report.skew_deg:+.2f}°, xoay / turned {report.orientation_deg}°, {state}"
             + (f"; mã / codes: {codes}" if codes else "")
         )
 
-    def document(doc: dict[str, Any]) -> None:
-        meta = doc["metadata"]
+    def document(doc: BatchDocument) -> None:
+        meta = doc.metadata
         number = f"{meta['CodeNumber']}/{meta['CodeNotation']}" if meta["CodeNumber"] else "?"
         say(
-            f"  PDF/A: {out / doc['pdf']}  [{meta['TypeName'] or '?'} {number},"
+            f"  PDF/A: {out / str(doc.pdf)}  [{meta['TypeName'] or '?'} {number},"
             f" {meta['IssuedDate'] or '?'}, {meta['OrganName'] or '?'}]"
         )
 

@@ -1,3 +1,3 @@
-"""The conductor: the page step and the document step, shared by `process` and `run`.
-Imports capture, imaging, barcodes, ocr, records, review and store; never uplink or UI.
+"""The conductor: the page step, batch records, the duplicate rule, `process`, the batches of `run`.
+Imports capture, imaging, barcodes, ocr, records, review, store, common, appliance; never uplink/UI.
 """

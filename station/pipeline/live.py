@@ -2,13 +2,18 @@
 
 The capture thread hands each stored page to :meth:`Processor.captured`, which
 makes a thumbnail of the raw page at once (the clerk sees it within a second)
-and queues the page for cleaning in a worker process. One ``pipeline`` thread
-takes the results in order: cleaned pages join the review and the documents
-are grouped again; when a capture ends and its pages are clean, the stale
-documents go to the OCR worker (:class:`station.pipeline.document.OcrPool`); their fields
-come back into the review. :meth:`confirm` makes the documents whose pages the
-clerk changed again, writes the final XMP, records the documents and queues
-them for delivery. Nothing here waits for OCR: capture and cleaning go on.
+and queues the page for cleaning in a worker process (the page step,
+:mod:`station.pipeline.page`). One ``batches`` thread takes the results in
+order (its steps are the table :attr:`Processor.handlers`): cleaned pages
+join the review and the documents are grouped again; when a capture ends and
+its pages are clean, the stale documents go to the OCR worker
+(:class:`station.pipeline.document.OcrPool`); their fields come back into
+the review, with the warnings of :mod:`station.pipeline.duplicates`.
+A clean batch counts down (:class:`station.review.countdown.Countdown`);
+:meth:`confirm` makes the documents whose pages the clerk changed again, and
+:class:`station.pipeline.confirm.Confirmation` registers, writes the final XMP,
+records, signs and queues them for delivery. Nothing here waits for OCR:
+capture and cleaning go on.
 
 A step that fails for want of room (:class:`~station.errors.DiskFull`, or a
 worker's error caused by a full disk) is parked, not dropped: ``on_disk_full``
@@ -23,45 +28,35 @@ import io
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from station.barcodes.decode import Rules, classify
+from station.barcodes.decode import Rules
 from station.barcodes.split import warning
 from station.capture.imageio import read_frames
 from station.common import workers
-from station.common.clock import VIETNAM
 from station.common.fsutil import atomic_write, full_disk
 from station.common.hub import Hub
 from station.common.supervisor import Supervised
 from station.config.remote import Settings
-from station.errors import (
-    DiskFull,
-    InputError,
-    NotFound,
-    SigningError,
-    StationError,
-    StorageError,
-    StorageFull,
-)
+from station.errors import DiskFull, InputError, StationError, StorageError, StorageFull
+from station.pipeline.confirm import Confirmation
 from station.pipeline.document import BatchJob, DocumentJob, OcrPool
-from station.records.register import Entry, Register
-from station.records.signing import Signer
+from station.pipeline.duplicates import duplicate_warnings
+from station.pipeline.page import PageReport, clean_page, page_rules
+from station.records.register import Register
+from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
-from station.store import Page, Store, duplicate_key, now_iso
+from station.store import Page, Store
 
 log = logging.getLogger("scanstation.pipeline")
 
 THUMB_WIDTH = 240
-#: how often documents waiting for their signature are tried again
-HELD_RETRY_S = 60.0
 
 
 def thumbnail(data: bytes, rotation: int = 0, width: int = THUMB_WIDTH) -> bytes:
@@ -92,30 +87,18 @@ def rotated(source: Path, rotation: int, target: Path) -> Path:
 
 def clean_to_files(
     source: Path, dpi: int, sensitivity: str, rules: Rules, clean_out: Path, thumb_out: Path
-) -> dict[str, Any]:
-    """The per-page step in the worker: the corrected page and its thumbnail
-    written, and what the review needs to know of it."""
-    from station.pipeline.offline import clean_page
-
+) -> PageReport:
+    """The page step in the worker, its corrected page and thumbnail written."""
     frame = next(iter(read_frames(source, dpi)))
     page = clean_page(frame, source.name, sensitivity, rules)
     atomic_write(clean_out, page.data, mode=0o640)
     atomic_write(thumb_out, thumbnail(page.data), mode=0o640)
-    found = classify(page.barcodes, rules)
-    return {
-        "skew_deg": round(page.skew_deg, 2),
-        "orientation_deg": page.orientation_deg,
-        "blank": page.blank,
-        "separator": found.separator,
-        "barcodes": [code.as_json() for code in page.barcodes],
-        "registrations": [code.text for code in found.registrations],
-        "dpi": page.dpi,
-    }
+    return page.report
 
 
 @dataclass
 class _Batch:
-    """What the pipeline thread knows of a batch under way."""
+    """What the batches thread knows of a batch under way."""
 
     sent: int = 0
     cleaned: int = 0
@@ -124,34 +107,47 @@ class _Batch:
     confirming: bool = False
 
 
+Step = tuple[str, tuple[Any, ...]]
+
+
 class Processor(Supervised):
     def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
         self.stop_event = threading.Event()
-        super().__init__("pipeline", self.loop, self.stop_event)
+        super().__init__("batches", self.loop, self.stop_event)
         self.store = store
         self.review = review
         self.settings = settings
         self.hub = hub
-        self.inbox: queue.Queue[tuple[str, tuple[Any, ...]]] = queue.Queue()
+        self.inbox: queue.Queue[Step] = queue.Queue()
         #: steps that failed for want of room, taken up again by :meth:`unpark`
-        self.parked: list[tuple[str, tuple[Any, ...]]] = []
+        self.parked: list[Step] = []
         self._parked_lock = threading.Lock()
         self.batches: dict[str, _Batch] = {}
-        #: review batch -> time.monotonic() when it confirms itself
-        self.countdowns: dict[str, float] = {}
+        self.countdown = Countdown(
+            review, lambda: settings.config.pipeline.auto_confirm_seconds, hub.publish
+        )
+        self.confirmation = Confirmation(store, review, settings, hub)
         self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
-        self._signing: dict[str, Any] = {}
-        self._held_at = time.monotonic()
         self.on_error: Callable[[StationError], None] = lambda error: None
         self.on_disk_full: Callable[[DiskFull], None] = lambda error: None
         #: whether the data disk is short of room now (a worker's error then counts as one)
         self.short_of_room: Callable[[], bool] = lambda: False
+        #: the steps of the inbox and who does them
+        self.handlers: dict[str, Callable[..., None]] = {
+            "clean": self._on_clean,
+            "cleaned": self._on_cleaned,
+            "ended": self._on_ended,
+            "read": self._on_read,
+            "reread": self._on_reread,
+            "confirm": self._on_confirm,
+            "resume_countdown": self.countdown.resume,
+            "sign_held": self.confirmation.release_held,
+        }
 
     @property
     def rules(self) -> Rules:
-        pipeline = self.settings.config.pipeline
-        return Rules.from_config(pipeline.registration_pattern, pipeline.separator_text)
+        return page_rules(self.settings.config)
 
     # ------------------------------------------------------------------ from capture
 
@@ -191,10 +187,10 @@ class Processor(Supervised):
             try:
                 kind, args = self.inbox.get(timeout=0.2)
             except queue.Empty:
-                self._tick_countdowns()
+                self._tick()
                 continue
             try:
-                getattr(self, f"_on_{kind}")(*args)
+                self.handlers[kind](*args)
             except Exception as exc:  # one failed step must not stop the pipeline
                 full = exc if isinstance(exc, DiskFull) else full_disk(exc, self.review.work)
                 if full is None and self.short_of_room():
@@ -209,7 +205,7 @@ class Processor(Supervised):
                     self.on_error(exc)
                 else:
                     log.exception("%s failed", kind)
-            self._tick_countdowns()
+            self._tick()
 
     def _park(self, kind: str, args: tuple[Any, ...], error: DiskFull) -> None:
         """Keep a step that failed for want of room, to be done again."""
@@ -263,12 +259,13 @@ class Processor(Supervised):
             lambda done: self.inbox.put(("cleaned", (review_batch, page, done)))
         )
 
-    def _on_cleaned(self, review_batch: str, page: Page, done: Future[dict[str, Any]]) -> None:
+    def _on_cleaned(self, review_batch: str, page: Page, done: Future[PageReport]) -> None:
         page_id = page.id
         state = self._state(review_batch)
         state.cleaned += 1
+        info: dict[str, Any]
         try:
-            info = done.result()
+            info = done.result().as_info()
         except InputError as exc:
             info = {"blank": True, "error": exc.message_en}
             log.warning("page %s could not be cleaned: %s", page_id, exc.message_en)
@@ -365,14 +362,15 @@ class Processor(Supervised):
             self._finalize(review_batch)
             return
         self.hub.publish("batch", batch=review_batch, stage="review")
-        self._arm_countdown(review_batch)
+        self.countdown.arm(review_batch)
 
     def _warn_duplicates(self, review_batch: str) -> None:
-        """DESIGN §4.3: number + symbol + agency already in this batch or on file;
-        and a registration label already in the register (a label used twice)."""
-        seen: dict[str, str] = {}
+        """DESIGN §4.3: number + symbol + agency already in this batch or on file
+        (:mod:`station.pipeline.duplicates`); and a registration label already in
+        the register (a label used twice)."""
+        docs = self.review.documents(review_batch)
         register = Register(self.store)
-        for doc in self.review.documents(review_batch):
+        for doc in docs:
             codes = {w["code"] for w in doc.warnings}
             on_file = register.holding(doc.registration) if doc.registration else None
             if on_file and on_file.doc_id != doc.doc_id and "registration_on_file" not in codes:
@@ -384,129 +382,21 @@ class Processor(Supervised):
                         day=f"{on_file.arrival_date:%d/%m/%Y}",
                     ),
                 )
-            key = duplicate_key(doc.metadata)
-            if key is None or "duplicate" in {w["code"] for w in doc.warnings}:
-                continue
-            earlier = ([seen[key]] if key in seen else []) + [
-                d["registration"] or d["id"] for d in self.store.same_documents(doc.metadata)
-            ]
-            seen.setdefault(key, doc.registration or doc.doc_id)
-            if earlier:
-                meta = doc.metadata
-                self.review.add_warning(
-                    doc.doc_id,
-                    warning(
-                        "duplicate",
-                        number=f"{meta['CodeNumber']}/{meta['CodeNotation']}",
-                        organ=str(meta["OrganName"]),
-                        others=", ".join(earlier),
-                    ),
-                )
-
-    # ------------------------------------------------------------------ signing
-
-    def _signer(self) -> Signer | None:
-        section = self.settings.config.signing
-        if not section.enabled:
-            return None
-        return Signer(section, self.settings.config.station.unit_name, self.store.data_dir)
-
-    def _sign(self, doc_id: str, pdf: Path) -> bool:
-        """Sign a confirmed document (when signing is on): True when it may go out."""
-        signer = self._signer()
-        if signer is None:
-            return True
-        try:
-            signer.sign(pdf, pdf)
-        except SigningError as exc:
-            allowed = self.settings.config.signing.allow_unsigned
-            log.warning("%s not signed: %s", doc_id, exc.message_en)
-            self._signing = {"ok": False, "at": now_iso(), "error": exc.to_json()}
-            _signing_event(self.store, exc, doc_id, allowed)
-            self.hub.publish("error", error=exc.to_json())
-            return allowed
-        self._signing = {"ok": True, "at": now_iso()}
-        return True
-
-    def check_signing(self) -> None:
-        """Open the signing key without signing, so the screens say whether it works."""
-        signer = self._signer()
-        if signer is None:
-            return
-        found = signer.check()
-        self._signing = {
-            "ok": found["ok"],
-            "at": now_iso(),
-            **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
-        }
-
-    def sign_held(self) -> None:
-        self.inbox.put(("sign_held", ()))
-
-    def _on_sign_held(self) -> None:
-        """Documents waiting for their signature: sign and release them."""
-        self._held_at = time.monotonic()
-        for item in self.store.outbox.items(("held",)):
-            if self._sign(item.doc_id, item.path) and self._signing.get("ok"):
-                self.store.outbox.release(item.doc_id)
-                self.hub.publish("outbox")
-            else:
-                return
-
-    def signing_status(self) -> dict[str, Any]:
-        section = self.settings.config.signing
-        held = self.store.outbox.summary()["counts"]["held"]
-        return {"enabled": section.enabled, "held": held, **self._signing}
+        duplicates = duplicate_warnings(docs, review_batch, self.store)
+        for doc, found in zip(docs, duplicates, strict=True):
+            if found is not None:
+                self.review.add_warning(doc.doc_id, found.as_json())
 
     # ------------------------------------------------------------------ confirming
 
-    def _arm_countdown(self, review_batch: str) -> None:
-        """A clean batch that has just been read counts down to its confirmation."""
-        self.review.hold(review_batch, False)
-        self._countdown(review_batch)
-
-    def _countdown(self, review_batch: str) -> None:
-        seconds = self.settings.config.pipeline.auto_confirm_seconds
-        docs = self.review.documents(review_batch)
-        if seconds and docs and all(d.clean for d in docs):
-            self.countdowns[review_batch] = time.monotonic() + seconds
-            self.hub.publish("countdown", batch=review_batch, seconds=seconds)
-
-    def resume_countdown(self, review_batch: str) -> None:
-        """After a restart: count down again unless the clerk had stopped it."""
-        self.inbox.put(("resume_countdown", (review_batch,)))
-
-    def _on_resume_countdown(self, review_batch: str) -> None:
-        if not self.review.held(review_batch) and review_batch not in self.countdowns:
-            self._countdown(review_batch)
-
-    def stop_countdown(self, review_batch: str) -> bool:
-        """The clerk stopped the countdown (or changed the batch): it stays stopped,
-        across restarts, until the batch is read again."""
-        self.review.hold(review_batch)
-        stopped = self.countdowns.pop(review_batch, None) is not None
-        if stopped:
-            self.hub.publish("countdown", batch=review_batch, seconds=None)
-        return stopped
-
-    def countdown_left(self, review_batch: str) -> float | None:
-        deadline = self.countdowns.get(review_batch)
-        return None if deadline is None else max(0.0, deadline - time.monotonic())
-
-    def _tick_countdowns(self) -> None:
-        now = time.monotonic()
-        if now - self._held_at > HELD_RETRY_S and self.settings.config.signing.enabled:
-            self._held_at = now
-            if self.store.outbox.summary()["counts"]["held"]:
-                self._on_sign_held()
-        for batch, deadline in list(self.countdowns.items()):
-            if now >= deadline:
-                del self.countdowns[batch]
-                log.info("batch %s confirmed by the countdown", batch)
-                self._on_confirm(batch)
+    def _tick(self) -> None:
+        self.confirmation.retry_held()
+        for batch in self.countdown.due():
+            log.info("batch %s confirmed by the countdown", batch)
+            self._on_confirm(batch)
 
     def _on_confirm(self, review_batch: str) -> None:
-        self.countdowns.pop(review_batch, None)
+        self.countdown.cancel(review_batch)
         state = self._state(review_batch)
         if state.confirming:
             return
@@ -515,77 +405,33 @@ class Processor(Supervised):
         self._read(review_batch, confirming=True)
 
     def _finalize(self, review_batch: str) -> None:
-        """Final XMP, the documents on record, and each one queued for delivery."""
-        from station.records import xmp
-
-        config = self.settings.config
-        for capture_batch in self.review.capture_batches(review_batch):
-            self.store.advance_batch(capture_batch, "confirmed")
-        register = Register(self.store, config.incoming.holidays)
-        for doc in self.review.documents(review_batch):
-            pdf = self.review.work / str(doc.pdf)
-            entry = self._register(register, review_batch, doc)
-            values = {
-                **doc.metadata,
-                "ArrivalNumber": entry.number,
-                "ArrivalDate": entry.arrival_date.isoformat(),
-                "Registration": doc.registration,
-                "BatchId": review_batch,
-                "DocId": doc.doc_id,
-                "StationId": config.station.id,
-            }
-            xmp.write(pdf, values)
-            self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
-                                    doc.metadata)  # fmt: skip
-            held = not self._sign(doc.doc_id, pdf)
-            # the receiver files documents by the month they were confirmed here
-            created = datetime.now(VIETNAM).isoformat(timespec="seconds")
-            self.store.outbox.enqueue(
-                doc.doc_id,
-                pdf,
-                {**values, "created_at": created},
-                config.uplink.segment_size,
-                held=held,
-            )
-        for capture_batch in self.review.capture_batches(review_batch):
-            self.store.advance_batch(capture_batch, "done")
+        self.confirmation.finalize(review_batch)
         self._state(review_batch).confirming = False
         self.hub.publish("batch", batch=review_batch, stage="done")
         self.hub.publish("outbox")
 
-    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
-        """The document's register entry (made once: a confirmation taken up again
-        after a restart finds it). Ngày đến is the day it was scanned unless the
-        clerk set it in the review."""
-        try:
-            return register.entry(doc.doc_id)
-        except NotFound:
-            pass
-        given = doc.metadata.get("ArrivalDate")
-        if given:
-            arrival = date.fromisoformat(str(given))
-        else:
-            created = datetime.fromisoformat(self.store.batch(review_batch).created_at)
-            arrival = created.astimezone(VIETNAM).date()
-        return register.record(
-            doc.doc_id,
-            review_batch,
-            str(doc.registration),
-            self.settings.config.pipeline.registration_pattern,
-            doc.metadata,
-            arrival,
-            datetime.now(VIETNAM),
-        )
+    # ------------------------------------------------------------------ for the screens
 
+    def sign_held(self) -> None:
+        self.inbox.put(("sign_held", ()))
 
-def _signing_event(store: Store, error: StationError, doc_id: str, unsigned: bool) -> None:
-    store.events.add(
-        "signing.failed",
-        "error",
-        error.message_vi,
-        error.message_en,
-        {"doc_id": doc_id, "sent_unsigned": unsigned},
-    )
+    def check_signing(self) -> None:
+        self.confirmation.check_signing()
+
+    def signing_status(self) -> dict[str, Any]:
+        return self.confirmation.signing_status()
+
+    def resume_countdown(self, review_batch: str) -> None:
+        """After a restart: count down again unless the clerk had stopped it."""
+        self.inbox.put(("resume_countdown", (review_batch,)))
+
+    def stop_countdown(self, review_batch: str) -> bool:
+        """The clerk stopped the countdown (or changed the batch): it stays stopped,
+        across restarts, until the batch is read again."""
+        return self.countdown.stop(review_batch)
+
+    def countdown_left(self, review_batch: str) -> float | None:
+        return self.countdown.left(review_batch)
 
 
 def ocr_jobs(configured: int) -> int:

@@ -1,3 +1,3 @@
-"""The clerk's drafts of a batch: documents, pages and fields before confirmation.
-Imports barcodes, ocr, records and store; never uplink or UI.
+"""The clerk's review of a batch: draft documents, their field checks, the countdown.
+Imports barcodes, ocr, records and store; never pipeline, uplink or UI.
 """

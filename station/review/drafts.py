@@ -18,19 +18,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from station.barcodes.decode import Barcode, Rules, classify
-from station.barcodes.split import PageInfo, split, warning
+from station.barcodes.decode import Rules
+from station.barcodes.split import PageInfo, page_info, split, warning
 from station.errors import InputError, NotFound
-from station.records.register import Register, past_day
-from station.records.vocabulary import FIELDS, SECRECY, TYPES, URGENCY
-from station.store import Store, now_iso
-
-#: the fields the clerk may correct, in the order the form shows them (the
-#: page count and the language follow from the pages)
-EDITABLE = (
-    *(name for name in FIELDS if name not in ("PageAmount", "Language")),
-    "ArrivalDate",  # Ngày đến: the day scanned unless the clerk says otherwise
-)
+from station.records.register import Register
+from station.records.vocabulary import FIELDS
+from station.review.fields import EDITABLE, check_field
+from station.store import Store
 
 
 @dataclass(frozen=True)
@@ -185,20 +179,17 @@ class Review:
                 (page_id, batch_id, row[0], json.dumps(info), clean, thumb),
             )
 
-    def _infos(self, pages: list[ReviewPage], rules: Rules) -> list[PageInfo]:
-        infos = []
-        for page in pages:
-            codes = [Barcode(c["format"], c["text"], "") for c in page.info.get("barcodes", [])]
-            found = classify(codes, rules)
-            infos.append(
-                PageInfo(
-                    page.page_id,
-                    bool(page.info.get("blank")) or page.deleted,
-                    found.separator,
-                    found.registrations,
-                )
+    @staticmethod
+    def _infos(pages: list[ReviewPage], rules: Rules) -> list[PageInfo]:
+        return [
+            page_info(
+                page.page_id,
+                bool(page.info.get("blank")) or page.deleted,
+                page.info.get("barcodes", []),
+                rules,
             )
-        return infos
+            for page in pages
+        ]
 
     def regroup(self, batch_id: str, rules: Rules) -> list[ReviewDoc]:
         """Documents by the barcode rules (DESIGN §3.3), from the cleaned pages so far."""
@@ -438,21 +429,6 @@ class Review:
             )
         return label
 
-    def hold(self, batch_id: str, held: bool = True) -> None:
-        """Record that the clerk stopped the batch's countdown (or lift that)."""
-        with self.store.transaction() as db:
-            if held:
-                db.execute(
-                    "INSERT OR IGNORE INTO review_holds (batch_id, at) VALUES (?, ?)",
-                    (batch_id, now_iso()),
-                )
-            else:
-                db.execute("DELETE FROM review_holds WHERE batch_id = ?", (batch_id,))
-
-    def held(self, batch_id: str) -> bool:
-        rows = self.store.query("SELECT 1 FROM review_holds WHERE batch_id = ?", (batch_id,))
-        return bool(rows)
-
     def dismiss_warning(self, doc_id: str, code: str) -> None:
         """The clerk has seen a warning (a duplicate that is not one) and goes on."""
         doc = self.document(doc_id)
@@ -519,43 +495,3 @@ def _label_of(page: ReviewPage) -> str | None:
     """The page's registration label (``info["registrations"]``, read by the rules)."""
     labels = page.info.get("registrations") or []
     return str(labels[0]) if labels else None
-
-
-_NOTATION = re.compile(r"^[0-9A-ZĐ][0-9A-ZĐa-zđ./&-]{0,40}$")
-
-
-def check_field(name: str, value: str, today: date) -> Any:
-    """A field's value as the clerk typed it, checked; empty means unknown (null)."""
-    text = " ".join(value.split())
-    if not text:
-        return None
-    if name == "TypeName":
-        if text not in set(TYPES.values()) | {"Công văn"}:
-            raise InputError(f"not a Decree 30 document type: {text}",
-                             f"không phải tên loại văn bản theo Nghị định 30: {text}")  # fmt: skip
-        return text
-    if name == "CodeNumber":
-        if not re.fullmatch(r"\d{1,6}", text):
-            raise InputError(
-                "the number is digits only, e.g. 07", "số văn bản chỉ gồm chữ số, ví dụ 07"
-            )
-        return text
-    if name == "CodeNotation":
-        if not _NOTATION.fullmatch(text):
-            raise InputError("a symbol looks like QĐ-VKS", "ký hiệu có dạng QĐ-VKS")
-        return text
-    if name == "IssuedDate":
-        return past_day(text, today, 1945, "the date", "ngày ban hành").isoformat()
-    if name == "ArrivalDate":
-        return past_day(text, today, 2000, "the date received", "ngày đến").isoformat()
-    if name == "Priority":
-        marks = [m.strip() for m in text.split(",") if m.strip()]
-        if not all(m in (*SECRECY, *URGENCY) for m in marks):
-            raise InputError(
-                f"marks are {', '.join((*SECRECY, *URGENCY))}",
-                f"độ mật, độ khẩn là {', '.join((*SECRECY, *URGENCY))}",
-            )
-        return ", ".join(marks)
-    if len(text) > 1000:
-        raise InputError("at most 1000 characters", "tối đa 1000 ký tự")
-    return text

@@ -33,7 +33,7 @@ from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import SECRECY
-from station.review.drafts import EDITABLE
+from station.review.fields import EDITABLE
 from station.ui import security
 from station.ui.i18n import gettext
 from station.ui.review import pin as guard

@@ -1,0 +1,170 @@
+"""A confirmed batch on its way out: register, XMP, signature, outbox.
+
+:meth:`Confirmation.finalize` gives each document of a confirmed batch its
+register entry (Sổ đến), writes its final XMP, records it in the store, signs
+it (when ``[signing]`` is on) and queues it for delivery. A document that
+cannot be signed is *held* (unless ``allow_unsigned``) and tried again every
+:data:`HELD_RETRY_S` seconds, or at once when asked.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from station.common.clock import VIETNAM
+from station.common.hub import Hub
+from station.config.remote import Settings
+from station.errors import NotFound, SigningError, StationError
+from station.records.register import Entry, Register
+from station.records.signing import Signer
+from station.review.drafts import Review, ReviewDoc
+from station.store import Store, now_iso
+
+log = logging.getLogger("scanstation.pipeline")
+
+#: how often documents waiting for their signature are tried again
+HELD_RETRY_S = 60.0
+
+
+class Confirmation:
+    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+        self.store = store
+        self.review = review
+        self.settings = settings
+        self.hub = hub
+        self._signing: dict[str, Any] = {}
+        self._held_at = time.monotonic()
+
+    def finalize(self, review_batch: str) -> None:
+        """Final XMP, the documents on record, and each one queued for delivery."""
+        from station.records import xmp
+
+        config = self.settings.config
+        for capture_batch in self.review.capture_batches(review_batch):
+            self.store.advance_batch(capture_batch, "confirmed")
+        register = Register(self.store, config.incoming.holidays)
+        for doc in self.review.documents(review_batch):
+            pdf = self.review.work / str(doc.pdf)
+            entry = self._register(register, review_batch, doc)
+            values = {
+                **doc.metadata,
+                "ArrivalNumber": entry.number,
+                "ArrivalDate": entry.arrival_date.isoformat(),
+                "Registration": doc.registration,
+                "BatchId": review_batch,
+                "DocId": doc.doc_id,
+                "StationId": config.station.id,
+            }
+            xmp.write(pdf, values)
+            self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
+                                    doc.metadata)  # fmt: skip
+            held = not self.sign(doc.doc_id, pdf)
+            # the receiver files documents by the month they were confirmed here
+            created = datetime.now(VIETNAM).isoformat(timespec="seconds")
+            self.store.outbox.enqueue(
+                doc.doc_id,
+                pdf,
+                {**values, "created_at": created},
+                config.uplink.segment_size,
+                held=held,
+            )
+        for capture_batch in self.review.capture_batches(review_batch):
+            self.store.advance_batch(capture_batch, "done")
+
+    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
+        """The document's register entry (made once: a confirmation taken up again
+        after a restart finds it). Ngày đến is the day it was scanned unless the
+        clerk set it in the review."""
+        try:
+            return register.entry(doc.doc_id)
+        except NotFound:
+            pass
+        given = doc.metadata.get("ArrivalDate")
+        if given:
+            arrival = date.fromisoformat(str(given))
+        else:
+            created = datetime.fromisoformat(self.store.batch(review_batch).created_at)
+            arrival = created.astimezone(VIETNAM).date()
+        return register.record(
+            doc.doc_id,
+            review_batch,
+            str(doc.registration),
+            self.settings.config.pipeline.registration_pattern,
+            doc.metadata,
+            arrival,
+            datetime.now(VIETNAM),
+        )
+
+    # ------------------------------------------------------------------ signing
+
+    def _signer(self) -> Signer | None:
+        section = self.settings.config.signing
+        if not section.enabled:
+            return None
+        return Signer(section, self.settings.config.station.unit_name, self.store.data_dir)
+
+    def sign(self, doc_id: str, pdf: Path) -> bool:
+        """Sign a confirmed document (when signing is on): True when it may go out."""
+        signer = self._signer()
+        if signer is None:
+            return True
+        try:
+            signer.sign(pdf, pdf)
+        except SigningError as exc:
+            allowed = self.settings.config.signing.allow_unsigned
+            log.warning("%s not signed: %s", doc_id, exc.message_en)
+            self._signing = {"ok": False, "at": now_iso(), "error": exc.to_json()}
+            _signing_event(self.store, exc, doc_id, allowed)
+            self.hub.publish("error", error=exc.to_json())
+            return allowed
+        self._signing = {"ok": True, "at": now_iso()}
+        return True
+
+    def check_signing(self) -> None:
+        """Open the signing key without signing, so the screens say whether it works."""
+        signer = self._signer()
+        if signer is None:
+            return
+        found = signer.check()
+        self._signing = {
+            "ok": found["ok"],
+            "at": now_iso(),
+            **({"subject": found["subject"]} if found["ok"] else {"error": found["error"]}),
+        }
+
+    def release_held(self) -> None:
+        """Documents waiting for their signature: sign and release them."""
+        self._held_at = time.monotonic()
+        for item in self.store.outbox.items(("held",)):
+            if self.sign(item.doc_id, item.path) and self._signing.get("ok"):
+                self.store.outbox.release(item.doc_id)
+                self.hub.publish("outbox")
+            else:
+                return
+
+    def retry_held(self) -> None:
+        """Every :data:`HELD_RETRY_S`: the held documents are tried again."""
+        now = time.monotonic()
+        if now - self._held_at > HELD_RETRY_S and self.settings.config.signing.enabled:
+            self._held_at = now
+            if self.store.outbox.summary()["counts"]["held"]:
+                self.release_held()
+
+    def signing_status(self) -> dict[str, Any]:
+        section = self.settings.config.signing
+        held = self.store.outbox.summary()["counts"]["held"]
+        return {"enabled": section.enabled, "held": held, **self._signing}
+
+
+def _signing_event(store: Store, error: StationError, doc_id: str, unsigned: bool) -> None:
+    store.events.add(
+        "signing.failed",
+        "error",
+        error.message_vi,
+        error.message_en,
+        {"doc_id": doc_id, "sent_unsigned": unsigned},
+    )

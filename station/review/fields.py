@@ -1,0 +1,58 @@
+"""The header fields the clerk may correct in the review, and their checks (Decree 30)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from station.errors import InputError
+from station.records.register import past_day
+from station.records.vocabulary import FIELDS, SECRECY, TYPES, URGENCY
+
+#: the fields the clerk may correct, in the order the form shows them (the
+#: page count and the language follow from the pages)
+EDITABLE = (
+    *(name for name in FIELDS if name not in ("PageAmount", "Language")),
+    "ArrivalDate",  # Ngày đến: the day scanned unless the clerk says otherwise
+)
+
+
+_NOTATION = re.compile(r"^[0-9A-ZĐ][0-9A-ZĐa-zđ./&-]{0,40}$")
+
+
+def check_field(name: str, value: str, today: date) -> Any:
+    """A field's value as the clerk typed it, checked; empty means unknown (null)."""
+    text = " ".join(value.split())
+    if not text:
+        return None
+    if name == "TypeName":
+        if text not in set(TYPES.values()) | {"Công văn"}:
+            raise InputError(f"not a Decree 30 document type: {text}",
+                             f"không phải tên loại văn bản theo Nghị định 30: {text}")  # fmt: skip
+        return text
+    if name == "CodeNumber":
+        if not re.fullmatch(r"\d{1,6}", text):
+            raise InputError(
+                "the number is digits only, e.g. 07", "số văn bản chỉ gồm chữ số, ví dụ 07"
+            )
+        return text
+    if name == "CodeNotation":
+        if not _NOTATION.fullmatch(text):
+            raise InputError("a symbol looks like QĐ-VKS", "ký hiệu có dạng QĐ-VKS")
+        return text
+    if name == "IssuedDate":
+        return past_day(text, today, 1945, "the date", "ngày ban hành").isoformat()
+    if name == "ArrivalDate":
+        return past_day(text, today, 2000, "the date received", "ngày đến").isoformat()
+    if name == "Priority":
+        marks = [m.strip() for m in text.split(",") if m.strip()]
+        if not all(m in (*SECRECY, *URGENCY) for m in marks):
+            raise InputError(
+                f"marks are {', '.join((*SECRECY, *URGENCY))}",
+                f"độ mật, độ khẩn là {', '.join((*SECRECY, *URGENCY))}",
+            )
+        return ", ".join(marks)
+    if len(text) > 1000:
+        raise InputError("at most 1000 characters", "tối đa 1000 ký tự")
+    return text
