@@ -13,18 +13,17 @@ through it, so it can stop a countdown and tell every open screen
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from station.appliance.scanner import LazySource, model_name
 from station.appliance.stats import ScannerState, Stats
 from station.appliance.storage import StorageGuard
-from station.capture import Frame, Source, open_source
+from station.capture import Source
 from station.capture.session import CaptureResult
 from station.capture.triggers import (
     ButtonPoller,
@@ -36,12 +35,11 @@ from station.capture.triggers import (
 )
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
+from station.common.logring import LogRing
 from station.common.supervisor import Supervised, reporter, supervised
-from station.config import Config, Profile
+from station.config import Config
 from station.config.remote import Settings
 from station.errors import (
-    DeviceNotFound,
-    DeviceUnplugged,
     DiskFull,
     InputError,
     NotFound,
@@ -54,88 +52,6 @@ from station.store import Event, Page, Store
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
-
-
-class LazySource:
-    """The configured scanner, opened when a batch starts and dropped when it
-    disappears, so a scanner plugged in later is found at the next press."""
-
-    def __init__(self, device: str, scanner: ScannerState) -> None:
-        self.device = device
-        self.scanner = scanner
-        self._source: Source | None = None
-        self._retry_at = 0.0
-
-    @property
-    def name(self) -> str:
-        return self._source.name if self._source else self.device
-
-    def _open(self) -> Source:
-        if self._source is None:
-            self._source = open_source(self.device)
-            self.scanner.set(
-                self.scanner.status, device=self._source.name, model=_model(self._source)
-            )
-        return self._source
-
-    def probe(self) -> None:
-        """Find out whether the scanner is there, without opening it."""
-        try:
-            if self.device.startswith("folder:"):
-                from station.capture.folder import FolderSource
-
-                folder = FolderSource.from_device(self.device)
-                ready = folder.path.is_dir()
-                self.scanner.set("ready" if ready else "offline", model=_model(folder))
-                return
-            from station.capture import sane
-
-            found = sane.resolve(self.device, sane.list_devices())
-            self.scanner.set("ready", device=found.name, model=f"{found.vendor} {found.model}")
-        except StationError as exc:
-            self.scanner.failed(exc)
-
-    def frames(self, profile: Profile, stop: threading.Event) -> Iterator[Frame]:
-        try:
-            yield from self._open().frames(profile, stop)
-        except (DeviceNotFound, DeviceUnplugged):
-            self.close()
-            raise
-
-    def read_sensors(self) -> Mapping[str, object] | None:
-        """The scanner's buttons; an absent scanner is looked for every 10 s."""
-        if self._source is None and time.monotonic() < self._retry_at:
-            return None
-        try:
-            return self._open().read_sensors()
-        except StationError as exc:
-            self.close()
-            self.scanner.failed(exc)
-            self._retry_at = time.monotonic() + 10
-            return None
-
-    def close(self) -> None:
-        if self._source is not None:
-            self._source.close()
-            self._source = None
-
-
-def _model(source: Source) -> str:
-    if source.name.startswith("folder:"):
-        return "máy quét ảo / virtual scanner"
-    return source.name.split(":")[1] if ":" in source.name else source.name
-
-
-class LogRing(logging.Handler):
-    """The last lines of the station's log, for the diagnostics screen."""
-
-    def __init__(self, size: int = 300) -> None:
-        super().__init__(level=logging.INFO)
-        self.lines: collections.deque[str] = collections.deque(maxlen=size)
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 class Station:
@@ -167,7 +83,7 @@ class Station:
         self.triggers = TriggerHub()
         self.source: Source = source or LazySource(config.scanner.device, self.scanner)
         if source is not None:
-            self.scanner.set("ready", device=source.name, model=_model(source))
+            self.scanner.set("ready", device=source.name, model=model_name(source))
         self.link = StationLink.build(store, settings, self.scanner) if connect else None
         if self.link is not None:
             self.link.on_crash = self.report_crash
@@ -508,7 +424,7 @@ class Station:
         if self.store.outbox.item(doc_id).state == "held":
             self.processor.sign_held()
         elif self.link is not None:
-            self.link.uplink.wake.set()
+            self.link.deliver_now()
         self.hub.publish("outbox")
 
     # ------------------------------------------------------------------ views
@@ -548,31 +464,7 @@ class Station:
 
     def outbox(self, limit: int = 200) -> list[dict[str, Any]]:
         """Documents handed to delivery, newest first, with progress and receipts."""
-        items = self.store.outbox.items(
-            ("held", "queued", "sent", "announced", "received", "deleted")
-        )
-        rows = []
-        for item in sorted(items, key=lambda i: i.created_at, reverse=True)[:limit]:
-            total = max(1, -(-item.size // item.segment_size))
-            acked = (
-                len(self.store.outbox.acked_offsets(item.file_id)) if item.state == "queued" else 0
-            )
-            rows.append(
-                {
-                    "doc_id": item.doc_id,
-                    "registration": item.metadata.get("Registration"),
-                    "title": " ".join(
-                        str(item.metadata.get(k) or "") for k in ("TypeName", "Subject")
-                    ).strip(),
-                    "state": item.state,
-                    "progress": round(100 * acked / total) if item.state == "queued" else None,
-                    "status": item.status,
-                    "received_at": item.received_at,
-                    "created_at": item.created_at,
-                    "receipts": self.store.outbox.receipts(item.doc_id),
-                }
-            )
-        return rows
+        return self.store.outbox.listing(limit)
 
     def work_file(self, relative: str) -> Path:
         """A file under the work folder (thumbnails, pages); nothing outside it."""

@@ -430,6 +430,11 @@ class Processor(Supervised):
         across restarts, until the batch is read again."""
         return self.countdown.stop(review_batch)
 
+    def confirming(self, review_batch: str) -> bool:
+        """Whether the batch is being confirmed now (read, registered, queued)."""
+        state = self.batches.get(review_batch)
+        return state is not None and state.confirming
+
     def countdown_left(self, review_batch: str) -> float | None:
         return self.countdown.left(review_batch)
 

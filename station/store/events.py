@@ -88,6 +88,10 @@ class EventLog:
         with self._db.transaction() as db:
             db.execute("UPDATE events SET published = 1 WHERE id = ?", (event_id,))
 
+    def last_id(self) -> int:
+        """The id of the latest event (0 when there is none)."""
+        return int(self._db.query("SELECT coalesce(max(id), 0) FROM events")[0][0])
+
     def last(self, severity: str = "error") -> Event | None:
         """The latest event of this severity."""
         row = self._db.query("SELECT max(id) FROM events WHERE severity = ?", (severity,))[0]

@@ -228,3 +228,27 @@ class Outbox:
             "oldest": min(oldest.values(), default=None),
             "oldest_unsent": min((v for k, v in oldest.items() if k != "announced"), default=None),
         }
+
+    def listing(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Documents handed to delivery, newest first, with progress and receipts."""
+        items = self.items(("held", "queued", "sent", "announced", "received", "deleted"))
+        rows = []
+        for item in sorted(items, key=lambda i: i.created_at, reverse=True)[:limit]:
+            total = max(1, -(-item.size // item.segment_size))
+            acked = len(self.acked_offsets(item.file_id)) if item.state == "queued" else 0
+            rows.append(
+                {
+                    "doc_id": item.doc_id,
+                    "registration": item.metadata.get("Registration"),
+                    "title": " ".join(
+                        str(item.metadata.get(k) or "") for k in ("TypeName", "Subject")
+                    ).strip(),
+                    "state": item.state,
+                    "progress": round(100 * acked / total) if item.state == "queued" else None,
+                    "status": item.status,
+                    "received_at": item.received_at,
+                    "created_at": item.created_at,
+                    "receipts": self.receipts(item.doc_id),
+                }
+            )
+        return rows

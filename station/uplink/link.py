@@ -94,6 +94,10 @@ class StationLink:
     def alive(self) -> bool:
         return bool(self.threads) and all(t.is_alive() for t in self.threads)
 
+    def deliver_now(self) -> None:
+        """Start the sender's next round now instead of at its next tick."""
+        self.uplink.wake.set()
+
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop the loops (telemetry publishes ``offline`` last), then disconnect."""
         self.stop_event.set()

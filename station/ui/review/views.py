@@ -112,8 +112,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "fields": EDITABLE,
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
-        "confirming": batch.state in ("confirmed",)
-        or bool(st.processor.batches.get(batch_id) and st.processor.batches[batch_id].confirming),
+        "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
     }
 
 
@@ -277,15 +276,10 @@ def settings() -> Any:
         stats=st.stats.snapshot(),
         config=config,
         logs=list(st.logs.lines)[-120:],
-        events=st.store.events.since(since_id=max(0, _last_event_id(st) - 30), limit=30),
+        events=st.store.events.since(since_id=max(0, st.store.events.last_id() - 30), limit=30),
         version=__version__,
         has_pin=bool(config.ui.pin_hash),
     )
-
-
-def _last_event_id(st: Station) -> int:
-    rows = st.store.query("SELECT coalesce(max(id), 0) AS n FROM events")
-    return int(rows[0]["n"])
 
 
 # ------------------------------------------------------------------ files and API
