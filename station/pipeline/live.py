@@ -365,7 +365,7 @@ class Processor(Supervised):
         self.countdown.arm(review_batch)
 
     def _warn_duplicates(self, review_batch: str) -> None:
-        """DESIGN §4.3: number + symbol + agency already in this batch or on file
+        """docs/decree30.md#duplicates: number + symbol + agency already in this batch or on file
         (:mod:`station.pipeline.duplicates`); and a registration label already in
         the register (a label used twice)."""
         docs = self.review.documents(review_batch)

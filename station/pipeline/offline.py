@@ -99,7 +99,7 @@ def _collect(
 
 
 def _split(batch: Batch, rules: Rules) -> None:
-    """Every kept page's ``doc_id`` and the documents (DESIGN §3.2, §3.3)."""
+    """Every kept page's ``doc_id`` and the documents (docs/batch.md, docs/barcodes.md)."""
     infos = [
         page_info(position, page.report.blank, page.report.barcodes, rules)
         for position, page in enumerate(batch.pages)

@@ -192,7 +192,7 @@ class Review:
         ]
 
     def regroup(self, batch_id: str, rules: Rules) -> list[ReviewDoc]:
-        """Documents by the barcode rules (DESIGN §3.3), from the cleaned pages so far."""
+        """Documents by the barcode rules (docs/barcodes.md), from the cleaned pages so far."""
         pages = [p for p in self.pages(batch_id) if p.clean is not None]
         documents = split(self._infos(pages, rules), batch_id)
         with self.store.transaction() as db:

@@ -1,4 +1,4 @@
-"""The outbox (DESIGN §3.4): the documents to deliver, the segments the receiver
+"""The outbox (docs/mqtt.md): the documents to deliver, the segments the receiver
 acknowledged, and the receipts. ``store.outbox`` is the one way in.
 
 A document moves forward through :data:`OUTBOX_STATES` only: ``held`` (its

@@ -74,7 +74,7 @@ SCHEMA: list[str] = [
     );
     CREATE INDEX documents_by_key ON documents (duplicate_key) WHERE duplicate_key IS NOT NULL;
     """,
-    # version 3: the outbox (DESIGN §3.4): documents to deliver, acknowledged
+    # version 3: the outbox (docs/mqtt.md): documents to deliver, acknowledged
     # segments, receipts
     """
     CREATE TABLE outbox (
