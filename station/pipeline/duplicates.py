@@ -1,4 +1,4 @@
-"""The one rule for a document already on file (docs/decree30.md#duplicates, docs/ocr.md "Duplicates").
+"""The one rule for a document already on file (docs/decree30.md#duplicates).
 
 A document whose number + symbol + issuing agency match one earlier in the
 same batch, or one in the station's store from another batch, gets the
