@@ -1,3 +1,3 @@
 """The clerk's review of a batch: draft documents, their field checks, the countdown.
-Imports barcodes, ocr, records and store; never pipeline, uplink or UI.
+Imports barcodes, records and store; never ocr, pipeline, uplink or UI.
 """
