@@ -5,103 +5,45 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from station.central.receiver import Receiver
 from station.config import Config
 from station.config.remote import Settings
 from station.store import Store
 from station.uplink.link import StationLink
-from station.uplink.sender import Uplink
 from station.wire import topics
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.cli import ROOT
-from tests.helpers.wait import until
-
-SEGMENT = 64 * 1024
-
-
-def _until(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.05) -> Any:
-    return until(check, timeout, step)
-
-
-class Station:
-    """A store, an outbox sender and its thread, as the daemon runs them."""
-
-    def __init__(self, data: Path, url: str, window: int = 4) -> None:
-        self.store = Store(data)
-        self.conn = Connection(url, "st-a")
-        self.uplink = Uplink(self.store, self.conn, "st-a", window=window, response_timeout_s=5)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.uplink.run, args=(self.stop,), daemon=True)
-
-    def start(self) -> Station:
-        self.conn.start()
-        self.thread.start()
-        return self
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=10)
-        self.conn.stop()
-        self.store.close()
-
-
-def _receiver(url: str, out: Path, client: str = "central-1", group: str = "") -> Connection:
-    conn = Connection(url, client, clean_start=True)
-    Receiver(conn, out, share_group=group)
-    conn.start()
-    assert conn.connected.wait(10)
-    return conn
-
-
-def _document(folder: Path, name: str, size: int) -> Path:
-    path = folder / f"{name}.pdf"
-    path.write_bytes(os.urandom(size))
-    return path
-
-
-def _queue(store: Store, folder: Path, name: str, size: int) -> str:
-    path = _document(folder, name, size)
-    meta = {"registration": f"DEN-2024-{name}", "created_at": "2026-11-24T10:00:00Z"}
-    return store.outbox.enqueue(name, path, meta, SEGMENT).sha256
-
-
-def _delivered(out: Path, doc_id: str) -> Path:
-    return out / "st-a" / "2026" / "11" / f"{doc_id}.pdf"
+from tests.helpers.uplink import SEGMENT, Station, delivered, queue, receiver, wait_for
 
 
 def test_documents_are_delivered_once_with_receipts(broker: Mosquitto, tmp_path: Path) -> None:
     out = tmp_path / "central"
-    central = _receiver(broker.url, out)
+    central = receiver(broker.url, out)
     station = Station(tmp_path / "data", broker.url)
     sums = {
-        "doc-1": _queue(station.store, tmp_path, "doc-1", 5 * SEGMENT + 123),
-        "doc-2": _queue(station.store, tmp_path, "doc-2", 100),
-        "doc-3": _queue(station.store, tmp_path, "doc-3", 0),
+        "doc-1": queue(station.store, tmp_path, "doc-1", 5 * SEGMENT + 123),
+        "doc-2": queue(station.store, tmp_path, "doc-2", 100),
+        "doc-3": queue(station.store, tmp_path, "doc-3", 0),
     }
     station.start()
     try:
-        _until(
+        wait_for(
             lambda: (
                 all(i.state == "received" for i in station.store.outbox.items(("received",)))
                 and len(station.store.outbox.items(("received",))) == 3
             )
         )
         for doc_id, digest in sums.items():
-            final = _delivered(out, doc_id)
+            final = delivered(out, doc_id)
             assert hashlib.sha256(final.read_bytes()).hexdigest() == digest
             meta = json.loads(final.with_suffix(".json").read_text(encoding="utf-8"))
             assert meta["doc_id"] == doc_id and meta["sha256"] == digest
@@ -122,10 +64,10 @@ def test_transfer_resumes_from_the_last_acknowledged_segment(
     broker: Mosquitto, tmp_path: Path
 ) -> None:
     out = tmp_path / "central"
-    central = _receiver(broker.url, out)
+    central = receiver(broker.url, out)
     data = tmp_path / "data"
     first = Station(data, broker.url, window=2)
-    digest = _queue(first.store, tmp_path, "big", 20 * SEGMENT)
+    digest = queue(first.store, tmp_path, "big", 20 * SEGMENT)
     file_id = first.store.outbox.item("big").file_id
     acknowledge = first.store.outbox.ack_segment
 
@@ -136,14 +78,14 @@ def test_transfer_resumes_from_the_last_acknowledged_segment(
 
     first.store.outbox.ack_segment = stop_after_six  # type: ignore[method-assign]
     first.start()
-    _until(lambda: not first.thread.is_alive())
+    wait_for(lambda: not first.thread.is_alive())
     first.close()
     acked = len(Store(data).outbox.acked_offsets(file_id))
     assert 6 <= acked < 20
     second = Station(data, broker.url, window=2).start()
     try:
-        _until(lambda: second.store.outbox.item("big").state == "received")
-        assert hashlib.sha256(_delivered(out, "big").read_bytes()).hexdigest() == digest
+        wait_for(lambda: second.store.outbox.item("big").state == "received")
+        assert hashlib.sha256(delivered(out, "big").read_bytes()).hexdigest() == digest
         # only what was not acknowledged is sent again, less what the receiver
         # already holds (it names those in its answer to init)
         assert 20 - acked - 2 <= second.uplink.segments_sent <= 20 - acked
@@ -155,7 +97,7 @@ def test_transfer_resumes_from_the_last_acknowledged_segment(
 
 def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path: Path) -> None:
     out = tmp_path / "central"
-    central = _receiver(broker.url, out)
+    central = receiver(broker.url, out)
     probe = Connection(broker.url, "st-b", clean_start=True)
     responses: list[dict[str, object]] = []
     probe.subscribe(
@@ -176,7 +118,7 @@ def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path:
         probe.publish(files.segment("f1", 0, digest), data)  # again
         probe.publish(files.fin("f1", 1000, digest), b"")
         probe.publish(files.fin("f1", 1000, digest), b"")  # again
-        _until(lambda: len(responses) == 7)
+        wait_for(lambda: len(responses) == 7)
         codes = [r["reason_code"] for r in responses]
         assert codes == [0, topics.RESEND, topics.RESEND, 0, 0, 0, 0]
         final = out / "st-b" / "2026" / "11" / "d1.pdf"
@@ -187,14 +129,14 @@ def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path:
         probe.publish(files.init("f2"), json.dumps(init).encode())
         probe.publish(files.segment("f2", 0, other_sum), other)
         probe.publish(files.fin("f2", 10, other_sum), b"")
-        _until(lambda: len(responses) == 10)
+        wait_for(lambda: len(responses) == 10)
         assert responses[-1]["reason_code"] == topics.CANCEL
         assert final.read_bytes() == data
         # hostile topics and payloads are ignored, the receiver carries on
         probe.publish("scanstation/v1/st-b/file/../../etc/init", b"{}")
         probe.publish(files.init("f3"), b"\xff\xfe not json")
         probe.publish(f"{topics.doc('st-b', 'd1')}", b"[1, 2]")
-        _until(lambda: len(responses) == 11)
+        wait_for(lambda: len(responses) == 11)
         assert responses[-1]["reason_code"] == topics.CANCEL
         assert not (out / "etc").exists()
     finally:
@@ -204,7 +146,7 @@ def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path:
 
 def test_hostile_responses_and_receipts_are_ignored(broker: Mosquitto, tmp_path: Path) -> None:
     station = Station(tmp_path / "data", broker.url)
-    digest = _queue(station.store, tmp_path, "doc-9", 10)
+    digest = queue(station.store, tmp_path, "doc-9", 10)
     station.conn.start()
     assert station.conn.connected.wait(10)
     forger = Connection(broker.url, "forger", clean_start=True)
@@ -227,7 +169,7 @@ def test_hostile_responses_and_receipts_are_ignored(broker: Mosquitto, tmp_path:
         assert item.state == "queued" and station.store.outbox.receipts("doc-9") == []
         # a later DMS status with the right document is recorded
         forger.publish(receipt, json.dumps({"status": "01", "sha256": digest}).encode())
-        _until(lambda: station.store.outbox.item("doc-9").status == "01")
+        wait_for(lambda: station.store.outbox.item("doc-9").status == "01")
     finally:
         forger.stop()
         station.conn.stop()
@@ -268,15 +210,15 @@ def test_two_receivers_in_a_shared_group_deliver_each_document_once(
     try:
         time.sleep(1.5)  # both subscribed
         sums = {
-            f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", (k % 3) * SEGMENT + 99 * k)
+            f"doc-{k}": queue(station.store, tmp_path, f"doc-{k}", (k % 3) * SEGMENT + 99 * k)
             for k in range(1, 9)
         }
         station.start()
-        _until(lambda: len(station.store.outbox.items(("received",))) == 8, timeout=60)
+        wait_for(lambda: len(station.store.outbox.items(("received",))) == 8, timeout=60)
         stored = sorted(p.name for p in out.rglob("*.pdf"))
         assert stored == sorted(f"{d}.pdf" for d in sums)
         for doc_id, digest in sums.items():
-            data = _delivered(out, doc_id).read_bytes()
+            data = delivered(out, doc_id).read_bytes()
             assert hashlib.sha256(data).hexdigest() == digest
     finally:
         station.close()
@@ -286,30 +228,6 @@ def test_two_receivers_in_a_shared_group_deliver_each_document_once(
     for proc, (stdout, stderr) in zip(receivers, outputs, strict=True):
         assert proc.returncode == 0, stderr
         assert "Bộ nhận / receiver" in stdout and "central" in stdout
-
-
-def test_broker_restart_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
-    """The broker goes away mid-file and comes back on the same port: the file
-    completes, and at most one segment travels twice."""
-    out = tmp_path / "central"
-    offsets: list[int] = []
-    conn = _counting_receiver(broker.url, out, offsets)
-    station = Station(tmp_path / "data", broker.url, window=4)
-    digest = _queue(station.store, tmp_path, "big", 60 * SEGMENT)
-    file_id = station.store.outbox.item("big").file_id
-    station.start()
-    try:
-        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 15)
-        broker.stop()
-        time.sleep(1.0)
-        broker.start()
-        _until(lambda: station.store.outbox.item("big").state == "received", timeout=60)
-        assert hashlib.sha256(_delivered(out, "big").read_bytes()).hexdigest() == digest
-        assert sorted(set(offsets)) == list(range(0, 60 * SEGMENT, SEGMENT))
-        assert len(offsets) - 60 <= 1, f"{len(offsets) - 60} segments arrived twice"
-    finally:
-        station.close()
-        conn.stop()
 
 
 class Recorder:
@@ -360,7 +278,7 @@ def test_wire_format_of_both_modes(
     assert link.uplink.files.mode == mode
     link.start()
     try:
-        _until(lambda: store.outbox.item("w-1").state == "announced")
+        wait_for(lambda: store.outbox.item("w-1").state == "announced")
     finally:
         link.stop()
         recorder.conn.stop()
@@ -383,169 +301,3 @@ def test_wire_format_of_both_modes(
     }
     assert recorder.seen[1][1] == first and recorder.seen[2][1] == second
     assert recorder.seen[3][1] == b""
-
-
-def _counting_receiver(
-    url: str, out: Path, arrivals: list[int], corrupt: set[int] | None = None
-) -> Connection:
-    """A receiver that counts segment arrivals; the first arrival of each offset in
-    ``corrupt`` has a byte flipped on the way."""
-    conn = Connection(url, "central-1", clean_start=True)
-    handle = Receiver(conn, out)._on_message
-    spoiled: set[int] = set()
-
-    def counting(topic: str, payload: bytes) -> None:
-        command = topics.parse_file_topic(topic)
-        if command is not None and command.kind == "segment":
-            arrivals.append(command.offset)
-            if corrupt and command.offset in corrupt and command.offset not in spoiled:
-                spoiled.add(command.offset)
-                payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
-        handle(topic, payload)
-
-    conn.on_message = counting
-    conn.start()
-    assert conn.connected.wait(10)
-    return conn
-
-
-def test_corrupted_segment_is_sent_again(broker: Mosquitto, tmp_path: Path) -> None:
-    out = tmp_path / "central"
-    arrivals: list[int] = []
-    central = _counting_receiver(broker.url, out, arrivals, corrupt={2 * SEGMENT, 5 * SEGMENT})
-    station = Station(tmp_path / "data", broker.url)
-    digest = _queue(station.store, tmp_path, "doc-c", 8 * SEGMENT)
-    station.start()
-    try:
-        _until(lambda: station.store.outbox.item("doc-c").state == "received")
-        assert hashlib.sha256(_delivered(out, "doc-c").read_bytes()).hexdigest() == digest
-        assert sorted(arrivals) == sorted(
-            [*range(0, 8 * SEGMENT, SEGMENT), 2 * SEGMENT, 5 * SEGMENT]
-        )
-    finally:
-        station.close()
-        central.stop()
-
-
-def test_receiver_restarted_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
-    out = tmp_path / "central"
-    arrivals: list[int] = []
-    central = _counting_receiver(broker.url, out, arrivals)
-    station = Station(tmp_path / "data", broker.url, window=4)
-    digest = _queue(station.store, tmp_path, "doc-r", 40 * SEGMENT)
-    file_id = station.store.outbox.item("doc-r").file_id
-    station.start()
-    try:
-        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 10)
-        central.stop()  # the receiver goes away mid-file
-        time.sleep(2.0)
-        central = _counting_receiver(broker.url, out, arrivals)
-        _until(lambda: station.store.outbox.item("doc-r").state == "received", timeout=90)
-        assert hashlib.sha256(_delivered(out, "doc-r").read_bytes()).hexdigest() == digest
-        assert sorted(set(arrivals)) == list(range(0, 40 * SEGMENT, SEGMENT))
-        assert len(list(out.rglob("*.pdf"))) == 1
-    finally:
-        station.close()
-        central.stop()
-
-
-def test_station_killed_mid_file_resumes_without_duplicate(
-    broker: Mosquitto, tmp_path: Path
-) -> None:
-    SEGMENTS = 400
-    out = tmp_path / "central"
-    arrivals: list[int] = []
-    central = _counting_receiver(broker.url, out, arrivals)
-    data = tmp_path / "data"
-    with Store(data) as store:
-        # large enough that the kill lands mid-file however fast the receiver is
-        digest = _queue(store, tmp_path, "doc-k", SEGMENTS * SEGMENT)
-        file_id = store.outbox.item("doc-k").file_id
-    watcher = Store(data)
-
-    def child() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.uplink_child", str(data), broker.url],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
-
-    first = child()
-    try:
-        _until(lambda: len(watcher.outbox.acked_offsets(file_id)) >= 20)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-        acked = len(watcher.outbox.acked_offsets(file_id))
-        assert acked < SEGMENTS
-        second = child()
-        try:
-            _until(lambda: watcher.outbox.item("doc-k").state == "received", timeout=90)
-        finally:
-            second.send_signal(signal.SIGKILL)
-            second.wait(10)
-        assert hashlib.sha256(_delivered(out, "doc-k").read_bytes()).hexdigest() == digest
-        assert len(list(out.rglob("*.pdf"))) == 1
-        assert watcher.outbox.item("doc-k").file_id == file_id  # resumed, not restarted
-        # what travelled twice is at most what was in flight when the kill came
-        assert len(arrivals) - SEGMENTS <= 4, f"{len(arrivals) - SEGMENTS} segments arrived twice"
-    finally:
-        if first.poll() is None:
-            first.kill()
-        watcher.close()
-        central.stop()
-
-
-@pytest.mark.slow
-def test_outbox_waits_while_the_broker_is_down_and_drains(
-    broker: Mosquitto, tmp_path: Path
-) -> None:
-    """No broker when the station starts and documents are queued: they wait in
-    the outbox, the connection keeps retrying with back-off, and everything is
-    delivered once the broker is back, without anyone acting."""
-    broker.stop()
-    station = Station(tmp_path / "data", broker.url)
-    station.start()
-    sums = {f"doc-{k}": _queue(station.store, tmp_path, f"doc-{k}", k * SEGMENT) for k in (1, 2, 3)}
-    try:
-        time.sleep(65.0)  # over a minute: the back-off has reached its 60 s ceiling
-        assert {i.state for i in station.store.outbox.items(("queued", "sent", "received"))} == {
-            "queued"
-        }
-        broker.start()
-        central = _receiver(broker.url, tmp_path / "central")
-        try:
-            _until(lambda: len(station.store.outbox.items(("received",))) == 3, timeout=120)
-        finally:
-            central.stop()
-        for doc_id, digest in sums.items():
-            data = _delivered(tmp_path / "central", doc_id).read_bytes()
-            assert hashlib.sha256(data).hexdigest() == digest
-    finally:
-        station.close()
-
-
-def test_a_receiver_that_lost_the_transfer_gets_init_again(
-    broker: Mosquitto, tmp_path: Path
-) -> None:
-    """A receiver restarted on an empty transfer folder answers every segment of
-    the file "send it again" (it has no init): the station starts the file over
-    with init instead of sending the same segment in a loop."""
-    out = tmp_path / "central"
-    arrivals: list[int] = []
-    central = _counting_receiver(broker.url, out, arrivals)
-    station = Station(tmp_path / "data", broker.url, window=2)
-    digest = _queue(station.store, tmp_path, "doc-l", 30 * SEGMENT)
-    file_id = station.store.outbox.item("doc-l").file_id
-    station.start()
-    try:
-        _until(lambda: len(station.store.outbox.acked_offsets(file_id)) >= 6)
-        central.stop()
-        shutil.rmtree(out / ".transfer")  # the receiver's transfer state is gone
-        central = _counting_receiver(broker.url, out, arrivals)
-        _until(lambda: station.store.outbox.item("doc-l").state == "received", timeout=60)
-        assert hashlib.sha256(_delivered(out, "doc-l").read_bytes()).hexdigest() == digest
-        # a few rounds of the whole file at most, never a loop on one segment
-        assert len(arrivals) < 4 * 30
-    finally:
-        station.close()
-        central.stop()
