@@ -28,27 +28,17 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import hashlib
-import http.cookiejar
-import io
 import json
 import logging
-import os
 import random
-import re
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,49 +46,15 @@ from typing import Any
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.demo.localbroker import LocalBroker, free_port
-from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
 from station.errors import StationError
 from station.wire.mqtt import Connection
+from tests.soak_parts import confirm, get_json, machine, spread, write_pages
 
 ROOT = Path(__file__).resolve().parents[1]
 STATION_ID = "soak-01"
-YEAR = 2026
 FAULTS = ("station-kill", "broker-restart", "receiver-kill", "jam", "disk-floor")
-#: a document's page, scanned at this resolution
-DPI = 200
 
 log = logging.getLogger("soak")
-
-
-def registration(number: int) -> str:
-    return f"DEN-{YEAR}-{number:06d}"
-
-
-def _page(number: int) -> bytes:
-    """Document ``number``: the first sample's header, its own number and label."""
-    base = SAMPLE_DOCUMENTS[0]
-    spec = replace(
-        base,
-        number=str(number),
-        registration=registration(number),
-        body=tuple(base.body[:2]),
-    )
-    rng = random.Random(number)
-    page = scan_effects(render_document(spec, DPI)[0], rng, DPI)
-    buf = io.BytesIO()
-    page.save(buf, format="JPEG", quality=85, dpi=(DPI, DPI))
-    return buf.getvalue()
-
-
-def write_pages(folder: Path, count: int, workers: int = 2) -> list[Path]:
-    """The documents' pages, made once and kept for later runs."""
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{registration(n)}.jpg" for n in range(1, count + 1)]
-    missing = [n for n, p in enumerate(paths, start=1) if not p.exists()]
-    with ProcessPoolExecutor(workers) as pool:
-        for number, data in zip(missing, pool.map(_page, missing, chunksize=8), strict=True):
-            paths[number - 1].write_bytes(data)
-    return paths
 
 
 @dataclass
@@ -329,11 +285,11 @@ class Soak:
                 continue
             now = time.monotonic()
             for batch in waiting:
-                view = self._get_json(f"/api/batch/{batch}")
+                view = get_json(self._url(f"/api/batch/{batch}"))
                 if view is None or view["state"] != "review" or view["countdown"] is not None:
                     seen.pop(batch, None)
                     continue
-                if now - seen.setdefault(batch, now) >= 20 and self._confirm(batch):
+                if now - seen.setdefault(batch, now) >= 20 and confirm(self._url(""), batch):
                     log.info("clerk confirmed %s", batch)
                     self.figures.clerk_confirmations += 1
                     seen.pop(batch, None)
@@ -345,34 +301,6 @@ class Soak:
 
     def _url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.ui_port}{path}"
-
-    def _get_json(self, path: str) -> Any:
-        try:
-            with urllib.request.urlopen(self._url(path), timeout=10) as reply:  # noqa: S310
-                return json.loads(reply.read())
-        except (OSError, ValueError):
-            return None
-
-    def _confirm(self, batch: str) -> bool:
-        jar = http.cookiejar.CookieJar()
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-        try:
-            with opener.open(self._url(f"/batch/{batch}"), timeout=10) as reply:
-                page = reply.read().decode()
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-            if token is None:
-                return False
-            body = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
-            request = urllib.request.Request(  # noqa: S310 - http to loopback
-                self._url(f"/batch/{batch}/confirm"),
-                data=body,
-                headers={"Accept": "application/json"},
-            )
-            with opener.open(request, timeout=30) as reply:
-                return bool(reply.status == 200)
-        except (OSError, ValueError) as exc:
-            log.info("clerk could not confirm %s: %s", batch, exc)
-            return False
 
     # ------------------------------------------------------------------ checking
 
@@ -520,29 +448,8 @@ class Soak:
             "transfers_restarted": attempts,
             "events": dict(events),
             "events_unpublished": unpublished,
-            "latency_s": _spread(latencies),
+            "latency_s": spread(latencies),
         }
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-    ordered = sorted(values)
-    return {
-        "p50": round(statistics.median(ordered), 1),
-        "p95": round(ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))], 1),
-        "max": round(ordered[-1], 1),
-    }
-
-
-def _machine() -> str:
-    model = "?"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = " ".join(line.split(":", 1)[1].split())
-                break
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -569,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     report = soak.run(pages)
     report.update(
         date=datetime.now(UTC).date().isoformat(),
-        machine=_machine(),
+        machine=machine(),
         work=str(run_dir),
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -43,7 +43,7 @@ from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
-from tests.soak import registration, write_pages
+from tests.soak_parts import registration, write_pages
 
 STATION_ID = "st-full"
 

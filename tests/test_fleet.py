@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,6 @@ UNITS = [
 JAMMED = "vks-07"
 #: identities for the station processes the tests kill
 SPARE = ["vks-91", "vks-92", "vks-93"]
-
-
-def _until(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.1) -> Any:
-    return until(check, timeout, step)
 
 
 def _read(url: str) -> bytes:
@@ -236,7 +232,7 @@ def _all_reported(board: Dashboard) -> list[dict[str, Any]] | None:
 def test_fifty_stations_on_the_dashboard(
     dashboard: Dashboard, stations: dict[str, Station]
 ) -> None:
-    rows = _until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
+    rows = until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
     by_id = {r["station_id"]: r for r in rows}
     assert sorted(by_id) == STATIONS
     for station_id, station in stations.items():
@@ -257,7 +253,7 @@ def test_fifty_stations_on_the_dashboard(
     assert by_id[JAMMED]["health"]["last_error"]["type"] == "scanner.jam"
     assert [a["kind"] for a in by_id[JAMMED]["alerts"]] == ["scanner"]
     # the jam event reached the fleet's own history
-    events = _until(lambda: _get(f"{dashboard.url}/api/stations/{JAMMED}")["events"])
+    events = until(lambda: _get(f"{dashboard.url}/api/stations/{JAMMED}")["events"])
     assert events[0]["type"] == "scanner.jam" and events[0]["message_vi"] == "Kẹt giấy"
 
     metrics = _read(f"{dashboard.url}/metrics").decode()
@@ -322,7 +318,7 @@ def _reply(board: Dashboard, station_id: str, name: str, args: dict[str, Any]) -
 def test_commands_round_trip(
     pki: Pki, broker: Mosquitto, dashboard: Dashboard, stations: dict[str, Station]
 ) -> None:
-    _until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
+    until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
     target = stations["vks-03"]
     ping = _reply(dashboard, "vks-03", "ping", {})
     assert ping["ok"] is True and ping["reply"]["result"]["version"]
@@ -368,7 +364,7 @@ def test_commands_round_trip(
     raw.publish(topics.cmd("vks-03", "format-disk"), b'{"id": "x1", "args": {}}')
     raw.publish(topics.cmd("vks-03", "ping"), b'{"id": "x2", "args": [], "extra": 1}')
     raw.publish(topics.cmd("vks-03", "reset-counter"), b'{"id": "x3", "args": {"counter": "*"}}')
-    _until(lambda: len(answers) >= 4)
+    until(lambda: len(answers) >= 4)
     assert all(body["ok"] is False for _, body in answers)
     assert {t.rsplit("/", 1)[1] for t, _ in answers} == {"ping", "format-disk", "reset-counter"}
 
@@ -443,12 +439,12 @@ def test_killed_station_shows_lost_within_keepalive(
         try:
             is_online = functools.partial(_state_is, dashboard, station_id, "online")
             is_lost = functools.partial(_state_is, dashboard, station_id, "lost")
-            _until(is_online, timeout=20)
+            until(is_online, timeout=20)
             os.kill(proc.pid, how)
             killed = time.monotonic()
             # SIGKILL closes the socket at once; SIGSTOP leaves it open and silent,
             # so the broker's keep-alive (1.5 x keepalive) is what notices
-            _until(is_lost, timeout=20, step=0.05)
+            until(is_lost, timeout=20, step=0.05)
             took = time.monotonic() - killed
             # mosquitto 2.0 checks keep-alives coarsely: up to twice 1.5 x keepalive
             limit = 1.5 * keepalive * (1 if how == signal.SIGKILL else 2)
@@ -464,12 +460,12 @@ def test_killed_station_shows_lost_within_keepalive(
     folder = tmp_path / "vks-93"
     folder.mkdir()
     proc = _child(_write_config(pki, broker, "vks-93", folder))
-    _until(lambda: _state_of(dashboard, "vks-93") == "online", timeout=20)
+    until(lambda: _state_of(dashboard, "vks-93") == "online", timeout=20)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(20) == 0
     assert proc.stdout is not None
     proc.stdout.close()
-    _until(lambda: _state_of(dashboard, "vks-93") == "offline", timeout=10)
+    until(lambda: _state_of(dashboard, "vks-93") == "offline", timeout=10)
     time.sleep(1)
     history = [c["state"] for c in dashboard.db.state_changes("vks-93")]
     assert history == ["offline", "online"]
@@ -478,7 +474,7 @@ def test_killed_station_shows_lost_within_keepalive(
 def test_dashboard_keeps_its_history_across_a_restart(
     pki: Pki, broker: Mosquitto, dashboard: Dashboard, stations: dict[str, Station]
 ) -> None:
-    _until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
+    until(lambda: _all_reported(dashboard), timeout=60, step=0.5)
     before = {r.station_id: r.state for r in dashboard.db.stations()}
     data_dir = dashboard.data_dir
     dashboard.stop()
@@ -486,11 +482,11 @@ def test_dashboard_keeps_its_history_across_a_restart(
     jammed = stations[JAMMED]
     jammed.store.events.add("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
     jammed.link.telemetry.wake.set()
-    _until(lambda: not jammed.store.events.unpublished())
+    until(lambda: not jammed.store.events.unpublished())
     again = _dashboard(pki, broker, data_dir)
     try:
         assert {r.station_id: r.state for r in again.db.stations()} == before
-        types = _until(
+        types = until(
             lambda: (
                 [e["type"] for e in again.db.events(JAMMED)]
                 if len(again.db.events(JAMMED)) >= 2

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.soak import FAULTS, Soak, write_pages
+from tests.soak import FAULTS, Soak
+from tests.soak_parts import write_pages
 
 
 @pytest.mark.slow
