@@ -146,7 +146,11 @@ def test_postscript_in_a_hot_folder_goes_aside_and_capture_goes_on(
     # the clerk is told of each file refused, Vietnamese first
     refused = [e for e in events if e.type == "capture.rejected"]
     assert [e.detail["file"] for e in refused] == ["a2.png", "a3.jpg"]
-    assert refused[0].message_vi.startswith("Tệp bị từ chối, đã chuyển vào .rejected/a2.png")
+    assert refused[0].message_vi == (
+        "Tệp bị từ chối, đã chuyển vào .rejected/a2.png: không phải ảnh đọc được: "
+        "nội dung là PostScript, loại không được nhận (dùng PNG, JPEG, TIFF hoặc PDF)"
+    )  # the reason without the file's whole path, which the clerk does not need
+    assert str(hot) not in refused[1].message_en
 
 
 # --------------------------------------------------------------------------- bounds

@@ -57,11 +57,16 @@ def tell(notice: Notice) -> None:
 
 
 def rejected(name: str, moved_to: str, error: StationError) -> Notice:
-    """A hot-folder file moved aside (its messages name the file already)."""
+    """A hot-folder file moved aside. The decoder's messages open with the file's
+    whole path, which the clerk does not need: the notice names where it went."""
+
+    def reason(message: str) -> str:
+        return printable(message.split(f"{name}: ", 1)[1] if f"{name}: " in message else message)
+
     return Notice(
         REJECTED,
-        f"Tệp bị từ chối, đã chuyển vào {printable(moved_to)}: {printable(error.message_vi)}",
-        f"File refused, moved to {printable(moved_to)}: {printable(error.message_en)}",
+        f"Tệp bị từ chối, đã chuyển vào {printable(moved_to)}: {reason(error.message_vi)}",
+        f"File refused, moved to {printable(moved_to)}: {reason(error.message_en)}",
         {"file": name, "moved_to": moved_to, "code": error.code},
     )
 
