@@ -21,11 +21,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bench.common import machine
+from bench.realscans import DEFAULT_DIR as REALSCANS
 from tests.helpers.cli import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
-ORDER = ["capture", "imaging", "barcodes", "ocr", "uplink", "thumbnails", "memory"]
+ORDER = [
+    "capture", "imaging", "barcodes", "ocr", "realscans", "uplink", "thumbnails", "memory",
+]  # fmt: skip
 BEGIN, END = "<!-- SUMMARY: written by python -m bench.all -->", "<!-- /SUMMARY -->"
 
 Row = tuple[str, str, str, bool | None]  # what, figure, target, met
@@ -68,6 +71,18 @@ def _ocr(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _realscans(r: dict[str, Any]) -> list[Row]:
+    p, h = r["printed"], r["handwritten"]
+    return [
+        ("real scans: printed header fields exact / wrong",
+         f"{p['exact_pct']} % / {p['wrong_pct']} %", "≥ 90 % / ≤ 2 %",
+         p["exact_pct"] >= 90 and p["wrong_pct"] <= 2),
+        ("real scans: handwritten fields wrong", f"{h['wrong']} of {h['total']}", "0",
+         h["wrong"] == 0),
+        ("real scans: process with OCR, per page", f"{r['seconds_per_page']} s", "", None),
+    ]  # fmt: skip
+
+
 def _uplink(r: dict[str, Any]) -> list[Row]:
     return [
         ("upload of a 20 MB document to fin", f"{r['large']['mb_per_s_to_fin']} MB/s",
@@ -97,6 +112,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "imaging": _imaging,
     "barcodes": _barcodes,
     "ocr": _ocr,
+    "realscans": _realscans,
     "uplink": _uplink,
     "thumbnails": _thumbnails,
     "memory": _memory,
@@ -146,6 +162,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.summarize:
         for name in args.only or ORDER:
+            if name == "realscans" and not (REALSCANS / "truth.json").is_file():
+                print(f"== bench.realscans skipped: no {REALSCANS / 'truth.json'}", flush=True)
+                continue
             print(f"== bench.{name}", flush=True)
             subprocess.run([sys.executable, "-m", f"bench.{name}"], cwd=ROOT, check=True)
     combined = summarize()
