@@ -1,6 +1,7 @@
-"""The station's configuration: one strict, documented ``station.toml``.
+"""The station's configuration: one strict, documented ``station.toml``, a module a section.
+Imports only station.common, station.errors and the wire module's remote keys.
 
-Every key is described here; docs/config.md is the reader's version of the same.
+Every key is described in its model; docs/config.md is the reader's version of the same.
 Unknown keys, wrong types and impossible values are refused with the key, the
 line in the file and the fix. Runtime state never goes into these objects: they
 are frozen.

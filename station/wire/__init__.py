@@ -1,3 +1,3 @@
-"""Where the station side and the central side meet: the MQTT topics, the payload models both
-read, the MQTT session, and the keys the fleet may set. Imports only station.common and errors.
+"""Where the station side and the central side meet: MQTT topics, payload models, the MQTT
+session, event types, remote commands and their keys. Imports only station.common and errors.
 """
