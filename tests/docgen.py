@@ -50,6 +50,14 @@ AGENCIES = [
         "VKS",
         "Đông Sơn",
     ),
+    # a regional procuracy (Resolution 84/2025/UBTVQH15: no district level since 1 July 2025)
+    (
+        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
+        "VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 3",
+        "Viện kiểm sát nhân dân khu vực 3",
+        "VKS",
+        "Thanh Hóa",
+    ),
     ("UBND TỈNH THANH HÓA", "SỞ TƯ PHÁP", "Sở Tư pháp", "STP", "Thanh Hóa"),
     ("BỘ CÔNG AN", "CÔNG AN TỈNH THANH HÓA", "Công an tỉnh Thanh Hóa", "CAT", "Thanh Hóa"),
     (

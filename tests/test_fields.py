@@ -84,6 +84,9 @@ def test_type_names() -> None:
         ("ỦY BAN NHÂN DÂN THỊ XÃ BỈM SƠN", "Ủy ban nhân dân thị xã Bỉm Sơn"),
         ("TỔNG CỤC THI HÀNH ÁN DÂN SỰ", "Tổng cục Thi hành án dân sự"),
         ("HĐND XÃ QUẢNG NINH", "HĐND xã Quảng Ninh"),
+        # the agencies of today: regional procuracies, special zones (since 1 July 2025)
+        ("VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 3", "Viện kiểm sát nhân dân khu vực 3"),
+        ("ỦY BAN NHÂN DÂN ĐẶC KHU PHÚ QUỐC", "Ủy ban nhân dân đặc khu Phú Quốc"),
     ],
 )
 def test_agency_names_in_sentence_case(caps: str, name: str) -> None:
@@ -96,6 +99,10 @@ def test_marks_restored_on_known_names_only() -> None:
     )
     # an unknown place keeps its reading
     assert restore_marks(["HUYEN", "HOANG", "HOA"]) == ["HUYỆN", "HOANG", "HOA"]
+    # a regional procuracy of today
+    assert restore_marks(["VIEN", "KIEM", "SAT", "NHAN", "DAN", "KHU", "VUC", "3"]) == (
+        ["VIỆN", "KIỂM", "SÁT", "NHÂN", "DÂN", "KHU", "VỰC", "3"]
+    )
 
 
 def test_respace_only_when_letters_agree() -> None:

@@ -14,7 +14,10 @@ from station.records.vocabulary import clean, fold
 
 MOTTO = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 #: words that open a place name in an agency's name ("tỉnh Thanh Hóa")
-PLACE_UNITS = ("thành phố", "thị xã", "thị trấn", "tỉnh", "huyện", "quận", "xã", "phường")
+#: (the special zones, "đặc khu", are units of the two-tier local government since 1 July 2025)
+PLACE_UNITS = (
+    "thành phố", "thị xã", "thị trấn", "tỉnh", "huyện", "quận", "xã", "phường", "đặc khu",
+)  # fmt: skip
 #: agency kinds whose next word (the field) is capitalised: "Sở Tư pháp", "Cục Thi hành án"
 FIELD_KINDS = ("tổng cục", "chi cục", "bộ", "sở", "cục", "vụ", "ban", "phòng")
 
@@ -30,7 +33,9 @@ _AGENCY_PHRASES = (
     "KẾ HOẠCH VÀ ĐẦU TƯ", "TÀI NGUYÊN VÀ MÔI TRƯỜNG", "NÔNG NGHIỆP VÀ PHÁT TRIỂN NÔNG THÔN",
     "NÔNG NGHIỆP VÀ MÔI TRƯỜNG", "LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI", "VĂN HÓA, THỂ THAO VÀ DU LỊCH",
     "GIAO THÔNG VẬN TẢI", "THÔNG TIN VÀ TRUYỀN THÔNG", "KHOA HỌC VÀ CÔNG NGHỆ", "QUỐC PHÒNG",
-    "THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "TỈNH", "HUYỆN", "QUẬN", "PHƯỜNG",
+    "THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "TỈNH", "HUYỆN", "QUẬN", "PHƯỜNG", "ĐẶC KHU",
+    # the regional procuracies and courts since 1 July 2025 ("… KHU VỰC 3")
+    "KHU VỰC",
     "AN GIANG", "BÀ RỊA - VŨNG TÀU", "BẮC GIANG", "BẮC KẠN", "BẠC LIÊU", "BẮC NINH", "BẾN TRE",
     "BÌNH ĐỊNH", "BÌNH DƯƠNG", "BÌNH PHƯỚC", "BÌNH THUẬN", "CÀ MAU", "CAO BẰNG", "CẦN THƠ",
     "ĐÀ NẴNG", "ĐẮK LẮK", "ĐẮK NÔNG", "ĐIỆN BIÊN", "ĐỒNG NAI", "ĐỒNG THÁP", "GIA LAI", "HÀ GIANG",
