@@ -16,20 +16,15 @@ from station.config.remote import Settings
 from station.errors import ConfigError
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
+from tests.helpers.station import offline_station
 
 
 @pytest.fixture
 def station(tmp_path: Path, sample_scans: Path) -> Iterator[Station]:
-    config = Config.model_validate(
-        {
-            "station": {"id": "st-web", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{sample_scans}"},
-            "ui": {"pin_hash": hash_secret("2468", iterations=1000)},
-        }
-    )
-    store = Store(config.station.data_dir)
-    yield Station(Settings(config), store, connect=False)
-    store.close()
+    pin = hash_secret("2468", iterations=1000)
+    st = offline_station(tmp_path / "data", sample_scans, "st-web", pin_hash=pin)
+    yield st
+    st.store.close()
 
 
 def _client(station: Station) -> FlaskClient:

@@ -23,26 +23,18 @@ from station.cli import build_parser
 from station.commands.central import _host_names
 from station.common.auth import hash_secret
 from station.config import Config
-from station.config.remote import Settings
 from station.errors import ConfigError, UsageError
-from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.ui.security import local_target
 from station.wire.mqtt import Connection
+from tests.helpers.station import offline_station
 
 PASSWORD = "mật-khẩu"
 
 
 def _station(tmp_path: Path, samples: Path, **ui: Any) -> Station:
-    config = Config.model_validate(
-        {
-            "station": {"id": "st-web", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{samples}"},
-            "ui": ui,
-        }
-    )
-    return Station(Settings(config), Store(config.station.data_dir), connect=False)
+    return offline_station(tmp_path / "data", samples, "st-web", **ui)
 
 
 @pytest.fixture

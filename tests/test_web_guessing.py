@@ -18,15 +18,13 @@ from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.common.auth import hash_secret
-from station.config import Config
-from station.config.remote import Settings
 from station.errors import ConfigError
-from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.review import pin
 from station.ui.security import PasswordCheck
 from station.ui.throttle import Throttle, client_key
 from station.wire.mqtt import Connection
+from tests.helpers.station import offline_station
 
 PIN = "2468"
 PASSWORD = "mật-khẩu"
@@ -34,14 +32,8 @@ JSON = {"Accept": "application/json"}
 
 
 def _station(tmp_path: Path, samples: Path, **ui: Any) -> Station:
-    config = Config.model_validate(
-        {
-            "station": {"id": "st-pin", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{samples}"},
-            "ui": {"pin_hash": hash_secret(PIN, iterations=1000), **ui},
-        }
-    )
-    return Station(Settings(config), Store(config.station.data_dir), connect=False)
+    pin = hash_secret(PIN, iterations=1000)
+    return offline_station(tmp_path / "data", samples, "st-pin", pin_hash=pin, **ui)
 
 
 @pytest.fixture
