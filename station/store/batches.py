@@ -267,13 +267,6 @@ class Batches(Connection):
         assert page_id is not None
         return self.page(page_id)
 
-    def has_frame(self, source: str, frame: int) -> bool:
-        """Whether a frame of this source (a hot-folder file's SHA-256) is stored."""
-        rows = self.query(
-            "SELECT 1 FROM pages WHERE source = ? AND frame = ? LIMIT 1", (source, frame)
-        )
-        return bool(rows)
-
     def page(self, page_id: int) -> Page:
         rows = self.query("SELECT * FROM pages WHERE id = ?", (page_id,))
         if not rows:
