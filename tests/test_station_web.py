@@ -16,7 +16,7 @@ from station.config.remote import Settings
 from station.errors import ConfigError
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
-from tests.helpers.station import offline_station
+from tests.helpers.offline_station import offline_station
 
 
 @pytest.fixture

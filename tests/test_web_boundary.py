@@ -28,7 +28,7 @@ from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.ui.security import local_target
 from station.wire.mqtt import Connection
-from tests.helpers.station import offline_station
+from tests.helpers.offline_station import offline_station
 
 PASSWORD = "mật-khẩu"
 

@@ -24,7 +24,7 @@ from station.ui.review import pin
 from station.ui.security import PasswordCheck
 from station.ui.throttle import Throttle, client_key
 from station.wire.mqtt import Connection
-from tests.helpers.station import offline_station
+from tests.helpers.offline_station import offline_station
 
 PIN = "2468"
 PASSWORD = "mật-khẩu"
