@@ -404,3 +404,48 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
     finally:
         station.stop()
         store.close()
+
+
+def test_a_confirmation_cut_off_after_queueing_never_rewrites_a_queued_file(
+    sample_scans: Path, tmp_path: Path
+) -> None:
+    """Power lost after the documents were queued but before the batch was marked
+    done: after the restart the confirmation goes on, and a queued file (perhaps
+    already sent) keeps the bytes and the checksum the outbox recorded."""
+    import hashlib
+    import sqlite3
+
+    config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=1)
+
+    def started() -> tuple[Station, Store]:
+        store = Store(config.station.data_dir, owner=True)
+        station = Station(Settings(config), store, connect=False)
+        station.start()
+        return station, store
+
+    station, store = started()
+    try:
+        assert station.scan()
+        batch = _until(lambda: station.last_batch)
+        _until(lambda: store.batch(batch).state == "done", 180)
+        before = {i.doc_id: i.path.read_bytes() for i in store.outbox.items(("queued",))}
+    finally:
+        station.stop()
+        store.close()
+    assert len(before) == 3
+    db = sqlite3.connect(config.station.data_dir / "store.sqlite3")
+    with db:
+        db.execute("UPDATE batches SET state = 'confirmed' WHERE id = ?", (batch,))
+    db.close()
+    station, store = started()
+    try:
+        _until(lambda: store.batch(batch).state == "done", 180)
+        items = store.outbox.items(("queued",))
+        assert {i.doc_id for i in items} == set(before)
+        for item in items:
+            data = item.path.read_bytes()
+            assert data == before[item.doc_id]
+            assert hashlib.sha256(data).hexdigest() == item.sha256
+    finally:
+        station.stop()
+        store.close()

@@ -21,7 +21,7 @@ from station.config import SigningSection
 from station.demo.samples import SAMPLE_DOCUMENTS, render_document
 from station.errors import SigningError
 from station.ocr.pdf import make_pdf
-from station.records.signing import Signer
+from station.records.signing import Signer, is_signed
 from station.records.verify import verify
 from station.store import Store
 from tests.helpers.cli import scanstation
@@ -167,6 +167,8 @@ def test_pkcs12_key_file(keys: Keys, digitized: Path, tmp_path: Path) -> None:
     signed = tmp_path / "p12.pdf"
     Signer(section, AGENCY, tmp_path).sign(digitized, signed)
     assert _validate(signed, keys).bottom_line  # type: ignore[attr-defined]
+    # a confirmation taken up again after a restart sees the signature
+    assert is_signed(signed) and not is_signed(digitized)
 
 
 @pytest.fixture

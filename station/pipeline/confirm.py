@@ -20,7 +20,7 @@ from station.common.hub import Hub
 from station.config.remote import Settings
 from station.errors import NotFound, SigningError, StationError
 from station.records.register import Entry, Register
-from station.records.signing import Signer
+from station.records.signing import Signer, is_signed
 from station.review.drafts import Review, ReviewDoc
 from station.store import Store, now_iso
 
@@ -48,6 +48,10 @@ class Confirmation:
             self.store.advance_batch(capture_batch, "confirmed")
         register = Register(self.store, config.incoming.holidays)
         for doc in self.review.documents(review_batch):
+            if self.store.outbox.has(doc.doc_id):
+                # queued before a restart cut this confirmation off: its file is
+                # final (perhaps already sent) and is never written again
+                continue
             pdf = self.review.work / str(doc.pdf)
             entry = self._register(register, review_batch, doc)
             values = {
@@ -59,10 +63,13 @@ class Confirmation:
                 "DocId": doc.doc_id,
                 "StationId": config.station.id,
             }
-            xmp.write(pdf, values)
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
                                     doc.metadata)  # fmt: skip
-            held = not self.sign(doc.doc_id, pdf)
+            if is_signed(pdf):  # signed just before a restart: the XMP is written too
+                held = False
+            else:
+                xmp.write(pdf, values)
+                held = not self.sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             self.store.outbox.enqueue(

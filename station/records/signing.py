@@ -42,6 +42,17 @@ PADDING = 2.0
 FIELD = "SaoY"
 
 
+def is_signed(pdf: Path) -> bool:
+    """Whether the PDF already carries the station's signature field (a
+    confirmation cut off after signing is taken up again without signing twice)."""
+    import pikepdf
+
+    with pikepdf.open(pdf) as doc:
+        form = doc.Root.get("/AcroForm")
+        fields: Any = form.get("/Fields", []) if form is not None else []
+        return any(str(field.get("/T", "")) == FIELD for field in fields)
+
+
 def copy_text(section: SigningSection, agency: str, when: datetime) -> list[list[str]]:
     """The text shown on page 1 (type of copy, copying agency, signing time),
     laid out on three lines, or on two where the top margin is narrow."""

@@ -121,6 +121,9 @@ class Outbox:
             )
         return self.item(doc_id)
 
+    def has(self, doc_id: str) -> bool:
+        return bool(self._db.query("SELECT 1 FROM outbox WHERE doc_id = ?", (doc_id,)))
+
     def item(self, doc_id: str) -> OutboxItem:
         rows = self._db.query("SELECT * FROM outbox WHERE doc_id = ?", (doc_id,))
         if not rows:
