@@ -157,6 +157,10 @@ def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[
     notation = f"{type_abbr}-{agency_abbr}" if type_abbr else f"{agency_abbr}-VP"
     issued = date(2024, rng.randint(1, 12), rng.randint(1, 28))
     subject = rng.choice(SUBJECTS)
+    # a công văn's subject follows "V/v" in lower case; the field keeps it as printed
+    printed_subject = subject[0].lower() + subject[1:]
+    if not type_abbr:
+        subject = printed_subject
     pages = rng.choice([1, 1, 2, 2, 3])
     body = [
         " ".join(rng.sample(SENTENCES, rng.randint(1, 3))) for _ in range(rng.randint(3, 6) * pages)
@@ -171,7 +175,7 @@ def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[
         place=place,
         issued=issued,
         type_name=type_name.upper() if type_abbr else "",
-        subject=("V/v " + subject[0].lower() + subject[1:]) if not type_abbr else subject,
+        subject=("V/v " + printed_subject) if not type_abbr else subject,
         body=body,
         signer_title=title,
         signer_name=name,

@@ -38,23 +38,28 @@ from station.ocr.lines import (
     PLACE_UNITS,
     Line,
     Reader,
+    join_row,
     lines_of,
     respace,
     restore_marks,
 )
+from station.ocr.overlays import outside, stamp_frames
 from station.ocr.pdf import PageWords
+from station.ocr.slots import date_slots, filled_in, number_slot
 from station.records.vocabulary import (
     CONG_VAN,
     FIELDS,
-    TYPES,
+    SYLLABLE,
     clean,
     fold,
+    misread_syllable,
     nfc,
     parse_date,
     parse_number,
     priority_of,
     similar,
     type_name_of,
+    type_of_symbol,
 )
 
 
@@ -85,16 +90,10 @@ def sentence_case(words: list[str]) -> str:
     return " ".join(out)
 
 
-_SYLLABLE = re.compile(
-    r"(?:NGH|NG|NH|CH|GH|GI|KH|PH|QU|TH|TR|[BCDGHKLMNPRSTVX])?"
-    r"[AEIOUY]{1,3}(?:NG|NH|CH|[CMNPT])?"
-)
-
-
 def _is_abbreviation(word: str) -> bool:
     """UBND, HĐND, VKSND: upper-case words that are no Vietnamese syllable."""
     folded = fold(word)
-    return word.isupper() and folded.isalpha() and not _SYLLABLE.fullmatch(folded)
+    return word.isupper() and folded.isalpha() and not SYLLABLE.fullmatch(folded)
 
 
 # --------------------------------------------------------------------- reader
@@ -121,7 +120,7 @@ def _header(page: PageWords, ink: Ink) -> Header:
             continue
         if not re.match(r"^S\S{0,2}\s*[:;.,]?\s*[0-9]", line.text):
             continue
-        head.number = line
+        head.number = join_row(line, lines, 0.0, split_x)
         break
     return head
 
@@ -146,6 +145,7 @@ def read_fields(
     found["PageAmount"] = page_amount
     found["Language"] = language_of(page.text)
     ink = Ink(image, dpi, reader, recording)
+    page = outside(page, stamp_frames(image, dpi))  # received stamps: not the header
     head = _header(page, ink)
     title = _type_title(head)
     by_title = type_name_of(title.text) if title is not None else None
@@ -161,19 +161,23 @@ def read_fields(
         consistent = [
             parsed
             for parsed in readings
-            if by_title is None or TYPES.get(parsed[1].split("-")[0]) == by_title
+            if by_title is None or type_of_symbol(parsed[1]) == by_title
         ]
     if consistent:
         found["CodeNumber"], found["CodeNotation"] = consistent[0]
     elif len({number for number, _ in readings}) == 1:
         found["CodeNumber"] = readings[0][0]
+    if found["CodeNumber"] is not None and head.number is not None:
+        slot = number_slot(head.number)
+        if slot is None or filled_in(ink, slot) is not None:
+            found["CodeNumber"] = None  # written by hand: for the clerk
     found["IssuedDate"] = _issued(head, ink, latest)
     found["OrganName"] = _organ(head, ink)
     if title is not None:
         found["TypeName"] = by_title
         found["Subject"] = _centred_subject(head, ink, title)
     elif found["CodeNotation"] is not None:
-        by_symbol = TYPES.get(found["CodeNotation"].split("-")[0])
+        by_symbol = type_of_symbol(found["CodeNotation"])
         found["TypeName"] = by_symbol or CONG_VAN
         found["Subject"] = None if by_symbol else _vv_subject(head, ink)
     found["Priority"] = priority_of(marks or [])
@@ -182,7 +186,8 @@ def read_fields(
 
 def _issued(head: Header, ink: Ink, latest: date) -> str | None:
     """The dated place line, in the right column under the motto; read again
-    across the column when the text layer garbled it (italic print)."""
+    across the column when the text layer garbled it (italic print). Kept only
+    when its day and month are printed, not filled in (:mod:`station.ocr.slots`)."""
     if head.motto is None:
         return None
     zone = [
@@ -190,15 +195,25 @@ def _issued(head: Header, ink: Ink, latest: date) -> str | None:
         for line in head.lines
         if line.x0 >= head.split_x - 5 and head.motto.y1 < line.y0 < head.motto.y1 + 30
     ]
+    rows: list[Line] = []
     for line in zone:
-        value = parse_date(line.text, latest)
-        if value is not None:
-            return value.isoformat()
-    for line in zone:
-        for text in ink.read(head.split_x, line.y0 - 1, head.width - 3, line.y1 + 1):
-            value = parse_date(text, latest)
-            if value is not None:
-                return value.isoformat()
+        row = join_row(line, zone, head.split_x - 5, head.width)
+        if not any(row.words == other.words for other in rows):
+            rows.append(row)
+    for again in (False, True):
+        for line in rows:
+            texts = (
+                ink.read(head.split_x, line.y0 - 1, head.width - 3, line.y1 + 1)
+                if again
+                else [line.text]
+            )
+            for text in texts:
+                value = parse_date(text, latest)
+                if value is not None:
+                    slots = date_slots(line)
+                    if not slots or any(filled_in(ink, slot) for slot in slots):
+                        return None  # the day or the month written by hand: for the clerk
+                    return value.isoformat()
     return None
 
 
@@ -242,6 +257,8 @@ def _organ(head: Header, ink: Ink) -> str | None:
     words = [w.strip(".,;:_'\"|") for w in words if w.strip(".,;:_'\"|")]
     if not words or not all(re.fullmatch(r"[A-Z]+", fold(w)) for w in words):
         return None
+    if any(misread_syllable(w) for w in words):
+        return None
     if any(w != w.upper() for w in words):
         return None
     return nfc(sentence_case(restore_marks(words)))
@@ -267,7 +284,7 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> str | None:
     parts: list[Line] = []
     last = title
     for line in head.lines:
-        if line.y0 <= title.y1:
+        if (line.y0 + line.y1) / 2 <= title.y1 or _speck(line):
             continue
         if line.y0 - last.y1 > 2.2 * last.height or abs(line.cx - centre) > 20:
             break
@@ -279,6 +296,11 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> str | None:
     if not parts:
         return None
     return _subject_text(" ".join(ink.texts(parts)))
+
+
+def _speck(line: Line) -> bool:
+    """Dust or a stray mark read as a "line" of its own (a comma, a dot)."""
+    return sum(c.isalnum() for c in line.text) < 2 and line.x1 - line.x0 < 5
 
 
 def _vv_subject(head: Header, ink: Ink) -> str | None:
@@ -297,22 +319,24 @@ def _vv_subject(head: Header, ink: Ink) -> str | None:
     parts = [start]
     for line in head.lines:
         last = parts[-1]
-        if line.y0 <= last.y1 or line.x1 > head.split_x + 2:
+        if (line.y0 + line.y1) / 2 <= last.y1 or line.x1 > head.split_x + 2 or _speck(line):
             continue
         if line.y0 - last.y1 > 1.2 * last.height or abs(line.cx - start.cx) > 15:
             break
         parts.append(line)
     text = re.sub(r"^V\s*[/|lIií1]\s*[vV]?\s*[:.]?\s*", "", " ".join(ink.texts(parts)))
-    return _subject_text(text)
+    return _subject_text(text, as_printed=True)
 
 
-def _subject_text(text: str) -> str | None:
+def _subject_text(text: str, *, as_printed: bool = False) -> str | None:
+    """The subject's lines as one text; a công văn's (after "V/v") keeps the case
+    it is printed in ("V/v góp ý …" → "góp ý …"), a title's starts with a capital."""
     text = nfc(re.sub(r"\s+", " ", text).strip(" .;:"))
     # Roman numerals read with a lower-case l ("quý IIl")
     text = re.sub(r"\b[IlV]*I[IlV]*\b", lambda m: m[0].replace("l", "I"), text)
-    if len(text) < 4:
+    if len(text) < 4 or any(misread_syllable(w) for w in text.split()):
         return None
-    return text[:1].upper() + text[1:]
+    return text if as_printed else text[:1].upper() + text[1:]
 
 
 def language_of(text: str) -> str | None:

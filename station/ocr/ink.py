@@ -3,6 +3,7 @@ the secrecy and urgency marks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -11,6 +12,21 @@ import numpy as np
 from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, respace
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
+
+
+@dataclass(frozen=True)
+class Glyphs:
+    """The print in a region, measured on the image (pixels)."""
+
+    height: float  # of the tall characters: cap height for digits and capitals
+    bottom: float  # where they end, from the top of the page: the baseline
+    stroke: float  # mean stroke width
+
+
+DASHES = frozenset("-–—")
+#: darker than this is ink whatever the region's own threshold (a blank region
+#: has none: its Otsu threshold would split the paper's grain)
+INK_LEVEL = 170
 
 
 class Ink:
@@ -86,6 +102,50 @@ class Ink:
         outline = area - int(cv2.erode(ink, np.ones((3, 3), np.uint8)).sum())
         return 2.0 * area / outline if outline else None
 
+    def glyphs(
+        self, x0: float, y0: float, x1: float, y1: float, *, inner: bool = False
+    ) -> Glyphs | None:
+        """Height, baseline and stroke of the characters in a region; None when it has none.
+
+        Characters are the connected marks; the tall ones (digits, capitals,
+        ascenders) give the height and the baseline as their medians, so a
+        stray mark or a letter's part does not. With ``inner`` only the marks
+        inside the region count: a neighbouring letter cut by its left or right
+        edge does not."""
+        crop = self._crop(x0, y0, x1, y1)
+        if crop.size < 50:
+            return None
+        level, _ = cv2.threshold(crop, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        dark = (crop < min(level, INK_LEVEL)).astype(np.uint8)
+        rule = cv2.morphologyEx(
+            dark, cv2.MORPH_OPEN, np.ones((1, max(3, int(8 * self.px_per_mm))), np.uint8)
+        )
+        ink = np.where(rule > 0, 0, dark).astype(np.uint8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+        speck = (0.25 * self.px_per_mm) ** 2
+        marks = [
+            i
+            for i in range(1, count)
+            if stats[i][4] >= speck
+            and not (inner and (stats[i][0] == 0 or stats[i][0] + stats[i][2] >= ink.shape[1]))
+        ]
+        if not marks:
+            return None
+        chars = _characters([tuple(int(v) for v in stats[i][:4]) for i in marks])
+        tallest = max(h for _, _, _, h in chars)
+        tall = [(y, h) for _, y, _, h in chars if h >= 0.6 * tallest]
+        kept = np.isin(labels, marks).astype(np.uint8)
+        area = int(kept.sum())
+        outline = area - int(cv2.erode(kept, np.ones((3, 3), np.uint8)).sum())
+        if not outline:
+            return None
+        top = max(0, int(y0 * self.px_per_mm))
+        return Glyphs(
+            float(np.median([h for _, h in tall])),
+            float(top + np.median([y + h for y, h in tall])),
+            2.0 * area / outline,
+        )
+
     def stroke(self, line: Line) -> float | None:
         return self.stroke_of(line.x0, line.y0, line.x1, line.y1)
 
@@ -145,10 +205,17 @@ class Ink:
     def _kept(lines: list[str]) -> list[str]:
         kept = []
         for text in lines:
-            # specks and rules read as "_" or "|" on their own
-            words = " ".join(t for t in text.split() if any(c.isalnum() for c in t))
+            # specks and rules read as "_" or "|" on their own; a dash between
+            # two words ("2021 - 2026", "kinh tế - xã hội") is print
+            tokens = text.split()
+            words = [
+                t
+                for i, t in enumerate(tokens)
+                if any(c.isalnum() for c in t)
+                or (t in DASHES and 0 < i < len(tokens) - 1 and tokens[i + 1] not in DASHES)
+            ]
             if words:
-                kept.append(clean(words))
+                kept.append(clean(" ".join(words)))
         return kept
 
     def read(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
@@ -159,6 +226,21 @@ class Ink:
         if crop.size < 50:
             return []
         return self._kept(self.reader(crop, self.dpi))
+
+
+def _characters(boxes: list[tuple[int, ...]]) -> list[tuple[int, int, int, int]]:
+    """Marks (x, y, w, h) joined into characters where they stand over one
+    another: a letter and its marks, an italic digit that fell apart in the scan."""
+    chars: list[list[int]] = []
+    for x, y, w, h in sorted(boxes):
+        last = chars[-1] if chars else None
+        if last is not None and min(last[0] + last[2], x + w) - x >= 0.5 * min(last[2], w):
+            right, bottom = max(last[0] + last[2], x + w), max(last[1] + last[3], y + h)
+            last[1] = min(last[1], y)
+            last[2], last[3] = right - last[0], bottom - last[1]
+        else:
+            chars.append([x, y, w, h])
+    return [(x, y, w, h) for x, y, w, h in chars]
 
 
 # --------------------------------------------------------------------- parsers

@@ -10,7 +10,7 @@ import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.pdf import Word
-from station.records.vocabulary import clean, fold
+from station.records.vocabulary import clean, fold, tones, untoned
 
 MOTTO = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 #: words that open a place name in an agency's name ("tỉnh Thanh Hóa")
@@ -79,11 +79,19 @@ def restore_marks(words: list[str]) -> list[str]:
         for phrase in _PHRASES:
             size = len(phrase)
             if folded[index : index + size] == [fold(w) for w in phrase]:
-                out[index : index + size] = phrase
+                read = zip(words[index : index + size], phrase, strict=True)
+                out[index : index + size] = [_spelt(w, known) for w, known in read]
                 index += size - 1
                 break
         index += 1
     return out
+
+
+def _spelt(read: str, known: str) -> str:
+    """The known spelling, unless the word was read with the same tone on
+    another vowel: the old placement ("UỶ", "HOÀ") is kept as printed."""
+    same = untoned(read).upper() == untoned(known).upper() and tones(read) == tones(known)
+    return read.upper() if same and tones(read) else known
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,20 @@ def lines_of(words: tuple[Word, ...], gap_mm: float = 5.0) -> list[Line]:
             part.append(word)
         lines.append(Line(tuple(part)))
     return sorted(lines, key=lambda line: (round(line.y0), line.x0))
+
+
+def join_row(line: Line, lines: list[Line], x0: float, x1: float) -> Line:
+    """``line`` with the other parts of its row between ``x0`` and ``x1``: a blank
+    left in the print for a value filled in later ("Số:      /TTr-UBND", "ngày
+    tháng 01") is wider than the gap that splits lines."""
+    row = [
+        part
+        for part in lines
+        if part is line
+        or (x0 <= part.x0 and part.x1 <= x1 and line.y0 <= (part.y0 + part.y1) / 2 <= line.y1)
+    ]
+    words = sorted((w for part in row for w in part.words), key=lambda w: w.x0)
+    return Line(tuple(words))
 
 
 Reader = Callable[[Pixels, int], list[str]]

@@ -42,7 +42,18 @@ TYPES: dict[str, str] = {
     "SL": "Bản sao lục",
 }
 CONG_VAN = "Công văn"
+#: legal normative documents (the Law on Promulgation of Legal Documents), which
+#: reach the office too; their symbol carries the year: "45/2026/NĐ-CP"
+LEGAL_TYPES: dict[str, str] = {
+    "NĐ": "Nghị định",
+    "TT": "Thông tư",
+    "TTLT": "Thông tư liên tịch",
+    "NQ": "Nghị quyết",
+    "QĐ": "Quyết định",
+}
 #: secrecy marks, then urgency marks, most specific first
+#: every type name a document may carry
+TYPE_NAMES = frozenset(TYPES.values()) | frozenset(LEGAL_TYPES.values()) | {CONG_VAN}
 SECRECY = ("Tuyệt mật", "Tối mật", "Mật")
 URGENCY = ("Hỏa tốc", "Thượng khẩn", "Khẩn")
 FIELDS = (
@@ -72,6 +83,38 @@ def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+#: the five tone marks (huyền, sắc, ngã, hỏi, nặng) as combining characters
+TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+
+def tones(word: str) -> str:
+    """The tone marks a word carries, in order ("" for thanh ngang)."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if c in TONES)
+
+
+def untoned(word: str) -> str:
+    """The word without its tone marks, its vowel marks kept ("Quảng" → "Quang", "Ủy" → "Uy")."""
+    kept = "".join(c for c in unicodedata.normalize("NFD", word) if c not in TONES)
+    return unicodedata.normalize("NFC", kept)
+
+
+#: the shape of a Vietnamese syllable, folded: onset, one to three vowels, coda
+SYLLABLE = re.compile(
+    r"(?:NGH|NG|NH|CH|GH|GI|KH|PH|QU|TH|TR|[BCDGHKLMNPRSTVX])?"
+    r"[AEIOUY]{1,3}(?:NG|NH|CH|[CMNPT])?"
+)
+
+
+def misread_syllable(word: str) -> bool:
+    """A word with Vietnamese marks that is no Vietnamese syllable: two tone
+    marks ("Quáảng"), or syllables run together ("BANNHÂNDÂN")."""
+    if len(tones(word)) > 1:
+        return True
+    decomposed = unicodedata.normalize("NFD", word)
+    marked = word.isalpha() and any(unicodedata.combining(c) for c in decomposed)
+    return marked and not SYLLABLE.fullmatch(fold(word))
+
+
 def fold(text: str) -> str:
     """Upper case without tone or vowel marks, for tolerant comparisons."""
     decomposed = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
@@ -81,7 +124,7 @@ def fold(text: str) -> str:
 
 _NUMBER = re.compile(
     r"^S\S{0,2}\s*[:;.,]?\s*(?P<number>[0-9OoIl]{1,4})\s*(?:[/|]|(?<=\d)[lI1](?=[A-Z]))\s*"
-    r"(?P<symbol>[A-Za-zĐđ][A-Za-zĐđ0-9 .\-–—/]*)$"
+    r"(?:(?P<year>(?:19|20)\d\d)\s*/\s*)?(?P<symbol>[A-Za-zĐđ][A-Za-zĐđ0-9 .\-–—/]*)$"
 )
 _DATE = re.compile(
     r"NGAY\s*(?P<day>[0-9OIl]{1,2})\s*THANG\s*(?P<month>[0-9OIl]{1,2})\s*NAM\s*(?P<year>[0-9OIl]{4})"
@@ -109,21 +152,32 @@ def parse_number(text: str) -> tuple[str, str] | None:
     parts = symbol.split("-")
     if not 2 <= len(parts) <= 4:
         return None
-    parts[0] = _type_part(parts[0]) or parts[0]
+    table = LEGAL_TYPES if match["year"] else TYPES
+    parts[0] = _type_part(parts[0], table) or parts[0]
     for index, part in enumerate(parts):
-        if part in TYPES and index == 0:
+        if part in table and index == 0:
             continue
         if not re.fullmatch(r"[A-ZĐ][A-ZĐ0-9]{0,11}", part):
             return None
-    return number, "-".join(parts)
+    symbol = "-".join(parts)
+    # a legal normative document carries its year: "Số: 45/2026/NĐ-CP"
+    return number, f"{match['year']}/{symbol}" if match["year"] else symbol
 
 
-def _type_part(part: str) -> str | None:
+def type_of_symbol(notation: str) -> str | None:
+    """The type name a symbol's first part stands for ("QĐ-VKS" → Quyết định,
+    "2026/NĐ-CP" → Nghị định), or None."""
+    year, _, symbol = notation.rpartition("/")
+    table = LEGAL_TYPES if re.fullmatch(r"(?:19|20)\d\d", year) else TYPES
+    return table.get(symbol.split("-")[0])
+
+
+def _type_part(part: str, table: dict[str, str]) -> str | None:
     """The abbreviation as printed: exact, or the one table entry it folds to
     when the reading lost a mark ("QD" for "QĐ") and is no entry itself."""
-    if part in TYPES:
+    if part in table:
         return part
-    candidates = [k for k in TYPES if fold(k) == fold(part)]
+    candidates = [k for k in table if fold(k) == fold(part)]
     return candidates[0] if len(candidates) == 1 else None
 
 
@@ -140,7 +194,7 @@ def parse_date(text: str, latest: date) -> date | None:
 
 def type_name_of(text: str) -> str | None:
     """The canonical type name for a printed title, or None."""
-    names = set(TYPES.values())
+    names = TYPE_NAMES - {CONG_VAN}
     best = max(names, key=lambda name: similar(text, name))
     score = similar(text, best)
     runner_up = max((similar(text, n) for n in names if n != best), default=0.0)

@@ -8,7 +8,7 @@ from typing import Any
 
 from station.errors import InputError
 from station.records.register import past_day
-from station.records.vocabulary import FIELDS, SECRECY, TYPES, URGENCY
+from station.records.vocabulary import FIELDS, SECRECY, TYPE_NAMES, URGENCY
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
@@ -27,9 +27,9 @@ def check_field(name: str, value: str, today: date) -> Any:
     if not text:
         return None
     if name == "TypeName":
-        if text not in set(TYPES.values()) | {"Công văn"}:
-            raise InputError(f"not a Decree 30 document type: {text}",
-                             f"không phải tên loại văn bản theo Nghị định 30: {text}")  # fmt: skip
+        if text not in TYPE_NAMES:
+            raise InputError(f"not a document type: {text}",
+                             f"không phải tên loại văn bản: {text}")  # fmt: skip
         return text
     if name == "CodeNumber":
         if not re.fullmatch(r"\d{1,6}", text):
