@@ -21,6 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from station.common.fonts import font
+from station.demo.traits import received_stamp, write_digits
 
 A4_MM = (210.0, 297.0)
 
@@ -41,6 +42,10 @@ class DocumentSpec:
     registration: str | None = None
     pages: int = 1
     marks: Sequence[str] = field(default_factory=tuple)
+    #: the number and the day written into blanks of the print by hand
+    handwritten: bool = False
+    #: a received stamp over the header, with this register number of its office
+    received: str | None = None
 
 
 SAMPLE_DOCUMENTS: tuple[DocumentSpec, ...] = (
@@ -324,7 +329,11 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         )
         y += 6.0
     y += 3.0
-    pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
+    hand = random.Random(f"{spec.number}/{spec.notation}/{spec.issued}")
+    if spec.handwritten:
+        _filled_in(pen, (45, y), ("Số: ", f"/{spec.notation}"), spec.number, 13, "regular", hand)
+    else:
+        pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
     pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style="bold", anchor="ma")
     pen.text(
         (140, 21),
@@ -336,13 +345,17 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
     )
     day = f"{spec.issued.day:02d}"
     month = f"{spec.issued.month:02d}" if spec.issued.month < 3 else str(spec.issued.month)
-    pen.text(
-        (140, 30),
-        f"{spec.place}, ngày {day} tháng {month} năm {spec.issued.year}",
-        size_pt=13,
-        style="italic",
-        anchor="ma",
-    )
+    if spec.handwritten:
+        parts = (f"{spec.place}, ngày ", f" tháng {month} năm {spec.issued.year}")
+        _filled_in(pen, (140, 30), parts, day, 13, "italic", hand)
+    else:
+        pen.text(
+            (140, 30),
+            f"{spec.place}, ngày {day} tháng {month} năm {spec.issued.year}",
+            size_pt=13,
+            style="italic",
+            anchor="ma",
+        )
     y += 7
     if not spec.type_name:  # công văn: "V/v …" under the number
         for line in pen.wrap(spec.subject, 78, 12):
@@ -352,12 +365,39 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         pen.text(
             (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
         )
+    if spec.received:
+        # pressed by the receiving office in the left margin under the header,
+        # over the first lines of the body
+        received_stamp(pen, (3, max(y, 46.0) + 16), spec.received, "21/3/24", hand)
     if spec.type_name:
         y = max(y, 46.0)
         pen.text((105, y), spec.type_name, size_pt=14, style="bold", anchor="ma")
         pen.text((105, y + 8), spec.subject, size_pt=14, style="bold", anchor="ma")
         return y + 22
     return max(y + 8, 50.0)
+
+
+def _filled_in(
+    pen: _Pen,
+    centre_mm: tuple[float, float],
+    parts: tuple[str, str],
+    value: str,
+    size_pt: float,
+    style: str,
+    rng: random.Random,
+) -> None:
+    """A printed line with a blank between ``parts``, centred on ``centre_mm``,
+    and ``value`` written into the blank by hand."""
+    f = pen.font(size_pt, style)
+    blank = pen.px(4.5 * len(value) + 3)
+    before, after = (pen.draw.textlength(part, font=f) for part in parts)
+    left = pen.px(centre_mm[0]) - (before + blank + after) / 2
+    top = pen.px(centre_mm[1])
+    pen.draw.text((left, top), parts[0], font=f, fill=(20, 20, 20))
+    pen.draw.text((left + before + blank, top), parts[1], font=f, fill=(20, 20, 20))
+    ascent, _ = f.getmetrics()
+    cap = pen.draw.textbbox((0, 0), "0", font=f, anchor="ls")
+    write_digits(pen.draw, value, left + before + pen.px(1.5), top + ascent, -cap[1], rng)
 
 
 def separator_sheet(text: str = "PATCHT", dpi: int = 200) -> Image.Image:

@@ -56,6 +56,7 @@ from station.records.vocabulary import (
     nfc,
     parse_date,
     parse_number,
+    parse_symbol,
     priority_of,
     similar,
     type_name_of,
@@ -118,10 +119,13 @@ def _header(page: PageWords, ink: Ink) -> Header:
     for line in lines:
         if line.cx >= split_x or line.y0 > page.height_mm * 0.3:
             continue
-        if not re.match(r"^S\S{0,2}\s*[:;.,]?\s*[0-9]", line.text):
+        # "Số: 45/…", or "Số:" with the number written by hand and the symbol after
+        if not re.match(r"^S\S{0,2}\s*(?:[:;.,]?\s*[0-9]|[:;.,])", line.text):
             continue
-        head.number = join_row(line, lines, 0.0, split_x)
-        break
+        row = join_row(line, lines, 0.0, split_x)
+        if re.match(r"^S\S{0,2}\s*[:;.,]?\s*[0-9]", line.text) or re.search(r"[/|]", row.text):
+            head.number = row
+            break
     return head
 
 
@@ -171,6 +175,11 @@ def read_fields(
         slot = number_slot(head.number)
         if slot is None or filled_in(ink, slot) is not None:
             found["CodeNumber"] = None  # written by hand: for the clerk
+    if found["CodeNotation"] is None and head.number is not None:
+        # the number unreadable (by hand), the printed symbol after it is not
+        symbol = parse_symbol(head.number.text)
+        if symbol is not None and (by_title is None or type_of_symbol(symbol) == by_title):
+            found["CodeNotation"] = symbol
     found["IssuedDate"] = _issued(head, ink, latest)
     found["OrganName"] = _organ(head, ink)
     if title is not None:

@@ -20,8 +20,6 @@ Box = tuple[float, float, float, float]
 #: a received stamp's frame, in millimetres (Decree 30 Phụ lục IV: about 50 × 20 mm)
 FRAME_WIDTH = (25.0, 110.0)
 FRAME_HEIGHT = (10.0, 50.0)
-#: above the frame found, the height of the stamp's agency line (mm)
-TOP_LINE = 4.0
 #: the share of the four sides that must be ruled ink, and of each side
 SIDES_COVER, SIDE_COVER = 0.6, 0.3
 
@@ -46,8 +44,9 @@ def stamp_frames(image: Pixels, dpi: int, upper: float = 0.5) -> list[Box]:
         if not (FRAME_HEIGHT[0] * mm <= h <= FRAME_HEIGHT[1] * mm):
             continue
         if _closed(across[y : y + h, x : x + w], down[y : y + h, x : x + w], gap + int(1.5 * mm)):
-            # the stamp's agency line is printed in its top, over a rule of its own
-            frames.append((x / mm, y / mm - TOP_LINE, (x + w) / mm, (y + h) / mm))
+            # the box reaches half the joining gap beyond the ruled ink: room for
+            # the stamp's agency line, printed in its top over a rule of its own
+            frames.append((x / mm, y / mm, (x + w) / mm, (y + h) / mm))
     return frames
 
 

@@ -148,11 +148,28 @@ def parse_number(text: str) -> tuple[str, str] | None:
     number = _digits(match["number"])
     if not number.isdigit() or int(number) == 0 or (int(number) < 10 and len(number) != 2):
         return None
-    symbol = re.sub(r"\s*[–—-]\s*", "-", match["symbol"]).strip(" .")
+    symbol = _symbol(match["symbol"], match["year"])
+    return (number, symbol) if symbol else None
+
+
+_SYMBOL = re.compile(
+    r"[/|]\s*(?:(?P<year>(?:19|20)\d\d)\s*/\s*)?(?P<symbol>[A-Za-zĐđ][A-Za-zĐđ0-9 .\-–—/]*)$"
+)
+
+
+def parse_symbol(text: str) -> str | None:
+    """The symbol of a "Số:" line whose number cannot be read (written by hand):
+    "Số: ✍ /TTr-UBND" → "TTr-UBND", checked against the same rules."""
+    match = _SYMBOL.search(clean(text).strip())
+    return _symbol(match["symbol"], match["year"]) if match else None
+
+
+def _symbol(printed: str, year: str | None) -> str | None:
+    symbol = re.sub(r"\s*[–—-]\s*", "-", printed).strip(" .")
     parts = symbol.split("-")
     if not 2 <= len(parts) <= 4:
         return None
-    table = LEGAL_TYPES if match["year"] else TYPES
+    table = LEGAL_TYPES if year else TYPES
     parts[0] = _type_part(parts[0], table) or parts[0]
     for index, part in enumerate(parts):
         if part in table and index == 0:
@@ -161,7 +178,7 @@ def parse_number(text: str) -> tuple[str, str] | None:
             return None
     symbol = "-".join(parts)
     # a legal normative document carries its year: "Số: 45/2026/NĐ-CP"
-    return number, f"{match['year']}/{symbol}" if match["year"] else symbol
+    return f"{year}/{symbol}" if year else symbol
 
 
 def type_of_symbol(notation: str) -> str | None:

@@ -1,0 +1,109 @@
+"""Traits of real paper, drawn on generated pages (docs/ocr.md#real-paper): the
+reader leaves what it cannot be sure of and never takes a stamp for the header."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from station.common.fonts import FONTS
+from station.config import Config
+from station.demo.samples import DocumentSpec, Layout, render_document
+from station.ocr.ink import Ink
+from station.ocr.lines import restore_marks
+from station.ocr.overlays import stamp_frames
+from station.records.vocabulary import misread_syllable, parse_number, type_of_symbol
+from tests.docgen import random_document, scan
+
+
+def test_a_syllable_has_one_tone_and_one_shape() -> None:
+    assert misread_syllable("Quáảng") and misread_syllable("BANNHÂNDÂN")
+    for word in ("Quảng", "Uỷ", "xoá", "nghiêng", "HĐND", "QĐ", "UBND", "2024", "người"):
+        assert not misread_syllable(word), word
+
+
+def test_the_old_tone_placement_is_kept_as_printed() -> None:
+    assert restore_marks(["UỶ", "BAN", "NHAN", "DAN"]) == ["UỶ", "BAN", "NHÂN", "DÂN"]
+    assert restore_marks(["UY", "BAN", "NHAN", "DAN"]) == ["ỦY", "BAN", "NHÂN", "DÂN"]
+
+
+def test_a_legal_normative_symbol_keeps_its_year() -> None:
+    assert parse_number("Số: 45/2026/NĐ-CP") == ("45", "2026/NĐ-CP")
+    assert parse_number("Số: 12/2025/TT-BTP") == ("12", "2025/TT-BTP")
+    assert type_of_symbol("2026/NĐ-CP") == "Nghị định"
+    assert type_of_symbol("QĐ-VKS") == "Quyết định"
+    # without the year, "TT" is no administrative type
+    assert parse_number("Số: 12/TT-BTP") is not None and type_of_symbol("TT-BTP") is None
+
+
+def test_a_dash_between_words_is_print_a_lone_mark_is_not() -> None:
+    assert Ink._kept(["nhiệm kỳ 2021 - 2026", "| _", "kinh tế - xã hội -"]) == [
+        "nhiệm kỳ 2021 - 2026",
+        "kinh tế - xã hội",
+    ]
+
+
+Made = tuple[DocumentSpec, dict[str, Any], Layout]
+
+
+def _documents(count: int, **traits: Any) -> list[Made]:
+    rng = random.Random(20)
+    out: list[Made] = []
+    families = sorted(FONTS)
+    for index in range(count):
+        spec, fields = random_document(rng, index)
+        spec = dataclasses.replace(spec, **traits)
+        layout = Layout(family=families[index % len(families)])
+        out.append((spec, fields, layout))
+    return out
+
+
+def test_a_received_stamps_frame_is_found() -> None:
+    for spec, _fields, layout in _documents(3, received="2352"):
+        page = render_document(spec, 200, layout)[0]
+        frames = stamp_frames(np.asarray(page)[:, :, ::-1].copy(), 200)
+        assert len(frames) == 1
+        x0, y0, x1, y1 = frames[0]
+        assert x0 < 10 and 50 < x1 - x0 < 70 and 15 < y1 - y0 < 35
+    for spec, _fields, layout in _documents(2):
+        page = render_document(spec, 200, layout)[0]
+        assert stamp_frames(np.asarray(page)[:, :, ::-1].copy(), 200) == []
+
+
+@pytest.mark.slow
+def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path) -> None:
+    """The number and the day written into the print by hand, a received stamp
+    with its own number beside the subject: the number and the date stay empty,
+    the stamp's number is never taken, the printed fields are still read."""
+    from station.pipeline.offline import process_inputs
+
+    rng = random.Random(5)
+    docs = _documents(6, handwritten=True, received="2352")
+    inputs = []
+    for index, (spec, fields, layout) in enumerate(docs):
+        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
+        page = render_document(spec, 200, layout)[0]
+        scanned = scan(page, "first", rng, 200, index, fields, blank=False, max_skew=2.0)
+        path = tmp_path / f"scan_{index:02d}.jpg"
+        path.write_bytes(scanned.jpeg)
+        inputs.append(path)
+    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
+    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    assert len(batch["documents"]) == len(docs)
+    printed = 0
+    for doc, (_spec, fields, _layout) in zip(batch["documents"], docs, strict=True):
+        meta = doc["metadata"]
+        assert meta["CodeNumber"] is None and meta["IssuedDate"] is None, meta
+        assert "2352" not in {str(v) for v in meta.values()}
+        assert meta["CodeNotation"] in (None, fields["CodeNotation"]), meta
+        for name in ("TypeName", "CodeNotation", "OrganName", "Subject"):
+            assert meta[name] in (None, fields[name]), (name, meta[name], fields[name])
+            printed += meta[name] == fields[name]
+    # the printed fields read today (18 of 24): where the hand breaks the "Số:"
+    # line apart, the agency and the symbol are not found yet
+    assert printed >= 18
