@@ -17,6 +17,7 @@ from station.demo.samples import DocumentSpec, Layout, render_document
 from station.ocr.ink import Ink
 from station.ocr.lines import restore_marks
 from station.ocr.overlays import stamp_frames
+from station.ocr.readings import MARKS_DISAGREE, ONE_READING, SURE, agreement
 from station.records.vocabulary import misread_syllable, parse_number, type_of_symbol
 from tests.docgen import random_document, scan
 
@@ -39,6 +40,17 @@ def test_a_legal_normative_symbol_keeps_its_year() -> None:
     assert type_of_symbol("QĐ-VKS") == "Quyết định"
     # without the year, "TT" is no administrative type
     assert parse_number("Số: 12/TT-BTP") is not None and type_of_symbol("TT-BTP") is None
+
+
+def test_two_readings_that_put_different_marks_on_a_word_are_in_doubt() -> None:
+    assert agreement("Về việc triển khai", "Về việc triển khai") == SURE
+    # the text layer lost the marks: the second reading is trusted
+    assert agreement("Ủy ban nhân dân tỉnh", "Uy ban nhân dân tinh") == ONE_READING
+    # words run together differently
+    assert agreement("Về việc triển khai", ",Vềviệc triển khai") == SURE
+    for other in ("công bô Danh", "công bố Danh", "công bé Danh"):
+        assert agreement("công bỗ Danh", other) == MARKS_DISAGREE, other
+    assert agreement("công bỗ Danh", None) == ONE_READING
 
 
 def test_a_dash_between_words_is_print_a_lone_mark_is_not() -> None:
@@ -104,6 +116,18 @@ def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path)
         for name in ("TypeName", "CodeNotation", "OrganName", "Subject"):
             assert meta[name] in (None, fields[name]), (name, meta[name], fields[name])
             printed += meta[name] == fields[name]
+    # how each field was read: boxes on page 1, the handwritten ones said so
+    handwritten = 0
+    for doc in batch["documents"]:
+        meta, readings = doc["metadata"], doc["readings"]
+        for name, reading in readings.items():
+            x0, y0, x1, y1 = reading.get("box", [0, 0, 1, 1])
+            assert 0 <= x0 < x1 <= 210 and 0 <= y0 < y1 <= 297, (name, reading)
+            if meta[name] is not None:
+                assert reading["confidence"] >= 0.8 and "read" not in reading
+        handwritten += readings.get("CodeNumber", {}).get("code") == "handwritten"
+        handwritten += readings.get("IssuedDate", {}).get("code") == "handwritten"
+    assert handwritten >= len(docs)
     # the printed fields read today (18 of 24): where the hand breaks the "Số:"
     # line apart, the agency and the symbol are not found yet
     assert printed >= 18

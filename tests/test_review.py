@@ -206,3 +206,29 @@ def test_the_station_names_every_earlier_document_with_the_same_header(review: R
             review.dismiss_warning(third.doc_id, "duplicate")
     finally:
         processor.close()
+
+
+def test_fields_in_doubt_are_kept_with_their_readings_until_the_clerk_corrects_them(
+    review: Review,
+) -> None:
+    """How each field was read is in the store beside the draft; a field the
+    reader left empty or in doubt is to be checked until the clerk sets it."""
+    batch, _ = _batch(review.store, review, ["L1"])
+    (doc,) = review.documents(batch)
+    assert doc.readings == {} and doc.to_check() == []
+    readings = {
+        "CodeNotation": {"confidence": 1.0, "box": [36.1, 43.7, 78.3, 49.3]},
+        "CodeNumber": {
+            "confidence": 0.0,
+            "box": [42.8, 43.7, 56.1, 49.3],
+            "code": "handwritten",
+            "read": "04",
+        },
+        "Subject": {"confidence": 0.5, "code": "marks_disagree", "read": "công bỗ"},
+    }
+    review.set_read(doc.doc_id, {"CodeNotation": "TTr-UBND"}, "x.pdf", [], readings)
+    doc = review.document(doc.doc_id)
+    assert doc.readings == readings
+    assert doc.to_check() == ["CodeNumber", "Subject"]
+    review.set_field(doc.doc_id, "CodeNumber", "01")
+    assert review.document(doc.doc_id).to_check() == ["Subject"]

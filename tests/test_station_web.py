@@ -17,6 +17,7 @@ from station.errors import ConfigError
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from tests.helpers.offline_station import offline_station
+from tests.helpers.wait import until
 
 
 @pytest.fixture
@@ -145,3 +146,26 @@ def test_the_session_key_is_private(station: Station) -> None:
     _client(station)
     key = station.store.data_dir / "web-secret.key"
     assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) >= 32
+
+
+def test_a_field_in_doubt_is_marked_for_checking_with_what_was_read(station: Station) -> None:
+    """The review marks "cần kiểm tra" the fields the reader left empty, with
+    what it read and why, until the clerk corrects them."""
+    station.start()
+    try:
+        assert station.scan()
+        batch = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        doc = station.review.documents(batch)[0]
+        readings = {"CodeNumber": {"confidence": 0.0, "code": "handwritten", "read": "04"}}
+        station.review.set_read(doc.doc_id, {**doc.metadata, "CodeNumber": None},
+                                str(doc.pdf), [], readings)  # fmt: skip
+        client = _client(station)
+        page = client.get(f"/batch/{batch}").get_data(as_text=True)
+        assert page.count("cần kiểm tra") == 1
+        assert "Đọc được: «04» — viết tay" in page
+        client.set_cookie("lang", "en")
+        page = client.get(f"/batch/{batch}").get_data(as_text=True)
+        assert "Read: «04» — written by hand" in page and "check this" in page
+    finally:
+        station.stop()

@@ -67,3 +67,10 @@ class OcrSection(Strict):
     page_timeout_s: int = Field(
         180, ge=10, le=3600, description="Give up OCR of one page after this many seconds."
     )
+    min_confidence: float = Field(
+        0.8,
+        ge=0.0,
+        le=1.0,
+        description="A header field read with less confidence than this is left empty and "
+        "marked for checking in the review (docs/ocr.md#confidence).",
+    )

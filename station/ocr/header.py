@@ -45,6 +45,15 @@ from station.ocr.lines import (
 )
 from station.ocr.overlays import outside, stamp_frames
 from station.ocr.pdf import PageWords
+from station.ocr.readings import (
+    ONE_READING,
+    REFUSED,
+    SURE,
+    Box,
+    Reading,
+    agreement,
+    union,
+)
 from station.ocr.slots import date_slots, filled_in, number_slot
 from station.records.vocabulary import (
     CONG_VAN,
@@ -129,6 +138,17 @@ def _header(page: PageWords, ink: Ink) -> Header:
     return head
 
 
+@dataclass(frozen=True)
+class HeaderRead:
+    """The fields of a document's header and how each was read."""
+
+    fields: dict[str, Any]
+    readings: dict[str, Reading]
+
+    def readings_json(self) -> dict[str, dict[str, Any]]:
+        return {name: reading.as_json() for name, reading in self.readings.items()}
+
+
 def read_fields(
     page: PageWords,
     image: Pixels,
@@ -139,13 +159,16 @@ def read_fields(
     marks: list[str] | None = None,
     reader: Reader | None = None,
     recording: bool = False,
-) -> dict[str, Any]:
+    min_confidence: float = 0.8,
+) -> HeaderRead:
     """The Decree 30 fields of a document from its first page; None where unsure.
 
     ``marks`` are the red stamps found by :func:`red_marks`; ``reader`` reads a
-    few header lines again (see :class:`Ink`)."""
+    few header lines again (see :class:`Ink`). A field read with less than
+    ``min_confidence`` is left None, what was read kept in its reading."""
     latest = latest or date.today()
     found: dict[str, Any] = dict.fromkeys(FIELDS)
+    readings: dict[str, Reading] = {}
     found["PageAmount"] = page_amount
     found["Language"] = language_of(page.text)
     ink = Ink(image, dpi, reader, recording)
@@ -153,52 +176,82 @@ def read_fields(
     head = _header(page, ink)
     title = _type_title(head)
     by_title = type_name_of(title.text) if title is not None else None
-    readings: list[tuple[str, str]] = []
+    number_box = _box([head.number]) if head.number is not None else None
+    parsed: list[tuple[str, str]] = []
     consistent: list[tuple[str, str]] = []
     # the text layer's reading, then (only when that one fails) a second one
     for again in (False, True):
         if head.number is None or consistent:
             break
         texts = ink.texts([head.number], force=True) if again else [head.number.text]
-        readings += [parsed for parsed in map(parse_number, texts) if parsed]
+        parsed += [value for value in map(parse_number, texts) if value]
         # a document with a type title carries its abbreviation first in the symbol
         consistent = [
-            parsed
-            for parsed in readings
-            if by_title is None or type_of_symbol(parsed[1]) == by_title
+            value for value in parsed if by_title is None or type_of_symbol(value[1]) == by_title
         ]
+        sure = ONE_READING if again else SURE
     if consistent:
         found["CodeNumber"], found["CodeNotation"] = consistent[0]
-    elif len({number for number, _ in readings}) == 1:
-        found["CodeNumber"] = readings[0][0]
+    elif len({number for number, _ in parsed}) == 1:
+        found["CodeNumber"] = parsed[0][0]
+    if found["CodeNumber"] is not None:
+        readings["CodeNumber"] = Reading(sure, number_box)
+    if found["CodeNotation"] is not None:
+        readings["CodeNotation"] = Reading(sure, number_box)
     if found["CodeNumber"] is not None and head.number is not None:
         slot = number_slot(head.number)
         if slot is None or filled_in(ink, slot) is not None:
+            box = slot.box if slot is not None else number_box
+            readings["CodeNumber"] = Reading(REFUSED, box, "handwritten", found["CodeNumber"])
             found["CodeNumber"] = None  # written by hand: for the clerk
     if found["CodeNotation"] is None and head.number is not None:
         # the number unreadable (by hand), the printed symbol after it is not
         symbol = parse_symbol(head.number.text)
         if symbol is not None and (by_title is None or type_of_symbol(symbol) == by_title):
             found["CodeNotation"] = symbol
-    found["IssuedDate"] = _issued(head, ink, latest)
-    found["OrganName"] = _organ(head, ink)
+            readings["CodeNotation"] = Reading(SURE, number_box)
+    found["IssuedDate"], readings["IssuedDate"] = _issued(head, ink, latest)
+    found["OrganName"], readings["OrganName"] = _organ(head, ink)
     if title is not None:
         found["TypeName"] = by_title
-        found["Subject"] = _centred_subject(head, ink, title)
+        readings["TypeName"] = Reading(SURE, _box([title]))
+        found["Subject"], readings["Subject"] = _centred_subject(head, ink, title)
     elif found["CodeNotation"] is not None:
         by_symbol = type_of_symbol(found["CodeNotation"])
         found["TypeName"] = by_symbol or CONG_VAN
-        found["Subject"] = None if by_symbol else _vv_subject(head, ink)
+        readings["TypeName"] = Reading(ONE_READING, number_box)
+        if not by_symbol:
+            found["Subject"], readings["Subject"] = _vv_subject(head, ink)
     found["Priority"] = priority_of(marks or [])
-    return found
+    if found["Priority"] is not None:
+        readings["Priority"] = Reading(SURE)
+    for name, reading in list(readings.items()):
+        if reading.confidence == 0.0 and reading.code is None and found[name] is None:
+            del readings[name]  # nothing found: nothing to say
+        elif found[name] is not None and reading.confidence < min_confidence:
+            readings[name] = Reading(reading.confidence, reading.box, reading.code, found[name])
+            found[name] = None  # in doubt: for the clerk, with what was read
+    return HeaderRead(found, readings)
 
 
-def _issued(head: Header, ink: Ink, latest: date) -> str | None:
+def _box(lines: list[Line]) -> Box:
+    return (
+        min(line.x0 for line in lines),
+        min(line.y0 for line in lines),
+        max(line.x1 for line in lines),
+        max(line.y1 for line in lines),
+    )
+
+
+NOTHING = Reading(REFUSED)
+
+
+def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
     """The dated place line, in the right column under the motto; read again
     across the column when the text layer garbled it (italic print). Kept only
     when its day and month are printed, not filled in (:mod:`station.ocr.slots`)."""
     if head.motto is None:
-        return None
+        return None, NOTHING
     zone = [
         line
         for line in head.lines
@@ -221,18 +274,20 @@ def _issued(head: Header, ink: Ink, latest: date) -> str | None:
                 if value is not None:
                     slots = date_slots(line)
                     if not slots or any(filled_in(ink, slot) for slot in slots):
-                        return None  # the day or the month written by hand: for the clerk
-                    return value.isoformat()
-    return None
+                        # the day or the month written by hand: for the clerk
+                        box = union([slot.box for slot in slots]) or _box([line])
+                        return None, Reading(REFUSED, box, "handwritten", value.isoformat())
+                    return value.isoformat(), Reading(ONE_READING if again else SURE, _box([line]))
+    return None, NOTHING
 
 
-def _organ(head: Header, ink: Ink) -> str | None:
+def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     """The bold line(s) of the agency block, just above the number.
 
     The block's lines are found on the image, weighed against the plain
     "Số:" line and the bold motto, and read one by one."""
     if head.number is None or head.motto is None or ink.reader is None:
-        return None
+        return None, NOTHING
     above = [
         line
         for line in head.lines
@@ -240,22 +295,22 @@ def _organ(head: Header, ink: Ink) -> str | None:
     ]
     plain, bold = ink.stroke(head.number), ink.stroke(head.motto)
     if not above or plain is None or bold is None or bold < plain * 1.15:
-        return None
+        return None, NOTHING
     x0, x1 = max(0.0, min(line.x0 for line in above) - 2), head.split_x - 0.5
     bands = ink.bands(x0, min(line.y0 for line in above) - 1.5, x1, head.number.y0 - 0.3)
     weights = [ink.stroke_of(x0, top, x1, bottom) for top, bottom in bands]
     if not bands or any(w is None for w in weights):
-        return None
+        return None, NOTHING
     middle = (plain + bold) / 2
     flags = [w is not None and w > middle for w in weights]
     if not flags[-1] or any(flags[i] and not flags[i + 1] for i in range(len(flags) - 1)):
-        return None  # the issuing agency is the last bold run, right above the number
+        return None, NOTHING  # the issuing agency is the last bold run, right above the number
     words: list[str] = []
     organ = bands[flags.index(True) :]
     reads = ink.read_lines_of([(x0, top - 0.8, x1, bottom + 0.8) for top, bottom in organ])
     for (top, bottom), read in zip(organ, reads, strict=True):
         if len(read) != 1:
-            return None
+            return None, NOTHING
         layer = [
             w.text
             for line in above
@@ -265,12 +320,13 @@ def _organ(head: Header, ink: Ink) -> str | None:
         words += respace(clean(read[0]), layer).split()
     words = [w.strip(".,;:_'\"|") for w in words if w.strip(".,;:_'\"|")]
     if not words or not all(re.fullmatch(r"[A-Z]+", fold(w)) for w in words):
-        return None
+        return None, NOTHING
+    box = (x0, organ[0][0], x1, organ[-1][1])
     if any(misread_syllable(w) for w in words):
-        return None
+        return None, Reading(REFUSED, box, "misread", " ".join(words))
     if any(w != w.upper() for w in words):
-        return None
-    return nfc(sentence_case(restore_marks(words)))
+        return None, NOTHING
+    return nfc(sentence_case(restore_marks(words))), Reading(ONE_READING, box)
 
 
 def _type_title(head: Header) -> Line | None:
@@ -287,7 +343,7 @@ def _type_title(head: Header) -> Line | None:
     )
 
 
-def _centred_subject(head: Header, ink: Ink, title: Line) -> str | None:
+def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, Reading]:
     centre = head.width / 2
     reference = ink.stroke(title)
     parts: list[Line] = []
@@ -302,9 +358,22 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> str | None:
             break
         parts.append(line)
         last = line
+    return _subject(ink, parts)
+
+
+def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None, Reading]:
+    """The subject's lines read, with the confidence the two readings give."""
     if not parts:
-        return None
-    return _subject_text(" ".join(ink.texts(parts)))
+        return None, NOTHING
+    chosen, other = ink.texts_and_other(parts)
+    text = _subject_text(" ".join(chosen), as_printed=vv)
+    box = _box(parts)
+    if text is None:
+        misread = any(misread_syllable(w) for w in " ".join(chosen).split())
+        return None, Reading(REFUSED, box, "misread") if misread else NOTHING
+    again = _subject_text(other, as_printed=vv) if other is not None else None
+    confidence = agreement(text, again)
+    return text, Reading(confidence, box, "marks_disagree" if confidence < ONE_READING else None)
 
 
 def _speck(line: Line) -> bool:
@@ -312,7 +381,7 @@ def _speck(line: Line) -> bool:
     return sum(c.isalnum() for c in line.text) < 2 and line.x1 - line.x0 < 5
 
 
-def _vv_subject(head: Header, ink: Ink) -> str | None:
+def _vv_subject(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     start = next(
         (
             line
@@ -324,7 +393,7 @@ def _vv_subject(head: Header, ink: Ink) -> str | None:
         None,
     )
     if start is None:
-        return None
+        return None, NOTHING
     parts = [start]
     for line in head.lines:
         last = parts[-1]
@@ -333,13 +402,14 @@ def _vv_subject(head: Header, ink: Ink) -> str | None:
         if line.y0 - last.y1 > 1.2 * last.height or abs(line.cx - start.cx) > 15:
             break
         parts.append(line)
-    text = re.sub(r"^V\s*[/|lIií1]\s*[vV]?\s*[:.]?\s*", "", " ".join(ink.texts(parts)))
-    return _subject_text(text, as_printed=True)
+    return _subject(ink, parts, vv=True)
 
 
 def _subject_text(text: str, *, as_printed: bool = False) -> str | None:
     """The subject's lines as one text; a công văn's (after "V/v") keeps the case
     it is printed in ("V/v góp ý …" → "góp ý …"), a title's starts with a capital."""
+    if as_printed:  # a công văn's: "V/v" goes
+        text = re.sub(r"^V\s*[/|lIií1]\s*[vV]?\s*[:.]?\s*", "", text)
     text = nfc(re.sub(r"\s+", " ", text).strip(" .;:"))
     # Roman numerals read with a lower-case l ("quý IIl")
     text = re.sub(r"\b[IlV]*I[IlV]*\b", lambda m: m[0].replace("l", "I"), text)

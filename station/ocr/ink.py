@@ -54,26 +54,39 @@ class Ink:
     def texts(self, lines: list[Line], force: bool = False) -> list[str]:
         """The text of ``lines`` (one block), read again when a reader is set;
         with ``force`` only the new reading, or []."""
+        if force:
+            again = self._again(lines)
+            return [clean(" ".join(again))] if again else []
+        return self.texts_and_other(lines)[0]
+
+    def texts_and_other(self, lines: list[Line]) -> tuple[list[str], str | None]:
+        """The text of ``lines`` as :meth:`texts` gives it, and the other
+        reading (the text layer when the second reading was taken, and the
+        reverse), None without a second reading."""
         layer = [line.text for line in lines]
+        again = self._again(lines)
+        if not again:
+            return layer, None
+        if len(again) != len(layer):
+            return layer, " ".join(again)
+        if any(similar(a, b) < 0.75 for a, b in zip(again, layer, strict=True)):
+            return layer, " ".join(again)
+        chosen = [
+            respace(clean(a), [w.text for w in line.words])
+            for a, line in zip(again, lines, strict=True)
+        ]
+        return chosen, " ".join(layer)
+
+    def _again(self, lines: list[Line]) -> list[str]:
         if self.reader is None or not lines:
-            return [] if force else layer
+            return []
         pad = 1.5
-        again = self.read(
+        return self.read(
             min(line.x0 for line in lines) - pad,
             min(line.y0 for line in lines) - pad,
             max(line.x1 for line in lines) + pad,
             max(line.y1 for line in lines) + pad,
         )
-        if force:
-            return [clean(" ".join(again))] if again else []
-        if len(again) != len(layer):
-            return layer
-        if any(similar(a, b) < 0.75 for a, b in zip(again, layer, strict=True)):
-            return layer
-        return [
-            respace(clean(a), [w.text for w in line.words])
-            for a, line in zip(again, lines, strict=True)
-        ]
 
     def _crop(self, x0: float, y0: float, x1: float, y1: float) -> Pixels:
         s = self.px_per_mm

@@ -157,14 +157,18 @@ def lines_of(words: tuple[Word, ...], gap_mm: float = 5.0) -> list[Line]:
 
 
 def join_row(line: Line, lines: list[Line], x0: float, x1: float) -> Line:
-    """``line`` with the other parts of its row between ``x0`` and ``x1``: a blank
+    """``line`` with the parts of its row after it, up to ``x1``: a blank
     left in the print for a value filled in later ("Số:      /TTr-UBND", "ngày
     tháng 01") is wider than the gap that splits lines."""
     row = [
         part
         for part in lines
         if part is line
-        or (x0 <= part.x0 and part.x1 <= x1 and line.y0 <= (part.y0 + part.y1) / 2 <= line.y1)
+        or (
+            max(x0, line.x1) <= part.x0
+            and part.x1 <= x1
+            and line.y0 <= (part.y0 + part.y1) / 2 <= line.y1
+        )
     ]
     words = sorted((w for part in row for w in part.words), key=lambda w: w.x0)
     return Line(tuple(words))

@@ -33,7 +33,7 @@ from station.records.vocabulary import fold
 #: printed digits are the height of the line's capitals: within these ratios
 HEIGHT = (0.85, 1.10)
 #: strokes as heavy as the print's (a pen's are heavier, a fill-in font's lighter)
-STROKE = (0.80, 1.12)
+STROKE = (0.75, 1.25)
 #: slot and reference are measured this far above and below their line's box
 #: (handwriting leaves the line; the text layer's boxes can be tighter than the print)
 REACH_UP, REACH_DOWN = 0.35, 0.25

@@ -68,6 +68,8 @@ class BatchDocument:
     metadata: dict[str, Any]
     warnings: list[Warning] = field(default_factory=list)
     pdf: str | None = None
+    #: how each header field was read (docs/batch.md#readings)
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -76,6 +78,7 @@ class BatchDocument:
             "pdf": self.pdf,
             "pages": [{"input": name, "index": index} for name, index in self.pages],
             "metadata": self.metadata,
+            "readings": self.readings,
             "warnings": [w.as_json() for w in self.warnings],
         }
 

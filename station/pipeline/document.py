@@ -23,10 +23,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from station.common import workers
 from station.errors import OcrError
+
+if TYPE_CHECKING:
+    from station.ocr.header import HeaderRead
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,13 @@ class BatchJob:
     languages: tuple[str, ...] = ("vie", "eng")
     jobs: int = 1
     timeout_s: int = 180
+    min_confidence: float = 0.8  # [ocr] min_confidence
 
 
-def finish_batch(job: BatchJob) -> list[dict[str, Any]]:
+def finish_batch(job: BatchJob) -> list[HeaderRead]:
     """Write every document's PDF/A with its text layer and XMP; returns their
-    Decree 30 metadata, in order (None where the header was not read surely)."""
+    Decree 30 metadata and how each field was read, in order (None where the
+    header was not read surely)."""
     from station.ocr.pdf import make_pdf, split_pdf
 
     if not job.documents:
@@ -78,16 +83,16 @@ def finish_batch(job: BatchJob) -> list[dict[str, Any]]:
         # the second readings of every document's header, one Tesseract run per core
         reads = Prefetch()
         for doc, page in zip(job.documents, pages, strict=True):
-            _read_fields(doc, page, reads.record, reads.record_line, recording=True)
+            _read_fields(doc, page, job, reads.record, reads.record_line, recording=True)
         reads.fetch(pool, max(1, job.jobs))
         results = list(
             pool.map(
-                lambda pair: _read_fields(pair[0], pair[1], reads.lines, reads.line),
+                lambda pair: _read_fields(pair[0], pair[1], job, reads.lines, reads.line),
                 zip(job.documents, pages, strict=True),
             )
         )
         written = pool.map(
-            lambda pair: _write_xmp(pair[0], pair[1], job),
+            lambda pair: _write_xmp(pair[0], pair[1].fields, job),
             zip(job.documents, results, strict=True),
         )
         list(written)
@@ -115,10 +120,11 @@ def _first_page(doc: DocumentJob) -> Page:
 def _read_fields(
     doc: DocumentJob,
     page: Page,
+    job: BatchJob,
     reader: Callable[[Any, int], list[str]],
     line_reader: Callable[[Any, int], str],
     recording: bool = False,
-) -> dict[str, Any]:
+) -> HeaderRead:
     from station.ocr.header import read_fields
     from station.ocr.ink import red_marks
 
@@ -132,6 +138,7 @@ def _read_fields(
         marks=red_marks(image, dpi, line_reader),
         reader=reader,
         recording=recording,
+        min_confidence=job.min_confidence,
     )
 
 
@@ -217,7 +224,7 @@ class OcrPool:
     def __init__(self) -> None:
         self._pool = workers.pool(1)
 
-    def submit(self, job: BatchJob) -> Future[list[dict[str, Any]]]:
+    def submit(self, job: BatchJob) -> Future[list[HeaderRead]]:
         return self._pool.submit(finish_batch, job)
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
@@ -53,6 +53,9 @@ from station.records.register import Register
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
+
+if TYPE_CHECKING:
+    from station.ocr.header import HeaderRead
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -322,6 +325,7 @@ class Processor(Supervised):
             languages=tuple(config.ocr.languages),
             jobs=ocr_jobs(config.ocr.jobs),
             timeout_s=config.ocr.page_timeout_s,
+            min_confidence=config.ocr.min_confidence,
         )
         state.reading = True
         self.hub.publish("batch", batch=review_batch, stage="reading", documents=len(docs))
@@ -347,14 +351,15 @@ class Processor(Supervised):
         self,
         review_batch: str,
         ids: list[str],
-        done: Future[list[dict[str, Any]]] | None,
+        done: Future[list[HeaderRead]] | None,
         confirming: bool,
     ) -> None:
         state = self._state(review_batch)
         state.reading = False
         results = done.result() if done is not None else []
-        for doc_id, metadata in zip(ids, results, strict=True):
-            self.review.set_read(doc_id, metadata, f"{review_batch}/{doc_id}.pdf", [])
+        for doc_id, read in zip(ids, results, strict=True):
+            pdf = f"{review_batch}/{doc_id}.pdf"
+            self.review.set_read(doc_id, read.fields, pdf, [], read.readings_json())
         self._warn_duplicates(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "review")

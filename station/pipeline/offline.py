@@ -148,11 +148,13 @@ def _make_pdfs(
         languages=tuple(config.ocr.languages),
         jobs=cores,
         timeout_s=config.ocr.page_timeout_s,
+        min_confidence=config.ocr.min_confidence,
     )
     with OcrPool() as pool:
         results = pool.submit(job).result()
-    for doc, metadata in zip(batch.documents, results, strict=True):
-        doc.metadata = {**empty_metadata(), **metadata}
+    for doc, read in zip(batch.documents, results, strict=True):
+        doc.metadata = {**empty_metadata(), **read.fields}
+        doc.readings = read.readings_json()
         doc.pdf = f"{doc.doc_id}.pdf"
     warnings = duplicate_warnings(batch.documents, batch.batch_id, store)
     for doc, found in zip(batch.documents, warnings, strict=True):

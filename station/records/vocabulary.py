@@ -83,6 +83,12 @@ def nfc(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+#: why the reader left a header field empty or in doubt (Vietnamese, English)
+READING_CODES = {
+    "handwritten": ("viết tay", "written by hand"),
+    "marks_disagree": ("các lần đọc khác nhau về dấu", "the readings disagree on a mark"),
+    "misread": ("đọc ra chữ không có trong tiếng Việt", "not a Vietnamese word as read"),
+}
 #: the five tone marks (huyền, sắc, ngã, hỏi, nặng) as combining characters
 TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 

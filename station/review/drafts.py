@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,17 @@ class ReviewDoc:
     pdf: str | None
     stale: bool
     pages: list[ReviewPage]
+    #: how each header field was read (station/ocr/readings.py); {} before OCR
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def to_check(self) -> list[str]:
+        """Fields the clerk should check ("cần kiểm tra"): left empty or in doubt
+        by the reader, and not corrected by the clerk since."""
+        return [
+            name
+            for name, reading in self.readings.items()
+            if name not in self.edited and (reading.get("code") or "read" in reading)
+        ]
 
     @property
     def clean(self) -> bool:
@@ -152,6 +163,7 @@ class Review:
             pdf=row["pdf"],
             stale=bool(row["stale"]),
             pages=mine,
+            readings=json.loads(row["readings"]),
         )
 
     # ------------------------------------------------------------------ pipeline
@@ -254,21 +266,27 @@ class Review:
             )
 
     def set_read(
-        self, doc_id: str, metadata: dict[str, Any], pdf: str, warnings: list[dict[str, Any]]
+        self,
+        doc_id: str,
+        metadata: dict[str, Any],
+        pdf: str,
+        warnings: list[dict[str, Any]],
+        readings: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        """What OCR read and made; fields the clerk already corrected stay his."""
+        """What OCR read and made, and how; fields the clerk already corrected stay his."""
         doc = self.document(doc_id)
         merged = {**metadata, **{k: doc.metadata.get(k) for k in doc.edited}}
         merged["PageAmount"] = len(doc.pages)
         keep = [w for w in doc.warnings if w["code"] != "duplicate"]
         with self.store.transaction() as db:
             db.execute(
-                "UPDATE review_docs SET metadata = ?, pdf = ?, stale = 0, warnings = ?"
-                " WHERE doc_id = ?",
+                "UPDATE review_docs SET metadata = ?, pdf = ?, stale = 0, warnings = ?,"
+                " readings = ? WHERE doc_id = ?",
                 (
                     json.dumps(merged, ensure_ascii=False),
                     pdf,
                     json.dumps(keep + warnings, ensure_ascii=False),
+                    json.dumps(readings or {}, ensure_ascii=False),
                     doc_id,
                 ),
             )

@@ -178,6 +178,11 @@ SCHEMA: list[str] = [
     CREATE INDEX register_by_arrival ON register (arrival_date);
     CREATE INDEX register_by_registration ON register (registration);
     """,
+    # version 8: how each header field of a draft was read: confidence, box on
+    # page 1, why it is empty (station/ocr/readings.py)
+    """
+    ALTER TABLE review_docs ADD COLUMN readings TEXT NOT NULL DEFAULT '{}';
+    """,
 ]
 
 #: the version a database has once every migration ran

@@ -32,7 +32,7 @@ from station.appliance.station import Station
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
-from station.records.vocabulary import SECRECY
+from station.records.vocabulary import READING_CODES, SECRECY
 from station.review.fields import EDITABLE
 from station.ui import security
 from station.ui.i18n import gettext
@@ -112,6 +112,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "fields": EDITABLE,
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
+        "reading_codes": READING_CODES,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
     }
 
