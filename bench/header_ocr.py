@@ -86,14 +86,16 @@ class Reading:
 
 def drop_colour(bgr: Image) -> Image:
     """Red and blue ink (seals, signature boxes, received stamps) made white:
-    saturated pixels of red or blue hue. Black print has little saturation."""
+    pixels of red or blue hue whose chroma (max - min of B, G, R) is large.
+    Chroma, not HSV saturation: the dark, noisy edges of black print in a JPEG
+    have a high saturation but a small chroma."""
     hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV)
-    hue, sat, val = hsv[..., 0], hsv[..., 1], hsv[..., 2]
-    coloured = (sat > 70) & (val > 50)
+    hue = hsv[..., 0]
+    chroma = bgr.max(axis=2).astype(np.int16) - bgr.min(axis=2).astype(np.int16)
     red = (hue <= 12) | (hue >= 160)
     blue = (hue >= 90) & (hue <= 135)
     out = bgr.copy()
-    out[coloured & (red | blue)] = 255
+    out[(chroma > 60) & (red | blue)] = 255
     return out
 
 
@@ -239,6 +241,7 @@ def compare(folder: Path, *, quick: bool = False) -> dict[str, Any]:
     cache: dict[str, dict[str, Reading]] = {}
     results: dict[str, dict[str, Any]] = {}
     configs: dict[str, Tess] = {}
+    others: dict[str, dict[str, Reading]] = {}  # votes' and engines' readings
 
     def tess(cfg: Tess) -> dict[str, Any]:
         if cfg.name not in cache:
@@ -284,6 +287,7 @@ def compare(folder: Path, *, quick: bool = False) -> dict[str, Any]:
             )
             for i in bands
         }
+        others[name] = readings
         members_text = " | ".join(m.name for m in members)
         results[name] = score(name, readings, docs, lexicon, f"vote of: {members_text}")
         _progress(results[name])
@@ -309,6 +313,7 @@ def compare(folder: Path, *, quick: bool = False) -> dict[str, Any]:
         readings = {
             i: Reading(outcome["texts"][i], outcome["cpu"][i], outcome["wall"][i], 0) for i in bands
         }
+        others[outcome["name"]] = readings
         results[engine] = score(outcome["name"], readings, docs, lexicon, outcome["source"])
         results[engine]["peak_rss_mib"] = round(outcome["rss_kib"] / 1024, 1)
         results[engine]["load_s"] = outcome.get("load_s")
@@ -326,9 +331,9 @@ def compare(folder: Path, *, quick: bool = False) -> dict[str, Any]:
         "truth_in_hunspell": _truth_share(docs, lexicon),
         "engines": engines,
         "candidates": ordered,
-        "winner_texts": {i: hs.normalise(cache[winner["candidate"]][i].text) for i in bands}
-        if winner["candidate"] in cache
-        else {},
+        "winner_texts": {
+            i: hs.normalise(r.text) for i, r in {**cache, **others}[winner["candidate"]].items()
+        },
     }
 
 

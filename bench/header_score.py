@@ -91,9 +91,26 @@ def field_hit(name: str, truth: str, text: str) -> bool:
         return bool(_date_pattern(truth).search(text))
     if name == "CodeNumber":
         return bool(re.search(rf"(?<![0-9]){re.escape(truth)}\s*/", text))
+    if name == "OrganName":
+        return _printed_organ(truth.casefold(), text.casefold())
     if name in CASELESS:
         return truth.casefold() in text.casefold()
     return truth in text
+
+
+#: the e-signature box composited over the header: "Ký bởi: <agency>"
+SIGNED_BY = re.compile(r"ky\s*boi\s*:?\s*$")
+
+
+def _printed_organ(truth: str, text: str) -> bool:
+    """The agency's name occurs other than as the signer of the e-signature box
+    ("Ký bởi: Ủy ban nhân dân tỉnh …"), which is not the printed header."""
+    start = text.find(truth)
+    while start >= 0:
+        if not SIGNED_BY.search(bare(text[max(0, start - 12) : start])):
+            return True
+        start = text.find(truth, start + 1)
+    return False
 
 
 def best_substring(pattern: str, text: str) -> tuple[int, int, int]:
