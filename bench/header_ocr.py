@@ -51,6 +51,7 @@ from bench import header_score as hs  # noqa: E402
 from bench.common import write  # noqa: E402
 from bench.header_engines import ENGINES  # noqa: E402
 from bench.header_score import BAND, DPI, header_band  # noqa: E402
+from station.ocr.tesseract import languages  # noqa: E402
 
 DEFAULT_DIR = ROOT.parent / "shared" / "realscans-dev"
 SCALES = (1.0, 1.5, 2.0)
@@ -269,6 +270,8 @@ def compare(folder: Path, *, quick: bool = False) -> dict[str, Any]:
         *(replace(top, lang="Vietnamese", scale=s) for s in SCALES),
         *(replace(top, dropout=True, scale=s) for s in SCALES),
     ):
+        if cfg.lang == "Vietnamese" and "Vietnamese" not in languages():
+            continue  # the script model is Debian's tesseract-ocr-script-viet, not installed
         tess(cfg)
 
     def voted(name: str, members: list[Tess], use_lexicon: bool) -> None:
