@@ -131,3 +131,58 @@ def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path)
     # the printed fields read today (18 of 24): where the hand breaks the "Số:"
     # line apart, the agency and the symbol are not found yet
     assert printed >= 18
+
+
+def test_coloured_ink_is_not_the_print() -> None:
+    """Decree 30 prints in black: the e-signature box's blue words and the
+    e-seal's red ink are taken out before the header is read."""
+    from station.ocr.overlays import coloured_words, dropout
+    from station.ocr.pdf import PageWords, Word
+
+    (spec, _fields, layout), *_ = _documents(1, esigned=True)
+    page = np.asarray(render_document(spec, 200, layout)[0])[:, :, ::-1].copy()
+    gray = dropout(page)
+    mm = 200 / 25.4
+    seal = gray[int(10 * mm) : int(44 * mm), int(11 * mm) : int(45 * mm)]
+    assert (seal > 200).mean() > (
+        page[int(10 * mm) : int(44 * mm), int(11 * mm) : int(45 * mm)].min(axis=2) > 200
+    ).mean()
+    words = PageWords(
+        210,
+        297,
+        (Word("Ký", 150.5, 3.2, 154.0, 6.0), Word("CỘNG", 94.0, 13.0, 110.0, 17.5)),
+    )
+    kept = coloured_words(words, page, 200)
+    assert [w.text for w in kept.words] == ["CỘNG"]
+
+
+@pytest.mark.slow
+def test_seals_and_e_signature_boxes_over_the_header_change_no_field(tmp_path: Path) -> None:
+    from station.pipeline.offline import process_inputs
+
+    rng = random.Random(9)
+    docs = _documents(4, esigned=True)
+    inputs = []
+    for index, (spec, fields, layout) in enumerate(docs):
+        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
+        page = render_document(spec, 200, layout)[0]
+        scanned = scan(page, "first", rng, 200, index, fields, blank=False, max_skew=2.0)
+        path = tmp_path / f"scan_{index:02d}.jpg"
+        path.write_bytes(scanned.jpeg)
+        inputs.append(path)
+    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
+    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    exact = 0
+    for doc, (_spec, fields, _layout) in zip(batch["documents"], docs, strict=True):
+        for name in (
+            "TypeName",
+            "CodeNumber",
+            "CodeNotation",
+            "IssuedDate",
+            "OrganName",
+            "Subject",
+        ):
+            assert doc["metadata"][name] in (None, fields[name]), (name, doc["metadata"][name])
+            exact += doc["metadata"][name] == fields[name]
+    print("exact", exact, [(d["metadata"], d["readings"]) for d in batch["documents"]])
+    assert exact >= 20

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from station.common.fonts import font
-from station.demo.traits import received_stamp, write_digits
+from station.demo.traits import esign_box, received_stamp, write_digits
 
 A4_MM = (210.0, 297.0)
 
@@ -46,6 +46,8 @@ class DocumentSpec:
     handwritten: bool = False
     #: a received stamp over the header, with this register number of its office
     received: str | None = None
+    #: signed electronically: the signing software's blue box and a red e-seal over the header
+    esigned: bool = False
 
 
 SAMPLE_DOCUMENTS: tuple[DocumentSpec, ...] = (
@@ -365,6 +367,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         pen.text(
             (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
         )
+    if spec.esigned:
+        esign_box(pen, (150, 3), spec.organ, spec.issued)
+        _seal(pen, (28, 27), spec.organ)  # the e-seal, composited over the agency block
     if spec.received:
         # pressed by the receiving office in the left margin under the header,
         # over the first lines of the body

@@ -5,6 +5,9 @@
   pen: taller than the print, heavier, slanted, not quite on the line. Digits
   are drawn here as pen strokes (polylines with a little tremor), never with a
   font, so a reader cannot recognise them as print.
+- **E-signatures.** A document signed with the agency's key gets the signing
+  software's box in blue ("Ký bởi: …", "Cơ quan: …", "Thời gian ký: …") and a
+  red e-seal, composited over the page, the header included.
 - **Received stamps.** Every office the paper reaches presses its "ĐẾN" stamp
   on page 1, often over the header: a ruled frame with the office's name, "CV
   ĐẾN", and "Số: …", "Ngày: …", "Chuyển: …" filled in by hand. Its number is
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import date
 from typing import Any
 
 from PIL import ImageDraw
@@ -106,3 +110,16 @@ def received_stamp(
         if value:
             digits = value.replace("/", "")
             write_digits(pen.draw, digits, px(x + 27), px(top + 3.2), cap, rng)
+
+
+def esign_box(pen: Any, xy_mm: tuple[float, float], organ: str, when: date) -> None:
+    """The signing software's box, in blue, its top left at ``xy_mm``."""
+    blue = (30, 60, 200)
+    x, y = xy_mm
+    lines = (
+        f"Ký bởi: {organ.title()[:40]}",
+        "Cơ quan: Văn phòng",
+        f"Thời gian ký: {when:%d/%m/%Y} 10:09:57",
+    )
+    for row, text in enumerate(lines):
+        pen.text((x, y + row * 3.2), text, size_pt=7, fill=blue)

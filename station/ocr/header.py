@@ -43,7 +43,7 @@ from station.ocr.lines import (
     respace,
     restore_marks,
 )
-from station.ocr.overlays import outside, stamp_frames
+from station.ocr.overlays import coloured_words, outside, stamp_frames
 from station.ocr.pdf import PageWords
 from station.ocr.readings import (
     ONE_READING,
@@ -172,7 +172,8 @@ def read_fields(
     found["PageAmount"] = page_amount
     found["Language"] = language_of(page.text)
     ink = Ink(image, dpi, reader, recording)
-    page = outside(page, stamp_frames(image, dpi))  # received stamps: not the header
+    # received stamps, seals and e-signature boxes: not the header
+    page = coloured_words(outside(page, stamp_frames(image, dpi)), image, dpi)
     head = _header(page, ink)
     title = _type_title(head)
     by_title = type_name_of(title.text) if title is not None else None

@@ -11,6 +11,7 @@ import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, respace
+from station.ocr.overlays import dropout
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
 
 
@@ -43,7 +44,8 @@ class Ink:
     def __init__(
         self, image: Pixels, dpi: int, reader: Reader | None = None, recording: bool = False
     ) -> None:
-        self.gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        # seals, e-signature boxes and stamps are coloured: not the print
+        self.gray = dropout(image)
         #: the reader only records what would be read (:class:`station.pipeline.document.Prefetch`):
         #: no fallback readings
         self.recording = recording

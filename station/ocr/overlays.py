@@ -1,5 +1,13 @@
 """What is put on a document after it was printed, and is not its header.
 
+Decree 30 (Phụ lục I) prints a document's text in black. Red and blue ink on
+page 1 is what came after: the seal, the e-signature box the signing software
+composites ("Ký bởi: …", "Thời gian ký: …"), received stamps in violet or red,
+a reader's notes in pen. :func:`dropout` turns such ink into paper before the
+header is read, and :func:`coloured_words` takes the words printed in it out
+of the text layer's header (the red secrecy and urgency marks are read on
+their own, :func:`station.ocr.ink.red_marks`).
+
 A received stamp ("CV ĐẾN — Số: 2352 — Ngày: 21/3/18 — Chuyển: …") is pressed
 on page 1 by every office the paper passes through, often over the header. Its
 register number and date are the receiving office's, never the document's. A
@@ -16,6 +24,51 @@ from station.imaging.arrays import Pixels
 from station.ocr.pdf import PageWords, Word
 
 Box = tuple[float, float, float, float]
+
+#: ink this far from grey (max - min of its B, G, R) is coloured: toner black is
+#: within 20-30 of grey even in a JPEG
+CHROMA = 60
+
+
+def colour_mask(image: Pixels) -> Pixels | None:
+    """Coloured ink (red, blue, violet) on a colour page; None for a grey or bilevel one."""
+    if image.ndim != 3:
+        return None
+    spread = image.max(axis=2).astype(np.int16) - image.min(axis=2).astype(np.int16)
+    mask: Pixels = (spread > CHROMA).astype(np.uint8)
+    return mask
+
+
+def dropout(image: Pixels) -> Pixels:
+    """The page in grey with coloured ink turned to paper."""
+    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    mask = colour_mask(image)
+    if mask is None or not mask.any():
+        return gray
+    out: Pixels = np.where(mask > 0, 255, gray).astype(np.uint8)
+    return out
+
+
+def coloured_words(page: PageWords, image: Pixels, dpi: int) -> PageWords:
+    """The page's words without those printed in colour (most of their ink coloured)."""
+    mask = colour_mask(image)
+    if mask is None:
+        return page
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    mm = dpi / 25.4
+    h, w = gray.shape
+
+    def coloured(word: Word) -> bool:
+        x0, y0 = max(0, int(word.x0 * mm)), max(0, int(word.y0 * mm))
+        x1, y1 = min(w, int(word.x1 * mm) + 1), min(h, int(word.y1 * mm) + 1)
+        ink = gray[y0:y1, x0:x1] < 170
+        if ink.sum() < 10:
+            return False
+        return bool(mask[y0:y1, x0:x1][ink].mean() > 0.6)
+
+    kept = tuple(word for word in page.words if not coloured(word))
+    return PageWords(page.width_mm, page.height_mm, kept)
+
 
 #: a received stamp's frame, in millimetres (Decree 30 Phụ lục IV: about 50 × 20 mm)
 FRAME_WIDTH = (25.0, 110.0)
