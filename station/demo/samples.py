@@ -369,7 +369,7 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         )
     if spec.esigned:
         esign_box(pen, (150, 3), spec.organ, spec.issued)
-        _seal(pen, (28, 27), spec.organ)  # the e-seal, composited over the agency block
+        _seal(pen, (160, 14), spec.organ)  # the e-seal, composited over the motto
     if spec.received:
         # pressed by the receiving office in the left margin under the header,
         # over the first lines of the body

@@ -122,7 +122,7 @@ def _header(page: PageWords, ink: Ink) -> Header:
     lines = [line for line in lines_of(page.words) if line.y0 < page.height_mm * 0.45]
     motto = max(lines, key=lambda line: similar(line.text, MOTTO), default=None)
     if motto is not None and similar(motto.text, MOTTO) < 0.75:
-        motto = None
+        motto = _motto_again(lines, ink, page.width_mm, page.height_mm)
     split_x = motto.x0 - 1.0 if motto is not None else page.width_mm / 2
     head = Header(lines, motto, split_x, None, page.width_mm)
     for line in lines:
@@ -147,6 +147,19 @@ class HeaderRead:
 
     def readings_json(self) -> dict[str, dict[str, Any]]:
         return {name: reading.as_json() for name, reading in self.readings.items()}
+
+
+def _motto_again(lines: list[Line], ink: Ink, width: float, height: float) -> Line | None:
+    """The national motto when the text layer garbled it (a seal or an
+    e-signature box over it): the upper right lines read again on the image
+    without its coloured ink."""
+    for line in lines:
+        if line.y0 < height * 0.2 and line.x1 > width * 0.5 and line.x1 - line.x0 > 30:
+            # across the column: the text layer may have lost the words under the ink
+            again = ink.read(line.x0 - 2, line.y0 - 1, width - 3, line.y1 + 1)
+            if again and similar(" ".join(again), MOTTO) >= 0.75:
+                return line
+    return None
 
 
 def read_fields(
