@@ -53,7 +53,7 @@ AGENCIES = [
     # a regional procuracy (Resolution 84/2025/UBTVQH15: no district level since 1 July 2025)
     (
         "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
-        "VIỆN KIỂM SÁT NHÂN DÂN KHU VỰC 3",
+        "VIỆN KIỂM SÁT NHÂN DÂN\nKHU VỰC 3",
         "Viện kiểm sát nhân dân khu vực 3",
         "VKS",
         "Thanh Hóa",

@@ -188,3 +188,17 @@ def test_seals_and_e_signature_boxes_over_the_header_change_no_field(tmp_path: P
             exact += doc["metadata"][name] == fields[name]
     # 16 before the motto was read again under the seal; 21 today
     assert exact >= 20
+
+
+def test_an_agency_name_opens_with_its_kind() -> None:
+    """The end of the superior agency's name read with the issuing agency's is left out."""
+    from station.ocr.lines import from_its_kind
+
+    words = ["THANH", "HÓA", "VIỆN", "KIỂM", "SÁT", "NHÂN", "DÂN", "KHU", "VỰC", "3"]
+    assert from_its_kind(words) == words[2:]
+    assert from_its_kind(["SỞ", "TƯ", "PHÁP"]) == ["SỞ", "TƯ", "PHÁP"]
+    assert from_its_kind(["UBND", "TỈNH", "THANH", "HÓA"])[0] == "UBND"
+    assert from_its_kind(["NHÀ", "XUẤT", "BẢN"]) == ["NHÀ", "XUẤT", "BẢN"]  # no known kind
+    # the old tone placement is the same kind
+    assert from_its_kind(["UỶ", "BAN", "NHÂN", "DÂN"])[0] == "UỶ"
+    assert from_its_kind(["UY", "BAN", "NHAN", "DAN"])[0] == "UY"

@@ -99,16 +99,17 @@ SAMPLE_DOCUMENTS: tuple[DocumentSpec, ...] = (
     ),
     DocumentSpec(
         superior="VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
-        organ="VIỆN KIỂM SÁT NHÂN DÂN HUYỆN ĐÔNG SƠN",
+        # a regional procuracy: the district level ended on 1 July 2025
+        organ="VIỆN KIỂM SÁT NHÂN DÂN\nKHU VỰC 3",
         number="112",
         notation="BC-VKS",
-        place="Đông Sơn",
-        issued=date(2024, 9, 30),
+        place="Thanh Hóa",
+        issued=date(2025, 9, 30),
         type_name="BÁO CÁO",
-        subject="Kết quả công tác kiểm sát quý III năm 2024",
+        subject="Kết quả công tác kiểm sát quý III năm 2025",
         body=(
             "I. TÌNH HÌNH CHUNG",
-            "Trong quý III năm 2024, Viện kiểm sát nhân dân huyện Đông Sơn đã triển khai "
+            "Trong quý III năm 2025, Viện kiểm sát nhân dân khu vực 3 đã triển khai "
             "đồng bộ các mặt công tác, bảo đảm chỉ tiêu, nhiệm vụ được giao.",
             "II. KẾT QUẢ CÔNG TÁC",
             "1. Thụ lý kiểm sát 27 tin báo về tội phạm, giải quyết 24 tin, đạt 88,9%.",
@@ -251,7 +252,7 @@ def _signature_block(pen: _Pen, spec: DocumentSpec, layout: Layout, y: float) ->
     x = 150.0
     pen.text((x, y + 4), spec.signer_title, size_pt=size, style="bold", anchor="ma")
     _signature(pen, (x - 20, y + 18))
-    _seal(pen, (x - 12, y + 22), spec.organ)
+    _seal(pen, (x - 12, y + 22), spec.organ.replace("\n", " "))
     pen.text((x, y + 42), spec.signer_name, size_pt=size, style="bold", anchor="ma")
     # recipients, bottom left of the signature block (Phụ lục I)
     pen.text((layout.left_mm, y + 4), "Nơi nhận:", size_pt=12, style="bold")
@@ -324,7 +325,8 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
     for line in pen.wrap(spec.superior, 78, 12):
         pen.text((45, y), line, size_pt=12, anchor="ma")
         y += 6.0
-    organ = pen.wrap(spec.organ, 78, 12, "bold")
+    # "\n" in a name breaks its line where the agency breaks it ("… NHÂN DÂN / KHU VỰC 3")
+    organ = [line for part in spec.organ.split("\n") for line in pen.wrap(part, 78, 12, "bold")]
     for index, line in enumerate(organ):
         pen.text(
             (45, y), line, size_pt=12, style="bold", anchor="ma", underline=index == len(organ) - 1
@@ -368,8 +370,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
             (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
         )
     if spec.esigned:
-        esign_box(pen, (150, 3), spec.organ, spec.issued)
-        _seal(pen, (160, 14), spec.organ)  # the e-seal, composited over the motto
+        name = spec.organ.replace("\n", " ")
+        esign_box(pen, (150, 3), name, spec.issued)
+        _seal(pen, (160, 14), name)  # the e-seal, composited over the motto
     if spec.received:
         # pressed by the receiving office in the left margin under the header,
         # over the first lines of the body

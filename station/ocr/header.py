@@ -38,6 +38,7 @@ from station.ocr.lines import (
     PLACE_UNITS,
     Line,
     Reader,
+    from_its_kind,
     join_row,
     lines_of,
     respace,
@@ -333,14 +334,15 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
         ]
         words += respace(clean(read[0]), layer).split()
     words = [w.strip(".,;:_'\"|") for w in words if w.strip(".,;:_'\"|")]
-    if not words or not all(re.fullmatch(r"[A-Z]+", fold(w)) for w in words):
+    # letters, or the number of a region ("KHU VỰC 3")
+    if not words or not all(re.fullmatch(r"[A-Z]+|[0-9]{1,2}", fold(w)) for w in words):
         return None, NOTHING
     box = (x0, organ[0][0], x1, organ[-1][1])
     if any(misread_syllable(w) for w in words):
         return None, Reading(REFUSED, box, "misread", " ".join(words))
     if any(w != w.upper() for w in words):
         return None, NOTHING
-    return nfc(sentence_case(restore_marks(words))), Reading(ONE_READING, box)
+    return nfc(sentence_case(from_its_kind(restore_marks(words)))), Reading(ONE_READING, box)
 
 
 def _type_title(head: Header) -> Line | None:

@@ -18,6 +18,16 @@ MOTTO = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 PLACE_UNITS = (
     "thành phố", "thị xã", "thị trấn", "tỉnh", "huyện", "quận", "xã", "phường", "đặc khu",
 )  # fmt: skip
+#: what an agency's name opens with: its kind (Phụ lục I: the issuing agency's
+#: full name, which starts with what it is)
+AGENCY_KINDS = (
+    "viện kiểm sát", "tòa án", "ủy ban", "hội đồng", "văn phòng", "công an", "thanh tra",
+    "kho bạc", "bảo hiểm", "chính phủ", "quốc hội", "tổng cục", "chi cục", "cục", "sở", "bộ",
+    "vụ", "ban", "phòng", "trung tâm", "trường", "bệnh viện", "học viện", "đại học", "viện",
+    "tỉnh ủy", "thành ủy", "huyện ủy", "đảng ủy", "đảng bộ", "mặt trận", "liên đoàn", "hội",
+    "đoàn", "công ty", "tổng công ty", "ngân hàng", "cơ quan", "bộ chỉ huy", "bộ tư lệnh",
+    "ubnd", "hđnd", "vksnd", "tand",
+)  # fmt: skip
 #: agency kinds whose next word (the field) is capitalised: "Sở Tư pháp", "Cục Thi hành án"
 FIELD_KINDS = ("tổng cục", "chi cục", "bộ", "sở", "cục", "vụ", "ban", "phòng")
 
@@ -85,6 +95,26 @@ def restore_marks(words: list[str]) -> list[str]:
                 break
         index += 1
     return out
+
+
+def from_its_kind(words: list[str]) -> list[str]:
+    """An agency's name from the word its kind opens with: a line above it
+    taken in by mistake (the end of the superior agency's name, "THANH HÓA")
+    is left out. A name with no known kind is kept whole."""
+    kinds = [k.split() for k in AGENCY_KINDS]
+
+    def same(word: str, known: str) -> bool:
+        # as spelt; or without marks when the reading lost them ("UY BAN")
+        bare = fold(word) == word.upper()
+        key = (untoned(word).lower(), tones(word))  # "UỶ" and "ỦY" alike
+        return key == (untoned(known), tones(known)) or (bare and fold(word) == fold(known))
+
+    for start in range(len(words)):
+        for kind in kinds:
+            part = words[start : start + len(kind)]
+            if len(part) == len(kind) and all(map(same, part, kind)):
+                return words[start:]
+    return words
 
 
 def _spelt(read: str, known: str) -> str:
