@@ -222,7 +222,6 @@ def test_fields_in_doubt_are_kept_with_their_readings_until_the_clerk_corrects_t
             "confidence": 0.0,
             "box": [42.8, 43.7, 56.1, 49.3],
             "code": "handwritten",
-            "read": "04",
         },
         "Subject": {"confidence": 0.5, "code": "marks_disagree", "read": "công bỗ"},
     }

@@ -157,15 +157,19 @@ def test_a_field_in_doubt_is_marked_for_checking_with_what_was_read(station: Sta
         batch = until(lambda: station.last_batch, 60, 0.1)
         until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
         doc = station.review.documents(batch)[0]
-        readings = {"CodeNumber": {"confidence": 0.0, "code": "handwritten", "read": "04"}}
-        station.review.set_read(doc.doc_id, {**doc.metadata, "CodeNumber": None},
-                                str(doc.pdf), [], readings)  # fmt: skip
+        readings = {
+            "CodeNumber": {"confidence": 0.0, "code": "handwritten"},
+            "Subject": {"confidence": 0.5, "code": "marks_disagree", "read": "công bỗ"},
+        }
+        blank = {**doc.metadata, "CodeNumber": None, "Subject": None}
+        station.review.set_read(doc.doc_id, blank, str(doc.pdf), [], readings)
         client = _client(station)
         page = client.get(f"/batch/{batch}").get_data(as_text=True)
-        assert page.count("cần kiểm tra") == 1
-        assert "Đọc được: «04» — viết tay" in page
+        assert page.count("cần kiểm tra") == 2
+        assert "viết tay" in page and "Đọc được: «công bỗ» — các lần đọc khác nhau về dấu" in page
         client.set_cookie("lang", "en")
         page = client.get(f"/batch/{batch}").get_data(as_text=True)
-        assert "Read: «04» — written by hand" in page and "check this" in page
+        assert "written by hand" in page and "check this" in page
+        assert "Read: «công bỗ» — the readings disagree on a mark" in page
     finally:
         station.stop()

@@ -55,7 +55,7 @@ from station.ocr.readings import (
     agreement,
     union,
 )
-from station.ocr.slots import date_slots, filled_in, number_slot
+from station.ocr.slots import Slot, date_slots, filled_in, number_slot
 from station.records.vocabulary import (
     CONG_VAN,
     FIELDS,
@@ -213,12 +213,14 @@ def read_fields(
         readings["CodeNumber"] = Reading(sure, number_box)
     if found["CodeNotation"] is not None:
         readings["CodeNotation"] = Reading(sure, number_box)
-    if found["CodeNumber"] is not None and head.number is not None:
+    if head.number is not None:
         slot = number_slot(head.number)
-        if slot is None or filled_in(ink, slot) is not None:
+        by_hand = slot is not None and filled_in(ink, slot) is not None
+        if by_hand or (slot is None and found["CodeNumber"] is not None):
+            # written by hand (what Tesseract makes of it is not shown): for the clerk
             box = slot.box if slot is not None else number_box
-            readings["CodeNumber"] = Reading(REFUSED, box, "handwritten", found["CodeNumber"])
-            found["CodeNumber"] = None  # written by hand: for the clerk
+            readings["CodeNumber"] = Reading(REFUSED, box, "handwritten" if by_hand else None)
+            found["CodeNumber"] = None
     if found["CodeNotation"] is None and head.number is not None:
         # the number unreadable (by hand), the printed symbol after it is not
         symbol = parse_symbol(head.number.text)
@@ -289,11 +291,22 @@ def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
                 if value is not None:
                     slots = date_slots(line)
                     if not slots or any(filled_in(ink, slot) for slot in slots):
-                        # the day or the month written by hand: for the clerk
-                        box = union([slot.box for slot in slots]) or _box([line])
-                        return None, Reading(REFUSED, box, "handwritten", value.isoformat())
+                        return None, _by_hand(ink, line, slots)
                     return value.isoformat(), Reading(ONE_READING if again else SURE, _box([line]))
+    # not read at all: say so when the day or the month is written by hand
+    for line in rows:
+        slots = date_slots(line)
+        if slots and any(filled_in(ink, slot) for slot in slots):
+            return None, _by_hand(ink, line, slots)
     return None, NOTHING
+
+
+def _by_hand(ink: Ink, line: Line, slots: list[Slot]) -> Reading:
+    """The date's reading when its day or month is written by hand: for the clerk,
+    the box of the slots written in."""
+    written = [slot.box for slot in slots if filled_in(ink, slot)]
+    box = union(written) or _box([line])
+    return Reading(REFUSED, box, "handwritten" if written else None)
 
 
 def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
