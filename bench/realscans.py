@@ -24,8 +24,11 @@ NFC, lines joined with single spaces; case and spelling as transcribed):
 The six header fields (TypeName, CodeNumber, CodeNotation, IssuedDate,
 OrganName, Subject) are "printed" unless the document lists them as
 ``handwritten``; handwritten ones are counted apart (a reader should leave them
-empty: a wrong value is worse than none). Fields of the truth the station does
-not read (signer, addressees, superior agency …) are counted as "not read".
+empty: a wrong value is worse than none). The signer, "Nơi nhận" and "Kính gửi" fields
+are scored as "other" (the station's SignerCompetence and SignerPosition
+together stand for the truth's SignerPosition, its Addressees for KinhGui);
+fields of the truth the station does not read (the superior agency) are
+counted as "not read".
 """
 
 from __future__ import annotations
@@ -78,6 +81,21 @@ def compare(found: Any, truth: Any) -> Outcome:
     return "empty" if found is None else "wrong"
 
 
+#: truth names the station spells otherwise: its keys, joined with spaces
+ALIASES = {
+    "SignerPosition": ("SignerCompetence", "SignerPosition"),  # as the block prints them
+    "KinhGui": ("Addressees",),
+}
+
+
+def station_value(meta: dict[str, Any], name: str) -> Any:
+    """The station's value for a truth field: its own key, or the keys it is split into."""
+    keys = ALIASES.get(name, (name,))
+    if len(keys) == 1 or meta.get(keys[-1]) is None:
+        return meta.get(keys[-1])  # without its main part the value is not there
+    return " ".join(meta[key] for key in keys if meta.get(key))
+
+
 def score_document(doc: dict[str, Any], metadata: dict[str, Any] | None) -> dict[str, Any]:
     """A truth document against the ``metadata`` the station made of it (``None``:
     the pipeline made no document). The station's keys are those of ``metadata``
@@ -94,13 +112,13 @@ def score_document(doc: dict[str, Any], metadata: dict[str, Any] | None) -> dict
             continue
         if name in HEADER:
             group = "handwritten" if name in handwritten else "printed"
-        elif name in meta:
+        elif name in meta or name in ALIASES:
             group = "other"
         else:
             if normalise(value) is not None:
                 not_read.append(name)
             continue
-        found = meta.get(name)
+        found = station_value(meta, name)
         fields[name] = {
             "group": group,
             "outcome": compare(found, value),

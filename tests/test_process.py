@@ -155,6 +155,8 @@ def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) ->
         pdf.close()
     assert "Thanh Hóa" in text and "QUYẾT ĐỊNH" in text
     assert f"PDF/A: {pdf_path}" in proc.stdout
+    # a list is kept only when both readings agree on every word
+    assert doc["metadata"].pop("ToPlaces") in (None, ["Như trên", "Lãnh đạo đơn vị", "Lưu: VT"])
     assert doc["metadata"] == {
         "TypeName": "Quyết định",
         "CodeNumber": "45",
@@ -165,6 +167,11 @@ def test_ocr_writes_one_pdfa_per_document(inputs: list[Path], tmp_path: Path) ->
         "PageAmount": 2,
         "Language": "vi",
         "Priority": None,
+        # the closing of the last page (docs/ocr.md#the-signer-and-the-recipients)
+        "SignerCompetence": None,
+        "SignerPosition": "VIỆN TRƯỞNG",
+        "SignerName": "Nguyễn Văn An",
+        "Addressees": None,
     }
     assert doc["warnings"] == []
 

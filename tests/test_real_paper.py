@@ -204,3 +204,44 @@ def test_an_agency_name_opens_with_its_kind() -> None:
     # the old tone placement is the same kind
     assert from_its_kind(["UỶ", "BAN", "NHÂN", "DÂN"])[0] == "UỶ"
     assert from_its_kind(["UY", "BAN", "NHAN", "DAN"])[0] == "UY"
+
+
+@pytest.mark.slow
+def test_the_signer_and_the_recipients_are_read_from_the_last_page(tmp_path: Path) -> None:
+    """Phụ lục I's closing: the signature block (authority, position, name) and
+    "Nơi nhận" on the last page; never a wrong value, most of them read."""
+    from station.pipeline.offline import process_inputs
+
+    rng = random.Random(11)
+    docs = _documents(5)
+    inputs = []
+    for index, (spec, fields, layout) in enumerate(docs):
+        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
+        for number, page in enumerate(render_document(spec, 200, layout)):
+            kind = "first" if number == 0 else "last"
+            scanned = scan(page, kind, rng, 200, index, fields, blank=False, max_skew=2.0)
+            path = tmp_path / f"scan_{index:02d}_{number}.jpg"
+            path.write_bytes(scanned.jpeg)
+            inputs.append(path)
+    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
+    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    assert len(batch["documents"]) == len(docs)
+    exact = 0
+    for doc, (spec, _fields, _layout) in zip(batch["documents"], docs, strict=True):
+        meta = doc["metadata"]
+        competence = spec.signer_title if spec.signer_title.startswith("KT.") else None
+        expected = {
+            "SignerCompetence": competence,
+            "SignerPosition": None if competence else spec.signer_title,
+            "SignerName": spec.signer_name,
+            "ToPlaces": ["Như trên", "Lãnh đạo đơn vị", "Lưu: VT"],
+        }
+        for name, value in expected.items():
+            assert meta[name] in (None, value), (name, meta[name], value)
+            exact += value is not None and meta[name] == value
+        # Nơi nhận at the left, the signer at the right
+        if meta["ToPlaces"] is not None:
+            assert doc["readings"]["ToPlaces"]["box"][2] < 105
+        if meta["SignerName"] is not None:
+            assert doc["readings"]["SignerName"]["box"][0] > 80
+    assert exact >= 12  # 14 of 18 today

@@ -145,6 +145,7 @@ class _Pen:
     """Draws text on a page with positions in mm and sizes in points."""
 
     def __init__(self, image: Image.Image, dpi: int, family: str = "liberation-serif") -> None:
+        self.image = image
         self.draw = ImageDraw.Draw(image)
         self.dpi = dpi
         self.family = family
@@ -207,30 +208,36 @@ def _label(text: str, dpi: int) -> Image.Image:
 
 
 def _seal(pen: _Pen, center_mm: tuple[float, float], organ: str) -> None:
-    """A round red seal: two rings, the agency's name around, a star in the middle."""
+    """A round red seal: two rings, the agency's name around, a star in the middle.
+    Stamp ink is translucent: the print under it stays dark."""
+    import math
+
+    from PIL import ImageChops
+
+    overlay = Image.new("RGB", pen.image.size, (255, 255, 255))
+    draw = ImageDraw.Draw(overlay)
     cx, cy = pen.px(center_mm[0]), pen.px(center_mm[1])
     red = (205, 35, 40)
     for radius_mm, width in ((17.0, 3), (12.5, 2)):
         r = pen.px(radius_mm)
-        pen.draw.ellipse(
+        draw.ellipse(
             (cx - r, cy - r, cx + r, cy + r), outline=red, width=max(2, width * pen.dpi // 150)
         )
     r = pen.px(5)
     star = []
-    import math
-
     for k in range(10):
         radius = r if k % 2 == 0 else r * 0.4
         a = math.pi / 2 + k * math.pi / 5
         star.append((cx + radius * math.cos(a), cy - radius * math.sin(a)))
-    pen.draw.polygon(star, fill=red)
+    draw.polygon(star, fill=red)
     f = pen.font(6.5, "bold")
     letters = organ[:34]
     for k, letter in enumerate(letters):
         a = math.pi * (1.15 - 1.3 * k / max(1, len(letters) - 1))
         x = cx + pen.px(14.8) * math.cos(a)
         y = cy - pen.px(14.8) * math.sin(a)
-        pen.draw.text((x, y), letter, font=f, fill=red, anchor="mm")
+        draw.text((x, y), letter, font=f, fill=red, anchor="mm")
+    pen.image.paste(ImageChops.darker(pen.image, overlay))
 
 
 def _signature(pen: _Pen, xy_mm: tuple[float, float]) -> None:

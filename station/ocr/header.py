@@ -53,6 +53,7 @@ from station.ocr.readings import (
     Box,
     Reading,
     agreement,
+    settle,
     union,
 )
 from station.ocr.slots import Slot, date_slots, filled_in, number_slot
@@ -242,12 +243,7 @@ def read_fields(
     found["Priority"] = priority_of(marks or [])
     if found["Priority"] is not None:
         readings["Priority"] = Reading(SURE)
-    for name, reading in list(readings.items()):
-        if reading.confidence == 0.0 and reading.code is None and found[name] is None:
-            del readings[name]  # nothing found: nothing to say
-        elif found[name] is not None and reading.confidence < min_confidence:
-            readings[name] = Reading(reading.confidence, reading.box, reading.code, found[name])
-            found[name] = None  # in doubt: for the clerk, with what was read
+    settle(found, readings, min_confidence)
     return HeaderRead(found, readings)
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, respace
-from station.ocr.overlays import dropout
+from station.ocr.overlays import colour_mask, dropout
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
 
 
@@ -46,6 +46,7 @@ class Ink:
     ) -> None:
         # seals, e-signature boxes and stamps are coloured: not the print
         self.gray = dropout(image)
+        self.colour = colour_mask(image)
         #: the reader only records what would be read (:class:`station.pipeline.document.Prefetch`):
         #: no fallback readings
         self.recording = recording
@@ -69,6 +70,13 @@ class Ink:
         again = self._again(lines)
         if not again:
             return layer, None
+        if self.under_colour(lines):
+            # a seal or a box over the lines garbled the text layer: it is no
+            # witness, the reading without the coloured ink stands alone
+            return [clean(" ".join(again))] if len(again) != len(layer) else [
+                respace(clean(a), [w.text for w in line.words])
+                for a, line in zip(again, lines, strict=True)
+            ], None
         if len(again) != len(layer):
             return layer, " ".join(again)
         if any(similar(a, b) < 0.75 for a, b in zip(again, layer, strict=True)):
@@ -78,6 +86,27 @@ class Ink:
             for a, line in zip(again, lines, strict=True)
         ]
         return chosen, " ".join(layer)
+
+    def under_colour(self, lines: list[Line]) -> bool:
+        """Whether coloured ink (a seal, a box) lies over these lines."""
+        return self.coloured_in(
+            min(line.x0 for line in lines),
+            min(line.y0 for line in lines),
+            max(line.x1 for line in lines),
+            max(line.y1 for line in lines),
+        )
+
+    def coloured_in(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """Whether coloured ink covers more than a trace of a region (mm)."""
+        if self.colour is None:
+            return False
+        s = self.px_per_mm
+        h, w = self.colour.shape
+        region = self.colour[
+            max(0, int(y0 * s)) : min(h, int(y1 * s) + 1),
+            max(0, int(x0 * s)) : min(w, int(x1 * s) + 1),
+        ]
+        return bool(region.size and region.mean() > 0.01)
 
     def _again(self, lines: list[Line]) -> list[str]:
         if self.reader is None or not lines:
@@ -220,14 +249,14 @@ class Ink:
     def _kept(lines: list[str]) -> list[str]:
         kept = []
         for text in lines:
-            # specks and rules read as "_" or "|" on their own; a dash between
-            # two words ("2021 - 2026", "kinh tế - xã hội") is print
+            # specks and rules read as "_" or "|" on their own; a dash before a
+            # word ("2021 - 2026", "- Như trên;" opening a list's item) is print
             tokens = text.split()
             words = [
                 t
                 for i, t in enumerate(tokens)
                 if any(c.isalnum() for c in t)
-                or (t in DASHES and 0 < i < len(tokens) - 1 and tokens[i + 1] not in DASHES)
+                or (t in DASHES and i < len(tokens) - 1 and tokens[i + 1] not in DASHES)
             ]
             if words:
                 kept.append(clean(" ".join(words)))

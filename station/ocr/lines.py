@@ -46,6 +46,10 @@ _AGENCY_PHRASES = (
     "THÀNH PHỐ", "THỊ XÃ", "THỊ TRẤN", "TỈNH", "HUYỆN", "QUẬN", "PHƯỜNG", "ĐẶC KHU",
     # the regional procuracies and courts since 1 July 2025 ("… KHU VỰC 3")
     "KHU VỰC",
+    # positions in signature blocks ("KT. CHỦ TỊCH / PHÓ CHỦ TỊCH")
+    "PHÓ CHỦ TỊCH", "CHỦ TỊCH", "PHÓ VIỆN TRƯỞNG", "VIỆN TRƯỞNG", "PHÓ CHÁNH VĂN PHÒNG",
+    "CHÁNH VĂN PHÒNG", "PHÓ GIÁM ĐỐC", "GIÁM ĐỐC", "CỤC TRƯỞNG", "CHÁNH ÁN", "BỘ TRƯỞNG",
+    "THỨ TRƯỞNG", "TRƯỞNG BAN", "TRƯỞNG PHÒNG", "CHÁNH THANH TRA",
     "AN GIANG", "BÀ RỊA - VŨNG TÀU", "BẮC GIANG", "BẮC KẠN", "BẠC LIÊU", "BẮC NINH", "BẾN TRE",
     "BÌNH ĐỊNH", "BÌNH DƯƠNG", "BÌNH PHƯỚC", "BÌNH THUẬN", "CÀ MAU", "CAO BẰNG", "CẦN THƠ",
     "ĐÀ NẴNG", "ĐẮK LẮK", "ĐẮK NÔNG", "ĐIỆN BIÊN", "ĐỒNG NAI", "ĐỒNG THÁP", "GIA LAI", "HÀ GIANG",
@@ -63,6 +67,10 @@ _PHRASES = sorted(
     key=len,
     reverse=True,
 )
+
+
+#: every word of the known phrases, as printed in capitals
+KNOWN_WORDS = frozenset(word for phrase in _PHRASES for word in phrase)
 
 
 def respace(read: str, layer: list[str]) -> str:

@@ -103,3 +103,14 @@ def agreement(chosen: str, other: str | None) -> float:
         elif i1 - i0 == j1 - j0:
             return MARKS_DISAGREE
     return ONE_READING if lost else SURE
+
+
+def settle(fields: dict[str, Any], readings: dict[str, Reading], min_confidence: float) -> None:
+    """Fields read with less than ``min_confidence`` are left None, what was read
+    kept in their reading; readings of nothing are dropped."""
+    for name, reading in list(readings.items()):
+        if reading.confidence == 0.0 and reading.code is None and fields.get(name) is None:
+            del readings[name]  # nothing found: nothing to say
+        elif fields.get(name) is not None and reading.confidence < min_confidence:
+            readings[name] = Reading(reading.confidence, reading.box, reading.code, fields[name])
+            fields[name] = None  # in doubt: for the clerk, with what was read

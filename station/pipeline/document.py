@@ -79,7 +79,7 @@ def finish_batch(job: BatchJob) -> list[HeaderRead]:
     finally:
         combined.unlink(missing_ok=True)
     with ThreadPoolExecutor(max(1, job.jobs), thread_name_prefix="fields") as pool:
-        pages = list(pool.map(_first_page, job.documents))
+        pages = list(pool.map(_first_and_last, job.documents))
         # the second readings of every document's header, one Tesseract run per core
         reads = Prefetch()
         for doc, page in zip(job.documents, pages, strict=True):
@@ -99,47 +99,73 @@ def finish_batch(job: BatchJob) -> list[HeaderRead]:
     return results
 
 
-Page = tuple[Any, Any, int]  # words of page 1, its image, its resolution
+@dataclass(frozen=True)
+class Page:
+    """A page's words (text layer) and image, as the field readers take them."""
+
+    words: Any
+    image: Any
+    dpi: int
 
 
-def _first_page(doc: DocumentJob) -> Page:
+def _page(doc: DocumentJob, index: int) -> Page:
     import cv2
     from PIL import Image
 
     from station.ocr.pdf import page_words
 
-    first = doc.pages[0]
-    with Image.open(first) as probe:
+    path = doc.pages[index]
+    with Image.open(path) as probe:
         dpi = round(float(probe.info.get("dpi", (200, 200))[0])) or 200
-    image = cv2.imread(str(first), cv2.IMREAD_COLOR)
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
-        raise OcrError(f"{first.name}: cannot read the page", f"{first.name}: không đọc được trang")
-    return page_words(doc.out, 0), image, dpi
+        raise OcrError(f"{path.name}: cannot read the page", f"{path.name}: không đọc được trang")
+    return Page(page_words(doc.out, index), image, dpi)
+
+
+def _first_and_last(doc: DocumentJob) -> tuple[Page, Page]:
+    first = _page(doc, 0)
+    return first, (_page(doc, len(doc.pages) - 1) if len(doc.pages) > 1 else first)
 
 
 def _read_fields(
     doc: DocumentJob,
-    page: Page,
+    pages: tuple[Page, Page],
     job: BatchJob,
     reader: Callable[[Any, int], list[str]],
     line_reader: Callable[[Any, int], str],
     recording: bool = False,
 ) -> HeaderRead:
+    """The header of page 1, then "Kính gửi" and the closing of the last page."""
+    from station.ocr import closing
     from station.ocr.header import read_fields
-    from station.ocr.ink import red_marks
+    from station.ocr.ink import Ink, red_marks
+    from station.ocr.readings import settle
 
-    words, image, dpi = page
-    return read_fields(
-        words,
-        image,
-        dpi,
+    first, last = pages
+    read = read_fields(
+        first.words,
+        first.image,
+        first.dpi,
         page_amount=len(doc.pages),
         latest=date.today(),
-        marks=red_marks(image, dpi, line_reader),
+        marks=red_marks(first.image, first.dpi, line_reader),
         reader=reader,
         recording=recording,
         min_confidence=job.min_confidence,
     )
+    on_first = Ink(first.image, first.dpi, reader, recording)
+    on_last = Ink(last.image, last.dpi, reader, recording) if last is not first else on_first
+    found = {
+        **closing.addressees(first.words, on_first),
+        **closing.recipients(last.words, on_last),
+        **closing.signer(last.words, on_last),
+    }
+    for name, (value, reading) in found.items():
+        read.fields[name] = value
+        read.readings[name] = reading
+    settle(read.fields, read.readings, job.min_confidence)
+    return read
 
 
 def _write_xmp(doc: DocumentJob, metadata: dict[str, Any], job: BatchJob) -> None:

@@ -56,7 +56,8 @@ LEGAL_TYPES: dict[str, str] = {
 TYPE_NAMES = frozenset(TYPES.values()) | frozenset(LEGAL_TYPES.values()) | {CONG_VAN}
 SECRECY = ("Tuyệt mật", "Tối mật", "Mật")
 URGENCY = ("Hỏa tốc", "Thượng khẩn", "Khẩn")
-FIELDS = (
+#: read from the header of page 1
+HEADER_FIELDS = (
     "TypeName",
     "CodeNumber",
     "CodeNotation",
@@ -67,6 +68,11 @@ FIELDS = (
     "Language",
     "Priority",
 )
+#: read from "Kính gửi" on page 1 and the closing of the last page (Phụ lục VI
+#: SignerInfo: competence, position, full name; ToPlaces); lists of text
+CLOSING_FIELDS = ("SignerCompetence", "SignerPosition", "SignerName", "ToPlaces", "Addressees")
+LIST_FIELDS = frozenset({"ToPlaces", "Addressees"})
+FIELDS = HEADER_FIELDS + CLOSING_FIELDS
 
 
 _LOOKALIKES = str.maketrans({"Ð": "Đ", "ð": "đ", "\u2044": "/", "\u2215": "/"})

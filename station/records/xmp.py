@@ -42,9 +42,12 @@ PROPERTIES: dict[str, tuple[str, str]] = {
     "Description": ("Text", "Ghi chú"),
     "ArrivalDate": ("Date", "Ngày đến"),
     "ArrivalNumber": ("Text", "Số đến"),
-    "SignerInfo": ("Text", "Người ký"),
+    "SignerCompetence": ("Text", "Thẩm quyền ký (TM., KT., TL., TUQ., Q.)"),
+    "SignerPosition": ("Text", "Chức vụ người ký"),
+    "SignerName": ("Text", "Họ tên người ký"),
     "Priority": ("Text", "Độ mật, độ khẩn"),
-    "ToPlaces": ("Text", "Nơi nhận"),
+    "ToPlaces": ("Text", "Nơi nhận, cách nhau bởi dấu chấm phẩy"),
+    "Addressees": ("Text", "Kính gửi, cách nhau bởi dấu chấm phẩy"),
     "DueDate": ("Date", "Thời hạn giải quyết"),
 }
 
@@ -89,11 +92,16 @@ def _extension_schema() -> str:
     )
 
 
+def _text(value: Any) -> str:
+    """A value as XMP text: a list's items joined with "; "."""
+    return "; ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
 def _values(values: Mapping[str, Any]) -> str:
     body = "".join(
-        f"<{PREFIX}:{name}>{escape(str(value))}</{PREFIX}:{name}>"
+        f"<{PREFIX}:{name}>{escape(_text(value))}</{PREFIX}:{name}>"
         for name, value in values.items()
-        if name in PROPERTIES and value is not None and value != ""
+        if name in PROPERTIES and value not in (None, "", [])
     )
     return f"<rdf:Description rdf:about='' xmlns:{PREFIX}='{NAMESPACE}'>{body}</rdf:Description>"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from station.errors import InputError
 from station.records.register import past_day
-from station.records.vocabulary import FIELDS, SECRECY, TYPE_NAMES, URGENCY
+from station.records.vocabulary import FIELDS, LIST_FIELDS, SECRECY, TYPE_NAMES, URGENCY
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
@@ -21,8 +21,25 @@ EDITABLE = (
 _NOTATION = re.compile(r"^[0-9A-ZĐ][0-9A-ZĐa-zđ./&-]{0,40}$")
 
 
+def as_text(name: str, value: Any) -> str:
+    """A field's value as the form shows it: a list one item a line."""
+    if value is None:
+        return ""
+    if name in LIST_FIELDS and isinstance(value, list):
+        return "\n".join(map(str, value))
+    return str(value)
+
+
 def check_field(name: str, value: str, today: date) -> Any:
     """A field's value as the clerk typed it, checked; empty means unknown (null)."""
+    if name in LIST_FIELDS:
+        lines = (" ".join(line.split()) for line in value.splitlines())
+        items = [item for item in (line.lstrip("-–+• ").rstrip(" ;.") for line in lines) if item]
+        if len(items) > 60 or any(len(item) > 300 for item in items):
+            raise InputError(
+                "at most 60 lines of 300 characters", "tối đa 60 dòng, mỗi dòng 300 ký tự"
+            )
+        return items or None
     text = " ".join(value.split())
     if not text:
         return None

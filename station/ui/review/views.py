@@ -32,8 +32,8 @@ from station.appliance.station import Station
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
-from station.records.vocabulary import READING_CODES, SECRECY
-from station.review.fields import EDITABLE
+from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY
+from station.review.fields import EDITABLE, as_text
 from station.ui import security
 from station.ui.i18n import gettext
 from station.ui.review import pin as guard
@@ -113,6 +113,8 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
+        "as_text": as_text,
+        "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
     }
 
@@ -207,7 +209,7 @@ def fields(doc_id: str) -> Any:
         current = doc.metadata.get(name)
         if name == "ArrivalDate" and current is None:
             current = scan_day  # the form shows the default: unchanged unless typed over
-        if value.strip() == ("" if current is None else str(current)):
+        if value.strip() == as_text(name, current).strip():
             continue
         try:
             st.set_field(doc_id, name, value)

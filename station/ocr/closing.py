@@ -1,0 +1,222 @@
+"""Who signed a document and who receives it, from its first and last pages.
+
+Phụ lục I places them the same way on every document:
+
+- **Kính gửi** (page 1, under the subject): the addressees, on the same line
+  after the colon or one per line below it, each opened with a dash;
+- **Nơi nhận** (last page, bottom left, in italics): the recipients of copies,
+  one per line opened with a dash and closed with ";" (the last with ".");
+- **the signature block** (last page, bottom right): the signing authority when
+  someone signs on another's behalf ("TM." on behalf of a collective, "KT."
+  as deputy, "TL." and "TUQ." by delegation, "Q." acting), the signer's
+  position in capitals, the signature and the seal, and the signer's full name.
+
+Each block's lines are read again on the image without its coloured ink (the
+seal sits over the block), and the two readings give the confidence
+(:mod:`station.ocr.readings`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from station.ocr.ink import Ink
+from station.ocr.lines import KNOWN_WORDS, Line, lines_of, restore_marks
+from station.ocr.pdf import PageWords
+from station.ocr.readings import MARKS_DISAGREE, ONE_READING, SURE, Reading, agreement
+from station.records.vocabulary import SYLLABLE, fold, misread_syllable, nfc, similar
+
+#: how a signing authority opens ("KT. CHỦ TỊCH", "T/M UBND TỈNH", "Q. CHỦ TỊCH")
+_COMPETENCE = re.compile(r"^(?:TM|KT|TL|TUQ|Q|T/M|K/T|T/L)\s*[.:]?\s")
+_ITEM = re.compile(r"^\s*[-–—+•]\s*")
+
+Found = dict[str, tuple[Any, Reading]]
+
+
+def _box(lines: list[Line]) -> tuple[float, float, float, float]:
+    return (
+        min(line.x0 for line in lines),
+        min(line.y0 for line in lines),
+        max(line.x1 for line in lines),
+        max(line.y1 for line in lines),
+    )
+
+
+def _read(
+    ink: Ink, lines: list[Line], span: tuple[float, float] | None = None
+) -> tuple[list[str], float]:
+    """The lines' texts (read again on the image) and the readings' agreement.
+    With ``span`` (the column), a line under a seal, or of which the text layer made almost
+    nothing, is read across to there: the text layer may have lost the words
+    under the seal, and so the line's own end."""
+    junk = sum(c.isalpha() for line in lines for c in line.text) < 3
+    box = _box(lines)
+    if span is not None and (junk or ink.coloured_in(span[0], box[1], span[1], box[3])):
+        again = ink.read(span[0], box[1] - 1, span[1], box[3] + 1)
+        if len(again) == len(lines):
+            return again, ONE_READING
+    chosen, other = ink.texts_and_other(lines)
+    return chosen, agreement(" ".join(chosen), other)
+
+
+def _list_confidence(confidence: float) -> float:
+    """A list's items have no vocabulary to check them against: only two
+    readings that agree word for word are trusted."""
+    return confidence if confidence >= SURE else MARKS_DISAGREE
+
+
+def _items(texts: list[str]) -> list[str]:
+    """A list's items: a line opened by a dash starts one, another line continues it.
+    An item in capitals (an agency) gets the marks of the names it spells."""
+    items: list[str] = []
+    for text in texts:
+        if _ITEM.match(text) or not items:
+            items.append(_ITEM.sub("", text))
+        else:
+            items[-1] += " " + text
+    cleaned = [re.sub(r"\s+", " ", item).strip(" ;.,") for item in items]
+    return [
+        nfc(" ".join(restore_marks(item.split())) if item.isupper() else item)
+        for item in cleaned
+        if len(item) >= 2
+    ]
+
+
+def _following(start: Line, lines: list[Line], x0: float, x1: float) -> list[Line]:
+    """The lines under ``start`` between ``x0`` and ``x1``, while they follow closely."""
+    block: list[Line] = []
+    last = start
+    for line in sorted(lines, key=lambda line: line.y0):
+        if line.y0 <= start.y0 + 0.5 or not (x0 <= line.x0 and line.x1 <= x1):
+            continue
+        if line.y0 - last.y1 > 1.6 * max(last.height, 3.0):
+            break
+        block.append(line)
+        last = line
+    return block
+
+
+def addressees(page: PageWords, ink: Ink) -> Found:
+    """ "Kính gửi: …" on page 1."""
+    lines = lines_of(page.words)
+    opening = next(
+        (
+            line
+            for line in lines
+            if fold(line.text).startswith("KINH GUI") and line.y0 < page.height_mm * 0.6
+        ),
+        None,
+    )
+    if opening is None:
+        return {}
+    block = [opening] + [
+        line
+        for line in _following(opening, lines, opening.x0 - 5, page.width_mm)
+        if _ITEM.match(line.text)
+    ]
+    texts, confidence = _read(ink, block)
+    first = re.sub(r"^\S+\s+\S+\s*[:;.]?\s*", "", texts[0]) if texts else ""
+    items = _items(([first] if first else []) + texts[1:])
+    if not items:
+        return {}
+    return {"Addressees": (items, Reading(_list_confidence(confidence), _box(block)))}
+
+
+def recipients(page: PageWords, ink: Ink) -> Found:
+    """The "Nơi nhận:" list at the bottom left of the last page."""
+    lines = lines_of(page.words)
+    openings = [
+        line
+        for line in lines
+        if fold(line.text).startswith("NOI NHAN") and line.x0 < page.width_mm / 2
+    ]
+    if not openings:
+        return {}
+    opening = openings[-1]
+    block = _following(opening, lines, 0.0, page.width_mm * 0.55)
+    if not block:
+        return {}
+    texts, confidence = _read(ink, block)
+    inline = re.sub(r"^\S+\s+\S+\s*[:;.]?\s*", "", opening.text)
+    items = _items(([inline] if inline else []) + texts)
+    if not items:
+        return {}
+    return {"ToPlaces": (items, Reading(_list_confidence(confidence), _box(block)))}
+
+
+def signer(page: PageWords, ink: Ink) -> Found:
+    """The signature block at the bottom right of the last page, beside "Nơi nhận".
+
+    The block is read on the image without its coloured ink: the seal and the
+    signature sit over it, and the text layer often lost its lines there."""
+    lines = lines_of(page.words)
+    openings = [
+        line
+        for line in lines
+        if fold(line.text).startswith("NOI NHAN") and line.x0 < page.width_mm / 2
+    ]
+    if not openings:
+        return {}
+    anchor = openings[-1]
+    x0, x1 = page.width_mm * 0.42, page.width_mm - 3
+    top = anchor.y0 - 8
+    read = [" ".join(restore_marks(text.split())) for text in ink.read(x0, top, x1, top + 60)]
+    titles: list[str] = []
+    for text in read:
+        if _a_title(text):
+            titles.append(text)
+        elif titles:
+            break
+    found: Found = {}
+    box = (x0, top, x1, top + 60)
+    # the text layer's lines of the block, where it has them, are the second reading
+    layer = [line.text for line in lines if line.x0 >= x0 and top <= line.y0 <= top + 60]
+    if titles:
+        competence = [t for t in titles if _COMPETENCE.match(fold(t))]
+        position = [t for t in titles if t not in competence]
+        for name, parts in (("SignerCompetence", competence), ("SignerPosition", position)):
+            if parts:
+                sure = min(_witnessed(part, layer) for part in parts)
+                found[name] = (nfc(" ".join(parts)), Reading(sure, box))
+    names = [text for text in read if _a_name(text)]
+    if titles and names:
+        # a name has no vocabulary to check it against: without a second
+        # reading it is left for the clerk
+        sure = _witnessed(names[-1], layer, alone=MARKS_DISAGREE)
+        found["SignerName"] = (nfc(names[-1]), Reading(sure, box))
+    return found
+
+
+def _a_title(text: str) -> bool:
+    """A line of the signing authority or position: the authority ("KT.",
+    "T/M"), then words of the positions and agencies the station knows ("PHÓ
+    CHỦ TỊCH", "ỦY BAN NHÂN DÂN", a place) or abbreviations ("UBND"): a
+    position is not a free text, and a word cut short under a seal is no word."""
+    words = text.split()
+    return bool(words) and all(
+        _COMPETENCE.match(fold(w) + " ")
+        or w in KNOWN_WORDS
+        # an abbreviation: capitals without marks that spell no syllable ("UBND")
+        or (re.fullmatch(r"[A-ZĐ]{2,6}", w) is not None and not SYLLABLE.fullmatch(fold(w)))
+        for w in words
+    )
+
+
+def _witnessed(text: str, layer: list[str], alone: float = ONE_READING) -> float:
+    """The confidence of a line read on the image, against the text layer's
+    line of the same letters; ``alone`` when the text layer has none (it lost
+    the line under the seal or the signature)."""
+    best = max(layer, key=lambda other: similar(other, text), default=None)
+    if best is None or similar(best, text) < 0.85:
+        return alone
+    return agreement(text, best)
+
+
+def _a_name(text: str) -> bool:
+    """A Vietnamese full name: two to five capitalised syllables ("Trần Hoàng Tuấn")."""
+    words = text.split()
+    return 2 <= len(words) <= 5 and all(
+        w[:1].isupper() and w[1:].islower() and w.isalpha() and not misread_syllable(w)
+        for w in words
+    )
