@@ -172,6 +172,8 @@ def test_a_field_in_doubt_is_marked_for_checking_with_what_was_read(station: Sta
         page = card(client.get(f"/batch/{batch}").get_data(as_text=True))
         assert page.count("cần kiểm tra") == 2
         assert "viết tay" in page and "Đọc được: «công bỗ» — các lần đọc khác nhau về dấu" in page
+        # one tap puts what was read into the field, for the clerk to check and save
+        assert 'class="use-read" data-for="Subject" data-value="công bỗ"' in page
         client.set_cookie("lang", "en")
         page = card(client.get(f"/batch/{batch}").get_data(as_text=True))
         assert "written by hand" in page and "check this" in page

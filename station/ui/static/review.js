@@ -68,7 +68,7 @@
     if (!form.dataset || !form.dataset.ajax) { return; }
     event.preventDefault();
     form.querySelectorAll("small.error").forEach(function (s) { s.textContent = ""; });
-    var button = form.querySelector("button");
+    var button = form.querySelector("button.save") || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.disabled = true; }
     fetch(form.action, {
       method: "POST",
@@ -90,6 +90,16 @@
       if (button) { button.disabled = false; }
       showError(form, { error: "Mất kết nối với trạm / lost the station" });
     });
+  });
+
+  // "Dùng": what the reader read, put into its field for the clerk to check and save
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button.use-read") : null;
+    if (!button) { return; }
+    var field = button.form && button.form.elements[button.dataset.for];
+    if (!field) { return; }
+    field.value = button.dataset.value;
+    field.focus();
   });
 
   // one page's actions at a time
