@@ -22,7 +22,7 @@ import re
 from typing import Any
 
 from station.ocr.ink import Ink
-from station.ocr.lines import KNOWN_WORDS, Line, lines_of, restore_marks
+from station.ocr.lines import KNOWN_WORDS, Line, bounds, lines_of, restore_marks
 from station.ocr.pdf import PageWords
 from station.ocr.readings import MARKS_DISAGREE, ONE_READING, SURE, Reading, agreement
 from station.records.vocabulary import SYLLABLE, fold, misread_syllable, nfc, similar
@@ -34,15 +34,6 @@ _ITEM = re.compile(r"^\s*[-–—+•]\s*")
 Found = dict[str, tuple[Any, Reading]]
 
 
-def _box(lines: list[Line]) -> tuple[float, float, float, float]:
-    return (
-        min(line.x0 for line in lines),
-        min(line.y0 for line in lines),
-        max(line.x1 for line in lines),
-        max(line.y1 for line in lines),
-    )
-
-
 def _read(
     ink: Ink, lines: list[Line], span: tuple[float, float] | None = None
 ) -> tuple[list[str], float]:
@@ -51,7 +42,7 @@ def _read(
     nothing, is read across to there: the text layer may have lost the words
     under the seal, and so the line's own end."""
     junk = sum(c.isalpha() for line in lines for c in line.text) < 3
-    box = _box(lines)
+    box = bounds(lines)
     if span is not None and (junk or ink.coloured_in(span[0], box[1], span[1], box[3])):
         again = ink.read(span[0], box[1] - 1, span[1], box[3] + 1)
         if len(again) == len(lines):
@@ -120,7 +111,7 @@ def addressees(page: PageWords, ink: Ink) -> Found:
     items = _items(([first] if first else []) + texts[1:])
     if not items:
         return {}
-    return {"Addressees": (items, Reading(_list_confidence(confidence), _box(block)))}
+    return {"Addressees": (items, Reading(_list_confidence(confidence), bounds(block)))}
 
 
 def recipients(page: PageWords, ink: Ink) -> Found:
@@ -142,7 +133,7 @@ def recipients(page: PageWords, ink: Ink) -> Found:
     items = _items(([inline] if inline else []) + texts)
     if not items:
         return {}
-    return {"ToPlaces": (items, Reading(_list_confidence(confidence), _box(block)))}
+    return {"ToPlaces": (items, Reading(_list_confidence(confidence), bounds(block)))}
 
 
 def signer(page: PageWords, ink: Ink) -> Found:

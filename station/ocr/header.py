@@ -38,6 +38,7 @@ from station.ocr.lines import (
     PLACE_UNITS,
     Line,
     Reader,
+    bounds,
     from_its_kind,
     join_row,
     lines_of,
@@ -50,7 +51,6 @@ from station.ocr.readings import (
     ONE_READING,
     REFUSED,
     SURE,
-    Box,
     Reading,
     agreement,
     settle,
@@ -192,7 +192,7 @@ def read_fields(
     head = _header(page, ink)
     title = _type_title(head)
     by_title = type_name_of(title.text) if title is not None else None
-    number_box = _box([head.number]) if head.number is not None else None
+    number_box = bounds([head.number]) if head.number is not None else None
     parsed: list[tuple[str, str]] = []
     consistent: list[tuple[str, str]] = []
     # the text layer's reading, then (only when that one fails) a second one
@@ -232,7 +232,7 @@ def read_fields(
     found["OrganName"], readings["OrganName"] = _organ(head, ink)
     if title is not None:
         found["TypeName"] = by_title
-        readings["TypeName"] = Reading(SURE, _box([title]))
+        readings["TypeName"] = Reading(SURE, bounds([title]))
         found["Subject"], readings["Subject"] = _centred_subject(head, ink, title)
     elif found["CodeNotation"] is not None:
         by_symbol = type_of_symbol(found["CodeNotation"])
@@ -245,15 +245,6 @@ def read_fields(
         readings["Priority"] = Reading(SURE)
     settle(found, readings, min_confidence)
     return HeaderRead(found, readings)
-
-
-def _box(lines: list[Line]) -> Box:
-    return (
-        min(line.x0 for line in lines),
-        min(line.y0 for line in lines),
-        max(line.x1 for line in lines),
-        max(line.y1 for line in lines),
-    )
 
 
 NOTHING = Reading(REFUSED)
@@ -288,7 +279,9 @@ def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
                     slots = date_slots(line)
                     if not slots or any(filled_in(ink, slot) for slot in slots):
                         return None, _by_hand(ink, line, slots)
-                    return value.isoformat(), Reading(ONE_READING if again else SURE, _box([line]))
+                    return value.isoformat(), Reading(
+                        ONE_READING if again else SURE, bounds([line])
+                    )
     # not read at all: say so when the day or the month is written by hand
     for line in rows:
         slots = date_slots(line)
@@ -301,7 +294,7 @@ def _by_hand(ink: Ink, line: Line, slots: list[Slot]) -> Reading:
     """The date's reading when its day or month is written by hand: for the clerk,
     the box of the slots written in."""
     written = [slot.box for slot in slots if filled_in(ink, slot)]
-    box = union(written) or _box([line])
+    box = union(written) or bounds([line])
     return Reading(REFUSED, box, "handwritten" if written else None)
 
 
@@ -392,7 +385,7 @@ def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None,
         return None, NOTHING
     chosen, other = ink.texts_and_other(parts)
     text = _subject_text(" ".join(chosen), as_printed=vv)
-    box = _box(parts)
+    box = bounds(parts)
     if text is None:
         misread = any(misread_syllable(w) for w in " ".join(chosen).split())
         return None, Reading(REFUSED, box, "misread") if misread else NOTHING

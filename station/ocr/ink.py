@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from station.imaging.arrays import Pixels
-from station.ocr.lines import Line, Reader, respace
+from station.ocr.lines import Line, Reader, bounds, respace
 from station.ocr.overlays import colour_mask, dropout
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
 
@@ -89,12 +89,7 @@ class Ink:
 
     def under_colour(self, lines: list[Line]) -> bool:
         """Whether coloured ink (a seal, a box) lies over these lines."""
-        return self.coloured_in(
-            min(line.x0 for line in lines),
-            min(line.y0 for line in lines),
-            max(line.x1 for line in lines),
-            max(line.y1 for line in lines),
-        )
+        return self.coloured_in(*bounds(lines))
 
     def coloured_in(self, x0: float, y0: float, x1: float, y1: float) -> bool:
         """Whether coloured ink covers more than a trace of a region (mm)."""
@@ -112,12 +107,8 @@ class Ink:
         if self.reader is None or not lines:
             return []
         pad = 1.5
-        return self.read(
-            min(line.x0 for line in lines) - pad,
-            min(line.y0 for line in lines) - pad,
-            max(line.x1 for line in lines) + pad,
-            max(line.y1 for line in lines) + pad,
-        )
+        x0, y0, x1, y1 = bounds(lines)
+        return self.read(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
 
     def _crop(self, x0: float, y0: float, x1: float, y1: float) -> Pixels:
         s = self.px_per_mm

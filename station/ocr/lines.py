@@ -168,6 +168,16 @@ class Line:
         return float(np.median([w.y1 - w.y0 for w in self.words]))
 
 
+def bounds(lines: list[Line]) -> tuple[float, float, float, float]:
+    """The box around some lines, in mm: (x0, y0, x1, y1)."""
+    return (
+        min(line.x0 for line in lines),
+        min(line.y0 for line in lines),
+        max(line.x1 for line in lines),
+        max(line.y1 for line in lines),
+    )
+
+
 def lines_of(words: tuple[Word, ...], gap_mm: float = 5.0) -> list[Line]:
     """Words grouped into lines, top to bottom, each line split at wide gaps."""
     rows: list[list[Word]] = []
