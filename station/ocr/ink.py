@@ -11,7 +11,7 @@ import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, bounds, respace
-from station.ocr.overlays import colour_mask, dropout
+from station.ocr.overlays import prepared
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
 
 
@@ -45,8 +45,7 @@ class Ink:
         self, image: Pixels, dpi: int, reader: Reader | None = None, recording: bool = False
     ) -> None:
         # seals, e-signature boxes and stamps are coloured: not the print
-        self.gray = dropout(image)
-        self.colour = colour_mask(image)
+        self.gray, self.colour = prepared(image)
         #: the reader only records what would be read (:class:`station.pipeline.document.Prefetch`):
         #: no fallback readings
         self.recording = recording

@@ -17,6 +17,9 @@ inside such a frame are taken out of the header before it is read.
 
 from __future__ import annotations
 
+import threading
+import weakref
+
 import cv2
 import numpy as np
 
@@ -34,24 +37,48 @@ def colour_mask(image: Pixels) -> Pixels | None:
     """Coloured ink (red, blue, violet) on a colour page; None for a grey or bilevel one."""
     if image.ndim != 3:
         return None
-    spread = image.max(axis=2).astype(np.int16) - image.min(axis=2).astype(np.int16)
+    blue, green, red = cv2.split(image)
+    spread = cv2.subtract(cv2.max(cv2.max(blue, green), red), cv2.min(cv2.min(blue, green), red))
     mask: Pixels = (spread > CHROMA).astype(np.uint8)
     return mask
 
 
-def dropout(image: Pixels) -> Pixels:
-    """The page in grey with coloured ink turned to paper."""
+def dropout(image: Pixels, mask: Pixels | None = None) -> Pixels:
+    """The page in grey with coloured ink (``mask``, else worked out) turned to paper."""
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    mask = colour_mask(image)
+    mask = colour_mask(image) if mask is None else mask
     if mask is None or not mask.any():
         return gray
-    out: Pixels = np.where(mask > 0, 255, gray).astype(np.uint8)
+    out: Pixels = gray.copy()
+    out[mask > 0] = 255
     return out
+
+
+#: the grey page without its coloured ink and the colour mask, per page image
+#: (the header, the closing and both passes of the second readings share them)
+_PREPARED: dict[int, tuple[weakref.ref[Pixels], Pixels, Pixels | None]] = {}
+_PREPARED_LOCK = threading.Lock()
+
+
+def prepared(image: Pixels) -> tuple[Pixels, Pixels | None]:
+    """:func:`dropout` and :func:`colour_mask` of a page image, worked out once."""
+    key = id(image)
+    with _PREPARED_LOCK:
+        found = _PREPARED.get(key)
+        if found is not None and found[0]() is image:
+            return found[1], found[2]
+    mask = colour_mask(image)
+    result = dropout(image, mask), mask
+    with _PREPARED_LOCK:
+        for stale in [k for k, (ref, _, _) in _PREPARED.items() if ref() is None]:
+            del _PREPARED[stale]
+        _PREPARED[key] = (weakref.ref(image), *result)
+    return result
 
 
 def coloured_words(page: PageWords, image: Pixels, dpi: int) -> PageWords:
     """The page's words without those printed in colour (most of their ink coloured)."""
-    mask = colour_mask(image)
+    _, mask = prepared(image)
     if mask is None:
         return page
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
