@@ -34,19 +34,8 @@ _ITEM = re.compile(r"^\s*[-–—+•]\s*")
 Found = dict[str, tuple[Any, Reading]]
 
 
-def _read(
-    ink: Ink, lines: list[Line], span: tuple[float, float] | None = None
-) -> tuple[list[str], float]:
-    """The lines' texts (read again on the image) and the readings' agreement.
-    With ``span`` (the column), a line under a seal, or of which the text layer made almost
-    nothing, is read across to there: the text layer may have lost the words
-    under the seal, and so the line's own end."""
-    junk = sum(c.isalpha() for line in lines for c in line.text) < 3
-    box = bounds(lines)
-    if span is not None and (junk or ink.coloured_in(span[0], box[1], span[1], box[3])):
-        again = ink.read(span[0], box[1] - 1, span[1], box[3] + 1)
-        if len(again) == len(lines):
-            return again, ONE_READING
+def _read(ink: Ink, lines: list[Line]) -> tuple[list[str], float]:
+    """The lines' texts (read again on the image) and the readings' agreement."""
     chosen, other = ink.texts_and_other(lines)
     return chosen, agreement(" ".join(chosen), other)
 

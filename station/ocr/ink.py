@@ -87,15 +87,12 @@ class Ink:
         return chosen, " ".join(layer)
 
     def under_colour(self, lines: list[Line]) -> bool:
-        """Whether coloured ink (a seal, a box) lies over these lines."""
-        return self.coloured_in(*bounds(lines))
-
-    def coloured_in(self, x0: float, y0: float, x1: float, y1: float) -> bool:
-        """Whether coloured ink covers more than a trace of a region (mm)."""
+        """Whether coloured ink (a seal, a box) covers more than a trace of these lines."""
         if self.colour is None:
             return False
         s = self.px_per_mm
         h, w = self.colour.shape
+        x0, y0, x1, y1 = bounds(lines)
         region = self.colour[
             max(0, int(y0 * s)) : min(h, int(y1 * s) + 1),
             max(0, int(x0 * s)) : min(w, int(x1 * s) + 1),
