@@ -18,7 +18,12 @@ from station.ocr.ink import Ink
 from station.ocr.lines import restore_marks
 from station.ocr.overlays import stamp_frames
 from station.ocr.readings import MARKS_DISAGREE, ONE_READING, SURE, agreement
-from station.records.vocabulary import misread_syllable, parse_number, type_of_symbol
+from station.records.vocabulary import (
+    HEADER_FIELDS,
+    misread_syllable,
+    parse_number,
+    type_of_symbol,
+)
 from tests.docgen import random_document, scan
 
 
@@ -75,6 +80,27 @@ def _documents(count: int, **traits: Any) -> list[Made]:
     return out
 
 
+def _processed(
+    docs: list[Made], tmp_path: Path, rng: random.Random, every_page: bool = False
+) -> dict[str, Any]:
+    """The documents scanned (page 1, or every page) and put through ``process`` with OCR."""
+    from station.pipeline.offline import process_inputs
+
+    inputs = []
+    for index, (spec, fields, layout) in enumerate(docs):
+        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
+        pages = render_document(spec, 200, layout)
+        for number, page in enumerate(pages if every_page else pages[:1]):
+            kind = "first" if number == 0 else "last"
+            scanned = scan(page, kind, rng, 200, index, fields, blank=False, max_skew=2.0)
+            path = tmp_path / f"scan_{index:02d}_{number}.jpg"
+            path.write_bytes(scanned.jpeg)
+            inputs.append(path)
+    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
+    batch: dict[str, Any] = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    return batch
+
+
 def test_a_received_stamps_frame_is_found() -> None:
     for spec, _fields, layout in _documents(3, received="2352"):
         page = render_document(spec, 200, layout)[0]
@@ -92,20 +118,9 @@ def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path)
     """The number and the day written into the print by hand, a received stamp
     with its own number beside the subject: the number and the date stay empty,
     the stamp's number is never taken, the printed fields are still read."""
-    from station.pipeline.offline import process_inputs
 
-    rng = random.Random(5)
     docs = _documents(6, handwritten=True, received="2352")
-    inputs = []
-    for index, (spec, fields, layout) in enumerate(docs):
-        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
-        page = render_document(spec, 200, layout)[0]
-        scanned = scan(page, "first", rng, 200, index, fields, blank=False, max_skew=2.0)
-        path = tmp_path / f"scan_{index:02d}.jpg"
-        path.write_bytes(scanned.jpeg)
-        inputs.append(path)
-    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
-    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    batch = _processed(docs, tmp_path, random.Random(5))
     assert len(batch["documents"]) == len(docs)
     printed = 0
     for doc, (_spec, fields, _layout) in zip(batch["documents"], docs, strict=True):
@@ -162,30 +177,12 @@ def test_coloured_ink_is_not_the_print() -> None:
 def test_seals_and_e_signature_boxes_over_the_header_change_no_field(tmp_path: Path) -> None:
     """An e-signature box and an e-seal composited over the motto: no field
     read wrong, and the motto found again under the seal."""
-    from station.pipeline.offline import process_inputs
 
-    rng = random.Random(9)
     docs = _documents(4, esigned=True)
-    inputs = []
-    for index, (spec, fields, layout) in enumerate(docs):
-        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
-        page = render_document(spec, 200, layout)[0]
-        scanned = scan(page, "first", rng, 200, index, fields, blank=False, max_skew=2.0)
-        path = tmp_path / f"scan_{index:02d}.jpg"
-        path.write_bytes(scanned.jpeg)
-        inputs.append(path)
-    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
-    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    batch = _processed(docs, tmp_path, random.Random(9))
     exact = 0
     for doc, (_spec, fields, _layout) in zip(batch["documents"], docs, strict=True):
-        for name in (
-            "TypeName",
-            "CodeNumber",
-            "CodeNotation",
-            "IssuedDate",
-            "OrganName",
-            "Subject",
-        ):
+        for name in HEADER_FIELDS[:6]:  # the printed ones
             assert doc["metadata"][name] in (None, fields[name]), (name, doc["metadata"][name])
             exact += doc["metadata"][name] == fields[name]
     # 16 before the motto was read again under the seal; 21 today
@@ -210,21 +207,9 @@ def test_an_agency_name_opens_with_its_kind() -> None:
 def test_the_signer_and_the_recipients_are_read_from_the_last_page(tmp_path: Path) -> None:
     """Phụ lục I's closing: the signature block (authority, position, name) and
     "Nơi nhận" on the last page; never a wrong value, most of them read."""
-    from station.pipeline.offline import process_inputs
 
-    rng = random.Random(11)
     docs = _documents(5)
-    inputs = []
-    for index, (spec, fields, layout) in enumerate(docs):
-        spec = dataclasses.replace(spec, registration=f"DEN-2024-{index + 1:06d}")
-        for number, page in enumerate(render_document(spec, 200, layout)):
-            kind = "first" if number == 0 else "last"
-            scanned = scan(page, kind, rng, 200, index, fields, blank=False, max_skew=2.0)
-            path = tmp_path / f"scan_{index:02d}_{number}.jpg"
-            path.write_bytes(scanned.jpeg)
-            inputs.append(path)
-    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
-    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    batch = _processed(docs, tmp_path, random.Random(11), every_page=True)
     assert len(batch["documents"]) == len(docs)
     exact = 0
     for doc, (spec, _fields, _layout) in zip(batch["documents"], docs, strict=True):

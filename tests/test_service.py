@@ -49,6 +49,14 @@ def _config(data: Path, device: str, auto_confirm: int = 0) -> Config:
     )
 
 
+def _started(config: Config) -> tuple[Station, Store]:
+    """A station on ``config``'s data, started (again after a restart)."""
+    store = Store(config.station.data_dir, owner=True)
+    station = Station(Settings(config), store, connect=False)
+    station.start()
+    return station, store
+
+
 def test_hot_folder_starts_a_batch_and_a_restart_finishes_reading_it(
     sample_scans: Path, tmp_path: Path
 ) -> None:
@@ -261,13 +269,7 @@ def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
     counting down after the restart; one whose countdown the clerk stopped does not."""
     config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=600)
 
-    def started() -> tuple[Station, Store]:
-        store = Store(config.station.data_dir, owner=True)
-        station = Station(Settings(config), store, connect=False)
-        station.start()
-        return station, store
-
-    station, store = started()
+    station, store = _started(config)
     try:
         assert station.scan()
         batch = _until(lambda: station.last_batch)
@@ -275,14 +277,14 @@ def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
     finally:
         station.stop()
         store.close()
-    station, store = started()
+    station, store = _started(config)
     try:
         _until(lambda: batch in station.processor.countdown.deadlines)
         assert station.stop_countdown(batch)
     finally:
         station.stop()
         store.close()
-    station, store = started()
+    station, store = _started(config)
     try:
         assert station.last_batch == batch and store.batch(batch).state == "review"
         _until(lambda: station.processor.inbox.empty())
@@ -417,13 +419,7 @@ def test_a_confirmation_cut_off_after_queueing_never_rewrites_a_queued_file(
 
     config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=1)
 
-    def started() -> tuple[Station, Store]:
-        store = Store(config.station.data_dir, owner=True)
-        station = Station(Settings(config), store, connect=False)
-        station.start()
-        return station, store
-
-    station, store = started()
+    station, store = _started(config)
     try:
         assert station.scan()
         batch = _until(lambda: station.last_batch)
@@ -437,7 +433,7 @@ def test_a_confirmation_cut_off_after_queueing_never_rewrites_a_queued_file(
     with db:
         db.execute("UPDATE batches SET state = 'confirmed' WHERE id = ?", (batch,))
     db.close()
-    station, store = started()
+    station, store = _started(config)
     try:
         _until(lambda: store.batch(batch).state == "done", 180)
         items = store.outbox.items(("queued",))

@@ -103,17 +103,20 @@ def addressees(page: PageWords, ink: Ink) -> Found:
     return {"Addressees": (items, Reading(_list_confidence(confidence), bounds(block)))}
 
 
+def _recipients_line(lines: list[Line], width: float) -> Line | None:
+    """The last "Nơi nhận:" in the left half: the closing's anchor."""
+    openings = [
+        line for line in lines if fold(line.text).startswith("NOI NHAN") and line.x0 < width / 2
+    ]
+    return openings[-1] if openings else None
+
+
 def recipients(page: PageWords, ink: Ink) -> Found:
     """The "Nơi nhận:" list at the bottom left of the last page."""
     lines = lines_of(page.words)
-    openings = [
-        line
-        for line in lines
-        if fold(line.text).startswith("NOI NHAN") and line.x0 < page.width_mm / 2
-    ]
-    if not openings:
+    opening = _recipients_line(lines, page.width_mm)
+    if opening is None:
         return {}
-    opening = openings[-1]
     block = _following(opening, lines, 0.0, page.width_mm * 0.55)
     if not block:
         return {}
@@ -131,14 +134,9 @@ def signer(page: PageWords, ink: Ink) -> Found:
     The block is read on the image without its coloured ink: the seal and the
     signature sit over it, and the text layer often lost its lines there."""
     lines = lines_of(page.words)
-    openings = [
-        line
-        for line in lines
-        if fold(line.text).startswith("NOI NHAN") and line.x0 < page.width_mm / 2
-    ]
-    if not openings:
+    anchor = _recipients_line(lines, page.width_mm)
+    if anchor is None:
         return {}
-    anchor = openings[-1]
     x0, x1 = page.width_mm * 0.42, page.width_mm - 3
     top = anchor.y0 - 8
     read = [" ".join(restore_marks(text.split())) for text in ink.read(x0, top, x1, top + 60)]

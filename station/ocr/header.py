@@ -56,7 +56,7 @@ from station.ocr.readings import (
     settle,
     union,
 )
-from station.ocr.slots import Slot, date_slots, filled_in, number_slot
+from station.ocr.slots import date_slots, filled_in, number_slot
 from station.records.vocabulary import (
     CONG_VAN,
     FIELDS,
@@ -276,26 +276,29 @@ def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
             for text in texts:
                 value = parse_date(text, latest)
                 if value is not None:
-                    slots = date_slots(line)
-                    if not slots or any(filled_in(ink, slot) for slot in slots):
-                        return None, _by_hand(ink, line, slots)
+                    refused = _by_hand(ink, line)
+                    if refused is not None:
+                        return None, refused
                     return value.isoformat(), Reading(
                         ONE_READING if again else SURE, bounds([line])
                     )
     # not read at all: say so when the day or the month is written by hand
     for line in rows:
-        slots = date_slots(line)
-        if slots and any(filled_in(ink, slot) for slot in slots):
-            return None, _by_hand(ink, line, slots)
+        refused = _by_hand(ink, line)
+        if refused is not None and refused.code:
+            return None, refused
     return None, NOTHING
 
 
-def _by_hand(ink: Ink, line: Line, slots: list[Slot]) -> Reading:
-    """The date's reading when its day or month is written by hand: for the clerk,
-    the box of the slots written in."""
+def _by_hand(ink: Ink, line: Line) -> Reading | None:
+    """None when the date line's day and month are printed like its year; else
+    the refusal: for the clerk, with the box of the slots written by hand (no
+    slots found: refused without a reason)."""
+    slots = date_slots(line)
     written = [slot.box for slot in slots if filled_in(ink, slot)]
-    box = union(written) or bounds([line])
-    return Reading(REFUSED, box, "handwritten" if written else None)
+    if slots and not written:
+        return None
+    return Reading(REFUSED, union(written) or bounds([line]), "handwritten" if written else None)
 
 
 def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
