@@ -44,6 +44,9 @@ class DocumentSpec:
     marks: Sequence[str] = field(default_factory=tuple)
     #: the number and the day written into blanks of the print by hand
     handwritten: bool = False
+    #: the number and the day typed into the blanks by the signing system, in a
+    #: font of their own standing above the line (born-digital documents)
+    typed_in: bool = False
     #: a received stamp over the header, with this register number of its office
     received: str | None = None
     #: signed electronically: the signing software's blue box and a red e-seal over the header
@@ -341,8 +344,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         y += 6.0
     y += 3.0
     hand = random.Random(f"{spec.number}/{spec.notation}/{spec.issued}")
-    if spec.handwritten:
-        _filled_in(pen, (45, y), ("Số: ", f"/{spec.notation}"), spec.number, 13, "regular", hand)
+    if spec.handwritten or spec.typed_in:
+        parts = ("Số: ", f"/{spec.notation}")
+        _filled_in(pen, (45, y), parts, spec.number, 13, "regular", hand, spec.typed_in)
     else:
         pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
     pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style="bold", anchor="ma")
@@ -356,9 +360,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
     )
     day = f"{spec.issued.day:02d}"
     month = f"{spec.issued.month:02d}" if spec.issued.month < 3 else str(spec.issued.month)
-    if spec.handwritten:
+    if spec.handwritten or spec.typed_in:
         parts = (f"{spec.place}, ngày ", f" tháng {month} năm {spec.issued.year}")
-        _filled_in(pen, (140, 30), parts, day, 13, "italic", hand)
+        _filled_in(pen, (140, 30), parts, day, 13, "italic", hand, spec.typed_in)
     else:
         pen.text(
             (140, 30),
@@ -400,11 +404,18 @@ def _filled_in(
     size_pt: float,
     style: str,
     rng: random.Random,
+    typed: bool = False,
 ) -> None:
     """A printed line with a blank between ``parts``, centred on ``centre_mm``,
-    and ``value`` written into the blank by hand."""
+    and ``value`` written into the blank by hand, or ``typed`` by the signing
+    system: in a font of its own, as tall as the print or a little less, raised
+    above the line."""
     f = pen.font(size_pt, style)
-    blank = pen.px(4.5 * len(value) + 3)
+    # a hand needs room; the signing system fills in its value, a space or less around it
+    small = pen.font(size_pt * rng.uniform(0.88, 1.0), style)
+    shift = pen.px(rng.uniform(-1.2, 0.3)) if typed else pen.px(1.5)
+    width = pen.draw.textlength(value, font=small) + pen.px(rng.uniform(0.3, 2.0))
+    blank = shift + width if typed else pen.px(4.5 * len(value) + 3)
     before, after = (pen.draw.textlength(part, font=f) for part in parts)
     left = pen.px(centre_mm[0]) - (before + blank + after) / 2
     top = pen.px(centre_mm[1])
@@ -412,6 +423,12 @@ def _filled_in(
     pen.draw.text((left + before + blank, top), parts[1], font=f, fill=(20, 20, 20))
     ascent, _ = f.getmetrics()
     cap = pen.draw.textbbox((0, 0), "0", font=f, anchor="ls")
+    if typed:
+        baseline = top + ascent + cap[1] * rng.uniform(0.15, 0.25)  # cap[1] < 0: up
+        pen.draw.text(
+            (left + before + shift, baseline), value, font=small, fill=(20, 20, 20), anchor="ls"
+        )
+        return
     write_digits(pen.draw, value, left + before + pen.px(1.5), top + ascent, -cap[1], rng)
 
 

@@ -48,6 +48,7 @@ from station.ocr.lines import (
 from station.ocr.overlays import coloured_words, outside, stamp_frames
 from station.ocr.pdf import PageWords
 from station.ocr.readings import (
+    MARKS_DISAGREE,
     ONE_READING,
     REFUSED,
     SURE,
@@ -56,13 +57,14 @@ from station.ocr.readings import (
     settle,
     union,
 )
-from station.ocr.slots import date_slots, filled_in, number_slot
+from station.ocr.slots import Slot, date_slots, filled_in, number_slot, typed_digits
 from station.records.vocabulary import (
     CONG_VAN,
     FIELDS,
     SYLLABLE,
     clean,
     fold,
+    is_number,
     misread_syllable,
     nfc,
     parse_date,
@@ -130,8 +132,10 @@ def _header(page: PageWords, ink: Ink) -> Header:
     for line in lines:
         if line.cx >= split_x or line.y0 > page.height_mm * 0.3:
             continue
-        # "Số: 45/…", or "Số:" with the number written by hand and the symbol after
-        if not re.match(r"^S\S{0,2}\s*(?:[:;.,]?\s*[0-9]|[:;.,])", line.text):
+        # "Số: 45/…", or "Số:" with the number written by hand and the symbol after;
+        # or the label misread ("86:46 /CT-UBND") before a symbol that is one
+        label = re.match(r"^S\S{0,2}\s*(?:[:;.,]?\s*[0-9]|[:;.,])", line.text)
+        if not label and not (re.match(r"^\S{1,3}:", line.text) and parse_symbol(line.text)):
             continue
         row = join_row(line, lines, 0.0, split_x)
         if re.match(r"^S\S{0,2}\s*[:;.,]?\s*[0-9]", line.text) or re.search(r"[/|]", row.text):
@@ -222,6 +226,10 @@ def read_fields(
             box = slot.box if slot is not None else number_box
             readings["CodeNumber"] = Reading(REFUSED, box, "handwritten" if by_hand else None)
             found["CodeNumber"] = None
+        elif slot is not None:
+            found["CodeNumber"], readings["CodeNumber"] = _typed_number(
+                found["CodeNumber"], readings.get("CodeNumber"), ink, slot
+            )
     if found["CodeNotation"] is None and head.number is not None:
         # the number unreadable (by hand), the printed symbol after it is not
         symbol = parse_symbol(head.number.text)
@@ -250,6 +258,22 @@ def read_fields(
 NOTHING = Reading(REFUSED)
 
 
+def _typed_number(
+    number: str | None, reading: Reading | None, ink: Ink, slot: Slot
+) -> tuple[str | None, Reading]:
+    """The number checked against its slot's digits read alone (as the day,
+    :func:`_dated`): agreeing, sure; alone (the line's number unreadable, "542_"),
+    from one reading; disagreeing, left for the clerk."""
+    digits = typed_digits(ink, slot)
+    if digits is None or not is_number(digits):
+        return number, reading or NOTHING
+    if number is None:
+        return digits, Reading(ONE_READING, slot.box)
+    if int(digits) == int(number):
+        return number, Reading(SURE, reading.box if reading else slot.box)
+    return None, Reading(MARKS_DISAGREE, slot.box, "disagree", digits)
+
+
 def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
     """The dated place line, in the right column under the motto; read again
     across the column when the text layer garbled it (italic print). Kept only
@@ -274,20 +298,47 @@ def _issued(head: Header, ink: Ink, latest: date) -> tuple[str | None, Reading]:
                 else [line.text]
             )
             for text in texts:
-                value = parse_date(text, latest)
-                if value is not None:
-                    refused = _by_hand(ink, line)
-                    if refused is not None:
-                        return None, refused
-                    return value.isoformat(), Reading(
-                        ONE_READING if again else SURE, bounds([line])
-                    )
+                dated = _dated(text, line, ink, latest, ONE_READING if again else SURE)
+                if dated is not None:
+                    return dated
     # not read at all: say so when the day or the month is written by hand
     for line in rows:
         refused = _by_hand(ink, line)
         if refused is not None and refused.code:
             return None, refused
     return None, NOTHING
+
+
+def _dated(
+    text: str, line: Line, ink: Ink, latest: date, sure: float
+) -> tuple[str | None, Reading] | None:
+    """The date of one reading of the date line, checked against its day slot;
+    None when this reading gives no date.
+
+    The day of a printed line is also read alone from its slot
+    (:func:`typed_digits`): a day typed in by the signing system in a smaller,
+    raised font is often misread with its line ("08" as "98"). The slot's
+    digits agreeing with the line make the date sure; standing alone (the
+    line's day unreadable) they give it from one reading; disagreeing, the
+    date is left for the clerk with the slot's reading offered."""
+    value = parse_date(text, latest)
+    if value is None and parse_date(text, latest, day=1) is None:
+        return None
+    refused = _by_hand(ink, line)
+    if refused is not None:
+        return None, refused
+    box = bounds([line])
+    slot = next((slot for slot in date_slots(line) if slot.name == "day"), None)
+    digits = typed_digits(ink, slot) if slot is not None else None
+    day = int(digits) if digits else None
+    if value is not None and (day is None or day == value.day):
+        return value.isoformat(), Reading(SURE if day is not None else sure, box)
+    by_slot = parse_date(text, latest, day=day) if day is not None else None
+    if by_slot is None:
+        return None
+    if value is None:
+        return by_slot.isoformat(), Reading(ONE_READING, slot.box if slot else box)
+    return None, Reading(MARKS_DISAGREE, box, "disagree", by_slot.isoformat())
 
 
 def _by_hand(ink: Ink, line: Line) -> Reading | None:

@@ -12,6 +12,7 @@ import numpy as np
 from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, bounds, respace
 from station.ocr.overlays import prepared
+from station.ocr.tesseract import DIGITS
 from station.records.vocabulary import SECRECY, URGENCY, clean, similar
 
 
@@ -248,6 +249,27 @@ class Ink:
             if words:
                 kept.append(clean(" ".join(words)))
         return kept
+
+    def digits(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
+        """The digits in a region (a filled-in number or day), read twice: at
+        the scan's scale and at twice it, each on a white margin; [] without a
+        reader. Two readings that agree are a witness for the value."""
+        if self.reader is None:
+            return []
+        crop = self._crop(x0, y0, x1, y1)
+        if crop.size < 50:
+            return []
+        margin = int(2 * self.px_per_mm)
+        found = []
+        for scale in (1, 2):
+            image = (
+                cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+                if scale > 1
+                else crop
+            )
+            image = np.pad(image, margin * scale, constant_values=255)
+            found.append("".join("".join(self.reader(image, self.dpi * scale, DIGITS)).split()))
+        return found
 
     def read(self, x0: float, y0: float, x1: float, y1: float) -> list[str]:
         """A region read again; [] without a reader."""

@@ -3,13 +3,14 @@ Vietnamese: lost marks on known agency names, broken spacing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.pdf import Word
+from station.ocr.tesseract import TEXT, Mode
 from station.records.vocabulary import clean, fold, tones, untoned
 
 MOTTO = "CONG HOA XA HOI CHU NGHIA VIET NAM"
@@ -222,4 +223,8 @@ def join_row(line: Line, lines: list[Line], x0: float, x1: float) -> Line:
     return Line(tuple(words))
 
 
-Reader = Callable[[Pixels, int], list[str]]
+class Reader(Protocol):
+    """Reads a small image of print: its lines, top to bottom
+    (:func:`station.ocr.tesseract.read_lines`)."""
+
+    def __call__(self, image: Pixels, dpi: int, mode: Mode = TEXT, /) -> list[str]: ...

@@ -38,6 +38,9 @@ STROKE = (0.75, 1.25)
 #: (handwriting leaves the line; the text layer's boxes can be tighter than the print)
 REACH_UP, REACH_DOWN = 0.35, 0.25
 
+#: the least space between two words, in mm
+SPACE = 0.6
+
 Box = tuple[float, float, float, float]
 
 
@@ -69,6 +72,14 @@ def _find(words: tuple[Word, ...], pattern: str, start: int = 0) -> tuple[int, i
     return None
 
 
+def _end(words: tuple[Word, ...], index: int) -> float:
+    """Where a word ends; a text layer's box that reaches over the next word (it
+    took in a raised fill-in) ends a space before the next word starts."""
+    if index + 1 < len(words):
+        return min(words[index].x1, words[index + 1].x0 - SPACE)
+    return words[index].x1
+
+
 def _band(line: Line) -> tuple[float, float, float]:
     return line.y0, line.y1, line.y1 - line.y0
 
@@ -83,11 +94,14 @@ def number_slot(line: Line) -> Slot | None:
         return None
     top, bottom, height = _band(line)
     first = words[0]
+    colon = first.text.find(":")
     digit = re.search(r"[0-9]", first.text)
-    if digit is not None:  # "Số:45/…" run together
+    if 0 <= colon < len(first.text) - 1:  # "Số:45/…" run together: after the label
+        x0 = _x(first, colon + 1)
+    elif digit is not None:
         x0 = _x(first, digit.start())
     elif slash[0] > 0:
-        x0 = first.x1
+        x0 = _end(words, 0)
     else:
         return None
     x1 = _x(words[slash[0]], slash[1])
@@ -107,10 +121,11 @@ def date_slots(line: Line) -> list[Slot]:
     words = line.words
     day = _find(words, r"NGAY")
     month = _find(words, r"THANG", day[0] if day else 0)
-    year_word = _find(words, r"NAM", month[0] if month else 0)
-    if day is None or month is None or year_word is None:
+    if day is None or month is None:
         return []
-    year = _find(words, r"[0-9OIL]{4}", year_word[0])
+    # "năm" may be lost to the reading ("ndm"): the year's four digits still end the month
+    year_word = _find(words, r"NAM", month[0])
+    year = _find(words, r"[0-9OIL]{4}", year_word[0] if year_word else month[0] + 1)
     if year is None:
         return []
     top, bottom, height = _band(line)
@@ -122,12 +137,18 @@ def date_slots(line: Line) -> list[Slot]:
     )
 
     def between(a: tuple[int, int, int], b: tuple[int, int, int]) -> Box:
-        x0 = _x(words[a[0]], a[2]) if a[2] < len(words[a[0]].text) else words[a[0]].x1
-        return (x0, top - REACH_UP * height, _x(words[b[0]], b[1]), bottom + REACH_DOWN * height)
+        x0 = _x(words[a[0]], a[2]) if a[2] < len(words[a[0]].text) else _end(words, a[0])
+        x1 = _x(words[b[0]], b[1])
+        # the words read between the two keywords are the slot's, wherever the
+        # text layer put the next keyword's box (a seal over it can move it)
+        inside = words[a[0] + 1 : b[0]]
+        if inside:
+            x0, x1 = min(x0, *(w.x0 for w in inside)), max(x1, *(w.x1 for w in inside))
+        return (x0, top - REACH_UP * height, x1, bottom + REACH_DOWN * height)
 
     return [
         Slot("day", between(day, month), year_box),
-        Slot("month", between(month, year_word), year_box),
+        Slot("month", between(month, year_word or year), year_box),
     ]
 
 
@@ -153,4 +174,16 @@ def _differs(found: Glyphs, reference: Glyphs) -> str | None:
     stroke = found.stroke / reference.stroke
     if not STROKE[0] <= stroke <= STROKE[1]:
         return f"{'heavier' if stroke > 1 else 'lighter'} strokes than the print ({stroke:.2f}×)"
+    return None
+
+
+def typed_digits(ink: Ink, slot: Slot) -> str | None:
+    """The digits in a slot, read alone (:meth:`Ink.digits`), when both
+    readings agree on them; None otherwise. Asked only of a slot whose ink is
+    print (:func:`filled_in` found no hand)."""
+    x0, y0, x1, y1 = slot.box
+    pad = 0.3
+    found = ink.digits(x0 + pad, y0, x1 - pad, y1)
+    if len(found) == 2 and found[0] and found[0] == found[1]:
+        return found[0]
     return None

@@ -75,14 +75,36 @@ def detect_orientation(gray: NDArray[np.uint8], dpi: int) -> Orientation | None:
     return Orientation(int(rotate.group(1)), float(confidence.group(1)))
 
 
-def read_lines(gray: NDArray[np.uint8], dpi: int, langs: str = "vie", psm: int = 6) -> list[str]:
-    """The lines of print in a small image (a block: ``psm`` 6, one line: 7), top to
-    bottom; empty lines dropped, [] when nothing is read."""
+@dataclass(frozen=True)
+class Mode:
+    """How a small region is read: Tesseract's languages, page segmentation
+    (6 a block, 7 one line) and, when set, the only characters it may answer."""
+
+    langs: str
+    psm: int
+    only: str = ""
+
+    def args(self, dpi: int) -> list[str]:
+        args = ["-l", self.langs, "--psm", str(self.psm), "--dpi", str(dpi)]
+        return [*args, "-c", f"tessedit_char_whitelist={self.only}"] if self.only else args
+
+
+#: lines of Vietnamese print
+TEXT = Mode("vie", 6)
+#: one line of Vietnamese print
+LINE = Mode("vie", 7)
+#: the digits of a filled-in number or day (the English model reads lone digits best)
+DIGITS = Mode("eng", 7, "0123456789")
+
+
+def read_lines(gray: NDArray[np.uint8], dpi: int, mode: Mode = TEXT) -> list[str]:
+    """The lines of print in a small image, top to bottom; empty lines dropped,
+    [] when nothing is read."""
     with tempfile.TemporaryDirectory(prefix="scanstation-lines-") as tmp:
         path = Path(tmp) / "block.png"
         cv2.imwrite(str(path), gray)
         try:
-            out = _run([str(path), "stdout", "-l", langs, "--psm", str(psm), "--dpi", str(dpi)])
+            out = _run([str(path), "stdout", *mode.args(dpi)])
         except subprocess.TimeoutExpired:
             return []
     if out.returncode != 0:
@@ -90,13 +112,13 @@ def read_lines(gray: NDArray[np.uint8], dpi: int, langs: str = "vie", psm: int =
     return [line.strip() for line in out.stdout.splitlines() if line.strip()]
 
 
-def read_line(gray: NDArray[np.uint8], dpi: int, langs: str = "vie") -> str:
+def read_line(gray: NDArray[np.uint8], dpi: int) -> str:
     """The text of one line of print; "" when none is read."""
-    return " ".join(read_lines(gray, dpi, langs, psm=7))
+    return " ".join(read_lines(gray, dpi, LINE))
 
 
 def read_many(
-    images: list[NDArray[np.uint8]], dpi: int, langs: str = "vie", psm: int = 6
+    images: list[NDArray[np.uint8]], dpi: int, mode: Mode = TEXT
 ) -> list[list[str]] | None:
     """The lines of several small images in one Tesseract run (the model is
     loaded once): a list of lines per image, or None when the run fails."""
@@ -112,7 +134,7 @@ def read_many(
         listing.write_text("\n".join(names) + "\n", encoding="utf-8")
         try:
             out = _run(
-                [str(listing), "stdout", "-l", langs, "--psm", str(psm), "--dpi", str(dpi)],
+                [str(listing), "stdout", *mode.args(dpi)],
                 timeout=60 + 10 * len(images),
             )
         except subprocess.TimeoutExpired:

@@ -27,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from station.common import workers
 from station.errors import OcrError
+from station.ocr.tesseract import LINE, TEXT, Mode
 
 if TYPE_CHECKING:
     from station.ocr.header import HeaderRead
+    from station.ocr.lines import Reader
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _read_fields(
     doc: DocumentJob,
     pages: tuple[Page, Page],
     job: BatchJob,
-    reader: Callable[[Any, int], list[str]],
+    reader: Reader,
     line_reader: Callable[[Any, int], str],
     recording: bool = False,
 ) -> HeaderRead:
@@ -192,55 +194,52 @@ class Prefetch:
     pass reads from here, and a region not fetched is read alone."""
 
     def __init__(self) -> None:
-        self._wanted: dict[bytes, tuple[Any, int]] = {}
+        self._wanted: dict[bytes, tuple[Any, int, Mode]] = {}
         self._read: dict[bytes, list[str]] = {}
 
     @staticmethod
-    def _key(image: Any, dpi: int) -> bytes:
+    def _key(image: Any, dpi: int, mode: Mode) -> bytes:
         digest = hashlib.blake2b(image.tobytes(), digest_size=16)
-        digest.update(f"{image.shape}/{dpi}".encode())
+        digest.update(f"{image.shape}/{dpi}/{mode}".encode())
         return digest.digest()
 
-    def record(self, image: Any, dpi: int) -> list[str]:
-        self._wanted.setdefault(self._key(image, dpi), (image, dpi))
+    def record(self, image: Any, dpi: int, mode: Mode = TEXT) -> list[str]:
+        self._wanted.setdefault(self._key(image, dpi, mode), (image, dpi, mode))
         return []
 
     def record_line(self, image: Any, dpi: int) -> str:
-        self.record(image, dpi)
+        self.record(image, dpi, LINE)
         return ""
 
     def fetch(self, pool: ThreadPoolExecutor, parts: int) -> None:
         from station.ocr import tesseract
 
-        groups: dict[int, list[bytes]] = {}
-        for key, (_, dpi) in self._wanted.items():
-            groups.setdefault(dpi, []).append(key)
+        groups: dict[tuple[int, Mode], list[bytes]] = {}
+        for key, (_, dpi, mode) in self._wanted.items():
+            groups.setdefault((dpi, mode), []).append(key)
         chunks = [
-            (dpi, keys[i::parts])
-            for dpi, keys in groups.items()
+            (how, keys[i::parts])
+            for how, keys in groups.items()
             for i in range(parts)
             if keys[i::parts]
         ]
 
-        def run(chunk: tuple[int, list[bytes]]) -> None:
-            dpi, keys = chunk
-            found = tesseract.read_many([self._wanted[k][0] for k in keys], dpi)
+        def run(chunk: tuple[tuple[int, Mode], list[bytes]]) -> None:
+            (dpi, mode), keys = chunk
+            found = tesseract.read_many([self._wanted[k][0] for k in keys], dpi, mode)
             if found is not None:
                 self._read.update(zip(keys, found, strict=True))
 
         list(pool.map(run, chunks))
 
-    def lines(self, image: Any, dpi: int) -> list[str]:
+    def lines(self, image: Any, dpi: int, mode: Mode = TEXT) -> list[str]:
         from station.ocr import tesseract
 
-        found = self._read.get(self._key(image, dpi))
-        return found if found is not None else tesseract.read_lines(image, dpi)
+        found = self._read.get(self._key(image, dpi, mode))
+        return found if found is not None else tesseract.read_lines(image, dpi, mode)
 
     def line(self, image: Any, dpi: int) -> str:
-        from station.ocr import tesseract
-
-        found = self._read.get(self._key(image, dpi))
-        return " ".join(found) if found is not None else tesseract.read_line(image, dpi)
+        return " ".join(self.lines(image, dpi, LINE))
 
 
 class OcrPool:

@@ -94,6 +94,10 @@ READING_CODES = {
     "handwritten": ("viết tay", "written by hand"),
     "marks_disagree": ("các lần đọc khác nhau về dấu", "the readings disagree on a mark"),
     "misread": ("đọc ra chữ không có trong tiếng Việt", "not a Vietnamese word as read"),
+    "disagree": (
+        "dòng và ô số đọc ra khác nhau",
+        "the line and its filled-in digits read differently",
+    ),
 }
 #: the five tone marks (huyền, sắc, ngã, hỏi, nặng) as combining characters
 TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -141,6 +145,10 @@ _NUMBER = re.compile(
 _DATE = re.compile(
     r"NGAY\s*(?P<day>[0-9OIl]{1,2})\s*THANG\s*(?P<month>[0-9OIl]{1,2})\s*NAM\s*(?P<year>[0-9OIl]{4})"
 )
+#: the date line whatever stands for its day (read apart, from its slot)
+_DATE_ANY_DAY = re.compile(
+    r"NGAY\s*\S{0,3}?\s*THANG\s*(?P<month>[0-9OIl]{1,2})\s*NAM\s*(?P<year>[0-9OIl]{4})"
+)
 _ABBREVIATIONS = {fold(k): k for k in TYPES}
 
 
@@ -152,13 +160,19 @@ def similar(a: str, b: str) -> float:
     return SequenceMatcher(None, fold(a), fold(b)).ratio()
 
 
+def is_number(digits: str) -> bool:
+    """Whether digits can be a document's number: Decree 30 writes those under
+    10 with two digits ("05")."""
+    return digits.isdigit() and int(digits) > 0 and (int(digits) >= 10 or len(digits) == 2)
+
+
 def parse_number(text: str) -> tuple[str, str] | None:
     """("45", "QĐ-VKS") from "Số: 45/QĐ-VKS", checked against the symbol rules."""
     match = _NUMBER.match(clean(text).strip())
     if not match:
         return None
     number = _digits(match["number"])
-    if not number.isdigit() or int(number) == 0 or (int(number) < 10 and len(number) != 2):
+    if not is_number(number):
         return None
     symbol = _symbol(match["symbol"], match["year"])
     return (number, symbol) if symbol else None
@@ -210,12 +224,15 @@ def _type_part(part: str, table: dict[str, str]) -> str | None:
     return candidates[0] if len(candidates) == 1 else None
 
 
-def parse_date(text: str, latest: date) -> date | None:
-    match = _DATE.search(fold(text))
+def parse_date(text: str, latest: date, day: int | None = None) -> date | None:
+    """The date of a "…, ngày 05 tháng 3 năm 2025" line; with ``day``, that day
+    and the line's month and year, whatever the line reads as its day."""
+    match = (_DATE if day is None else _DATE_ANY_DAY).search(fold(text))
     if not match:
         return None
     try:
-        value = date(*(int(_digits(match[k])) for k in ("year", "month", "day")))
+        year, month = (int(_digits(match[k])) for k in ("year", "month"))
+        value = date(year, month, day if day is not None else int(_digits(match["day"])))
     except ValueError:
         return None
     return value if date(1945, 9, 2) <= value <= latest else None
