@@ -283,3 +283,50 @@ def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
         _until(lambda: len(list(counter.out.glob("vks-th-vt01/*/*/*.pdf"))) == 3)
     finally:
         counter.stop()
+
+
+def test_an_edit_is_never_lost_to_the_countdown_or_a_confirmation(
+    broker: Mosquitto, samples: Path, tmp_path: Path
+) -> None:
+    """The clerk starts typing while a clean batch counts down: the countdown
+    stops at the first touch and never comes back by itself; a refresh of the
+    screen keeps the unsaved text; "Xác nhận và gửi" without "Lưu thông tin"
+    saves it first, and the typed subject is what is delivered."""
+    counter = _counter(broker, samples, tmp_path, auto_confirm=2)
+    try:
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
+            page.goto(f"{counter.url}/")
+            page.locator("#scan-button").click()
+            page.wait_for_url("**/batch/**", timeout=20_000)
+            box = page.locator("#countdown")
+            expect(box).to_be_visible(timeout=120_000)
+            # three documents: two seconds each
+            assert int(box.get_attribute("data-seconds") or 0) > 2
+            subject = _doc(page, 1).locator('textarea[name="Subject"]')
+            subject.click()
+            subject.press("End")
+            subject.type(" (đã sửa)")
+            expect(box).to_have_count(0, timeout=10_000)
+            batch = counter.station.last_batch
+            assert batch is not None
+            assert counter.station.processor.countdown_left(batch) is None
+            typed = subject.input_value()
+            assert typed.endswith(" (đã sửa)")
+            # away from the field, the screen refreshed by the station: the text stays
+            page.locator("h1").first.click()
+            counter.station.hub.publish("batch", batch=batch, stage="review")
+            time.sleep(8)  # well past the countdown's six seconds
+            assert page.locator("#batch-state").get_attribute("data-state") == "review"
+            expect(_doc(page, 1).locator('textarea[name="Subject"]')).to_have_value(typed)
+            page.locator("#confirm").click()
+            expect(page.locator("#batch-state")).to_have_attribute(
+                "data-state", "done", timeout=60_000
+            )
+        _until(lambda: len(list(counter.out.glob("vks-th-vt01/*/*/*.json"))) == 3)
+        delivered = [json.loads(p.read_text()) for p in counter.out.glob("vks-th-vt01/*/*/*.json")]
+        assert sum(m["Subject"] == " ".join(typed.split()) for m in delivered) == 1, [
+            m["Subject"] for m in delivered
+        ]
+    finally:
+        counter.stop()

@@ -35,7 +35,10 @@ class PipelineSection(Strict):
         10,
         ge=0,
         le=600,
-        description="Countdown before a clean batch is confirmed by itself; 0 turns it off.",
+        description=(
+            "Countdown, per document, before a clean batch read surely is confirmed by "
+            "itself (at most 900 s in all); 0 turns it off."
+        ),
     )
 
     @field_validator("registration_pattern")

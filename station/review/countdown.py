@@ -1,9 +1,12 @@
 """The countdown to a batch's confirmation (``[pipeline] auto_confirm_seconds``).
 
-A batch whose documents are all clean (labelled, no warning) counts down once
-it has been read; when the time is up the station confirms it. The clerk may
-stop it; it then stays stopped, across restarts, until the batch is read
-again (the hold is kept in the store, table ``review_holds``).
+A batch whose documents are all clean (labelled, no warning) and whose header
+fields were read surely (none for the clerk to check) counts down once it has been read, for
+``auto_confirm_seconds`` a document (at most :data:`LONGEST` seconds); when the
+time is up the station confirms it. The clerk may stop it, and any touch, key
+or focus on the batch's screen does; it then stays stopped, across restarts,
+until the batch is read again (the hold is kept in the store, table
+``review_holds``).
 """
 
 from __future__ import annotations
@@ -13,8 +16,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from station.records.vocabulary import HEADER_FIELDS
 from station.review.drafts import Review
 from station.store import now_iso
+
+#: the longest countdown, whatever the number of documents (seconds)
+LONGEST = 900
+#: fields that must be read surely (none "cần kiểm tra") for a batch to confirm itself
+SURE = frozenset(HEADER_FIELDS)
 
 
 class Countdown:
@@ -34,9 +43,9 @@ class Countdown:
         self.start(batch)
 
     def start(self, batch: str) -> None:
-        seconds = self._seconds()
         docs = self.review.documents(batch)
-        if seconds and docs and all(d.clean for d in docs):
+        seconds = min(LONGEST, self._seconds() * len(docs))
+        if seconds and docs and all(d.clean and not set(d.to_check()) & SURE for d in docs):
             with self._lock:
                 self.deadlines[batch] = time.monotonic() + seconds
             self._publish("countdown", batch=batch, seconds=seconds)

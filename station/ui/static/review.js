@@ -15,6 +15,32 @@
     return active && active.form && active.form.dataset.ajax === "fields";
   }
 
+  // fields the clerk changed and has not saved yet: kept across every refresh
+  function unsaved() {
+    var kept = [];
+    document.querySelectorAll('form[data-ajax="fields"].dirty').forEach(function (form) {
+      var doc = form.closest("[data-doc]");
+      var values = {};
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name && field.dataset.changed) { values[field.name] = field.value; }
+      });
+      if (doc) { kept.push({ doc: doc.dataset.doc, values: values }); }
+    });
+    return kept;
+  }
+
+  function restore(kept) {
+    kept.forEach(function (entry) {
+      var form = batchEl.querySelector('[data-doc="' + entry.doc + '"] form[data-ajax="fields"]');
+      if (!form) { return; }
+      Object.keys(entry.values).forEach(function (name) {
+        var field = form.elements[name];
+        if (field) { field.value = entry.values[name]; field.dataset.changed = "1"; }
+      });
+      form.classList.add("dirty");
+    });
+  }
+
   function refreshDocs() {
     if (!batchEl) { return; }
     clearTimeout(refreshTimer);
@@ -22,8 +48,68 @@
       if (editing()) { refreshDocs(); return; }  // not while the clerk types
       fetch(batchEl.dataset.docsUrl, { headers: { Accept: "text/html" } })
         .then(function (r) { return r.text(); })
-        .then(function (html) { batchEl.innerHTML = html; countdown(); });
+        .then(function (html) {
+          var kept = unsaved();
+          batchEl.innerHTML = html;
+          restore(kept);
+          countdown();
+        });
     }, 200);
+  }
+
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (form && form.dataset.ajax === "fields") {
+      event.target.dataset.changed = "1";
+      form.classList.add("dirty");
+    }
+  });
+
+  // the first touch, key or focus on the batch stops its countdown, for good
+  function stopCountdown(event) {
+    var stop = document.querySelector("#countdown form");
+    if (!stop || stop.dataset.sent || !batchEl || !batchEl.contains(event.target)) { return; }
+    stop.dataset.sent = "1";
+    post(stop).then(function (answer) {
+      if (!answer.ok) { delete stop.dataset.sent; return; }
+      clearInterval(ticking);
+      var box = document.getElementById("countdown");
+      if (box) { box.remove(); }  // at once: the screen refreshes only when the clerk leaves the field
+      refreshDocs();
+    }, function () { delete stop.dataset.sent; });
+  }
+  ["pointerdown", "keydown", "focusin"].forEach(function (kind) {
+    document.addEventListener(kind, stopCountdown, true);
+  });
+
+  function post(form) {
+    return fetch(form.action, {
+      method: "POST",
+      body: new FormData(form),
+      headers: { Accept: "application/json" }
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body, form: form }; });
+    });
+  }
+
+  // before a confirmation: every unsaved edit saved, or the confirmation waits
+  function saveAll() {
+    var forms = Array.prototype.slice.call(
+      document.querySelectorAll('form[data-ajax="fields"].dirty'));
+    return forms.reduce(function (chain, form) {
+      return chain.then(function (failed) {
+        if (failed) { return failed; }
+        return post(form).then(function (answer) {
+          if (answer.ok) { saved(form); return null; }
+          return answer;
+        });
+      });
+    }, Promise.resolve(null));
+  }
+
+  function saved(form) {
+    form.classList.remove("dirty");
+    Array.prototype.forEach.call(form.elements, function (field) { delete field.dataset.changed; });
   }
 
   function shown(page) {
@@ -70,14 +156,13 @@
     form.querySelectorAll("small.error").forEach(function (s) { s.textContent = ""; });
     var button = form.querySelector("button.save") || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.disabled = true; }
-    fetch(form.action, {
-      method: "POST",
-      body: new FormData(form),
-      headers: { Accept: "application/json" }
-    }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    var first = form.dataset.ajax === "confirm" ? saveAll() : Promise.resolve(null);
+    first.then(function (failed) {
+      if (failed) { return failed; }
+      return post(form);
     }).then(function (answer) {
       if (button) { button.disabled = false; }
+      form = answer.form;
       if (!answer.ok && answer.body.code === "pin" && answer.body.pin_url) {
         // the PIN first, then back to this screen
         location.href = answer.body.pin_url.split("?")[0] + "?next=" +
@@ -85,6 +170,7 @@
         return;
       }
       if (!answer.ok) { showError(form, answer.body); return; }
+      if (form.dataset.ajax === "fields") { saved(form); }
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
     }).catch(function () {
       if (button) { button.disabled = false; }
