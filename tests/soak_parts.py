@@ -79,7 +79,8 @@ def confirm(base: str, batch: str) -> bool:
         token = re.search(r'name="csrf_token" value="([^"]+)"', page)
         if token is None:
             return False
-        body = urllib.parse.urlencode({"csrf_token": token.group(1)}).encode()
+        # the clerk answers "Vẫn gửi?" with yes: the soak sends everything it scans
+        body = urllib.parse.urlencode({"csrf_token": token.group(1), "despite": "1"}).encode()
         request = urllib.request.Request(  # noqa: S310 - http to loopback
             f"{base}/batch/{batch}/confirm",
             data=body,

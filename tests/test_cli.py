@@ -15,6 +15,7 @@ import pytest
 
 from station.capture.folder import natural_key
 from station.config import default_data_dir
+from station.demo.samples import LABEL_YEAR
 from station.store import Store
 from tests.helpers.cli import scanstation
 
@@ -305,7 +306,7 @@ def test_demo_runs_the_whole_system_once(tmp_path: Path) -> None:
         assert [p.input for p in store.pages(batch.id)] == [p.name for p in samples]
         assert [i.state for i in store.outbox.items(("received",))] == ["received"] * 3
     for label, pages in (("000123", 2), ("000124", 1), ("000125", 3)):
-        assert f"văn bản / document DEN-2024-{label}: {pages} trang / pages" in out
+        assert f"văn bản / document DEN-{LABEL_YEAR}-{label}: {pages} trang / pages" in out
     assert "OrganName     Sở Tư pháp" in out
     assert out.count("    đã nhận / received 20") == 3
     delivered = sorted((data_dir / "central").glob("demo-vt01/*/*/*.pdf"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from station.demo.samples import SAMPLE_DOCUMENTS, render_document
+from station.demo.samples import SAMPLE_DOCUMENTS, render_document, sample_label
 from tests.docgen import back_of
 from tests.helpers.cli import scanstation
 
@@ -77,12 +77,12 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
     assert pages[3]["orientation_deg"] == 90 and not pages[3]["blank"]
     # the sample documents carry their registration labels on the first page
     first, second = batch["documents"]
-    assert first["registration"] == "DEN-2024-000123" and first["warnings"] == []
+    assert first["registration"] == sample_label(123) and first["warnings"] == []
     assert first["pages"] == [
         {"input": "scan_1.jpg", "index": 0},
         {"input": "scan_2.tif", "index": 1},
     ]
-    assert second["registration"] == "DEN-2024-000124"
+    assert second["registration"] == sample_label(124)
     assert second["pages"] == [{"input": "scan_3.pdf", "index": 0}]
     assert [p["doc_id"] for p in pages] == [
         first["doc_id"],
@@ -90,7 +90,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
         first["doc_id"],
         second["doc_id"],
     ]
-    assert pages[0]["barcodes"] == [{"format": "Code128", "text": "DEN-2024-000123"}]
+    assert pages[0]["barcodes"] == [{"format": "Code128", "text": sample_label(123)}]
     # the corrected pages: upright A4 at the input resolution, colour kept
     for position in (1, 3, 4):
         with Image.open(out / "pages" / f"p{position:04d}.jpg") as image:
@@ -98,7 +98,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
             assert abs(image.width - 1654) <= 8 and abs(image.height - 2339) <= 8
             assert round(image.info["dpi"][0]) == 200
     assert "4 trang / pages, 3 giữ lại / kept, 2 văn bản / documents" in proc.stdout
-    assert "DEN-2024-000124" in proc.stdout
+    assert sample_label(124) in proc.stdout
 
 
 def test_corrupt_input_is_refused_and_nothing_written(inputs: list[Path], tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
     config = tmp_path / "station.toml"
     config.write_text(f'[station]\ndata_dir = "{data}"\n', encoding="utf-8")
     scans = []
-    for number, registration in enumerate(("DEN-2024-000124", "DEN-2024-000125")):
+    for number, registration in enumerate((sample_label(124), sample_label(125))):
         spec = replace(SAMPLE_DOCUMENTS[1], registration=registration)
         path = tmp_path / f"scan_{number}.jpg"
         _scan(render_document(spec, 200)[0], 1.5).save(path, "JPEG", quality=88, dpi=(200, 200))
@@ -211,7 +211,7 @@ def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
     assert [w["code"] for w in first["warnings"]] == ["duplicate"]
     assert "DEN-2023-000050" in first["warnings"][0]["message"]["en"]
     others = second["warnings"][0]["message"]["vi"]
-    assert "DEN-2023-000050" in others and "DEN-2024-000124" in others
+    assert "DEN-2023-000050" in others and sample_label(124) in others
     assert "Văn bản số 07/STP-VP của Sở Tư pháp đã có trong hệ thống" in proc.stdout
     # both are recorded for the next batch
     with Store(data) as store:

@@ -25,6 +25,7 @@ import pytest
 from station.appliance.station import Station
 from station.config import Config
 from station.config.remote import Settings
+from station.demo.samples import LABEL_YEAR, sample_label
 from station.errors import InputError, NotFound
 from station.store import Store
 from tests.helpers.broker import free_port
@@ -83,9 +84,9 @@ def test_hot_folder_starts_a_batch_and_a_restart_finishes_reading_it(
         _until(lambda: store.batch(batch).state == "review")
         docs = again.review.documents(batch)
         assert [d.registration for d in docs] == [
-            "DEN-2024-000123",
-            "DEN-2024-000124",
-            "DEN-2024-000125",
+            sample_label(123),
+            sample_label(124),
+            sample_label(125),
         ]
         assert all(d.pdf and not d.stale for d in docs)
         assert docs[0].metadata["CodeNumber"] == "45"
@@ -182,7 +183,7 @@ def test_scanning_more_into_a_batch_under_review(sample_scans: Path, tmp_path: P
         assert len(station.review.capture_batches(batch)) == 2
         with pytest.raises(InputError, match="already used"):
             station.review.set_registration(
-                again[0].doc_id, "DEN-2024-000123", config.pipeline.registration_pattern
+                again[0].doc_id, sample_label(123), config.pipeline.registration_pattern
             )
     finally:
         station.stop()
@@ -251,7 +252,7 @@ def test_a_station_killed_while_scanning_finishes_the_batch_after_restart(
     try:
         _until(lambda: batch.id in {b["id"] for b in api("/api/status")["review"]}, 120)
         documents = api(f"/api/batch/{batch.id}")["documents"]
-        assert documents[0]["registration"] == "DEN-2024-000123"
+        assert documents[0]["registration"] == sample_label(123)
         with Store(data) as store:
             assert [p.id for p in store.pages(batch.id)] == kept
             assert store.batch(batch.id).state == "review"
@@ -376,9 +377,9 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
         today = datetime.now(VIETNAM).date()
         entries = Register(store).entries(today, today)
         assert [(e.registration, e.number, e.year) for e in entries] == [
-            ("DEN-2024-000123", 123, 2024),
-            ("DEN-2024-000124", 124, 2024),
-            ("DEN-2024-000125", 125, 2024),
+            (sample_label(123), 123, LABEL_YEAR),
+            (sample_label(124), 124, LABEL_YEAR),
+            (sample_label(125), 125, LABEL_YEAR),
         ]
         assert all(e.arrival_date == today and e.author for e in entries)
         queued = {item.doc_id: item for item in store.outbox.items(("queued",))}
@@ -402,7 +403,7 @@ def test_confirmed_documents_enter_the_register_and_a_reused_label_is_caught(
         }
         # 123 is free in this batch now, but the register has it
         with pytest.raises(InputError, match="already in the register"):
-            station.set_registration(docs[1].doc_id, "DEN-2024-000123")
+            station.set_registration(docs[1].doc_id, sample_label(123))
     finally:
         station.stop()
         store.close()

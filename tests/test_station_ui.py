@@ -22,7 +22,7 @@ from station.central.receiver import Receiver
 from station.common.clock import VIETNAM
 from station.config import Config
 from station.config.remote import Settings
-from station.demo.samples import write_sample_batch
+from station.demo.samples import LABEL_YEAR, sample_label, write_sample_batch
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
@@ -210,8 +210,8 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         expect(rows).to_have_count(3)
         expect(rows.first.locator("td.c-number")).to_contain_text("123")
         flags = page.locator("#register-flags li")
-        expect(flags.filter(has_text="của năm 2024")).to_have_count(3)  # old labels
-        expect(flags.filter(has_text="Thiếu số đến 1-122/2024")).to_have_count(1)
+        expect(flags.filter(has_text="của năm")).to_have_count(0)  # this year's labels
+        expect(flags.filter(has_text=f"Thiếu số đến 1-122/{LABEL_YEAR}")).to_have_count(1)
         expect(flags.filter(has_text="Số đến 123: vào sổ ngày")).to_have_count(1)  # late
         rows.first.locator("summary").click()
         form = rows.first.locator("form.register-form")
@@ -237,7 +237,7 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
     month = time.strftime("%Y/%m", time.gmtime(time.time() + 7 * 3600))
     assert all(month in str(p) for p in delivered)  # filed by the month of confirmation
     by_label = {m["Registration"]: m for m in (json.loads(p.read_text()) for p in delivered)}
-    corrected = by_label["DEN-2024-000124"]
+    corrected = by_label[sample_label(124)]
     assert corrected["Subject"] == "Phối hợp rà soát hồ sơ thi hành án dân sự năm 2024"
     assert corrected["PageAmount"] == 2
     # the page went in last: the header is still read from the document's own first page
@@ -245,12 +245,12 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
     with pikepdf.open(delivered[0].with_name(f"{corrected['doc_id']}.pdf")) as moved:
         assert len(moved.pages) == 2  # its own page and the one moved in
         assert "Phối hợp rà soát hồ sơ thi hành án dân sự" in str(moved.open_metadata())
-    assert by_label["DEN-2024-000125"]["PageAmount"] == 2
+    assert by_label[sample_label(125)]["PageAmount"] == 2
     scanned = datetime.now(VIETNAM).date().isoformat()
     assert [(m["ArrivalNumber"], m["ArrivalDate"]) for _, m in sorted(by_label.items())] == [
         (123, arrived.isoformat()), (124, scanned), (125, scanned),
     ]  # fmt: skip
-    entry = counter.station.register.entry(by_label["DEN-2024-000123"]["doc_id"])
+    entry = counter.station.register.entry(by_label[sample_label(123)]["doc_id"])
     assert entry.recipient == "Phòng Thực hành quyền công tố"
 
 
@@ -330,3 +330,63 @@ def test_an_edit_is_never_lost_to_the_countdown_or_a_confirmation(
         ]
     finally:
         counter.stop()
+
+
+def test_the_same_stack_twice_asks_before_sending_and_never_repeats_a_number(
+    counter: Counter,
+) -> None:
+    """The same stack scanned again: its labels are already in the Sổ đến, so
+    the batch cannot be sent as it is ("Chưa gửi được", no way round). With new
+    labels it may go, after "Vẫn gửi?" lists the documents already on file and
+    the Số đến skipped. No Số đến is ever entered twice."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        for attempt in (1, 2):
+            page.goto(f"{counter.url}/")
+            page.locator("#scan-button").click()
+            page.wait_for_url("**/batch/**", timeout=20_000)
+            expect(page.locator("#batch-state")).to_have_attribute(
+                "data-state", "review", timeout=120_000
+            )
+            if attempt == 1:  # a fresh station, nothing to ask
+                page.locator("#confirm").click()
+                expect(page.locator("#batch-state")).to_have_attribute(
+                    "data-state", "done", timeout=120_000
+                )
+        page.locator("#confirm").click()
+        ask = page.locator("#ask")
+        expect(ask).to_be_visible(timeout=10_000)
+        expect(ask.locator("h2")).to_have_text("Chưa gửi được")
+        expect(ask.locator('li[data-code="registration_on_file"]')).to_have_count(3)
+        expect(page.locator("#send-anyway")).to_have_count(0)
+        _shots(page, "ask-blocked-1280x800")
+        page.locator("#back-to-check").click()
+        expect(ask).to_have_count(0)
+        # new labels for the three documents, the last one leaving a hole
+        for n, number in ((1, 200), (2, 201), (3, 203)):
+            doc = _doc(page, n)
+            doc.locator("input[name=registration]").fill(sample_label(number))
+            doc.locator("button.save").click()
+            expect(_doc(page, n).locator(".reg")).to_have_text(sample_label(number), timeout=10_000)
+        page.set_viewport_size({"width": 800, "height": 480})
+        page.locator("#confirm").click()
+        expect(ask).to_be_visible(timeout=10_000)
+        expect(ask.locator("h2")).to_have_text("Vẫn gửi?")
+        expect(ask.locator('li[data-code="duplicate"]')).to_have_count(3)  # already on file
+        expect(ask.locator('li[data-code="gap"]')).to_have_text(
+            [f"Thiếu số đến 126-199/{LABEL_YEAR} (nhãn bị bỏ qua?)",
+             f"Thiếu số đến 202/{LABEL_YEAR} (nhãn bị bỏ qua?)"]
+        )  # fmt: skip
+        assert page.locator("#batch-state").get_attribute("data-state") == "review"
+        expect(page.locator("#send-anyway")).to_be_in_viewport()
+        _shots(page, "ask-800x480")
+        assert _small_targets(page) == []
+        page.locator("#send-anyway").click()
+        expect(page.locator("#batch-state")).to_have_attribute(
+            "data-state", "done", timeout=120_000
+        )
+        assert errors == []
+    rows = counter.station.store.query("SELECT year, number FROM register ORDER BY number")
+    assert [r["number"] for r in rows] == [123, 124, 125, 200, 201, 203]

@@ -47,6 +47,7 @@ from station.errors import (
 )
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
+from station.review.checks import Finding, Unanswered, before_confirming
 from station.review.drafts import Review, ReviewDoc
 from station.store import Event, Page, Store
 from station.uplink.link import StationLink
@@ -400,20 +401,33 @@ class Station:
         self.review.dismiss_warning(doc_id, code)
         self._changed(doc.batch_id)
 
-    def confirm(self, batch_id: str) -> None:
-        """ "Xác nhận và gửi": every document needs its registration label."""
+    def confirm(self, batch_id: str, despite: bool = False) -> None:
+        """ "Xác nhận và gửi": nothing blocking (:mod:`station.review.checks`), and the
+        questions answered ("Vẫn gửi?": ``despite``)."""
         self._editable(batch_id)
         docs = self.review.documents(batch_id)
-        missing = [d.seq for d in docs if d.registration is None]
         if not docs:
             raise InputError("the batch has no documents", "lô không có văn bản nào")
-        if missing:
-            numbers = ", ".join(str(n) for n in missing)
+        findings = self.findings(batch_id)
+        blocking = [f for f in findings if f.blocking]
+        if blocking:
             raise InputError(
-                f"documents {numbers} have no registration label yet",
-                f"văn bản {numbers} chưa có nhãn số đến",
+                "; ".join(f.en for f in blocking),
+                "; ".join(f.vi for f in blocking),
+                findings=[f.as_json() for f in blocking],
             )
+        if findings and not despite:
+            raise Unanswered(findings)
         self.processor.confirm(batch_id)
+
+    def findings(self, batch_id: str) -> list[Finding]:
+        """What confirming the batch would ask about, blocking findings first."""
+        return before_confirming(
+            self.review.documents(batch_id),
+            self.register,
+            self.settings.config.pipeline.registration_pattern,
+            datetime.now(VIETNAM).date(),
+        )
 
     def stop_countdown(self, batch_id: str) -> bool:
         return self.processor.stop_countdown(batch_id)

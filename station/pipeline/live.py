@@ -31,6 +31,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,7 @@ from station.barcodes.decode import Rules
 from station.barcodes.split import warning
 from station.capture.imageio import read_frames
 from station.common import workers
+from station.common.clock import VIETNAM
 from station.common.fsutil import atomic_write, full_disk
 from station.common.hub import Hub
 from station.common.supervisor import Supervised
@@ -50,6 +52,7 @@ from station.pipeline.document import BatchJob, DocumentJob, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, page_rules
 from station.records.register import Register
+from station.review.checks import Finding, before_confirming
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
@@ -127,7 +130,10 @@ class Processor(Supervised):
         self._parked_lock = threading.Lock()
         self.batches: dict[str, _Batch] = {}
         self.countdown = Countdown(
-            review, lambda: settings.config.pipeline.auto_confirm_seconds, hub.publish
+            review,
+            lambda: settings.config.pipeline.auto_confirm_seconds,
+            hub.publish,
+            lambda batch: not self.findings(batch),
         )
         self.confirmation = Confirmation(store, review, settings, hub)
         self.cleaner = workers.pool(1)
@@ -397,8 +403,22 @@ class Processor(Supervised):
     def _tick(self) -> None:
         self.confirmation.retry_held()
         for batch in self.countdown.due():
+            if self.findings(batch):  # the register changed meanwhile: for the clerk
+                log.info("batch %s not confirmed by the countdown: it needs the clerk", batch)
+                self.countdown.stop(batch)
+                continue
             log.info("batch %s confirmed by the countdown", batch)
             self._on_confirm(batch)
+
+    def findings(self, review_batch: str) -> list[Finding]:
+        """What confirming the batch would ask the clerk (:mod:`station.review.checks`)."""
+        config = self.settings.config
+        return before_confirming(
+            self.review.documents(review_batch),
+            Register(self.store, config.incoming.holidays),
+            config.pipeline.registration_pattern,
+            datetime.now(VIETNAM).date(),
+        )
 
     def _on_confirm(self, review_batch: str) -> None:
         self.countdown.cancel(review_batch)

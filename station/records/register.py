@@ -310,6 +310,13 @@ class Register:
         )
         return [_entry(r) for r in rows]
 
+    def numbers(self, year: int) -> list[int]:
+        """The Số đến of a year in the register, in order."""
+        rows = self.store.query(
+            "SELECT DISTINCT number FROM register WHERE year = ? ORDER BY number", (year,)
+        )
+        return [row["number"] for row in rows]
+
     def holding(self, registration: str) -> Entry | None:
         """The entry that already uses this label, if any."""
         rows = self.store.query(
@@ -332,7 +339,7 @@ class Register:
             used: dict[int, list[str]] = defaultdict(list)
             for row in rows:
                 used[row["number"]].append(row["doc_id"])
-            found += _gaps(year, sorted(used))
+            found += gaps(year, sorted(used))
             for number, doc_ids in used.items():
                 if len(doc_ids) > 1:
                     found.append(Flag(
@@ -341,14 +348,10 @@ class Register:
                         f"arrival no. {number}/{year} is used by {len(doc_ids)} documents",
                     ))  # fmt: skip
         for entry in shown:
-            if entry.year != entry.arrival_date.year:
-                found.append(Flag(
-                    "wrong_year", entry.year, (entry.number,), (entry.doc_id,),
-                    f"Nhãn {entry.registration} của năm {entry.year} dùng cho văn bản đến năm "
-                    f"{entry.arrival_date.year}",
-                    f"label {entry.registration} of {entry.year} used for a document that "
-                    f"arrived in {entry.arrival_date.year}",
-                ))  # fmt: skip
+            other = wrong_year(entry.registration, entry.year, entry.number, entry.arrival_date)
+            if other is not None:
+                found.append(Flag(other.code, other.year, other.numbers, (entry.doc_id,),
+                                  other.message_vi, other.message_en))  # fmt: skip
             registered = entry.registered_at.date()
             urgent = bool(entry.urgency)
             if registered_late(entry.arrival_date, registered, urgent, self.holidays):
@@ -367,7 +370,19 @@ class Register:
         return found
 
 
-def _gaps(year: int, numbers: list[int]) -> list[Flag]:
+def wrong_year(registration: str, year: int, number: int, arrival: date) -> Flag | None:
+    """A label of another year than the day its document arrived (the Số đến
+    starts again at 1 each year), or None."""
+    if year == arrival.year:
+        return None
+    return Flag(
+        "wrong_year", year, (number,), (),
+        f"Nhãn {registration} của năm {year} dùng cho văn bản đến năm {arrival.year}",
+        f"label {registration} of {year} used for a document that arrived in {arrival.year}",
+    )  # fmt: skip
+
+
+def gaps(year: int, numbers: list[int]) -> list[Flag]:
     """Runs of numbers missing below the highest one used (the year starts at 1)."""
     flags = []
     expected = 1

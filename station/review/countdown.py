@@ -28,11 +28,17 @@ SURE = frozenset(HEADER_FIELDS)
 
 class Countdown:
     def __init__(
-        self, review: Review, seconds: Callable[[], int], publish: Callable[..., Any]
+        self,
+        review: Review,
+        seconds: Callable[[], int],
+        publish: Callable[..., Any],
+        ready: Callable[[str], bool] = lambda batch: True,
     ) -> None:
         self.review = review
         self._seconds = seconds
         self._publish = publish
+        #: whether a batch could be confirmed without a question (station.review.checks)
+        self._ready = ready
         #: review batch -> time.monotonic() when it confirms itself
         self.deadlines: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -45,7 +51,8 @@ class Countdown:
     def start(self, batch: str) -> None:
         docs = self.review.documents(batch)
         seconds = min(LONGEST, self._seconds() * len(docs))
-        if seconds and docs and all(d.clean and not set(d.to_check()) & SURE for d in docs):
+        sure = all(d.clean and not set(d.to_check()) & SURE for d in docs)
+        if seconds and docs and sure and self._ready(batch):
             with self._lock:
                 self.deadlines[batch] = time.monotonic() + seconds
             self._publish("countdown", batch=batch, seconds=seconds)

@@ -33,6 +33,7 @@ from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY
+from station.review.checks import Unanswered
 from station.review.fields import EDITABLE, as_text
 from station.ui import security
 from station.ui.i18n import gettext
@@ -137,8 +138,27 @@ def docs_fragment(batch_id: str) -> str:
 @blueprint.post("/batch/<batch_id>/confirm")
 @group("confirm")
 def confirm(batch_id: str) -> Any:
-    station().confirm(batch_id)
+    """ "Xác nhận và gửi", and "Vẫn gửi" (``despite``) after the question."""
+    try:
+        station().confirm(batch_id, despite=request.form.get("despite") == "1")
+    except Unanswered as exc:
+        return _ask(batch_id, [f.as_json() for f in exc.findings], can_send=True)
+    except InputError as exc:
+        if "findings" not in exc.detail:
+            raise
+        return _ask(batch_id, exc.detail["findings"], can_send=False)
     return _done(url_for("review.batch", batch_id=batch_id))
+
+
+def _ask(batch_id: str, findings: list[dict[str, Any]], can_send: bool) -> Any:
+    """The findings before sending (station/review/checks.py): the question
+    "Vẫn gửi?", or what must be fixed first; 409 either way."""
+    view = {**_batch_view(batch_id), "asking": findings, "can_send": can_send}
+    if _wants_json():
+        html = render_template("review/_ask.html", **view)
+        body = {"ok": False, "code": "ask", "can_send": can_send, "findings": findings}
+        return jsonify({**body, "html": html}), 409
+    return render_template("review/batch.html", **view), 409
 
 
 @blueprint.post("/batch/<batch_id>/stop")

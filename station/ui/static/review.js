@@ -169,6 +169,7 @@
           encodeURIComponent(location.pathname + location.search);
         return;
       }
+      if (!answer.ok && answer.body.code === "ask") { ask(answer.body.html); return; }
       if (!answer.ok) { showError(form, answer.body); return; }
       if (form.dataset.ajax === "fields") { saved(form); }
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
@@ -176,6 +177,23 @@
       if (button) { button.disabled = false; }
       showError(form, { error: "Mất kết nối với trạm / lost the station" });
     });
+  });
+
+  // before sending: the findings, and "Vẫn gửi?" when the clerk may send all the same
+  function ask(html) {
+    var slot = document.getElementById("ask-slot");
+    if (!slot) { return; }
+    slot.innerHTML = html;
+    var box = document.getElementById("ask");
+    box.scrollIntoView({ block: "center" });
+    box.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    var back = event.target.closest ? event.target.closest("a.close-ask") : null;
+    if (!back || !batchEl) { return; }
+    event.preventDefault();
+    document.getElementById("ask-slot").innerHTML = "";
   });
 
   // "Dùng": what the reader read, put into its field for the clerk to check and save
