@@ -6,14 +6,17 @@ view with "Đã lưu", with the script and without it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from station.appliance.station import Station
+from station.common.auth import hash_secret
 from station.common.clock import VIETNAM
 from station.config import DEFAULT_REGISTRATION
 from station.ui import Services, WebSettings, create_app
@@ -59,17 +62,25 @@ def _fill(station: Station, count: int) -> None:
         )  # fmt: skip
 
 
-@pytest.fixture
-def counter(tmp_path: Path) -> Iterator[Counter]:
-    (tmp_path / "scans").mkdir()
-    st = offline_station(tmp_path / "data", tmp_path / "scans", "st-register")
+@contextmanager
+def _counter(folder: Path, **ui: Any) -> Iterator[Counter]:
+    (folder / "scans").mkdir()
+    st = offline_station(folder / "data", folder / "scans", "st-register", **ui)
     _fill(st, 14)
     web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=st.store.data_dir)
     server = WebServer(create_app(web, Services(station=st)), web)
     server.start()
-    yield Counter(st, server)
-    server.stop()
-    st.store.close()
+    try:
+        yield Counter(st, server)
+    finally:
+        server.stop()
+        st.store.close()
+
+
+@pytest.fixture
+def counter(tmp_path: Path) -> Iterator[Counter]:
+    with _counter(tmp_path) as running:
+        yield running
 
 
 def _shot(page: Page, name: str) -> None:
@@ -234,3 +245,24 @@ def test_at_1280x800_a_table_with_the_form_under_its_row(counter: Counter) -> No
         assert page.evaluate("() => window.scrollY") > 200
         _shot(page, "saved-1280x800")
         assert errors == []
+
+
+def test_with_the_pin_guarding_edits_the_pin_comes_first_then_the_register(
+    tmp_path: Path,
+) -> None:
+    pin = hash_secret("2468", iterations=1000)
+    with (
+        _counter(tmp_path, pin_hash=pin, require_pin_for=["edit"]) as counter,
+        chromium() as browser,
+    ):
+        page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
+        page.goto(counter.book)
+        _open_and_fill(page, "d4").locator("button.primary").click()
+        page.wait_for_url("**/pin?next=*")
+        assert counter.station.register.entry("d4").recipient == ""  # nothing saved without it
+        page.locator("input[name=pin]").fill("2468")
+        page.locator("button.primary").click()
+        page.wait_for_url(counter.book)
+        _open_and_fill(page, "d4").locator("button.primary").click()
+        expect(_row(page, "d4").locator(".saved-badge")).to_be_visible()
+        assert counter.station.register.entry("d4").received_by == "Trần Thị Bình"
