@@ -373,3 +373,25 @@ def test_scanstation_register_exports_a_period(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "2026-13" in bad.stderr
     unknown = run("--from", "2026", "--out", str(tmp_path / "x.txt"))
     assert unknown.returncode == 2 and "--format" in unknown.stderr
+
+
+def test_a_row_taller_than_a_page_goes_on_over_the_page_break(store: Store) -> None:
+    """The longest later columns (500 characters) in the narrowest columns make a
+    row taller than a page: it goes on over the break instead of stopping the
+    export; the closing line and the signatures stay together."""
+    book = _book(store, count=9)
+    register = Register(store)
+    long = ("Phòng Thực hành quyền công tố và kiểm sát điều tra án hình sự " * 9)[:500]
+    for doc_id in ("d8", "d9"):
+        register.update(
+            doc_id, {"recipient": long, "note": long, "received_by": long}, date(2026, 11, 25)
+        )
+    book = Book(register.entries(book.period.start, book.period.end), [], book.period, UNIT, "")
+    data = to_pdf(book)
+    (artifacts() / "register-tall-rows.pdf").write_bytes(data)
+    text = _pages(data)
+    assert len(text) >= 3
+    signed = [i for i, page in enumerate(text) if "NGƯỜI LẬP SỔ" in page]
+    closed = [i for i, page in enumerate(text) if "Sổ này ghi 9 văn bản đến" in page]
+    assert signed == closed == [len(text) - 1]
+    assert all(f"Trang {i + 1} / {len(text)}" in page for i, page in enumerate(text))

@@ -292,19 +292,19 @@ def _signatures(book: Book, styles: _Styles) -> Any:
 
 def _held_from(heights: list[float], last_row: int, room: float) -> int:
     """The first row printed with the closing line and the signatures (the
-    table's last two rows): the book's last rows, at most
+    table's last row): the book's last rows, at most
     :data:`_ROWS_WITH_SIGNATURES`, as many as fit on one page under the column
     headings with them."""
-    fixed = heights[0] + heights[1] + heights[-2] + heights[-1]
+    fixed = heights[0] + heights[1] + heights[-1]
     for count in range(min(_ROWS_WITH_SIGNATURES, last_row - 1), 0, -1):
         if fixed + sum(heights[last_row - count + 1 : last_row + 1]) <= room:
             return last_row - count + 1
-    return last_row + 1  # a row too tall to share a page: the closing stays with the signatures
+    return last_row + 1  # the last row too tall to share a page with them
 
 
 def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     """The register itself: heading, the ten columns, the closing line and the
-    signatures. The closing and the signatures are the table's last rows, held
+    signatures. The closing and the signatures are the table's last row, held
     with the last rows of the book (NOSPLIT): when they do not fit on a page,
     those rows go over with them, under the repeated column headings. ``room``:
     the height of a page's frame."""
@@ -331,9 +331,17 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     closing = f"Sổ này ghi {len(book.entries)} văn bản đến"
     if book.entries:
         closing += f", {number_span(book.entries)}"
-    rows.append([_para(closing + ".", styles.text)] + [""] * (columns - 1))
-    rows.append([_signatures(book, styles)] + [""] * (columns - 1))
-    closing_row, signature_row = last_row + 1, last_row + 2
+    # one row of one cell, which no page break can cut: the closing line and the signatures
+    end = Table(
+        [[[_para(closing + ".", styles.text), Spacer(1, 6 * mm), _signatures(book, styles)]]],
+        style=[
+            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ],
+    )
+    rows.append([end] + [""] * (columns - 1))
+    closing_row = last_row + 1
     style: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), regular),
         ("GRID", (0, 0), (-1, last_row), 0.6, colors.black),
@@ -344,19 +352,25 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ("SPAN", (0, closing_row), (-1, closing_row)),
-        ("SPAN", (0, signature_row), (-1, signature_row)),
-        ("LEFTPADDING", (0, closing_row), (-1, signature_row), 0),
+        ("LEFTPADDING", (0, closing_row), (-1, closing_row), 0),
         ("TOPPADDING", (0, closing_row), (-1, closing_row), 5 * mm),
-        ("TOPPADDING", (0, signature_row), (-1, signature_row), 6 * mm),
     ]
     if not book.entries:
         style.append(("SPAN", (0, 2), (-1, 2)))
     widths = [w * mm for w in _WIDTHS_MM]
     measured: Any = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
     measured.wrap(sum(widths), room)  # its rows measured, as the page will have them
-    held = _held_from(list(measured._rowHeights), last_row, room)
-    style.append(("NOSPLIT", (0, held), (-1, signature_row)))
-    table = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
+    heights = list(measured._rowHeights)
+    held = _held_from(heights, last_row, room)
+    style.append(("NOSPLIT", (0, held), (-1, closing_row)))
+    # a row taller than a page under the headings (the longest later columns in
+    # the narrowest ones) goes on over the page break, and then the signatures
+    # may have to start a page of their own; any other row stays whole
+    too_tall = max(heights[2 : last_row + 1]) > room - heights[0] - heights[1]
+    table = Table(
+        rows, colWidths=widths, repeatRows=2, style=TableStyle(style),
+        splitByRow=not too_tall, splitInRow=too_tall,
+    )  # fmt: skip
     return [
         _para(book.unit.upper(), styles.unit),
         Spacer(1, 6 * mm),
