@@ -378,7 +378,7 @@ def test_scanstation_register_exports_a_period(tmp_path: Path) -> None:
 def test_a_row_taller_than_a_page_goes_on_over_the_page_break(store: Store) -> None:
     """The longest later columns (500 characters) in the narrowest columns make a
     row taller than a page: it goes on over the break instead of stopping the
-    export; the closing line and the signatures stay together."""
+    export, and its end is on the page of the closing line and the signatures."""
     book = _book(store, count=9)
     register = Register(store)
     long = ("Phòng Thực hành quyền công tố và kiểm sát điều tra án hình sự " * 9)[:500]
@@ -394,4 +394,5 @@ def test_a_row_taller_than_a_page_goes_on_over_the_page_break(store: Store) -> N
     signed = [i for i, page in enumerate(text) if "NGƯỜI LẬP SỔ" in page]
     closed = [i for i, page in enumerate(text) if "Sổ này ghi 9 văn bản đến" in page]
     assert signed == closed == [len(text) - 1]
+    assert "kiểm sát điều tra án hình sự" in text[-1].split("Sổ này ghi")[0]  # the row's end
     assert all(f"Trang {i + 1} / {len(text)}" in page for i, page in enumerate(text))

@@ -302,6 +302,26 @@ def _held_from(heights: list[float], last_row: int, room: float) -> int:
     return last_row + 1  # the last row too tall to share a page with them
 
 
+def _cut(row: list[Any], widths: list[float], limit: float) -> list[list[Any]]:
+    """A row of paragraphs as table rows of at most ``limit`` points of text:
+    a row taller than that (the longest later columns in the narrowest ones can
+    be taller than a page) goes on in the rows under it, with no rule between
+    them, so a page break can fall inside it like between any two rows."""
+    parts: list[list[Any]] = []
+    while True:
+        first: list[Any] = []
+        rest: list[Any] = []
+        for cell, width in zip(row, widths, strict=True):
+            pieces = [cell] if cell == "" or cell.wrap(width, limit)[1] <= limit else []
+            pieces = pieces or cell.split(width, limit) or [cell]
+            first.append(pieces[0])
+            rest.append(pieces[1] if len(pieces) > 1 else "")
+        parts.append(first)
+        if all(cell == "" for cell in rest):
+            return parts
+        row = rest
+
+
 def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     """The register itself: heading, the ten columns, the closing line and the
     signatures. The closing and the signatures are the table's last row, held
@@ -319,20 +339,25 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
         [_para(f"({n})", styles.centre) for n in range(1, columns + 1)],
     ]
     centred = ("arrival_date", "number", "issued_date", "transfer_date")
+    widths = [w * mm for w in _WIDTHS_MM]
+    ends: list[int] = []  # each entry's last table row, the rule under it
     for entry in book.entries:
-        rows.append([
+        row = [
             _para(value, styles.centre if column.key in centred else styles.body)
             for column, value in zip(COLUMNS, cells(entry), strict=True)
-        ])  # fmt: skip
+        ]
+        rows += _cut(row, [w - 6 for w in widths], room / 3 - 6)
+        ends.append(len(rows) - 1)
     if not book.entries:
         rows.append([_para("(Không có văn bản đến trong thời gian này)", styles.centre)])
         rows[-1] += [""] * (columns - 1)
+        ends.append(len(rows) - 1)
     last_row = len(rows) - 1
     closing = f"Sổ này ghi {len(book.entries)} văn bản đến"
     if book.entries:
         closing += f", {number_span(book.entries)}"
     # one row of one cell, which no page break can cut: the closing line and the signatures
-    end = Table(
+    last = Table(
         [[[_para(closing + ".", styles.text), Spacer(1, 6 * mm), _signatures(book, styles)]]],
         style=[
             ("FONTNAME", (0, 0), (-1, -1), regular),
@@ -340,11 +365,14 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
             ("RIGHTPADDING", (0, 0), (-1, -1), 0),
         ],
     )
-    rows.append([end] + [""] * (columns - 1))
+    rows.append([last] + [""] * (columns - 1))
     closing_row = last_row + 1
     style: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), regular),
-        ("GRID", (0, 0), (-1, last_row), 0.6, colors.black),
+        ("GRID", (0, 0), (-1, 1), 0.6, colors.black),
+        ("LINEBEFORE", (0, 2), (-1, last_row), 0.6, colors.black),
+        ("LINEAFTER", (-1, 2), (-1, last_row), 0.6, colors.black),
+        *(("LINEBELOW", (0, end), (-1, end), 0.6, colors.black) for end in ends),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
@@ -357,20 +385,12 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     ]
     if not book.entries:
         style.append(("SPAN", (0, 2), (-1, 2)))
-    widths = [w * mm for w in _WIDTHS_MM]
     measured: Any = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
     measured.wrap(sum(widths), room)  # its rows measured, as the page will have them
     heights = list(measured._rowHeights)
     held = _held_from(heights, last_row, room)
     style.append(("NOSPLIT", (0, held), (-1, closing_row)))
-    # a row taller than a page under the headings (the longest later columns in
-    # the narrowest ones) goes on over the page break, and then the signatures
-    # may have to start a page of their own; any other row stays whole
-    too_tall = max(heights[2 : last_row + 1]) > room - heights[0] - heights[1]
-    table = Table(
-        rows, colWidths=widths, repeatRows=2, style=TableStyle(style),
-        splitByRow=not too_tall, splitInRow=too_tall,
-    )  # fmt: skip
+    table = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
     return [
         _para(book.unit.upper(), styles.unit),
         Spacer(1, 6 * mm),
