@@ -21,7 +21,15 @@ from station.common.clock import VIETNAM
 from station.config import DEFAULT_REGISTRATION
 from station.errors import InputError, NotFound, UsageError
 from station.records.register import COLUMNS, Register, next_working_day, registered_late
-from station.records.register_export import Book, Period, to_csv, to_pdf, to_xlsx, write
+from station.records.register_export import (
+    NOTES_TITLE,
+    Book,
+    Period,
+    to_csv,
+    to_pdf,
+    to_xlsx,
+    write,
+)
 from station.store import Store
 from tests.helpers.browser import artifacts
 from tests.helpers.cli import ROOT
@@ -184,11 +192,11 @@ def test_periods() -> None:
         Period.parse("2026-11-20", "2026-11-01")
 
 
-def _book(store: Store, count: int = 30) -> Book:
+def _book(store: Store, count: int = 30, skipped: int = 12) -> Book:
     register = Register(store)
     start = date(2026, 11, 2)
     for n in range(1, count + 1):
-        if n == 12:
+        if n == skipped:
             continue  # a skipped label
         marks = {3: "Hỏa tốc", 8: "Mật"}.get(n)
         day = start + timedelta(days=n // 4)
@@ -209,36 +217,53 @@ def _book(store: Store, count: int = 30) -> Book:
     )
 
 
+def _pages(data: bytes) -> list[str]:
+    """Each page's text, wrapped cells joined again."""
+    document = pypdfium2.PdfDocument(data)
+    try:
+        return [
+            " ".join(document[i].get_textpage().get_text_range().split())
+            for i in range(len(document))
+        ]
+    finally:
+        document.close()
+
+
 def test_the_pdf_is_laid_out_like_the_paper_register(store: Store) -> None:
     book = _book(store)
     data = to_pdf(book)
     out = artifacts() / "register.pdf"
     out.write_bytes(data)
+    text = _pages(data)
+    # the book, then one sheet with what to check
+    assert NOTES_TITLE in text[-1] and not any(NOTES_TITLE in page for page in text[:-1])
+    book_pages = text[:-1]
+    pages = len(book_pages)
+    assert pages >= 2
     document = pypdfium2.PdfDocument(data)
     try:
-        pages = len(document)
-        assert pages >= 2
         width, height = document[0].get_size()
         assert (round(width), round(height)) == (842, 595)  # A4 landscape, in points
-        text = [  # wrapped cells joined again
-            " ".join(document[i].get_textpage().get_text_range().split()) for i in range(pages)
-        ]
-        first = text[0]
-        assert UNIT.upper() in first and "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN" in first
-        assert "Tháng 11 năm 2026" in first
-        for column in COLUMNS:  # the headings, repeated on every page
-            assert all(column.vi.split()[0] in page for page in text)
-        assert all(f"Trang {i + 1} / {pages}" in page for i, page in enumerate(text))
-        assert "Phòng Thực hành quyền công tố" in first and "Hỏa tốc" in first
-        last = text[-1]
-        assert "Sổ này ghi 29 văn bản đến, từ số 1 đến số 30." in "".join(text)
-        assert "Thiếu số đến 12/2026" in "".join(text)
-        assert "NGƯỜI LẬP SỔ" in last and "Lê Thị Hoa" in last and "THỦ TRƯỞNG" in last
-        for i in range(pages):  # looked at: test-artifacts/register-p*.png
+        for i in range(len(document)):  # looked at: test-artifacts/register-p*.png
             image = document[i].render(scale=1.5).to_pil()
             image.save(artifacts() / f"register-p{i + 1}.png")
     finally:
         document.close()
+    first = book_pages[0]
+    assert UNIT.upper() in first and "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN" in first
+    assert "Tháng 11 năm 2026" in first
+    for column in COLUMNS:  # the headings, repeated on every page of the book
+        assert all(column.vi.split()[0] in page for page in book_pages)
+    # the book's pages are numbered among themselves; the notes are not one of them
+    assert all(f"Trang {i + 1} / {pages}" in page for i, page in enumerate(book_pages))
+    assert "Trang" not in text[-1] and "tờ 1 / 1" in text[-1]
+    assert "Phòng Thực hành quyền công tố" in first and "Hỏa tốc" in first
+    last = book_pages[-1]
+    assert "Sổ này ghi 29 văn bản đến, từ số 1 đến số 30." in last
+    assert "NGƯỜI LẬP SỔ" in last and "Lê Thị Hoa" in last and "THỦ TRƯỞNG" in last
+    assert "30/VKS-VP" in last  # the last row, with the signatures
+    assert "Thiếu số đến 12/2026" in text[-1]
+    assert not any("Thiếu số đến" in page or "kiểm tra" in page for page in book_pages)
     with pikepdf.open(io.BytesIO(data)) as pdf:
         fonts = {
             str(font.get("/BaseFont"))
@@ -252,6 +277,46 @@ def test_the_pdf_is_laid_out_like_the_paper_register(store: Store) -> None:
         )
     # every font is a Liberation Serif (Times New Roman's metrics), embedded
     assert fonts and all("LiberationSerif" in name for name in fonts) and embedded
+
+
+def test_the_signatures_never_stand_alone_and_the_notes_follow_the_book(store: Store) -> None:
+    """Eleven rows nearly fill page 1: without room for the closing and the
+    signatures under them, the last rows go over to page 2 with them (under
+    the column headings), never the signatures alone; what to check (number 5
+    skipped) comes after the book, on a sheet of its own."""
+    data = to_pdf(_book(store, count=11, skipped=5))
+    (artifacts() / "register-full-page.pdf").write_bytes(data)
+    text = _pages(data)
+    signed = [i for i, page in enumerate(text) if "NGƯỜI LẬP SỔ" in page]
+    last_row = [i for i, page in enumerate(text) if "11/VKS-VP" in page]
+    assert len(text) == 3 and signed == [1] and last_row == [1]
+    assert "Sổ này ghi 10 văn bản đến, từ số 1 đến số 11." in text[1]
+    assert "10/VKS-VP" in text[1] and "09/VKS-VP" in text[0]  # two rows went over, in order
+    assert "(Ký, ghi rõ họ tên)" in text[1] and "Số đến" in text[1]  # headings repeated
+    notes = [i for i, page in enumerate(text) if NOTES_TITLE in page]
+    assert notes == [2]  # after the book's last page, on none of its pages
+    assert "Thiếu số đến 5/2026" in text[2] and "Viện kiểm sát nhân dân tỉnh Thanh Hóa" in text[2]
+    assert not any("Thiếu số đến" in page for page in text[:2])
+    assert "Trang 1 / 2" in text[0] and "Trang 2 / 2" in text[1] and "Trang" not in text[2]
+
+
+def test_rows_too_tall_to_go_over_two_with_the_signatures(store: Store) -> None:
+    """A register whose last rows carry long later columns: two of them and the
+    signatures do not fit on one page, so one row goes with the signatures."""
+    book = _book(store, count=9)
+    register = Register(store)
+    long = "Phòng Thực hành quyền công tố và kiểm sát điều tra án hình sự " * 7
+    for doc_id in ("d8", "d9"):
+        register.update(
+            doc_id, {"recipient": long[:140], "note": long[:140], "received_by": long[:140]},
+            date(2026, 11, 25),
+        )  # fmt: skip
+    book = Book(register.entries(book.period.start, book.period.end), [], book.period, UNIT, "")
+    text = _pages(to_pdf(book))
+    assert not any(NOTES_TITLE in page for page in text)  # nothing to check: no sheet
+    signed = [i for i, page in enumerate(text) if "NGƯỜI LẬP SỔ" in page]
+    assert signed == [len(text) - 1] and "09/VKS-VP" in text[-1]
+    assert "08/VKS-VP" in text[-2] and "08/VKS-VP" not in text[-1]
 
 
 def test_csv_and_xlsx_have_the_same_columns(store: Store, tmp_path: Path) -> None:
@@ -308,3 +373,26 @@ def test_scanstation_register_exports_a_period(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "2026-13" in bad.stderr
     unknown = run("--from", "2026", "--out", str(tmp_path / "x.txt"))
     assert unknown.returncode == 2 and "--format" in unknown.stderr
+
+
+def test_a_row_taller_than_a_page_goes_on_over_the_page_break(store: Store) -> None:
+    """The longest later columns (500 characters) in the narrowest columns make a
+    row taller than a page: it goes on over the break instead of stopping the
+    export, and its end is on the page of the closing line and the signatures."""
+    book = _book(store, count=9)
+    register = Register(store)
+    long = ("Phòng Thực hành quyền công tố và kiểm sát điều tra án hình sự " * 9)[:500]
+    for doc_id in ("d8", "d9"):
+        register.update(
+            doc_id, {"recipient": long, "note": long, "received_by": long}, date(2026, 11, 25)
+        )
+    book = Book(register.entries(book.period.start, book.period.end), [], book.period, UNIT, "")
+    data = to_pdf(book)
+    (artifacts() / "register-tall-rows.pdf").write_bytes(data)
+    text = _pages(data)
+    assert len(text) >= 3
+    signed = [i for i, page in enumerate(text) if "NGƯỜI LẬP SỔ" in page]
+    closed = [i for i, page in enumerate(text) if "Sổ này ghi 9 văn bản đến" in page]
+    assert signed == closed == [len(text) - 1]
+    assert "kiểm sát điều tra án hình sự" in text[-1].split("Sổ này ghi")[0]  # the row's end
+    assert all(f"Trang {i + 1} / {len(text)}" in page for i, page in enumerate(text))

@@ -2,6 +2,12 @@
 register (A4 landscape, Times-compatible Liberation Serif, page numbers, the
 closing lines and signatures), and CSV or XLSX with the same ten columns.
 
+In the PDF the signatures never stand alone on a page: the closing line and the
+signatures go with the book's last rows. What to check before the register is
+closed (gaps, repeats, labels of another year, late registrations) is printed
+after the book, on a sheet of its own titled :data:`NOTES_TITLE`, never inside
+the register.
+
 The Ghi chú column carries the urgency and secrecy marks ahead of the clerk's
 note, as a keeper writes them in the paper register.
 """
@@ -214,119 +220,249 @@ def _fonts() -> tuple[str, str, str]:
     return names
 
 
-def _story(book: Book) -> list[Any]:
-    from reportlab.lib import colors
+#: the last rows of the book printed on the same page as the closing line and
+#: the signatures, so the signatures never stand alone on a page
+_ROWS_WITH_SIGNATURES = 2
+#: the heading of the sheet after the book with what to check; it is not part of the register
+NOTES_TITLE = "Ghi chú kiểm tra — không thuộc sổ"
+
+
+@dataclass(frozen=True)
+class _Styles:
+    body: Any
+    head: Any
+    centre: Any
+    unit: Any
+    title: Any
+    line: Any
+    sign: Any
+    hint: Any
+    text: Any
+
+
+def _styles() -> _Styles:
     from reportlab.lib.enums import TA_CENTER
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.platypus import (
-        KeepTogether,
-        Paragraph,
-        Spacer,
-        Table,
-        TableStyle,
-    )
 
     regular, bold, italic = _fonts()
     body = ParagraphStyle("cell", fontName=regular, fontSize=9.5, leading=11.5)
-    head = ParagraphStyle("head", parent=body, fontName=bold, alignment=TA_CENTER)
-    centre = ParagraphStyle("centre", parent=body, alignment=TA_CENTER)
     unit = ParagraphStyle("unit", parent=body, fontName=bold, fontSize=12, leading=15)
-    title = ParagraphStyle("title", parent=unit, fontSize=16, leading=20, alignment=TA_CENTER)
     line = ParagraphStyle("line", parent=body, fontSize=12, leading=15, alignment=TA_CENTER)
-    sign = ParagraphStyle("sign", parent=line, fontName=bold)
-    hint = ParagraphStyle("hint", parent=line, fontName=italic, fontSize=11)
-    text = ParagraphStyle("text", parent=body, fontSize=11.5, leading=14.5)
+    return _Styles(
+        body=body,
+        head=ParagraphStyle("head", parent=body, fontName=bold, alignment=TA_CENTER),
+        centre=ParagraphStyle("centre", parent=body, alignment=TA_CENTER),
+        unit=unit,
+        title=ParagraphStyle("title", parent=unit, fontSize=16, leading=20, alignment=TA_CENTER),
+        line=line,
+        sign=ParagraphStyle("sign", parent=line, fontName=bold),
+        hint=ParagraphStyle("hint", parent=line, fontName=italic, fontSize=11),
+        text=ParagraphStyle("text", parent=body, fontSize=11.5, leading=14.5),
+    )
 
-    def para(value: str, style: ParagraphStyle = body) -> Paragraph:
-        escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        return Paragraph(escaped, style)
 
+def _para(value: str, style: Any) -> Any:
+    from reportlab.platypus import Paragraph
+
+    escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return Paragraph(escaped, style)
+
+
+def _signatures(book: Book, styles: _Styles) -> Any:
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Table
+
+    today = datetime.now().date()
+    return Table(
+        [
+            ["", _para(f"Ngày {today:%d} tháng {today:%m} năm {today:%Y}", styles.hint)],
+            [_para("THỦ TRƯỞNG CƠ QUAN", styles.sign), _para("NGƯỜI LẬP SỔ", styles.sign)],
+            [
+                _para("(Ký, ghi rõ họ tên, đóng dấu)", styles.hint),
+                _para("(Ký, ghi rõ họ tên)", styles.hint),
+            ],
+            ["", ""],
+            ["", _para(book.keeper, styles.sign)],
+        ],
+        colWidths=[120 * mm, 120 * mm],
+        rowHeights=[None, None, None, 22 * mm, None],
+        style=[("FONTNAME", (0, 0), (-1, -1), _fonts()[0])],
+    )
+
+
+def _held_from(heights: list[float], last_row: int, room: float) -> int:
+    """The first row printed with the closing line and the signatures (the
+    table's last row): the book's last rows, at most
+    :data:`_ROWS_WITH_SIGNATURES`, as many as fit on one page under the column
+    headings with them."""
+    fixed = heights[0] + heights[1] + heights[-1]
+    for count in range(min(_ROWS_WITH_SIGNATURES, last_row - 1), 0, -1):
+        if fixed + sum(heights[last_row - count + 1 : last_row + 1]) <= room:
+            return last_row - count + 1
+    return last_row + 1  # the last row too tall to share a page with them
+
+
+def _cut(row: list[Any], widths: list[float], limit: float) -> list[list[Any]]:
+    """A row of paragraphs as table rows of at most ``limit`` points of text:
+    a row taller than that (the longest later columns in the narrowest ones can
+    be taller than a page) goes on in the rows under it, with no rule between
+    them, so a page break can fall inside it like between any two rows."""
+    parts: list[list[Any]] = []
+    while True:
+        first: list[Any] = []
+        rest: list[Any] = []
+        for cell, width in zip(row, widths, strict=True):
+            pieces = [cell] if cell == "" or cell.wrap(width, limit)[1] <= limit else []
+            pieces = pieces or cell.split(width, limit) or [cell]
+            first.append(pieces[0])
+            rest.append(pieces[1] if len(pieces) > 1 else "")
+        parts.append(first)
+        if all(cell == "" for cell in rest):
+            return parts
+        row = rest
+
+
+def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
+    """The register itself: heading, the ten columns, the closing line and the
+    signatures. The closing and the signatures are the table's last row, held
+    with the last rows of the book (NOSPLIT): when they do not fit on a page,
+    those rows go over with them, under the repeated column headings. ``room``:
+    the height of a page's frame."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer, Table, TableStyle
+
+    regular = _fonts()[0]
+    columns = len(COLUMNS)
     rows: list[list[Any]] = [
-        [para(c.vi, head) for c in COLUMNS],
-        [para(f"({n})", centre) for n in range(1, len(COLUMNS) + 1)],
+        [_para(c.vi, styles.head) for c in COLUMNS],
+        [_para(f"({n})", styles.centre) for n in range(1, columns + 1)],
     ]
+    centred = ("arrival_date", "number", "issued_date", "transfer_date")
+    widths = [w * mm for w in _WIDTHS_MM]
+    ends: list[int] = []  # each entry's last table row, the rule under it
     for entry in book.entries:
-        row = cells(entry)
-        rows.append([
-            para(value, centre if column.key in ("arrival_date", "number", "issued_date",
-                                                 "transfer_date") else body)
-            for column, value in zip(COLUMNS, row, strict=True)
-        ])  # fmt: skip
+        row = [
+            _para(value, styles.centre if column.key in centred else styles.body)
+            for column, value in zip(COLUMNS, cells(entry), strict=True)
+        ]
+        rows += _cut(row, [w - 6 for w in widths], room / 3 - 6)
+        ends.append(len(rows) - 1)
     if not book.entries:
-        rows.append([para("(Không có văn bản đến trong thời gian này)", centre)] + [""] * 9)
-    table = Table(rows, colWidths=[w * mm for w in _WIDTHS_MM], repeatRows=2)
+        rows.append([_para("(Không có văn bản đến trong thời gian này)", styles.centre)])
+        rows[-1] += [""] * (columns - 1)
+        ends.append(len(rows) - 1)
+    last_row = len(rows) - 1
+    closing = f"Sổ này ghi {len(book.entries)} văn bản đến"
+    if book.entries:
+        closing += f", {number_span(book.entries)}"
+    # one row of one cell, which no page break can cut: the closing line and the signatures
+    last = Table(
+        [[[_para(closing + ".", styles.text), Spacer(1, 6 * mm), _signatures(book, styles)]]],
+        style=[
+            ("FONTNAME", (0, 0), (-1, -1), regular),
+            ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+        ],
+    )
+    rows.append([last] + [""] * (columns - 1))
+    closing_row = last_row + 1
     style: list[Any] = [
         ("FONTNAME", (0, 0), (-1, -1), regular),
-        ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+        ("GRID", (0, 0), (-1, 1), 0.6, colors.black),
+        ("LINEBEFORE", (0, 2), (-1, last_row), 0.6, colors.black),
+        ("LINEAFTER", (-1, 2), (-1, last_row), 0.6, colors.black),
+        *(("LINEBELOW", (0, end), (-1, end), 0.6, colors.black) for end in ends),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("VALIGN", (0, 0), (-1, 0), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("LEFTPADDING", (0, 0), (-1, -1), 3),
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+        ("SPAN", (0, closing_row), (-1, closing_row)),
+        ("LEFTPADDING", (0, closing_row), (-1, closing_row), 0),
+        ("TOPPADDING", (0, closing_row), (-1, closing_row), 5 * mm),
     ]
     if not book.entries:
         style.append(("SPAN", (0, 2), (-1, 2)))
-    table.setStyle(TableStyle(style))
-
-    story: list[Any] = [
-        para(book.unit.upper(), unit),
+    measured: Any = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
+    measured.wrap(sum(widths), room)  # its rows measured, as the page will have them
+    heights = list(measured._rowHeights)
+    held = _held_from(heights, last_row, room)
+    style.append(("NOSPLIT", (0, held), (-1, closing_row)))
+    table = Table(rows, colWidths=widths, repeatRows=2, style=TableStyle(style))
+    return [
+        _para(book.unit.upper(), styles.unit),
         Spacer(1, 6 * mm),
-        para("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", title),
-        para(book.period.text(), line),
+        _para("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", styles.title),
+        _para(book.period.text(), styles.line),
         Spacer(1, 6 * mm),
         table,
-        Spacer(1, 5 * mm),
     ]
-    closing = f"Sổ này ghi {len(book.entries)} văn bản đến"
-    if book.entries:
-        closing += f", {number_span(book.entries)}"
-    story.append(para(closing + ".", text))
-    if book.flags:
-        story.append(Spacer(1, 3 * mm))
-        story.append(para("Những điểm cần kiểm tra trước khi khóa sổ:", text))
-        story += [para(f"– {flag.message_vi}", text) for flag in book.flags]
-    today = datetime.now().date()
-    signatures = Table(
-        [
-            ["", para(f"Ngày {today:%d} tháng {today:%m} năm {today:%Y}", hint)],
-            [para("THỦ TRƯỞNG CƠ QUAN", sign), para("NGƯỜI LẬP SỔ", sign)],
-            [para("(Ký, ghi rõ họ tên, đóng dấu)", hint), para("(Ký, ghi rõ họ tên)", hint)],
-            ["", ""],
-            ["", para(book.keeper, sign)],
-        ],
-        colWidths=[120 * mm, 120 * mm],
-        rowHeights=[None, None, None, 22 * mm, None],
-        style=[("FONTNAME", (0, 0), (-1, -1), regular)],
-    )
-    story += [Spacer(1, 6 * mm), KeepTogether(signatures)]
 
+
+def _notes_story(book: Book, styles: _Styles) -> list[Any]:
+    """What to check before the register is closed, on its own sheet after the
+    book: for the keeper, never bound into the register."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer
+
+    today = datetime.now().date()
+    return [
+        _para(NOTES_TITLE, styles.title),
+        _para(f"Sổ đăng ký văn bản đến · {book.period.text()} · {book.unit}", styles.line),
+        Spacer(1, 6 * mm),
+        _para(
+            "Những điểm cần kiểm tra trước khi khóa sổ, do trạm quét tìm thấy. Tờ này in ra "
+            f"ngày {today:%d/%m/%Y} để người lập sổ đối chiếu; không đóng vào sổ, không ký.",
+            styles.text,
+        ),
+        Spacer(1, 3 * mm),
+        *(_para(f"– {flag.message_vi}", styles.text) for flag in book.flags),
+    ]
+
+
+def _story(book: Book, room: float) -> list[Any]:
+    from reportlab.platypus import NextPageTemplate, PageBreak
+
+    styles = _styles()
+    story = _book_story(book, styles, room)
+    if book.flags:
+        story += [NextPageTemplate("notes"), PageBreak(), *_notes_story(book, styles)]
     return story
 
 
 def to_pdf(book: Book) -> bytes:
     """Built twice: the first pass counts the pages for "Trang n / N"."""
-    pages = _pdf(book, 0)[1]
-    return _pdf(book, pages)[0]
+    counted = _pdf(book, (0, 0))[1]
+    return _pdf(book, counted)[0]
 
 
-def _pdf(book: Book, pages: int) -> tuple[bytes, int]:
+def _pdf(book: Book, totals: tuple[int, int]) -> tuple[bytes, tuple[int, int]]:
+    """The PDF, and how many pages the book and the notes after it took. The
+    book's pages are "Trang n / N"; the notes' pages are numbered apart, under
+    their own title, so no page of them passes for a page of the register."""
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.units import mm
-    from reportlab.platypus import SimpleDocTemplate
+    from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
     regular = _fonts()[0]
+    counted = {"book": 0, "notes": 0}
 
-    def number(canvas: Any, doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFont(regular, 9)
-        total = f" / {pages}" if pages else ""
-        canvas.drawCentredString(doc.pagesize[0] / 2, 8 * mm, f"Trang {doc.page}{total}")
-        canvas.restoreState()
+    def footer(kind: str, text: str) -> Any:
+        def draw(canvas: Any, doc: Any) -> None:
+            counted[kind] += 1
+            total = totals[0] if kind == "book" else totals[1]
+            canvas.saveState()
+            canvas.setFont(regular, 9)
+            line = text.format(n=counted[kind], of=f" / {total}" if total else "")
+            canvas.drawCentredString(doc.pagesize[0] / 2, 8 * mm, line)
+            canvas.restoreState()
+
+        return draw
 
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(
+    doc = BaseDocTemplate(
         buf,
         pagesize=landscape(A4),
         leftMargin=15 * mm,
@@ -339,5 +475,14 @@ def _pdf(book: Book, pages: int) -> tuple[bytes, int]:
         creator="scanstation",
         initialFontName=regular,  # no unembedded Helvetica in the page resources
     )
-    doc.build(_story(book), onFirstPage=number, onLaterPages=number)
-    return buf.getvalue(), int(doc.page)
+    pad = 6  # reportlab's usual frame padding, on every side
+    frame = Frame(
+        doc.leftMargin, doc.bottomMargin, doc.width, doc.height,
+        leftPadding=pad, rightPadding=pad, topPadding=pad, bottomPadding=pad, id="page",
+    )  # fmt: skip
+    doc.addPageTemplates([
+        PageTemplate("book", [frame], onPage=footer("book", "Trang {n}{of}")),
+        PageTemplate("notes", [frame], onPage=footer("notes", NOTES_TITLE + " · tờ {n}{of}")),
+    ])  # fmt: skip
+    doc.build(_story(book, doc.height - 2 * pad))
+    return buf.getvalue(), (counted["book"], counted["notes"])

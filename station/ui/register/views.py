@@ -20,13 +20,16 @@ from flask import (
 )
 
 from station.common.clock import VIETNAM
-from station.errors import InputError
+from station.errors import InputError, StationError
 from station.records.register import COLUMNS, EDITABLE, Entry
 from station.records.register_export import FORMATS, Book, Period, render
 from station.ui.review.pin import group
-from station.ui.review.views import station
+from station.ui.review.views import station, station_error
 
 blueprint = Blueprint("register", __name__)
+
+#: the columns the clerk fills later; a card on a narrow screen leaves them out while empty
+_LATER = ("recipient", "transfer_date", "received_by", "note")
 
 _MEDIA = {
     "pdf": "application/pdf",
@@ -87,6 +90,8 @@ def book() -> str:
         formats=FORMATS,
         args={"from": period.start.isoformat(), "to": period.end.isoformat()},
         today=_today().isoformat(),
+        later=_LATER,
+        saved=request.args.get("saved", ""),
     )
 
 
@@ -94,12 +99,18 @@ def book() -> str:
 @group("edit")
 def update(doc_id: str) -> Any:
     changes = {key: request.form[key] for key in EDITABLE if key in request.form}
-    entry = station().update_register(doc_id, changes)
-    if request.headers.get("Accept", "").startswith("application/json"):
-        return jsonify({"ok": True, "entry": entry.to_json()})
+    try:
+        entry = station().update_register(doc_id, changes)
+    except StationError as exc:  # refused: JSON for the script, the error page for a plain form
+        return station_error(exc)
+    # back to the same row, marked "Đã lưu": the page a plain form lands on, and
+    # the page the script takes the saved row from
     back = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
     query: dict[str, Any] = {key: value for key, value in back.items() if value}
-    return redirect(url_for("register.book", **query))
+    target = url_for("register.book", **query, saved=doc_id, _anchor=f"entry-{doc_id}")
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return jsonify({"ok": True, "entry": entry.to_json(), "next": target})
+    return redirect(target)
 
 
 @blueprint.get("/register/export")
