@@ -161,7 +161,8 @@ def test_an_entry_is_made_once_and_the_clerk_adds_the_later_columns(tmp_path: Pa
         for bad, words in (
             ({"transfer_date": "2026-11-23"}, "after it arrived"),
             ({"transfer_date": "2026-11-26"}, "future"),
-            ({"arrival_date": "25/11/2026"}, "YYYY-MM-DD"),
+            ({"arrival_date": "31/02/2026"}, "day/month/year"),
+            ({"arrival_date": "2026/11/25"}, "day/month/year"),
             ({"author": "someone"}, "cannot be changed"),
             ({"note": "x" * 501}, "500"),
         ):
@@ -169,6 +170,9 @@ def test_an_entry_is_made_once_and_the_clerk_adds_the_later_columns(tmp_path: Pa
                 register.update("d1", bad, today)
         with pytest.raises(NotFound):
             register.entry("nope")
+        # a day as the clerk types it: dd/mm/yyyy
+        typed = register.update("d1", {"transfer_date": "25/11/2026"}, today)
+        assert typed.transfer_date == date(2026, 11, 25)
     # the register is in the store: it is all there after a restart
     with Store(data) as store:
         again = Register(store).entry("d1")

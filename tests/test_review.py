@@ -160,7 +160,11 @@ def test_fields_and_labels(review: Review) -> None:
         ("CodeNotation", "../etc", InputError),
         ("IssuedDate", "2026-03-06", "2026-03-06"),
         ("IssuedDate", "2027-01-01", InputError),
-        ("IssuedDate", "06/03/2026", InputError),
+        ("IssuedDate", "06/03/2026", "2026-03-06"),  # as Vietnamese write a date
+        ("IssuedDate", "6.3.2026", "2026-03-06"),
+        ("IssuedDate", "31/02/2026", InputError),
+        ("IssuedDate", "03/06", InputError),
+        ("TypeName", "quyết định", "Quyết định"),  # the list's spelling, whatever the case
         ("Priority", "Mật, Hỏa tốc", "Mật, Hỏa tốc"),
         ("Priority", "Rất gấp", InputError),
         ("OrganName", "", None),

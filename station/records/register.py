@@ -182,12 +182,32 @@ def registered_late(
     return registered > next_working_day(arrival, holidays)
 
 
-def past_day(text: str, today: date, earliest: int, what_en: str, what_vi: str) -> date:
-    """A day the clerk typed (YYYY-MM-DD): real, not after today, not before ``earliest``."""
+def typed_day(text: str) -> date:
+    """A day as the clerk types it: dd/mm/yyyy (the way Vietnamese write dates,
+    also with "-" or "." and one-digit days and months), or YYYY-MM-DD."""
+    found = re.fullmatch(r"\s*(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})\s*", text)
     try:
-        day = date.fromisoformat(text)
+        if found:
+            return date(int(found[3]), int(found[2]), int(found[1]))
+        return date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError("a date is YYYY-MM-DD", "ngày có dạng NNNN-TT-NN") from None
+        raise InputError(
+            "a date is day/month/year, e.g. 06/03/2024",
+            "ngày có dạng ngày/tháng/năm, ví dụ 06/03/2024",
+        ) from None
+
+
+def day_text(value: date | str | None) -> str:
+    """A day as the screens show it: dd/mm/yyyy; "" for none."""
+    if value is None or value == "":
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value))
+    return f"{day:%d/%m/%Y}"
+
+
+def past_day(text: str, today: date, earliest: int, what_en: str, what_vi: str) -> date:
+    """A day the clerk typed (:func:`typed_day`): real, not after today, not before ``earliest``."""
+    day = typed_day(text)
     if day > today or day.year < earliest:
         raise InputError(f"{what_en} cannot be in the future", f"{what_vi} không thể ở tương lai")
     return day

@@ -7,8 +7,8 @@ from datetime import date
 from typing import Any
 
 from station.errors import InputError
-from station.records.register import past_day
-from station.records.vocabulary import FIELDS, LIST_FIELDS, SECRECY, TYPE_NAMES, URGENCY
+from station.records.register import day_text, past_day
+from station.records.vocabulary import FIELDS, LIST_FIELDS, SECRECY, TYPE_NAMES, URGENCY, fold
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
@@ -21,13 +21,33 @@ EDITABLE = (
 _NOTATION = re.compile(r"^[0-9A-ZĐ][0-9A-ZĐa-zđ./&-]{0,40}$")
 
 
+#: fields that hold a day, shown and typed as dd/mm/yyyy
+DATES = ("IssuedDate", "ArrivalDate")
+#: the closed lists the review offers as pickers
+TYPE_CHOICES = tuple(sorted(TYPE_NAMES, key=fold))
+
+
 def as_text(name: str, value: Any) -> str:
-    """A field's value as the form shows it: a list one item a line."""
+    """A field's value as the form shows it: a list one item a line, a day as dd/mm/yyyy."""
     if value is None:
         return ""
     if name in LIST_FIELDS and isinstance(value, list):
         return "\n".join(map(str, value))
+    if name in DATES:
+        try:
+            return day_text(str(value))
+        except ValueError:
+            return str(value)
     return str(value)
+
+
+def marks(value: Any) -> tuple[str, str]:
+    """(secrecy, urgency) of a Priority value: "Mật, Hỏa tốc" → ("Mật", "Hỏa tốc")."""
+    found = [m.strip() for m in str(value or "").split(",")]
+    return (
+        next((m for m in found if m in SECRECY), ""),
+        next((m for m in found if m in URGENCY), ""),
+    )
 
 
 def check_field(name: str, value: str, today: date) -> Any:
@@ -44,10 +64,11 @@ def check_field(name: str, value: str, today: date) -> Any:
     if not text:
         return None
     if name == "TypeName":
-        if text not in TYPE_NAMES:
+        known = next((t for t in TYPE_NAMES if fold(t) == fold(text)), None)
+        if known is None:
             raise InputError(f"not a document type: {text}",
                              f"không phải tên loại văn bản: {text}")  # fmt: skip
-        return text
+        return known
     if name == "CodeNumber":
         if not re.fullmatch(r"\d{1,6}", text):
             raise InputError(
@@ -63,13 +84,13 @@ def check_field(name: str, value: str, today: date) -> Any:
     if name == "ArrivalDate":
         return past_day(text, today, 2000, "the date received", "ngày đến").isoformat()
     if name == "Priority":
-        marks = [m.strip() for m in text.split(",") if m.strip()]
-        if not all(m in (*SECRECY, *URGENCY) for m in marks):
+        given = [m.strip() for m in text.split(",") if m.strip()]
+        if not all(m in (*SECRECY, *URGENCY) for m in given):
             raise InputError(
                 f"marks are {', '.join((*SECRECY, *URGENCY))}",
                 f"độ mật, độ khẩn là {', '.join((*SECRECY, *URGENCY))}",
             )
-        return ", ".join(marks)
+        return ", ".join(given)
     if len(text) > 1000:
         raise InputError("at most 1000 characters", "tối đa 1000 ký tự")
     return text

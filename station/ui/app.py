@@ -35,6 +35,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("scanstation.web")
 
 HTTP_STATUS = {2: 400, 3: 400, 8: 400, 9: 404}
+#: what the error page says for an HTTP error, in the reader's language (0: any other)
+HTTP_WORDS = {
+    0: ("Trạm không thực hiện được yêu cầu này.", "The station could not do this."),
+    400: ("Yêu cầu không hợp lệ.", "The request is not valid."),
+    403: ("Bạn không có quyền làm việc này.", "You may not do this."),
+    404: ("Không có trang này.", "There is no such page."),
+    405: ("Không làm được việc này theo cách đó.", "This cannot be done that way."),
+    413: ("Tệp gửi lên quá lớn.", "What was sent is too large."),
+    421: ("Địa chỉ này không phải của trạm.", "This address is not the station's."),
+    429: ("Thử quá nhiều lần; hãy chờ một lát.", "Too many tries; wait a little."),
+}
 
 
 @dataclass(frozen=True)
@@ -148,8 +159,11 @@ def _common_routes(app: Flask) -> None:
 
     @app.get("/lang/<code>")
     def set_language(code: str) -> Any:
-        back = request.referrer or "/"
-        response = make_response(redirect(back if back.startswith(request.host_url) else "/"))
+        # back to the screen the clerk was on: a path of this site, never another host
+        back = request.args.get("next", "")
+        if not back.startswith("/") or back.startswith("//") or "\\" in back:
+            back = "/"
+        response = make_response(redirect(back))
         if code in i18n.LANGUAGES:
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="Strict")
         return response
@@ -172,7 +186,8 @@ def _error_handlers(app: Flask) -> None:
         status = exc.code or 500
         if wants_json():
             return jsonify({"error": exc.description, "code": f"http.{status}"}), status
-        return render_template("error.html", status=status, message=exc.description), status
+        vi, en = HTTP_WORDS.get(status, HTTP_WORDS[0])
+        return render_template("error.html", status=status, message=i18n.pick(vi, en)), status
 
 
 class Slots:

@@ -32,11 +32,11 @@ from station.appliance.station import Station
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
-from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY
-from station.review.checks import Unanswered
-from station.review.fields import EDITABLE, as_text
+from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
+from station.review.checks import NEEDED, Unanswered
+from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text, marks
 from station.ui import security
-from station.ui.i18n import gettext
+from station.ui.i18n import gettext, pick
 from station.ui.review import pin as guard
 from station.ui.review.pin import group
 
@@ -111,6 +111,11 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "countdown": st.processor.countdown_left(batch_id),
         "editable": batch.state == "review",
         "fields": EDITABLE,
+        "type_choices": TYPE_CHOICES,
+        "urgency": URGENCY,
+        "marks": marks,
+        "needed": NEEDED,
+        "dates": DATES,
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
@@ -220,12 +225,14 @@ def fields(doc_id: str) -> Any:
         try:
             st.set_registration(doc_id, registration)
         except InputError as exc:
-            errors["registration"] = exc.user_message()
+            errors["registration"] = pick(exc.message_vi, exc.message_en)
     scan_day = _scan_day(st.store.batch(doc.batch_id).created_at)
     for name in EDITABLE:
         if name not in request.form:
             continue
-        value = request.form[name]
+        # Độ mật and Độ khẩn are two pickers of one field
+        values = request.form.getlist(name)
+        value = ", ".join(v for v in values if v.strip()) if name == "Priority" else values[0]
         current = doc.metadata.get(name)
         if name == "ArrivalDate" and current is None:
             current = scan_day  # the form shows the default: unchanged unless typed over
@@ -234,12 +241,13 @@ def fields(doc_id: str) -> Any:
         try:
             st.set_field(doc_id, name, value)
         except InputError as exc:
-            errors[name] = exc.user_message()
+            errors[name] = pick(exc.message_vi, exc.message_en)
     if errors:
         if _wants_json():
             return jsonify({"ok": False, "errors": errors}), 400
         raise InputError("; ".join(errors.values()))
-    return _done(_back(doc.batch_id))
+    # a plain form comes back at the document, "Đã lưu" beside its button
+    return _done(url_for("review.batch", batch_id=doc.batch_id, saved=doc_id) + f"#doc-{doc_id}")
 
 
 @blueprint.post("/doc/<doc_id>/dismiss")
@@ -391,6 +399,7 @@ def station_error(exc: StationError) -> Any:
     """A refused action: JSON for the script, the error page for a plain form."""
     status = 404 if exc.exit_code == 9 else 400
     if _wants_json() or request.path.startswith("/api/"):
-        return jsonify({"ok": False, "error": exc.user_message(), "code": exc.code}), status
-    message = exc.message_en if request.cookies.get("lang") == "en" else exc.message_vi
+        message = pick(exc.message_vi, exc.message_en)
+        return jsonify({"ok": False, "error": message, "code": exc.code}), status
+    message = pick(exc.message_vi, exc.message_en)
     return render_template("error.html", status=status, message=message), status

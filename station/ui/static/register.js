@@ -41,7 +41,7 @@
             encodeURIComponent(location.pathname + location.search);
           return;
         }
-        showError(form, answer.body.error || "Lỗi / Error");
+        showError(form, answer.body.error || (document.documentElement.lang === "en" ? "Error" : "Lỗi"));
         return;
       }
       var next = answer.body.next;
@@ -66,7 +66,7 @@
       });
     }).catch(function () {
       if (button) { button.disabled = false; }
-      showError(form, "Mất kết nối với trạm / lost the station");
+      showError(form, document.documentElement.lang === "en" ? "The station cannot be reached" : "Mất kết nối với trạm");
     });
   });
 }());

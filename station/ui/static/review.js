@@ -9,6 +9,9 @@
   var live = document.querySelector("[data-live]");
   var refreshTimer = null;
   var ticking = null;
+  // one language per screen: the page's own
+  var english = document.documentElement.lang === "en";
+  function say(vi, en) { return english ? en : vi; }
 
   function editing() {
     var active = document.activeElement;
@@ -52,6 +55,7 @@
           var kept = unsaved();
           batchEl.innerHTML = html;
           restore(kept);
+          if (justSaved) { markSaved(justSaved); justSaved = null; }
           countdown();
         });
     }, 200);
@@ -107,7 +111,16 @@
     }, Promise.resolve(null));
   }
 
+  // "Đã lưu" beside the document's button, once the screen shows what was saved
+  var justSaved = null;
+  function markSaved(docId) {
+    var note = batchEl.querySelector('[data-doc="' + docId + '"] .saved-note');
+    if (note) { note.textContent = note.dataset.text; }
+  }
+
   function saved(form) {
+    var doc = form.closest("[data-doc]");
+    if (doc) { justSaved = doc.dataset.doc; }
     form.classList.remove("dirty");
     Array.prototype.forEach.call(form.elements, function (field) { delete field.dataset.changed; });
   }
@@ -142,10 +155,10 @@
       return;
     }
     if (box) {
-      box.textContent = body.error || "Lỗi / Error";
+      box.textContent = body.error || say("Lỗi", "Error");
       box.hidden = false;
     } else {
-      window.alert(body.error || "Lỗi / Error");
+      window.alert(body.error || say("Lỗi", "Error"));
     }
   }
 
@@ -175,7 +188,7 @@
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
     }).catch(function () {
       if (button) { button.disabled = false; }
-      showError(form, { error: "Mất kết nối với trạm / lost the station" });
+      showError(form, { error: say("Mất kết nối với trạm", "The station cannot be reached") });
     });
   });
 
@@ -266,8 +279,8 @@
     var line = document.createElement("p");
     line.className = "flash warning notice";
     line.dataset.type = data.type;
-    line.textContent = document.documentElement.lang === "en" ? data.message.en : data.message.vi;
-    line.title = "Chạm để ẩn / tap to hide";
+    line.textContent = say(data.message.vi, data.message.en);
+    line.title = say("Chạm để ẩn", "Tap to hide");
     line.addEventListener("click", function () { line.remove(); });
     box.appendChild(line);
   });
