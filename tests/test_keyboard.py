@@ -150,13 +150,12 @@ def test_telex_in_the_browser(counter: Counter, browser: Any) -> None:
         "UBND": "UBND",
     }
     got = page.evaluate("cases => Object.keys(cases).map(k => [k, window.telex(k)])", cases)
-    assert {k: v for k, v in got} == cases
+    assert dict(got) == cases
+    assert errors == []
     context.close()
 
 
-def test_tapping_keys_types_vietnamese_into_a_review_field(
-    counter: Counter, browser: Any
-) -> None:
+def test_tapping_keys_types_vietnamese_into_a_review_field(counter: Counter, browser: Any) -> None:
     context = _touch(browser)
     page, errors = _review(context, counter)
     assert page.evaluate("matchMedia('(pointer: coarse)').matches")
@@ -166,7 +165,9 @@ def test_tapping_keys_types_vietnamese_into_a_review_field(
     subject.tap()  # a touchscreen: the keyboard opens by itself
     expect(page.locator("#keyboard")).to_be_visible()
     expect(page.locator("#keyboard-open")).to_be_hidden()
-    subject.evaluate("f => { window.inputs = 0; f.addEventListener('input', () => window.inputs++); }")
+    subject.evaluate(
+        "f => { window.inputs = 0; f.addEventListener('input', () => window.inputs++); }"
+    )
     _tap_keys(page, "Veef vieecj tawng cuwowngf")
     expect(subject).to_have_value("Về việc tăng cường")
     assert page.evaluate("document.activeElement.name") == "Subject"
@@ -248,6 +249,7 @@ def test_hide_key_and_the_keyboard_button(counter: Counter, browser: Any) -> Non
     # a date field is not for the keyboard
     _field(page, 2, "IssuedDate").tap()
     expect(page.locator("#keyboard")).to_be_hidden()
+    assert errors == []
     context.close()
 
     # with a mouse the keyboard waits for ⌨
@@ -286,6 +288,10 @@ def test_the_keyboard_fits_the_screen_and_leaves_the_field_in_view(
     subject.tap()
     _not_covered(page, subject)
     page.screenshot(path=SHOTS / f"keyboard-subject-{width}x{height}.png")
+    _key(page, "hide").tap()
+    expect(page.locator("#keyboard-open")).to_be_visible()
+    page.screenshot(path=SHOTS / f"keyboard-closed-{width}x{height}.png")
+    assert errors == []
     context.close()
 
 

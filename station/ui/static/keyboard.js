@@ -293,6 +293,7 @@
     shiftKey.setAttribute("aria-pressed", upper ? "true" : "false");
     var telexKey = board.querySelector(".kb-telex");
     telexKey.textContent = vietnamese ? "VI" : "ABC";
+    board.querySelector(".kb-space").textContent = vietnamese ? "Telex" : "";
     telexKey.setAttribute("aria-pressed", vietnamese ? "true" : "false");
   }
 
@@ -312,12 +313,15 @@
     if (board.hidden || !target) { return; }
     var height = board.offsetHeight;
     body.style.paddingBottom = height + "px";
-    var rect = target.getBoundingClientRect();
     var room = window.innerHeight - height - 8;
-    if (rect.bottom > room || rect.top < 0) {
-      var top = Math.max(0, Math.min(rect.top, room - rect.height));
-      window.scrollBy(0, rect.top - top);
-    }
+    // the field with its label when both fit, else the field alone
+    var rect = target.getBoundingClientRect();
+    var label = target.closest("label");
+    var whole = label ? label.getBoundingClientRect() : rect;
+    var shown = whole.height <= room ? whole : rect;
+    if (shown.bottom <= room && shown.top >= 0) { return; }
+    var top = Math.max(0, Math.min(shown.top, room - shown.height));
+    window.scrollBy(0, shown.top - top);
   }
 
   function open(field) {
