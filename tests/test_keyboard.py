@@ -69,10 +69,11 @@ def _touch(browser: Any, width: int = 1280, height: int = 800) -> BrowserContext
 
 
 def _review(context: BrowserContext, counter: Counter) -> tuple[Page, list[str]]:
-    """The batch's review screen, and the script errors it will have."""
+    """The batch's review screen, and the script and console errors it will have."""
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.goto(f"{counter.url}/batch/{counter.batch}")
     expect(page.locator("article.doc").first).to_be_visible()
     return page, errors
