@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from station.appliance.station import Station
+from station.common.auth import hash_secret
 from station.config import load
 from station.errors import ConfigError
 from station.ui import Services, WebSettings, create_app
@@ -25,6 +26,7 @@ from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
 
+PIN = "2468"
 SHOTS = Path(os.environ.get("SCANSTATION_SHOTS") or artifacts())
 
 
@@ -39,7 +41,9 @@ class Counter:
 def counter(tmp_path_factory: pytest.TempPathFactory, sample_scans: Path) -> Iterator[Counter]:
     """A station with its scanned batch read and waiting for review."""
     data = tmp_path_factory.mktemp("keyboard") / "data"
-    station = offline_station(data, sample_scans, "st-kbd")
+    station = offline_station(
+        data, sample_scans, "st-kbd", pin_hash=hash_secret(PIN, iterations=1000)
+    )
     web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=data)
     server = WebServer(create_app(web, Services(station=station)), web)
     station.start()
@@ -293,6 +297,28 @@ def test_the_keyboard_fits_the_screen_and_leaves_the_field_in_view(
     expect(page.locator("#keyboard-open")).to_be_visible()
     page.screenshot(path=SHOTS / f"keyboard-closed-{width}x{height}.png")
     assert errors == []
+    context.close()
+
+
+def test_the_pin_is_typed_as_it_is_and_enter_opens_the_settings(
+    counter: Counter, browser: Any
+) -> None:
+    context = _touch(browser, 800, 480)
+    page = context.new_page()
+    page.goto(f"{counter.url}/settings")
+    page.wait_for_url("**/pin?next=/settings")
+    expect(page.locator("#keyboard")).to_be_visible()  # the PIN field has the focus at once
+    pin = page.locator("input[name=pin]")
+    _tap_keys(page, "dd")
+    expect(pin).to_have_value("dd")  # a password: no Telex
+    _key(page, "back").tap()
+    _key(page, "back").tap()
+    _tap_keys(page, PIN)
+    expect(pin).to_have_value(PIN)
+    page.screenshot(path=SHOTS / "keyboard-pin-800x480.png")
+    _key(page, "enter").tap()
+    page.wait_for_url("**/settings")
+    expect(page.locator("main")).to_contain_text("st-kbd")
     context.close()
 
 

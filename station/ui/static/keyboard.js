@@ -213,7 +213,7 @@
   var mode = body ? body.dataset.keyboard : null;
   window.telex = telex;
   if (!mode) { return; }
-  var TEXT_TYPES = ["text", "search", "password", "tel", "url", "email"];
+  var TEXT_TYPES = ["text", "search", "password", "tel", "url"];  // those with a caret to set
   var coarse = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
   var target = null, shift = false, caps = false, vietnamese = true;
   var literal = null;  // {field, at}: the word at that caret is typed as is
@@ -426,19 +426,23 @@
     open(field);
   });
 
+  function opensItself() { return mode === "always" || (mode === "touch" && coarse); }
+
   document.addEventListener("focusin", function (event) {
     var field = event.target;
     if (!editable(field)) { return; }
     if (field !== target) { literal = null; }
     if (!board.hidden) { open(field); return; }
     target = field;
-    if (mode === "always" || (mode === "touch" && coarse)) { open(field); }
+    if (opensItself()) { open(field); }
   });
-  // a tap on a field that already has the focus (after ⌨▾) opens it again
+  // a tap on a field that already has the focus (after ⌨▾, or autofocus) opens it
   document.addEventListener("click", function (event) {
     if (board.hidden && event.target === document.activeElement && editable(event.target) &&
-        (mode === "always" || (mode === "touch" && coarse))) { open(event.target); }
+        opensItself()) { open(event.target); }
   });
+  // fields folded away in <details> show when it opens
+  document.addEventListener("toggle", refreshOpener, true);
   document.addEventListener("focusout", function () {
     setTimeout(function () {
       var now = document.activeElement;
@@ -454,4 +458,8 @@
   }).observe(document.querySelector("main") || body, { childList: true, subtree: true });
   refreshOpener();
   labels();
+  if (editable(document.activeElement)) {  // autofocus, before this script ran
+    target = document.activeElement;
+    if (opensItself()) { open(target); }
+  }
 }());
