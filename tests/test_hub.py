@@ -14,7 +14,7 @@ from tests.helpers.cli import ROOT
 #: DOM events the scripts also listen for
 DOM_EVENTS = {
     "click", "submit", "toggle", "change", "input", "keydown", "load",
-    "focusin", "focusout", "mousedown", "resize",
+    "focusin", "focusout", "mousedown", "resize", "pointerdown", "pointerup", "pointercancel",
 }  # fmt: skip
 
 

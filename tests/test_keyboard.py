@@ -270,6 +270,17 @@ def test_hide_key_and_the_keyboard_button(counter: Counter, browser: Any) -> Non
     _key(page, "z").click()  # z takes the tone off the word before the caret
     assert page.evaluate("document.activeElement.name") == "TypeName"
     expect(field).to_have_value("Quyết đinh")
+    # ⌫ held down goes on deleting; let go, it stops
+    back = _key(page, "back").bounding_box()
+    assert back is not None
+    page.mouse.move(back["x"] + back["width"] / 2, back["y"] + back["height"] / 2)
+    page.mouse.down()
+    page.wait_for_timeout(1_000)
+    page.mouse.up()
+    held = field.input_value()
+    assert "Quyết đinh".startswith(held) and len(held) <= len("Quyết đinh") - 2, held
+    page.wait_for_timeout(400)
+    assert field.input_value() == held
     # the scan screen has no text field: no ⌨ there
     page.goto(f"{counter.url}/")
     expect(page.locator("#keyboard-open")).to_be_hidden()

@@ -305,7 +305,7 @@
 
   function refreshOpener() {
     opener.hidden = !board.hidden || !fields().length;
-    body.classList.toggle("has-keyboard-open", !opener.hidden);
+    body.classList.toggle("keyboard-button-shown", !opener.hidden);
   }
 
   // the field just above the keyboard, and room to scroll the last one up
@@ -416,8 +416,25 @@
   board.addEventListener("mousedown", function (event) { event.preventDefault(); });
   board.addEventListener("click", function (event) {
     var key = event.target.closest ? event.target.closest(".kb-key") : null;
-    if (key) { act(key.dataset.key); }
+    if (!key) { return; }
+    if (key.dataset.key === "back" && repeated) { repeated = false; return; }  // held: done
+    act(key.dataset.key);
   });
+  // ⌫ held down goes on deleting, as a keyboard's does
+  var repeat = null, repeated = false;
+  function stopRepeat() { clearTimeout(repeat); repeat = null; }
+  board.addEventListener("pointerdown", function (event) {
+    stopRepeat();
+    repeated = false;
+    if (!event.target.closest || !event.target.closest(".kb-back")) { return; }
+    repeat = setTimeout(function again() {
+      repeated = true;
+      act("back");
+      repeat = setTimeout(again, 80);
+    }, 500);
+  });
+  document.addEventListener("pointerup", stopRepeat);
+  document.addEventListener("pointercancel", stopRepeat);
   opener.addEventListener("mousedown", function (event) { event.preventDefault(); });
   opener.addEventListener("click", function () {
     var field = target && target.isConnected && editable(target) ? target : fields()[0];
