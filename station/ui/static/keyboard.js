@@ -327,7 +327,6 @@
   function open(field) {
     target = field;
     board.hidden = false;
-    body.classList.add("keyboard-shown");
     refreshOpener();
     labels();
     keepVisible();
@@ -335,7 +334,6 @@
 
   function close() {
     board.hidden = true;
-    body.classList.remove("keyboard-shown");
     body.style.paddingBottom = "";
     shift = false;
     refreshOpener();
@@ -412,6 +410,9 @@
     keepVisible();
   }
 
+  var repeat = null, repeated = false;  // ⌫ held down
+  function stopRepeat() { clearTimeout(repeat); repeat = null; }
+
   // keys never take the focus from the field
   board.addEventListener("mousedown", function (event) { event.preventDefault(); });
   board.addEventListener("click", function (event) {
@@ -421,8 +422,6 @@
     act(key.dataset.key);
   });
   // ⌫ held down goes on deleting, as a keyboard's does
-  var repeat = null, repeated = false;
-  function stopRepeat() { clearTimeout(repeat); repeat = null; }
   board.addEventListener("pointerdown", function (event) {
     stopRepeat();
     repeated = false;
