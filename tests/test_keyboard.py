@@ -14,11 +14,14 @@ import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from station.appliance.station import Station
+from station.central.fleet import Fleet
+from station.central.fleetdb import FleetDB
 from station.common.auth import hash_secret
 from station.config import load
 from station.errors import ConfigError
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
+from station.wire.mqtt import Connection
 from tests.helpers.broker import free_port
 from tests.helpers.browser import artifacts, chromium
 from tests.helpers.offline_station import offline_station
@@ -333,7 +336,7 @@ def test_the_pin_is_typed_as_it_is_and_enter_opens_the_settings(
     context.close()
 
 
-def test_only_the_station_screens_carry_the_keyboard(counter: Counter) -> None:
+def test_only_the_station_screens_carry_the_keyboard(counter: Counter, tmp_path: Path) -> None:
     web = WebSettings(data_dir=counter.station.store.data_dir)
     client = create_app(web, Services(station=counter.station)).test_client()
     review = client.get(f"/batch/{counter.batch}").get_data(as_text=True)
@@ -341,6 +344,16 @@ def test_only_the_station_screens_carry_the_keyboard(counter: Counter) -> None:
     missing = client.get("/no-such-page")
     assert missing.status_code == 404
     assert "keyboard" not in missing.get_data(as_text=True)  # a page on base.html alone
+    # the fleet dashboard shares base.html, not the keyboard
+    db = FleetDB(tmp_path)
+    try:
+        fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-kbd"), db)
+        dashboard = create_app(WebSettings(data_dir=tmp_path), Services(fleet=fleet)).test_client()
+        page = dashboard.get("/")
+        assert page.status_code == 200 and "Giám sát trạm quét" in page.get_data(as_text=True)
+        assert "keyboard" not in page.get_data(as_text=True)
+    finally:
+        db.close()
 
 
 def test_a_wrong_keyboard_setting_is_refused_with_the_fix(tmp_path: Path) -> None:
