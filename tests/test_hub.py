@@ -12,7 +12,10 @@ from station.common.hub import KINDS, Hub
 from tests.helpers.cli import ROOT
 
 #: DOM events the scripts also listen for
-DOM_EVENTS = {"click", "submit", "toggle", "change", "input", "keydown", "load"}
+DOM_EVENTS = {
+    "click", "submit", "toggle", "change", "input", "keydown", "load",
+    "focusin", "focusout", "mousedown", "resize", "pointerdown", "pointerup", "pointercancel",
+}  # fmt: skip
 
 
 def test_every_kind_published_is_in_the_catalogue() -> None:

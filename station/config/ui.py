@@ -14,6 +14,7 @@ from station.config.base import (
 )
 
 PinGroup = Literal["scan", "edit", "delete", "confirm", "export", "settings"]
+KeyboardMode = Literal["touch", "always", "button"]
 _HOST_NAME = re.compile(
     r"^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
@@ -69,6 +70,12 @@ class UiSection(Strict):
         le=256,
         description="Live-update streams (/api/events) open at once; more are refused with "
         "503 and Retry-After. Each open screen holds one.",
+    )
+    keyboard: KeyboardMode = Field(
+        "touch",
+        description="When the on-screen Vietnamese keyboard opens by itself: touch (a text "
+        "field is tapped on a touchscreen), always (a text field gets the focus, for a "
+        "touchscreen the browser takes for a mouse), or button (only from the ⌨ button).",
     )
 
     @field_validator("listen")

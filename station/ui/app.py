@@ -124,6 +124,8 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
         from station.ui.review.views import blueprint as review_blueprint
 
         app.extensions["station"] = services.station
+        settings_now = services.station.settings  # read on each page: a change applies at once
+        app.jinja_env.globals["keyboard_mode"] = lambda: settings_now.config.ui.keyboard
         app.extensions["streams"] = Slots(services.station.settings.config.ui.max_live_streams)
         app.register_blueprint(review_blueprint)
         app.register_blueprint(register_blueprint)
