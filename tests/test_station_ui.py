@@ -159,7 +159,7 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         expect(_doc(page, 2).locator("label.f-ArrivalDate.edited")).to_have_count(0)
         # document 1 arrived ten days ago (found in a drawer): registered late
         arrived = (datetime.now(VIETNAM) - timedelta(days=10)).date()
-        _doc(page, 1).locator("input[name=ArrivalDate]").fill(arrived.isoformat())
+        _doc(page, 1).locator("input[name=ArrivalDate]").fill(f"{arrived:%d/%m/%Y}")
         _doc(page, 1).locator("button.save").click()
         expect(_doc(page, 1).locator("label.f-ArrivalDate.edited")).to_have_count(1, timeout=10_000)
 
@@ -390,3 +390,58 @@ def test_the_same_stack_twice_asks_before_sending_and_never_repeats_a_number(
         assert errors == []
     rows = counter.station.store.query("SELECT year, number FROM register ORDER BY number")
     assert [r["number"] for r in rows] == [123, 124, 125, 200, 201, 203]
+
+
+def test_fields_speak_the_clerks_language_dates_pickers_and_saved(counter: Counter) -> None:
+    """Dates are shown and typed as dd/mm/yyyy whatever the browser's locale;
+    Tên loại, Độ mật and Độ khẩn are picked from their lists; a save says
+    "Đã lưu"; an error is in the screen's one language; switching language
+    stays on the screen; the 404 page is the station's own."""
+    with chromium() as browser:
+        # an English browser: the station's dates stay Vietnamese
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{counter.url}/")
+        page.locator("#scan-button").click()
+        page.wait_for_url("**/batch/**", timeout=20_000)
+        expect(page.locator("#batch-state")).to_have_attribute(
+            "data-state", "review", timeout=120_000
+        )
+        first = _doc(page, 1)
+        expect(first.locator("input[name=IssuedDate]")).to_have_value("06/03/2024")
+        types = first.locator("select[name=TypeName] option")
+        assert "Quyết định" in types.all_inner_texts() and "Công văn" in types.all_inner_texts()
+        expect(first.locator("select[name=TypeName]")).to_have_value("Quyết định")
+        first.locator("input[name=IssuedDate]").fill("7/3/2024")
+        pickers = first.locator("select[name=Priority]")
+        pickers.nth(0).select_option("Mật")
+        pickers.nth(1).select_option("Hỏa tốc")
+        first.locator("button.save").click()
+        expect(_doc(page, 1).locator(".saved-note")).to_have_text("✓ Đã lưu", timeout=10_000)
+        expect(_doc(page, 1).locator("input[name=IssuedDate]")).to_have_value("07/03/2024")
+        doc_id = _doc(page, 1).get_attribute("data-doc")
+        saved = counter.station.review.document(str(doc_id)).metadata
+        assert (saved["IssuedDate"], saved["Priority"]) == ("2024-03-07", "Mật, Hỏa tốc")
+        # a wrong date: its error in Vietnamese only, next to it
+        _doc(page, 1).locator("input[name=IssuedDate]").fill("31/02/2024")
+        _doc(page, 1).locator("button.save").click()
+        error = _doc(page, 1).locator('small.error[data-for="IssuedDate"]')
+        expect(error).to_have_text("ngày có dạng ngày/tháng/năm, ví dụ 06/03/2024")
+        # English: the same screen, in English only
+        batch_url = page.url
+        page.locator("a.lang", has_text="EN").click()
+        page.wait_for_load_state()
+        assert page.url == batch_url
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#confirm")).to_have_text("Confirm and send")
+        _doc(page, 1).locator("input[name=IssuedDate]").fill("31/02/2024")
+        _doc(page, 1).locator("button.save").click()
+        expect(_doc(page, 1).locator('small.error[data-for="IssuedDate"]')).to_have_text(
+            "a date is day/month/year, e.g. 06/03/2024"
+        )
+        page.goto(f"{counter.url}/no-such-screen")
+        expect(page.locator("main p").first).to_have_text("There is no such page.")
+        page.locator("a.lang", has_text="VI").click()
+        expect(page.locator("main p").first).to_have_text("Không có trang này.")
+        assert errors == []
