@@ -189,7 +189,8 @@ def test_periods() -> None:
     assert Period.parse("2026-11-03", "2026-11-20").text() == (
         "Từ ngày 03/11/2026 đến ngày 20/11/2026"
     )
-    for bad in ("2026-13", "25/11/2026", "soon"):
+    assert Period.parse("25/11/2026") == Period.parse("2026-11-25")  # as the clerk types it
+    for bad in ("2026-13", "31/11/2026", "soon"):
         with pytest.raises(UsageError):
             Period.parse(bad)
     with pytest.raises(UsageError, match="before it starts"):

@@ -136,12 +136,17 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         # thumbnails arrive while the scanner is still feeding
         expect(page.locator("figure.thumb img").first).to_be_visible(timeout=10_000)
         assert counter.station.capture.busy.is_set()
+        # under the arriving pages, never "no document yet"
+        expect(page.get_by_text("Chưa có văn bản nào")).to_have_count(0)
+        expect(page.locator("#progress")).to_contain_text("Đã quét")
         _shots(page, "live-1280x800")
 
         expect(page.locator("#batch-state")).to_have_attribute(
             "data-state", "review", timeout=120_000
         )
         expect(page.locator("article.doc")).to_have_count(3)
+        expect(page.locator('article.doc [data-read="yes"]')).to_have_count(3)  # "xong"
+        expect(page.locator("#progress")).to_have_text("3 văn bản, 6 trang")
         second = _doc(page, 2)
         expect(second.locator("input[name=CodeNumber]")).to_have_value("07")
 
@@ -187,6 +192,8 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         assert _small_targets(small) == []
 
         page.locator("#confirm").click()
+        # busy at once: no second tap while the station confirms
+        assert page.locator("#confirm").get_attribute("aria-busy") == "true"
         expect(page.locator("#batch-state")).to_have_attribute(
             "data-state", "done", timeout=120_000
         )

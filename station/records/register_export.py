@@ -25,8 +25,8 @@ from typing import Any
 
 from station.common.fsutil import atomic_write
 from station.common.spreadsheet import as_text_cell, csv_bytes
-from station.errors import UsageError
-from station.records.register import COLUMNS, Entry, Flag
+from station.errors import InputError, UsageError
+from station.records.register import COLUMNS, Entry, Flag, typed_day
 
 FORMATS = ("pdf", "csv", "xlsx")
 #: column widths in mm on an A4 landscape page with 15 mm margins (267 mm)
@@ -78,12 +78,12 @@ def _span(text: str) -> tuple[date, date]:
             year, month = map(int, value.split("-"))
             first = date(year, month, 1)
             return first, date(year, month, calendar.monthrange(year, month)[1])
-        day = date.fromisoformat(value)
+        day = typed_day(value)
         return day, day
-    except ValueError:
+    except (ValueError, InputError):
         raise UsageError(
-            f"{text!r} is not a day (2026-11-25), a month (2026-11) or a year (2026)",
-            f"{text!r} không phải ngày (2026-11-25), tháng (2026-11) hay năm (2026)",
+            f"{text!r} is not a day (25/11/2026), a month (2026-11) or a year (2026)",
+            f"{text!r} không phải ngày (25/11/2026), tháng (2026-11) hay năm (2026)",
         ) from None
 
 

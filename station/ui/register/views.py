@@ -21,7 +21,7 @@ from flask import (
 
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
-from station.records.register import COLUMNS, EDITABLE, Entry
+from station.records.register import COLUMNS, EDITABLE, Entry, day_text
 from station.records.register_export import FORMATS, Book, Period, render
 from station.ui.review.pin import group
 from station.ui.review.views import station, station_error
@@ -92,6 +92,7 @@ def book() -> str:
         today=_today().isoformat(),
         later=_LATER,
         saved=request.args.get("saved", ""),
+        day_text=day_text,
     )
 
 

@@ -143,6 +143,9 @@
     img.src = "/work/" + data.thumb;
     figure.appendChild(img);
     strip.appendChild(figure);
+    // pages are coming: "no document yet" would be wrong under them
+    var empty = batchEl && batchEl.querySelector("p.card.empty:not(#grouping)");
+    if (empty) { empty.hidden = true; }
   }
 
   function showError(form, body) {
@@ -169,12 +172,21 @@
     form.querySelectorAll("small.error").forEach(function (s) { s.textContent = ""; });
     var button = form.querySelector("button.save") || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.disabled = true; }
+    var main = document.getElementById("confirm");
+    if (form.dataset.ajax === "confirm" && main) {
+      // a confirmation takes a few seconds: say so, and take no second tap
+      main.disabled = true;
+      main.setAttribute("aria-busy", "true");
+      main.textContent = main.dataset.busy;
+      main.insertAdjacentHTML("afterbegin", '<span class="spinner" aria-hidden="true"></span>');
+    }
     var first = form.dataset.ajax === "confirm" ? saveAll() : Promise.resolve(null);
     first.then(function (failed) {
       if (failed) { return failed; }
       return post(form);
     }).then(function (answer) {
       if (button) { button.disabled = false; }
+      if (form.dataset.ajax === "confirm" && !answer.ok) { refreshDocs(); }  // the button back
       form = answer.form;
       if (!answer.ok && answer.body.code === "pin" && answer.body.pin_url) {
         // the PIN first, then back to this screen
