@@ -452,3 +452,46 @@ def test_fields_speak_the_clerks_language_dates_pickers_and_saved(counter: Count
         page.locator("a.lang", has_text="VI").click()
         expect(page.locator("main p").first).to_have_text("Không có trang này.")
         assert errors == []
+
+
+def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: Counter) -> None:
+    """The sheet of a page's actions closes by ✕, Escape and a tap outside it;
+    "Xóa trang" can be taken back with "Hoàn tác", the page where it was."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(f"{counter.url}/")
+        page.locator("#scan-button").click()
+        page.wait_for_url("**/batch/**", timeout=20_000)
+        expect(page.locator("#batch-state")).to_have_attribute(
+            "data-state", "review", timeout=120_000
+        )
+        third = _doc(page, 3)
+        thumbs = third.locator("figure.thumb")
+        expect(thumbs).to_have_count(3)
+        order = [thumbs.nth(i).get_attribute("data-page") for i in range(3)]
+        sheet = thumbs.nth(1).locator(".page-actions")
+        for close in ("✕", "Escape", "outside"):
+            thumbs.nth(1).locator("summary").click()
+            expect(sheet).to_be_visible()
+            if close == "✕":
+                sheet.locator("button.close-sheet").click()
+            elif close == "Escape":
+                page.keyboard.press("Escape")
+            else:
+                page.locator("h1").first.click()
+            expect(sheet).to_be_hidden()
+        thumbs.nth(1).locator("summary").click()
+        _shots(page, "page-actions-800x480")
+        assert _small_targets(page) == []
+        sheet.locator("button.delete-").click()
+        expect(page.locator("#undo")).to_contain_text(
+            "Đã xóa trang 2 của văn bản 3.", timeout=10_000
+        )
+        expect(_doc(page, 3).locator("figure.thumb")).to_have_count(2)
+        page.locator("#undo-delete").click()
+        expect(_doc(page, 3).locator("figure.thumb")).to_have_count(3, timeout=10_000)
+        back = _doc(page, 3).locator("figure.thumb")
+        assert [back.nth(i).get_attribute("data-page") for i in range(3)] == order
+        assert errors == []

@@ -122,7 +122,17 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "as_text": as_text,
         "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
+        "undo": _undo(docs),
     }
+
+
+def _undo(docs: list[Any]) -> dict[str, Any] | None:
+    """A page just deleted (a plain form's redirect says which): offered back."""
+    page, doc_id, at = (request.args.get(k, "") for k in ("undo", "doc", "at"))
+    doc = next((d for d in docs if d.doc_id == doc_id), None)
+    if not (page.isdigit() and at.isdigit()) or doc is None:
+        return None
+    return {"page": int(page), "doc": doc.doc_id, "seq": doc.seq, "position": int(at)}
 
 
 def _scan_day(created_at: str) -> str:
@@ -182,8 +192,18 @@ def _back(page_or_doc_batch: str) -> str:
 def delete_page(page_id: int) -> Any:
     st = station()
     page = st.review.page(page_id)
+    doc = st.review.document(str(page.doc_id)) if page.doc_id else None
+    pages = [p.page_id for p in doc.pages] if doc else []
+    position = pages.index(page_id) + 1 if page_id in pages else 0
     st.delete_page(page_id)
-    return _done(_back(page.batch_id))
+    if doc is None:
+        return _done(_back(page.batch_id))
+    # "Hoàn tác": the page back where it was (a deleted page is only set aside)
+    undo = {"page": page_id, "doc": doc.doc_id, "seq": doc.seq, "position": position}
+    if _wants_json():
+        return jsonify({"ok": True, "undo_html": render_template("review/_undo.html", undo=undo)})
+    back: dict[str, Any] = {"undo": page_id, "doc": doc.doc_id, "at": position}
+    return redirect(url_for("review.batch", batch_id=page.batch_id, **back))
 
 
 @blueprint.post("/page/<int:page_id>/<action>")

@@ -56,6 +56,9 @@
           batchEl.innerHTML = html;
           restore(kept);
           if (justSaved) { markSaved(justSaved); justSaved = null; }
+          if (pendingUndo && Date.now() < pendingUndo.until) {
+            document.getElementById("undo-slot").innerHTML = pendingUndo.html;
+          }
           countdown();
         });
     }, 200);
@@ -113,6 +116,8 @@
 
   // "Đã lưu" beside the document's button, once the screen shows what was saved
   var justSaved = null;
+  // "Hoàn tác" for a page just deleted: offered for a minute, until the next change
+  var pendingUndo = null;
   function markSaved(docId) {
     var note = batchEl.querySelector('[data-doc="' + docId + '"] .saved-note');
     if (note) { note.textContent = note.dataset.text; }
@@ -195,6 +200,11 @@
         return;
       }
       if (!answer.ok && answer.body.code === "ask") { ask(answer.body.html); return; }
+      if (answer.ok && answer.body.undo_html) {
+        pendingUndo = { html: answer.body.undo_html, until: Date.now() + 60000 };
+      } else if (answer.ok) {
+        pendingUndo = null;  // another change: the offer is over
+      }
       if (!answer.ok) { showError(form, answer.body); return; }
       if (form.dataset.ajax === "fields") { saved(form); }
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
@@ -229,6 +239,24 @@
     if (!field) { return; }
     field.value = button.dataset.value;
     field.focus();
+  });
+
+  // a page's actions close by ✕, by Escape and by a tap outside them
+  function closeSheets(except) {
+    document.querySelectorAll("details.page[open]").forEach(function (open) {
+      if (open !== except) { open.open = false; }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest ? event.target.closest("button.close-sheet") : null;
+    if (close) { closeSheets(null); }
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { closeSheets(null); }
+  });
+  document.addEventListener("pointerdown", function (event) {
+    var inside = event.target.closest ? event.target.closest("details.page[open]") : null;
+    closeSheets(inside);
   });
 
   // one page's actions at a time
