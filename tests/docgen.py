@@ -100,6 +100,11 @@ SUBJECTS = [
     "Về việc cử cán bộ tham gia lớp bồi dưỡng nghiệp vụ",
     "Kế hoạch kiểm tra việc chấp hành pháp luật tại trại tạm giam",
     "Đề nghị cung cấp tài liệu phục vụ công tác giải quyết án",
+    # subjects over two or three lines, as real ones often are
+    "Về việc tăng cường công tác kiểm sát việc tạm giữ, tạm giam và thi hành án hình sự"
+    " trên địa bàn tỉnh năm 2025",
+    "Kết luận của Viện trưởng tại cuộc họp giao ban công tác kiểm sát quý IV năm 2024 và"
+    " nhiệm vụ trọng tâm trong thời gian tới",
 ]
 
 SENTENCES = [

@@ -400,8 +400,13 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
     if spec.type_name:
         y = max(y, 46.0)
         pen.text((105, y), spec.type_name, size_pt=14, style="bold", anchor="ma")
-        pen.text((105, y + 8), spec.subject, size_pt=14, style="bold", anchor="ma")
-        return y + 22
+        # the subject centred over as many lines as it takes; a legal normative
+        # document's name is printed in plain capitals
+        style = "regular" if spec.subject.isupper() else "bold"
+        lines = pen.wrap(spec.subject, 150, 14, style)
+        for index, line in enumerate(lines):
+            pen.text((105, y + 8 + 6.5 * index), line, size_pt=14, style=style, anchor="ma")
+        return y + 15.5 + 6.5 * len(lines)
     return max(y + 8, 50.0)
 
 

@@ -416,9 +416,14 @@ def _type_title(head: Header) -> Line | None:
 
 
 def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, Reading]:
+    """The centred lines right under the type name, bold like it; or, as a legal
+    normative document prints its name ("NGHỊ ĐỊNH / QUY ĐỊNH QUẢN LÝ …"), in
+    plain capitals, every line of them (the body's first line is not), taken
+    only when both readings spell them alike."""
     centre = head.width / 2
     reference = ink.stroke(title)
     parts: list[Line] = []
+    plain = False
     last = title
     for line in head.lines:
         if (line.y0 + line.y1) / 2 <= title.y1 or _speck(line):
@@ -426,11 +431,28 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, R
         if line.y0 - last.y1 > 2.2 * last.height or abs(line.cx - centre) > 20:
             break
         weight = ink.stroke(line)
-        if reference is None or weight is None or weight < 0.8 * reference:
+        if reference is None or weight is None:
             break
+        bold = weight >= 0.8 * reference
+        if bold and plain:
+            break
+        if not bold and ((parts and not plain) or not _capitals(line.text)):
+            break
+        plain = not bold
         parts.append(line)
         last = line
-    return _subject(ink, parts)
+    text, reading = _subject(ink, parts)
+    if plain and text is not None and reading.confidence < SURE:
+        # capitals lose their marks in one reading and gain wrong ones in the
+        # other ("NGUON" / "NGUÔN" for NGUỒN): only two readings alike are taken
+        reading = Reading(MARKS_DISAGREE, reading.box, "marks_disagree")
+    return text, reading
+
+
+def _capitals(text: str) -> bool:
+    """A line of capitals: every letter upper case, and more than a word's worth."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 8 and all(c.isupper() for c in letters)
 
 
 def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None, Reading]:
