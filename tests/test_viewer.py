@@ -7,6 +7,8 @@ and 1280×800."""
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -199,6 +201,7 @@ def test_two_fingers_pinch_and_one_pans(reviewed: Reviewed) -> None:
             touch("touchMove", [(cx - 30 - 10 * step, cy), (cx + 30 + 10 * step, cy)])
         touch("touchEnd", [])
         assert _scale(page) == pytest.approx(3.0, rel=0.05)  # 60 px apart, then 180
+        _shot(page, "zoomed-800x480")
         shown = _rect(page, "#viewer .viewer-img")
         touch("touchStart", [(cx, cy)])
         for step in range(1, 5):
@@ -263,10 +266,7 @@ def test_a_field_shows_the_box_it_was_read_from(reviewed: Reviewed, size: tuple[
         close = _rect(page, "#viewer [data-act=close]")
         assert close["x"] >= 0 and close["y"] >= 0
         assert close["x"] + close["width"] <= size[0] and close["y"] + close["height"] <= size[1]
-        viewer.locator("[data-act=fit]").click()
         viewer.locator("[data-act=in]").click()
-        viewer.locator("[data-act=in]").click()
-        _shot(page, f"zoomed-{tag}")
         assert _small_targets(page) == []
 
 
@@ -318,3 +318,36 @@ def test_a_page_moves_to_another_document_in_two_taps(reviewed: Reviewed) -> Non
         expect(page.locator("#viewer .viewer-where")).to_contain_text("VB 2 · trang 2/2")
         expect(page.locator("#viewer .viewer-status")).to_contain_text("VB 2")
         expect(page.locator("article.doc").nth(1).locator("figure.thumb")).to_have_count(2)
+
+
+def test_the_boxes_are_on_the_page_they_were_read_from_as_it_is_turned(
+    reviewed: Reviewed,
+) -> None:
+    doc = reviewed.docs()[2]
+    first, last = doc.pages[0], doc.pages[-1]
+
+    def boxes() -> Any:
+        url = f"{reviewed.counter.url}/doc/{doc.doc_id}/boxes"
+        with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 - loopback
+            return json.load(answer)
+
+    found = boxes()
+    assert found["fields"]["CodeNumber"] == {
+        "page": first.page_id,
+        "box": doc.readings["CodeNumber"]["box"],
+    }
+    assert found["fields"]["SignerName"]["page"] == last.page_id  # the closing: the last page
+    assert found["fields"]["ToPlaces"]["page"] == last.page_id
+    assert "Priority" not in found["fields"]  # read, but from no place on the page
+    _, _, w_mm, h_mm = _image_mm(reviewed, first)
+    assert found["pages"][str(first.page_id)] == [
+        pytest.approx(w_mm, abs=0.01),
+        pytest.approx(h_mm, abs=0.01),
+    ]
+    assert 205 < w_mm < 215 and 292 < h_mm < 302  # A4, as scanned
+    reviewed.counter.station.rotate(first.page_id, 1)
+    try:
+        turned = boxes()["pages"][str(first.page_id)]
+        assert turned == [pytest.approx(h_mm, abs=0.01), pytest.approx(w_mm, abs=0.01)]
+    finally:
+        reviewed.counter.station.rotate(first.page_id, -1)
