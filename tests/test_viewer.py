@@ -320,7 +320,7 @@ def test_a_page_moves_to_another_document_in_two_taps(reviewed: Reviewed) -> Non
         expect(page.locator("article.doc").nth(1).locator("figure.thumb")).to_have_count(2)
 
 
-def test_the_boxes_are_on_the_page_they_were_read_from_as_it_is_turned(
+def test_the_boxes_are_on_the_page_they_were_read_from_and_turn_with_it(
     reviewed: Reviewed,
 ) -> None:
     doc = reviewed.docs()[2]
@@ -332,22 +332,38 @@ def test_the_boxes_are_on_the_page_they_were_read_from_as_it_is_turned(
             return json.load(answer)
 
     found = boxes()
-    assert found["fields"]["CodeNumber"] == {
-        "page": first.page_id,
-        "box": doc.readings["CodeNumber"]["box"],
-    }
+    box = doc.readings["CodeNumber"]["box"]
+    assert found["fields"]["CodeNumber"] == {"page": first.page_id, "box": box}
     assert found["fields"]["SignerName"]["page"] == last.page_id  # the closing: the last page
     assert found["fields"]["ToPlaces"]["page"] == last.page_id
     assert "Priority" not in found["fields"]  # read, but from no place on the page
     _, _, w_mm, h_mm = _image_mm(reviewed, first)
-    assert found["pages"][str(first.page_id)] == [
-        pytest.approx(w_mm, abs=0.01),
-        pytest.approx(h_mm, abs=0.01),
-    ]
     assert 205 < w_mm < 215 and 292 < h_mm < 302  # A4, as scanned
+    size = [pytest.approx(w_mm, abs=0.01), pytest.approx(h_mm, abs=0.01)]
+    assert found["pages"][str(first.page_id)] == {"mm": size, "turn": 0}
+    # turned by the clerk after it was read: the box is where it was on the paper
     reviewed.counter.station.rotate(first.page_id, 1)
     try:
-        turned = boxes()["pages"][str(first.page_id)]
-        assert turned == [pytest.approx(h_mm, abs=0.01), pytest.approx(w_mm, abs=0.01)]
+        assert boxes()["pages"][str(first.page_id)] == {"mm": size, "turn": 0}
+        with chromium() as browser:
+            context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+            page = _open(context, reviewed, 3, 1)
+            expect(page.locator("#viewer .viewer-img")).to_have_attribute(
+                "src", f"/work/{first.clean}"
+            )
+            page.locator("#viewer button.f-CodeNumber").click()
+            expect(page.locator("#viewer .viewer-box")).to_be_visible()
+            img = _rect(page, "#viewer .viewer-img")  # the turned picture's frame
+            assert img["width"] > img["height"]
+            # a quarter turn clockwise: x from the bottom edge, y from the left
+            left, top = 1 - box[3] / h_mm, box[0] / w_mm
+            wanted = {
+                "x": img["x"] + left * img["width"],
+                "y": img["y"] + top * img["height"],
+                "width": (box[3] - box[1]) / h_mm * img["width"],
+                "height": (box[2] - box[0]) / w_mm * img["height"],
+            }
+            assert _near(_rect(page, "#viewer .viewer-box"), wanted)
+            _shot(page, "turned-field-1280x800")
     finally:
         reviewed.counter.station.rotate(first.page_id, -1)

@@ -75,7 +75,7 @@
 
   function build() {
     root = template.content.firstElementChild.cloneNode(true);
-    ["bar", "where", "stage", "sheet", "img", "box", "side", "chosen", "hint", "fields", "move",
+    ["bar", "where", "stage", "sheet", "paper", "img", "box", "side", "chosen", "hint", "fields", "move",
       "targets", "status"].forEach(function (part) {
       el[part] = root.querySelector(".viewer-" + part);
     });
@@ -251,25 +251,39 @@
     });
   }
 
+  // a rectangle [left, top, width, height] in fractions of a page, on the page turned
+  // clockwise by `turn` degrees
+  function turned(r, turn) {
+    switch ((turn % 360 + 360) % 360) {
+      case 90: return [1 - r[1] - r[3], r[0], r[3], r[2]];
+      case 180: return [1 - r[0] - r[2], 1 - r[1] - r[3], r[2], r[3]];
+      case 270: return [r[1], 1 - r[0] - r[2], r[3], r[2]];
+      default: return r;
+    }
+  }
+
   // the chosen field's box over the page; just chosen, the page zoomed onto it
   function showBox() {
     var page = pages[at];
     var data = page && boxes[page.doc];
     var where = chosen && data && data.fields[chosen];
-    var mm = where && data.pages[String(where.page)];
-    if (!where || !mm || String(where.page) !== page.page || !el.img.naturalWidth) {
+    var read = where && data.pages[String(where.page)];
+    if (!where || !read || String(where.page) !== page.page || !el.img.naturalWidth) {
       if (el.box) { el.box.hidden = true; }
       return;
     }
-    var b = where.box;
-    var left = b[0] / mm[0], top = b[1] / mm[1];
-    var width = (b[2] - b[0]) / mm[0], height = (b[3] - b[1]) / mm[1];
-    el.box.style.left = (left * 100) + "%";
-    el.box.style.top = (top * 100) + "%";
-    el.box.style.width = (width * 100) + "%";
-    el.box.style.height = (height * 100) + "%";
+    // as read, on the page as scanned (the boxes turn with the picture), as shown
+    var b = where.box, mm = read.mm;
+    var on = turned([b[0] / mm[0], b[1] / mm[1], (b[2] - b[0]) / mm[0], (b[3] - b[1]) / mm[1]],
+      360 - read.turn);
+    el.box.style.left = (on[0] * 100) + "%";
+    el.box.style.top = (on[1] * 100) + "%";
+    el.box.style.width = (on[2] * 100) + "%";
+    el.box.style.height = (on[3] * 100) + "%";
     el.box.hidden = false;
     el.box.dataset.field = chosen;
+    var shown = turned(on, page.turn);
+    var left = shown[0], top = shown[1], width = shown[2], height = shown[3];
     if (aim) {
       aim = false;
       var stage = el.stage.getBoundingClientRect();
@@ -357,9 +371,9 @@
     view.h = h * scale;
     el.sheet.style.width = view.w + "px";
     el.sheet.style.height = view.h + "px";
-    el.img.style.width = (turned ? view.h : view.w) + "px";
-    el.img.style.height = (turned ? view.w : view.h) + "px";
-    el.img.style.transform = "translate(-50%, -50%) rotate(" + page.turn + "deg)";
+    el.paper.style.width = (turned ? view.h : view.w) + "px";
+    el.paper.style.height = (turned ? view.w : view.h) + "px";
+    el.paper.style.transform = "translate(-50%, -50%) rotate(" + page.turn + "deg)";
     view.s = 1;
     apply();
   }
