@@ -185,7 +185,7 @@ def test_two_fingers_pinch_and_one_pans(reviewed: Reviewed) -> None:
         page = _open(context, reviewed, 3, 1)
         cdp = context.new_cdp_session(page)
         stage = _rect(page, "#viewer .viewer-stage")
-        cx, cy = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 2
+        cx, cy = stage["x"] + stage["width"] / 2, stage["y"] + stage["height"] / 5  # the header
 
         def touch(kind: str, points: list[tuple[float, float]]) -> None:
             cdp.send(
