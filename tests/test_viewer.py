@@ -8,6 +8,7 @@ and 1280×800."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,6 +137,9 @@ def test_a_page_opens_full_size_turns_and_zooms(reviewed: Reviewed) -> None:
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowRight")
         expect(viewer.locator(".viewer-where")).to_contain_text("VB 2 · trang 1/1")
+        expect(viewer.locator("button.f-Priority .value")).to_have_text(
+            re.compile("khẩn", re.IGNORECASE)
+        )  # both pickers of the form: secrecy (none) and urgency
         page.keyboard.press("ArrowLeft")
         expect(viewer.locator(".viewer-where")).to_contain_text("VB 1 · trang 2/2")
         stage = _rect(page, "#viewer .viewer-stage")
@@ -273,7 +277,13 @@ def test_a_field_shows_the_box_it_was_read_from(reviewed: Reviewed, size: tuple[
 def test_escape_close_and_back_close_it(reviewed: Reviewed) -> None:
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 800, "height": 480}, locale="vi-VN")
-        page = _open(context, reviewed, 1, 1)
+        page = context.new_page()
+        page.goto(reviewed.url)
+        # what the form shows, saved or not
+        subject = page.locator("article.doc").first.locator('textarea[name="Subject"]')
+        subject.fill("Về việc sửa chưa lưu")
+        page.locator("article.doc").first.locator("figure.thumb img").first.click()
+        expect(page.locator("#viewer button.f-Subject .value")).to_have_text("Về việc sửa chưa lưu")
         address = page.url
         page.keyboard.press("Escape")
         expect(page.locator("#viewer")).to_be_hidden()

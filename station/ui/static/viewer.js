@@ -56,16 +56,16 @@
     var out = [];
     article.querySelectorAll("form.fields > label").forEach(function (label) {
       var name = /(?:^|\s)f-(\S+)/.exec(label.className);
-      var input = label.querySelector("input, textarea, select");
-      if (!name || !input) { return; }
+      var inputs = label.querySelectorAll("input, textarea, select");
+      if (!name || !inputs.length) { return; }
       var title = "";
       for (var node = label.firstChild; node; node = node.nextSibling) {
         if (node.nodeType === 3 && node.textContent.trim()) { title = node.textContent.trim(); break; }
       }
-      var value = input.value.trim();
-      if (input.tagName === "TEXTAREA") { value = value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean).join("; "); }
-      var day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-      if (day) { value = day[3] + "/" + day[2] + "/" + day[1]; }
+      // what the form shows now, saved or not: a list a line each, two pickers both
+      var value = Array.prototype.map.call(inputs, function (input) {
+        return input.value.split("\n").map(function (line) { return line.trim(); }).filter(Boolean).join("; ");
+      }).filter(Boolean).join(", ");
       out.push({ name: name[1], title: title, value: value, check: label.classList.contains("check") });
     });
     return out;
