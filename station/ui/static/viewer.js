@@ -189,6 +189,7 @@
   // ------------------------------------------------------------ fields and boxes
 
   function fields(page) {
+    var focused = el.fields.contains(document.activeElement) && document.activeElement.dataset.field;
     el.fields.textContent = "";
     var known = boxes[page.doc] && boxes[page.doc].fields;
     fieldsOf(page.article).forEach(function (f) {
@@ -197,7 +198,6 @@
       button.type = "button";
       button.dataset.field = f.name;
       button.className = "f-" + f.name + (known && known[f.name] ? " has-box" : "") + (f.check ? " check" : "");
-      button.setAttribute("aria-pressed", chosen === f.name ? "true" : "false");
       var name = document.createElement("span");
       name.className = "name";
       name.textContent = f.title + (f.check ? " · " + el.status.dataset.check : "");
@@ -208,6 +208,15 @@
       button.appendChild(value);
       item.appendChild(button);
       el.fields.appendChild(item);
+      if (f.name === focused) { button.focus({ preventScroll: true }); }
+    });
+    mark(page);
+  }
+
+  // the chosen field pressed, its whole value above the fields
+  function mark(page) {
+    el.fields.querySelectorAll("button[data-field]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.dataset.field === chosen ? "true" : "false");
     });
     var current = chosen && fieldsOf(page.article).filter(function (f) { return f.name === chosen; })[0];
     el.chosen.hidden = !current;
@@ -218,8 +227,10 @@
   function load(doc) {
     if (boxes[doc]) { return Promise.resolve(boxes[doc]); }
     return fetch("/doc/" + encodeURIComponent(doc) + "/boxes", { headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : { fields: {}, pages: {} }; })
+      .then(function (r) { return r.ok ? r.json() : { fields: {}, pages: {} }; },
+        function () { return { fields: {}, pages: {}, lost: true }; })
       .then(function (data) {
+        if (data.lost) { return data; }  // asked again next time
         boxes[doc] = data;
         var page = pages[at];
         if (page && page.doc === doc) {
@@ -237,7 +248,7 @@
     chosen = name;
     load(page.doc).then(function (data) {
       var where = data.fields[name];
-      fields(pages[at]);
+      mark(pages[at]);
       if (!where) {
         el.box.hidden = true;
         el.status.textContent = el.status.dataset.nowhere;
