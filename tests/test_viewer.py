@@ -178,6 +178,11 @@ def test_a_page_opens_full_size_turns_and_zooms(reviewed: Reviewed) -> None:
         viewer.locator("[data-act=in]").click()
         viewer.locator("[data-act=out]").click()
         assert _scale(page) == pytest.approx(1)
+        # a double tap zooms in there, another shows the whole page again
+        page.mouse.dblclick(stage["x"] + stage["width"] / 2, middle)
+        assert _scale(page) == pytest.approx(2.5)
+        page.mouse.dblclick(stage["x"] + stage["width"] / 2, middle)
+        assert _scale(page) == 1
         assert errors == []
 
 
