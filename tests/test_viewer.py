@@ -302,6 +302,14 @@ def test_escape_close_and_back_close_it(reviewed: Reviewed) -> None:
         page.go_back()
         expect(page.locator("#viewer")).to_be_hidden()
         assert page.url == address  # still the batch: Back closed the viewer only
+        # a field to correct: the viewer closes on the form's field
+        page.locator("article.doc").first.locator("figure.thumb img").first.click()
+        page.locator("#viewer button.f-CodeNumber").click()
+        page.locator("#viewer .viewer-chosen button").click()
+        expect(page.locator("#viewer")).to_be_hidden()
+        focused = page.locator("article.doc").first.locator('input[name="CodeNumber"]')
+        expect(focused).to_be_focused()
+        assert page.url == address
         # the caption still opens the page's actions
         page.locator("article.doc").first.locator("figure.thumb .caption").first.click()
         expect(page.locator("article.doc details.page[open] .page-actions")).to_be_visible()

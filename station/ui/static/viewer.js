@@ -21,6 +21,7 @@
   var chosen = null;    // the field whose box is shown
   var aim = false;      // zoom onto the chosen field's box once its page is shown
   var returnTo = null;  // the thumbnail to focus again on close
+  var focusAfter = null;  // or the field to correct
 
   function text(node, pattern, values) {
     var out = node.dataset[pattern] || "";
@@ -96,6 +97,12 @@
       var button = event.target.closest("button[data-field]");
       if (button) { choose(button.dataset.field); }
     });
+    el.chosen.querySelector("button").addEventListener("click", function () {
+      var input = inputOf(pages[at], chosen);
+      if (!input) { return; }
+      focusAfter = input;  // the viewer closes, the field of the form opens to be corrected
+      close();
+    });
     el.targets.addEventListener("click", function (event) {
       var button = event.target.closest("button[data-doc]");
       if (button) { move(button); }
@@ -135,7 +142,20 @@
     at = -1;
     chosen = null;
     var summary = page && batchEl.querySelector('figure.thumb[data-page="' + page.page + '"] summary');
-    if (summary) { summary.focus(); } else if (returnTo) { returnTo.focus(); }
+    var target = focusAfter || summary || returnTo;
+    focusAfter = null;
+    if (target) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "center" });
+    }
+  }
+
+  // the form's field of that name in the page's document, if the clerk may change it
+  function inputOf(page, name) {
+    var input = page && page.article.querySelector(
+      "form.fields > label.f-" + name + " input, form.fields > label.f-" + name + " textarea, " +
+      "form.fields > label.f-" + name + " select");
+    return input && !input.readOnly && !input.disabled ? input : null;
   }
 
   function close() {
@@ -221,7 +241,10 @@
     var current = chosen && fieldsOf(page.article).filter(function (f) { return f.name === chosen; })[0];
     el.chosen.hidden = !current;
     el.hint.hidden = !!current;
-    if (current) { el.chosen.textContent = current.title + ": " + (current.value || "—"); }
+    if (current) {
+      el.chosen.querySelector("p").textContent = current.title + ": " + (current.value || "—");
+      el.chosen.querySelector("button").hidden = !inputOf(page, chosen);
+    }
   }
 
   function load(doc) {
