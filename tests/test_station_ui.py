@@ -172,7 +172,7 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         third = _doc(page, 3)
         expect(third.locator("figure.thumb")).to_have_count(3)
         last = third.locator("figure.thumb").nth(2)
-        last.locator("summary").click()
+        last.locator("summary .caption").click()
         target = _doc(page, 2).get_attribute("data-doc")
         last.locator("form.move select[name=doc]").select_option(str(target))
         last.locator("form.move select[name=index]").select_option("-1")
@@ -184,7 +184,7 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
         small = context.new_page()
         small.set_viewport_size({"width": 800, "height": 480})
         small.goto(page.url)
-        small.locator("article.doc figure.thumb summary").first.click()  # open a page's actions
+        small.locator("article.doc figure.thumb .caption").first.click()  # open a page's actions
         _shots(small, "review-800x480")
         assert _small_targets(small) == []
         small.goto(f"{counter.url}/")

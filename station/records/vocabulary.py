@@ -72,6 +72,8 @@ HEADER_FIELDS = (
 #: SignerInfo: competence, position, full name; ToPlaces); lists of text
 CLOSING_FIELDS = ("SignerCompetence", "SignerPosition", "SignerName", "ToPlaces", "Addressees")
 LIST_FIELDS = frozenset({"ToPlaces", "Addressees"})
+#: the closing fields read on the document's last page; every other field is read on page 1
+LAST_PAGE_FIELDS = frozenset({"SignerCompetence", "SignerPosition", "SignerName", "ToPlaces"})
 FIELDS = HEADER_FIELDS + CLOSING_FIELDS
 
 

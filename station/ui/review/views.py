@@ -38,6 +38,7 @@ from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text, marks
 from station.ui import security
 from station.ui.i18n import gettext, pick
 from station.ui.review import pin as guard
+from station.ui.review import viewer
 from station.ui.review.pin import group
 
 blueprint = Blueprint("review", __name__)
@@ -339,6 +340,13 @@ def settings() -> Any:
 @blueprint.get("/work/<path:relative>")
 def work_file(relative: str) -> Response:
     return send_file(station().work_file(relative), max_age=3600)
+
+
+@blueprint.get("/doc/<doc_id>/boxes")
+def boxes(doc_id: str) -> Response:
+    """Where each field was read, for the page viewer (station/ui/review/viewer.py)."""
+    st = station()
+    return jsonify(viewer.boxes(st.review.work, st.review.document(doc_id)))
 
 
 @blueprint.get("/api/stats")

@@ -1,0 +1,57 @@
+"""The page viewer's data: where on which page each header field was read.
+
+A reading's box is in millimetres from the top left of the page it was read
+from (docs/batch.md#readings): page 1, or the last page for "Nơi nhận" and the
+signature block, turned as the clerk had turned it then. The screen draws it
+over that page's image in proportion, so it needs the page's size in
+millimetres as read (the PDF page is the paper: the image's pixels over its
+resolution) and the turn it had: the turn it has now when the document was read
+since its pages last changed, else none (the first reading, before the clerk
+could turn anything; a page turned, then read again when more pages were
+scanned into the batch, then turned again, is the case this gets wrong).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from station.records.vocabulary import LAST_PAGE_FIELDS
+from station.review.drafts import ReviewDoc, ReviewPage
+
+#: the resolution of a page image that does not say its own (as the PDF step assumes)
+DEFAULT_DPI = 200
+
+
+def page_mm(work: Path, page: ReviewPage, turn: int) -> list[float] | None:
+    """The page's width and height in millimetres, turned ``turn`` degrees."""
+    if page.clean is None:
+        return None
+    with Image.open(work / page.clean) as image:
+        dpi = image.info.get("dpi") or (DEFAULT_DPI, DEFAULT_DPI)
+        width = image.width / (float(dpi[0]) or DEFAULT_DPI) * 25.4
+        height = image.height / (float(dpi[1]) or DEFAULT_DPI) * 25.4
+    if turn % 180:
+        width, height = height, width
+    return [round(width, 2), round(height, 2)]
+
+
+def boxes(work: Path, doc: ReviewDoc) -> dict[str, Any]:
+    """Each field's box and the page it is on, with those pages' size and turn as read."""
+    fields: dict[str, Any] = {}
+    pages: dict[str, Any] = {}
+    for name, reading in doc.readings.items():
+        box = reading.get("box")
+        if not box or not doc.pages:
+            continue
+        page = doc.pages[-1] if name in LAST_PAGE_FIELDS else doc.pages[0]
+        key = str(page.page_id)
+        if key not in pages:
+            turn = 0 if doc.stale else page.rotation
+            size = page_mm(work, page, turn)
+            pages[key] = {"mm": size, "turn": turn} if size else None
+        if pages[key] is not None:
+            fields[name] = {"page": page.page_id, "box": box}
+    return {"doc": doc.doc_id, "fields": fields, "pages": pages}
