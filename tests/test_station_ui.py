@@ -473,7 +473,7 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
         order = [thumbs.nth(i).get_attribute("data-page") for i in range(3)]
         sheet = thumbs.nth(1).locator(".page-actions")
         for close in ("✕", "Escape", "outside"):
-            thumbs.nth(1).locator("summary").click()
+            thumbs.nth(1).locator(".caption").click()
             expect(sheet).to_be_visible()
             if close == "✕":
                 sheet.locator("button.close-sheet").click()
@@ -482,7 +482,7 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
             else:
                 page.locator("h1").first.click()
             expect(sheet).to_be_hidden()
-        thumbs.nth(1).locator("summary").click()
+        thumbs.nth(1).locator(".caption").click()
         _shots(page, "page-actions-800x480")
         assert _small_targets(page) == []
         sheet.locator("button.delete-").click()

@@ -178,7 +178,16 @@
     var button = form.querySelector("button.save") || form.querySelector("button[type=submit], button:not([type])");
     if (button) { button.disabled = true; }
     var main = document.getElementById("confirm");
+    // the confirm button as it was, when the station did not confirm
+    function ready() {
+      var again = document.getElementById("confirm");
+      if (!again || !again.dataset.label) { return; }
+      again.disabled = false;
+      again.removeAttribute("aria-busy");
+      again.textContent = again.dataset.label;
+    }
     if (form.dataset.ajax === "confirm" && main) {
+      main.dataset.label = main.textContent;
       // a confirmation takes a few seconds: say so, and take no second tap
       main.disabled = true;
       main.setAttribute("aria-busy", "true");
@@ -191,7 +200,7 @@
       return post(form);
     }).then(function (answer) {
       if (button) { button.disabled = false; }
-      if (form.dataset.ajax === "confirm" && !answer.ok) { refreshDocs(); }  // the button back
+      if (form.dataset.ajax === "confirm" && !answer.ok) { ready(); }
       form = answer.form;
       if (!answer.ok && answer.body.code === "pin" && answer.body.pin_url) {
         // the PIN first, then back to this screen
@@ -210,6 +219,7 @@
       if (batchEl) { refreshDocs(); } else if (form.dataset.ajax !== "scan") { location.reload(); }
     }).catch(function () {
       if (button) { button.disabled = false; }
+      if (form.dataset.ajax === "confirm") { ready(); }
       showError(form, { error: say("Mất kết nối với trạm", "The station cannot be reached") });
     });
   });
