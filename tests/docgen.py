@@ -243,8 +243,13 @@ def scan(
     fields: dict[str, Any],
     blank: bool,
     max_skew: float = 15.0,
+    render: str = "grey",
 ) -> ScannedPage:
-    """Turn, skew, light and compress one clean page as an ADF scan would."""
+    """Turn, skew, light and compress one clean page as an ADF scan would.
+
+    ``render``: "grey" (a JPEG), "bilevel" (1 bit a pixel, thresholded as a
+    scanner's black-and-white mode does, PNG) or "100dpi" (scanned at half the
+    resolution and brought back up to ``dpi``, as an archive's old scans are)."""
     paper_px = (page.width, page.height)
     orientation = rng.choice([0, 90, 180, 270])
     skew = round(rng.uniform(-max_skew, max_skew), 2)
@@ -276,7 +281,15 @@ def scan(
         scanned.paste(skewed, (margins[0], margins[1]))
     scanned = _noise(scanned, rng, rng.uniform(1.5, 4.0))
     buf = io.BytesIO()
-    scanned.save(buf, "JPEG", quality=rng.randint(60, 92), dpi=(dpi, dpi))
+    if render == "100dpi":
+        low = scanned.resize((scanned.width // 2, scanned.height // 2), Image.Resampling.BOX)
+        scanned = low.resize(scanned.size, Image.Resampling.BICUBIC)
+    if render == "bilevel":
+        level = rng.randint(120, 160)
+        bilevel = scanned.convert("L").point(lambda v: 255 if v > level else 0).convert("1")
+        bilevel.save(buf, "PNG", dpi=(dpi, dpi))
+    else:
+        scanned.save(buf, "JPEG", quality=rng.randint(60, 92), dpi=(dpi, dpi))
     truth = PageTruth(
         dpi=dpi,
         skew_deg=skew,

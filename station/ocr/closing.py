@@ -22,9 +22,17 @@ import re
 from typing import Any
 
 from station.ocr.ink import Ink
-from station.ocr.lines import KNOWN_WORDS, Line, bounds, lines_of, restore_marks
+from station.ocr.lines import KNOWN_WORDS, Line, bounds, lines_of, restore_marks, unknown_syllable
 from station.ocr.pdf import PageWords
-from station.ocr.readings import MARKS_DISAGREE, ONE_READING, SURE, Reading, agreement
+from station.ocr.readings import (
+    MARKS_DISAGREE,
+    ONE_READING,
+    REFUSED,
+    SURE,
+    Box,
+    Reading,
+    agreement,
+)
 from station.records.vocabulary import SYLLABLE, fold, misread_syllable, nfc, similar
 
 #: how a signing authority opens ("KT. CHỦ TỊCH", "T/M UBND TỈNH", "Q. CHỦ TỊCH")
@@ -40,10 +48,13 @@ def _read(ink: Ink, lines: list[Line]) -> tuple[list[str], float]:
     return chosen, agreement(" ".join(chosen), other)
 
 
-def _list_confidence(confidence: float) -> float:
+def _list_reading(items: list[str], confidence: float, box: Box | None) -> Reading:
     """A list's items have no vocabulary to check them against: only two
-    readings that agree word for word are trusted."""
-    return confidence if confidence >= SURE else MARKS_DISAGREE
+    readings that agree word for word are trusted, and no word may be a
+    syllable Vietnamese does not have ("triên")."""
+    if any(unknown_syllable(word) for item in items for word in item.split()):
+        return Reading(REFUSED, box, "misread")
+    return Reading(confidence if confidence >= SURE else MARKS_DISAGREE, box)
 
 
 def _items(texts: list[str]) -> list[str]:
@@ -100,7 +111,7 @@ def addressees(page: PageWords, ink: Ink) -> Found:
     items = _items(([first] if first else []) + texts[1:])
     if not items:
         return {}
-    return {"Addressees": (items, Reading(_list_confidence(confidence), bounds(block)))}
+    return {"Addressees": (items, _list_reading(items, confidence, bounds(block)))}
 
 
 def _recipients_line(lines: list[Line], width: float) -> Line | None:
@@ -125,7 +136,7 @@ def recipients(page: PageWords, ink: Ink) -> Found:
     items = _items(([inline] if inline else []) + texts)
     if not items:
         return {}
-    return {"ToPlaces": (items, Reading(_list_confidence(confidence), bounds(block)))}
+    return {"ToPlaces": (items, _list_reading(items, confidence, bounds(block)))}
 
 
 def signer(page: PageWords, ink: Ink) -> Found:

@@ -44,6 +44,7 @@ from station.ocr.lines import (
     lines_of,
     respace,
     restore_marks,
+    unknown_syllable,
 )
 from station.ocr.overlays import coloured_words, outside, stamp_frames
 from station.ocr.pdf import PageWords
@@ -463,9 +464,9 @@ def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None,
     text = _subject_text(" ".join(chosen), as_printed=vv)
     box = bounds(parts)
     if text is None:
-        misread = any(misread_syllable(w) for w in " ".join(chosen).split())
+        misread = any(misread_syllable(w) or unknown_syllable(w) for w in " ".join(chosen).split())
         return None, Reading(REFUSED, box, "misread") if misread else NOTHING
-    again = _subject_text(other, as_printed=vv) if other is not None else None
+    again = _subject_text(other, as_printed=vv, checked=False) if other is not None else None
     confidence = agreement(text, again)
     return text, Reading(confidence, box, "marks_disagree" if confidence < ONE_READING else None)
 
@@ -499,15 +500,20 @@ def _vv_subject(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     return _subject(ink, parts, vv=True)
 
 
-def _subject_text(text: str, *, as_printed: bool = False) -> str | None:
+def _subject_text(text: str, *, as_printed: bool = False, checked: bool = True) -> str | None:
     """The subject's lines as one text; a công văn's (after "V/v") keeps the case
-    it is printed in ("V/v góp ý …" → "góp ý …"), a title's starts with a capital."""
+    it is printed in ("V/v góp ý …" → "góp ý …"), a title's starts with a capital.
+    ``checked``: None when a word is no Vietnamese syllable (a second reading
+    that is a witness, not a value, is not checked: its misreadings must count
+    against the first)."""
     if as_printed:  # a công văn's: "V/v" goes
         text = re.sub(r"^V\s*[/|lIií1]\s*[vV]?\s*[:.]?\s*", "", text)
     text = nfc(re.sub(r"\s+", " ", text).strip(" .;:"))
     # Roman numerals read with a lower-case l ("quý IIl")
     text = re.sub(r"\b[IlV]*I[IlV]*\b", lambda m: m[0].replace("l", "I"), text)
-    if len(text) < 4 or any(misread_syllable(w) for w in text.split()):
+    if len(text) < 4:
+        return None
+    if checked and any(misread_syllable(w) or unknown_syllable(w) for w in text.split()):
         return None
     return text if as_printed else text[:1].upper() + text[1:]
 

@@ -3,6 +3,7 @@ Vietnamese: lost marks on known agency names, broken spacing."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -10,8 +11,8 @@ import numpy as np
 
 from station.imaging.arrays import Pixels
 from station.ocr.pdf import Word
-from station.ocr.tesseract import TEXT, Mode
-from station.records.vocabulary import clean, fold, tones, untoned
+from station.ocr.tesseract import TEXT, Mode, words
+from station.records.vocabulary import clean, fold, nfc, tones, untoned
 
 MOTTO = "CONG HOA XA HOI CHU NGHIA VIET NAM"
 #: words that open a place name in an agency's name ("tỉnh Thanh Hóa")
@@ -228,3 +229,18 @@ class Reader(Protocol):
     (:func:`station.ocr.tesseract.read_lines`)."""
 
     def __call__(self, image: Pixels, dpi: int, mode: Mode = TEXT, /) -> list[str]: ...
+
+
+def unknown_syllable(word: str) -> bool:
+    """A word in lower case (or with a capital first letter) that is no syllable
+    of the Vietnamese dictionary Tesseract's ``vie`` model carries: a tone mark
+    misread into a syllable that does not exist ("buỗi", "Dằn"). Abbreviations
+    and capitals ("UBND", "MTQG"), numbers and symbols are not syllables and
+    are let be; without the dictionary nothing is refused."""
+    for part in re.split(r"[-–—/]", word.strip(".,;:()\"'“”")):
+        if not part.isalpha() or (len(part) > 1 and part[1:] != part[1:].lower()):
+            continue
+        lexicon = words("vie")
+        if lexicon and nfc(part).lower() not in lexicon:
+            return True
+    return False

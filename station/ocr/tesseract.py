@@ -8,11 +8,13 @@ errors. "No text found" is a result (None), not an error.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from numpy.typing import NDArray
 from station.errors import DependencyError
 
 FIX = "sudo apt-get install -y tesseract-ocr tesseract-ocr-vie"
+log = logging.getLogger(__name__)
 
 
 def _run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -49,6 +52,49 @@ def version() -> str:
 def languages() -> frozenset[str]:
     out = _run(["--list-langs"])
     return frozenset(line.strip() for line in out.stdout.splitlines()[1:] if line.strip())
+
+
+def _tessdata() -> Path | None:
+    """Where the installed models are (``tesseract --list-langs`` says)."""
+    found = re.search(r'"([^"]+)"', _run(["--list-langs"]).stdout.splitlines()[0] or "")
+    return Path(found.group(1)) if found else None
+
+
+@functools.cache
+def words(lang: str) -> frozenset[str]:
+    """The words of a language model's own dictionary, lower case, NFC (for
+    ``vie`` its syllables, about 4,100); empty when they cannot be read.
+
+    They come out of the installed ``{lang}.traineddata`` (Debian's
+    ``tesseract-ocr-{lang}``) with Tesseract's own ``combine_tessdata`` and
+    ``dawg2wordlist``, once per process."""
+    folder = _tessdata()
+    model = folder / f"{lang}.traineddata" if folder else None
+    tools = (shutil.which("combine_tessdata"), shutil.which("dawg2wordlist"))
+    if model is None or not model.is_file() or not all(tools):
+        log.warning("no word list for %s: the subject's syllables are not checked", lang)
+        return frozenset()
+    with tempfile.TemporaryDirectory(prefix="scanstation-words-") as tmp:
+        base = Path(tmp) / lang
+        dawg, charset, listing = (
+            Path(f"{base}.lstm-word-dawg"),
+            Path(f"{base}.lstm-unicharset"),
+            Path(tmp) / "words.txt",
+        )
+        try:
+            subprocess.run(
+                [str(tools[0]), "-e", str(model), str(dawg), str(charset)],
+                capture_output=True, timeout=30, check=True,
+            )  # fmt: skip
+            subprocess.run(
+                [str(tools[1]), str(charset), str(dawg), str(listing)],
+                capture_output=True, timeout=30, check=True,
+            )  # fmt: skip
+            text = listing.read_text(encoding="utf-8")
+        except (OSError, subprocess.SubprocessError):
+            log.warning("the word list of %s could not be read", lang)
+            return frozenset()
+    return frozenset(unicodedata.normalize("NFC", w).lower() for w in text.split())
 
 
 @dataclass(frozen=True)
