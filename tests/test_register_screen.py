@@ -22,7 +22,7 @@ from station.config import DEFAULT_REGISTRATION
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from tests.helpers.broker import free_port
-from tests.helpers.browser import artifacts, chromium
+from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.offline_station import offline_station
 
 pytestmark = pytest.mark.slow
@@ -113,14 +113,7 @@ def _sideways(page: Page) -> int:
 
 
 def _small_targets(page: Page) -> list[str]:
-    """Visible controls a finger cannot hit: less than 48 px high or wide."""
-    found: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll("button, input, select, a.button, summary")]
-            .filter(e => e.offsetParent !== null && e.type !== "hidden")
-            .filter(e => { const r = e.getBoundingClientRect(); return r.height < 48 || r.width < 48; })
-            .map(e => e.outerHTML.slice(0, 80))"""
-    )
-    return found
+    return small_targets(page, "button, input, select, a.button, summary")
 
 
 def _row(page: Page, doc_id: str) -> Locator:

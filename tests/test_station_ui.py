@@ -28,7 +28,7 @@ from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto, free_port
-from tests.helpers.browser import artifacts, chromium
+from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
@@ -106,15 +106,20 @@ def _doc(page: Page, n: int) -> Any:
     return page.locator("article.doc").nth(n - 1)
 
 
+def _scan_to_review(page: Page, counter: Counter) -> list[str]:
+    """Scan the sample stack from the home screen and wait for its review; the
+    page's script errors are collected in the list returned."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{counter.url}/")
+    page.locator("#scan-button").click()
+    page.wait_for_url("**/batch/**", timeout=20_000)
+    expect(page.locator("#batch-state")).to_have_attribute("data-state", "review", timeout=120_000)
+    return errors
+
+
 def _small_targets(page: Page) -> list[str]:
-    """Visible controls a finger cannot hit: less than 48 px high or wide."""
-    found: list[str] = page.evaluate(
-        """() => [...document.querySelectorAll("button, input, select, textarea, a.button, .lang")]
-            .filter(e => e.offsetParent !== null && e.type !== "hidden")
-            .filter(e => { const r = e.getBoundingClientRect(); return r.height < 48 || r.width < 48; })
-            .map(e => e.outerHTML.slice(0, 80))"""
-    )
-    return found
+    return small_targets(page, "button, input, select, textarea, a.button, .lang")
 
 
 def _shots(page: Page, name: str) -> None:
@@ -407,14 +412,7 @@ def test_fields_speak_the_clerks_language_dates_pickers_and_saved(counter: Count
     with chromium() as browser:
         # an English browser: the station's dates stay Vietnamese
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{counter.url}/")
-        page.locator("#scan-button").click()
-        page.wait_for_url("**/batch/**", timeout=20_000)
-        expect(page.locator("#batch-state")).to_have_attribute(
-            "data-state", "review", timeout=120_000
-        )
+        errors = _scan_to_review(page, counter)
         first = _doc(page, 1)
         expect(first.locator("input[name=IssuedDate]")).to_have_value("06/03/2024")
         types = first.locator("select[name=TypeName] option")
@@ -459,14 +457,7 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
     "Xóa trang" can be taken back with "Hoàn tác", the page where it was."""
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(f"{counter.url}/")
-        page.locator("#scan-button").click()
-        page.wait_for_url("**/batch/**", timeout=20_000)
-        expect(page.locator("#batch-state")).to_have_attribute(
-            "data-state", "review", timeout=120_000
-        )
+        errors = _scan_to_review(page, counter)
         third = _doc(page, 3)
         thumbs = third.locator("figure.thumb")
         expect(thumbs).to_have_count(3)

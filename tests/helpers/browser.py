@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.helpers.cli import ROOT
 
@@ -32,3 +32,19 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+#: what a finger presses on the station's screens
+CONTROLS = "button, input, select, textarea, a.button, .lang, summary"
+
+
+def small_targets(page: Page, controls: str = CONTROLS) -> list[str]:
+    """Visible controls a finger cannot hit: less than 48 px high or wide."""
+    found: list[str] = page.evaluate(
+        """(controls) => [...document.querySelectorAll(controls)]
+            .filter(e => e.offsetParent !== null && e.type !== "hidden")
+            .filter(e => { const r = e.getBoundingClientRect(); return r.height < 48 || r.width < 48; })
+            .map(e => e.outerHTML.slice(0, 80))""",
+        controls,
+    )
+    return found
