@@ -59,10 +59,8 @@
       var name = /(?:^|\s)f-(\S+)/.exec(label.className);
       var inputs = label.querySelectorAll("input, textarea, select");
       if (!name || !inputs.length) { return; }
-      var title = "";
-      for (var node = label.firstChild; node; node = node.nextSibling) {
-        if (node.nodeType === 3 && node.textContent.trim()) { title = node.textContent.trim(); break; }
-      }
+      var text = label.querySelector(".label-text");
+      var title = text ? text.firstChild.textContent.trim() : "";
       // what the form shows now, saved or not: a list a line each, two pickers both
       var value = Array.prototype.map.call(inputs, function (input) {
         return input.value.split("\n").map(function (line) { return line.trim(); }).filter(Boolean).join("; ");
