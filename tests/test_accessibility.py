@@ -188,6 +188,12 @@ def _station_screens(c: Counter) -> list[Screen]:
         expect(page.locator("#send-anyway")).to_be_visible()
         assert c.station.store.batch(c.review).state == "review"
 
+    def dropped(page: Page) -> None:
+        # a confirmed batch: its blank backs and separator sheets, nothing to press
+        _go(f"{c.url}/batch/{c.done}", "article.doc")(page)
+        page.locator("details.dropped-pages summary").click()
+        expect(page.locator("details.dropped-pages figure").first).to_be_visible()
+
     def register_form(page: Page) -> None:
         _go(book, "table.register-table")(page)
         page.locator("table.register-table tbody tr summary").first.click()
@@ -214,7 +220,7 @@ def _station_screens(c: Counter) -> list[Screen]:
         ("batch", _go(f"{c.url}/batch/{c.review}", "article.doc")),
         ("page-actions", page_actions),
         ("ask", ask),
-        ("batch-done", _go(f"{c.url}/batch/{c.done}", "article.doc")),
+        ("batch-done", dropped),
         ("outbox", _go(f"{c.url}/outbox", "table.outbox")),
         ("register", _go(book, "table.register-table")),
         ("register-form", register_form),
@@ -360,6 +366,12 @@ def test_the_focus_is_seen_on_every_control(
     page.screenshot(path=SHOTS / f"focus-batch-{tag}.png")
     page.goto(f"{dashboard.url}/")
     page.screenshot(path=SHOTS / f"badges-fleet-{tag}.png")
+    link = page.locator("table.stations td.id a").first
+    link.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    page.screenshot(path=SHOTS / f"focus-fleet-{tag}.png")
     context.close()
     report = "\n".join(f"{n}: {h}" for n, hs in unseen.items() for h in hs)
     assert not unseen, f"focus not seen at {tag}:\n{report}"
