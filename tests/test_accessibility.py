@@ -188,6 +188,12 @@ def _station_screens(c: Counter) -> list[Screen]:
         expect(page.locator("#send-anyway")).to_be_visible()
         assert c.station.store.batch(c.review).state == "review"
 
+    def keyboard(page: Page) -> None:
+        # the on-screen keyboard open on a field (⌨)
+        _go(f"{c.url}/batch/{c.review}", "article.doc")(page)
+        page.locator("#keyboard-open").click()
+        expect(page.locator("#keyboard")).to_be_visible()
+
     def dropped(page: Page) -> None:
         # a confirmed batch: its blank backs and separator sheets, nothing to press
         _go(f"{c.url}/batch/{c.done}", "article.doc")(page)
@@ -220,6 +226,7 @@ def _station_screens(c: Counter) -> list[Screen]:
         ("batch", _go(f"{c.url}/batch/{c.review}", "article.doc")),
         ("page-actions", page_actions),
         ("ask", ask),
+        ("keyboard", keyboard),
         ("batch-done", dropped),
         ("outbox", _go(f"{c.url}/outbox", "table.outbox")),
         ("register", _go(book, "table.register-table")),

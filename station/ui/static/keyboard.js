@@ -293,8 +293,12 @@
     shiftKey.setAttribute("aria-pressed", upper ? "true" : "false");
     var telexKey = board.querySelector(".kb-telex");
     telexKey.textContent = vietnamese ? "VI" : "ABC";
-    board.querySelector(".kb-space").textContent = vietnamese ? "Telex" : "";
+    var spaceKey = board.querySelector(".kb-space");
+    spaceKey.textContent = vietnamese ? "Telex" : "";
     telexKey.setAttribute("aria-pressed", vietnamese ? "true" : "false");
+    // a screen reader says what the key shows, then what it does
+    telexKey.setAttribute("aria-label", telexKey.textContent + ": " + say(NAMES.telex[1], NAMES.telex[2]));
+    spaceKey.setAttribute("aria-label", (vietnamese ? "Telex: " : "") + say(NAMES.space[1], NAMES.space[2]));
   }
 
   function fields() {
