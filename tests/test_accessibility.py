@@ -163,6 +163,7 @@ Screen = tuple[str, Callable[[Page], None]]
 
 def _go(url: str, ready: str = "main h1") -> Callable[[Page], None]:
     def show(page: Page) -> None:
+        page.goto("about:blank")  # a new entry in the history: the viewer not reopened
         page.goto(url)
         expect(page.locator(ready).first).to_be_visible()
 
@@ -175,16 +176,24 @@ def _station_screens(c: Counter) -> list[Screen]:
 
     def page_actions(page: Page) -> None:
         _go(f"{c.url}/batch/{c.review}", "article.doc")(page)
-        page.locator("article.doc figure.thumb summary").first.click()
+        page.locator("article.doc figure.thumb summary .caption").first.click()
         expect(page.locator("article.doc .page-actions").first).to_be_visible()
 
-    def ask(page: Page) -> None:
-        # the form sent as a plain form (the answer is the batch page with the
-        # question), not through the script, which redraws the documents after it
+    def viewer(page: Page) -> None:
+        # a page full screen with its document's fields; a field chosen
         _go(f"{c.url}/batch/{c.review}", "article.doc")(page)
-        with page.expect_navigation():
-            page.evaluate("() => document.getElementById('confirm').form.submit()")
-        expect(page.locator("#ask h2")).to_be_visible()
+        page.locator("article.doc figure.thumb img").first.click()
+        box = page.locator("#viewer")
+        expect(box).to_be_visible()
+        box.locator("button.f-Subject").click()
+        expect(box.locator(".viewer-edit")).to_be_visible()
+
+    def ask(page: Page) -> None:
+        _go(f"{c.url}/batch/{c.review}", "article.doc")(page)
+        page.locator("#confirm").click()
+        expect(page.locator("#send-anyway")).to_be_visible()
+        page.wait_for_timeout(800)  # the button given back, the question still up
+        expect(page.locator("#confirm")).to_be_enabled()
         expect(page.locator("#send-anyway")).to_be_visible()
         assert c.station.store.batch(c.review).state == "review"
 
@@ -225,6 +234,7 @@ def _station_screens(c: Counter) -> list[Screen]:
         ("scan", _go(f"{c.url}/", "#scan-button")),
         ("batch", _go(f"{c.url}/batch/{c.review}", "article.doc")),
         ("page-actions", page_actions),
+        ("viewer", viewer),
         ("ask", ask),
         ("keyboard", keyboard),
         ("batch-done", dropped),
@@ -328,7 +338,18 @@ def test_the_checks_find_what_they_look_for(counter: Counter, browser: Browser) 
 
 
 def _focus_screens(c: Counter, d: Dashboard) -> list[Screen]:
-    keep = {"scan", "batch", "ask", "outbox", "register", "pin", "settings", "login"}
+    keep = {
+        "scan",
+        "batch",
+        "page-actions",
+        "viewer",
+        "ask",
+        "outbox",
+        "register",
+        "pin",
+        "settings",
+        "login",
+    }
     return [s for s in _station_screens(c) if s[0] in keep] + _fleet_screens(d)[:3]
 
 
@@ -371,6 +392,13 @@ def test_the_focus_is_seen_on_every_control(
     page.keyboard.press("Tab")
     expect(page.locator("#confirm")).to_be_focused()
     page.screenshot(path=SHOTS / f"focus-batch-{tag}.png")
+    page.locator("article.doc figure.thumb img").first.click()
+    button = page.locator("#viewer [data-act=in]")
+    button.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(button).to_be_focused()
+    page.screenshot(path=SHOTS / f"focus-viewer-{tag}.png")
     page.goto(f"{dashboard.url}/")
     page.screenshot(path=SHOTS / f"badges-fleet-{tag}.png")
     link = page.locator("table.stations td.id a").first
