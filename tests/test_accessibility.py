@@ -29,7 +29,7 @@ from station.ui.app import WebServer
 from station.wire.mqtt import Connection
 from tests.helpers.axe import Violation, axe, failing, save, unseen_focus
 from tests.helpers.broker import free_port
-from tests.helpers.browser import artifacts, chromium
+from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.offline_station import offline_station
 from tests.helpers.wait import until
 from tests.test_fleet_payloads import EVENT, STATE, health
@@ -269,9 +269,15 @@ def _context(browser: Browser, size: tuple[int, int], lang: str, base: str) -> B
 
 
 def _checked(
-    browser: Browser, screens: list[Screen], size: tuple[int, int], lang: str, bases: list[str]
+    browser: Browser,
+    screens: list[Screen],
+    size: tuple[int, int],
+    lang: str,
+    bases: list[str],
+    touch: bool = False,
 ) -> None:
-    """axe on every screen; fails with what it found, screen by screen."""
+    """axe on every screen; fails with what it found, screen by screen. On the
+    touchscreen's screens (``touch``) no control may be less than 48 px either."""
     context = _context(browser, size, lang, bases[0])
     for base in bases[1:]:
         context.pages[0].goto(f"{base}/lang/{lang}?next=/")
@@ -280,6 +286,7 @@ def _checked(
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     SHOTS.mkdir(parents=True, exist_ok=True)
     found: dict[str, list[Violation]] = {}
+    small: dict[str, list[str]] = {}
     for name, show in screens:
         show(page)
         expect(page.locator("html")).to_have_attribute("lang", lang)
@@ -289,9 +296,12 @@ def _checked(
         page.screenshot(path=SHOTS / f"{tag}.png")
         if failing(violations):
             found[name] = failing(violations)
+        if touch and small_targets(page):
+            small[name] = small_targets(page)
     context.close()
     report = "\n".join(f"{n}: {v}" for n, vs in found.items() for v in vs)
     assert not found, f"axe at {size[0]}×{size[1]} in {lang}:\n{report}"
+    assert not small, f"controls under 48 px at {size[0]}×{size[1]} in {lang}: {small}"
     assert errors == []
 
 
@@ -300,7 +310,9 @@ def _checked(
 def test_no_serious_violation_on_any_station_screen(
     counter: Counter, browser: Browser, size: tuple[int, int], lang: str
 ) -> None:
-    _checked(browser, _station_screens(counter), size, lang, [counter.url, counter.signed_url])
+    _checked(
+        browser, _station_screens(counter), size, lang, [counter.url, counter.signed_url], True
+    )
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
