@@ -245,7 +245,7 @@
   board.id = "keyboard";
   board.className = "keyboard";
   board.hidden = true;
-  board.setAttribute("role", "group");
+  board.setAttribute("role", "region");  // a landmark of its own, outside <main>
   board.setAttribute("aria-label", say("Bàn phím tiếng Việt", "Vietnamese keyboard"));
   ROWS.forEach(function (row) {
     var line = document.createElement("div");
