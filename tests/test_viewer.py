@@ -310,6 +310,14 @@ def test_escape_close_and_back_close_it(reviewed: Reviewed) -> None:
         focused = page.locator("article.doc").first.locator('input[name="CodeNumber"]')
         expect(focused).to_be_focused()
         assert page.url == address
+        # from the keyboard: each page's ⤢ button opens it, Escape gives the focus back
+        opener = page.locator("article.doc").first.locator("button.open-page").first
+        opener.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#viewer")).to_be_visible()
+        page.keyboard.press("Escape")
+        expect(page.locator("#viewer")).to_be_hidden()
+        expect(opener).to_be_focused()
         # the caption still opens the page's actions
         page.locator("article.doc").first.locator("figure.thumb .caption").first.click()
         expect(page.locator("article.doc details.page[open] .page-actions")).to_be_visible()

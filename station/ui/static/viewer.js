@@ -139,8 +139,10 @@
     var page = pages[at];
     at = -1;
     chosen = null;
-    var summary = page && batchEl.querySelector('figure.thumb[data-page="' + page.page + '"] summary');
-    var target = focusAfter || summary || returnTo;
+    // back to the way the viewer was opened, on the page last seen
+    var figure = page && batchEl.querySelector('figure.thumb[data-page="' + page.page + '"]');
+    var way = returnTo && returnTo.tagName === "BUTTON" ? "button.open-page" : "summary";
+    var target = focusAfter || (figure && figure.querySelector(way)) || returnTo;
     focusAfter = null;
     if (target) {
       target.focus({ preventScroll: true });
@@ -532,11 +534,14 @@
 
   // a tap on a page's picture opens it; its caption still opens the page's actions
   document.addEventListener("click", function (event) {
-    var picture = event.target.closest ? event.target.closest("figure.thumb[data-full] summary img") : null;
+    // the picture, or the page's own ⤢ button (the way in from the keyboard)
+    var picture = event.target.closest
+      ? event.target.closest("figure.thumb[data-full] summary img, figure.thumb[data-full] button.open-page")
+      : null;
     if (!picture) { return; }
     event.preventDefault();
     var figure = picture.closest("figure.thumb");
-    returnTo = figure.querySelector("summary");
+    returnTo = picture.tagName === "BUTTON" ? picture : figure.querySelector("summary");
     open(figure.dataset.page, true);
   });
 
