@@ -20,9 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from station.demo.samples import SAMPLE_DOCUMENTS, render_document, scan_effects
+from station.demo.samples import LABEL_YEAR, SAMPLE_DOCUMENTS, render_document, scan_effects
 
-YEAR = 2026
+#: this year's labels, as a station's are (a label of another year is asked about)
+YEAR = LABEL_YEAR
 #: a document's page, scanned at this resolution
 DPI = 200
 
@@ -38,7 +39,7 @@ def _page(number: int) -> bytes:
     base = SAMPLE_DOCUMENTS[0]
     spec = replace(
         base,
-        number=str(number),
+        number=f"{number:02d}",  # Decree 30: a number under 10 is written 05
         registration=registration(number),
         body=tuple(base.body[:2]),
     )

@@ -119,3 +119,10 @@ def test_a_clean_batch_has_nothing_to_ask(register: Register) -> None:
     # the day the clerk set as Ngày đến decides the year, not today
     late = [_doc(1, "DEN-2026-000124", ArrivalDate="2026-12-31")]
     assert before_confirming(late, register, DEFAULT_REGISTRATION, date(2027, 1, 2)) == []
+    # a stack scanned after another still under review skips nothing
+    later = [_doc(1, "DEN-2026-000127")]
+    assert [f.code for f in before_confirming(later, register, DEFAULT_REGISTRATION, TODAY)] == [
+        "gap"
+    ]
+    pending = ("DEN-2026-000125", "DEN-2026-000126")
+    assert before_confirming(later, register, DEFAULT_REGISTRATION, TODAY, pending) == []

@@ -427,6 +427,7 @@ class Station:
             self.register,
             self.settings.config.pipeline.registration_pattern,
             datetime.now(VIETNAM).date(),
+            self.review.labels_elsewhere(batch_id),
         )
 
     def stop_countdown(self, batch_id: str) -> bool:

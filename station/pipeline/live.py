@@ -418,6 +418,7 @@ class Processor(Supervised):
             Register(self.store, config.incoming.holidays),
             config.pipeline.registration_pattern,
             datetime.now(VIETNAM).date(),
+            self.review.labels_elsewhere(review_batch),
         )
 
     def _on_confirm(self, review_batch: str) -> None:

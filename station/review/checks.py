@@ -76,9 +76,15 @@ class Unanswered(StationError):
 
 
 def before_confirming(
-    docs: Sequence[ReviewDoc], register: Register, pattern: str, today: date
+    docs: Sequence[ReviewDoc],
+    register: Register,
+    pattern: str,
+    today: date,
+    elsewhere: Sequence[str] = (),
 ) -> list[Finding]:
-    """The batch's findings, blocking ones first, in document order."""
+    """The batch's findings, blocking ones first, in document order.
+    ``elsewhere``: the labels of the other batches not in the register yet (a
+    stack scanned after this one and still under review skips no number)."""
     found: list[Finding] = []
     labels = [d.registration for d in docs if d.registration]
     numbers: dict[int, set[int]] = {}
@@ -131,8 +137,15 @@ def before_confirming(
                 f"Văn bản {doc.seq} còn trống: {', '.join(vi for vi, _ in empty)}",
                 f"document {doc.seq} has no {', '.join(en for _, en in empty)}",
             ))  # fmt: skip
+    pending: dict[int, set[int]] = {}
+    for label in elsewhere:
+        try:
+            year, number = arrival_number(label, pattern)
+        except InputError:
+            continue
+        pending.setdefault(year, set()).add(number)
     for year, batch_numbers in sorted(numbers.items()):
-        used = set(register.numbers(year))
+        used = set(register.numbers(year)) | pending.get(year, set())
         before = {(f.numbers[0], f.numbers[-1]) for f in gaps(year, sorted(used))}
         for flag in gaps(year, sorted(used | batch_numbers)):
             if (flag.numbers[0], flag.numbers[-1]) in before:

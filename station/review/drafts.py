@@ -121,6 +121,16 @@ class Review:
         )
         return [self._doc(r, pages) for r in rows]
 
+    def labels_elsewhere(self, batch_id: str) -> list[str]:
+        """The registration labels of the documents of every other batch (under
+        review, or confirmed already)."""
+        rows = self.store.query(
+            "SELECT DISTINCT registration FROM review_docs"
+            " WHERE batch_id != ? AND registration IS NOT NULL",
+            (batch_id,),
+        )
+        return [row["registration"] for row in rows]
+
     def capture_batches(self, batch_id: str) -> list[str]:
         """The capture batches whose pages are in this review, the first one first."""
         rows = self.store.query(
