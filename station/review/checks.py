@@ -10,8 +10,9 @@ Two kinds of finding, each in both languages:
   the same. Every warning still standing on a document (already on file,
   several labels on a page, …), a label of another year than the day the
   document arrived, Số đến the batch would skip (after the register's last
-  one of the year, or between its own labels; the station's first labels of a
-  year may go on from a paper book), and a field the Sổ đến needs left empty.
+  one of the year, or between its own labels; labels of other batches still
+  under review count as used; the station's first labels of a year may go on
+  from a paper book), and a field the Sổ đến needs left empty.
 
 The rules of the register (what a gap is, how a label gives its year and
 number) are :mod:`station.records.register`'s; this module only applies them to
