@@ -106,14 +106,19 @@ def _doc(page: Page, n: int) -> Any:
     return page.locator("article.doc").nth(n - 1)
 
 
+def _start_scan(page: Page, counter: Counter) -> None:
+    """Press the scan button on the home screen and follow to the new batch."""
+    page.goto(f"{counter.url}/")
+    page.locator("#scan-button").click()
+    page.wait_for_url("**/batch/**", timeout=20_000)
+
+
 def _scan_to_review(page: Page, counter: Counter) -> list[str]:
     """Scan the sample stack from the home screen and wait for its review; the
     page's script errors are collected in the list returned."""
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{counter.url}/")
-    page.locator("#scan-button").click()
-    page.wait_for_url("**/batch/**", timeout=20_000)
+    _start_scan(page, counter)
     expect(page.locator("#batch-state")).to_have_attribute("data-state", "review", timeout=120_000)
     return errors
 
@@ -273,9 +278,7 @@ def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
-            page.goto(f"{counter.url}/")
-            page.locator("#scan-button").click()
-            page.wait_for_url("**/batch/**", timeout=20_000)
+            _start_scan(page, counter)
             expect(page.locator("#countdown")).to_be_visible(timeout=120_000)
             _shots(page, "countdown-800x480")
             # stopped: the batch waits for the clerk
@@ -308,9 +311,7 @@ def test_an_edit_is_never_lost_to_the_countdown_or_a_confirmation(
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
-            page.goto(f"{counter.url}/")
-            page.locator("#scan-button").click()
-            page.wait_for_url("**/batch/**", timeout=20_000)
+            _start_scan(page, counter)
             box = page.locator("#countdown")
             expect(box).to_be_visible(timeout=120_000)
             # three documents: two seconds each
