@@ -47,7 +47,7 @@ from station.errors import (
 )
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
-from station.review.checks import Finding, Unanswered, before_confirming
+from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.store import Event, Page, Store
 from station.uplink.link import StationLink
@@ -422,13 +422,7 @@ class Station:
 
     def findings(self, batch_id: str) -> list[Finding]:
         """What confirming the batch would ask about, blocking findings first."""
-        return before_confirming(
-            self.review.documents(batch_id),
-            self.register,
-            self.settings.config.pipeline.registration_pattern,
-            datetime.now(VIETNAM).date(),
-            self.review.labels_elsewhere(batch_id),
-        )
+        return self.processor.findings(batch_id)
 
     def stop_countdown(self, batch_id: str) -> bool:
         return self.processor.stop_countdown(batch_id)
