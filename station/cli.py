@@ -130,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="start",
         required=True,
         metavar="D",
-        help="first day: 2026-11-25, or a month (2026-11) or a year (2026) for all of it",
+        help="first day (2026-11-25 or 25/11/2026), or a month (2026-11) or a year (2026)",
     )
     p.add_argument(
         "--to", dest="end", metavar="D", help="last day, month or year (default: as --from)"
