@@ -395,3 +395,76 @@ def test_bilevel_and_100_dpi_scans_are_read_and_never_wrong(tmp_path: Path) -> N
             assert doc["metadata"][name] in (None, fields[name]), (render, name, doc["metadata"])
             exact += doc["metadata"][name] == fields[name]
     assert exact >= 43  # of 48 today
+
+
+def test_a_mark_the_readings_dispute_is_settled_by_the_word_it_belongs_to() -> None:
+    """Two readings that mark a syllable differently ("bố" / "bồ") are settled
+    when exactly one way to mark it makes a word with its neighbours ("bổ
+    sung"); never by a word that would cut through one its settled neighbours
+    make ("địa bàn | tỉnh", not "địa | bàn tính"), never with a dot below that
+    neither reading shows, and never when the letters differ."""
+    from station.ocr.lexicon import compounds, settle
+
+    assert len(compounds()) > 40000
+    assert settle("V/v công bỗ Danh mục", "V/v công bô Danh mục") == "V/v công bố Danh mục"
+    assert settle("sửa đổi, bố sung một", "sửa đổi, bồ sung một") == "sửa đổi, bổ sung một"
+    assert settle("công tác cỗ phần hóa", "công tác cé phần hóa") == "công tác cổ phần hóa"
+    # the case of the chosen reading is kept, and where it puts the tone mark
+    assert settle("Phat trién kinh", "Phát triền kinh") == "Phát triển kinh"
+    assert settle("ÚY BAN", "ỦY BAN") == "ỦY BAN"
+    assert settle("trên địa bàn tĩnh", "trên địa bàn tính") is None
+    assert settle("công bọ Danh", "công bo Danh") is None  # no "bộ" made up
+    # alike in both readings, a tone over a circumflex that makes no word
+    # where another would: the other; names and unmarked syllables are let be
+    assert settle("sửa đổi, bố sung một", "sửa đổi, bố sung một") == "sửa đổi, bổ sung một"
+    assert settle("sửa đổi, bố sung một") == "sửa đổi, bổ sung một"
+    assert settle("công tác cỗ phần hóa") == "công tác cổ phần hóa"
+    assert settle("Võ Phiến tại cuộc họp") is None
+    assert settle("kinh tê - xã hội") is None
+    assert settle("công bố Danh mục", "công bố Danh mục") is None  # nothing to settle
+    assert settle("công bỗ Danh", "công hà Danh") is None  # other letters
+    # split otherwise: the chosen reading stands alone
+    assert settle("công bỗ Danh", "côngbô Danh") == "công bố Danh"
+
+
+def test_settling_marks_never_makes_a_wrong_text() -> None:
+    """Every marked syllable of the generated documents' subjects and body,
+    read with two different wrong marks, or one wrong and one right: the
+    settled text is the printed one or nothing, and most are settled
+    (``bench/marks.py`` also measures it on legal and news text)."""
+    from bench.marks import score
+    from tests.docgen import SENTENCES, SUBJECTS
+
+    figures = score([*SUBJECTS, *SENTENCES])
+    assert figures["disputes"] > 200
+    assert figures["wrong"] == 0, figures["wrong_examples"]
+    assert figures["altered_when_read_right"] == 0
+    assert figures["right_pct"] >= 55, figures
+
+
+@pytest.mark.slow
+def test_subjects_settled_by_the_dictionary_are_the_printed_ones(tmp_path: Path) -> None:
+    """Subjects rich in words whose tone sits over a circumflex ("bổ sung",
+    "tiến độ", "cổ phần"), scanned in black and white, where readings dispute
+    marks most: a subject the dictionary settled is the printed one, and
+    marked for the clerk to check."""
+    subjects = [
+        "Về việc bổ sung kinh phí thực hiện cổ phần hóa doanh nghiệp nhà nước",
+        "Báo cáo tiến độ triển khai chương trình phát triển kinh tế vùng đồng bào dân tộc thiểu số",
+        "Về việc công bố thủ tục hành chính được sửa đổi, bổ sung trong lĩnh vực tư pháp",
+        "Kết luận của Viện trưởng tại buổi làm việc về công tác kiểm sát tiến độ giải quyết án",
+    ]
+    docs = []
+    for index, (spec, fields, layout) in enumerate(_documents(8)):
+        subject = subjects[index % len(subjects)]
+        spec = dataclasses.replace(spec, subject=subject)
+        docs.append((spec, {**fields, "Subject": subject}, layout))
+    batch = _processed(docs, tmp_path, random.Random(1), renders=("bilevel",))
+    assert len(batch["documents"]) == len(docs)
+    settled = 0
+    for (_, fields, _), doc in zip(docs, batch["documents"], strict=True):
+        reading = doc["readings"].get("Subject", {})
+        if reading.get("code") == "by_dictionary":
+            assert doc["metadata"]["Subject"] == fields["Subject"], doc["metadata"]["Subject"]
+            settled += 1
+    assert settled >= 1

@@ -31,6 +31,7 @@ from datetime import date
 from typing import Any
 
 from station.imaging.arrays import Pixels
+from station.ocr import lexicon
 from station.ocr.ink import Ink
 from station.ocr.lines import (
     FIELD_KINDS,
@@ -49,6 +50,7 @@ from station.ocr.lines import (
 from station.ocr.overlays import coloured_words, outside, stamp_frames
 from station.ocr.pdf import PageWords
 from station.ocr.readings import (
+    BY_DICTIONARY,
     MARKS_DISAGREE,
     ONE_READING,
     REFUSED,
@@ -463,11 +465,17 @@ def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None,
     chosen, other = ink.texts_and_other(parts)
     text = _subject_text(" ".join(chosen), as_printed=vv)
     box = bounds(parts)
+    again = _subject_text(other, as_printed=vv, checked=False) if other is not None else None
+    confidence = agreement(text, again) if text is not None else REFUSED
+    # a syllable's neighbours may tell which mark it carries (the readings
+    # mark it differently, or alike but making no word)
+    settled = lexicon.settle(" ".join(chosen), other)
+    settled = _subject_text(settled, as_printed=vv) if settled is not None else None
+    if settled is not None and settled != text:
+        return settled, Reading(BY_DICTIONARY, box, "by_dictionary")
     if text is None:
         misread = any(misread_syllable(w) or unknown_syllable(w) for w in " ".join(chosen).split())
         return None, Reading(REFUSED, box, "misread") if misread else NOTHING
-    again = _subject_text(other, as_printed=vv, checked=False) if other is not None else None
-    confidence = agreement(text, again)
     return text, Reading(confidence, box, "marks_disagree" if confidence < ONE_READING else None)
 
 

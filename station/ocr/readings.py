@@ -14,6 +14,11 @@ Confidence is a rule, not a model's score:
   reading, and passing its checks;
 - 0.9: passing its checks from one reading, the other missing or having lost
   marks (the mixed ``vie+eng`` text layer drops marks on bold print);
+- 0.85: a tone mark settled by the dictionary (station/ocr/lexicon.py): the
+  readings put different marks on a syllable and only one way to mark it
+  makes a word with its neighbours ("bố sung" / "bồ sung": "bổ sung"), or
+  alike marks that make no word where one other would; filled in, and
+  marked for the clerk to check;
 - 0.5: the two readings put different marks on a syllable: one of them is wrong
   and nothing tells which ("bỗ" / "bố");
 - 0.0: refused: written by hand, a misread syllable, a value that fails its check.
@@ -30,7 +35,7 @@ from station.records.vocabulary import READING_CODES, fold
 
 Box = tuple[float, float, float, float]
 
-SURE, ONE_READING, MARKS_DISAGREE, REFUSED = 1.0, 0.9, 0.5, 0.0
+SURE, ONE_READING, BY_DICTIONARY, MARKS_DISAGREE, REFUSED = 1.0, 0.9, 0.85, 0.5, 0.0
 CODES = frozenset(READING_CODES)
 
 

@@ -96,6 +96,10 @@ READING_CODES = {
     "handwritten": ("viết tay", "written by hand"),
     "marks_disagree": ("các lần đọc khác nhau về dấu", "the readings disagree on a mark"),
     "misread": ("đọc ra chữ không có trong tiếng Việt", "not a Vietnamese word as read"),
+    "by_dictionary": (
+        "dấu đã chọn theo từ điển, cần xem lại",
+        "a mark chosen by the dictionary: check it",
+    ),
     "disagree": (
         "dòng và ô số đọc ra khác nhau",
         "the line and its filled-in digits read differently",
