@@ -328,6 +328,19 @@ def test_the_signer_and_the_recipients_are_read_from_the_last_page(tmp_path: Pat
         if meta["SignerName"] is not None:
             assert doc["readings"]["SignerName"]["box"][0] > 80
     assert exact >= 12  # 14 of 18 today
+    # "Như trên" and "Lưu" are in every Nơi nhận: a reading that lost their
+    # marks is no disagreement, the list is read surely
+    sure = [d["readings"]["ToPlaces"]["confidence"] for d in batch["documents"]]
+    assert sure.count(1.0) >= 3, sure
+
+
+def test_the_words_every_recipients_list_has_get_their_marks_back() -> None:
+    from station.ocr.closing import _fixed_marks
+
+    assert _fixed_marks("- Nhu tren; - Lãnh đạo đơn vị; - Luu: VT.") == (
+        "- Như trên; - Lãnh đạo đơn vị; - Lưu: VT."
+    )
+    assert _fixed_marks("Luuhanh; Nhu trenx; luu") == "Luuhanh; Nhu trenx; luu"
 
 
 @pytest.mark.slow
@@ -468,3 +481,20 @@ def test_subjects_settled_by_the_dictionary_are_the_printed_ones(tmp_path: Path)
             assert doc["metadata"]["Subject"] == fields["Subject"], doc["metadata"]["Subject"]
             settled += 1
     assert settled >= 1
+
+
+def test_an_agency_line_misread_is_taken_from_known_names() -> None:
+    """The agency block is a known kind and a known place: words a reading ran
+    together are split where they spell its words ("BANNHÂNDÂN"), and a line
+    the second reading misread ("QUÁẢNG") is the text layer's, if every word
+    of it is a word of a known name, with that name's marks."""
+    from station.ocr.lines import known_only, split_known
+
+    assert split_known(["UỶ", "BANNHÂNDÂN"]) == ["UỶ", "BAN", "NHÂN", "DÂN"]
+    assert split_known(["VIỆNKIỂMSÁT", "NHÂN", "DÂN"]) == ["VIỆN", "KIỂM", "SÁT", "NHÂN", "DÂN"]
+    assert split_known(["SỞTƯPHÁPX"]) == ["SỞTƯPHÁPX"]  # not only known words
+    assert known_only(["TINH", "QUANG", "NGAI"]) == ["TỈNH", "QUẢNG", "NGÃI"]
+    assert known_only(["UY", "BANNHANDAN"]) == ["ỦY", "BAN", "NHÂN", "DÂN"]
+    assert known_only(["TINH", "QUANG", "NGAl"]) is None
+    assert known_only(["SỞ", "NGOẠI", "VỤ"]) is None
+    assert known_only([]) is None

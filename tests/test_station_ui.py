@@ -487,3 +487,39 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
         back = _doc(page, 3).locator("figure.thumb")
         assert [back.nth(i).get_attribute("data-page") for i in range(3)] == order
         assert errors == []
+
+
+def test_a_field_the_dictionary_filled_is_checked_with_one_tap(counter: Counter) -> None:
+    """A subject filled in with a tone mark the dictionary chose is marked
+    "cần kiểm tra" with the reason; "Đã kiểm tra" takes the mark off, keeps the
+    subject as it is and saves what else the clerk typed on the card."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
+        errors = _scan_to_review(page, counter)
+        batch = counter.station.last_batch
+        assert batch is not None
+        doc = counter.station.review.documents(batch)[0]
+        subject = "Về việc bổ sung kinh phí cổ phần hóa"
+        readings = {"Subject": {"confidence": 0.85, "code": "by_dictionary"}}
+        counter.station.review.set_read(
+            doc.doc_id, {**doc.metadata, "Subject": subject}, str(doc.pdf), [], readings
+        )
+        page.reload()
+        card = _doc(page, 1)
+        field = card.locator("label.f-Subject")
+        expect(field.locator(".check-badge")).to_be_visible()
+        expect(field.locator("small.read")).to_contain_text("dấu đã chọn theo từ điển")
+        field.scroll_into_view_if_needed()
+        _shots(page, "dictionary-check-800x480")
+        page.set_viewport_size({"width": 1280, "height": 800})
+        field.scroll_into_view_if_needed()
+        _shots(page, "dictionary-check-1280x800")
+        card.locator('input[name="SignerName"]').fill("Lê Văn Tám")
+        field.get_by_role("button", name="Đã kiểm tra").click()
+        _until(lambda: counter.station.review.document(doc.doc_id).to_check() == [])
+        after = counter.station.review.document(doc.doc_id)
+        assert after.metadata["Subject"] == subject
+        assert after.metadata["SignerName"] == "Lê Văn Tám"
+        page.reload()
+        expect(_doc(page, 1).locator("label.f-Subject .check-badge")).to_have_count(0)
+        assert errors == []

@@ -180,3 +180,63 @@ def test_a_field_in_doubt_is_marked_for_checking_with_what_was_read(station: Sta
         assert "Read: «công bỗ» — the readings disagree on a mark" in page
     finally:
         station.stop()
+
+
+def test_a_field_filled_in_by_the_dictionary_is_checked_by_the_clerk(station: Station) -> None:
+    """A field filled in with a tone mark the dictionary chose is marked "cần
+    kiểm tra" with the reason; "Đã kiểm tra" takes the mark off as it is, and
+    saves the other fields' edits with it."""
+    station.start()
+    try:
+        assert station.scan()
+        batch = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        doc = station.review.documents(batch)[0]
+        subject = "Về việc bổ sung kinh phí"
+        readings = {"Subject": {"confidence": 0.85, "code": "by_dictionary"}}
+        station.review.set_read(
+            doc.doc_id, {**doc.metadata, "Subject": subject}, str(doc.pdf), [], readings
+        )
+        client = _client(station)
+        page = client.get(f"/batch/{batch}").get_data(as_text=True)
+        card = page.split(f'data-doc="{doc.doc_id}"', 1)[1].split("</article>", 1)[0]
+        assert "cần kiểm tra" in card and "dấu đã chọn theo từ điển, cần xem lại" in card
+        assert '<button name="checked" value="Subject" class="field-checked">Đã kiểm tra' in card
+        assert 'class="use-read" data-for="Subject"' not in card
+        assert station.review.document(doc.doc_id).to_check() == ["Subject"]
+        form = {"csrf_token": _token(client, f"/batch/{batch}"), "Subject": subject, "SignerName": "Lê Văn Tám",
+                "checked": "Subject"}  # fmt: skip
+        answer = client.post(f"/doc/{doc.doc_id}/fields", data=form)
+        assert answer.status_code in (302, 303), answer.get_data(as_text=True)
+        after = station.review.document(doc.doc_id)
+        assert after.to_check() == [] and after.metadata["Subject"] == subject
+        assert after.metadata["SignerName"] == "Lê Văn Tám"
+    finally:
+        station.stop()
+
+
+def test_the_countdown_waits_for_every_field_not_only_the_header(station: Station) -> None:
+    """A clean batch counts down only when no field of any document is marked
+    "cần kiểm tra": a Nơi nhận in doubt holds it as a subject would."""
+    from station.review.countdown import Countdown
+
+    station.start()
+    try:
+        assert station.scan()
+        batch = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        docs = station.review.documents(batch)
+        assert docs and all(d.clean for d in docs)
+        countdown = Countdown(station.review, lambda: 10, lambda *a, **k: None)
+        for d in docs:  # every field read surely
+            station.review.set_read(d.doc_id, d.metadata, str(d.pdf), [], {})
+        countdown.start(batch)
+        assert batch in countdown.deadlines
+        countdown.deadlines.clear()
+        doubt = {"ToPlaces": {"confidence": 0.5, "code": "marks_disagree", "read": ["Như trên"]}}
+        first = docs[0]
+        station.review.set_read(first.doc_id, first.metadata, str(first.pdf), [], doubt)
+        countdown.start(batch)
+        assert batch not in countdown.deadlines
+    finally:
+        station.stop()

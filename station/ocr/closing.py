@@ -42,10 +42,24 @@ _ITEM = re.compile(r"^\s*[-–—+•]\s*")
 Found = dict[str, tuple[Any, Reading]]
 
 
+#: the words every "Nơi nhận" has (Phụ lục I: "- Như trên;", "- Lưu: VT, …"):
+#: a reading that spells them without marks has lost the marks, not read others
+_FIXED = ("Như trên", "Lưu")
+
+
 def _read(ink: Ink, lines: list[Line]) -> tuple[list[str], float]:
     """The lines' texts (read again on the image) and the readings' agreement."""
     chosen, other = ink.texts_and_other(lines)
-    return chosen, agreement(" ".join(chosen), other)
+    return chosen, agreement(" ".join(chosen), _fixed_marks(other) if other else other)
+
+
+def _fixed_marks(text: str) -> str:
+    """``text`` with the marks of the list's fixed words where it spells them without."""
+    for words in _FIXED:
+        bare = r"\s+".join(re.escape(fold(w).capitalize() if i == 0 else fold(w).lower())
+                           for i, w in enumerate(words.split()))  # fmt: skip
+        text = re.sub(rf"(?<!\w){bare}(?!\w)", words, text)
+    return text
 
 
 def _list_reading(items: list[str], confidence: float, box: Box | None) -> Reading:

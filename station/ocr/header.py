@@ -42,9 +42,11 @@ from station.ocr.lines import (
     bounds,
     from_its_kind,
     join_row,
+    known_only,
     lines_of,
     respace,
     restore_marks,
+    split_known,
     unknown_syllable,
 )
 from station.ocr.overlays import coloured_words, outside, stamp_frames
@@ -391,8 +393,12 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
             for w in line.words
             if top - 0.5 <= (w.y0 + w.y1) / 2 <= bottom + 0.5
         ]
-        words += respace(clean(read[0]), layer).split()
-    words = [w.strip(".,;:_'\"|") for w in words if w.strip(".,;:_'\"|")]
+        band = split_known(_bare(respace(clean(read[0]), layer).split()))
+        if any(misread_syllable(w) for w in band):
+            # the second reading misread a syllable: the text layer's words,
+            # when each is a word of a known name, with its marks
+            band = known_only(_bare(layer)) or band
+        words += band
     # letters, or the number of a region ("KHU VỰC 3")
     if not words or not all(re.fullmatch(r"[A-Z]+|[0-9]{1,2}", fold(w)) for w in words):
         return None, NOTHING
@@ -402,6 +408,10 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     if any(w != w.upper() for w in words):
         return None, NOTHING
     return nfc(sentence_case(from_its_kind(restore_marks(words)))), Reading(ONE_READING, box)
+
+
+def _bare(words: list[str]) -> list[str]:
+    return [w.strip(".,;:_'\"|") for w in words if w.strip(".,;:_'\"|")]
 
 
 def _type_title(head: Header) -> Line | None:

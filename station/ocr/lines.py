@@ -4,6 +4,7 @@ Vietnamese: lost marks on known agency names, broken spacing."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -73,6 +74,7 @@ _PHRASES = sorted(
 
 #: every word of the known phrases, as printed in capitals
 KNOWN_WORDS = frozenset(word for phrase in _PHRASES for word in phrase)
+_KNOWN_FOLDED = frozenset(fold(word) for word in KNOWN_WORDS)
 
 
 def respace(read: str, layer: list[str]) -> str:
@@ -105,6 +107,51 @@ def restore_marks(words: list[str]) -> list[str]:
                 break
         index += 1
     return out
+
+
+def split_known(words: list[str]) -> list[str]:
+    """Words run together ("BANNHÂNDÂN") split where their letters spell known
+    words of an agency's name in a row ("BAN NHÂN DÂN"), keeping the letters
+    as read."""
+    out: list[str] = []
+    for word in words:
+        letters = fold(word).replace(" ", "")
+        parts = None if fold(word) in _KNOWN_FOLDED else _known_run(letters)
+        if parts is None or len(parts) < 2:
+            out.append(word)
+            continue
+        chars = [c for c in unicodedata.normalize("NFC", word) if not c.isspace()]
+        at = 0
+        for part in parts:
+            out.append("".join(chars[at : at + len(part)]))
+            at += len(part)
+    return out
+
+
+def _known_run(letters: str) -> list[str] | None:
+    """``letters`` as consecutive words of one known phrase, if they are."""
+    for phrase in _PHRASES:
+        folded = [fold(w) for w in phrase]
+        for start in range(len(folded)):
+            run: list[str] = []
+            for part in folded[start:]:
+                run.append(part)
+                joined = "".join(run)
+                if joined == letters:
+                    return run
+                if not letters.startswith(joined):
+                    break
+    return None
+
+
+def known_only(words: list[str]) -> list[str] | None:
+    """``words`` with the marks of the known phrases they spell, when every
+    one of them is a word of one (the text layer's "TINH QUANG NGAI" is
+    "TỈNH QUẢNG NGÃI"); None when one is not."""
+    restored = restore_marks(split_known(words))
+    if not restored or any(fold(w) not in _KNOWN_FOLDED for w in restored):
+        return None
+    return restored
 
 
 def from_its_kind(words: list[str]) -> list[str]:

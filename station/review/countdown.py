@@ -1,7 +1,8 @@
 """The countdown to a batch's confirmation (``[pipeline] auto_confirm_seconds``).
 
-A batch whose documents are all clean (labelled, no warning) and whose header
-fields were read surely (none for the clerk to check) counts down once it has been read, for
+A batch whose documents are all clean (labelled, no warning) and whose fields
+were all read surely (none for the clerk to check: the header's, the signer's,
+"Kính gửi" and "Nơi nhận") counts down once it has been read, for
 ``auto_confirm_seconds`` a document (at most :data:`LONGEST` seconds); when the
 time is up the station confirms it. The clerk may stop it, and any touch, key
 or focus on the batch's screen does; it then stays stopped, across restarts,
@@ -16,14 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from station.records.vocabulary import HEADER_FIELDS
 from station.review.drafts import Review
 from station.store import now_iso
 
 #: the longest countdown, whatever the number of documents (seconds)
 LONGEST = 900
-#: fields that must be read surely (none "cần kiểm tra") for a batch to confirm itself
-SURE = frozenset(HEADER_FIELDS)
 
 
 class Countdown:
@@ -51,7 +49,7 @@ class Countdown:
     def start(self, batch: str) -> None:
         docs = self.review.documents(batch)
         seconds = min(LONGEST, self._seconds() * len(docs))
-        sure = all(d.clean and not set(d.to_check()) & SURE for d in docs)
+        sure = all(d.clean and not d.to_check() for d in docs)
         if seconds and docs and sure and self._ready(batch):
             with self._lock:
                 self.deadlines[batch] = time.monotonic() + seconds

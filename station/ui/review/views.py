@@ -263,6 +263,11 @@ def fields(doc_id: str) -> Any:
             st.set_field(doc_id, name, value)
         except InputError as exc:
             errors[name] = pick(exc.message_vi, exc.message_en)
+    # "Đã kiểm tra": a field filled in but marked for checking, found right as it is
+    for name in request.form.getlist("checked"):
+        kept = doc.metadata.get(name)
+        if name in EDITABLE and name not in errors and kept is not None:
+            st.set_field(doc_id, name, as_text(name, kept))
     if errors:
         if _wants_json():
             return jsonify({"ok": False, "errors": errors}), 400

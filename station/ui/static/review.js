@@ -89,10 +89,13 @@
     document.addEventListener(kind, stopCountdown, true);
   });
 
-  function post(form) {
+  function post(form, submitter) {
+    var data = new FormData(form);
+    // the button that sent the form says what it was for ("Đã kiểm tra")
+    if (submitter && submitter.name) { data.append(submitter.name, submitter.value); }
     return fetch(form.action, {
       method: "POST",
-      body: new FormData(form),
+      body: data,
       headers: { Accept: "application/json" }
     }).then(function (r) {
       return r.json().then(function (body) { return { ok: r.ok, body: body, form: form }; });
@@ -197,7 +200,7 @@
     var first = form.dataset.ajax === "confirm" ? saveAll() : Promise.resolve(null);
     first.then(function (failed) {
       if (failed) { return failed; }
-      return post(form);
+      return post(form, event.submitter);
     }).then(function (answer) {
       if (button) { button.disabled = false; }
       if (form.dataset.ajax === "confirm" && !answer.ok) { ready(); }
