@@ -23,7 +23,7 @@ def sample_scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from station.demo.samples import write_sample_batch
 
     folder = tmp_path_factory.mktemp("samples")
-    write_sample_batch(folder, dpi=150)
+    write_sample_batch(folder, dpi=200)
     return folder
 
 

@@ -126,3 +126,18 @@ def test_a_clean_batch_has_nothing_to_ask(register: Register) -> None:
     ]
     pending = ("DEN-2026-000125", "DEN-2026-000126")
     assert before_confirming(later, register, DEFAULT_REGISTRATION, TODAY, pending) == []
+
+
+def test_a_pdf_that_fails_its_check_blocks_the_batch(register: Register) -> None:
+    """The warning `pdf_check` (the document's PDF fails `scanstation verify`)
+    is a blocking finding, with its message: no "Vẫn gửi" passes it."""
+    from station.barcodes.split import warning
+
+    failing = warning("pdf_check", vi="trang 2 không đúng khổ giấy (223×310 mm)",
+                      en="page 2 is not a paper size (223×310 mm)")  # fmt: skip
+    docs = [_doc(1, "DEN-2026-000123", [failing])]
+    (found,) = before_confirming(docs, register, DEFAULT_REGISTRATION, TODAY)
+    assert found.code == "pdf_check" and found.blocking and found.seq == 1
+    assert found.vi == (
+        "Văn bản 1: Tệp PDF chưa đạt chuẩn Nghị định 30: trang 2 không đúng khổ giấy (223×310 mm)"
+    )

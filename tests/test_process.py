@@ -217,3 +217,21 @@ def test_duplicate_of_a_document_on_file_is_warned(tmp_path: Path) -> None:
     with Store(data) as store:
         meta = first["metadata"]
         assert len(store.same_documents(meta)) == 3
+
+
+def test_a_pdf_that_fails_the_decree_30_check_is_warned_in_batch_json(tmp_path: Path) -> None:
+    """A sheet that is no paper size (cut square, 180 × 180 mm, scanned on a
+    grey backing so its edges are found): the PDF is written, and the document's
+    warning `pdf_check` names the check and the page in the clerk's words."""
+    first = render_document(SAMPLE_DOCUMENTS[0], 200)[0]
+    square = first.crop((0, 0, 1417, 1417))  # 180 mm at 200 dpi, the header kept
+    scan = tmp_path / "square.jpg"
+    _scan(square, 0.0).save(scan, "JPEG", quality=90, dpi=(200, 200))
+    out = tmp_path / "out"
+    proc = _process(str(scan), "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    (doc,) = json.loads((out / "batch.json").read_text(encoding="utf-8"))["documents"]
+    assert (out / doc["pdf"]).is_file()
+    (check,) = [w for w in doc["warnings"] if w["code"] == "pdf_check"]
+    assert "trang 1 không đúng khổ giấy (180×180 mm)" in check["message"]["vi"], check
+    assert "page 1 is not a paper size (180×180 mm)" in check["message"]["en"], check

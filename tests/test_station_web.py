@@ -240,3 +240,88 @@ def test_the_countdown_waits_for_every_field_not_only_the_header(station: Statio
         assert batch not in countdown.deadlines
     finally:
         station.stop()
+
+
+def test_a_pdf_that_fails_the_decree_30_check_never_leaves(tmp_path: Path) -> None:
+    """Scanned at 150 dpi, every document's PDF fails `scanstation verify`
+    (Decree 30 asks at least 200 dpi): each gets a warning naming the check and
+    its pages, which cannot be dismissed; the batch cannot be confirmed (the
+    "Vẫn gửi" answer does not pass it), the countdown does not start, and
+    nothing reaches the outbox."""
+    from station.demo.samples import write_sample_batch
+    from station.errors import InputError, NotCompliant
+    from station.review.countdown import Countdown
+
+    low = tmp_path / "low"
+    write_sample_batch(low, dpi=150)
+    station = offline_station(tmp_path / "data", low, "st-low")
+    station.start()
+    try:
+        assert station.scan()
+        batch = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        docs = station.review.documents(batch)
+        for doc in docs:
+            (check,) = [w for w in doc.warnings if w["code"] == "pdf_check"]
+            assert check["message"]["vi"].startswith("Tệp PDF chưa đạt chuẩn Nghị định 30: ")
+            assert "trang 1 chỉ có 150 dpi, cần ít nhất 200 dpi" in check["message"]["vi"]
+            assert "page 1 has only 150 dpi" in check["message"]["en"]
+        findings = station.findings(batch)
+        assert sum(f.code == "pdf_check" and f.blocking for f in findings) == len(docs)
+        with pytest.raises(InputError):
+            station.review.dismiss_warning(docs[0].doc_id, "pdf_check")
+        with pytest.raises(InputError) as refused:
+            station.confirm(batch, despite=True)
+        assert "chỉ có 150 dpi" in refused.value.message_vi
+        countdown = Countdown(station.review, lambda: 10, lambda *a, **k: None)
+        countdown.start(batch)
+        assert batch not in countdown.deadlines
+        client = _client(station)
+        page = client.get(f"/batch/{batch}").get_data(as_text=True)
+        warned = page.split('data-code="pdf_check"', 1)[1].split("</div>", 1)[0]
+        assert "chỉ có 150 dpi" in warned and "Đã kiểm tra" not in warned
+        answer = client.post(
+            f"/batch/{batch}/confirm",
+            data={"csrf_token": _token(client, f"/batch/{batch}"), "despite": "1"},
+            headers={"Accept": "application/json"},
+        )
+        assert answer.status_code in (400, 409), answer.get_data(as_text=True)
+        assert station.store.outbox.items(("queued", "sent", "held")) == []
+        assert station.store.batch(batch).state == "review"
+        # nor does a confirmation that would get past the review's check
+        with pytest.raises(NotCompliant):
+            station.processor.confirmation.finalize(batch)
+        assert station.store.outbox.items(("queued", "sent", "held")) == []
+    finally:
+        station.stop()
+        station.store.close()
+
+
+def test_a_final_file_that_fails_its_check_is_not_queued(station: Station) -> None:
+    """The last check, after the register's XMP is written: a file broken
+    since it was read (its page no longer a paper size) stops the
+    confirmation, goes back to the review with the warning, and no document of
+    the batch is queued."""
+    import pikepdf
+
+    from station.errors import NotCompliant
+
+    station.start()
+    try:
+        assert station.scan()
+        batch = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        docs = station.review.documents(batch)
+        assert not any(w["code"] == "pdf_check" for d in docs for w in d.warnings)
+        broken = station.review.work / str(docs[-1].pdf)
+        with pikepdf.open(broken, allow_overwriting_input=True) as pdf:
+            pdf.pages[0].mediabox = pikepdf.Array([0, 0, 510, 510])  # 180 × 180 mm
+            pdf.save(broken)
+        with pytest.raises(NotCompliant):
+            station.processor.confirmation.finalize(batch)
+        assert station.store.outbox.items(("queued", "sent", "held")) == []
+        warned = station.review.document(docs[-1].doc_id).warnings
+        assert any("không đúng khổ giấy (180×180 mm)" in w["message"]["vi"] for w in warned)
+        assert any(f.code == "pdf_check" and f.blocking for f in station.findings(batch))
+    finally:
+        station.stop()

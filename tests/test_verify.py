@@ -74,14 +74,19 @@ def test_ocrmypdf_pdfa_passes(pdfs: dict[str, Path]) -> None:
         "page-1-scale",
         "page-1-text",
         "page-1-nfc",
+        "text-layer",
     } <= names
 
 
 def test_each_rule_fails_on_its_own(pdfs: dict[str, Path]) -> None:
-    assert _failed(pdfs["plain"]) == {"pdf-version", "pdf-a", "page-1-text"}
-    assert _failed(pdfs["grey"]) == {"pdf-version", "pdf-a", "page-1-text", "page-1-colour"}
-    assert _failed(pdfs["low"]) == {"pdf-version", "pdf-a", "page-1-text", "page-1-resolution"}
+    assert _failed(pdfs["plain"]) == {"pdf-version", "pdf-a", "text-layer"}
+    assert _failed(pdfs["grey"]) == {"pdf-version", "pdf-a", "text-layer", "page-1-colour"}
+    assert _failed(pdfs["low"]) == {"pdf-version", "pdf-a", "text-layer", "page-1-resolution"}
     assert "page-1-scale" in _failed(pdfs["stretched"])
+    # each failure in the clerk's words too
+    said = dict(verify(pdfs["low"]).problems())
+    assert any(vi.startswith("trang 1 chỉ có") and "200 dpi" in vi for vi in said), said
+    assert "văn bản không có lớp chữ (không đọc được chữ nào)" in said
 
 
 def test_version_below_1_4_fails(pdfs: dict[str, Path], tmp_path: Path) -> None:

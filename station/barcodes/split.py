@@ -66,6 +66,11 @@ WARNINGS = {
         "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
         "Document {number} of {organ} is already on file: {others}",
     ),
+    # the document's PDF fails a check of `scanstation verify`: never sent so
+    "pdf_check": (
+        "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}",
+        "The PDF does not meet the Decree 30 standard: {en}",
+    ),
 }
 
 

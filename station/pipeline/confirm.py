@@ -15,12 +15,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from station.barcodes.split import warning
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
 from station.config.remote import Settings
-from station.errors import NotFound, SigningError, StationError
+from station.errors import NotCompliant, NotFound, SigningError, StationError
 from station.records.register import Entry, Register
 from station.records.signing import Signer, is_signed
+from station.records.verify import verify
 from station.review.drafts import Review, ReviewDoc
 from station.store import Store, now_iso
 
@@ -44,10 +46,16 @@ class Confirmation:
         from station.records import xmp
 
         config = self.settings.config
-        for capture_batch in self.review.capture_batches(review_batch):
-            self.store.advance_batch(capture_batch, "confirmed")
+        docs = self.review.documents(review_batch)
+        failing = [d.seq for d in docs if any(w["code"] == "pdf_check" for w in d.warnings)]
+        if failing:  # the review's check stops this before; never queued all the same
+            raise NotCompliant(
+                f"batch {review_batch}: the PDF of document(s) {failing} fails the Decree 30 check",
+                f"lô {review_batch}: tệp PDF của văn bản {failing} chưa đạt chuẩn Nghị định 30",
+            )
         register = Register(self.store, config.incoming.holidays)
-        for doc in self.review.documents(review_batch):
+        ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []
+        for doc in docs:
             if self.store.outbox.has(doc.doc_id):
                 # queued before a restart cut this confirmation off: its file is
                 # final (perhaps already sent) and is never written again
@@ -63,13 +71,18 @@ class Confirmation:
                 "DocId": doc.doc_id,
                 "StationId": config.station.id,
             }
+            signed = is_signed(pdf)  # signed just before a restart: the XMP is written too
+            if not signed:
+                xmp.write(pdf, values)
+                self._checked(doc, pdf)
+            ready.append((doc, pdf, values, signed))
+        # every final file passed its check: on record, signed and queued
+        for capture_batch in self.review.capture_batches(review_batch):
+            self.store.advance_batch(capture_batch, "confirmed")
+        for doc, pdf, values, signed in ready:
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
                                     doc.metadata)  # fmt: skip
-            if is_signed(pdf):  # signed just before a restart: the XMP is written too
-                held = False
-            else:
-                xmp.write(pdf, values)
-                held = not self.sign(doc.doc_id, pdf)
+            held = False if signed else not self.sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             self.store.outbox.enqueue(
@@ -81,6 +94,19 @@ class Confirmation:
             )
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "done")
+
+    def _checked(self, doc: ReviewDoc, pdf: Path) -> None:
+        """The final file (the register's XMP written) checked as ``scanstation
+        verify`` does: a failure goes back to the review and stops the confirmation."""
+        problems = verify(pdf).problems()
+        if not problems:
+            return
+        vi, en = "; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems)
+        self.review.add_warning(doc.doc_id, warning("pdf_check", vi=vi, en=en))
+        raise NotCompliant(
+            f"{pdf.name}: the final PDF fails the Decree 30 check: {en}",
+            f"{pdf.name}: tệp PDF cuối chưa đạt chuẩn Nghị định 30: {vi}",
+        )
 
     def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
         """The document's register entry (made once: a confirmation taken up again

@@ -54,11 +54,32 @@ class BatchJob:
     min_confidence: float = 0.8  # [ocr] min_confidence
 
 
-def finish_batch(job: BatchJob) -> list[HeaderRead]:
-    """Write every document's PDF/A with its text layer and XMP; returns their
-    Decree 30 metadata and how each field was read, in order (None where the
-    header was not read surely)."""
+@dataclass(frozen=True)
+class Finished:
+    """A document's PDF made: its header as read, and what ``scanstation
+    verify`` finds wrong with the file, in the clerk's words (vi, en)."""
+
+    read: HeaderRead
+    problems: list[tuple[str, str]]
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """The review's warning for a file that fails (one for all its problems)."""
+        from station.barcodes.split import warning
+
+        if not self.problems:
+            return []
+        vi = "; ".join(vi for vi, _ in self.problems)
+        en = "; ".join(en for _, en in self.problems)
+        return [warning("pdf_check", vi=vi, en=en)]
+
+
+def finish_batch(job: BatchJob) -> list[Finished]:
+    """Write every document's PDF/A with its text layer and XMP, and check each
+    file as ``scanstation verify`` does; returns their Decree 30 metadata, how
+    each field was read (None where the header was not read surely) and what
+    the check found, in order."""
     from station.ocr.pdf import make_pdf, split_pdf
+    from station.records.verify import verify
 
     if not job.documents:
         return []
@@ -98,7 +119,8 @@ def finish_batch(job: BatchJob) -> list[HeaderRead]:
             zip(job.documents, results, strict=True),
         )
         list(written)
-    return results
+        checked = list(pool.map(lambda doc: verify(doc.out).problems(), job.documents))
+    return [Finished(read, problems) for read, problems in zip(results, checked, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -249,7 +271,7 @@ class OcrPool:
     def __init__(self) -> None:
         self._pool = workers.pool(1)
 
-    def submit(self, job: BatchJob) -> Future[list[HeaderRead]]:
+    def submit(self, job: BatchJob) -> Future[list[Finished]]:
         return self._pool.submit(finish_batch, job)
 
     def close(self) -> None:

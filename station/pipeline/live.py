@@ -33,7 +33,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
@@ -46,9 +46,16 @@ from station.common.fsutil import atomic_write, full_disk
 from station.common.hub import Hub
 from station.common.supervisor import Supervised
 from station.config.remote import Settings
-from station.errors import DiskFull, InputError, StationError, StorageError, StorageFull
+from station.errors import (
+    DiskFull,
+    InputError,
+    NotCompliant,
+    StationError,
+    StorageError,
+    StorageFull,
+)
 from station.pipeline.confirm import Confirmation
-from station.pipeline.document import BatchJob, DocumentJob, OcrPool
+from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, page_rules
 from station.records.register import Register
@@ -56,9 +63,6 @@ from station.review.checks import Finding, before_confirming
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
-
-if TYPE_CHECKING:
-    from station.ocr.header import HeaderRead
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -357,18 +361,26 @@ class Processor(Supervised):
         self,
         review_batch: str,
         ids: list[str],
-        done: Future[list[HeaderRead]] | None,
+        done: Future[list[Finished]] | None,
         confirming: bool,
     ) -> None:
         state = self._state(review_batch)
         state.reading = False
         results = done.result() if done is not None else []
-        for doc_id, read in zip(ids, results, strict=True):
+        for doc_id, finished in zip(ids, results, strict=True):
             pdf = f"{review_batch}/{doc_id}.pdf"
-            self.review.set_read(doc_id, read.fields, pdf, [], read.readings_json())
+            read = finished.read
+            self.review.set_read(
+                doc_id, read.fields, pdf, finished.warnings(), read.readings_json()
+            )
         self._warn_duplicates(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "review")
+        if confirming and any(finished.problems for finished in results):
+            # read again for the confirmation, a file fails its check: for the clerk
+            log.warning("batch %s not confirmed: a PDF fails the Decree 30 check", review_batch)
+            state.confirming = False
+            confirming = False
         if confirming:
             self._finalize(review_batch)
             return
@@ -431,7 +443,13 @@ class Processor(Supervised):
         self._read(review_batch, confirming=True)
 
     def _finalize(self, review_batch: str) -> None:
-        self.confirmation.finalize(review_batch)
+        try:
+            self.confirmation.finalize(review_batch)
+        except NotCompliant:
+            # a final file failed its check: back to the clerk, with the warning
+            self._state(review_batch).confirming = False
+            self.hub.publish("batch", batch=review_batch, stage="review")
+            raise
         self._state(review_batch).confirming = False
         self.hub.publish("batch", batch=review_batch, stage="done")
         self.hub.publish("outbox")

@@ -152,10 +152,11 @@ def _make_pdfs(
     )
     with OcrPool() as pool:
         results = pool.submit(job).result()
-    for doc, read in zip(batch.documents, results, strict=True):
-        doc.metadata = {**empty_metadata(), **read.fields}
-        doc.readings = read.readings_json()
+    for doc, finished in zip(batch.documents, results, strict=True):
+        doc.metadata = {**empty_metadata(), **finished.read.fields}
+        doc.readings = finished.read.readings_json()
         doc.pdf = f"{doc.doc_id}.pdf"
+        doc.warnings.extend(Warning.from_json(w) for w in finished.warnings())
     warnings = duplicate_warnings(batch.documents, batch.batch_id, store)
     for doc, found in zip(batch.documents, warnings, strict=True):
         if found is not None:

@@ -33,6 +33,8 @@ class Check:
     name: str
     ok: bool
     detail: str
+    #: what a failure means, in the clerk's words (Vietnamese, English)
+    said: tuple[str, str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -44,11 +46,19 @@ class Report:
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
-    def add(self, name: str, ok: bool, detail: str) -> None:
-        self.checks.append(Check(name, ok, detail))
+    def add(self, name: str, ok: bool, detail: str, said: tuple[str, str] | None = None) -> None:
+        self.checks.append(Check(name, ok, detail, said))
+
+    def problems(self) -> list[tuple[str, str]]:
+        """The failed checks in the clerk's words, Vietnamese and English."""
+        return [c.said or (c.detail, c.detail) for c in self.checks if not c.ok]
 
     def as_json(self) -> dict[str, Any]:
-        return {"path": self.path, "ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+        return {
+            "path": self.path,
+            "ok": self.ok,
+            "checks": [{k: v for k, v in asdict(c).items() if k != "said"} for c in self.checks],
+        }
 
 
 def _colour(image: Any) -> bool:
@@ -107,7 +117,9 @@ def verify(path: Path) -> Report:
     with pdf:
         version = pdf.pdf_version
         major, minor = (int(p) for p in version.split(".")[:2])
-        report.add("pdf-version", (major, minor) >= (1, 4), f"PDF {version} (1.4 or later)")
+        report.add("pdf-version", (major, minor) >= (1, 4), f"PDF {version} (1.4 or later)",
+                   (f"tệp là PDF {version}, cần 1.4 trở lên", f"the file is PDF {version}, "
+                    "1.4 or later is needed"))  # fmt: skip
         meta = pdf.open_metadata()
         part = meta.get("pdfaid:part")
         conformance = meta.get("pdfaid:conformance")
@@ -115,6 +127,7 @@ def verify(path: Path) -> Report:
             "pdf-a",
             part in ("2", "3") and conformance in ("B", "U", "A"),
             f"PDF/A-{part}{(conformance or '').lower()}" if part else "no PDF/A identification",
+            ("tệp không phải PDF/A", "the file is not PDF/A"),
         )
         if part == "2":
             from station.records.xmp import pdfa_problems
@@ -125,6 +138,7 @@ def verify(path: Path) -> Report:
                 not problems,
                 "PDF/A-2b rules (pikepdf validator): "
                 + ("; ".join(problems[:3]) if problems else "no violation"),
+                ("tệp PDF/A sai quy tắc PDF/A-2b", "the PDF/A breaks a PDF/A-2b rule"),
             )
         for number, page in enumerate(pdf.pages, start=1):
             box = [float(v) for v in page.mediabox]
@@ -132,7 +146,9 @@ def verify(path: Path) -> Report:
             height_mm = (box[3] - box[1]) / 72 * 25.4
             images = _images(page.get("/Resources"))
             if not images:
-                report.add(f"page-{number}-image", False, "no page image (not a scan)")
+                report.add(f"page-{number}-image", False, "no page image (not a scan)",
+                           (f"trang {number} không có ảnh quét", f"page {number} has no "
+                            "scanned image"))  # fmt: skip
                 continue
             main = max(images, key=lambda im: int(im.get("/Width", 0)) * int(im.get("/Height", 0)))
             px_w, px_h = int(main.get("/Width", 0)), int(main.get("/Height", 0))
@@ -141,40 +157,52 @@ def verify(path: Path) -> Report:
                 f"page-{number}-colour",
                 _colour(main),
                 f"image colour space {main.get('/ColorSpace')}",
+                (f"trang {number} không phải ảnh màu", f"page {number} is not a colour image"),
             )
             report.add(
                 f"page-{number}-resolution",
                 dpi >= MIN_DPI - 1,
                 f"{dpi:.0f} dpi (at least {MIN_DPI})",
-            )
+                (f"trang {number} chỉ có {dpi:.0f} dpi, cần ít nhất {MIN_DPI} dpi",
+                 f"page {number} has only {dpi:.0f} dpi, at least {MIN_DPI} are needed"),
+            )  # fmt: skip
             paper = _paper(width_mm, height_mm)
-            aspect_page = width_mm / height_mm
-            aspect_image = px_w / px_h
+            fills = abs(width_mm / height_mm - px_w / px_h) < 0.02
+            size = f"{width_mm:.0f}×{height_mm:.0f} mm"
             report.add(
                 f"page-{number}-scale",
-                paper is not None and abs(aspect_page - aspect_image) < 0.02,
-                f"page {width_mm:.0f}×{height_mm:.0f} mm"
+                paper is not None and fills,
+                f"page {size}"
                 + (f" ({paper})" if paper else " (not a paper size)")
-                + (
-                    ""
-                    if abs(aspect_page - aspect_image) < 0.02
-                    else ", image does not fill the page"
-                ),
-            )
+                + ("" if fills else ", image does not fill the page"),
+                (f"trang {number} không đúng khổ giấy ({size})",
+                 f"page {number} is not a paper size ({size})") if paper is None else
+                (f"trang {number}: ảnh không phủ kín trang", f"page {number}: the image does "
+                 "not fill the page"),
+            )  # fmt: skip
     document = pdfium.PdfDocument(str(path))
+    total = 0
     try:
         for index in range(len(document)):
             textpage = document[index].get_textpage()
             text = textpage.get_text_range()
             textpage.close()
             words = len(text.split())
-            report.add(f"page-{index + 1}-text", words > 0, f"text layer: {words} words")
+            total += words
+            # a page of a picture (a photo, a map) has no words: only a document
+            # without any fails (below)
+            report.add(f"page-{index + 1}-text", True, f"text layer: {words} words")
             if words:
                 report.add(
                     f"page-{index + 1}-nfc",
                     unicodedata.is_normalized("NFC", text),
                     "text is Unicode NFC (TCVN 6909:2001)",
-                )
+                    (f"chữ ở trang {index + 1} không theo chuẩn Unicode NFC",
+                     f"the text of page {index + 1} is not Unicode NFC"),
+                )  # fmt: skip
     finally:
         document.close()
+    report.add("text-layer", total > 0, f"text layer: {total} words in all",
+               ("văn bản không có lớp chữ (không đọc được chữ nào)",
+                "the document has no text layer (no word read)"))  # fmt: skip
     return report

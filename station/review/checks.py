@@ -42,6 +42,8 @@ NEEDED = {
 }
 #: warnings that are blocking findings of their own
 _BLOCKING_WARNINGS = frozenset({"no_registration", "registration_repeated", "registration_on_file"})
+#: warnings that block the batch as they are (a PDF that fails the Decree 30 check)
+_BLOCKING_AS_WARNED = frozenset({"pdf_check"})
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,7 @@ def before_confirming(
                 found.append(Finding(
                     w["code"], doc.seq,
                     f"Văn bản {doc.seq}: {message['vi']}", f"document {doc.seq}: {message['en']}",
+                    w["code"] in _BLOCKING_AS_WARNED,
                 ))  # fmt: skip
         empty = [names for name, names in NEEDED.items() if not doc.metadata.get(name)]
         if empty:

@@ -45,6 +45,10 @@ class ReviewPage:
         return not self.deleted and not self.info.get("blank") and not self.info.get("separator")
 
 
+#: warnings the clerk cannot dismiss: what they say must be put right
+UNDISMISSABLE = frozenset({"pdf_check"})
+
+
 @dataclass(frozen=True)
 class ReviewDoc:
     doc_id: str
@@ -287,7 +291,8 @@ class Review:
         doc = self.document(doc_id)
         merged = {**metadata, **{k: doc.metadata.get(k) for k in doc.edited}}
         merged["PageAmount"] = len(doc.pages)
-        keep = [w for w in doc.warnings if w["code"] != "duplicate"]
+        # found again by this reading: duplicates, the file's check
+        keep = [w for w in doc.warnings if w["code"] not in ("duplicate", "pdf_check")]
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE review_docs SET metadata = ?, pdf = ?, stale = 0, warnings = ?,"
@@ -462,6 +467,12 @@ class Review:
         doc = self.document(doc_id)
         if code in ("no_registration",):
             raise InputError("assign a registration label instead", "hãy gán nhãn số đến")
+        if code in UNDISMISSABLE:
+            raise InputError(
+                "a PDF that fails the Decree 30 check cannot be sent: scan the page again or "
+                "remove it",
+                "tệp PDF chưa đạt chuẩn không gửi được: quét lại trang đó hoặc bỏ trang",
+            )
         warnings = [w for w in doc.warnings if w["code"] != code]
         with self.store.transaction() as db:
             db.execute(

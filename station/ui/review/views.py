@@ -34,6 +34,7 @@ from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.review.checks import NEEDED, Unanswered
+from station.review.drafts import UNDISMISSABLE
 from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text, marks
 from station.ui import security
 from station.ui.i18n import gettext, pick
@@ -120,6 +121,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
+        "undismissable": UNDISMISSABLE,
         "as_text": as_text,
         "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
