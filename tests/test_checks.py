@@ -139,5 +139,6 @@ def test_a_pdf_that_fails_its_check_blocks_the_batch(register: Register) -> None
     (found,) = before_confirming(docs, register, DEFAULT_REGISTRATION, TODAY)
     assert found.code == "pdf_check" and found.blocking and found.seq == 1
     assert found.vi == (
-        "Văn bản 1: Tệp PDF chưa đạt chuẩn Nghị định 30: trang 2 không đúng khổ giấy (223×310 mm)"
+        "Văn bản 1: Tệp PDF chưa đạt chuẩn Nghị định 30: trang 2 không đúng khổ giấy (223×310 mm)."
+        " Quét lại hoặc bỏ trang đó"
     )

@@ -522,4 +522,24 @@ def test_a_field_the_dictionary_filled_is_checked_with_one_tap(counter: Counter)
         assert after.metadata["SignerName"] == "Lê Văn Tám"
         page.reload()
         expect(_doc(page, 1).locator("label.f-Subject .check-badge")).to_have_count(0)
+        # a PDF that fails the Decree 30 check: said on its card, no way to dismiss
+        # it, and "Xác nhận và gửi" answers "Chưa gửi được"
+        from station.barcodes.split import warning
+
+        second = counter.station.review.documents(batch)[1]
+        failing = warning("pdf_check", vi="trang 1 không đúng khổ giấy (223×310 mm)",
+                          en="page 1 is not a paper size (223×310 mm)")  # fmt: skip
+        counter.station.review.add_warning(second.doc_id, failing)
+        page.reload()
+        warned = _doc(page, 2).locator('.warning[data-code="pdf_check"]')
+        expect(warned).to_contain_text("trang 1 không đúng khổ giấy (223×310 mm)")
+        expect(warned.get_by_role("button")).to_have_count(0)
+        warned.scroll_into_view_if_needed()
+        _shots(page, "pdf-check-1280x800")
+        page.set_viewport_size({"width": 800, "height": 480})
+        warned.scroll_into_view_if_needed()
+        _shots(page, "pdf-check-800x480")
+        page.locator("#confirm").click()
+        expect(page.get_by_text("Chưa gửi được")).to_be_visible()
+        assert counter.station.store.batch(batch).state == "review"
         assert errors == []

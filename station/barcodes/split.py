@@ -68,8 +68,8 @@ WARNINGS = {
     ),
     # the document's PDF fails a check of `scanstation verify`: never sent so
     "pdf_check": (
-        "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}",
-        "The PDF does not meet the Decree 30 standard: {en}",
+        "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}. Quét lại hoặc bỏ trang đó",
+        "The PDF does not meet the Decree 30 standard: {en}. Scan that page again or remove it",
     ),
 }
 
