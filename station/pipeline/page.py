@@ -152,6 +152,25 @@ def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -
     return CleanPage(report, data, ext, width, height, codes.seconds)
 
 
+#: Peak memory of the page step in a worker, above the worker's own (WORKER_BYTES),
+#: per pixel of the page: up to FRUGAL_PIXELS, and above it (bench/memory.py --page).
+BYTES_PER_PIXEL = 15
+LARGE_BYTES_PER_PIXEL = 4
+#: A cleaning worker's own resident memory, its imports loaded.
+WORKER_BYTES = 80 * 2**20
+
+
+def clean_cost(width: int, height: int) -> int:
+    """Memory, in bytes, that cleaning a ``width`` × ``height`` page adds to its worker."""
+    pixels = width * height
+    return pixels * (LARGE_BYTES_PER_PIXEL if pixels > FRUGAL_PIXELS else BYTES_PER_PIXEL)
+
+
+def cleaned_alone(width: int, height: int) -> bool:
+    """Whether a page is large enough to be cleaned with no other page at the same time."""
+    return width * height > FRUGAL_PIXELS
+
+
 #: Resolution at which the barcodes of a large page are read: a registration
 #: label or a separator's bars are read surely at the profiles' 200-300 dpi.
 BARCODE_DPI = 300

@@ -31,6 +31,7 @@ def write_big_page(path: Path, seed: int = 7, pixels: int = BIG_PIXELS) -> int:
     while page.truth.background == "white":  # the paper's edge must show
         page = scan(first, "first", rng, 300, 0, fields, blank=False, max_skew=4.0)
     small = cv2.imdecode(np.frombuffer(page.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert small is not None
     factor = math.sqrt(pixels / (small.shape[0] * small.shape[1]))
     size = (int(small.shape[1] * factor), int(small.shape[0] * factor))
     big = cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)
