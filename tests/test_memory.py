@@ -10,6 +10,7 @@ waiting for room.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -40,6 +41,7 @@ LIMIT_MB = 600
 SEEDS = (1, 2, 4, 11)
 
 
+@functools.cache
 def _scanned(seed: int, dpi: int = 200) -> tuple[np.ndarray[Any, Any], int]:
     rng = random.Random(seed)
     spec, fields = random_document(rng, seed)
