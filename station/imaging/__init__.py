@@ -29,7 +29,7 @@ from station.imaging.clean import (
     Turn,
     analyse,
     corrected_strips,
-    frugal,
+    large_page,
     preprocess,
 )
 
@@ -39,6 +39,6 @@ __all__ = [
     "Turn",
     "analyse",
     "corrected_strips",
-    "frugal",
+    "large_page",
     "preprocess",
 ]

@@ -79,9 +79,14 @@ class Analysis:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def frugal(image: Pixels) -> bool:
-    """Whether a page is large enough to be worked on at reduced scale (FRUGAL_PIXELS)."""
-    return int(image.shape[0]) * int(image.shape[1]) > FRUGAL_PIXELS
+def large_page(width: int, height: int) -> bool:
+    """Whether a page is large enough to be worked on at reduced scale and
+    corrected strip by strip (FRUGAL_PIXELS); it is cleaned with no other page."""
+    return width * height > FRUGAL_PIXELS
+
+
+def _large(image: Pixels) -> bool:
+    return large_page(int(image.shape[1]), int(image.shape[0]))
 
 
 def _analysis_copy(image: Pixels, dpi: int) -> tuple[Pixels, Pixels | None, float]:
@@ -148,7 +153,7 @@ def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) 
     """Ask Tesseract's orientation detection about the levelled page."""
     from station.ocr import tesseract
 
-    if frugal(image) and dpi > OSD_DPI:
+    if _large(image) and dpi > OSD_DPI:
         # Tesseract needs no more than this; a full-scale grey copy would double the page
         image = cv2.resize(image, None, fx=OSD_DPI / dpi, fy=OSD_DPI / dpi,
                            interpolation=cv2.INTER_AREA)  # fmt: skip
@@ -192,7 +197,7 @@ def _fine_points(
     fine_scale = min(1.0, FINE_DPI / dpi)
     if fine_scale <= scale * 1.2:
         return None
-    if frugal(image) and fine_scale < 1.0:
+    if _large(image) and fine_scale < 1.0:
         # reduced first, then grey: no full-scale grey copy of a large page
         small = cv2.resize(image, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
         gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small

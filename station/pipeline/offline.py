@@ -20,6 +20,7 @@ from station.common import workers
 from station.common.fsutil import atomic_write
 from station.config import Config
 from station.errors import InputError
+from station.imaging import large_page
 from station.pipeline.batch import Batch, BatchDocument, BatchPage, Warning, empty_metadata
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import (
@@ -27,7 +28,6 @@ from station.pipeline.page import (
     CleanPage,
     clean_cost,
     clean_page,
-    cleaned_alone,
     page_rules,
 )
 from station.store import Store, new_batch_id
@@ -101,8 +101,8 @@ def _no_room(pending: list[Pending], frame: EncodedFrame, jobs: int, budget: int
     with the workers' own would pass ``budget``."""
     if len(pending) >= 2 * jobs:
         return True
-    if cleaned_alone(frame.width, frame.height) or any(
-        cleaned_alone(width, height) for *_, width, height in pending
+    if large_page(frame.width, frame.height) or any(
+        large_page(width, height) for *_, width, height in pending
     ):
         return True
     held = sum(clean_cost(width, height) for *_, width, height in pending)

@@ -23,8 +23,7 @@ from station.barcodes.decode import DecodeResult, Rules, classify, decode_page, 
 from station.capture.imageio import EncodedFrame
 from station.config import Config
 from station.errors import InputError
-from station.imaging import analyse, corrected_strips, preprocess
-from station.imaging.clean import FRUGAL_PIXELS
+from station.imaging import analyse, corrected_strips, large_page, preprocess
 from station.pipeline.jpeg import encode_strips, strip_rows
 
 
@@ -126,7 +125,7 @@ def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[by
 
 def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
     """Deskew, crop, orient, test and read one frame; returns the corrected page encoded."""
-    if frame.width * frame.height > FRUGAL_PIXELS:
+    if large_page(frame.width, frame.height):
         return _clean_large(frame, name, sensitivity, rules)
     image = decode(frame, name)
     result = preprocess(image, frame.dpi, sensitivity=sensitivity)
@@ -153,7 +152,8 @@ def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -
 
 
 #: Peak memory of the page step in a worker, above the worker's own (WORKER_BYTES),
-#: per pixel of the page: up to FRUGAL_PIXELS, and above it (bench/memory.py --page).
+#: per pixel of the page, rounded up from bench/memory.py --page and smaller pages:
+#: 12.5-15 bytes up to 24 MP, 3.7 above (station.imaging.large_page).
 BYTES_PER_PIXEL = 15
 LARGE_BYTES_PER_PIXEL = 4
 #: A cleaning worker's own resident memory, its imports loaded.
@@ -162,13 +162,8 @@ WORKER_BYTES = 80 * 2**20
 
 def clean_cost(width: int, height: int) -> int:
     """Memory, in bytes, that cleaning a ``width`` × ``height`` page adds to its worker."""
-    pixels = width * height
-    return pixels * (LARGE_BYTES_PER_PIXEL if pixels > FRUGAL_PIXELS else BYTES_PER_PIXEL)
-
-
-def cleaned_alone(width: int, height: int) -> bool:
-    """Whether a page is large enough to be cleaned with no other page at the same time."""
-    return width * height > FRUGAL_PIXELS
+    per_pixel = LARGE_BYTES_PER_PIXEL if large_page(width, height) else BYTES_PER_PIXEL
+    return width * height * per_pixel
 
 
 #: Resolution at which the barcodes of a large page are read: a registration
