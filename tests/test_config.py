@@ -184,6 +184,16 @@ def test_registration_pattern_without_groups(tmp_path: Path) -> None:
     assert "(?P<year>" in message and "Fix:" in message
 
 
+def test_clean_memory_below_one_page(tmp_path: Path) -> None:
+    message = _refusal(tmp_path, "[pipeline]\nclean_memory_mb = 200\n")
+    assert "'pipeline.clean_memory_mb'" in message
+    assert "station.toml:2" in message
+    assert "at least 512 MB" in message and "or 0" in message
+    path = tmp_path / "station.toml"
+    path.write_text("[pipeline]\nclean_memory_mb = 768\n", encoding="utf-8")
+    assert config.load(path).pipeline.clean_memory_mb == 768
+
+
 @pytest.mark.parametrize(
     ("broker", "why"),
     [

@@ -260,13 +260,18 @@ def _image_frames(
         if frames > MAX_FRAMES:
             raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
         if frames == 1 and image.format in ("JPEG", "PNG"):
-            _check_size(path, image.width, image.height)
+            width, height = image.size
+            _check_size(path, width, height)
+            if image.format == "JPEG":
+                # decoded at 1/8 scale: every byte of the scan is still read (a
+                # truncated file fails), but a page at the limit costs 6 MB, not 400
+                image.draft(image.mode, (width // 8, height // 8))
             image.load()  # full decode: truncated files fail here, not later
             yield EncodedFrame(
                 data,
                 "jpg" if image.format == "JPEG" else "png",
-                image.width,
-                image.height,
+                width,
+                height,
                 _dpi_of(image, default_dpi),
             )
             return

@@ -16,6 +16,13 @@ import select
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+#: Share of the machine's memory the cleaning workers may hold together when
+#: ``[pipeline] clean_memory_mb`` leaves it to the station: on a 2 GB Raspberry
+#: Pi about 760 MB, room for one page at the input limit beside the station
+#: process, the decoder and Tesseract.
+CLEANING_SHARE = 0.4
 
 
 def _exit_with(parent: int) -> None:
@@ -55,3 +62,24 @@ def pool(max_workers: int, method: str | None = "forkserver") -> ProcessPoolExec
         initializer=watch_parent,
         initargs=(os.getpid(),),
     )
+
+
+def memory_total() -> int:
+    """The machine's memory in bytes: ``MemTotal`` of /proc/meminfo (of the
+    system's page count where there is no /proc)."""
+    try:
+        for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+            name, _, rest = line.partition(":")
+            if name == "MemTotal" and rest.split():
+                return int(rest.split()[0]) * 1024
+    except (OSError, ValueError, UnicodeDecodeError):
+        pass
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def cleaning_budget(configured_mb: int) -> int:
+    """Bytes the cleaning workers may hold together: ``configured_mb`` MB, or with 0
+    CLEANING_SHARE of the machine's memory."""
+    if configured_mb:
+        return configured_mb * 2**20
+    return int(memory_total() * CLEANING_SHARE)

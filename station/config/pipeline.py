@@ -12,6 +12,9 @@ from station.config.base import (
     Strict,
 )
 
+#: Smallest cleaning budget that can be configured: one page at the input limit.
+MIN_CLEAN_MEMORY_MB = 512
+
 
 class PipelineSection(Strict):
     blank_sensitivity: Literal["low", "medium", "high"] = Field(
@@ -31,6 +34,14 @@ class PipelineSection(Strict):
         pattern=r"^[\x21-\x7e]+$",
         description="Barcode text of a separator sheet (printable ASCII, no spaces).",
     )
+    clean_memory_mb: int = Field(
+        0,
+        ge=0,
+        le=1_048_576,
+        description="Memory the page-cleaning workers may hold together, in MB; 0 takes 40 % "
+        "of the machine's memory (MemTotal). Pages wait for room; a page over 24 MP is "
+        "cleaned alone (docs/imaging.md#memory).",
+    )
     auto_confirm_seconds: int = Field(
         10,
         ge=0,
@@ -40,6 +51,16 @@ class PipelineSection(Strict):
             "itself (at most 900 s in all); 0 turns it off."
         ),
     )
+
+    @field_validator("clean_memory_mb")
+    @classmethod
+    def _room_for_a_page(cls, value: int) -> int:
+        if 0 < value < MIN_CLEAN_MEMORY_MB:
+            raise ValueError(
+                f"at least {MIN_CLEAN_MEMORY_MB} MB (a page at the input limit needs about "
+                "500 MB to be cleaned), or 0 to take it from the machine's memory"
+            )
+        return value
 
     @field_validator("registration_pattern")
     @classmethod

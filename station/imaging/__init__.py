@@ -16,8 +16,29 @@ Imports only OpenCV, NumPy and the Tesseract wrapper; no store, network or UI.
    scanner streak;
 6. one full-resolution warp that turns and crops the page, then a lossless
    quarter turn for the orientation. Colour and resolution are kept.
+
+A page above :data:`~station.imaging.clean.FRUGAL_PIXELS` is never copied at
+full scale: :func:`analyse` does steps 1-5 (their full-scale inputs reduced
+first) and :func:`corrected_strips` gives step 6 a strip at a time
+(docs/imaging.md#memory).
 """
 
-from station.imaging.clean import Preprocessed, preprocess
+from station.imaging.clean import (
+    Analysis,
+    Preprocessed,
+    Turn,
+    analyse,
+    corrected_strips,
+    large_page,
+    preprocess,
+)
 
-__all__ = ["Preprocessed", "preprocess"]
+__all__ = [
+    "Analysis",
+    "Preprocessed",
+    "Turn",
+    "analyse",
+    "corrected_strips",
+    "large_page",
+    "preprocess",
+]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import cv2
@@ -23,6 +24,13 @@ EDGE_MM = 8.0
 PAPER_AGREES_DEG = 0.5
 #: Below this vote the text-line shape cannot tell up from down.
 MIN_UPDOWN_CONFIDENCE = 0.12
+#: Pages larger than this (in pixels) are worked on at reduced scale wherever the
+#: full scale is not needed, and corrected strip by strip (:func:`corrected_strips`),
+#: so that no second full-resolution copy is made. A3 at 300 dpi (17 MP) and A4 at
+#: 400 dpi (16 MP) stay below it and are cleaned as they always were.
+FRUGAL_PIXELS = 24_000_000
+#: Resolution of the copy given to Tesseract's orientation detection on a large page.
+OSD_DPI = 300
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,49 @@ class Preprocessed:
     orientation_confidence: float
     orientation_source: str  # "text-lines", "osd", "none"
     timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """How the page as captured becomes the corrected page: one affine warp that
+    levels and crops it (``matrix`` from captured to corrected pixels, ``None``
+    when the page is kept as it is), then a lossless quarter turn."""
+
+    matrix: NDArray[np.float64] | None  # 2×3
+    size: tuple[int, int]  # width, height after the warp
+    fill: float  # grey level of what the warp brings in from outside the page
+    quarter: int  # 0, 90, 180 or 270: clockwise turn that makes the page upright
+
+    @property
+    def final_size(self) -> tuple[int, int]:
+        """Width and height of the corrected page."""
+        width, height = self.size
+        return (height, width) if self.quarter in (90, 270) else (width, height)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything :func:`preprocess` finds, before the page itself is corrected."""
+
+    turn: Turn
+    skew_deg: float
+    orientation_deg: int
+    blank: bool
+    paper_found: bool
+    ink_mm2: float
+    orientation_confidence: float
+    orientation_source: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def large_page(width: int, height: int) -> bool:
+    """Whether a page is large enough to be worked on at reduced scale and
+    corrected strip by strip (FRUGAL_PIXELS); it is cleaned with no other page."""
+    return width * height > FRUGAL_PIXELS
+
+
+def _large(image: Pixels) -> bool:
+    return large_page(int(image.shape[1]), int(image.shape[0]))
 
 
 def _analysis_copy(image: Pixels, dpi: int) -> tuple[Pixels, Pixels | None, float]:
@@ -55,7 +106,17 @@ def _warp(
     fill: float,
 ) -> Pixels:
     """Turn the page back by ``angle_deg`` and crop it to the paper, in one warp."""
-    height, width = image.shape[:2]
+    plan = _warp_plan(image.shape, angle_deg, paper, scale)
+    if plan is None:
+        return image
+    return _warp_by(image, plan[0], plan[1], fill)
+
+
+def _warp_plan(
+    shape: tuple[int, ...], angle_deg: float, paper: Paper | None, scale: float
+) -> tuple[NDArray[np.float64], tuple[int, int]] | None:
+    """The matrix and output size of :func:`_warp`; ``None`` when nothing is to be done."""
+    height, width = shape[:2]
     if paper is None:
         center = (width / 2, height / 2)
         out_size = (width, height)
@@ -70,7 +131,13 @@ def _warp(
     matrix[0, 2] += out_size[0] / 2 - center[0]
     matrix[1, 2] += out_size[1] / 2 - center[1]
     if abs(angle_deg) < 1e-3 and paper is None:
-        return image
+        return None
+    return np.asarray(matrix, dtype=np.float64), out_size
+
+
+def _warp_by(
+    image: Pixels, matrix: NDArray[np.float64], out_size: tuple[int, int], fill: float
+) -> Pixels:
     border = (fill, fill, fill) if image.ndim == 3 else fill
     return cv2.warpAffine(
         image,
@@ -86,6 +153,11 @@ def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) 
     """Ask Tesseract's orientation detection about the levelled page."""
     from station.ocr import tesseract
 
+    if _large(image) and dpi > OSD_DPI:
+        # Tesseract needs no more than this; a full-scale grey copy would double the page
+        image = cv2.resize(image, None, fx=OSD_DPI / dpi, fy=OSD_DPI / dpi,
+                           interpolation=cv2.INTER_AREA)  # fmt: skip
+        dpi = OSD_DPI
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     level = _warp(gray, angle_deg, None, 1.0, percentile_u8(gray, 90))
     if vertical:
@@ -125,9 +197,17 @@ def _fine_points(
     fine_scale = min(1.0, FINE_DPI / dpi)
     if fine_scale <= scale * 1.2:
         return None
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    if fine_scale < 1.0:
-        gray = cv2.resize(gray, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
+    if _large(image) and fine_scale < 1.0:
+        # reduced first, then grey: no full-scale grey copy of a large page
+        small = cv2.resize(image, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA)
+        gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+        del small
+    else:
+        gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+        if fine_scale < 1.0:
+            gray = cv2.resize(
+                gray, None, fx=fine_scale, fy=fine_scale, interpolation=cv2.INTER_AREA
+            )
     # only where the analysis found text ink (dilated): no background, no colour marks
     allowed = cv2.resize(
         cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)),
@@ -149,6 +229,35 @@ def preprocess(
     osd: bool = True,
 ) -> Preprocessed:
     """Deskew, crop, orient and test one page (BGR or grey, full resolution)."""
+    found = analyse(image, dpi, sensitivity=sensitivity, osd=osd)
+    t0 = time.perf_counter()
+    turn = found.turn
+    corrected = image if turn.matrix is None else _warp_by(image, turn.matrix, turn.size, turn.fill)
+    if turn.quarter:
+        corrected = cv2.rotate(corrected, _QUARTER[turn.quarter])
+    found.timings["warp"] = time.perf_counter() - t0
+    return Preprocessed(
+        image=corrected,
+        skew_deg=found.skew_deg,
+        orientation_deg=found.orientation_deg,
+        blank=found.blank,
+        paper_found=found.paper_found,
+        ink_mm2=found.ink_mm2,
+        orientation_confidence=found.orientation_confidence,
+        orientation_source=found.orientation_source,
+        timings=found.timings,
+    )
+
+
+def analyse(
+    image: Pixels,
+    dpi: int,
+    *,
+    sensitivity: str = "medium",
+    osd: bool = True,
+) -> Analysis:
+    """Every step of :func:`preprocess` but the correction itself: the page's skew,
+    paper, orientation and blank test, and the :class:`Turn` that corrects it."""
     if sensitivity not in SENSITIVITY:
         raise ValueError(f"unknown blank sensitivity {sensitivity!r}")
     timings: dict[str, float] = {}
@@ -204,16 +313,18 @@ def preprocess(
         angle = paper.angle_deg  # a blank page: the paper edge is all there is
     else:
         angle = 0.0
-    t4 = time.perf_counter()
-    timings["orientation"] = t4 - t3
+    timings["orientation"] = time.perf_counter() - t3
 
     fill = float(np.clip(level, 0, 255))
-    corrected = _warp(image, angle, paper, scale, fill)
-    if orientation:
-        corrected = cv2.rotate(corrected, _QUARTER[orientation])
-    timings["warp"] = time.perf_counter() - t4
-    return Preprocessed(
-        image=corrected,
+    plan = _warp_plan(image.shape, angle, paper, scale)
+    height, width = image.shape[:2]
+    turn = (
+        Turn(None, (int(width), int(height)), fill, orientation)
+        if plan is None
+        else Turn(plan[0], plan[1], fill, orientation)
+    )
+    return Analysis(
+        turn=turn,
         skew_deg=round(float(angle), 3),
         orientation_deg=orientation,
         blank=bool(blank.blank),
@@ -223,3 +334,43 @@ def preprocess(
         orientation_source=source,
         timings=timings,
     )
+
+
+def _quarter_matrix(quarter: int, size: tuple[int, int]) -> NDArray[np.float64]:
+    """3×3: pixels of a ``size`` image to the same image turned ``quarter`` degrees
+    clockwise, as :func:`cv2.rotate` turns it."""
+    width, height = size
+    if quarter == 90:
+        return np.array([[0.0, -1.0, height - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    if quarter == 180:
+        return np.array([[-1.0, 0.0, width - 1.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]])
+    if quarter == 270:
+        return np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, width - 1.0], [0.0, 0.0, 1.0]])
+    return np.eye(3)
+
+
+def corrected_strips(image: Pixels, turn: Turn, rows: int) -> Iterator[Pixels]:
+    """The corrected page, ``rows`` rows at a time from the top: the same page
+    as :func:`preprocess` makes, without ever holding it whole. The warp and the
+    quarter turn are one affine map, evaluated for each strip."""
+    width, height = turn.final_size
+    if turn.matrix is None and not turn.quarter:
+        for top in range(0, height, rows):
+            yield image[top : top + rows]
+        return
+    matrix = np.eye(3)
+    if turn.matrix is not None:
+        matrix[:2] = turn.matrix
+    matrix = _quarter_matrix(turn.quarter, turn.size) @ matrix
+    border = (turn.fill, turn.fill, turn.fill) if image.ndim == 3 else turn.fill
+    for top in range(0, height, rows):
+        shifted = matrix.copy()
+        shifted[1, 2] -= top
+        yield cv2.warpAffine(
+            image,
+            shifted[:2],
+            (width, min(rows, height - top)),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=border,
+        )

@@ -20,12 +20,21 @@ from station.common import workers
 from station.common.fsutil import atomic_write
 from station.config import Config
 from station.errors import InputError
+from station.imaging import large_page
 from station.pipeline.batch import Batch, BatchDocument, BatchPage, Warning, empty_metadata
 from station.pipeline.duplicates import duplicate_warnings
-from station.pipeline.page import CleanPage, clean_page, page_rules
+from station.pipeline.page import (
+    WORKER_BYTES,
+    CleanPage,
+    clean_cost,
+    clean_page,
+    page_rules,
+)
 from station.store import Store, new_batch_id
 
-Pending = tuple[str, int, "Future[CleanPage]"]
+#: a page being cleaned: its input's name, its index there, the result to come,
+#: its width and height
+Pending = tuple[str, int, "Future[CleanPage]", int, int]
 
 
 def _frames(inputs: Sequence[Path], default_dpi: int) -> Iterator[tuple[str, int, EncodedFrame]]:
@@ -60,14 +69,18 @@ def process_inputs(
     default_dpi = config.profile().resolution
     batch = Batch(batch_id or new_batch_id())
     jobs = jobs or os.cpu_count() or 1
+    budget = workers.cleaning_budget(config.pipeline.clean_memory_mb)
     # frames are read lazily, in order, and cleaned in worker processes; at most
     # two per worker wait, so a long PDF never sits in memory whole
     with workers.pool(jobs, method=None) as pool:
         pending: list[Pending] = []
         for name, index, frame in _frames(inputs, default_dpi):
-            pending.append((name, index, pool.submit(clean_page, frame, name, sensitivity, rules)))
-            if len(pending) >= 2 * jobs:
+            # room first (docs/imaging.md#memory): the workers' pages stay within
+            # the budget, and a large page is cleaned with no other
+            while pending and _no_room(pending, frame, jobs, budget):
                 _collect(pending.pop(0), batch, pages_dir, on_page)
+            future = pool.submit(clean_page, frame, name, sensitivity, rules)
+            pending.append((name, index, future, frame.width, frame.height))
         for item in pending:
             _collect(item, batch, pages_dir, on_page)
     _split(batch, rules)
@@ -82,13 +95,27 @@ def process_inputs(
     return found
 
 
+def _no_room(pending: list[Pending], frame: EncodedFrame, jobs: int, budget: int) -> bool:
+    """Whether ``frame`` must wait for the oldest pending page: two pages per worker
+    wait already, a large page is under way or would be, or the pages' memory
+    with the workers' own would pass ``budget``."""
+    if len(pending) >= 2 * jobs:
+        return True
+    if large_page(frame.width, frame.height) or any(
+        large_page(width, height) for *_, width, height in pending
+    ):
+        return True
+    held = sum(clean_cost(width, height) for *_, width, height in pending)
+    return jobs * WORKER_BYTES + held + clean_cost(frame.width, frame.height) > budget
+
+
 def _collect(
     item: Pending,
     batch: Batch,
     pages_dir: Path,
     on_page: Callable[[int, BatchPage], None] | None,
 ) -> None:
-    name, index, future = item
+    name, index, future, _width, _height = item
     page = future.result()
     position = len(batch.pages) + 1
     (pages_dir / f"p{position:04d}.{page.ext}").write_bytes(page.data)

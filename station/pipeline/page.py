@@ -10,6 +10,8 @@ barcode rules from the configuration.
 from __future__ import annotations
 
 import io
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +23,8 @@ from station.barcodes.decode import DecodeResult, Rules, classify, decode_page, 
 from station.capture.imageio import EncodedFrame
 from station.config import Config
 from station.errors import InputError
-from station.imaging import preprocess
+from station.imaging import analyse, corrected_strips, large_page, preprocess
+from station.pipeline.jpeg import encode_strips, strip_rows
 
 
 def page_rules(config: Config) -> Rules:
@@ -81,7 +84,28 @@ def decode(frame: EncodedFrame, name: str) -> np.ndarray[Any, Any]:
     """The frame as a BGR (or grey) array; a frame that does not decode is refused."""
     flags = cv2.IMREAD_UNCHANGED if frame.ext == "png" else cv2.IMREAD_COLOR
     image = cv2.imdecode(np.frombuffer(frame.data, np.uint8), flags)
-    if image is None:
+    return _as_page(image, name)
+
+
+def _decode_large(frame: EncodedFrame, name: str) -> np.ndarray[Any, Any]:
+    """:func:`decode` without a second copy of the page. ``cv2.imdecode`` decodes
+    into OpenCV's own buffer, which its Python binding then copies into a NumPy
+    array: twice the page at once. ``cv2.imread`` given an array (OpenCV 4.11 and
+    later) decodes into NumPy's buffer directly; it reads a file, so the frame is
+    written to a temporary one first."""
+    flags = cv2.IMREAD_UNCHANGED if frame.ext == "png" else cv2.IMREAD_COLOR
+    with tempfile.NamedTemporaryFile(prefix="page-", suffix=f".{frame.ext}") as file:
+        file.write(frame.data)
+        file.flush()
+        try:
+            image = cv2.imread(file.name, None, flags)
+        except (cv2.error, TypeError):  # an OpenCV without imread into an array
+            return decode(frame, name)
+    return _as_page(image, name)
+
+
+def _as_page(image: np.ndarray[Any, Any] | None, name: str) -> np.ndarray[Any, Any]:
+    if image is None or image.size == 0:
         raise InputError(f"{name}: cannot decode the image", f"{name}: không giải mã được ảnh")
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2BGR)
@@ -101,6 +125,8 @@ def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[by
 
 def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
     """Deskew, crop, orient, test and read one frame; returns the corrected page encoded."""
+    if large_page(frame.width, frame.height):
+        return _clean_large(frame, name, sensitivity, rules)
     image = decode(frame, name)
     result = preprocess(image, frame.dpi, sensitivity=sensitivity)
     # a blank page has no codes of its own: what shows is bleed-through (a
@@ -123,3 +149,76 @@ def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -
         dpi=frame.dpi,
     )
     return CleanPage(report, data, ext, width, height, codes.seconds)
+
+
+#: Peak memory of the page step in a worker, above the worker's own (WORKER_BYTES),
+#: per pixel of the page, rounded up from bench/memory.py --page and smaller pages:
+#: 12.5-15 bytes up to 24 MP, 3.7 above (station.imaging.large_page).
+BYTES_PER_PIXEL = 15
+LARGE_BYTES_PER_PIXEL = 4
+#: A cleaning worker's own resident memory, its imports loaded.
+WORKER_BYTES = 80 * 2**20
+
+
+def clean_cost(width: int, height: int) -> int:
+    """Memory, in bytes, that cleaning a ``width`` × ``height`` page adds to its worker."""
+    per_pixel = LARGE_BYTES_PER_PIXEL if large_page(width, height) else BYTES_PER_PIXEL
+    return width * height * per_pixel
+
+
+#: Resolution at which the barcodes of a large page are read: a registration
+#: label or a separator's bars are read surely at the profiles' 200-300 dpi.
+BARCODE_DPI = 300
+
+
+def _reduced(image: np.ndarray[Any, Any], scale: float) -> np.ndarray[Any, Any]:
+    """A grey copy at ``scale``, reduced first: no full-scale grey copy is made."""
+    if scale < 1.0:
+        size = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image.copy()
+
+
+def _clean_large(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
+    """:func:`clean_page` for a page above :data:`station.imaging.clean.FRUGAL_PIXELS`
+    (docs/imaging.md#memory): the page is held once, at full scale, and nothing
+    else is. It is corrected and encoded strip by strip (:mod:`station.pipeline.jpeg`),
+    and its barcodes are read on grey copies at BARCODE_DPI."""
+    image, dpi = _decode_large(frame, name), frame.dpi
+    found = analyse(image, dpi, sensitivity=sensitivity)
+    scale = min(1.0, BARCODE_DPI / dpi)
+    width, height = found.turn.final_size
+    rows = strip_rows(width)
+    reduced: list[np.ndarray[Any, Any]] = []
+
+    def strips() -> Iterator[np.ndarray[Any, Any]]:
+        for top, strip in zip(
+            range(0, height, rows), corrected_strips(image, found.turn, rows), strict=True
+        ):
+            if not found.blank:  # the barcodes' copy, row for row
+                rows_to = round(min(height, top + rows) * scale) - round(top * scale)
+                if rows_to > 0:
+                    gray = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY) if strip.ndim == 3 else strip
+                    size = (max(1, round(width * scale)), rows_to)
+                    reduced.append(cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
+            yield strip
+
+    data = encode_strips(strips(), height, dpi)
+    codes = DecodeResult()
+    if not found.blank:
+        page = np.concatenate(reduced)
+        reduced.clear()
+        original = _reduced(image, scale)
+        del image  # the page at full scale is not needed any more
+        codes = decode_page(page, dpi * scale / 25.4, wanted=is_key(rules), original=original)
+    found_codes = classify(codes.codes, rules)
+    report = PageReport(
+        skew_deg=round(float(found.skew_deg), 2),
+        orientation_deg=int(found.orientation_deg),
+        blank=bool(found.blank),
+        separator=found_codes.separator,
+        barcodes=[code.as_json() for code in codes.codes],
+        registrations=[code.text for code in found_codes.registrations],
+        dpi=dpi,
+    )
+    return CleanPage(report, data, "jpg", width, height, codes.seconds)
