@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.barcodes.decode import Barcode, Rules, classify
+from station.records.verify import MIN_DPI
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,23 @@ class PageInfo:
     blank: bool
     separator: bool
     registrations: list[Barcode]
+    #: the page's resolution as captured (0: not known)
+    dpi: int = 0
 
 
-def page_info(key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rules) -> PageInfo:
+def page_info(
+    key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rules, *, dpi: int = 0
+) -> PageInfo:
     """What the splitter needs of a page, from its barcodes as read
-    (``Barcode.as_json``) and the rules in force now."""
+    (``Barcode.as_json``), the rules in force now and its resolution (the
+    page report's ``dpi``; 0 when not known)."""
     found = classify((Barcode(c["format"], c["text"], "") for c in codes), rules)
-    return PageInfo(key, blank, found.separator, found.registrations)
+    return PageInfo(key, blank, found.separator, found.registrations, dpi)
+
+
+def low_resolution(dpi: int) -> bool:
+    """Whether a page of ``dpi`` is below Decree 30's 200 dpi (0: not known, not flagged)."""
+    return 0 < dpi < MIN_DPI
 
 
 @dataclass
@@ -61,6 +72,10 @@ WARNINGS = {
     "registration_on_file": (
         "Nhãn số đến {label} đã vào sổ đến ngày {day}: nhãn dùng lại?",
         "Registration label {label} is already in the register since {day}: a reused label?",
+    ),
+    "low_resolution": (
+        "Trang {pages} chỉ có {dpi} dpi, dưới mức {minimum} dpi của Nghị định 30",
+        "Page {pages} has only {dpi} dpi, below the {minimum} dpi of Decree 30",
     ),
     "duplicate": (
         "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
@@ -101,9 +116,23 @@ def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
         current.pages.append(page.key)
 
     counts = Counter(d.registration for d in documents if d.registration)
+    resolution = {page.key: page.dpi for page in pages}
     for doc in documents:
+        low = [(n, resolution[key]) for n, key in enumerate(doc.pages, 1)]
+        low = [(n, dpi) for n, dpi in low if low_resolution(dpi)]
+        if low:
+            doc.warnings.append(_low_resolution(low))
         if doc.registration is None:
             doc.warnings.append(warning("no_registration"))
         elif counts[doc.registration] > 1:
             doc.warnings.append(warning("registration_repeated", label=doc.registration))
     return documents
+
+
+def _low_resolution(pages: list[tuple[int, int]]) -> dict[str, Any]:
+    """The ``low_resolution`` warning of a document's pages (number in the
+    document, dpi) below 200 dpi: "Trang 2 chỉ có 150 dpi, …"."""
+    values = sorted({dpi for _, dpi in pages})
+    dpi = str(values[0]) if len(values) == 1 else f"{values[0]}–{values[-1]}"
+    numbers = ", ".join(str(n) for n, _ in pages)
+    return warning("low_resolution", pages=numbers, dpi=dpi, minimum=str(MIN_DPI))
