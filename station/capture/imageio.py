@@ -359,7 +359,7 @@ def _pdf_facts(file: BinaryIO) -> _PdfFacts:
                     unit = 1.0
                 if math.isfinite(unit) and 0 < unit <= _MAX_USER_UNIT and unit != 1:
                     units[index] = unit
-                images = list(page.images.values())
+                images = list(page.get_images(recursive=False).values())
                 if len(images) == 1 and _plain_jpeg(images[0]):
                     plain.add(index)
             return _PdfFacts(needs is True, xfa, units, frozenset(plain))

@@ -55,7 +55,9 @@ def text_pdf(path: Path, width_pt: float = 595.0, height_pt: float = 842.0) -> P
     """A born-digital page: text in Helvetica and a frame, no image."""
     pdf = pikepdf.new()
     font = pdf.make_indirect(
-        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont="/Helvetica")
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont="/Helvetica"
+        )
     )
     content = (
         b"BT /F1 24 Tf 72 720 Td (Cong van so 12) Tj ET\n"
@@ -83,7 +85,9 @@ def xfa_pdf(path: Path, *, needs_rendering: bool = True) -> Path:
     only says the viewer cannot show it."""
     pdf = pikepdf.new()
     font = pdf.make_indirect(
-        pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont="/Helvetica")
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont="/Helvetica"
+        )
     )
     page = pdf.add_blank_page(page_size=(612, 792))
     page.obj.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
