@@ -166,6 +166,34 @@ def test_split_rules() -> None:
     assert docs[1].warnings[0]["message"]["vi"].startswith("Văn bản chưa có nhãn")
 
 
+def test_split_warns_of_pages_below_200_dpi() -> None:
+    label = Barcode("Code128", "DEN-2026-000001", "")
+    pages = [
+        PageInfo(0, False, False, [label], 300),
+        PageInfo(1, False, False, [], 150),
+        PageInfo(2, True, False, [], 100),  # a blank back: not in the document
+        PageInfo(3, False, False, [], 0),  # resolution not known: not flagged
+        PageInfo(4, False, False, [], 120),
+    ]
+    (doc,) = split(pages, "b")
+    assert doc.pages == [0, 1, 3, 4]
+    assert doc.warnings == [
+        {
+            "code": "low_resolution",
+            "message": {
+                "vi": "Trang 2, 4 chỉ có 120–150 dpi, dưới mức 200 dpi của Nghị định 30",
+                "en": "Page 2, 4: only 120–150 dpi, below the 200 dpi of Decree 30",
+            },
+        }
+    ]
+    (doc,) = split([PageInfo(0, False, False, [label]), PageInfo(1, False, False, [], 150)], "b")
+    assert doc.warnings[0]["message"]["vi"] == (
+        "Trang 2 chỉ có 150 dpi, dưới mức 200 dpi của Nghị định 30"
+    )
+    (doc,) = split([PageInfo(0, False, False, [label], 200)], "b")
+    assert doc.warnings == []
+
+
 def test_split_leading_pages_without_label() -> None:
     docs = split([_info(0), _info(1), _info(2, labels=("DEN-2024-000009",))], "b")
     assert [(d.registration, d.pages) for d in docs] == [(None, [0, 1]), ("DEN-2024-000009", [2])]

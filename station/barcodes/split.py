@@ -75,7 +75,7 @@ WARNINGS = {
     ),
     "low_resolution": (
         "Trang {pages} chỉ có {dpi} dpi, dưới mức {minimum} dpi của Nghị định 30",
-        "Page {pages} has only {dpi} dpi, below the {minimum} dpi of Decree 30",
+        "Page {pages}: only {dpi} dpi, below the {minimum} dpi of Decree 30",
     ),
     "duplicate": (
         "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",

@@ -101,7 +101,7 @@ def _collect(
 def _split(batch: Batch, rules: Rules) -> None:
     """Every kept page's ``doc_id`` and the documents (docs/batch.md, docs/barcodes.md)."""
     infos = [
-        page_info(position, page.report.blank, page.report.barcodes, rules, dpi=page.report.dpi)
+        page_info(position, page.report.blank, page.report.barcodes, rules)
         for position, page in enumerate(batch.pages)
     ]
     for doc in split(infos, batch.batch_id):
