@@ -22,7 +22,7 @@ from station.capture.imageio import (
     read_frames,
 )
 from station.errors import InputError
-from tests.helpers.pdf_inputs import scan_pdf, text_pdf
+from tests.helpers.pdf_inputs import add_text, scan_pdf, text_pdf
 
 
 def _page(size: tuple[int, int] = (320, 240), shade: int = 0) -> Image.Image:
@@ -211,6 +211,23 @@ def test_pdf_rotate_90_page_comes_out_turned(tmp_path: Path) -> None:
     assert sum(1 for a, b in itertools.pairwise(row) if b and not a) >= 15
 
 
+def test_pdf_searchable_scan_is_still_taken_as_it_is(tmp_path: Path) -> None:
+    path = scan_pdf(tmp_path / "searchable.pdf", (2480, 3508), 300)
+    add_text(path, invisible=True)  # the scanner's OCR layer
+    (frame,) = _read(path, default_dpi=200)
+    assert (frame.width, frame.height, frame.dpi) == (2480, 3508, 300)
+    assert frame.data == _embedded_jpeg(path)
+
+
+def test_pdf_text_over_a_coarse_background_is_rendered_for_the_text(tmp_path: Path) -> None:
+    # a born-digital page on a 96 dpi background picture: the text decides, not the picture
+    path = scan_pdf(tmp_path / "letterhead.pdf", (794, 1123), 96)
+    add_text(path, invisible=False)
+    (frame,) = _read(path, default_dpi=200)
+    assert frame.dpi == 200
+    assert abs(frame.width - 1654) <= 1 and abs(frame.height - 2339) <= 1
+
+
 def test_pdf_150_dpi_scan_is_not_upsampled(tmp_path: Path) -> None:
     path = scan_pdf(tmp_path / "scan150.pdf", (1240, 1754), 150)  # A4 at 150 dpi
     (frame,) = _read(path, default_dpi=300)
@@ -234,6 +251,8 @@ def test_pdf_resolution_rules() -> None:
     assert pdf_dpi(299.97, 200) == 300  # a scan: its own
     assert pdf_dpi(150.2, 300) == 150  # not raised
     assert pdf_dpi(2400, 200) == 600
+    assert pdf_dpi(96, 200, drawn=True) == 200  # text over a coarse picture
+    assert pdf_dpi(400, 200, drawn=True) == 400  # the scan finer than the profile
 
 
 def test_pdf_huge_page_is_capped_to_the_pixel_limit() -> None:

@@ -301,18 +301,21 @@ _XFA_PLACEHOLDER = "may not be able to display this type of document"
 _MAX_USER_UNIT = 75_000.0
 
 
-def pdf_dpi(scan_dpi: float | None, profile_dpi: int) -> int:
+def pdf_dpi(scan_dpi: float | None, profile_dpi: int, *, drawn: bool = False) -> int:
     """The resolution a PDF page is taken at, before the pixel limit.
 
-    A page that is a scan (one image over the page) keeps its image's own
-    resolution up to :data:`PDF_MAX_DPI`; one below Decree 30's 200 dpi is not
-    raised to it (the pixels are not there: the review flags the page). A page
-    without a scan (text and drawings) is rendered at the profile's resolution,
-    at least 200 dpi, at most :data:`PDF_MAX_DPI`.
+    A page that is a scan (an image over the page, with at most an invisible
+    OCR layer) keeps its image's own resolution up to :data:`PDF_MAX_DPI`; one
+    below Decree 30's 200 dpi is not raised to it (the pixels are not there: the
+    page is flagged ``low_resolution``). A page ``drawn`` with text or vector
+    graphics is rendered at the profile's resolution, at least 200 dpi, or at
+    its scan's if that is finer; never above :data:`PDF_MAX_DPI`.
     """
+    rendered = min(max(profile_dpi, MIN_DPI), PDF_MAX_DPI)
     if scan_dpi is None:
-        return min(max(profile_dpi, MIN_DPI), PDF_MAX_DPI)
-    return max(1, min(round(scan_dpi), PDF_MAX_DPI))
+        return rendered
+    own = max(1, min(round(scan_dpi), PDF_MAX_DPI))
+    return max(own, rendered) if drawn else own
 
 
 def capped_dpi(dpi: int, width_in: float, height_in: float) -> int | None:
@@ -363,7 +366,7 @@ def _pdf_facts(file: BinaryIO) -> _PdfFacts:
                 if len(images) == 1 and _plain_jpeg(images[0]):
                     plain.add(index)
             return _PdfFacts(needs is True, xfa, units, frozenset(plain))
-    except (pikepdf.PdfError, ValueError, TypeError, RecursionError):
+    except Exception:  # noqa: BLE001 - whatever qpdf cannot parse, PDFium decides alone
         return _PdfFacts()
 
 
@@ -384,7 +387,7 @@ class _PdfPage:
     width_in: float  # as shown (after /Rotate)
     height_in: float
     scan_dpi: float | None  # the resolution of the image covering the page, if one does
-    empty: bool  # nothing on the page: no object, no annotation
+    drawn: bool  # visible text or drawings besides the scan
     passthrough: bytes | None  # the scan's JPEG, when it can be taken as it is
     unit: float  # /UserUnit
 
@@ -394,33 +397,47 @@ class _PdfPage:
 
 
 def _pdf_page(page: Any, unit: float, plain_jpeg: bool) -> _PdfPage:
-    """A page's size in inches, its scan's resolution and whether it is empty."""
+    """A page's size in inches, its scan's resolution, whether it has text or
+    drawings besides the scan, and the scan's JPEG when it may be passed through."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     width_pt, height_pt = page.get_size()
     area_pt = max(width_pt * height_pt, 1e-9)
-    objects = pdfium_c.FPDFPage_CountObjects(page)
-    empty = _empty(page)
     scan_dpi: float | None = None
     scan: Any = None
-    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=1):
+    drawn = False  # visible text, paths, forms or a smaller image beside the scan
+    for obj in page.get_objects(max_depth=1):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            # an OCR layer (a searchable scan) is invisible text: still a scan
+            invisible = (
+                pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+                == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+            )
+            drawn = drawn or not invisible
+            continue
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            drawn = True
+            continue
         left, bottom, right, top = obj.get_bounds()
         covered = (right - left) * (top - bottom)
         px_width, px_height = obj.get_px_size()
         if covered < _SCAN_COVER * area_pt or px_width * px_height <= 0:
+            drawn = True
             continue
         dpi = math.sqrt(px_width * px_height / covered) * 72 / unit
         if scan_dpi is None or dpi > scan_dpi:
             scan_dpi, scan = dpi, obj
     passthrough = None
-    if scan is not None and objects == 1 and plain_jpeg and page.get_rotation() == 0:
+    if scan is not None and not drawn and plain_jpeg and page.get_rotation() == 0:
+        left, bottom, right, top = scan.get_bounds()
+        whole = abs((right - left) * (top - bottom) / area_pt - 1) < 0.01
         matrix = scan.get_matrix()
-        if matrix.a > 0 and matrix.d > 0 and matrix.b == 0 and matrix.c == 0:
+        if whole and matrix.a > 0 and matrix.d > 0 and matrix.b == 0 and matrix.c == 0:
             with contextlib.suppress(pdfium.PdfiumError):
                 passthrough = bytes(scan.get_data(decode_simple=False))
     inch = 72 / unit
-    return _PdfPage(width_pt / inch, height_pt / inch, scan_dpi, empty, passthrough, unit)
+    return _PdfPage(width_pt / inch, height_pt / inch, scan_dpi, drawn, passthrough, unit)
 
 
 def _empty(page: Any) -> bool:
@@ -512,7 +529,7 @@ def _pdf_frames(
             page = pdf[index]
             try:
                 found = _pdf_page(page, facts.user_units.get(index, 1.0), index in facts.plain_jpeg)
-                wanted = pdf_dpi(found.scan_dpi, profile_dpi)
+                wanted = pdf_dpi(found.scan_dpi, profile_dpi, drawn=found.drawn)
                 dpi = capped_dpi(wanted, found.width_in, found.height_in)
                 width, height = round(found.width_in * wanted), round(found.height_in * wanted)
                 if dpi is None:

@@ -106,3 +106,23 @@ def xfa_pdf(path: Path, *, needs_rendering: bool = True) -> Path:
         pdf.Root.NeedsRendering = True
     pdf.save(path)
     return path
+
+
+def add_text(path: Path, *, invisible: bool) -> Path:
+    """Text over the first page: an OCR layer (text mode 3, invisible) as a
+    searchable scan carries, or visible words as a born-digital page has."""
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        page = pdf.pages[0]
+        font = pdf.make_indirect(
+            pikepdf.Dictionary(
+                Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont="/Helvetica"
+            )
+        )
+        resources = page.obj.Resources
+        resources.Font = pikepdf.Dictionary(F9=font)
+        mode = 3 if invisible else 0
+        page.contents_add(
+            pdf.make_stream(f"BT {mode} Tr /F9 10 Tf 20 20 Td (So 12/QD-UBND) Tj ET\n".encode())
+        )
+        pdf.save(path)
+    return path
