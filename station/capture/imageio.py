@@ -293,28 +293,29 @@ def _image_frames(
 #: Highest resolution a PDF page is taken at, in dpi: a scan made finer (a
 #: 1200 or 2400 dpi page) is reduced to it; 600 dpi keeps the finest print.
 PDF_MAX_DPI = 600
-#: Share of the page an image must cover to count as the page's scan.
-_SCAN_COVER = 0.85
+#: Share of the page an image must cover to set the page's resolution.
+_MIN_COVER = 0.05
 #: Adobe's words on the page of a dynamic XFA form a viewer cannot build.
 _XFA_PLACEHOLDER = "may not be able to display this type of document"
 #: Largest ``/UserUnit`` taken (PDF 2.0 sets none; larger is not a page but an error)
 _MAX_USER_UNIT = 75_000.0
 
 
-def pdf_dpi(scan_dpi: float | None, profile_dpi: int, *, drawn: bool = False) -> int:
+def pdf_dpi(image_dpi: float | None, profile_dpi: int, *, drawn: bool = False) -> int:
     """The resolution a PDF page is taken at, before the pixel limit.
 
-    A page that is a scan (an image over the page, with at most an invisible
-    OCR layer) keeps its image's own resolution up to :data:`PDF_MAX_DPI`; one
-    below Decree 30's 200 dpi is not raised to it (the pixels are not there: the
-    page is flagged ``low_resolution``). A page ``drawn`` with text or vector
-    graphics is rendered at the profile's resolution, at least 200 dpi, or at
-    its scan's if that is finer; never above :data:`PDF_MAX_DPI`.
+    A page of images only (a scan, with at most an invisible OCR layer) is taken
+    at its finest image's own resolution, at most :data:`PDF_MAX_DPI`: a 2400 dpi
+    scan at 600 dpi, a 300 dpi one at 300. One below Decree 30's 200 dpi is not
+    raised to it (the pixels are not there: the page is flagged
+    ``low_resolution``). A page ``drawn`` with visible text or vector graphics
+    is rendered at the profile's resolution, at least 200 dpi, or at its finest
+    image's if that is finer; never above :data:`PDF_MAX_DPI`.
     """
     rendered = min(max(profile_dpi, MIN_DPI), PDF_MAX_DPI)
-    if scan_dpi is None:
+    if image_dpi is None:
         return rendered
-    own = max(1, min(round(scan_dpi), PDF_MAX_DPI))
+    own = max(1, min(round(image_dpi), PDF_MAX_DPI))
     return max(own, rendered) if drawn else own
 
 
@@ -386,35 +387,33 @@ def _plain_jpeg(image: Any) -> bool:
 class _PdfPage:
     width_in: float  # as shown (after /Rotate)
     height_in: float
-    scan_dpi: float | None  # the resolution of the image covering the page, if one does
-    drawn: bool  # visible text or drawings besides the scan
+    image_dpi: float | None  # the resolution of its finest image (None: no image)
+    drawn: bool  # visible text or drawings
     passthrough: bytes | None  # the scan's JPEG, when it can be taken as it is
     unit: float  # /UserUnit
 
     @property
-    def scan_dpi_rounded(self) -> int | None:
-        return None if self.scan_dpi is None else round(self.scan_dpi)
+    def image_dpi_rounded(self) -> int | None:
+        return None if self.image_dpi is None else round(self.image_dpi)
 
 
 def _pdf_page(page: Any, unit: float, plain_jpeg: bool) -> _PdfPage:
-    """A page's size in inches, its scan's resolution, whether it has text or
-    drawings besides the scan, and the scan's JPEG when it may be passed through."""
+    """A page's size in inches, the resolution of its finest image, whether it
+    has visible text or drawings, and its scan's JPEG when that may be passed through."""
     import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     width_pt, height_pt = page.get_size()
     area_pt = max(width_pt * height_pt, 1e-9)
-    scan_dpi: float | None = None
-    scan: Any = None
-    drawn = False  # visible text, paths, forms or a smaller image beside the scan
+    finest: float | None = None
+    images: list[Any] = []
+    # visible text, paths, shadings, forms or annotations (form fields, stamps)
+    drawn = pdfium_c.FPDFPage_GetAnnotCount(page) > 0
     for obj in page.get_objects(max_depth=1):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
             # an OCR layer (a searchable scan) is invisible text: still a scan
-            invisible = (
-                pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
-                == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
-            )
-            drawn = drawn or not invisible
+            mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+            drawn = drawn or mode != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
             continue
         if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
             drawn = True
@@ -422,22 +421,21 @@ def _pdf_page(page: Any, unit: float, plain_jpeg: bool) -> _PdfPage:
         left, bottom, right, top = obj.get_bounds()
         covered = (right - left) * (top - bottom)
         px_width, px_height = obj.get_px_size()
-        if covered < _SCAN_COVER * area_pt or px_width * px_height <= 0:
-            drawn = True
-            continue
+        if covered < _MIN_COVER * area_pt or px_width * px_height <= 0:
+            continue  # an icon or a hidden image says nothing of the page's resolution
         dpi = math.sqrt(px_width * px_height / covered) * 72 / unit
-        if scan_dpi is None or dpi > scan_dpi:
-            scan_dpi, scan = dpi, obj
+        finest = dpi if finest is None else max(finest, dpi)
+        images.append((obj, covered))
     passthrough = None
-    if scan is not None and not drawn and plain_jpeg and page.get_rotation() == 0:
-        left, bottom, right, top = scan.get_bounds()
-        whole = abs((right - left) * (top - bottom) / area_pt - 1) < 0.01
+    if len(images) == 1 and not drawn and plain_jpeg and page.get_rotation() == 0:
+        scan, covered = images[0]
         matrix = scan.get_matrix()
+        whole = abs(covered / area_pt - 1) < 0.01  # the image is the page
         if whole and matrix.a > 0 and matrix.d > 0 and matrix.b == 0 and matrix.c == 0:
             with contextlib.suppress(pdfium.PdfiumError):
                 passthrough = bytes(scan.get_data(decode_simple=False))
     inch = 72 / unit
-    return _PdfPage(width_pt / inch, height_pt / inch, scan_dpi, drawn, passthrough, unit)
+    return _PdfPage(width_pt / inch, height_pt / inch, finest, drawn, passthrough, unit)
 
 
 def _empty(page: Any) -> bool:
@@ -529,12 +527,12 @@ def _pdf_frames(
             page = pdf[index]
             try:
                 found = _pdf_page(page, facts.user_units.get(index, 1.0), index in facts.plain_jpeg)
-                wanted = pdf_dpi(found.scan_dpi, profile_dpi, drawn=found.drawn)
+                wanted = pdf_dpi(found.image_dpi, profile_dpi, drawn=found.drawn)
                 dpi = capped_dpi(wanted, found.width_in, found.height_in)
                 width, height = round(found.width_in * wanted), round(found.height_in * wanted)
                 if dpi is None:
                     raise _too_large(path, width, height)
-                if found.passthrough is not None and dpi == wanted == found.scan_dpi_rounded:
+                if found.passthrough is not None and dpi == wanted == found.image_dpi_rounded:
                     kept = _jpeg_as_is(found.passthrough, dpi)
                     if kept is not None:
                         yield kept
