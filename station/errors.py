@@ -154,6 +154,13 @@ class InputError(StationError):
     code = "input"
 
 
+class InputNotFaithful(InputError):
+    """A readable PDF whose pages do not hold what it shows (a dynamic XFA form,
+    or every page empty): rendering it would deliver blank pages."""
+
+    code = "input.not_faithful"
+
+
 class NotFound(StationError):
     exit_code = 9
     code = "not_found"

@@ -166,6 +166,17 @@ def test_split_rules() -> None:
     assert docs[1].warnings[0]["message"]["vi"].startswith("Văn bản chưa có nhãn")
 
 
+def test_a_page_below_200_dpi_is_flagged_in_the_review_info() -> None:
+    from station.pipeline.page import PageReport
+
+    def info(dpi: int) -> dict[str, Any]:
+        return PageReport(0.0, 0, False, False, [], [], dpi).as_info()
+
+    assert info(150)["low_resolution"] is True
+    assert info(200)["low_resolution"] is False
+    assert PageReport.from_info(info(150)).dpi == 150
+
+
 def test_split_leading_pages_without_label() -> None:
     docs = split([_info(0), _info(1), _info(2, labels=("DEN-2024-000009",))], "b")
     assert [(d.registration, d.pages) for d in docs] == [(None, [0, 1]), ("DEN-2024-000009", [2])]

@@ -17,6 +17,7 @@ from station.capture.session import capture_batch
 from station.config import Profile
 from station.errors import ConfigError, DeviceNotFound, InputError, NoDocuments, PaperJam
 from station.store import Store
+from tests.helpers.pdf_inputs import scan_pdf, text_pdf
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
 
@@ -309,6 +310,31 @@ def test_hot_one_shot_takes_old_files(tmp_path: Path) -> None:
     os.utime(page, (hour_ago, hour_ago))
     source = FolderSource(tmp_path, hot=True, settle_s=2.0)
     assert [f.input_name for f in _frames(source)] == ["old.png"]
+
+
+def test_pdf_pages_come_at_their_scan_resolution(tmp_path: Path) -> None:
+    """What a network scanner's "scan to folder" writes: each PDF's page at its
+    image's resolution (300 kept, 2400 reduced to 600, 150 not raised), a text
+    page at the profile's 200 dpi; not every page at the profile's 200 dpi."""
+    scan_pdf(tmp_path / "s1.pdf", (2480, 3508), 300)
+    scan_pdf(tmp_path / "s2.pdf", (4800, 3600), 2400)
+    scan_pdf(tmp_path / "s3.pdf", (1240, 1754), 150)
+    text_pdf(tmp_path / "s4.pdf")
+    source = FolderSource(tmp_path)
+    try:
+        frames = _frames(source)
+    finally:
+        source.close()
+    expected = [
+        ("s1.pdf", 300, 2480, 3508),
+        ("s2.pdf", 600, 1200, 900),
+        ("s3.pdf", 150, 1240, 1754),
+        ("s4.pdf", 200, 1654, 2339),
+    ]
+    assert [(f.input_name, f.dpi) for f in frames] == [e[:2] for e in expected]
+    for frame, (_, _, width, height) in zip(frames, expected, strict=True):
+        # a rendered page may gain the last pixel's fraction (PDFium rounds up)
+        assert abs(frame.width - width) <= 1 and abs(frame.height - height) <= 1
 
 
 # --------------------------------------------------------------------------- end to end

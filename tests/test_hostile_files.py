@@ -19,8 +19,9 @@ from station.capture.imageio import read_frames
 from station.capture.session import capture_batch
 from station.common.logsafe import printable
 from station.config import Profile
-from station.errors import InputError, StorageError
+from station.errors import InputError, InputNotFaithful, StorageError
 from station.store import Store
+from tests.helpers.pdf_inputs import empty_pdf, scan_pdf, text_pdf, xfa_pdf
 
 PROFILE = Profile(source="adf-front", mode="color", resolution=200)
 
@@ -366,3 +367,64 @@ def test_printable_keeps_vietnamese_and_escapes_controls() -> None:
     assert printable(printable("x\ny")) == printable("x\ny")  # escaping twice changes nothing
     assert printable("n" * 2000).endswith("…") and len(printable("n" * 2000)) == 1001
     assert os.sep not in printable("plain")
+
+
+# --------------------------------------------------------------------------- PDFs not faithful
+
+
+def test_pdfs_that_cannot_be_rendered_faithfully_go_aside_with_the_reason(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """A dynamic XFA form (with or without /NeedsRendering) and a PDF of empty
+    pages are refused by the decoder child with their own code, moved to
+    .rejected with the reason, and the pages around them are captured."""
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    _png(hot / "a1.png", shade=1)
+    xfa_pdf(hot / "a2.pdf")
+    xfa_pdf(hot / "a3.pdf", needs_rendering=False)
+    empty_pdf(hot / "a4.pdf")
+    scan_pdf(hot / "a5.pdf", (1240, 1754), 300)
+    rejected: list[tuple[Path, InputError]] = []
+    source = _hot(hot, on_reject=lambda path, error: rejected.append((path, error)))
+    try:
+        with Store(data_dir) as store:
+            result = capture_batch(store, source, "standard", PROFILE, trigger="hotfolder")
+            events = store.events.since()
+    finally:
+        source.close()
+    assert [p.input for p in result.pages] == ["a1.png", "a5.pdf"]
+    assert _names(hot / ".done") == ["a1.png", "a5.pdf"]
+    assert _names(hot / ".rejected") == [
+        "a2.pdf",
+        "a2.pdf.reason.txt",
+        "a3.pdf",
+        "a3.pdf.reason.txt",
+        "a4.pdf",
+        "a4.pdf.reason.txt",
+    ]
+    assert [type(e) for _, e in rejected] == [InputNotFaithful] * 3
+    assert {(e.code, e.exit_code) for _, e in rejected} == {("input.not_faithful", 8)}
+    for name in ("a2.pdf", "a3.pdf"):
+        reason = (hot / ".rejected" / f"{name}.reason.txt").read_text(encoding="utf-8")
+        assert reason.startswith(f"{hot / name}: là biểu mẫu XFA động")
+        assert "/ " + f"{hot / name}: a dynamic XFA form" in reason
+    reason = (hot / ".rejected" / "a4.pdf.reason.txt").read_text(encoding="utf-8")
+    assert reason.startswith(f"{hot / 'a4.pdf'}: không trang nào có nội dung")
+    assert "no page has anything on it" in reason
+    refused = [e for e in events if e.type == "capture.rejected"]
+    assert [e.detail["file"] for e in refused] == ["a2.pdf", "a3.pdf", "a4.pdf"]
+
+
+def test_a_pdf_with_one_written_page_among_empty_ones_is_read(tmp_path: Path) -> None:
+    import pikepdf
+
+    path = empty_pdf(tmp_path / "mixed.pdf", pages=2)
+    with (
+        pikepdf.open(path, allow_overwriting_input=True) as pdf,
+        pikepdf.open(text_pdf(tmp_path / "text.pdf")) as text,
+    ):
+        pdf.pages.append(text.pages[0])
+        pdf.save(path)
+    frames = list(read_frames(path, 200))
+    assert [(f.width, f.height, f.dpi) for f in frames] == [(1653, 2339, 200)] * 3

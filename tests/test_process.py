@@ -5,14 +5,17 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
+import img2pdf
 import pytest
 from PIL import Image
 
 from station.demo.samples import SAMPLE_DOCUMENTS, render_document, sample_label
 from tests.docgen import back_of
 from tests.helpers.cli import scanstation
+from tests.helpers.pdf_inputs import empty_pdf, xfa_pdf
 
 PAGE_KEYS = {
     "input",
@@ -22,6 +25,8 @@ PAGE_KEYS = {
     "blank",
     "separator",
     "barcodes",
+    "dpi",
+    "low_resolution",
     "doc_id",
 }
 
@@ -235,3 +240,50 @@ def test_a_pdf_that_fails_the_decree_30_check_is_warned_in_batch_json(tmp_path: 
     (check,) = [w for w in doc["warnings"] if w["code"] == "pdf_check"]
     assert "trang 1 không đúng khổ giấy (180×180 mm)" in check["message"]["vi"], check
     assert "page 1 is not a paper size (180×180 mm)" in check["message"]["en"], check
+
+
+def test_a_pdf_scan_below_200_dpi_is_kept_and_flagged(tmp_path: Path) -> None:
+    """A 150 dpi scan is cleaned at 150 dpi (not made up to 200) and its page is
+    flagged; the 300 dpi scan before it keeps its 300 dpi."""
+    first, second = render_document(SAMPLE_DOCUMENTS[0], 300)
+    fine = tmp_path / "fine.pdf"
+    buffer = io.BytesIO()
+    first.save(buffer, "JPEG", quality=90, dpi=(300, 300))
+    fine.write_bytes(img2pdf.convert(buffer.getvalue()))
+    coarse = tmp_path / "coarse.pdf"
+    buffer = io.BytesIO()
+    second.resize((second.width // 2, second.height // 2)).save(buffer, "JPEG", dpi=(150, 150))
+    coarse.write_bytes(img2pdf.convert(buffer.getvalue()))
+    out = tmp_path / "out"
+    proc = _process(str(fine), str(coarse), "--out", str(out), "--no-ocr", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    (document,) = batch["documents"]
+    assert document["pages"] == [
+        {"input": "fine.pdf", "index": 0},
+        {"input": "coarse.pdf", "index": 0},
+    ]
+    assert [(p["dpi"], p["low_resolution"]) for p in batch["pages"]] == [(300, False), (150, True)]
+    for position, dpi in ((1, 300), (2, 150)):
+        with Image.open(out / "pages" / f"p{position:04d}.jpg") as image:
+            assert round(image.info["dpi"][0]) == dpi
+            assert abs(image.width / dpi * 25.4 - 210) < 3  # A4, cropped to the paper
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (xfa_pdf, "là biểu mẫu XFA động"),
+        (empty_pdf, "không trang nào có nội dung"),
+    ],
+    ids=["xfa", "empty"],
+)
+def test_a_pdf_that_cannot_be_rendered_faithfully_is_refused(
+    tmp_path: Path, make: Callable[[Path], Path], words: str
+) -> None:
+    path = make(tmp_path / "form.pdf")
+    out = tmp_path / "out"
+    proc = _process(str(path), "--out", str(out), "--no-ocr")
+    assert proc.returncode == 8
+    assert words in proc.stderr and "form.pdf" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / "batch.json").exists()

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from station.barcodes.decode import Barcode, Rules, classify
+from station.records.verify import MIN_DPI
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ def page_info(key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rul
     (``Barcode.as_json``) and the rules in force now."""
     found = classify((Barcode(c["format"], c["text"], "") for c in codes), rules)
     return PageInfo(key, blank, found.separator, found.registrations)
+
+
+def low_resolution(dpi: int) -> bool:
+    """Whether a page of ``dpi`` is below Decree 30's 200 dpi (0: not known, not
+    flagged). Its document's PDF then fails the check (``pdf_check``), which
+    names the page."""
+    return 0 < dpi < MIN_DPI
 
 
 @dataclass

@@ -64,7 +64,7 @@ def _serve(conn: Connection, memory_bytes: int, parent: int) -> None:
                 conn.send(("frame", frame))
             conn.send(("end", None))
         except InputError as exc:
-            conn.send(("refused", (exc.message_en, exc.message_vi)))
+            conn.send(("refused", exc))  # its class too (InputNotFaithful)
         except MemoryError:
             conn.send(("memory", None))
         except Exception as exc:  # noqa: BLE001 - any decoder failure refuses the file
@@ -220,9 +220,8 @@ class Decoder:
         return code
 
     def _error(self, path: Path, kind: str, value: Any) -> InputError:
-        if kind == "refused":
-            en, vi = value
-            return InputError(en, vi, path=str(path))
+        if kind == "refused" and isinstance(value, InputError):
+            return value
         if kind == "memory":
             limit = self.memory_bytes // 2**20
             return _refused(

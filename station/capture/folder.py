@@ -18,8 +18,10 @@ Two modes:
     ``PATH/.rejected/`` with a reason file beside it, the clerk is told
     (:mod:`station.capture.notices`), and the batch goes on.
 
-Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, rendered at the
-profile's resolution), known by their content, not their names: a file named
+Supported: PNG, JPEG, TIFF (every frame) and PDF (every page, at its scan's
+own resolution or rendered at the profile's: docs/imaging.md#pdf-inputs; a
+dynamic XFA form or a PDF of empty pages is refused), known by their content,
+not their names: a file named
 ``.png`` that holds PostScript, or anything else, is refused. Every file is
 decoded in a child process with a time and memory limit
 (:class:`station.capture.decoder.Decoder`), so a hostile file costs at most that and is

@@ -14,21 +14,24 @@ child process with a time and memory limit (:mod:`station.capture.decoder`).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
+import math
 import numbers
 import os
 import stat
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import EpsImagePlugin, Image, ImageSequence, UnidentifiedImageError
 
 from station.common.logsafe import printable
-from station.errors import InputError
+from station.errors import InputError, InputNotFaithful
+from station.records.verify import MIN_DPI
 
 #: Largest page accepted, in pixels: A3 at 600 dpi is about 70 MP.
 MAX_PIXELS = 100_000_000
@@ -151,15 +154,19 @@ def _dpi_of(image: Image.Image, default: int) -> int:
     return default
 
 
+def _too_large(path: Path | str, width: int, height: int) -> InputError:
+    return _bad(
+        path,
+        f"image of {width}x{height} pixels is larger than the limit of {MAX_PIXELS:,}",
+        f"ảnh {width}x{height} điểm vượt giới hạn {MAX_PIXELS:,} điểm",
+    )
+
+
 def _check_size(path: Path | str, width: int, height: int) -> None:
     if width <= 0 or height <= 0:
         raise _bad(path, "image has no pixels", "ảnh không có điểm ảnh")
     if width * height > MAX_PIXELS:
-        raise _bad(
-            path,
-            f"image of {width}x{height} pixels is larger than the limit of {MAX_PIXELS:,}",
-            f"ảnh {width}x{height} điểm vượt giới hạn {MAX_PIXELS:,} điểm",
-        )
+        raise _too_large(path, width, height)
 
 
 def _open(path: Path, follow_symlinks: bool) -> BinaryIO:
@@ -288,11 +295,229 @@ def _image_frames(
         ) from None
 
 
+#: Highest resolution a PDF page is taken at, in dpi: a scan made finer (a
+#: 1200 or 2400 dpi page) is reduced to it; 600 dpi keeps the finest print.
+PDF_MAX_DPI = 600
+#: Share of the page an image must cover to set the page's resolution.
+_MIN_COVER = 0.05
+#: Adobe's words on the page of a dynamic XFA form a viewer cannot build.
+_XFA_PLACEHOLDER = "may not be able to display this type of document"
+#: Largest ``/UserUnit`` taken (PDF 2.0 sets none; larger is not a page but an error)
+_MAX_USER_UNIT = 75_000.0
+
+
+def pdf_dpi(image_dpi: float | None, profile_dpi: int, *, drawn: bool = False) -> int:
+    """The resolution a PDF page is taken at, before the pixel limit.
+
+    A page of images only (a scan, with at most an invisible OCR layer) is taken
+    at its finest image's own resolution, at most :data:`PDF_MAX_DPI`: a 2400 dpi
+    scan at 600 dpi, a 300 dpi one at 300. One below Decree 30's 200 dpi is not
+    raised to it (the pixels are not there: the page is flagged
+    ``low_resolution``). A page ``drawn`` with visible text or vector graphics
+    is rendered at the profile's resolution, at least 200 dpi, or at its finest
+    image's if that is finer; never above :data:`PDF_MAX_DPI`.
+    """
+    rendered = min(max(profile_dpi, MIN_DPI), PDF_MAX_DPI)
+    if image_dpi is None:
+        return rendered
+    own = max(1, min(round(image_dpi), PDF_MAX_DPI))
+    return max(own, rendered) if drawn else own
+
+
+def capped_dpi(dpi: int, width_in: float, height_in: float) -> int | None:
+    """``dpi``, lowered as far as needed for a page of ``width_in`` x ``height_in``
+    inches to stay within :data:`MAX_PIXELS`; ``None`` when that would take it
+    below 200 dpi (or below ``dpi`` itself if that is lower): too big a page."""
+    for value in (dpi, math.floor(math.sqrt(MAX_PIXELS / max(width_in * height_in, 1e-9)))):
+        if value < min(dpi, MIN_DPI):
+            return None
+        if round(width_in * value) * round(height_in * value) <= MAX_PIXELS:
+            return value
+    return None
+
+
+@dataclass(frozen=True)
+class _PdfFacts:
+    """What the catalog and page dictionaries say that PDFium does not tell."""
+
+    needs_rendering: bool = False
+    xfa: bool = False
+    #: ``/UserUnit`` of each page that has one (points per 1/72 inch)
+    user_units: dict[int, float] = field(default_factory=dict)
+    #: pages whose one image is a JPEG that may be passed through (no /Decode, no mask)
+    plain_jpeg: frozenset[int] = frozenset()
+
+
+def _pdf_facts(file: BinaryIO) -> _PdfFacts:
+    """The catalog's form entries and every page's ``/UserUnit``, read with
+    pikepdf. A file it cannot parse gets no facts: PDFium decides alone."""
+    import pikepdf
+
+    try:
+        with pikepdf.open(file) as pdf:
+            root = pdf.Root
+            needs: object = root.get("/NeedsRendering")  # a Python bool when it is one
+            form = root.get("/AcroForm")
+            xfa = isinstance(form, pikepdf.Dictionary) and "/XFA" in form
+            units: dict[int, float] = {}
+            plain: set[int] = set()
+            for index, page in enumerate(pdf.pages):
+                try:
+                    unit = float(page.obj.get("/UserUnit", 1))
+                except (TypeError, ValueError):
+                    unit = 1.0
+                if math.isfinite(unit) and 0 < unit <= _MAX_USER_UNIT and unit != 1:
+                    units[index] = unit
+                images = list(page.get_images(recursive=False).values())
+                if len(images) == 1 and _plain_jpeg(images[0]):
+                    plain.add(index)
+            return _PdfFacts(needs is True, xfa, units, frozenset(plain))
+    except Exception:  # noqa: BLE001 - whatever qpdf cannot parse, PDFium decides alone
+        return _PdfFacts()
+
+
+def _plain_jpeg(image: Any) -> bool:
+    from pikepdf import Array
+
+    filters = image.get("/Filter")
+    if filters is None or (isinstance(filters, Array) and len(filters) != 1):
+        return False
+    name = str(filters[0] if isinstance(filters, Array) else filters)
+    return name == "/DCTDecode" and not any(
+        key in image for key in ("/Decode", "/SMask", "/Mask", "/DecodeParms")
+    )
+
+
+@dataclass(frozen=True)
+class _PdfPage:
+    width_in: float  # as shown (after /Rotate)
+    height_in: float
+    image_dpi: float | None  # the resolution of its finest image (None: no image)
+    drawn: bool  # visible text or drawings
+    passthrough: bytes | None  # the scan's JPEG, when it can be taken as it is
+    unit: float  # /UserUnit
+
+    @property
+    def image_dpi_rounded(self) -> int | None:
+        return None if self.image_dpi is None else round(self.image_dpi)
+
+
+def _pdf_page(page: Any, unit: float, plain_jpeg: bool) -> _PdfPage:
+    """A page's size in inches, the resolution of its finest image, whether it
+    has visible text or drawings, and its scan's JPEG when that may be passed through."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    width_pt, height_pt = page.get_size()
+    area_pt = max(width_pt * height_pt, 1e-9)
+    finest: float | None = None
+    images: list[Any] = []
+    # visible text, paths, shadings, forms or annotations (form fields, stamps)
+    drawn = pdfium_c.FPDFPage_GetAnnotCount(page) > 0
+    for obj in page.get_objects(max_depth=1):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
+            # an OCR layer (a searchable scan) is invisible text: still a scan
+            mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+            drawn = drawn or mode != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+            continue
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            drawn = True
+            continue
+        left, bottom, right, top = obj.get_bounds()
+        covered = (right - left) * (top - bottom)
+        px_width, px_height = obj.get_px_size()
+        if covered < _MIN_COVER * area_pt or px_width * px_height <= 0:
+            continue  # an icon or a hidden image says nothing of the page's resolution
+        dpi = math.sqrt(px_width * px_height / covered) * 72 / unit
+        finest = dpi if finest is None else max(finest, dpi)
+        images.append((obj, covered))
+    passthrough = None
+    if len(images) == 1 and not drawn and plain_jpeg and page.get_rotation() == 0:
+        scan, covered = images[0]
+        matrix = scan.get_matrix()
+        whole = abs(covered / area_pt - 1) < 0.01  # the image is the page
+        if whole and matrix.a > 0 and matrix.d > 0 and matrix.b == 0 and matrix.c == 0:
+            with contextlib.suppress(pdfium.PdfiumError):
+                passthrough = bytes(scan.get_data(decode_simple=False))
+    inch = 72 / unit
+    return _PdfPage(width_pt / inch, height_pt / inch, finest, drawn, passthrough, unit)
+
+
+def _empty(page: Any) -> bool:
+    """Whether a page has nothing on it: no object (text, image, path, form) and no annotation."""
+    import pypdfium2.raw as pdfium_c
+
+    objects: int = pdfium_c.FPDFPage_CountObjects(page)
+    annotations: int = pdfium_c.FPDFPage_GetAnnotCount(page)
+    return objects == 0 and annotations == 0
+
+
+def _jpeg_as_is(data: bytes, dpi: int) -> EncodedFrame | None:
+    """A scan's JPEG taken byte for byte, if it is a plain grey or RGB JPEG."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=["JPEG"])
+        if image.mode not in ("L", "RGB") or image.width * image.height > MAX_PIXELS:
+            return None
+        image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return None
+    return EncodedFrame(data, "jpg", image.width, image.height, dpi)
+
+
+def _not_faithful(path: Path, why_en: str, why_vi: str) -> InputNotFaithful:
+    name, why_en, why_vi = printable(path), printable(why_en), printable(why_vi)
+    return InputNotFaithful(f"{name}: {why_en}", f"{name}: {why_vi}", path=str(path))
+
+
+def _refuse_unfaithful(path: Path, pdf: Any, facts: _PdfFacts) -> None:
+    """Refuse a PDF whose pages do not hold what it shows: a dynamic XFA form
+    (its pages are built by Adobe Reader from the form's XML), or a file whose
+    every page is empty."""
+    if facts.xfa and not facts.needs_rendering and len(pdf):
+        page = pdf[0]
+        textpage = page.get_textpage()
+        try:
+            placeholder = _XFA_PLACEHOLDER in " ".join(textpage.get_text_range().split())
+        finally:
+            textpage.close()
+            page.close()
+    else:
+        placeholder = False
+    if facts.needs_rendering or placeholder:
+        raise _not_faithful(
+            path,
+            "a dynamic XFA form: its pages are built by Adobe Reader and are not in the file;"
+            " print it to a PDF and use that file",
+            "là biểu mẫu XFA động: trang chỉ được dựng trong Adobe Reader, không có trong tệp;"
+            " hãy in ra tệp PDF rồi dùng tệp đó",
+        )
+    for index in range(len(pdf)):
+        page = pdf[index]
+        try:
+            if not _empty(page):
+                return
+        finally:
+            page.close()
+    if facts.xfa:
+        why_en, why_vi = "a form whose pages are empty (XFA)", "biểu mẫu có trang rỗng (XFA)"
+    else:
+        why_en = "no page has anything on it (no text, image or drawing)"
+        why_vi = "không trang nào có nội dung (không chữ, ảnh hay hình vẽ)"
+    raise _not_faithful(path, why_en, why_vi)
+
+
 def _pdf_frames(
-    path: Path, file: BinaryIO, dpi: int, file_format: str, quality: int
+    path: Path, file: BinaryIO, profile_dpi: int, file_format: str, quality: int
 ) -> Iterator[EncodedFrame]:
+    """Every page of a PDF at the resolution of :func:`pdf_dpi`, within the
+    pixel limit (:func:`capped_dpi`). A scan's JPEG drawn upright over the whole
+    page is passed through byte for byte when it needs no reduction; every other
+    page is rendered with its ``/Rotate`` and ``/UserUnit``. A PDF that cannot
+    be rendered faithfully is refused first (:func:`_refuse_unfaithful`)."""
     import pypdfium2 as pdfium
 
+    facts = _pdf_facts(file)
+    file.seek(0)
     try:
         pdf = pdfium.PdfDocument(file)
     except pdfium.PdfiumError as exc:
@@ -302,21 +527,33 @@ def _pdf_frames(
     try:
         if len(pdf) > MAX_FRAMES:
             raise _bad(path, "too many pages in one file", "quá nhiều trang trong một tệp")
+        _refuse_unfaithful(path, pdf, facts)
         for index in range(len(pdf)):
             page = pdf[index]
-            width_pt, height_pt = page.get_size()
-            width, height = round(width_pt * dpi / 72), round(height_pt * dpi / 72)
-            _check_size(path, width, height)
             try:
-                bitmap = page.render(scale=dpi / 72)
-                image = bitmap.to_pil()
-            except pdfium.PdfiumError as exc:
-                raise _bad(
-                    path,
-                    f"page {index + 1} cannot be rendered ({exc})",
-                    f"không dựng được trang {index + 1} ({exc})",
-                ) from None
-            yield encode_page(image, dpi, file_format, quality)
-            page.close()
+                found = _pdf_page(page, facts.user_units.get(index, 1.0), index in facts.plain_jpeg)
+                wanted = pdf_dpi(found.image_dpi, profile_dpi, drawn=found.drawn)
+                dpi = capped_dpi(wanted, found.width_in, found.height_in)
+                width, height = round(found.width_in * wanted), round(found.height_in * wanted)
+                if dpi is None:
+                    raise _too_large(path, width, height)
+                if found.passthrough is not None and dpi == wanted == found.image_dpi_rounded:
+                    kept = _jpeg_as_is(found.passthrough, dpi)
+                    if kept is not None:
+                        yield kept
+                        continue
+                width, height = round(found.width_in * dpi), round(found.height_in * dpi)
+                _check_size(path, width, height)
+                try:
+                    image = page.render(scale=dpi * found.unit / 72).to_pil()
+                except pdfium.PdfiumError as exc:
+                    raise _bad(
+                        path,
+                        f"page {index + 1} cannot be rendered ({exc})",
+                        f"không dựng được trang {index + 1} ({exc})",
+                    ) from None
+                yield encode_page(image, dpi, file_format, quality)
+            finally:
+                page.close()
     finally:
         pdf.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from station.barcodes.split import warning
+from station.barcodes.split import low_resolution, warning
 from station.pipeline.page import PageReport
 from station.records.vocabulary import FIELDS
 
@@ -55,6 +55,8 @@ class BatchPage:
             "blank": self.report.blank,
             "separator": self.report.separator,
             "barcodes": self.report.barcodes,
+            "dpi": self.report.dpi,
+            "low_resolution": low_resolution(self.report.dpi),
             "doc_id": self.doc_id,
         }
 

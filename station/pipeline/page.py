@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from station.barcodes.decode import DecodeResult, Rules, classify, decode_page, is_key
+from station.barcodes.split import low_resolution
 from station.capture.imageio import EncodedFrame
 from station.config import Config
 from station.errors import InputError
@@ -55,6 +56,8 @@ class PageReport:
             "barcodes": self.barcodes,
             "registrations": self.registrations,
             "dpi": self.dpi,
+            # below Decree 30's 200 dpi: the source had no more (never upsampled)
+            "low_resolution": low_resolution(self.dpi),
         }
 
     @classmethod
