@@ -49,6 +49,8 @@ def test_osd_confirms_or_decides_alone_only_when_confident() -> None:
     assert decide(sparse, (270, 0.7)).source == "agreed"
     assert decide(sparse, (270, 0.7)).turn == 270
     assert not decide(sparse, (270, 0.3)).sure  # too weak to confirm
+    # a signature page: fewer lines, a weaker vote, OSD more confident
+    assert decide(Evidence(turn=270, vote=0.27, lines=21), (270, 5.9)).turn == 270
     assert not decide(sparse, (90, 2.7)).sure  # a disagreement, not sure enough alone
     table = Evidence(turn=90, vote=0.04, lines=131)
     decided = decide(table, (180, 15.3))

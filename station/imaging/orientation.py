@@ -119,16 +119,17 @@ def orientation_deg(vertical: bool, upside_down: bool) -> int:
 # on generated letters every page has 44 or more lines voting 0.30 or more,
 # while a ruled table gives 120 "lines" voting 0.12 the wrong way, a map 21 at
 # 0.28 and a photograph 5 at 0.49; OSD answered wrongly with confidence up to
-# 2.7 (a photograph) and rightly from 8.1 on typed text and tables.
+# 2.7 (a photograph) and rightly from 8.1 on typed text and tables. Where the
+# lines and OSD agreed wrongly (a map), the vote was at most 0.28 and OSD at
+# most 0.6; sparse letter pages agree at 0.27 and 5.9, or 0.34 and 0.67.
 
 #: The text-line vote alone turns a page when at least this many lines vote ...
 STRONG_LINES = 30
 #: ... and their vote is at least this clear.
 STRONG_VOTE = 0.25
-#: With fewer lines, the text lines' answer needs this clear a vote ...
-AGREE_VOTE = 0.3
-#: ... and Tesseract's OSD giving the same turn with at least this confidence.
-OSD_AGREES = 0.5
+#: Text lines and OSD giving the same turn decide it when the vote is at least
+#: the first figure and OSD's confidence at least the second.
+AGREE = ((0.3, 0.5), (0.12, 1.0))
 #: Tesseract's OSD confidence from which it decides alone (over twice the
 #: highest wrong answer measured).
 OSD_STRONG = 6.0
@@ -165,7 +166,9 @@ def decide(lines: Evidence, osd: tuple[int, float] | None) -> Decision:
         return Decision(lines.turn, "text-lines", True)
     if osd is not None:
         turn, confidence = osd
-        agrees = turn == lines.turn and lines.vote >= AGREE_VOTE and confidence >= OSD_AGREES
+        agrees = turn == lines.turn and any(
+            lines.vote >= vote and confidence >= least for vote, least in AGREE
+        )
         if agrees or confidence >= OSD_STRONG:
             return Decision(turn, "agreed" if turn == lines.turn else "osd", True)
     return Decision(0, "none", False)
