@@ -10,8 +10,9 @@ Imports only OpenCV, NumPy and the Tesseract wrapper; no store, network or UI.
    run across or along the page, from projection profiles of the ink;
 4. :mod:`~station.imaging.orientation`: upright or upside down, from the shape of
    the text lines (Vietnamese diacritics and ascenders stand above the x-height
-   band far more than descenders below it), with Tesseract's OSD only when that
-   is not clear;
+   band far more than descenders below it), with Tesseract's OSD when that is
+   not clear; the page is turned only on strong evidence, otherwise left as
+   captured and marked unsure (:func:`~station.imaging.orientation.decide`);
 5. :mod:`~station.imaging.blank`: ink that is neither bleed-through, dust nor a
    scanner streak;
 6. one full-resolution warp that turns and crops the page, then a lossless

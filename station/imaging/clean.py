@@ -12,7 +12,7 @@ from numpy.typing import NDArray
 
 from station.imaging.arrays import Pixels
 from station.imaging.blank import SENSITIVITY, colour_spread, detect_blank
-from station.imaging.orientation import orientation_deg, up_down
+from station.imaging.orientation import Evidence, decide, orientation_deg, up_down
 from station.imaging.paper import Paper, content_mask, find_paper, percentile_u8
 from station.imaging.skew import estimate_skew, ink_points
 
@@ -22,8 +22,6 @@ ANALYSIS_DPI = 100
 EDGE_MM = 8.0
 #: Text printed this close to parallel with the paper edge is taken as parallel.
 PAPER_AGREES_DEG = 0.5
-#: Below this vote the text-line shape cannot tell up from down.
-MIN_UPDOWN_CONFIDENCE = 0.12
 #: Pages larger than this (in pixels) are worked on at reduced scale wherever the
 #: full scale is not needed, and corrected strip by strip (:func:`corrected_strips`),
 #: so that no second full-resolution copy is made. A3 at 300 dpi (17 MP) and A4 at
@@ -41,8 +39,12 @@ class Preprocessed:
     blank: bool
     paper_found: bool
     ink_mm2: float
-    orientation_confidence: float
-    orientation_source: str  # "text-lines", "osd", "none"
+    orientation_confidence: float  # the text-line vote, 0..1
+    orientation_source: str  # "text-lines", "osd", "agreed", "none"
+    #: the evidence was strong enough to turn the page
+    #: (docs/imaging.md#orientation-only-on-strong-evidence);
+    #: when False the page is left as captured (``orientation_deg`` 0)
+    orientation_sure: bool
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -76,6 +78,7 @@ class Analysis:
     ink_mm2: float
     orientation_confidence: float
     orientation_source: str
+    orientation_sure: bool
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -149,8 +152,9 @@ def _warp_by(
     )
 
 
-def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) -> bool | None:
-    """Ask Tesseract's orientation detection about the levelled page."""
+def _osd_turn(image: Pixels, angle_deg: float, dpi: int) -> tuple[int, float] | None:
+    """Tesseract's orientation detection on the levelled page: its quarter turn
+    (counter-clockwise from upright, as ``orientation_deg``) and its confidence."""
     from station.ocr import tesseract
 
     if _large(image) and dpi > OSD_DPI:
@@ -160,12 +164,12 @@ def _osd_upside_down(image: Pixels, angle_deg: float, vertical: bool, dpi: int) 
         dpi = OSD_DPI
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     level = _warp(gray, angle_deg, None, 1.0, percentile_u8(gray, 90))
-    if vertical:
-        level = cv2.rotate(level, cv2.ROTATE_90_CLOCKWISE)
     result = tesseract.detect_orientation(level, dpi)
-    if result is None or result.rotate not in (0, 180):
+    if result is None or result.rotate not in _QUARTER_OR_NONE:
         return None
-    return result.rotate == 180
+    # Tesseract's "Rotate: N" is the clockwise turn that makes the page upright,
+    # which is how far the content is turned counter-clockwise
+    return result.rotate, result.confidence
 
 
 FINE_DPI = 200
@@ -219,6 +223,7 @@ def _fine_points(
 
 
 _QUARTER = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+_QUARTER_OR_NONE = (0, *_QUARTER)
 
 
 def preprocess(
@@ -245,6 +250,7 @@ def preprocess(
         ink_mm2=found.ink_mm2,
         orientation_confidence=found.orientation_confidence,
         orientation_source=found.orientation_source,
+        orientation_sure=found.orientation_sure,
         timings=found.timings,
     )
 
@@ -294,6 +300,7 @@ def analyse(
     source = "none"
     confidence = 0.0
     orientation = 0
+    sure = False
     if skew is not None:
         angle = skew.angle_deg
         if paper is not None and abs(paper.angle_deg - angle) <= PAPER_AGREES_DEG:
@@ -302,13 +309,12 @@ def analyse(
             angle = paper.angle_deg
         vote = up_down(points, angle, skew.vertical, px_per_mm)
         confidence = vote.confidence
-        source = "text-lines"
-        upside_down = vote.upside_down
-        if confidence < MIN_UPDOWN_CONFIDENCE and osd:
-            decided = _osd_upside_down(image, angle, skew.vertical, dpi)
-            if decided is not None:
-                upside_down, source = decided, "osd"
-        orientation = orientation_deg(skew.vertical, upside_down)
+        lines = Evidence(orientation_deg(skew.vertical, vote.upside_down), confidence, vote.lines)
+        osd_found = None
+        if osd and not lines.strong():
+            osd_found = _osd_turn(image, angle, dpi)
+        decision = decide(lines, osd_found)
+        orientation, source, sure = decision.turn, decision.source, decision.sure
     elif paper is not None:
         angle = paper.angle_deg  # a blank page: the paper edge is all there is
     else:
@@ -332,6 +338,7 @@ def analyse(
         ink_mm2=round(float(blank.ink_mm2), 1),
         orientation_confidence=round(float(confidence), 3),
         orientation_source=source,
+        orientation_sure=sure,
         timings=timings,
     )
 

@@ -7,10 +7,17 @@ dot of the nặng tone. So in an upright line the ink outside the band is mostly
 above it; turned upside down, mostly below. Summed over every line of a page
 this is a strong vote; when the vote is weak (a page with almost no text) the
 caller may ask Tesseract's orientation detection instead.
+
+A page is turned only on strong evidence (:func:`decide`): many text lines that
+vote clearly, or the text lines and Tesseract's OSD agreeing, or OSD alone
+very sure. A table, a map, a photograph or a page of two lines gives neither,
+and is left as captured, marked unsure (:func:`follow_neighbours` then lets it
+take the turn of the surely decided pages around it in the batch).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,3 +113,82 @@ def orientation_deg(vertical: bool, upside_down: bool) -> int:
     if not vertical:
         return 180 if upside_down else 0
     return 270 if upside_down else 90
+
+
+# The thresholds below were measured (bench/orientation.py, docs/benchmarks.md):
+# on generated letters every page has 44 or more lines voting 0.30 or more,
+# while a ruled table gives 120 "lines" voting 0.12 the wrong way, a map 21 at
+# 0.28 and a photograph 5 at 0.49; OSD answered wrongly with confidence up to
+# 2.7 (a photograph) and rightly from 8.1 on typed text and tables. Where the
+# lines and OSD agreed wrongly (a map), the vote was at most 0.28 and OSD at
+# most 0.6; sparse letter pages agree at 0.27 and 5.9, or 0.34 and 0.67.
+
+#: The text-line vote alone turns a page when at least this many lines vote ...
+STRONG_LINES = 30
+#: ... and their vote is at least this clear.
+STRONG_VOTE = 0.25
+#: Text lines and OSD giving the same turn decide it when the vote is at least
+#: the first figure and OSD's confidence at least the second.
+AGREE = ((0.3, 0.5), (0.12, 1.0))
+#: Tesseract's OSD confidence from which it decides alone (over twice the
+#: highest wrong answer measured).
+OSD_STRONG = 6.0
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the text lines say: the turn they find, how clearly, from how many lines."""
+
+    turn: int  # 0, 90, 180 or 270, as :func:`orientation_deg`
+    vote: float  # :attr:`UpDown.confidence`
+    lines: int
+
+    def strong(self) -> bool:
+        """Clear enough to turn the page with no second opinion."""
+        return self.lines >= STRONG_LINES and self.vote >= STRONG_VOTE
+
+
+@dataclass(frozen=True)
+class Decision:
+    turn: int  # the quarter turn to undo; 0 when unsure
+    source: str  # "text-lines", "agreed", "osd" or "none"
+    sure: bool
+
+
+def decide(lines: Evidence, osd: tuple[int, float] | None) -> Decision:
+    """The page's turn from the text lines and Tesseract's OSD (its turn and
+    confidence, None when it was not asked or found nothing).
+
+    Turned only when the text lines are strong, when OSD is confident enough
+    and agrees with them, or when OSD is very sure alone; otherwise the page
+    stays as captured and is marked unsure."""
+    if lines.strong():
+        return Decision(lines.turn, "text-lines", True)
+    if osd is not None:
+        turn, confidence = osd
+        agrees = turn == lines.turn and any(
+            lines.vote >= vote and confidence >= least for vote, least in AGREE
+        )
+        if agrees or confidence >= OSD_STRONG:
+            return Decision(turn, "agreed" if turn == lines.turn else "osd", True)
+    return Decision(0, "none", False)
+
+
+def follow_neighbours(pages: Sequence[tuple[int, bool]]) -> list[int]:
+    """The turn of each page of a batch in capture order, given ``(turn, sure)``
+    per page: a sure page keeps its own; an unsure one takes the turn of the
+    nearest sure pages before and after it when they agree (or of the only one
+    there is), and otherwise stays as captured (0).
+
+    A stack fed upside down turns its photographs and maps with its letters;
+    one page in a mixed stack is never turned on its neighbours' disagreement."""
+    out = []
+    for index, (turn, sure) in enumerate(pages):
+        if sure:
+            out.append(turn)
+            continue
+        before = next((t for t, s in reversed(pages[:index]) if s), None)
+        after = next((t for t, s in pages[index + 1 :] if s), None)
+        known = {t for t in (before, after) if t is not None}
+        out.append(known.pop() if len(known) == 1 else 0)
+    return out

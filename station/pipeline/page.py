@@ -45,6 +45,9 @@ class PageReport:
     barcodes: list[dict[str, str]]  # as read, ``Barcode.as_json``
     registrations: list[str]  # the barcodes that are registration labels
     dpi: int
+    #: the turn was decided on strong evidence; an unsure page was left as
+    #: captured (``station.imaging.orientation.follow_neighbours``, docs/imaging.md)
+    orientation_sure: bool = True
 
     def as_info(self) -> dict[str, Any]:
         """The page as the review keeps it (``review_pages.info``)."""
@@ -58,6 +61,7 @@ class PageReport:
             "dpi": self.dpi,
             # below Decree 30's 200 dpi: the source had no more (never upsampled)
             "low_resolution": low_resolution(self.dpi),
+            "orientation_sure": self.orientation_sure,
         }
 
     @classmethod
@@ -70,6 +74,7 @@ class PageReport:
             barcodes=list(info["barcodes"]),
             registrations=list(info["registrations"]),
             dpi=int(info["dpi"]),
+            orientation_sure=bool(info.get("orientation_sure", True)),
         )
 
 
@@ -150,6 +155,7 @@ def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -
         barcodes=[code.as_json() for code in codes.codes],
         registrations=[code.text for code in found.registrations],
         dpi=frame.dpi,
+        orientation_sure=bool(result.orientation_sure),
     )
     return CleanPage(report, data, ext, width, height, codes.seconds)
 
@@ -223,5 +229,6 @@ def _clean_large(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules)
         barcodes=[code.as_json() for code in codes.codes],
         registrations=[code.text for code in found_codes.registrations],
         dpi=dpi,
+        orientation_sure=bool(found.orientation_sure),
     )
     return CleanPage(report, data, "jpg", width, height, codes.seconds)
