@@ -169,6 +169,20 @@ def test_a_large_page_is_cut_the_same_strip_by_strip() -> None:
     assert int(diff.max()) <= 2 and np.count_nonzero(diff) / diff.size < 1e-3
 
 
+def test_a_square_scan_area_takes_the_paper_the_way_the_ink_needs() -> None:
+    # 300 x 299 mm: the image lies landscape, but a portrait page's print is
+    # taller than an A4 sheet laid landscape
+    dpi = 200
+    page = render_document(SAMPLE_DOCUMENTS[0], dpi)[0]
+    width, height = round(300 / 25.4 * dpi), round(299 / 25.4 * dpi)
+    area = Image.new("RGB", (width, height), (250, 250, 250))
+    area.paste(page, ((width - page.width) // 2, (height - page.height) // 2))
+    result = preprocess(_bgr(area), dpi, paper_mm=A4)
+    assert result.paper_fitted and result.orientation_deg == 0
+    cut_w, cut_h = _mm(result.image, dpi)
+    assert abs(cut_w - A4[0]) <= PAPER_TOLERANCE_MM and abs(cut_h - A4[1]) <= PAPER_TOLERANCE_MM
+
+
 def test_a_blank_back_is_cut_to_the_paper_too() -> None:
     dpi = 200
     back = back_of(render_document(SAMPLE_DOCUMENTS[2], dpi)[0], random.Random(2))

@@ -10,8 +10,9 @@ cut to it around the ink:
 - only when the image is larger than that paper by more than the tolerance of
   ``scanstation verify`` on one side and not smaller on the other (an A5 or
   Letter sheet scanned as such keeps its size);
-- the paper lies the way the image lies (portrait or landscape) and is turned
-  by the page's skew;
+- the paper lies the way the image lies (portrait or landscape; the other way
+  only when that alone holds the ink and the image is large enough for it) and
+  is turned by the page's skew;
 - all the ink is inside the cut; where the ink leaves room, the cut gives it
   the margins of Decree 30 (Phụ lục I: top and bottom 20 mm, left 30 mm, right
   15 mm) on the sides the page's orientation makes top and left, and keeps the
@@ -122,23 +123,35 @@ def fit_paper(
 ) -> NDArray[np.float64] | None:
     """The paper's 4 corners in the analysis image (``shape``: height, width), or
     None when the ink (``ink``: points around it, see :func:`outline`) is larger
-    than the paper.
+    than the paper either way round.
 
     ``angle_deg`` is the page's counter-clockwise skew, ``orientation_deg`` its
     quarter turn from upright (0, 90, 180, 270), ``paper_mm`` the paper's size."""
     height, width = shape
     short, long = (side * px_per_mm for side in sorted(paper_mm))
-    size = np.array((long, short) if width > height else (short, long))
+    # the paper lies the way the image lies; the other way only when the ink
+    # needs it and the image is large enough for it (a nearly square scan area)
+    laid = [np.array((long, short)), np.array((short, long))]
+    if width <= height:
+        laid.reverse()
+    tolerance = PAPER_TOLERANCE_MM * px_per_mm
     # into the levelled frame: the image turned back by the skew (row vectors:
     # levelled = captured @ turn.T, captured = levelled @ turn)
     turn = np.asarray(cv2.getRotationMatrix2D((0.0, 0.0), -angle_deg, 1.0)[:, :2], np.float64)
     if ink is None:  # nothing printed: the paper in the middle of the scan area
-        start = np.array([width / 2, height / 2]) @ turn.T - size / 2
-        return _corners(start, size, turn)
+        start = np.array([width / 2, height / 2]) @ turn.T - laid[0] / 2
+        return _corners(start, laid[0], turn)
     points = ink @ turn.T
     low, high = points.min(axis=0), points.max(axis=0)
-    if np.any(high - low > size):
+    room_for = np.array((width, height), np.float64) + tolerance
+    fits = [
+        size
+        for k, size in enumerate(laid)
+        if np.all(high - low <= size) and (k == 0 or np.all(size <= room_for))
+    ]
+    if not fits:
         return None
+    size = fits[0]
     wanted = np.empty(2)
     for axis, (low_leads, direction) in enumerate(_leading(orientation_deg)):
         slack = size[axis] - (high[axis] - low[axis])
