@@ -104,37 +104,37 @@ def _analysis_copy(image: Pixels, dpi: int) -> tuple[Pixels, Pixels | None, floa
 def _warp(
     image: Pixels,
     angle_deg: float,
-    paper: Pixels | None,
+    corners: Pixels | None,
     scale: float,
     fill: float,
 ) -> Pixels:
     """Turn the page back by ``angle_deg`` and crop it to the paper (its 4 corners
     in the analysis copy), in one warp."""
-    plan = _warp_plan(image.shape, angle_deg, paper, scale)
+    plan = _warp_plan(image.shape, angle_deg, corners, scale)
     if plan is None:
         return image
     return _warp_by(image, plan[0], plan[1], fill)
 
 
 def _warp_plan(
-    shape: tuple[int, ...], angle_deg: float, paper: Pixels | None, scale: float
+    shape: tuple[int, ...], angle_deg: float, corners: Pixels | None, scale: float
 ) -> tuple[NDArray[np.float64], tuple[int, int]] | None:
     """The matrix and output size of :func:`_warp`; ``None`` when nothing is to be done."""
     height, width = shape[:2]
-    if paper is None:
+    if corners is None:
         center = (width / 2, height / 2)
         out_size = (width, height)
     else:
-        corners = paper / scale
+        full = corners / scale
         rot = cv2.getRotationMatrix2D((0.0, 0.0), -angle_deg, 1.0)
-        turned = corners @ rot[:, :2].T
+        turned = full @ rot[:, :2].T
         lo, hi = turned.min(axis=0), turned.max(axis=0)
         out_size = (max(1, round(hi[0] - lo[0])), max(1, round(hi[1] - lo[1])))
-        center = tuple(np.mean(corners, axis=0))
+        center = tuple(np.mean(full, axis=0))
     matrix = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), -angle_deg, 1.0)
     matrix[0, 2] += out_size[0] / 2 - center[0]
     matrix[1, 2] += out_size[1] / 2 - center[1]
-    if abs(angle_deg) < 1e-3 and paper is None:
+    if abs(angle_deg) < 1e-3 and corners is None:
         return None
     return np.asarray(matrix, dtype=np.float64), out_size
 
