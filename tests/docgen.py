@@ -244,16 +244,27 @@ def scan(
     blank: bool,
     max_skew: float = 15.0,
     render: str = "grey",
+    *,
+    orientation: int | None = None,
+    skew_deg: float | None = None,
+    backing: str | None = None,
+    overscan_mm: float = 0.0,
 ) -> ScannedPage:
     """Turn, skew, light and compress one clean page as an ADF scan would.
 
     ``render``: "grey" (a JPEG), "bilevel" (1 bit a pixel, thresholded as a
     scanner's black-and-white mode does, PNG) or "100dpi" (scanned at half the
-    resolution and brought back up to ``dpi``, as an archive's old scans are)."""
+    resolution and brought back up to ``dpi``, as an archive's old scans are).
+    ``orientation``, ``skew_deg`` and ``backing`` fix what is otherwise drawn.
+    ``overscan_mm``: on a white backing, a scan area larger than the paper: the
+    whole skewed sheet with 30-100 % of this much white backing on each side."""
     paper_px = (page.width, page.height)
-    orientation = rng.choice([0, 90, 180, 270])
-    skew = round(rng.uniform(-max_skew, max_skew), 2)
-    background = rng.choice(["grey", "grey", "black", "white"])
+    drawn_orientation = rng.choice([0, 90, 180, 270])
+    drawn_skew = round(rng.uniform(-max_skew, max_skew), 2)
+    drawn_background = rng.choice(["grey", "grey", "black", "white"])
+    orientation = drawn_orientation if orientation is None else orientation
+    skew = drawn_skew if skew_deg is None else skew_deg
+    background = drawn_background if backing is None else backing
     streak = rng.randrange(page.width) if rng.random() < 0.15 else None
     # paper tone and uneven lighting across the sheet
     tone = np.asarray(page, dtype=np.float32)
@@ -262,7 +273,17 @@ def scan(
     _dirt(page, rng, dpi, streak)
     turned = page.rotate(orientation, expand=True)
     clipped = False
-    if background == "white":
+    if background == "white" and overscan_mm > 0:
+        fill = (250, 250, 250)
+        skewed = turned.rotate(skew, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=fill)
+        margins = [round(rng.uniform(0.3, 1.0) * overscan_mm / 25.4 * dpi) for _ in range(4)]
+        scanned = Image.new(
+            "RGB",
+            (skewed.width + margins[0] + margins[2], skewed.height + margins[1] + margins[3]),
+            fill,
+        )
+        scanned.paste(skewed, (margins[0], margins[1]))
+    elif background == "white":
         clipped = _clipped(turned, skew)
         fill = (250, 250, 250)
         scanned = turned.rotate(

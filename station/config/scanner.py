@@ -49,6 +49,13 @@ class Profile(Strict):
     )
     jpeg_quality: int = Field(92, ge=70, le=100, description="JPEG quality of captured pages.")
 
+    @property
+    def paper_mm(self) -> tuple[float, float]:
+        """The paper a page is cut to when its edge cannot be seen against the
+        backing (docs/imaging.md#white-backing-and-overscan): the page size, or
+        A4, Decree 30's paper, for ``max``."""
+        return PAGE_SIZES_MM.get(self.page_size, PAGE_SIZES_MM["A4"])
+
 
 def _default_profiles() -> dict[str, Profile]:
     return {

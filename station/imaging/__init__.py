@@ -5,7 +5,9 @@ Imports only OpenCV, NumPy and the Tesseract wrapper; no store, network or UI.
 
 1. an analysis copy at about 100 dpi (grey, and colour for the blank test);
 2. :mod:`~station.imaging.paper`: the paper against a grey or black scanner
-   background (none on a white backing);
+   background (none on a white backing: :mod:`~station.imaging.overscan` cuts
+   an image larger than the profile's paper to it around the ink, once the
+   skew and orientation are known);
 3. :mod:`~station.imaging.skew`: the text lines' angle (±20°) and whether they
    run across or along the page, from projection profiles of the ink;
 4. :mod:`~station.imaging.orientation`: upright or upside down, from the shape of

@@ -13,7 +13,8 @@ from numpy.typing import NDArray
 from station.imaging.arrays import Pixels
 from station.imaging.blank import SENSITIVITY, colour_spread, detect_blank
 from station.imaging.orientation import Evidence, decide, orientation_deg, up_down
-from station.imaging.paper import Paper, content_mask, find_paper, percentile_u8
+from station.imaging.overscan import fit_paper, needs_fit, outline
+from station.imaging.paper import content_mask, find_paper, percentile_u8
 from station.imaging.skew import estimate_skew, ink_points
 
 #: Resolution of the analysis copy. Enough for 12 pt text lines and diacritics.
@@ -37,7 +38,8 @@ class Preprocessed:
     skew_deg: float  # counter-clockwise skew of the page as captured
     orientation_deg: int  # 0, 90, 180 or 270: counter-clockwise turn from upright
     blank: bool
-    paper_found: bool
+    paper_found: bool  # the paper's edge was seen against the backing
+    paper_fitted: bool  # no edge seen: cut to the profile's paper around the ink
     ink_mm2: float
     orientation_confidence: float  # the text-line vote, 0..1
     orientation_source: str  # "text-lines", "osd", "agreed", "none"
@@ -75,6 +77,7 @@ class Analysis:
     orientation_deg: int
     blank: bool
     paper_found: bool
+    paper_fitted: bool
     ink_mm2: float
     orientation_confidence: float
     orientation_source: str
@@ -104,36 +107,37 @@ def _analysis_copy(image: Pixels, dpi: int) -> tuple[Pixels, Pixels | None, floa
 def _warp(
     image: Pixels,
     angle_deg: float,
-    paper: Paper | None,
+    corners: Pixels | None,
     scale: float,
     fill: float,
 ) -> Pixels:
-    """Turn the page back by ``angle_deg`` and crop it to the paper, in one warp."""
-    plan = _warp_plan(image.shape, angle_deg, paper, scale)
+    """Turn the page back by ``angle_deg`` and crop it to the paper (its 4 corners
+    in the analysis copy), in one warp."""
+    plan = _warp_plan(image.shape, angle_deg, corners, scale)
     if plan is None:
         return image
     return _warp_by(image, plan[0], plan[1], fill)
 
 
 def _warp_plan(
-    shape: tuple[int, ...], angle_deg: float, paper: Paper | None, scale: float
+    shape: tuple[int, ...], angle_deg: float, corners: Pixels | None, scale: float
 ) -> tuple[NDArray[np.float64], tuple[int, int]] | None:
     """The matrix and output size of :func:`_warp`; ``None`` when nothing is to be done."""
     height, width = shape[:2]
-    if paper is None:
+    if corners is None:
         center = (width / 2, height / 2)
         out_size = (width, height)
     else:
-        corners = paper.corners / scale
+        full = corners / scale
         rot = cv2.getRotationMatrix2D((0.0, 0.0), -angle_deg, 1.0)
-        turned = corners @ rot[:, :2].T
+        turned = full @ rot[:, :2].T
         lo, hi = turned.min(axis=0), turned.max(axis=0)
         out_size = (max(1, round(hi[0] - lo[0])), max(1, round(hi[1] - lo[1])))
-        center = tuple(np.mean(corners, axis=0))
+        center = tuple(np.mean(full, axis=0))
     matrix = cv2.getRotationMatrix2D((float(center[0]), float(center[1])), -angle_deg, 1.0)
     matrix[0, 2] += out_size[0] / 2 - center[0]
     matrix[1, 2] += out_size[1] / 2 - center[1]
-    if abs(angle_deg) < 1e-3 and paper is None:
+    if abs(angle_deg) < 1e-3 and corners is None:
         return None
     return np.asarray(matrix, dtype=np.float64), out_size
 
@@ -232,9 +236,14 @@ def preprocess(
     *,
     sensitivity: str = "medium",
     osd: bool = True,
+    paper_mm: tuple[float, float] | None = None,
 ) -> Preprocessed:
-    """Deskew, crop, orient and test one page (BGR or grey, full resolution)."""
-    found = analyse(image, dpi, sensitivity=sensitivity, osd=osd)
+    """Deskew, crop, orient and test one page (BGR or grey, full resolution).
+
+    ``paper_mm``: the paper's size as the scanner was set (width, height, either
+    way round); a page whose paper edge cannot be seen and that is larger than it
+    is cut to it around the ink (:mod:`~station.imaging.overscan`)."""
+    found = analyse(image, dpi, sensitivity=sensitivity, osd=osd, paper_mm=paper_mm)
     t0 = time.perf_counter()
     turn = found.turn
     corrected = image if turn.matrix is None else _warp_by(image, turn.matrix, turn.size, turn.fill)
@@ -247,6 +256,7 @@ def preprocess(
         orientation_deg=found.orientation_deg,
         blank=found.blank,
         paper_found=found.paper_found,
+        paper_fitted=found.paper_fitted,
         ink_mm2=found.ink_mm2,
         orientation_confidence=found.orientation_confidence,
         orientation_source=found.orientation_source,
@@ -261,6 +271,7 @@ def analyse(
     *,
     sensitivity: str = "medium",
     osd: bool = True,
+    paper_mm: tuple[float, float] | None = None,
 ) -> Analysis:
     """Every step of :func:`preprocess` but the correction itself: the page's skew,
     paper, orientation and blank test, and the :class:`Turn` that corrects it."""
@@ -319,10 +330,19 @@ def analyse(
         angle = paper.angle_deg  # a blank page: the paper edge is all there is
     else:
         angle = 0.0
-    timings["orientation"] = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    timings["orientation"] = t4 - t3
+
+    corners = paper.corners if paper is not None else None
+    image_mm = (image.shape[1] * 25.4 / dpi, image.shape[0] * 25.4 / dpi)
+    if paper is None and paper_mm is not None and needs_fit(image_mm, paper_mm):
+        # the ink the blank test counted, at the station's sensitivity
+        ink_outline = outline(blank.ink, px_per_mm)
+        corners = fit_paper(gray.shape, ink_outline, angle, orientation, paper_mm, px_per_mm)
+    timings["fit"] = time.perf_counter() - t4
 
     fill = float(np.clip(level, 0, 255))
-    plan = _warp_plan(image.shape, angle, paper, scale)
+    plan = _warp_plan(image.shape, angle, corners, scale)
     height, width = image.shape[:2]
     turn = (
         Turn(None, (int(width), int(height)), fill, orientation)
@@ -335,6 +355,7 @@ def analyse(
         orientation_deg=orientation,
         blank=bool(blank.blank),
         paper_found=paper is not None,
+        paper_fitted=paper is None and corners is not None,
         ink_mm2=round(float(blank.ink_mm2), 1),
         orientation_confidence=round(float(confidence), 3),
         orientation_source=source,

@@ -2,7 +2,8 @@
 
 ADF scanners with a grey or black backing deliver the paper as a bright,
 slightly turned rectangle inside a darker frame. On a white backing there is no
-contrast to find, and the image is taken to be the paper itself.
+contrast to find, and the image is taken to be the paper itself, or cut to the
+profile's paper when it is larger (:mod:`~station.imaging.overscan`).
 """
 
 from __future__ import annotations

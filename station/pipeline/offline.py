@@ -67,6 +67,7 @@ def process_inputs(
     sensitivity = config.pipeline.blank_sensitivity
     rules = page_rules(config)
     default_dpi = config.profile().resolution
+    paper_mm = config.profile().paper_mm
     batch = Batch(batch_id or new_batch_id())
     jobs = jobs or os.cpu_count() or 1
     budget = workers.cleaning_budget(config.pipeline.clean_memory_mb)
@@ -79,7 +80,7 @@ def process_inputs(
             # the budget, and a large page is cleaned with no other
             while pending and _no_room(pending, frame, jobs, budget):
                 _collect(pending.pop(0), batch, pages_dir, on_page)
-            future = pool.submit(clean_page, frame, name, sensitivity, rules)
+            future = pool.submit(clean_page, frame, name, sensitivity, rules, paper_mm)
             pending.append((name, index, future, frame.width, frame.height))
         for item in pending:
             _collect(item, batch, pages_dir, on_page)

@@ -22,7 +22,7 @@ from PIL import Image
 from station.barcodes.decode import DecodeResult, Rules, classify, decode_page, is_key
 from station.barcodes.split import low_resolution
 from station.capture.imageio import EncodedFrame
-from station.config import Config
+from station.config import PAGE_SIZES_MM, Config
 from station.errors import InputError
 from station.imaging import analyse, corrected_strips, large_page, preprocess
 from station.pipeline.jpeg import encode_strips, strip_rows
@@ -131,12 +131,19 @@ def encode(image: np.ndarray[Any, Any], dpi: int, quality: int = 92) -> tuple[by
     return buf.getvalue(), "jpg"
 
 
-def clean_page(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
-    """Deskew, crop, orient, test and read one frame; returns the corrected page encoded."""
+def clean_page(
+    frame: EncodedFrame,
+    name: str,
+    sensitivity: str,
+    rules: Rules,
+    paper_mm: tuple[float, float] = PAGE_SIZES_MM["A4"],
+) -> CleanPage:
+    """Deskew, crop, orient, test and read one frame; returns the corrected page encoded.
+    ``paper_mm``: the scan profile's paper (``Profile.paper_mm``)."""
     if large_page(frame.width, frame.height):
-        return _clean_large(frame, name, sensitivity, rules)
+        return _clean_large(frame, name, sensitivity, rules, paper_mm)
     image = decode(frame, name)
-    result = preprocess(image, frame.dpi, sensitivity=sensitivity)
+    result = preprocess(image, frame.dpi, sensitivity=sensitivity, paper_mm=paper_mm)
     # a blank page has no codes of its own: what shows is bleed-through (a
     # separator's bars read well enough mirrored), so it is not read at all
     codes = (
@@ -188,13 +195,19 @@ def _reduced(image: np.ndarray[Any, Any], scale: float) -> np.ndarray[Any, Any]:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image.copy()
 
 
-def _clean_large(frame: EncodedFrame, name: str, sensitivity: str, rules: Rules) -> CleanPage:
+def _clean_large(
+    frame: EncodedFrame,
+    name: str,
+    sensitivity: str,
+    rules: Rules,
+    paper_mm: tuple[float, float],
+) -> CleanPage:
     """:func:`clean_page` for a page above :data:`station.imaging.clean.FRUGAL_PIXELS`
     (docs/imaging.md#memory): the page is held once, at full scale, and nothing
     else is. It is corrected and encoded strip by strip (:mod:`station.pipeline.jpeg`),
     and its barcodes are read on grey copies at BARCODE_DPI."""
     image, dpi = _decode_large(frame, name), frame.dpi
-    found = analyse(image, dpi, sensitivity=sensitivity)
+    found = analyse(image, dpi, sensitivity=sensitivity, paper_mm=paper_mm)
     scale = min(1.0, BARCODE_DPI / dpi)
     width, height = found.turn.final_size
     rows = strip_rows(width)
