@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from station.imaging import preprocess
-from station.imaging.orientation import Evidence, decide, follow_neighbours
+from station.imaging.orientation import Evidence, decide
 from tests.annexes import ANNEXES, DPI, turned
 
 TURNS = (0, 90, 180, 270)
@@ -57,14 +57,3 @@ def test_osd_confirms_or_decides_alone_only_when_confident() -> None:
     assert decided.sure and decided.turn == 180 and decided.source == "osd"
     # a map: text lines and OSD agree by chance, both weakly
     assert not decide(Evidence(turn=0, vote=0.28, lines=21), (0, 0.6)).sure
-
-
-def test_unsure_pages_follow_their_sure_neighbours() -> None:
-    # a stack fed upside down: the photograph between two letters turns with them
-    assert follow_neighbours([(180, True), (0, False), (180, True)]) == [180, 180, 180]
-    # neighbours that disagree: left as captured
-    assert follow_neighbours([(180, True), (0, False), (0, True)]) == [180, 0, 0]
-    # the nearest sure page on each side counts, past other unsure ones
-    assert follow_neighbours([(90, True), (0, False), (0, False)]) == [90, 90, 90]
-    assert follow_neighbours([(0, False), (0, False)]) == [0, 0]
-    assert follow_neighbours([]) == []

@@ -11,13 +11,11 @@ caller may ask Tesseract's orientation detection instead.
 A page is turned only on strong evidence (:func:`decide`): many text lines that
 vote clearly, or the text lines and Tesseract's OSD agreeing, or OSD alone
 very sure. A table, a map, a photograph or a page of two lines gives neither,
-and is left as captured, marked unsure (:func:`follow_neighbours` then lets it
-take the turn of the surely decided pages around it in the batch).
+and is left as captured, marked unsure, for the clerk to turn in the review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -172,23 +170,3 @@ def decide(lines: Evidence, osd: tuple[int, float] | None) -> Decision:
         if agrees or confidence >= OSD_STRONG:
             return Decision(turn, "agreed" if turn == lines.turn else "osd", True)
     return Decision(0, "none", False)
-
-
-def follow_neighbours(pages: Sequence[tuple[int, bool]]) -> list[int]:
-    """The turn of each page of a batch in capture order, given ``(turn, sure)``
-    per page: a sure page keeps its own; an unsure one takes the turn of the
-    nearest sure pages before and after it when they agree (or of the only one
-    there is), and otherwise stays as captured (0).
-
-    A stack fed upside down turns its photographs and maps with its letters;
-    one page in a mixed stack is never turned on its neighbours' disagreement."""
-    out = []
-    for index, (turn, sure) in enumerate(pages):
-        if sure:
-            out.append(turn)
-            continue
-        before = next((t for t, s in reversed(pages[:index]) if s), None)
-        after = next((t for t, s in pages[index + 1 :] if s), None)
-        known = {t for t in (before, after) if t is not None}
-        out.append(known.pop() if len(known) == 1 else 0)
-    return out

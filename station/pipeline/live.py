@@ -45,6 +45,7 @@ from station.common.clock import VIETNAM
 from station.common.fsutil import atomic_write, full_disk
 from station.common.hub import Hub
 from station.common.supervisor import Supervised
+from station.config import PAGE_SIZES_MM
 from station.config.remote import Settings
 from station.errors import (
     DiskFull,
@@ -96,11 +97,18 @@ def rotated(source: Path, rotation: int, target: Path) -> Path:
 
 
 def clean_to_files(
-    source: Path, dpi: int, sensitivity: str, rules: Rules, clean_out: Path, thumb_out: Path
+    source: Path,
+    dpi: int,
+    sensitivity: str,
+    rules: Rules,
+    clean_out: Path,
+    thumb_out: Path,
+    paper_mm: tuple[float, float] = PAGE_SIZES_MM["A4"],
 ) -> PageReport:
-    """The page step in the worker, its corrected page and thumbnail written."""
+    """The page step in the worker, its corrected page and thumbnail written;
+    ``paper_mm``: the paper of the profile the page was scanned with."""
     frame = next(iter(read_frames(source, dpi)))
-    page = clean_page(frame, source.name, sensitivity, rules)
+    page = clean_page(frame, source.name, sensitivity, rules, paper_mm)
     atomic_write(clean_out, page.data, mode=0o640)
     atomic_write(thumb_out, thumbnail(page.data), mode=0o640)
     return page.report
@@ -266,11 +274,20 @@ class Processor(Supervised):
             self.rules,
             folder / f"p{page.id}.jpg",
             folder / f"t{page.id}.jpg",
+            self._paper(page),
         )
         self._state(review_batch).sent += 1
         future.add_done_callback(
             lambda done: self.inbox.put(("cleaned", (review_batch, page, done)))
         )
+
+    def _paper(self, page: Page) -> tuple[float, float]:
+        """The paper of the profile the page was scanned with (A4 when that
+        profile is no longer configured)."""
+        try:
+            return self.settings.config.profile(self.store.batch(page.batch_id).profile).paper_mm
+        except StationError:
+            return PAGE_SIZES_MM["A4"]
 
     def _on_cleaned(self, review_batch: str, page: Page, done: Future[PageReport]) -> None:
         page_id = page.id

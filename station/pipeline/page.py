@@ -46,7 +46,7 @@ class PageReport:
     registrations: list[str]  # the barcodes that are registration labels
     dpi: int
     #: the turn was decided on strong evidence; an unsure page was left as
-    #: captured (``station.imaging.orientation.follow_neighbours``, docs/imaging.md)
+    #: captured (docs/imaging.md#orientation-only-on-strong-evidence)
     orientation_sure: bool = True
 
     def as_info(self) -> dict[str, Any]:
