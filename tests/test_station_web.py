@@ -33,6 +33,14 @@ def _client(station: Station) -> FlaskClient:
     return create_app(web, Services(station=station)).test_client()
 
 
+def _scanned(station: Station) -> str:
+    """Scan the station's stack and wait until its batch is under review."""
+    assert station.scan()
+    batch: str = until(lambda: station.last_batch, 60, 0.1)
+    until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+    return batch
+
+
 def _token(client: FlaskClient, path: str = "/") -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
     assert found is not None
@@ -153,9 +161,7 @@ def test_a_field_in_doubt_is_marked_for_checking_with_what_was_read(station: Sta
     what it read and why, until the clerk corrects them."""
     station.start()
     try:
-        assert station.scan()
-        batch = until(lambda: station.last_batch, 60, 0.1)
-        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        batch = _scanned(station)
         doc = station.review.documents(batch)[0]
         readings = {
             "CodeNumber": {"confidence": 0.0, "code": "handwritten"},
@@ -188,9 +194,7 @@ def test_a_field_filled_in_by_the_dictionary_is_checked_by_the_clerk(station: St
     saves the other fields' edits with it."""
     station.start()
     try:
-        assert station.scan()
-        batch = until(lambda: station.last_batch, 60, 0.1)
-        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        batch = _scanned(station)
         doc = station.review.documents(batch)[0]
         subject = "Về việc bổ sung kinh phí"
         readings = {"Subject": {"confidence": 0.85, "code": "by_dictionary"}}
@@ -222,9 +226,7 @@ def test_the_countdown_waits_for_every_field_not_only_the_header(station: Statio
 
     station.start()
     try:
-        assert station.scan()
-        batch = until(lambda: station.last_batch, 60, 0.1)
-        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        batch = _scanned(station)
         docs = station.review.documents(batch)
         assert docs and all(d.clean for d in docs)
         countdown = Countdown(station.review, lambda: 10, lambda *a, **k: None)
@@ -257,9 +259,7 @@ def test_a_pdf_that_fails_the_decree_30_check_never_leaves(tmp_path: Path) -> No
     station = offline_station(tmp_path / "data", low, "st-low")
     station.start()
     try:
-        assert station.scan()
-        batch = until(lambda: station.last_batch, 60, 0.1)
-        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        batch = _scanned(station)
         docs = station.review.documents(batch)
         for doc in docs:
             (check,) = [w for w in doc.warnings if w["code"] == "pdf_check"]
@@ -308,9 +308,7 @@ def test_a_final_file_that_fails_its_check_is_not_queued(station: Station) -> No
 
     station.start()
     try:
-        assert station.scan()
-        batch = until(lambda: station.last_batch, 60, 0.1)
-        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        batch = _scanned(station)
         docs = station.review.documents(batch)
         assert not any(w["code"] == "pdf_check" for d in docs for w in d.warnings)
         broken = station.review.work / str(docs[-1].pdf)
