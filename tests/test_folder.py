@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import threading
 import time
@@ -361,7 +362,9 @@ def test_capture_sample_batch_into_store(sample_scans: Path, data_dir: Path) -> 
             data = file.read_bytes()
             assert page.sha256 == hashlib.sha256(data).hexdigest()
             assert store.page_path(page).read_bytes() == data
-            assert (page.size, page.dpi, page.frame) == (len(data), 150, 0)
+            with Image.open(io.BytesIO(data)) as image:
+                own = round(image.info["dpi"][0])  # the file's own, not the profile's
+            assert (page.size, page.dpi, page.frame) == (len(data), own, 0)
             assert page.path.endswith(f"p{page.seq:05d}.jpg")
         assert store.verify_pages(result.batch.id) == []
     assert _visible(sample_scans) == [f.name for f in files]  # replay leaves them
