@@ -28,13 +28,21 @@ class _CountingReceiver:
     ``corrupt`` has a byte flipped on the way."""
 
     def __init__(
-        self, url: str, out: Path, arrivals: list[int], corrupt: set[int] | None = None
+        self,
+        url: str,
+        out: Path,
+        arrivals: list[int],
+        corrupt: set[int] | None = None,
+        miss_announcements: int = 0,
     ) -> None:
         self.conn = Connection(url, "central-1", clean_start=True)
         self.receiver = Receiver(self.conn, out)
         self.arrivals = arrivals
         self.corrupt = corrupt or set()
         self.spoiled: set[int] = set()
+        #: document announcements lost on the way (the receiver was away)
+        self.miss_announcements = miss_announcements
+        self.announcements = 0
         self.conn.on_message = self._counting
         self.conn.start()
         assert self.conn.connected.wait(10)
@@ -46,6 +54,10 @@ class _CountingReceiver:
             if command.offset in self.corrupt and command.offset not in self.spoiled:
                 self.spoiled.add(command.offset)
                 payload = bytes([payload[0] ^ 0xFF]) + payload[1:]
+        elif command is None and "/doc/" in topic and not topic.endswith("/receipt"):
+            self.announcements += 1
+            if self.announcements <= self.miss_announcements:
+                return
         self.receiver._on_message(topic, payload)
 
     def stop(self) -> None:
@@ -76,7 +88,7 @@ def test_receiver_restarted_mid_file(broker: Mosquitto, tmp_path: Path) -> None:
     out = tmp_path / "central"
     arrivals: list[int] = []
     central = _CountingReceiver(broker.url, out, arrivals)
-    station = Station(tmp_path / "data", broker.url, window=4)
+    station = Station(tmp_path / "data", broker.url, window=4, announce_again_s=3.0)
     digest = queue(station.store, tmp_path, "doc-r", 40 * SEGMENT)
     file_id = station.store.outbox.item("doc-r").file_id
     station.start()
@@ -178,7 +190,7 @@ def test_a_receiver_that_lost_the_transfer_gets_init_again(
     out = tmp_path / "central"
     arrivals: list[int] = []
     central = _CountingReceiver(broker.url, out, arrivals)
-    station = Station(tmp_path / "data", broker.url, window=2)
+    station = Station(tmp_path / "data", broker.url, window=2, announce_again_s=3.0)
     digest = queue(station.store, tmp_path, "doc-l", 30 * SEGMENT)
     file_id = station.store.outbox.item("doc-l").file_id
     station.start()
@@ -191,6 +203,26 @@ def test_a_receiver_that_lost_the_transfer_gets_init_again(
         assert hashlib.sha256(delivered(out, "doc-l").read_bytes()).hexdigest() == digest
         # a few rounds of the whole file at most, never a loop on one segment
         assert len(arrivals) < 4 * 30
+    finally:
+        station.close()
+        central.stop()
+
+
+def test_a_document_whose_announcement_was_missed_is_announced_again(
+    broker: Mosquitto, tmp_path: Path
+) -> None:
+    """The file arrived, but the receiver missed the document's announcement
+    (it was away a moment; its session went with it): without a receipt the
+    station announces it again, and the document is received."""
+    out = tmp_path / "central"
+    central = _CountingReceiver(broker.url, out, [], miss_announcements=1)
+    station = Station(tmp_path / "data", broker.url, announce_again_s=2.0)
+    digest = queue(station.store, tmp_path, "doc-m", 3 * SEGMENT)
+    station.start()
+    try:
+        wait_for(lambda: station.store.outbox.item("doc-m").state == "received", timeout=20)
+        assert central.announcements == 2
+        assert hashlib.sha256(delivered(out, "doc-m").read_bytes()).hexdigest() == digest
     finally:
         station.close()
         central.stop()

@@ -12,8 +12,10 @@ For each document in the store's outbox (:meth:`station.store.outbox.Outbox`):
 4. ``doc/{doc_id}`` with the metadata, file id, size and checksum; once the
    broker has it the document is ``announced``;
 5. the receipt (``doc/{doc_id}/receipt``, status 01 with the same checksum)
-   makes it ``received``; later DMS statuses are recorded as they come, and
-   the local copy is deleted after the configured retention.
+   makes it ``received`` (a document announced :data:`ANNOUNCE_AGAIN_S`
+   without one is announced again: the receiver may have missed it); later
+   DMS statuses are recorded as they come, and the local copy is deleted
+   after the configured retention.
 
 Reason codes (EIP-0021): 0 done, 0x80 send that command again, 0x83 give
 the file id up (the document starts again under a new one; a file id is
@@ -43,6 +45,8 @@ log = logging.getLogger("scanstation.uplink")
 RECEIPT_STATUSES = {"01", "02", "03", "04", "05", "06"}
 #: a segment answered "send it again" this many times in a row ends the round
 MAX_RESENDS = 3
+#: a document announced this long ago without its receipt is announced again
+ANNOUNCE_AGAIN_S = 120.0
 
 
 @dataclass
@@ -63,6 +67,7 @@ class Uplink:
         window: int = 8,
         response_timeout_s: float = 30.0,
         retention: timedelta | None = None,
+        announce_again_s: float = ANNOUNCE_AGAIN_S,
     ) -> None:
         self.store = store
         self.conn = connection
@@ -72,6 +77,11 @@ class Uplink:
         self.timeout = response_timeout_s
         #: local copies are deleted this long after their receipt (None: kept)
         self.retention = retention
+        #: a document announced this long without its receipt is announced again
+        self.announce_again_s = announce_again_s
+        #: doc_id -> time.monotonic() of its last announcement (or of its first
+        #: sight as announced, after a restart)
+        self._announced: dict[str, float] = {}
         self._waiters: dict[str, _Waiter] = {}
         self._lock = threading.Lock()
         self.wake = threading.Event()
@@ -93,7 +103,7 @@ class Uplink:
                 self.purge(self.retention)
             if not self.conn.connected.wait(timeout=1.0):
                 continue
-            items = self.store.outbox.items(("queued", "sent"))
+            items = self.store.outbox.items(("queued", "sent")) + self._unanswered()
             if not items:
                 self.wake.wait(timeout=1.0)
                 self.wake.clear()
@@ -103,11 +113,30 @@ class Uplink:
                     break
                 self.deliver(item, stop)
 
+    def _unanswered(self) -> list[OutboxItem]:
+        """Documents announced ``announce_again_s`` ago without their receipt.
+        The receiver may have missed the announcement (it was away, or its
+        session was lost with the broker): announcing again is harmless, it
+        answers the same receipt, and no document waits for ever."""
+        now = time.monotonic()
+        announced = self.store.outbox.items(("announced",))
+        waiting = {item.doc_id for item in announced}
+        for doc_id in list(self._announced):
+            if doc_id not in waiting:
+                del self._announced[doc_id]  # received (or deleted) meanwhile
+        return [
+            item
+            for item in announced
+            if now - self._announced.setdefault(item.doc_id, now) >= self.announce_again_s
+        ]
+
     def deliver(self, item: OutboxItem, stop: threading.Event) -> None:
         if item.state == "queued" and not self._transfer(item, stop):
             return
         item = self.store.outbox.item(item.doc_id)
-        if item.state == "sent":
+        if item.state in ("sent", "announced"):
+            if item.state == "announced":
+                log.info("announcing %s again: no receipt yet", item.doc_id)
             body = {
                 **item.metadata,
                 "doc_id": item.doc_id,
@@ -126,6 +155,7 @@ class Uplink:
                 return  # not connected: next round
             if info.is_published():
                 self.store.outbox.set_state(item.doc_id, "announced")
+                self._announced[item.doc_id] = time.monotonic()
 
     # ------------------------------------------------------------------ transfer
 

@@ -24,10 +24,15 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0, step: float = 0.05
 class Station:
     """A store, an outbox sender and its thread, as the daemon runs them."""
 
-    def __init__(self, data: Path, url: str, window: int = 4) -> None:
+    def __init__(
+        self, data: Path, url: str, window: int = 4, announce_again_s: float = 120.0
+    ) -> None:
         self.store = Store(data)
         self.conn = Connection(url, "st-a")
-        self.uplink = Uplink(self.store, self.conn, "st-a", window=window, response_timeout_s=5)
+        self.uplink = Uplink(
+            self.store, self.conn, "st-a", window=window, response_timeout_s=5,
+            announce_again_s=announce_again_s,
+        )  # fmt: skip
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.uplink.run, args=(self.stop,), daemon=True)
 
