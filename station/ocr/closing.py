@@ -53,12 +53,17 @@ def _read(ink: Ink, lines: list[Line]) -> tuple[list[str], float]:
     return chosen, agreement(" ".join(chosen), _fixed_marks(other) if other else other)
 
 
+_FIXED_BARE = [
+    (re.compile(r"(?<!\w)" + r"\s+".join(re.escape(w) for w in fold(words).capitalize().split())
+                + r"(?!\w)"), words)
+    for words in _FIXED
+]  # fmt: skip
+
+
 def _fixed_marks(text: str) -> str:
     """``text`` with the marks of the list's fixed words where it spells them without."""
-    for words in _FIXED:
-        bare = r"\s+".join(re.escape(fold(w).capitalize() if i == 0 else fold(w).lower())
-                           for i, w in enumerate(words.split()))  # fmt: skip
-        text = re.sub(rf"(?<!\w){bare}(?!\w)", words, text)
+    for bare, words in _FIXED_BARE:
+        text = bare.sub(words, text)
     return text
 
 

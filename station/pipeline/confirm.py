@@ -15,11 +15,11 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from station.barcodes.split import warning
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
 from station.config.remote import Settings
 from station.errors import NotCompliant, NotFound, SigningError, StationError
+from station.pipeline.document import pdf_warning
 from station.records.register import Entry, Register
 from station.records.signing import Signer, is_signed
 from station.records.verify import verify
@@ -101,11 +101,11 @@ class Confirmation:
         problems = verify(pdf).problems()
         if not problems:
             return
-        vi, en = "; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems)
-        self.review.add_warning(doc.doc_id, warning("pdf_check", vi=vi, en=en))
+        warned = pdf_warning(problems)
+        self.review.add_warning(doc.doc_id, warned)
         raise NotCompliant(
-            f"{pdf.name}: the final PDF fails the Decree 30 check: {en}",
-            f"{pdf.name}: tệp PDF cuối chưa đạt chuẩn Nghị định 30: {vi}",
+            f"{pdf.name}: the final PDF fails its check: {warned['message']['en']}",
+            f"{pdf.name}: tệp PDF cuối chưa đạt chuẩn: {warned['message']['vi']}",
         )
 
     def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:

@@ -64,13 +64,15 @@ class Finished:
 
     def warnings(self) -> list[dict[str, Any]]:
         """The review's warning for a file that fails (one for all its problems)."""
-        from station.barcodes.split import warning
+        return [pdf_warning(self.problems)] if self.problems else []
 
-        if not self.problems:
-            return []
-        vi = "; ".join(vi for vi, _ in self.problems)
-        en = "; ".join(en for _, en in self.problems)
-        return [warning("pdf_check", vi=vi, en=en)]
+
+def pdf_warning(problems: list[tuple[str, str]]) -> dict[str, Any]:
+    """The warning ``pdf_check`` naming a file's failed checks (vi, en)."""
+    from station.barcodes.split import warning
+
+    vi, en = "; ".join(p[0] for p in problems), "; ".join(p[1] for p in problems)
+    return warning("pdf_check", vi=vi, en=en)
 
 
 def finish_batch(job: BatchJob) -> list[Finished]:

@@ -151,20 +151,25 @@ def clean_page(
         if result.blank
         else decode_page(result.image, frame.dpi / 25.4, wanted=is_key(rules), original=image)
     )
-    found = classify(codes.codes, rules)
     data, ext = encode(result.image, frame.dpi)
     height, width = result.image.shape[:2]
-    report = PageReport(
-        skew_deg=round(float(result.skew_deg), 2),
-        orientation_deg=int(result.orientation_deg),
-        blank=bool(result.blank),
-        separator=found.separator,
-        barcodes=[code.as_json() for code in codes.codes],
-        registrations=[code.text for code in found.registrations],
-        dpi=frame.dpi,
-        orientation_sure=bool(result.orientation_sure),
-    )
+    report = _report(result, codes, rules, frame.dpi)
     return CleanPage(report, data, ext, width, height, codes.seconds)
+
+
+def _report(found: Any, codes: DecodeResult, rules: Rules, dpi: int) -> PageReport:
+    """The page report of a page cleaned (``Preprocessed`` or ``Analysis``) and read."""
+    kinds = classify(codes.codes, rules)
+    return PageReport(
+        skew_deg=round(float(found.skew_deg), 2),
+        orientation_deg=int(found.orientation_deg),
+        blank=bool(found.blank),
+        separator=kinds.separator,
+        barcodes=[code.as_json() for code in codes.codes],
+        registrations=[code.text for code in kinds.registrations],
+        dpi=dpi,
+        orientation_sure=bool(found.orientation_sure),
+    )
 
 
 #: Peak memory of the page step in a worker, above the worker's own (WORKER_BYTES),
@@ -233,15 +238,5 @@ def _clean_large(
         original = _reduced(image, scale)
         del image  # the page at full scale is not needed any more
         codes = decode_page(page, dpi * scale / 25.4, wanted=is_key(rules), original=original)
-    found_codes = classify(codes.codes, rules)
-    report = PageReport(
-        skew_deg=round(float(found.skew_deg), 2),
-        orientation_deg=int(found.orientation_deg),
-        blank=bool(found.blank),
-        separator=found_codes.separator,
-        barcodes=[code.as_json() for code in codes.codes],
-        registrations=[code.text for code in found_codes.registrations],
-        dpi=dpi,
-        orientation_sure=bool(found.orientation_sure),
-    )
+    report = _report(found, codes, rules, dpi)
     return CleanPage(report, data, "jpg", width, height, codes.seconds)
