@@ -64,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
         documents.cmd_process,
         "run the page pipeline offline on images (PNG, JPEG, TIFF) and PDFs, in the order "
         "given, as one batch split into documents: DIR/batch.json and the corrected pages "
-        "in DIR/pages/",
+        "in DIR/pages/; with OCR one PDF/A per document, checked as `verify` does (a "
+        "failure is the document's pdf_check warning in batch.json)",
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image or PDF files")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
