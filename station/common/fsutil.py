@@ -101,3 +101,30 @@ def free_bytes(path: Path) -> int:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     return shutil.disk_usage(probe).free
+
+
+def erase(path: Path) -> bool:
+    """Overwrite a file with zeros, fsync it, then remove it; False when there
+    was no such file. The blocks the file held are overwritten in place, so the
+    file system gives none of its bytes back to a reader of the disk; on flash
+    storage the controller may still keep old copies, which only an encrypted
+    data directory makes unreadable (docs/install.md)."""
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise storage_error(exc, path) from exc
+    try:
+        size = os.fstat(fd).st_size
+        zeros = bytes(min(size, 1 << 20))
+        left = size
+        while left > 0:
+            left -= os.write(fd, zeros[: min(left, len(zeros))])
+        os.fsync(fd)
+    except OSError as exc:
+        raise storage_error(exc, path) from exc
+    finally:
+        os.close(fd)
+    path.unlink(missing_ok=True)
+    return True
