@@ -22,6 +22,7 @@ from station.config.pipeline import OcrSection, PipelineSection
 from station.config.records import IncomingSection, SigningSection
 from station.config.reference import markdown_reference
 from station.config.scanner import PAGE_SIZES_MM, Profile, ScannerSection
+from station.config.security import NETWORKS, SecuritySection
 from station.config.station import StationSection
 from station.config.ui import PinGroup, UiSection, host_name_or_address
 from station.config.uplink import TelemetrySection, UplinkSection
@@ -31,12 +32,14 @@ __all__ = [
     "DEFAULT_REGISTRATION",
     "PAGE_SIZES_MM",
     "Config",
+    "NETWORKS",
     "IncomingSection",
     "OcrSection",
     "PinGroup",
     "PipelineSection",
     "Profile",
     "ScannerSection",
+    "SecuritySection",
     "SigningSection",
     "StationId",
     "StationSection",

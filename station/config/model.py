@@ -10,6 +10,7 @@ from station.config.base import (
 from station.config.pipeline import OcrSection, PipelineSection
 from station.config.records import IncomingSection, SigningSection
 from station.config.scanner import Profile, ScannerSection
+from station.config.security import SecuritySection
 from station.config.station import StationSection
 from station.config.ui import UiSection
 from station.config.uplink import TelemetrySection, UplinkSection
@@ -26,6 +27,7 @@ class Config(Strict):
     telemetry: TelemetrySection = Field(default_factory=TelemetrySection)
     signing: SigningSection = Field(default_factory=SigningSection)
     incoming: IncomingSection = Field(default_factory=IncomingSection)
+    security: SecuritySection = Field(default_factory=SecuritySection)
 
     def profile(self, name: str | None = None) -> Profile:
         key = name or self.scanner.default_profile
