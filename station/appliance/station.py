@@ -47,6 +47,8 @@ from station.errors import (
 )
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
+from station.records.secret_register import SecretRegister, secrecy_level
+from station.records.vocabulary import SECRECY, URGENCY
 from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.store import Event, Page, Store
@@ -380,11 +382,39 @@ class Station:
         return merged
 
     def set_field(self, doc_id: str, name: str, value: str) -> Any:
+        """A field the clerk corrected; a secrecy mark chosen in Priority on a
+        connected station stops the document (:meth:`mark_secret`)."""
         doc = self.review.document(doc_id)
         self._editable(doc.batch_id)
         checked = self.review.set_field(doc_id, name, value)
         self._changed(doc.batch_id)
+        level = secrecy_level(str(checked or "")) if name == "Priority" else None
+        if level and self.processor.secrets.connected:
+            self.processor.mark_secret(doc_id, level)
         return checked
+
+    def mark_secret(self, doc_id: str, level: str) -> None:
+        """ "Văn bản mật": the clerk says the document is secret. On a connected
+        station it is stopped, erased and registered apart
+        (:mod:`station.pipeline.secret`); on an independent LAN it keeps its mark."""
+        doc = self.review.document(doc_id)
+        self._editable(doc.batch_id)
+        if level not in SECRECY:
+            raise InputError(
+                f"the secrecy level is one of {', '.join(SECRECY)}",
+                f"độ mật là một trong {', '.join(SECRECY)}",
+            )
+        if self.processor.secrets.connected:
+            self.processor.mark_secret(doc_id, level)
+            return
+        urgency = [m for m in str(doc.metadata.get("Priority") or "").split(", ") if m in URGENCY]
+        self.review.set_field(doc_id, "Priority", ", ".join([level, *urgency]))
+        self._changed(doc.batch_id)
+
+    def secret_seen(self, entry_id: int) -> None:
+        """The clerk read the notice of a stopped secret document."""
+        SecretRegister(self.store).seen(entry_id)
+        self.hub.publish("secret")
 
     def set_registration(self, doc_id: str, text: str) -> str:
         doc = self.review.document(doc_id)

@@ -189,6 +189,7 @@ class Stats:
             },
             "digitized": self.store.digitized_by_month(_months_back(now.astimezone(VIETNAM), 13)),
             "signing": self.signing() if self.signing else {"enabled": config.signing.enabled},
+            "network": config.security.network,
             "last_error": (
                 {
                     "type": last.type,

@@ -74,6 +74,14 @@ WARNINGS = {
         "Văn bản số {number} của {organ} đã có trong hệ thống: {others}",
         "Document {number} of {organ} is already on file: {others}",
     ),
+    # a page carries what looks like a secrecy mark that was not read: the
+    # clerk says whether it is one (docs/security.md#state-secrets)
+    "secrecy_unsure": (
+        "Văn bản này có dấu mật? Có: bấm «Văn bản mật» (trạm sẽ không số hoá, không gửi). "
+        "Không: bấm «Không phải văn bản mật»",
+        'Does this document carry a secrecy mark? Yes: press "Secret document" (the station '
+        'will neither keep nor send it). No: press "Not a secret document"',
+    ),
     # the document's PDF fails a check of `scanstation verify`: never sent so
     "pdf_check": (
         "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}. Quét lại hoặc bỏ trang đó",

@@ -21,6 +21,7 @@ from station.config.remote import Settings
 from station.errors import NotCompliant, NotFound, SigningError, StationError
 from station.pipeline.document import pdf_warning
 from station.records.register import Entry, Register
+from station.records.secret_register import secrecy_level
 from station.records.signing import Signer, is_signed
 from station.records.verify import verify
 from station.review.drafts import Review, ReviewDoc
@@ -52,6 +53,14 @@ class Confirmation:
             raise NotCompliant(
                 f"batch {review_batch}: the PDF of document(s) {failing} fails the Decree 30 check",
                 f"lô {review_batch}: tệp PDF của văn bản {failing} chưa đạt chuẩn Nghị định 30",
+            )
+        secret = [d.seq for d in docs if secrecy_level(d.metadata.get("Priority"))]
+        if secret and config.security.network == "connected":  # stopped before this; never sent
+            raise NotCompliant(
+                f"batch {review_batch}: document(s) {secret} are secret and never leave a "
+                "connected station",
+                f"lô {review_batch}: văn bản {secret} là văn bản mật, không được gửi từ trạm "
+                "nối mạng",
             )
         register = Register(self.store, config.incoming.holidays)
         ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []

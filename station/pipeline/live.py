@@ -59,7 +59,9 @@ from station.pipeline.confirm import Confirmation
 from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, page_rules
+from station.pipeline.secret import SecretDesk
 from station.records.register import Register
+from station.records.secret_register import secrecy_level
 from station.review.checks import Finding, before_confirming
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
@@ -148,6 +150,7 @@ class Processor(Supervised):
             lambda batch: not self.findings(batch),
         )
         self.confirmation = Confirmation(store, review, settings, hub)
+        self.secrets = SecretDesk(store, review, settings, hub)
         self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
         self.on_error: Callable[[StationError], None] = lambda error: None
@@ -164,6 +167,7 @@ class Processor(Supervised):
             "confirm": self._on_confirm,
             "resume_countdown": self.countdown.resume,
             "sign_held": self.confirmation.release_held,
+            "secret": self._on_secret,
         }
 
     @property
@@ -337,7 +341,11 @@ class Processor(Supervised):
             self.review.attach(review_batch, [p.page_id for p in loose], self.rules)
 
     def _read(self, review_batch: str, *, confirming: bool = False) -> None:
-        """OCR the stale documents (all of them the first time), in the OCR worker."""
+        """OCR the stale documents (all of them the first time), in the OCR worker;
+        on a connected station, a document with a secrecy mark read on a page is
+        stopped first, never read (:mod:`station.pipeline.secret`)."""
+        if self._marked_secret(review_batch):
+            confirming = self._state(review_batch).confirming = False
         docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
         state = self._state(review_batch)
         if not docs:
@@ -361,6 +369,49 @@ class Processor(Supervised):
         future.add_done_callback(
             lambda done: self.inbox.put(("read", (review_batch, ids, done, confirming)))
         )
+
+    def _marked_secret(self, review_batch: str) -> bool:
+        """The page step's secrecy marks (``info["secrecy"]``): a document with a
+        mark read is stopped; one with a mark not read asks the clerk
+        (``secrecy_unsure``) until answered. True when a document was stopped."""
+        if not self.secrets.connected:
+            return False
+        stopped = False
+        for doc in self.review.documents(review_batch):
+            marks = [p.info["secrecy"] for p in doc.pages if p.info.get("secrecy")]
+            level = next((m["level"] for m in marks if m.get("level")), None)
+            if level:
+                self._on_secret(doc.doc_id, level, "read")
+                stopped = True
+            elif any(not m.get("cleared") for m in marks):  # the clerk has not said "no" yet
+                self.review.add_warning(doc.doc_id, warning("secrecy_unsure"))
+        return stopped
+
+    def _stop_read_secrets(self, review_batch: str) -> bool:
+        """Documents whose Priority carries a secrecy mark (read in the header, or
+        chosen by the clerk) are stopped on a connected station; True when one was."""
+        if not self.secrets.connected:
+            return False
+        stopped = False
+        for doc in self.review.documents(review_batch):
+            level = secrecy_level(doc.metadata.get("Priority"))
+            if level:
+                found_by = "clerk" if "Priority" in doc.edited else "read"
+                self._on_secret(doc.doc_id, level, found_by)
+                stopped = True
+        return stopped
+
+    def _on_secret(self, doc_id: str, level: str, found_by: str) -> None:
+        """Stop a secret document; its batch waits for the clerk, who sees why."""
+        batch = self.review.document(doc_id).batch_id
+        captured = self.review.capture_batches(batch)
+        self.secrets.stop(doc_id, level, found_by)
+        self.countdown.stop(batch)
+        if not self.review.documents(batch):  # nothing else was in the batch
+            for capture_batch in captured:
+                self.store.advance_batch(capture_batch, "review")
+                self.store.set_batch_state(capture_batch, "cancelled")
+        self.hub.publish("batch", batch=batch, stage="review")
 
     def _job(self, doc: ReviewDoc) -> DocumentJob:
         folder = self.review.folder(doc.batch_id)
@@ -393,6 +444,11 @@ class Processor(Supervised):
         self._warn_duplicates(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "review")
+        if self._stop_read_secrets(review_batch) and confirming:
+            # a secret document is never sent: back to the clerk, who sees why
+            log.warning("batch %s not confirmed: a secret document was stopped", review_batch)
+            state.confirming = False
+            confirming = False
         if confirming and any(finished.problems for finished in results):
             # read again for the confirmation, a file fails its check: for the clerk
             log.warning("batch %s not confirmed: a PDF fails the Decree 30 check", review_batch)
@@ -472,6 +528,10 @@ class Processor(Supervised):
         self.hub.publish("outbox")
 
     # ------------------------------------------------------------------ for the screens
+
+    def mark_secret(self, doc_id: str, level: str) -> None:
+        """The clerk's "Văn bản mật": the document is stopped on the batches thread."""
+        self.inbox.put(("secret", (doc_id, level, "clerk")))
 
     def sign_held(self) -> None:
         self.inbox.put(("sign_held", ()))

@@ -1,6 +1,8 @@
-"""The incoming register on paper and in files: a PDF laid out like the paper
+"""The registers on paper and in files: a PDF laid out like the paper
 register (A4 landscape, Times-compatible Liberation Serif, page numbers, the
-closing lines and signatures), and CSV or XLSX with the same ten columns.
+closing lines and signatures), and CSV or XLSX with the same columns. The
+incoming register (Sổ đến, ten columns) by default; the register of secret
+documents (:mod:`station.records.secret_register`) has its own :class:`Layout`.
 
 In the PDF the signatures never stand alone on a page: the closing line and the
 signatures go with the book's last rows. What to check before the register is
@@ -17,7 +19,7 @@ from __future__ import annotations
 import calendar
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,11 +28,9 @@ from typing import Any
 from station.common.fsutil import atomic_write
 from station.common.spreadsheet import as_text_cell, csv_bytes
 from station.errors import InputError, UsageError
-from station.records.register import COLUMNS, Entry, Flag, typed_day
+from station.records.register import COLUMNS, Column, Entry, Flag, typed_day
 
 FORMATS = ("pdf", "csv", "xlsx")
-#: column widths in mm on an A4 landscape page with 15 mm margins (267 mm)
-_WIDTHS_MM = (21, 13, 36, 24, 21, 60, 30, 21, 21, 20)
 
 
 @dataclass(frozen=True)
@@ -87,28 +87,68 @@ def _span(text: str) -> tuple[date, date]:
         ) from None
 
 
-@dataclass(frozen=True)
-class Book:
-    """What an export needs: the entries, what to check, and the heading."""
-
-    entries: Sequence[Entry]
-    flags: Sequence[Flag]
-    period: Period
-    unit: str
-    keeper: str = ""
-
-
 def note_cell(entry: Entry) -> str:
     marks = ", ".join([*entry.urgency, *entry.secrecy])
     return "; ".join(part for part in (marks, entry.note) if part)
 
 
-def cells(entry: Entry) -> list[str]:
-    """One row as text, in the order of :data:`COLUMNS`."""
-    return [note_cell(entry) if c.key == "note" else entry.cell(c.key) for c in COLUMNS]
+def _incoming_row(entry: Entry) -> list[Any]:
+    return [note_cell(entry) if c.key == "note" else getattr(entry, c.key) for c in COLUMNS]
 
 
-def number_span(entries: Sequence[Entry]) -> str:
+@dataclass(frozen=True)
+class Layout:
+    """A register's columns and words: what differs between the books."""
+
+    title: str  # the heading, in capitals
+    sheet: str  # the spreadsheet's tab
+    columns: tuple[Column, ...]
+    #: column widths in mm on an A4 landscape page with 15 mm margins (267 mm)
+    widths_mm: tuple[float, ...]
+    centred: tuple[str, ...]  # the columns set centred in the PDF
+    counted: str  # what the closing line counts: "văn bản đến"
+    #: an entry's values in column order: text, numbers and dates
+    row: Callable[[Any], list[Any]]
+
+
+INCOMING = Layout(
+    title="SỔ ĐĂNG KÝ VĂN BẢN ĐẾN",
+    sheet="Sổ đến",
+    columns=COLUMNS,
+    widths_mm=(21, 13, 36, 24, 21, 60, 30, 21, 21, 20),
+    centred=("arrival_date", "number", "issued_date", "transfer_date"),
+    counted="văn bản đến",
+    row=_incoming_row,
+)
+
+
+@dataclass(frozen=True)
+class Book:
+    """What an export needs: the entries, what to check, and the heading."""
+
+    entries: Sequence[Any]  # with ``year`` and ``number``, as ``layout.row`` reads them
+    flags: Sequence[Flag]
+    period: Period
+    unit: str
+    keeper: str = ""
+    layout: Layout = INCOMING
+
+
+def as_text(value: Any) -> str:
+    """A cell as the paper register shows it (dates dd/mm/yyyy)."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return f"{value:%d/%m/%Y}"
+    return str(value)
+
+
+def cells(entry: Any, layout: Layout = INCOMING) -> list[str]:
+    """One row as text, in the order of the layout's columns."""
+    return [as_text(value) for value in layout.row(entry)]
+
+
+def number_span(entries: Sequence[Any]) -> str:
     """ "từ số 1 đến số 57" per year, as the closing line of a register says it."""
     years: dict[int, list[int]] = {}
     for entry in entries:
@@ -136,7 +176,10 @@ def render(book: Book, fmt: str) -> bytes:
 
 def to_csv(book: Book) -> bytes:
     """UTF-8 with a byte order mark; no cell can be taken for a formula."""
-    return csv_bytes([[c.vi for c in COLUMNS], *(cells(entry) for entry in book.entries)])
+    layout = book.layout
+    return csv_bytes(
+        [[c.vi for c in layout.columns], *(cells(entry, layout) for entry in book.entries)]
+    )
 
 
 # --------------------------------------------------------------------------- XLSX
@@ -151,37 +194,28 @@ def to_xlsx(book: Book) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    sheet.title = "Sổ đến"
+    layout = book.layout
+    sheet.title = layout.sheet
     serif = "Times New Roman"
     sheet.append([book.unit.upper()])
-    sheet.append(["SỔ ĐĂNG KÝ VĂN BẢN ĐẾN"])
+    sheet.append([layout.title])
     sheet.append([book.period.text()])
     sheet.append([])
-    sheet.append([c.vi for c in COLUMNS])
+    sheet.append([c.vi for c in layout.columns])
     header_row = sheet.max_row
     for row, size, bold in ((1, 12, True), (2, 14, True), (3, 12, False)):
         sheet.cell(row, 1).font = Font(name=serif, size=size, bold=bold)
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    for index, width in enumerate(_WIDTHS_MM, start=1):
+    for index, width in enumerate(layout.widths_mm, start=1):
         cell = sheet.cell(header_row, index)
         cell.font = Font(name=serif, bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = box
         sheet.column_dimensions[get_column_letter(index)].width = width * 0.75
     for entry in book.entries:
-        values: list[Any] = []
-        for column in COLUMNS:
-            if column.key == "note":
-                values.append(note_cell(entry))
-            elif column.key == "number":
-                values.append(entry.number)
-            elif column.key in ("arrival_date", "issued_date", "transfer_date"):
-                values.append(getattr(entry, column.key))
-            else:
-                values.append(entry.cell(column.key))
-        sheet.append(values)
-        for index in range(1, len(COLUMNS) + 1):
+        sheet.append(layout.row(entry))
+        for index in range(1, len(layout.columns) + 1):
             cell = sheet.cell(sheet.max_row, index)
             cell.font = Font(name=serif)
             cell.alignment = Alignment(vertical="top", wrap_text=True)
@@ -333,27 +367,27 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     from reportlab.platypus import Spacer, Table, TableStyle
 
     regular = _fonts()[0]
-    columns = len(COLUMNS)
+    layout = book.layout
+    columns = len(layout.columns)
     rows: list[list[Any]] = [
-        [_para(c.vi, styles.head) for c in COLUMNS],
+        [_para(c.vi, styles.head) for c in layout.columns],
         [_para(f"({n})", styles.centre) for n in range(1, columns + 1)],
     ]
-    centred = ("arrival_date", "number", "issued_date", "transfer_date")
-    widths = [w * mm for w in _WIDTHS_MM]
+    widths = [w * mm for w in layout.widths_mm]
     ends: list[int] = []  # each entry's last table row, the rule under it
     for entry in book.entries:
         row = [
-            _para(value, styles.centre if column.key in centred else styles.body)
-            for column, value in zip(COLUMNS, cells(entry), strict=True)
+            _para(value, styles.centre if column.key in layout.centred else styles.body)
+            for column, value in zip(layout.columns, cells(entry, layout), strict=True)
         ]
         rows += _cut(row, [w - 6 for w in widths], room / 3 - 6)
         ends.append(len(rows) - 1)
     if not book.entries:
-        rows.append([_para("(Không có văn bản đến trong thời gian này)", styles.centre)])
+        rows.append([_para(f"(Không có {layout.counted} trong thời gian này)", styles.centre)])
         rows[-1] += [""] * (columns - 1)
         ends.append(len(rows) - 1)
     last_row = len(rows) - 1
-    closing = f"Sổ này ghi {len(book.entries)} văn bản đến"
+    closing = f"Sổ này ghi {len(book.entries)} {layout.counted}"
     if book.entries:
         closing += f", {number_span(book.entries)}"
     # one row of one cell, which no page break can cut: the closing line and the signatures
@@ -394,7 +428,7 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     return [
         _para(book.unit.upper(), styles.unit),
         Spacer(1, 6 * mm),
-        _para("SỔ ĐĂNG KÝ VĂN BẢN ĐẾN", styles.title),
+        _para(layout.title, styles.title),
         _para(book.period.text(), styles.line),
         Spacer(1, 6 * mm),
         table,
@@ -410,7 +444,9 @@ def _notes_story(book: Book, styles: _Styles) -> list[Any]:
     today = datetime.now().date()
     return [
         _para(NOTES_TITLE, styles.title),
-        _para(f"Sổ đăng ký văn bản đến · {book.period.text()} · {book.unit}", styles.line),
+        _para(
+            f"{book.layout.title.capitalize()} · {book.period.text()} · {book.unit}", styles.line
+        ),
         Spacer(1, 6 * mm),
         _para(
             "Những điểm cần kiểm tra trước khi khóa sổ, do trạm quét tìm thấy. Tờ này in ra "

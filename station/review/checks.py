@@ -43,7 +43,7 @@ NEEDED = {
 #: warnings that are blocking findings of their own
 _BLOCKING_WARNINGS = frozenset({"no_registration", "registration_repeated", "registration_on_file"})
 #: warnings that block the batch as they are (a PDF that fails the Decree 30 check)
-_BLOCKING_AS_WARNED = frozenset({"pdf_check"})
+_BLOCKING_AS_WARNED = frozenset({"pdf_check", "secrecy_unsure"})
 
 
 @dataclass(frozen=True)

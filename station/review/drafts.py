@@ -20,6 +20,7 @@ from typing import Any
 
 from station.barcodes.decode import Rules
 from station.barcodes.split import PageInfo, page_info, split, warning
+from station.common.fsutil import erase
 from station.errors import InputError, NotFound
 from station.records.register import Register
 from station.records.vocabulary import FIELDS
@@ -479,6 +480,14 @@ class Review:
                 "UPDATE review_docs SET warnings = ? WHERE doc_id = ?",
                 (json.dumps(warnings, ensure_ascii=False), doc_id),
             )
+            if code == "secrecy_unsure":  # "không có dấu mật": the mark is not asked about again
+                for page in doc.pages:
+                    if page.info.get("secrecy"):
+                        info = {**page.info, "secrecy": {**page.info["secrecy"], "cleared": True}}
+                        db.execute(
+                            "UPDATE review_pages SET info = ? WHERE page_id = ?",
+                            (json.dumps(info), page.page_id),
+                        )
 
     def drop_empty(self, batch_id: str) -> None:
         """Remove documents left without pages."""
@@ -489,6 +498,42 @@ class Review:
         with self.store.transaction() as db:
             for seq, doc in enumerate(self.documents(batch_id), start=1):
                 db.execute("UPDATE review_docs SET seq = ? WHERE doc_id = ?", (seq, doc.doc_id))
+
+    def erase_document(self, doc_id: str) -> list[int]:
+        """A document that must not stay on the station (a secret one): the files
+        of its pages in the work folder (corrected pages, thumbnails, turned
+        copies) and its PDF overwritten and removed, its rows deleted. The pages
+        of no document among and right after its pages go with it: blank sides
+        (a blank back shows the front through), separators, and pages the clerk
+        deleted. Returns the ids of those pages,
+        whose captured files the store erases."""
+        doc = self.document(doc_id)
+        pages = self.pages(doc.batch_id)
+        mine = {p.page_id for p in doc.pages}
+        taken = [i for i, p in enumerate(pages) if p.page_id in mine]
+        if taken:
+            for page in pages[taken[0] :]:
+                if page.page_id in mine or not page.doc_id:
+                    mine.add(page.page_id)
+                elif page.position > pages[taken[-1]].position:
+                    break
+        folder = self.work / doc.batch_id
+        names = re.compile(
+            rf"^\.?(?:raw-|p|t)(?:{'|'.join(map(str, sorted(mine)))})(?:-r\d+)?\.jpg(?:\.tmp)?$"
+            if mine
+            else r"^$"
+        )
+        doomed = [f for f in folder.iterdir() if names.match(f.name)] if folder.is_dir() else []
+        doomed += [folder / f"{doc_id}.pdf", folder / f".{doc_id}.pdf.tmp"]
+        for path in doomed:
+            erase(path)
+        with self.store.transaction() as db:
+            db.execute("DELETE FROM review_docs WHERE doc_id = ?", (doc_id,))
+            db.executemany(
+                "DELETE FROM review_pages WHERE page_id = ?", [(page_id,) for page_id in mine]
+            )
+        self.drop_empty(doc.batch_id)
+        return sorted(mine)
 
     # ------------------------------------------------------------------ helpers
 

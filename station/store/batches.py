@@ -24,11 +24,12 @@ import contextlib
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from station.common.fsutil import fsync_dir, storage_error
+from station.common.fsutil import erase, fsync_dir, storage_error
 from station.errors import NotFound, StorageError
 from station.store import spool
 from station.store.connection import Connection, now_iso
@@ -279,6 +280,20 @@ class Batches(Connection):
 
     def page_path(self, page: Page) -> Path:
         return self.spool / page.path
+
+    def erase_pages(self, page_ids: Iterable[int]) -> int:
+        """Pages that must not stay on the station (a secret document's): each
+        file in the spool overwritten and removed, then its row deleted (the
+        database overwrites deleted rows: ``secure_delete``); returns how many
+        files there were."""
+        erased = 0
+        for page_id in page_ids:
+            rows = self.query("SELECT path FROM pages WHERE id = ?", (page_id,))
+            if rows:
+                erased += erase(self.spool / rows[0]["path"])
+                with self.transaction() as db:
+                    db.execute("DELETE FROM pages WHERE id = ?", (page_id,))
+        return erased
 
     def verify_pages(self, batch_id: str) -> list[int]:
         """Re-hash every page file of a batch; returns the ids of pages that do not match."""

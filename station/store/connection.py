@@ -48,6 +48,9 @@ class Connection:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
+            # what is deleted is overwritten with zeros, not left in free pages
+            # (a secret document's rows, docs/security.md#state-secrets)
+            self._db.execute("PRAGMA secure_delete=ON")
             problems = storecheck.quick_check(self._db)
             if not problems:
                 with self._lock:
@@ -80,6 +83,12 @@ class Connection:
             if full is None:
                 raise
             raise full from exc
+
+    def scrub(self) -> None:
+        """Move the write-ahead log into the database and empty it, so what was
+        deleted (overwritten there: ``secure_delete``) is in no copy on disk."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """The rows a read returns."""

@@ -183,6 +183,28 @@ SCHEMA: list[str] = [
     """
     ALTER TABLE review_docs ADD COLUMN readings TEXT NOT NULL DEFAULT '{}';
     """,
+    # version 9: the register of secret documents (Sổ đăng ký văn bản mật đến,
+    # station/records/secret_register.py): a minimal entry for each document a
+    # connected station stopped; no subject, no image
+    """
+    CREATE TABLE secret_register (
+        id            INTEGER PRIMARY KEY,
+        year          INTEGER NOT NULL,
+        number        INTEGER NOT NULL,
+        arrival_date  TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        level         TEXT NOT NULL,
+        author        TEXT NOT NULL DEFAULT '',
+        label         TEXT,
+        batch_id      TEXT NOT NULL,
+        found_by      TEXT NOT NULL,
+        handling      TEXT NOT NULL,
+        seen_at       TEXT,
+        UNIQUE (year, number)
+    );
+    CREATE INDEX secret_register_by_arrival ON secret_register (arrival_date);
+    CREATE INDEX secret_register_by_batch ON secret_register (batch_id);
+    """,
 ]
 
 #: the version a database has once every migration ran

@@ -29,4 +29,5 @@ EVENT_TYPES: dict[str, str] = {
     "counter.reset.roller": "info",
     "capture.rejected": "warning",
     "capture.duplicate": "warning",
+    "secret.detected": "warning",
 }

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -222,6 +222,8 @@ class Health(Wire):
     digitized: Annotated[dict[Month, MonthCounts], Field(max_length=120)]
     signing: Signing
     last_error: LastError | None
+    #: ``[security] network``; absent from stations older than it
+    network: Literal["connected", "independent_lan"] | None = None
 
 
 # ---------------------------------------------------------------------- event

@@ -1,0 +1,75 @@
+"""Secret documents on a connected station: stopped, erased, registered apart.
+
+Law 117/2025/QH15 on State Secrets forbids keeping or sending a document marked
+Mật, Tối mật or Tuyệt mật on a device connected to the Internet or any network
+beyond an independent LAN (docs/security.md#state-secrets). On a station with
+``[security] network = "connected"`` a document found secret — its mark read
+on a page, or the clerk's "Văn bản mật" — is therefore never read, signed or
+queued. :meth:`SecretDesk.stop`:
+
+1. enters it in the register of secret documents (Sổ đăng ký văn bản mật đến,
+   :mod:`station.records.secret_register`): its own Số đến, Ngày đến, độ mật,
+   the issuing agency when it was read, and "Xử lý ngoài trạm";
+2. erases its pages — captured, corrected, thumbnails, turned copies — and its
+   PDF (each file overwritten, then removed), deletes its rows (overwritten
+   too: ``secure_delete``), and empties the database's write-ahead log;
+3. raises ``secret.detected`` with the độ mật only, and tells the screens,
+   which show the clerk what to do with the paper until the clerk has seen it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from station.common.clock import VIETNAM
+from station.common.hub import Hub
+from station.config.remote import Settings
+from station.records.secret_register import SecretEntry, SecretRegister
+from station.review.drafts import Review
+from station.store import Store
+
+log = logging.getLogger("scanstation.pipeline")
+
+
+class SecretDesk:
+    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+        self.store = store
+        self.review = review
+        self.settings = settings
+        self.hub = hub
+
+    @property
+    def connected(self) -> bool:
+        """Whether secret documents must be stopped here (not an independent LAN)."""
+        return self.settings.config.security.network == "connected"
+
+    def stop(self, doc_id: str, level: str, found_by: str) -> SecretEntry:
+        """Register, erase and announce a secret document (see the module)."""
+        doc = self.review.document(doc_id)
+        batch = self.store.batch(doc.batch_id)
+        arrival = datetime.fromisoformat(batch.created_at).astimezone(VIETNAM).date()
+        entry = SecretRegister(self.store).record(
+            level,
+            arrival,
+            batch_id=doc.batch_id,
+            found_by=found_by,
+            author=str(doc.metadata.get("OrganName") or ""),
+            label=doc.registration,
+            registered_at=datetime.now(VIETNAM),
+        )
+        page_ids = self.review.erase_document(doc_id)
+        self.store.erase_pages(page_ids)
+        self.store.scrub()
+        log.warning("a document marked %s was stopped and erased (secret no. %d)", level,
+                    entry.number)  # fmt: skip
+        self.store.events.add(
+            "secret.detected",
+            "warning",
+            f"Văn bản mật ({level}) đã dừng và xoá khỏi trạm; xử lý ngoài trạm",
+            f"A secret document ({level}) was stopped and erased from the station; "
+            "handled off the station",
+            {"level": level},
+        )
+        self.hub.publish("secret", batch=doc.batch_id, level=level, number=entry.number)
+        return entry
