@@ -30,9 +30,9 @@ from station.config.uplink import TelemetrySection, UplinkSection
 __all__ = [
     "DEFAULT_PATH",
     "DEFAULT_REGISTRATION",
+    "NETWORKS",
     "PAGE_SIZES_MM",
     "Config",
-    "NETWORKS",
     "IncomingSection",
     "OcrSection",
     "PinGroup",
