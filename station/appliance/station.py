@@ -499,6 +499,12 @@ class Station:
             "review": [
                 {"id": b.id, "created_at": b.created_at} for b in self.store.batches("review")
             ],
+            "network": config.security.network,
+            # stopped secret documents whose notice the clerk has not acknowledged
+            "secret_stopped": [
+                {"id": e.id, "number": e.number, "year": e.year, "level": e.level}
+                for e in SecretRegister(self.store).unseen()
+            ],
         }
 
     def outbox(self, limit: int = 200) -> list[dict[str, Any]]:

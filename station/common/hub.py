@@ -26,6 +26,7 @@ KINDS: dict[str, str] = {
     "storage": "the disk filled up, or has room again",
     "thread": "a loop of the station failed and runs again",
     "register": "the incoming register changed",
+    "secret": "a secret document was stopped and erased, or the clerk saw its notice",
 }
 
 

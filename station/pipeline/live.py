@@ -441,14 +441,14 @@ class Processor(Supervised):
             self.review.set_read(
                 doc_id, read.fields, pdf, finished.warnings(), read.readings_json()
             )
-        self._warn_duplicates(review_batch)
-        for capture_batch in self.review.capture_batches(review_batch):
-            self.store.advance_batch(capture_batch, "review")
         if self._stop_read_secrets(review_batch) and confirming:
             # a secret document is never sent: back to the clerk, who sees why
             log.warning("batch %s not confirmed: a secret document was stopped", review_batch)
             state.confirming = False
             confirming = False
+        self._warn_duplicates(review_batch)
+        for capture_batch in self.review.capture_batches(review_batch):
+            self.store.advance_batch(capture_batch, "review")
         if confirming and any(finished.problems for finished in results):
             # read again for the confirmation, a file fails its check: for the clerk
             log.warning("batch %s not confirmed: a PDF fails the Decree 30 check", review_batch)
@@ -458,7 +458,8 @@ class Processor(Supervised):
             self._finalize(review_batch)
             return
         self.hub.publish("batch", batch=review_batch, stage="review")
-        self.countdown.arm(review_batch)
+        if not self.secrets.stopped_in(review_batch):  # else the batch waits for the clerk
+            self.countdown.arm(review_batch)
 
     def _warn_duplicates(self, review_batch: str) -> None:
         """docs/decree30.md#duplicates: number + symbol + agency already in this batch or on file

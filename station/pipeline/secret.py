@@ -44,6 +44,11 @@ class SecretDesk:
         """Whether secret documents must be stopped here (not an independent LAN)."""
         return self.settings.config.security.network == "connected"
 
+    def stopped_in(self, batch_id: str) -> bool:
+        """Whether a secret document was stopped in this batch: it is not
+        confirmed by the countdown, the clerk confirms the rest."""
+        return bool(SecretRegister(self.store).of_batch(batch_id))
+
     def stop(self, doc_id: str, level: str, found_by: str) -> SecretEntry:
         """Register, erase and announce a secret document (see the module)."""
         doc = self.review.document(doc_id)

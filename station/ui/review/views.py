@@ -125,6 +125,8 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "as_text": as_text,
         "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
+        # a connected station stops a secret document: "Văn bản mật…" instead of a picker
+        "secret_stops": st.processor.secrets.connected,
         "undo": _undo(docs),
     }
 
@@ -284,6 +286,23 @@ def dismiss(doc_id: str) -> Any:
     doc = station().review.document(doc_id)
     station().dismiss_warning(doc_id, request.form.get("code", ""))
     return _done(_back(doc.batch_id))
+
+
+@blueprint.post("/doc/<doc_id>/secret")
+@group("edit")
+def secret(doc_id: str) -> Any:
+    """ "Văn bản mật": on a connected station the document is stopped and erased."""
+    doc = station().review.document(doc_id)
+    station().mark_secret(doc_id, request.form.get("level", ""))
+    return _done(_back(doc.batch_id))
+
+
+@blueprint.post("/secret/<int:entry_id>/seen")
+@group("edit")
+def secret_seen(entry_id: int) -> Any:
+    """The clerk has read the notice of a stopped secret document."""
+    station().secret_seen(entry_id)
+    return _done(security.local_target(request.form.get("next"), url_for("review.scan")))
 
 
 # ------------------------------------------------------------------ outbox

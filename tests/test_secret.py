@@ -1,0 +1,243 @@
+"""Secret documents on a connected station (docs/security.md#state-secrets): never
+kept, never sent; erased to the byte, registered apart, announced by level only."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+import re
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from station.appliance.station import Station
+from station.config import Config
+from station.config.remote import Settings
+from station.demo.samples import (
+    SAMPLE_DOCUMENTS,
+    blank_back,
+    render_document,
+    sample_label,
+    scan_effects,
+)
+from station.errors import InputError
+from station.records.register_export import Book, Period, to_csv
+from station.records.secret_register import LAYOUT, SecretRegister
+from station.store import Store
+from station.ui import Services, WebSettings, create_app
+from tests.helpers.wait import until
+
+#: a one-page công văn (the sample's second document) and a secret one after it
+PLAIN = SAMPLE_DOCUMENTS[1]
+SECRET = dataclasses.replace(
+    PLAIN,
+    number="31",
+    subject="V/v kết quả xác minh nguồn tin về tội phạm tại xã Quảng Phú",
+    registration=sample_label(126),
+    marks=("MẬT",),
+)
+
+
+def _stack(folder: Path, specs: list[dataclasses.replace]) -> Path:  # type: ignore[valid-type]
+    rng = random.Random(5)
+    folder.mkdir(parents=True, exist_ok=True)
+    sheets = []
+    for spec in specs:
+        for page in render_document(spec, 200):
+            sheets += [page, blank_back(page, rng)]
+    for number, sheet in enumerate(sheets, start=1):
+        buf = io.BytesIO()
+        scan_effects(sheet, rng, 200).save(buf, format="JPEG", quality=88, dpi=(200, 200))
+        (folder / f"scan_{number:04d}.jpg").write_bytes(buf.getvalue())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def two_documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _stack(tmp_path_factory.mktemp("two"), [PLAIN, SECRET])
+
+
+def _station(tmp_path: Path, scans: Path, network: str = "connected") -> Station:
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-secret", "data_dir": str(tmp_path / "data")},
+            "scanner": {"device": f"folder:{scans}"},
+            "security": {"network": network},
+        }
+    )
+    station = Station(Settings(config), Store(config.station.data_dir), connect=False)
+    station.start()
+    return station
+
+
+def _closed(station: Station) -> None:
+    station.stop()
+    station.store.close()
+
+
+@pytest.fixture
+def station(tmp_path: Path, two_documents: Path) -> Iterator[Station]:
+    st = _station(tmp_path, two_documents)
+    yield st
+    _closed(st)
+
+
+def _scanned(station: Station) -> str:
+    assert station.scan()
+    batch: str = until(lambda: station.last_batch, 60, 0.1)
+    until(lambda: station.store.batch(batch).state in ("review", "cancelled"), 300, 0.2)
+    until(lambda: not station.processor.batches[batch].reading, 300, 0.2)
+    return batch
+
+
+def _client(station: Station) -> FlaskClient:
+    web = WebSettings(data_dir=station.store.data_dir)
+    return create_app(web, Services(station=station)).test_client()
+
+
+def _token(client: FlaskClient, path: str = "/") -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    assert found is not None
+    return found.group(1)
+
+
+def _samples(path: Path, count: int = 6, size: int = 48) -> list[bytes]:
+    """Pieces of a file from all over it, long enough to be its own."""
+    data = path.read_bytes()
+    step = max(1, (len(data) - size) // count)
+    return [data[i : i + size] for i in range(64, len(data) - size, step)][:count]
+
+
+def _everything(data_dir: Path) -> bytes:
+    """Every byte under the data directory: the store, its WAL, the spool, the work folder."""
+    return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
+
+
+def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Station) -> None:
+    batch = _scanned(station)
+    docs = station.review.documents(batch)
+    assert [d.registration for d in docs] == [PLAIN.registration]  # the secret one is gone
+    entries = SecretRegister(station.store).of_batch(batch)
+    assert [(e.number, e.level, e.label, e.found_by) for e in entries] == [
+        (1, "Mật", SECRET.registration, "read")
+    ]
+    assert entries[0].handling == "Xử lý ngoài trạm"
+    # no trace of it: neither its captured pages nor anything made from them
+    assert len(station.store.pages(batch)) == 2  # the plain sheet's two sides
+    kept = {p.page_id for p in station.review.pages(batch)}
+    assert kept == {p.id for p in station.store.pages(batch)}
+    everything = _everything(station.store.data_dir)
+    assert "Quảng Phú".encode() not in everything
+    events = [e for e in station.store.events.since(0, 100) if e.type == "secret.detected"]
+    assert [e.detail for e in events] == [{"level": "Mật"}]
+    # the batch waits for the clerk, who is told what to do
+    assert station.processor.countdown_left(batch) is None
+    status = station.status()
+    assert status["network"] == "connected"
+    assert [(s["number"], s["level"]) for s in status["secret_stopped"]] == [(1, "Mật")]
+    client = _client(station)
+    page = client.get(f"/batch/{batch}").get_data(as_text=True)
+    assert "trạm đã dừng, không số hoá, không gửi" in page and "mạng LAN độc lập" in page
+    token = _token(client, f"/batch/{batch}")
+    seen = client.post(f"/secret/{entries[0].id}/seen",
+                       data={"csrf_token": token, "next": f"/batch/{batch}"})  # fmt: skip
+    assert seen.status_code == 302 and seen.headers["Location"].endswith(f"/batch/{batch}")
+    assert station.status()["secret_stopped"] == []
+    assert "trạm đã dừng" not in client.get(f"/batch/{batch}").get_data(as_text=True)
+
+
+def test_the_clerks_tap_erases_every_byte_of_the_document(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A document whose mark was not read (the clerk knows): "Văn bản mật" erases
+    its pages, thumbnails, PDF and rows so that no byte of them is left."""
+    unmarked = dataclasses.replace(SECRET, marks=())
+    scans = _stack(tmp_path_factory.mktemp("tap"), [PLAIN, unmarked])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[1]
+        assert doc.registration == SECRET.registration and doc.pdf
+        subject = str(doc.metadata["Subject"])
+        assert "Quảng Phú" in subject  # read: its text is in the store until the tap
+        work = station.review.work
+        files = [work / str(doc.pdf)]
+        for page in station.review.pages(batch)[2:]:  # the sheet's front and blank back
+            files += [work / str(page.clean), work / str(page.thumb)]
+            files += list((work / batch).glob(f"raw-{page.page_id}.jpg"))
+            files.append(station.store.page_path(station.store.page(page.page_id)))
+        assert len(files) == 9 and all(path.is_file() for path in files)
+        # pieces of each file that no other file holds (JPEG tables and blank
+        # stretches are alike in every scan): found now, gone after the tap
+        doomed = {path.resolve() for path in files}
+        others = b"".join(
+            p.read_bytes()
+            for p in sorted(station.store.data_dir.rglob("*"))
+            if p.is_file() and p.resolve() not in doomed
+        )
+        pieces = []
+        for path in files:
+            own = [piece for piece in _samples(path, 24) if piece not in others]
+            assert own, path
+            pieces += own
+        client = _client(station)
+        token = _token(client, f"/batch/{batch}")
+        page = client.get(f"/batch/{batch}").get_data(as_text=True)
+        assert "Văn bản mật…" in page and 'name="level" value="Tối mật"' in page
+        answer = client.post(f"/doc/{doc.doc_id}/secret",
+                             data={"csrf_token": token, "level": "Tối mật"})  # fmt: skip
+        assert answer.status_code == 302
+        until(lambda: len(station.review.documents(batch)) == 1, 30, 0.1)
+        assert not any(path.exists() for path in files)
+        everything = _everything(station.store.data_dir)
+        assert not [piece for piece in pieces if piece in everything]
+        for text in (subject, "Quảng Phú", "kết quả xác minh"):
+            assert text.encode() not in everything
+        entry = SecretRegister(station.store).of_batch(batch)[0]
+        assert (entry.level, entry.found_by, entry.author) == ("Tối mật", "clerk", "Sở Tư pháp")
+    finally:
+        _closed(station)
+
+
+def test_a_secret_document_alone_cancels_its_batch_and_the_register_exports(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    scans = _stack(tmp_path_factory.mktemp("alone"), [SECRET])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        assert station.store.batch(batch).state == "cancelled"
+        assert station.review.documents(batch) == [] and station.store.pages(batch) == []
+        register = SecretRegister(station.store)
+        today = date.today()
+        entries = register.entries(date(today.year, 1, 1), today)
+        csv = to_csv(Book(entries, [], Period.parse(f"{today:%Y}"), "VKS", layout=LAYOUT))
+        lines = csv.decode("utf-8-sig").splitlines()
+        assert lines[0] == "Ngày đến,Số đến,Độ mật,Tác giả,Nhãn số đến đã dán,Xử lý"
+        assert lines[1].startswith(f"{today:%d/%m/%Y},1,Mật,")
+        assert lines[1].endswith(f",{SECRET.registration},Xử lý ngoài trạm")
+        assert "Quảng Phú" not in csv.decode("utf-8-sig")
+    finally:
+        _closed(station)
+
+
+def test_an_independent_lan_station_keeps_the_mark_and_the_document(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    station = _station(tmp_path, two_documents, "independent_lan")
+    try:
+        batch = _scanned(station)
+        docs = station.review.documents(batch)
+        assert len(docs) == 2 and docs[1].metadata["Priority"] == "Mật"
+        assert SecretRegister(station.store).unseen() == []
+        station.mark_secret(docs[0].doc_id, "Tuyệt mật")
+        assert station.review.document(docs[0].doc_id).metadata["Priority"] == "Tuyệt mật, Khẩn"
+        with pytest.raises(InputError):
+            station.mark_secret(docs[0].doc_id, "Rất mật")
+        assert "Văn bản mật…" not in _client(station).get(f"/batch/{batch}").get_data(as_text=True)
+    finally:
+        _closed(station)
