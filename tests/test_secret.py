@@ -186,8 +186,8 @@ def test_the_clerks_tap_erases_every_byte_of_the_document(
             pieces += own
         client = _client(station)
         token = _token(client, f"/batch/{batch}")
-        page = client.get(f"/batch/{batch}").get_data(as_text=True)
-        assert "Văn bản mật…" in page and 'name="level" value="Tối mật"' in page
+        shown = client.get(f"/batch/{batch}").get_data(as_text=True)
+        assert "Văn bản mật…" in shown and 'name="level" value="Tối mật"' in shown
         answer = client.post(f"/doc/{doc.doc_id}/secret",
                              data={"csrf_token": token, "level": "Tối mật"})  # fmt: skip
         assert answer.status_code == 302
