@@ -241,3 +241,29 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
         assert "Văn bản mật…" not in _client(station).get(f"/batch/{batch}").get_data(as_text=True)
     finally:
         _closed(station)
+
+
+def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    from station.pipeline.offline import process_inputs
+
+    out = tmp_path / "out"
+    config = Config.model_validate({"station": {"id": "st-process"}})
+    inputs = sorted(two_documents.glob("*.jpg"))
+    found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+    plain, secret = found["documents"]
+    assert plain["secret"] is False and plain["metadata"]["Priority"] == "Khẩn"
+    assert secret == {
+        "doc_id": secret["doc_id"],
+        "secret": True,
+        "level": "Mật",
+        "pages": [{"input": "scan_0003.jpg", "index": 0}],
+        "pdf": None,
+    }
+    # its page, its blank back and its PDF are not in the output; the other document's are
+    assert sorted(p.name for p in (out / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
+    assert sorted(p.name for p in out.glob("*.pdf")) == [plain["pdf"]]
+    written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
+    assert "Quảng Phú".encode() not in written
+    assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]

@@ -13,7 +13,7 @@ the batch, two different labels on one page.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,3 +128,21 @@ def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
         elif counts[doc.registration] > 1:
             doc.warnings.append(warning("registration_repeated", label=doc.registration))
     return documents
+
+
+def sheets_of(doc_id: str, owners: Sequence[str | None]) -> list[int]:
+    """Where a document's pages are in a batch (``owners``: each page's
+    document, None for a page of none) with the pages of no document among and
+    right after them: its blank backs (which show the front through) and the
+    separator or page dropped after it. What goes with a document that must not
+    stay, a secret one."""
+    mine = [i for i, owner in enumerate(owners) if owner == doc_id]
+    if not mine:
+        return []
+    found = list(mine)
+    for i in range(mine[0], len(owners)):
+        if owners[i] is None:
+            found.append(i)
+        elif owners[i] != doc_id and i > mine[-1]:
+            break
+    return sorted(set(found))

@@ -35,6 +35,12 @@ def cmd_process(args: argparse.Namespace) -> int:
         )
 
     def document(doc: BatchDocument) -> None:
+        if doc.secret:
+            say(
+                f"  VĂN BẢN MẬT / SECRET ({doc.secret}): không ghi ảnh, không ghi PDF; xử lý "
+                "ngoài máy / no image and no PDF written; handle it off this machine"
+            )
+            return
         meta = doc.metadata
         number = f"{meta['CodeNumber']}/{meta['CodeNotation']}" if meta["CodeNumber"] else "?"
         say(
@@ -68,6 +74,9 @@ def cmd_process(args: argparse.Namespace) -> int:
         f"{len(batch['documents'])} văn bản / documents; {out / 'batch.json'}"
     )
     for doc in batch["documents"]:
+        if doc["secret"]:
+            say(f"  {doc['doc_id']}  {doc['level'].upper()}  {len(doc['pages'])} trang / pages")
+            continue
         label = doc["registration"] or "chưa có nhãn / no label"
         say(f"  {doc['doc_id']}  {label}  {len(doc['pages'])} trang / pages")
         for warning in doc["warnings"]:

@@ -72,13 +72,29 @@ class BatchDocument:
     pdf: str | None = None
     #: how each header field was read (docs/batch.md#readings)
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: its secrecy mark when it was withheld (docs/batch.md#secret-documents)
+    secret: str | None = None
+
+    def withhold(self, level: str) -> None:
+        """A secret document: nothing of it beyond its pages and its mark."""
+        self.secret = level
+        self.registration = None
+        self.pdf = None
+        self.metadata = {}
+        self.readings = {}
+        self.warnings = []
 
     def as_json(self) -> dict[str, Any]:
+        pages = [{"input": name, "index": index} for name, index in self.pages]
+        if self.secret:
+            return {"doc_id": self.doc_id, "secret": True, "level": self.secret, "pages": pages,
+                    "pdf": None}  # fmt: skip
         return {
             "doc_id": self.doc_id,
+            "secret": False,
             "registration": self.registration,
             "pdf": self.pdf,
-            "pages": [{"input": name, "index": index} for name, index in self.pages],
+            "pages": pages,
             "metadata": self.metadata,
             "readings": self.readings,
             "warnings": [w.as_json() for w in self.warnings],

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import page_info, split
+from station.barcodes.split import page_info, sheets_of, split
 from station.capture.imageio import EncodedFrame, read_frames
 from station.common import workers
-from station.common.fsutil import atomic_write
+from station.common.fsutil import atomic_write, erase
 from station.config import Config
 from station.errors import InputError
 from station.imaging import large_page
@@ -30,6 +30,7 @@ from station.pipeline.page import (
     clean_page,
     page_rules,
 )
+from station.records.secret_register import secrecy_level
 from station.store import Store, new_batch_id
 
 #: a page being cleaned: its input's name, its index there, the result to come,
@@ -94,6 +95,23 @@ def process_inputs(
         mode=0o644,
     )
     return found
+
+
+def _withhold_secrets(batch: Batch, pages_dir: Path, out: Path) -> None:
+    """A connected machine keeps no secret document (docs/security.md#state-secrets):
+    a document whose mark was read loses its page files (with the blank backs
+    and dropped pages after it) and its PDF, each overwritten then removed, and
+    ``batch.json`` lists it with its pages and its mark only."""
+    owners = [page.doc_id for page in batch.pages]
+    for doc in batch.documents:
+        level = secrecy_level(doc.metadata.get("Priority"))
+        if not level:
+            continue
+        for index in sheets_of(doc.doc_id, owners):
+            for path in pages_dir.glob(f"p{index + 1:04d}.*"):
+                erase(path)
+        erase(out / f"{doc.doc_id}.pdf")
+        doc.withhold(level)
 
 
 def _no_room(pending: list[Pending], frame: EncodedFrame, jobs: int, budget: int) -> bool:
@@ -185,11 +203,13 @@ def _make_pdfs(
         doc.readings = finished.read.readings_json()
         doc.pdf = f"{doc.doc_id}.pdf"
         doc.warnings.extend(Warning.from_json(w) for w in finished.warnings())
+    if config.security.network == "connected":
+        _withhold_secrets(batch, out / "pages", out)
     warnings = duplicate_warnings(batch.documents, batch.batch_id, store)
     for doc, found in zip(batch.documents, warnings, strict=True):
         if found is not None:
             doc.warnings.append(found)
-        if store is not None:
+        if store is not None and not doc.secret:
             store.add_document(doc.doc_id, batch.batch_id, doc.registration, doc.pdf,
                                doc.metadata)  # fmt: skip
         if on_document is not None:

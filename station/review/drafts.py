@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import PageInfo, page_info, split, warning
+from station.barcodes.split import PageInfo, page_info, sheets_of, split, warning
 from station.common.fsutil import erase
 from station.errors import InputError, NotFound
 from station.records.register import Register
@@ -505,18 +505,12 @@ class Review:
         copies) and its PDF overwritten and removed, its rows deleted. The pages
         of no document among and right after its pages go with it: blank sides
         (a blank back shows the front through), separators, and pages the clerk
-        deleted. Returns the ids of those pages,
-        whose captured files the store erases."""
+        deleted. Returns the ids of those pages, whose captured files the
+        store erases."""
         doc = self.document(doc_id)
         pages = self.pages(doc.batch_id)
-        mine = {p.page_id for p in doc.pages}
-        taken = [i for i, p in enumerate(pages) if p.page_id in mine]
-        if taken:
-            for page in pages[taken[0] :]:
-                if page.page_id in mine or not page.doc_id:
-                    mine.add(page.page_id)
-                elif page.position > pages[taken[-1]].position:
-                    break
+        # a page of no document (doc_id None): blank, separator, deleted by the clerk
+        mine = {pages[i].page_id for i in sheets_of(doc_id, [p.doc_id for p in pages])}
         folder = self.work / doc.batch_id
         names = re.compile(
             rf"^\.?(?:raw-|p|t)(?:{'|'.join(map(str, sorted(mine)))})(?:-r\d+)?\.jpg(?:\.tmp)?$"

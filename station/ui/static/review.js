@@ -337,6 +337,11 @@
     line.addEventListener("click", function () { line.remove(); });
     box.appendChild(line);
   });
+  // a secret document was stopped (or its notice seen): the notice is shown
+  // on every screen, unless the clerk has an edit not saved yet
+  source.addEventListener("secret", function () {
+    if (!document.querySelector('form[data-ajax="fields"].dirty')) { location.reload(); }
+  });
   source.addEventListener("outbox", function () {
     if (live && live.dataset.live === "outbox") { location.reload(); }
   });
