@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("pdf", "csv", "xlsx"), help="default: from the file's suffix"
     )
     p.add_argument("--out", required=True, metavar="F", help="file to write")
+    p.add_argument(
+        "--secret",
+        action="store_true",
+        help="the register of secret documents (sổ đăng ký văn bản mật đến) instead: the "
+        "documents a connected station stopped, with Số đến, Ngày đến, độ mật and agency only",
+    )
 
     p = add(
         "batches", capture.cmd_batches, "list batches in the store, or close an interrupted one"

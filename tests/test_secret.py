@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from flask.testing import FlaskClient
 
@@ -29,6 +30,7 @@ from station.records.register_export import Book, Period, to_csv
 from station.records.secret_register import LAYOUT, SecretRegister
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
+from tests.helpers.cli import scanstation
 from tests.helpers.wait import until
 
 #: a one-page công văn (the sample's second document) and a secret one after it
@@ -221,6 +223,31 @@ def test_a_secret_document_alone_cancels_its_batch_and_the_register_exports(
         assert lines[1].startswith(f"{today:%d/%m/%Y},1,Mật,")
         assert lines[1].endswith(f",{SECRET.registration},Xử lý ngoài trạm")
         assert "Quảng Phú" not in csv.decode("utf-8-sig")
+        # on the Sổ đến screen, and exported like it: the screen's buttons and
+        # scanstation register --secret
+        client = _client(station)
+        shown = client.get(f"/register?from={today:%Y}").get_data(as_text=True)
+        assert "Sổ đăng ký văn bản mật đến" in shown and "Xử lý ngoài trạm" in shown
+        exported = client.get(f"/register/export?format=csv&secret=1&from={today:%Y}")
+        assert exported.status_code == 200 and exported.data.decode("utf-8-sig") == csv.decode(
+            "utf-8-sig"
+        )
+        assert "so-van-ban-mat-den_" in exported.headers["Content-Disposition"]
+        config = tmp_path / "station.toml"
+        config.write_text(f'[station]\ndata_dir = "{tmp_path / "data"}"\nunit_name = "VKS"\n',
+                          encoding="utf-8")  # fmt: skip
+        for name in ("mat.pdf", "mat.xlsx"):
+            done = scanstation("register", "--config", str(config), "--secret",
+                               "--from", f"{today:%Y}", "--out", str(tmp_path / name))  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            assert "Sổ văn bản mật đến" in done.stdout and "1 văn bản" in done.stdout
+        pdf = pdfium.PdfDocument(str(tmp_path / "mat.pdf"))
+        try:
+            text = pdf[0].get_textpage().get_text_range()
+        finally:
+            pdf.close()
+        assert "SỔ ĐĂNG KÝ VĂN BẢN MẬT ĐẾN" in text and "Xử lý ngoài trạm" in text
+        assert "Sổ này ghi 1 văn bản mật đến" in text
     finally:
         _closed(station)
 

@@ -185,9 +185,11 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    """Export the incoming register of a day, a month, a year or any period."""
+    """Export the incoming register (or, with ``--secret``, the register of secret
+    documents) of a day, a month, a year or any period."""
     from station.records.register import Register
     from station.records.register_export import Book, Period, write
+    from station.records.secret_register import LAYOUT, SecretRegister
     from station.store import Store
 
     config = load_config(args)
@@ -205,16 +207,27 @@ def cmd_register(args: argparse.Namespace) -> int:
             f"không có kho dữ liệu của trạm tại {config.station.data_dir}",
         )
     with Store(config.station.data_dir) as store:
-        register = Register(store, config.incoming.holidays)
-        book = Book(
-            register.entries(period.start, period.end),
-            register.flags(period.start, period.end),
-            period,
-            config.station.unit_name,
-            config.incoming.keeper,
-        )
+        if args.secret:
+            book = Book(
+                SecretRegister(store).entries(period.start, period.end),
+                [],
+                period,
+                config.station.unit_name,
+                config.incoming.keeper,
+                layout=LAYOUT,
+            )
+        else:
+            register = Register(store, config.incoming.holidays)
+            book = Book(
+                register.entries(period.start, period.end),
+                register.flags(period.start, period.end),
+                period,
+                config.station.unit_name,
+                config.incoming.keeper,
+            )
     write(book, fmt, out)
-    say(f"Sổ đến / incoming register: {period.text()}, {len(book.entries)} văn bản → {out}")
+    which = "Sổ văn bản mật đến / secret register" if args.secret else "Sổ đến / incoming register"
+    say(f"{which}: {period.text()}, {len(book.entries)} văn bản → {out}")
     for flag in book.flags:
         say(f"  ! {flag.message_vi} / {flag.message_en}")
     return 0

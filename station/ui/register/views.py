@@ -23,6 +23,9 @@ from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.register import COLUMNS, EDITABLE, Entry, day_text
 from station.records.register_export import FORMATS, Book, Period, render
+from station.records.secret_register import COLUMNS as SECRET_COLUMNS
+from station.records.secret_register import LAYOUT as SECRET
+from station.records.secret_register import SecretRegister
 from station.ui.review.pin import group
 from station.ui.review.views import station, station_error
 
@@ -93,6 +96,8 @@ def book() -> str:
         later=_LATER,
         saved=request.args.get("saved", ""),
         day_text=day_text,
+        secret_entries=SecretRegister(station().store).entries(period.start, period.end),
+        secret_columns=SECRET_COLUMNS,
     )
 
 
@@ -121,8 +126,16 @@ def export() -> Response:
     if fmt not in FORMATS:
         raise InputError(f"format is one of {', '.join(FORMATS)}", "định dạng là pdf, csv, xlsx")
     period = _period()
-    data = render(_book(period), fmt)
-    name = f"so-den_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
+    if request.args.get("secret"):  # the register of secret documents
+        st = station()
+        config = st.settings.config
+        book = Book(SecretRegister(st.store).entries(period.start, period.end), [], period,
+                    config.station.unit_name, config.incoming.keeper, layout=SECRET)  # fmt: skip
+        prefix = "so-van-ban-mat-den"
+    else:
+        book, prefix = _book(period), "so-den"
+    data = render(book, fmt)
+    name = f"{prefix}_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
     return send_file(io.BytesIO(data), mimetype=_MEDIA[fmt], as_attachment=True, download_name=name)
 
 
