@@ -294,3 +294,86 @@ def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert "Quảng Phú".encode() not in written
     assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]
+
+
+@pytest.mark.slow
+def test_the_notice_and_the_secret_button_on_the_counters_screens(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """In Debian's chromium at 800×480 and 1280×800: "Văn bản mật…" opens the
+    three levels, each a finger's size; a tap stops the document and every
+    screen shows the red notice with what to do until **Đã hiểu**."""
+    from playwright.sync_api import expect
+
+    from station.ui.app import WebServer
+    from tests.helpers.broker import free_port
+    from tests.helpers.browser import artifacts, chromium, small_targets
+
+    scans = _stack(
+        tmp_path_factory.mktemp("screen"), [PLAIN, dataclasses.replace(SECRET, marks=())]
+    )
+    station = _station(tmp_path, scans)
+    web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=station.store.data_dir)
+    server = WebServer(create_app(web, Services(station=station)), web)
+    server.start()
+    shots = artifacts() / "secret"
+    shots.mkdir(exist_ok=True)
+    try:
+        batch = _scanned(station)
+        with chromium() as browser:
+            page = browser.new_page(viewport={"width": 800, "height": 480})
+            page.goto(f"{server.url}/batch/{batch}")
+            second = page.locator("article.doc").nth(1)
+            second.locator("details.secret-mark summary").click()
+            levels = second.locator("button.secret-level")
+            expect(levels).to_have_count(3)
+            assert small_targets(page, "details.secret-mark summary, button.secret-level") == []
+            page.screenshot(path=shots / "levels-800x480.png")
+            second.locator("button.secret-level", has_text="Tối mật").click()
+            notice = page.locator(".secret-stopped")
+            expect(notice).to_be_visible(timeout=30_000)
+            expect(notice).to_contain_text("Tối mật")
+            expect(notice).to_contain_text("xử lý văn bản trên giấy")
+            expect(page.locator("article.doc")).to_have_count(1)
+            page.screenshot(path=shots / "notice-800x480.png")
+            wide = browser.new_page(viewport={"width": 1280, "height": 800})
+            wide.goto(f"{server.url}/register?from={date.today():%Y}")
+            expect(wide.locator("#secret-register")).to_contain_text("Xử lý ngoài trạm")
+            expect(wide.locator(".secret-stopped")).to_be_visible()
+            wide.screenshot(path=shots / "register-1280x800.png", full_page=True)
+            page.goto(f"{server.url}/register?from={date.today():%Y}")
+            page.screenshot(path=shots / "register-800x480.png", full_page=True)
+            page.locator(".secret-stopped button").click()
+            expect(page.locator(".secret-stopped")).to_have_count(0)
+            expect(page.locator("#secret-register")).to_contain_text("Tối mật")
+            page.locator("#secret-register").scroll_into_view_if_needed()
+            page.screenshot(path=shots / "secret-register-800x480.png")
+    finally:
+        server.stop()
+        _closed(station)
+
+
+def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """Entered in the register, not yet erased, when the power went: the next
+    start erases the document before anything else."""
+    from datetime import datetime
+
+    station = _station(tmp_path, two_documents)
+    batch = _scanned(station)
+    plain = station.review.documents(batch)[0]
+    pdf = station.review.work / str(plain.pdf)
+    spool = [station.store.page_path(station.store.page(p.page_id)) for p in plain.pages]
+    assert pdf.is_file() and all(path.is_file() for path in spool)
+    SecretRegister(station.store).record(
+        "Mật", date.today(), batch_id=batch, doc_id=plain.doc_id, found_by="clerk",
+        registered_at=datetime.now(),
+    )  # fmt: skip
+    _closed(station)
+    again = _station(tmp_path, two_documents)
+    try:
+        assert again.review.documents(batch) == []
+        assert not pdf.exists() and not any(path.exists() for path in spool)
+    finally:
+        _closed(again)

@@ -207,7 +207,9 @@ class Station:
     def _resume(self) -> None:
         """After a restart or a power cut: every batch goes on where it stopped.
         A capture cut off (its pages are kept) has its pages cleaned and goes to
-        review; a batch cut off while being read or confirmed is taken up again."""
+        review; a batch cut off while being read or confirmed is taken up again.
+        A secret document's erasure cut off is finished first."""
+        self.processor.secrets.finish_interrupted()
         for batch in self.store.batches():
             if batch.state in ("interrupted", "captured") and self.store.pages(batch.id):
                 target = self.review.review_of(batch.id) or batch.id

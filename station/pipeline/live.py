@@ -401,17 +401,24 @@ class Processor(Supervised):
                 stopped = True
         return stopped
 
-    def _on_secret(self, doc_id: str, level: str, found_by: str) -> None:
-        """Stop a secret document; its batch waits for the clerk, who sees why."""
-        batch = self.review.document(doc_id).batch_id
-        captured = self.review.capture_batches(batch)
-        self.secrets.stop(doc_id, level, found_by)
-        self.countdown.stop(batch)
-        if not self.review.documents(batch):  # nothing else was in the batch
-            for capture_batch in captured:
-                self.store.advance_batch(capture_batch, "review")
-                self.store.set_batch_state(capture_batch, "cancelled")
-        self.hub.publish("batch", batch=batch, stage="review")
+    def _on_secret(
+        self, doc_id: str, level: str, found_by: str, done: threading.Event | None = None
+    ) -> None:
+        """Stop a secret document; its batch waits for the clerk, who sees why.
+        ``done`` is set once it is stopped (the clerk's screen waits for it)."""
+        try:
+            batch = self.review.document(doc_id).batch_id
+            captured = self.review.capture_batches(batch)
+            self.secrets.stop(doc_id, level, found_by)
+            self.countdown.stop(batch)
+            if not self.review.documents(batch):  # nothing else was in the batch
+                for capture_batch in captured:
+                    self.store.advance_batch(capture_batch, "review")
+                    self.store.set_batch_state(capture_batch, "cancelled")
+            self.hub.publish("batch", batch=batch, stage="review")
+        finally:
+            if done is not None:
+                done.set()
 
     def _job(self, doc: ReviewDoc) -> DocumentJob:
         folder = self.review.folder(doc.batch_id)
@@ -530,9 +537,13 @@ class Processor(Supervised):
 
     # ------------------------------------------------------------------ for the screens
 
-    def mark_secret(self, doc_id: str, level: str) -> None:
-        """The clerk's "Văn bản mật": the document is stopped on the batches thread."""
-        self.inbox.put(("secret", (doc_id, level, "clerk")))
+    def mark_secret(self, doc_id: str, level: str, wait_s: float = 30.0) -> bool:
+        """The clerk's "Văn bản mật": the document is stopped on the batches
+        thread; True once it is (within ``wait_s``), so the screen that follows
+        shows it gone."""
+        done = threading.Event()
+        self.inbox.put(("secret", (doc_id, level, "clerk", done)))
+        return done.wait(wait_s)
 
     def sign_held(self) -> None:
         self.inbox.put(("sign_held", ()))

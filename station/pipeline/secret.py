@@ -9,7 +9,9 @@ queued. :meth:`SecretDesk.stop`:
 
 1. enters it in the register of secret documents (Sổ đăng ký văn bản mật đến,
    :mod:`station.records.secret_register`): its own Số đến, Ngày đến, độ mật,
-   the issuing agency when it was read, and "Xử lý ngoài trạm";
+   the issuing agency when it was read, and "Xử lý ngoài trạm" (entered first:
+   a stop cut off by a power cut is finished at the next start,
+   :meth:`SecretDesk.finish_interrupted`);
 2. erases its pages — captured, corrected, thumbnails, turned copies — and its
    PDF (each file overwritten, then removed), deletes its rows (overwritten
    too: ``secure_delete``), and empties the database's write-ahead log;
@@ -44,6 +46,23 @@ class SecretDesk:
         """Whether secret documents must be stopped here (not an independent LAN)."""
         return self.settings.config.security.network == "connected"
 
+    def _erase(self, doc_id: str) -> None:
+        page_ids = self.review.erase_document(doc_id)
+        self.store.erase_pages(page_ids)
+        self.store.scrub()
+
+    def finish_interrupted(self) -> int:
+        """Stops that a crash or a power cut cut off — entered in the register,
+        not yet erased — are finished at start: the document is erased now.
+        Returns how many were."""
+        rows = self.store.query(
+            "SELECT s.doc_id FROM secret_register s JOIN review_docs d ON d.doc_id = s.doc_id"
+        )
+        for row in rows:
+            log.warning("a secret document's erasure was cut off: erased now")
+            self._erase(row["doc_id"])
+        return len(rows)
+
     def stopped_in(self, batch_id: str) -> bool:
         """Whether a secret document was stopped in this batch: it is not
         confirmed by the countdown, the clerk confirms the rest."""
@@ -58,14 +77,13 @@ class SecretDesk:
             level,
             arrival,
             batch_id=doc.batch_id,
+            doc_id=doc_id,
             found_by=found_by,
             author=str(doc.metadata.get("OrganName") or ""),
             label=doc.registration,
             registered_at=datetime.now(VIETNAM),
         )
-        page_ids = self.review.erase_document(doc_id)
-        self.store.erase_pages(page_ids)
-        self.store.scrub()
+        self._erase(doc_id)
         log.warning("a document marked %s was stopped and erased (secret no. %d)", level,
                     entry.number)  # fmt: skip
         self.store.events.add(

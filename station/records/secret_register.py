@@ -111,6 +111,7 @@ class SecretRegister:
         arrival: date,
         *,
         batch_id: str,
+        doc_id: str,
         found_by: str,
         author: str = "",
         label: str | None = None,
@@ -131,12 +132,12 @@ class SecretRegister:
             ).fetchone()[0]
             cursor = db.execute(
                 "INSERT INTO secret_register (year, number, arrival_date, registered_at, level,"
-                " author, label, batch_id, found_by, handling) VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?)",
+                " author, label, batch_id, doc_id, found_by, handling) VALUES (?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?, ?, ?)",
                 (
                     arrival.year, number, arrival.isoformat(),
                     registered_at.isoformat(timespec="seconds"), level, author.strip()[:300],
-                    label, batch_id, found_by, OFF_STATION,
+                    label, batch_id, doc_id, found_by, OFF_STATION,
                 ),
             )  # fmt: skip
             row_id = cursor.lastrowid

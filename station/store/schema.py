@@ -197,6 +197,7 @@ SCHEMA: list[str] = [
         author        TEXT NOT NULL DEFAULT '',
         label         TEXT,
         batch_id      TEXT NOT NULL,
+        doc_id        TEXT NOT NULL,
         found_by      TEXT NOT NULL,
         handling      TEXT NOT NULL,
         seen_at       TEXT,
