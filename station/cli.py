@@ -202,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
     central.add_identity_arguments(p)
     p.add_argument("--out", required=True, metavar="DIR", help="where documents are stored")
     p.add_argument("--share-group", metavar="G", help="shared subscription group ($share/G/…)")
+    p.add_argument(
+        "--topic-root",
+        default="scanstation/v1",
+        metavar="R",
+        help="the topic root to take documents under (default scanstation/v1); on an "
+        "independent LAN the receiver of secret documents takes the stations' [security] "
+        "secret_topic_root",
+    )
     central.add_limit_arguments(p)
 
     p = add(

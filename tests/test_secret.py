@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -68,7 +69,9 @@ def _station(tmp_path: Path, scans: Path, network: str = "connected") -> Station
         {
             "station": {"id": "st-secret", "data_dir": str(tmp_path / "data")},
             "scanner": {"device": f"folder:{scans}"},
-            "security": {"network": network},
+            "security": {"network": network}
+            if network == "connected"
+            else {"network": network, "secret_topic_root": "vks-mat/v1"},
         }
     )
     station = Station(Settings(config), Store(config.station.data_dir), connect=False)
@@ -377,3 +380,70 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
         assert not pdf.exists() and not any(path.exists() for path in spool)
     finally:
         _closed(again)
+
+
+def test_a_connected_station_refuses_a_receiver_of_secret_documents() -> None:
+    from station.config import parse
+    from station.errors import ConfigError
+
+    for text, key in (
+        ('[security]\nsecret_topic_root = "vks-mat/v1"\n', "security.secret_topic_root"),
+        ('[security]\nsecret_broker = "mqtts://10.0.0.5:8883"\n', "security.secret_broker"),
+        ('[security]\nnetwork = "independent_lan"\n', "security.secret_topic_root"),
+        ('[security]\nnetwork = "independent_lan"\nsecret_topic_root = "scanstation/v1/mat"\n',
+         "security.secret_topic_root"),
+        ('[uplink]\ntopic_mode = "emqx"\n[security]\nnetwork = "independent_lan"\n'
+         'secret_topic_root = "vks-mat/v1"\n', "uplink.topic_mode"),
+    ):  # fmt: skip
+        with pytest.raises(ConfigError) as refused:
+            parse(text)
+        assert f"'{key}'" in refused.value.message_en, refused.value.message_en
+    lan = parse('[security]\nnetwork = "independent_lan"\nsecret_topic_root = "vks-mat/v1"\n')
+    assert lan.security.secret_broker is None
+
+
+def test_an_independent_lan_delivers_secret_documents_to_their_own_receiver_only(
+    broker: Any, tmp_path: Path
+) -> None:
+    """Two receivers on the LAN's broker: the ordinary one (scanstation/v1,
+    whose documents may go on to the DMS) never sees a secret document; the
+    receiver of secret documents (its own root) gets it, and its receipt only
+    counts for the documents sent there."""
+    from station.central.receiver import Receiver
+    from station.uplink.link import StationLink
+    from station.wire.mqtt import Connection
+
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-lan", "data_dir": str(tmp_path / "data")},
+            "uplink": {"broker": broker.url, "keepalive_s": 5},
+            "security": {"network": "independent_lan", "secret_topic_root": "vks-mat/v1"},
+        }
+    )
+    store = Store(config.station.data_dir)
+    outs = {"main": tmp_path / "main", "mat": tmp_path / "mat"}
+    receivers = []
+    for name, base in (("main", "scanstation/v1"), ("mat", "vks-mat/v1")):
+        conn = Connection(broker.url, f"central-{name}", clean_start=True)
+        Receiver(conn, outs[name], base=base)
+        conn.start()
+        assert conn.connected.wait(10)
+        receivers.append(conn)
+    meta = {"Registration": "DEN-2026-000001", "created_at": "2026-11-24T10:00:00Z"}
+    for doc_id, route in (("plain-1", ""), ("mat-1", "secret")):
+        path = tmp_path / f"{doc_id}.pdf"
+        path.write_bytes(b"%PDF-1.7 " + doc_id.encode() * 3000)
+        store.outbox.enqueue(doc_id, path, meta, 4096, route=route)
+    link = StationLink.build(store, Settings(config), response_timeout_s=10)
+    link.start()
+    try:
+        until(lambda: store.outbox.item("plain-1").state == "received", 60, 0.1)
+        until(lambda: store.outbox.item("mat-1").state == "received", 60, 0.1)
+        found = {name: sorted(p.name for p in out.rglob("*.pdf")) for name, out in outs.items()}
+        assert found == {"main": ["plain-1.pdf"], "mat": ["mat-1.pdf"]}
+        assert store.outbox.item("mat-1").route == "secret"
+    finally:
+        link.stop()
+        for conn in receivers:
+            conn.stop()
+        store.close()

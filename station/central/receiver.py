@@ -63,8 +63,12 @@ class Receiver:
         out: Path,
         share_group: str = "",
         limits: ReceiverLimits | None = None,
+        base: str = topics.VERSION,
     ) -> None:
         self.out = out
+        #: the topic root it takes documents under: the stations' own, or an
+        #: independent LAN's root of secret documents (docs/mqtt.md#another-topic-root)
+        self.base = base
         self.transfer = out / ".transfer"
         self.transfer.mkdir(parents=True, exist_ok=True)
         self.conn = connection
@@ -75,8 +79,8 @@ class Receiver:
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
         connection.on_message = self._on_message
-        connection.subscribe(topics.shared(share_group, topics.RECEIVER_FILES))
-        connection.subscribe(topics.shared(share_group, topics.RECEIVER_DOCS))
+        connection.subscribe(topics.shared(share_group, topics.receiver_files(base)))
+        connection.subscribe(topics.shared(share_group, topics.receiver_docs(base)))
 
     # ------------------------------------------------------------------ threads
 
@@ -109,12 +113,11 @@ class Receiver:
     def _on_message(self, topic: str, payload: bytes) -> None:
         """On the network thread: hand the message to its station's worker."""
         self._start_sweeper()
-        parts = topic.split("/", 3)
-        if len(parts) < 4 or not topics.STATION_ID.fullmatch(parts[2]):
+        station_id = topics.station_of(topic, self.base)
+        if station_id is None:
             log.warning("ignored a message on an unknown topic: %r", topic[:200])
             return
-        station_id = parts[2]
-        command = topics.parse_file_topic(topic)
+        command = topics.parse_file_topic(topic, self.base)
         if command is None:
             # doc messages have no answer to say "later": they always queue
             # (a doc larger than MAX_JSON is ignored anyway)
@@ -131,12 +134,12 @@ class Receiver:
     def handle(self, topic: str, payload: bytes) -> None:
         """Handle one message now (on the station's worker)."""
         try:
-            command = topics.parse_file_topic(topic)
+            command = topics.parse_file_topic(topic, self.base)
             if command is not None:
                 with self.transfers.lock(command.station_id):
                     self._file(command, payload, topic)
                 return
-            named = topics.parse_doc_topic(topic)
+            named = topics.parse_doc_topic(topic, self.base)
             if named is not None:
                 with self.transfers.lock(named[0]):
                     self._doc(named[0], named[1], payload)
@@ -150,7 +153,9 @@ class Receiver:
     ) -> None:
         body = {"vsn": "0.1", "topic": topic, "reason_code": code, "reason_description": why}
         body.update(extra)
-        self.conn.publish(topics.file_response(station_id), json.dumps(body).encode(), qos=1)
+        self.conn.publish(
+            topics.file_response(station_id, self.base), json.dumps(body).encode(), qos=1
+        )
 
     def _dir(self, command: topics.FileCommand) -> Path:
         return self.transfers.folder(command.station_id, command.file_id)
@@ -309,7 +314,10 @@ class Receiver:
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         self.conn.publish(
-            topics.receipt(station_id, doc_id), json.dumps(body).encode(), qos=1, retain=True
+            topics.receipt(station_id, doc_id, self.base),
+            json.dumps(body).encode(),
+            qos=1,
+            retain=True,
         )
         # the segments are no longer needed
         file_id = record.get("file_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -109,11 +110,17 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         idle_s=float(args.idle_minutes) * 60,
         queue_bytes=int(args.queue_mib) * 2**20,
     )
-    receiver = Receiver(conn, out, share_group=args.share_group or "", limits=limits)
+    base = str(args.topic_root).strip("/")
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*(/[a-z0-9][a-z0-9-]*)*", base):
+        raise UsageError(
+            f"--topic-root {args.topic_root!r}: lowercase letters, digits, '-' and '/'",
+            f"--topic-root {args.topic_root!r}: chữ thường, chữ số, '-' và '/'",
+        )
+    receiver = Receiver(conn, out, share_group=args.share_group or "", limits=limits, base=base)
     stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
     group = f", nhóm / group {args.share_group}" if args.share_group else ""
-    say(f"Bộ nhận / receiver {client_id}: {args.broker} -> {out}{group}")
+    say(f"Bộ nhận / receiver {client_id}: {args.broker} {base}/… -> {out}{group}")
     say(
         f"Giới hạn mỗi trạm / per station: {limits.max_files} tệp / files, "
         f"{args.max_mib} MiB, {args.idle_minutes:g} phút chờ / idle minutes"

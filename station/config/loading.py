@@ -143,8 +143,8 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
 def _describe(err: Any, lines: dict[tuple[str, ...], int], source: str) -> str:
     raw_loc = tuple(err["loc"])
     ctx_key = (err.get("ctx") or {}).get("key")
-    if ctx_key:  # a check across fields names the key it is about
-        raw_loc += (ctx_key,)
+    if ctx_key:  # a check across fields (or sections: "uplink.topic_mode") names its key
+        raw_loc += tuple(str(ctx_key).split("."))
     loc = tuple(str(p) for p in raw_loc)
     key = ".".join(loc) if loc else "(top level)"
     line = None

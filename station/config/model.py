@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from station.config.base import (
     Strict,
@@ -28,6 +29,17 @@ class Config(Strict):
     signing: SigningSection = Field(default_factory=SigningSection)
     incoming: IncomingSection = Field(default_factory=IncomingSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
+
+    @model_validator(mode="after")
+    def _secret_route(self) -> Config:
+        if self.security.secret_topic_root and self.uplink.topic_mode != "station":
+            raise PydanticCustomError(
+                "config_key",
+                "secret documents go under their own topic root ([security] "
+                "secret_topic_root): topic_mode must be station",
+                {"key": "uplink.topic_mode"},
+            )
+        return self
 
     def profile(self, name: str | None = None) -> Profile:
         key = name or self.scanner.default_profile

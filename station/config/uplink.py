@@ -51,18 +51,23 @@ class UplinkSection(Strict):
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in {"mqtt", "mqtts", "ws", "wss"}:
-            raise ValueError("the URL must start with mqtts://, mqtt://, wss:// or ws://")
-        if not parts.hostname:
-            raise ValueError("the URL has no host")
-        try:
-            _ = parts.port
-        except ValueError as exc:
-            raise ValueError("the port is not a number from 1 to 65535") from exc
-        if parts.username or parts.password:
-            raise ValueError("no user or password in the URL: use username and password_file")
-        return value
+        return broker_url(value)
+
+
+def broker_url(value: str) -> str:
+    """A broker URL as ``[uplink] broker`` takes it, or a ValueError saying why not."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"mqtt", "mqtts", "ws", "wss"}:
+        raise ValueError("the URL must start with mqtts://, mqtt://, wss:// or ws://")
+    if not parts.hostname:
+        raise ValueError("the URL has no host")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("the port is not a number from 1 to 65535") from exc
+    if parts.username or parts.password:
+        raise ValueError("no user or password in the URL: use username and password_file")
+    return value
 
 
 #: the counter's actions that ``[ui] require_pin_for`` can put behind the PIN

@@ -26,6 +26,11 @@ from station.store.connection import Connection, now_iso
 OUTBOX_STATES = ("held", "queued", "sent", "announced", "received", "deleted")
 
 
+#: the outbox's routes: "" the stations' topic root, "secret" an independent
+#: LAN's root of secret documents (docs/security.md#an-independent-lan-station)
+ROUTES = ("", "secret")
+
+
 def new_file_id() -> str:
     """A file id that is never reused: time-sortable, with 96 random bits."""
     return f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(12)}"
@@ -45,6 +50,9 @@ class OutboxItem:
     status: str | None
     received_at: str | None
     created_at: str
+    #: "" or "secret": a secret document of an independent LAN, delivered under
+    #: its own topic root ([security] secret_topic_root) and nowhere else
+    route: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OutboxItem:
@@ -61,6 +69,7 @@ class OutboxItem:
             status=row["status"],
             received_at=row["received_at"],
             created_at=row["created_at"],
+            route=row["route"],
         )
 
 
@@ -78,16 +87,20 @@ class Outbox:
         segment_size: int,
         *,
         held: bool = False,
+        route: str = "",
     ) -> OutboxItem:
         """Queue a document's file for delivery (again: nothing changes); ``held``
-        keeps it back until :meth:`release` (a signature still missing)."""
+        keeps it back until :meth:`release` (a signature still missing);
+        ``route`` "secret" sends it under the secret topic root only."""
+        if route not in ROUTES:
+            raise ValueError(f"unknown outbox route {route!r}")
         checksum = sha256_file(path)
         now = now_iso()
         file_id = new_file_id()
         with self._db.transaction() as db:
             db.execute(
                 "INSERT INTO outbox (doc_id, file_id, path, size, sha256, metadata, segment_size,"
-                " state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " state, created_at, updated_at, route) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(doc_id) DO NOTHING",
                 (
                     doc_id,
@@ -100,6 +113,7 @@ class Outbox:
                     "held" if held else "queued",
                     now,
                     now,
+                    route,
                 ),
             )
             db.execute(
@@ -130,14 +144,17 @@ class Outbox:
             raise NotFound(f"no document {doc_id} in the outbox", f"Không có văn bản {doc_id}")
         return OutboxItem.from_row(rows[0])
 
-    def items(self, states: tuple[str, ...] = ("queued", "sent")) -> list[OutboxItem]:
-        """Documents in the given states, oldest first."""
+    def items(
+        self, states: tuple[str, ...] = ("queued", "sent"), route: str | None = None
+    ) -> list[OutboxItem]:
+        """Documents in the given states (on one ``route``, or any), oldest first."""
         marks = ",".join("?" * len(states))
         rows = self._db.query(
             f"SELECT * FROM outbox WHERE state IN ({marks}) ORDER BY created_at, doc_id",  # noqa: S608
             states,
         )
-        return [OutboxItem.from_row(r) for r in rows]
+        found = [OutboxItem.from_row(r) for r in rows]
+        return found if route is None else [item for item in found if item.route == route]
 
     def set_state(self, doc_id: str, state: str) -> None:
         """Move a document forward to ``state``; never back (a receipt can

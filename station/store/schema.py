@@ -185,7 +185,8 @@ SCHEMA: list[str] = [
     """,
     # version 9: the register of secret documents (Sổ đăng ký văn bản mật đến,
     # station/records/secret_register.py): a minimal entry for each document a
-    # connected station stopped; no subject, no image
+    # connected station stopped, no subject, no image; and the outbox's route
+    # ('' or 'secret': an independent LAN's secret documents, their own topic root)
     """
     CREATE TABLE secret_register (
         id            INTEGER PRIMARY KEY,
@@ -205,6 +206,7 @@ SCHEMA: list[str] = [
     );
     CREATE INDEX secret_register_by_arrival ON secret_register (arrival_date);
     CREATE INDEX secret_register_by_batch ON secret_register (batch_id);
+    ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
     """,
 ]
 

@@ -68,11 +68,17 @@ class Uplink:
         response_timeout_s: float = 30.0,
         retention: timedelta | None = None,
         announce_again_s: float = ANNOUNCE_AGAIN_S,
+        base: str = topics.VERSION,
+        route: str = "",
     ) -> None:
         self.store = store
         self.conn = connection
         self.station_id = station_id
-        self.files = topics.FileTopics(station_id, mode, station_id)
+        #: the outbox route this sender delivers, under its topic root: the
+        #: stations' own, or an independent LAN's root of secret documents
+        self.route = route
+        self.base = base
+        self.files = topics.FileTopics(station_id, mode, station_id, base)
         self.window = max(1, window)
         self.timeout = response_timeout_s
         #: local copies are deleted this long after their receipt (None: kept)
@@ -89,10 +95,11 @@ class Uplink:
         #: segments published, for the benchmark and the fault tests
         self.segments_sent = 0
         connection.subscribe(self.files.response, self._on_message)
-        connection.subscribe(topics.receipt(station_id, "+"), self._on_message)
+        connection.subscribe(topics.receipt(station_id, "+", base), self._on_message)
         connection.on_disconnected.append(self._abandon)
         file_root = self.files.init("x").rsplit("/", 2)[0] + "/"
-        connection.not_replayed = lambda topic: topic.startswith(file_root)
+        others = connection.not_replayed  # another sender's on the same connection
+        connection.not_replayed = lambda topic: topic.startswith(file_root) or others(topic)
 
     # ------------------------------------------------------------------ loop
 
@@ -103,7 +110,7 @@ class Uplink:
                 self.purge(self.retention)
             if not self.conn.connected.wait(timeout=1.0):
                 continue
-            items = self.store.outbox.items(("queued", "sent")) + self._unanswered()
+            items = self.store.outbox.items(("queued", "sent"), self.route) + self._unanswered()
             if not items:
                 self.wake.wait(timeout=1.0)
                 self.wake.clear()
@@ -119,7 +126,7 @@ class Uplink:
         session was lost with the broker): announcing again is harmless, it
         answers the same receipt, and no document waits for ever."""
         now = time.monotonic()
-        announced = self.store.outbox.items(("announced",))
+        announced = self.store.outbox.items(("announced",), self.route)
         waiting = {item.doc_id for item in announced}
         for doc_id in list(self._announced):
             if doc_id not in waiting:
@@ -145,7 +152,7 @@ class Uplink:
                 "sha256": item.sha256,
             }
             info = self.conn.publish(
-                topics.doc(self.station_id, item.doc_id),
+                topics.doc(self.station_id, item.doc_id, self.base),
                 json.dumps(body, ensure_ascii=False).encode(),
                 qos=1,
             )
@@ -284,7 +291,9 @@ class Uplink:
         try:
             if topic == self.files.response:
                 self._response(payload)
-            elif topic.startswith(topics.doc(self.station_id, "")) and topic.endswith("/receipt"):
+            elif topic.startswith(topics.doc(self.station_id, "", self.base)) and topic.endswith(
+                "/receipt"
+            ):
                 self._receipt(topic, payload)
             else:
                 log.warning("ignored a message on %r", topic[:200])
@@ -320,6 +329,10 @@ class Uplink:
         except NotFound:
             log.info("ignored a receipt for a document not in the outbox: %r", doc_id[:80])
             return
+        if item.route != self.route:  # acknowledged under another root: not where it went
+            log.warning("ignored a receipt for %s under %s: it was not sent there", doc_id,
+                        self.base)  # fmt: skip
+            return
         if body["status"] == "01" and body.get("sha256") != item.sha256:
             log.warning("ignored a receipt for %s with another checksum", doc_id)
             return
@@ -333,7 +346,7 @@ class Uplink:
         """Delete local copies received longer ago than ``retention``."""
         now = datetime.now(UTC)
         gone = []
-        for item in self.store.outbox.items(("received",)):
+        for item in self.store.outbox.items(("received",), self.route):
             if item.received_at is None:
                 continue
             if datetime.fromisoformat(item.received_at) + retention <= now:

@@ -40,10 +40,13 @@ CANCEL = 0x83  # implementation specific error: give this file id up
 RETRY_LATER = 0x97  # quota exceeded: wait, then send again
 
 
-def root(station_id: str) -> str:
+def root(station_id: str, base: str = VERSION) -> str:
+    """A station's subtree: under ``VERSION``, or for its file transfers and
+    documents under another ``base`` (an independent LAN's secret documents,
+    ``[security] secret_topic_root``, docs/mqtt.md#another-topic-root)."""
     if not STATION_ID.fullmatch(station_id):
         raise ValueError(f"not a station id: {station_id!r}")
-    return f"{VERSION}/{station_id}"
+    return f"{base}/{station_id}"
 
 
 def state(station_id: str) -> str:
@@ -58,12 +61,12 @@ def event(station_id: str) -> str:
     return f"{root(station_id)}/event"
 
 
-def doc(station_id: str, doc_id: str) -> str:
-    return f"{root(station_id)}/doc/{doc_id}"
+def doc(station_id: str, doc_id: str, base: str = VERSION) -> str:
+    return f"{root(station_id, base)}/doc/{doc_id}"
 
 
-def receipt(station_id: str, doc_id: str) -> str:
-    return f"{doc(station_id, doc_id)}/receipt"
+def receipt(station_id: str, doc_id: str, base: str = VERSION) -> str:
+    return f"{doc(station_id, doc_id, base)}/receipt"
 
 
 def cmd(station_id: str, name: str) -> str:
@@ -82,10 +85,11 @@ class FileTopics:
     station_id: str
     mode: str = "station"
     client_id: str = ""
+    base: str = VERSION
 
     @property
     def _base(self) -> str:
-        return "$file-async" if self.mode == "emqx" else f"{root(self.station_id)}/file"
+        return "$file-async" if self.mode == "emqx" else f"{root(self.station_id, self.base)}/file"
 
     def init(self, file_id: str) -> str:
         return f"{self._base}/{file_id}/init"
@@ -103,16 +107,33 @@ class FileTopics:
     def response(self) -> str:
         if self.mode == "emqx":
             return f"$file-response/{self.client_id or self.station_id}"
-        return f"{root(self.station_id)}/file-response"
+        return f"{root(self.station_id, self.base)}/file-response"
 
 
-def file_response(station_id: str) -> str:
-    return FileTopics(station_id).response
+def file_response(station_id: str, base: str = VERSION) -> str:
+    return FileTopics(station_id, base=base).response
 
 
-# what the central receiver subscribes to (optionally in a shared group)
-RECEIVER_FILES = f"{VERSION}/+/file/#"
-RECEIVER_DOCS = f"{VERSION}/+/doc/+"
+def receiver_files(base: str = VERSION) -> str:
+    """What the central receiver subscribes to for the files (optionally shared)."""
+    return f"{base}/+/file/#"
+
+
+def receiver_docs(base: str = VERSION) -> str:
+    return f"{base}/+/doc/+"
+
+
+RECEIVER_FILES = receiver_files()
+RECEIVER_DOCS = receiver_docs()
+
+
+def station_of(topic: str, base: str = VERSION) -> str | None:
+    """The station id of a topic under ``base``, or None."""
+    depth = base.count("/") + 1
+    parts = topic.split("/")
+    if len(parts) <= depth + 1 or "/".join(parts[:depth]) != base:
+        return None
+    return parts[depth] if STATION_ID.fullmatch(parts[depth]) else None
 
 
 def shared(group: str, topic_filter: str) -> str:
@@ -131,12 +152,13 @@ class FileCommand:
     sha256: str = ""
 
 
-def parse_file_topic(topic: str) -> FileCommand | None:
-    """The command a topic names, or None for anything malformed."""
+def parse_file_topic(topic: str, base: str = VERSION) -> FileCommand | None:
+    """The command a topic under ``base`` names, or None for anything malformed."""
+    depth = base.count("/") + 1
     parts = topic.split("/")
-    if len(parts) < 5 or "/".join(parts[:2]) != VERSION or parts[3] != "file":
+    if len(parts) < depth + 3 or "/".join(parts[:depth]) != base or parts[depth + 1] != "file":
         return None
-    station_id, file_id, rest = parts[2], parts[4], parts[5:]
+    station_id, file_id, rest = parts[depth], parts[depth + 2], parts[depth + 3 :]
     if not STATION_ID.fullmatch(station_id) or not SAFE_ID.fullmatch(file_id):
         return None
     if rest == ["init"]:
@@ -150,11 +172,12 @@ def parse_file_topic(topic: str) -> FileCommand | None:
     return None
 
 
-def parse_doc_topic(topic: str) -> tuple[str, str] | None:
-    """(station_id, doc_id) of a ``doc/{doc_id}`` topic, or None."""
+def parse_doc_topic(topic: str, base: str = VERSION) -> tuple[str, str] | None:
+    """(station_id, doc_id) of a ``doc/{doc_id}`` topic under ``base``, or None."""
+    depth = base.count("/") + 1
     parts = topic.split("/")
-    if len(parts) != 5 or "/".join(parts[:2]) != VERSION or parts[3] != "doc":
+    if len(parts) != depth + 3 or "/".join(parts[:depth]) != base or parts[depth + 1] != "doc":
         return None
-    if not STATION_ID.fullmatch(parts[2]) or not SAFE_ID.fullmatch(parts[4]):
+    if not STATION_ID.fullmatch(parts[depth]) or not SAFE_ID.fullmatch(parts[depth + 2]):
         return None
-    return parts[2], parts[4]
+    return parts[depth], parts[depth + 2]
