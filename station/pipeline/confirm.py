@@ -95,14 +95,14 @@ class Confirmation:
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             # an independent LAN's secret document goes to its own receiver only
-            secret = secrecy_level(doc.metadata.get("Priority")) is not None
+            marked = secrecy_level(doc.metadata.get("Priority")) is not None
             self.store.outbox.enqueue(
                 doc.doc_id,
                 pdf,
                 {**values, "created_at": created},
                 config.uplink.segment_size,
                 held=held,
-                route="secret" if secret else "",
+                route="secret" if marked else "",
             )
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "done")
