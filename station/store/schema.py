@@ -206,6 +206,11 @@ SCHEMA: list[str] = [
     CREATE INDEX secret_register_by_arrival ON secret_register (arrival_date);
     CREATE INDEX secret_register_by_batch ON secret_register (batch_id);
     """,
+    # version 10: when the retention removed a batch's files (station/store/retention.py);
+    # its rows stay for the register and the statistics
+    """
+    ALTER TABLE batches ADD COLUMN files_removed_at TEXT;
+    """,
 ]
 
 #: the version a database has once every migration ran
