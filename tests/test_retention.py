@@ -241,7 +241,7 @@ def test_retention_zero_and_the_grace_of_cancelled_batches(store: Store) -> None
 # --------------------------------------------------------------------------- a running station
 
 STATION_ID = "st-keep"
-BATCHES = 12
+BATCHES = 10
 
 
 def _received(out: Path) -> list[str]:
@@ -341,6 +341,12 @@ def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
         assert sorted(e.registration for e in entries) == [
             registration(n) for n in range(1, BATCHES + 1)
         ]
+        period = {"from": f"{today - timedelta(days=1)}", "to": f"{today + timedelta(days=1)}"}
+        book = client.get("/register", query_string=period)
+        assert book.status_code == 200
+        assert all(registration(n) in book.get_data(as_text=True) for n in range(1, BATCHES + 1))
+        outbox = client.get("/outbox")
+        assert outbox.status_code == 200 and registration(1) in outbox.get_data(as_text=True)
         # a cleared batch's page says where its pages were; its files are gone, not an error
         batch = batches[0].id
         html = client.get(f"/batch/{batch}").get_data(as_text=True)

@@ -250,7 +250,7 @@ class Station:
         such a batch shows where its pages were."""
         while not self.stop_event.is_set():
             periods = self.retention_periods()
-            for removal in self.retention.run(periods):
+            for removal in self.retention.run(periods, stop=self.stop_event):
                 self.hub.publish("batch", batch=removal.batch_id, stage="removed")
             self.stop_event.wait(interval(periods))
 

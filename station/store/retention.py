@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -178,10 +179,15 @@ class Retention:
 
     # ------------------------------------------------------------------ removing
 
-    def run(self, periods: Periods, now: datetime | None = None) -> list[Removal]:
-        """Remove the files of every review past its retention; what went."""
+    def run(
+        self, periods: Periods, now: datetime | None = None, stop: threading.Event | None = None
+    ) -> list[Removal]:
+        """Remove the files of every review past its retention (until ``stop``
+        is set: the rest waits for the next run); what went."""
         done = []
         for review, reason in self.due(periods, now):
+            if stop is not None and stop.is_set():
+                break
             done.append(self.remove(review, reason))
         return done
 
