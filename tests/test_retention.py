@@ -18,6 +18,9 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +37,7 @@ from station.store import Periods, Retention, Store
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
+from tests.helpers.cli import ROOT
 from tests.helpers.wait import until
 from tests.soak_parts import registration, write_pages
 
@@ -217,6 +221,50 @@ def test_a_run_cut_off_is_finished_by_the_next(store: Store) -> None:
     assert removal.files == 1 + 3 * 3 + 1  # the zeroed page, the review's files, the PDF
     assert not (store.spool / batch).exists() and not (review.work / batch).exists()
     assert retention.run(WEEK, later) == []
+    assert len([e for e in store.events.since() if e.type == "retention.removed"]) == 1
+
+
+#: a child that removes whatever is past a week's retention, as the station's loop does
+_CHILD = """
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from station.store import Periods, Retention, Store
+
+store = Store(Path(sys.argv[1]))
+later = datetime.now(UTC) + timedelta(hours=169)
+Retention(store, store.data_dir / "work").run(Periods(timedelta(hours=168), timedelta(hours=24)), later)
+"""
+
+
+def test_a_run_killed_half_way_is_finished_by_the_next(store: Store) -> None:
+    """A process removing a batch's 400 files is killed (SIGKILL) once some
+    are gone; the next run erases the rest and records the batch once."""
+    review = Review(store)
+    batch = _captured(store, pages=2)
+    _reviewed(store, review, batch, batch)
+    folder = review.folder(batch)
+    for n in range(400):
+        (folder / f"t{n}-r90.jpg").write_bytes(os.urandom(4096))
+    _delivered(store, review, batch, 1)
+    total = len(_files(store.data_dir))
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(store.data_dir)], cwd=ROOT
+    )  # fmt: skip
+    try:
+        until(lambda: len(_files(store.data_dir)) < total - 10 or child.poll() is not None, 60)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    left = len(_files(store.data_dir))
+    if left == 0:
+        pytest.skip("the child removed every file before it could be killed")
+    assert 0 < left < total
+    assert store.batch(batch).files_removed_at is None  # nothing recorded yet
+    (removal,) = Retention(store, review.work).run(WEEK, datetime.now(UTC) + timedelta(hours=169))
+    assert removal.files == left  # a file zeroed but not yet removed is erased again
+    assert _files(store.data_dir) == set()
+    assert store.batch(batch).files_removed_at is not None
     assert len([e for e in store.events.since() if e.type == "retention.removed"]) == 1
 
 
