@@ -8,9 +8,9 @@ as long as it must (docs/security.md#where-documents-rest-and-for-how-long):
   (received by the agency's system) and the last of those receipts is older
   than ``received`` (``[uplink] retention_hours``);
 - a **cancelled** batch (state ``cancelled``: a capture that ended with no
-  page, or one closed without going on; nothing can take it up again) once it
-  has been cancelled longer than ``cancelled`` (``[station]
-  cancelled_retention_hours``).
+  page, or a batch whose only documents were secret and stopped,
+  station/pipeline/secret.py; nothing can take it up again) once it has been
+  cancelled longer than ``cancelled`` (``[station] cancelled_retention_hours``).
 
 The unit is a review and the capture batches that fed it (pages scanned into
 a batch under review join that review): their files go together, and only
