@@ -34,6 +34,7 @@ from station.config.remote import Settings
 from station.errors import StationError
 from station.review.drafts import Review
 from station.store import Periods, Retention, Store
+from station.store.retention import interval
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
@@ -230,6 +231,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from station.store import Periods, Retention, Store
+from station.store.retention import interval
 
 store = Store(Path(sys.argv[1]))
 later = datetime.now(UTC) + timedelta(hours=169)
@@ -284,6 +286,10 @@ def test_retention_zero_and_the_grace_of_cancelled_batches(store: Store) -> None
     assert [r.batch_id for r in retention.run(zero, now)] == [batch]
     assert [r.batch_id for r in retention.run(zero, now + timedelta(hours=23))] == []
     assert [r.batch_id for r in retention.run(zero, now + timedelta(hours=25))] == [cancelled]
+    # the station looks a quarter period apart, from 5 s to 10 min
+    assert interval(zero) == 5.0
+    assert interval(Periods(timedelta(hours=1), timedelta(hours=24))) == 600.0
+    assert interval(Periods(timedelta(minutes=8), timedelta(hours=24))) == 120.0
 
 
 # --------------------------------------------------------------------------- a running station
