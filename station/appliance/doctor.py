@@ -20,6 +20,8 @@ from station.common.fsutil import free_bytes
 from station.config import Config, OcrSection
 
 APT = "sudo apt-get install -y"
+#: how to put the data directory on an encrypted volume
+ENCRYPT_DOCS = "docs/install.md#encrypt-the-data-directory-luks"
 
 
 @dataclass(frozen=True)
@@ -247,7 +249,31 @@ def check_data_dir(config: Config) -> list[Check]:
             f"{free_mb} MiB free (floor {floor} MiB)",
             "" if free_mb >= floor else "free space: delivered documents past retention can go",
         ),
+        check_encryption(data_dir),
     ]
+
+
+def check_encryption(data_dir: Path, root: Path = Path("/")) -> Check:
+    """A warning, not a failure, when the data directory is not on an encrypted
+    file system (station/appliance/encryption.py): whoever holds the card then
+    reads every page not yet past its retention."""
+    from station.appliance.encryption import encryption
+
+    found = encryption(data_dir, root)
+    if found.kind is not None:
+        return Check(
+            "data-encrypted", True, f"{data_dir}: {found.kind} ({found.detail})", required=False
+        )
+    return Check(
+        "data-encrypted",
+        False,
+        f"Thư mục dữ liệu {data_dir} không nằm trên ổ được mã hóa: ai cầm thẻ nhớ cũng đọc được"
+        f" các trang đã quét / the data directory {data_dir} is not on an encrypted file system"
+        f" ({found.detail}): whoever holds the card can read the pages scanned",
+        "đặt thư mục dữ liệu lên phân vùng LUKS / put the data directory on a LUKS volume:"
+        f" {ENCRYPT_DOCS}",
+        required=False,
+    )
 
 
 def check_store(config: Config) -> Check:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ from station.records.secret_register import SecretRegister, secrecy_level
 from station.records.vocabulary import SECRECY, URGENCY
 from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
-from station.store import Event, Page, Store
+from station.store import Event, Page, Periods, Retention, Store
+from station.store.retention import interval
 from station.uplink.link import StationLink
 
 log = logging.getLogger("scanstation.station")
@@ -78,6 +79,8 @@ class Station:
         )
         self.scanner = ScannerState(device=config.scanner.device)
         self.review = Review(store)
+        #: the files of batches past their retention go (station/store/retention.py)
+        self.retention = Retention(store, self.review.work)
         self.processor = Processor(store, self.review, settings, self.hub)
         self.processor.on_error = self._pipeline_failed
         self.processor.on_disk_full = self.storage.full
@@ -138,6 +141,7 @@ class Station:
         self._start_triggers()
         if self.settings.config.signing.enabled:
             self._helper("signing-check", self.processor.check_signing)
+        self._helper("retention", self._keep_within_retention)
         self._resume()
 
     def _helper(self, name: str, task: Callable[[], object]) -> None:
@@ -231,6 +235,24 @@ class Station:
                 self.last_batch = batch.id
             if batch.state == "review":
                 self.processor.resume_countdown(batch.id)
+
+    def retention_periods(self) -> Periods:
+        """How long files are kept, as configured now."""
+        config = self.settings.config
+        return Periods(
+            received=timedelta(hours=config.uplink.retention_hours),
+            cancelled=timedelta(hours=config.station.cancelled_retention_hours),
+        )
+
+    def _keep_within_retention(self) -> None:
+        """At start, then every :func:`~station.store.retention.interval`: the
+        files of the batches past their retention are erased; an open screen of
+        such a batch shows where its pages were."""
+        while not self.stop_event.is_set():
+            periods = self.retention_periods()
+            for removal in self.retention.run(periods, stop=self.stop_event):
+                self.hub.publish("batch", batch=removal.batch_id, stage="removed")
+            self.stop_event.wait(interval(periods))
 
     def _config_changed(self, config: Config) -> None:
         self.capture.config = config

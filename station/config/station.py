@@ -39,3 +39,10 @@ class StationSection(Strict):
         le=1_000_000,
         description="Free space floor in MiB: capture stops before the disk gets fuller.",
     )
+    cancelled_retention_hours: int = Field(
+        24,
+        ge=0,
+        le=24 * 365,
+        description="Keep the files of a cancelled batch this long after it was cancelled; 0 "
+        "removes them at the next round (see [uplink] retention_hours for delivered ones).",
+    )

@@ -45,7 +45,8 @@ class UplinkSection(Strict):
         168,
         ge=0,
         le=24 * 365,
-        description="Keep the local copy this long after the receipt; 0 deletes at once.",
+        description="Keep a batch's files (pages, thumbnails, PDFs) this long after the "
+        "receipt 01 of its last document; 0 erases them at once.",
     )
 
     @field_validator("broker")

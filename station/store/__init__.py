@@ -16,6 +16,7 @@ from station.store.connection import now_iso
 from station.store.database import Store, duplicate_key
 from station.store.events import Event, EventLog
 from station.store.outbox import OUTBOX_STATES, Outbox, OutboxItem
+from station.store.retention import Periods, Removal, Retention
 
 __all__ = [
     "BATCH_TRANSITIONS",
@@ -28,7 +29,10 @@ __all__ = [
     "Outbox",
     "OutboxItem",
     "Page",
+    "Periods",
     "RecoveryReport",
+    "Removal",
+    "Retention",
     "Store",
     "duplicate_key",
     "forward_steps",

@@ -80,6 +80,8 @@ class Batch:
     trigger: str
     error_code: str | None
     error_message: str | None
+    #: when the retention removed the batch's files (None: they are kept)
+    files_removed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -312,10 +314,15 @@ class Batches(Connection):
 
     def recover(self) -> RecoveryReport:
         """Bring the store to a consistent state after a crash or power loss."""
-        rows = self.query("SELECT id, path FROM pages")
+        rows = self.query(
+            "SELECT p.id, p.path, b.files_removed_at FROM pages p"
+            " JOIN batches b ON b.id = p.batch_id"
+        )
         known = {r["path"]: r["id"] for r in rows}
         renamed, removed = spool.finish_renames(self.spool, set(known))
-        missing = [page_id for rel, page_id in known.items() if not (self.spool / rel).exists()]
+        # the pages of a batch the retention cleared are gone on purpose
+        kept = {r["path"]: r["id"] for r in rows if r["files_removed_at"] is None}
+        missing = [page_id for rel, page_id in kept.items() if not (self.spool / rel).exists()]
         interrupted = []
         for batch in self.batches("capturing"):
             self.set_batch_state(batch.id, "interrupted")

@@ -52,21 +52,28 @@ class EventLog:
         message_vi: str,
         message_en: str,
         detail: dict[str, Any] | None = None,
+        *,
+        within: sqlite3.Connection | None = None,
     ) -> Event:
-        with self._db.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO events (ts, type, severity, message_vi, message_en, detail)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    now_iso(),
-                    type_,
-                    severity,
-                    message_vi,
-                    message_en,
-                    json.dumps(detail or {}, ensure_ascii=False, default=str),
-                ),
-            )
-            event_id = cur.lastrowid
+        """Record an event; ``within`` an open transaction, it is committed with
+        the change it tells of (or not at all)."""
+        row = (
+            now_iso(),
+            type_,
+            severity,
+            message_vi,
+            message_en,
+            json.dumps(detail or {}, ensure_ascii=False, default=str),
+        )
+        insert = (
+            "INSERT INTO events (ts, type, severity, message_vi, message_en, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        if within is not None:
+            event_id = within.execute(insert, row).lastrowid
+        else:
+            with self._db.transaction() as db:
+                event_id = db.execute(insert, row).lastrowid
         assert event_id is not None
         return self.since(event_id - 1, limit=1)[0]
 

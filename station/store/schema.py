@@ -208,6 +208,14 @@ SCHEMA: list[str] = [
     CREATE INDEX secret_register_by_batch ON secret_register (batch_id);
     ALTER TABLE outbox ADD COLUMN route TEXT NOT NULL DEFAULT '';
     """,
+    # version 10: when the retention removed a batch's files (station/store/retention.py);
+    # its rows stay for the register and the statistics. The retention looks up a
+    # batch's documents and their receipts.
+    """
+    ALTER TABLE batches ADD COLUMN files_removed_at TEXT;
+    CREATE INDEX documents_by_batch ON documents (batch_id);
+    CREATE INDEX receipts_by_doc ON receipts (doc_id, status);
+    """,
 ]
 
 #: the version a database has once every migration ran

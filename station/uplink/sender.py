@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from station.common.fsutil import erase
 from station.errors import NotFound
 from station.store import OutboxItem, Store
 from station.wire import topics
@@ -343,14 +344,15 @@ class Uplink:
     # ------------------------------------------------------------------ retention
 
     def purge(self, retention: timedelta) -> list[str]:
-        """Delete local copies received longer ago than ``retention``."""
+        """Erase local copies received longer ago than ``retention`` (the rest
+        of their batch goes with the store's retention, station/store/retention.py)."""
         now = datetime.now(UTC)
         gone = []
         for item in self.store.outbox.items(("received",), self.route):
             if item.received_at is None:
                 continue
             if datetime.fromisoformat(item.received_at) + retention <= now:
-                item.path.unlink(missing_ok=True)
+                erase(item.path)
                 self.store.outbox.set_state(item.doc_id, "deleted")
                 gone.append(item.doc_id)
         return gone

@@ -30,4 +30,5 @@ EVENT_TYPES: dict[str, str] = {
     "capture.rejected": "warning",
     "capture.duplicate": "warning",
     "secret.detected": "warning",
+    "retention.removed": "info",
 }

@@ -26,8 +26,9 @@ DEFAULT_DPI = 200
 
 
 def page_mm(work: Path, page: ReviewPage, turn: int) -> list[float] | None:
-    """The page's width and height in millimetres, turned ``turn`` degrees."""
-    if page.clean is None:
+    """The page's width and height in millimetres, turned ``turn`` degrees;
+    None without its image (not made, or removed after retention)."""
+    if page.clean is None or not (work / page.clean).is_file():
         return None
     with Image.open(work / page.clean) as image:
         dpi = image.info.get("dpi") or (DEFAULT_DPI, DEFAULT_DPI)
