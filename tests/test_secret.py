@@ -400,6 +400,11 @@ def test_a_connected_station_refuses_a_receiver_of_secret_documents() -> None:
         assert f"'{key}'" in refused.value.message_en, refused.value.message_en
     lan = parse('[security]\nnetwork = "independent_lan"\nsecret_topic_root = "vks-mat/v1"\n')
     assert lan.security.secret_broker is None
+    # the fleet cannot move a station onto another network
+    from station.errors import UsageError
+
+    with pytest.raises(UsageError):
+        Settings(lan).change({"security.network": "connected"})
 
 
 def test_an_independent_lan_delivers_secret_documents_to_their_own_receiver_only(
