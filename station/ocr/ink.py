@@ -310,8 +310,9 @@ def red_marks(image: Pixels, dpi: int, read: Any, words: Any = None) -> list[str
     """
     from station.ocr import secrecy
 
-    found = secrecy.find(image, dpi, read, words)
+    found, urgency = secrecy.read_marks(image, dpi, read, words)
     marks: list[str] = [found.level] if found is not None and found.level is not None else []
+    marks += urgency
     if image.ndim != 3:
         return marks
     top = image[: int(image.shape[0] * 0.45)]

@@ -85,6 +85,7 @@ class _Candidate:
     covered: bool  # ink of another colour or a frame over it
     span: float  # width over height of its text
     tall: bool  # taller than print: a hand's
+    left: bool  # in the left column, where the mark belongs
 
     @property
     def how(self) -> str:
@@ -107,36 +108,51 @@ def find(
     crops only, never on a page without one. ``words`` (the page's text layer,
     :func:`station.ocr.pdf.page_words`, or None) puts the top of the search
     under the "Số:" line."""
-    candidates = _candidates(image, dpi, words)
+    return read_marks(image, dpi, read_line, words)[0]
+
+
+def read_marks(
+    image: Pixels,
+    dpi: int,
+    read_line: Callable[[Pixels, int], str],
+    words: Any = None,
+) -> tuple[SecrecyMark | None, list[str]]:
+    """:func:`find`, and the urgency marks its candidates read as ("Hỏa tốc"
+    in a turned arrow frame, which a level reading of red runs misses)."""
     sure: list[SecrecyMark] = []
     asked: list[SecrecyMark] = []
-    for candidate in candidates:
+    urgency: list[str] = []
+    for candidate in _candidates(image, dpi, words):
         text = read_line(_page_of(candidate.crop, dpi), dpi)
         verdict = _verdict(text, candidate, dpi / 25.4)
+        if verdict in URGENCY:
+            if verdict not in urgency:
+                urgency.append(str(verdict))
+            continue
         if verdict is False:
             continue
-        mark = SecrecyMark(
-            verdict if isinstance(verdict, str) else None, candidate.box, candidate.how
-        )
+        level = verdict if isinstance(verdict, str) else None
+        mark = SecrecyMark(level, candidate.box, candidate.how)
         (sure if mark.sure else asked).append(mark)
     levels = {mark.level for mark in sure}
     if len(levels) == 1:
-        return sure[0]
+        return sure[0], urgency
     if len(levels) > 1:
         # two marks read differently: the clerk says which
-        return SecrecyMark(None, sure[0].box, sure[0].how)
-    return asked[0] if asked else None
+        return SecrecyMark(None, sure[0].box, sure[0].how), urgency
+    return (asked[0] if asked else None), urgency
 
 
 def _verdict(text: str, candidate: _Candidate, mm: float) -> str | bool:
-    """A level (sure), True (looks like a mark, not read) or False (no mark)."""
+    """A level (sure), True (looks like a mark, not read), False (no mark), or
+    the urgency mark it reads as."""
     letters = re.sub(r"[^0-9A-Z ]", "", fold(text)).strip()
     names = SECRECY + URGENCY
     scores = {name: similar(letters, name) for name in names} if letters else {}
     best = max(scores, key=lambda name: scores[name]) if scores else None
     if best is not None and scores[best] >= READ_AS:
         if best in URGENCY:
-            return False
+            return best if candidate.ink == "red" else False
         low, high = SPAN[best]
         if low <= candidate.span <= high and not (best == SECRECY[-1] and candidate.covered):
             return best
@@ -144,6 +160,10 @@ def _verdict(text: str, candidate: _Candidate, mm: float) -> str | bool:
     words = [word for word in letters.split() if len(word) >= 2]
     if len(words) >= 3:
         return False  # a line of print (a stamp's office, a title): a mark has two words at most
+    if candidate.ink == "red" and not candidate.left:
+        # the mark's place is under the number: red ink elsewhere that does not
+        # read as a mark is a seal's or a signature's (an e-seal over the motto)
+        return False
     if candidate.ink == "red" or candidate.boxed:
         return True
     if candidate.ink == "pen":
@@ -386,8 +406,9 @@ def _shaped(
         name != "red" and _ruled_around(rules, box, mm, cut=True)
     )
     tall = text_h >= HAND_HEIGHT * mm
+    left = x + w / 2 <= strength.shape[1] * LEFT_COLUMN
     return _Candidate(
-        name, (x, y, w, h), level, float(-angle), boxed, covered, text_w / text_h, tall
+        name, (x, y, w, h), level, float(-angle), boxed, covered, text_w / text_h, tall, left
     )
 
 
