@@ -46,7 +46,7 @@ def test_every_variant_of_the_mark_is_found(index: int, variant: MarkVariant) ->
     # a level given is the right one; None asks the clerk
     assert found.level in (None, LEVEL_OF[stamped]), (variant, found)
     assert found.sure == (found.level is not None)
-    x, y, w, h = found.box
+    x, y, _w, h = found.box
     mm = variant.dpi / 25.4
     assert x < 105 * mm and 25 * mm < y + h / 2 < 75 * mm, found  # under the number
 
