@@ -24,6 +24,7 @@ be read is returned with ``level=None``, for the clerk to answer.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,8 +51,9 @@ DARK = 185
 HAND_HEIGHT = 6.5
 #: a black run turned this much (degrees) is no print: a stamp pressed crooked
 TURNED = 8.0
-#: a reading this close to a mark's name is that mark
+#: a reading this close to a mark's name is that mark; this close, its level
 READ_AS = 0.75
+SURE_AS = 0.85
 #: text width over text height of each level as stamped or printed in capitals
 #: ("MẬT" about 2.6, "TỐI MẬT" about 5.4, "TUYỆT MẬT" about 7.5): a reading of
 #: a shorter level on a wider run lost a word, of a longer one on a narrower run
@@ -86,6 +88,7 @@ class _Candidate:
     span: float  # width over height of its text
     tall: bool  # taller than print: a hand's
     left: bool  # in the left column, where the mark belongs
+    cut: bool = False  # ink of its kind just before it: maybe part of a longer mark
 
     @property
     def how(self) -> str:
@@ -154,7 +157,8 @@ def _verdict(text: str, candidate: _Candidate, mm: float) -> str | bool:
         if best in URGENCY:
             return best if candidate.ink == "red" else False
         low, high = SPAN[best]
-        if low <= candidate.span <= high and not (best == SECRECY[-1] and candidate.covered):
+        whole = not ((candidate.cut or candidate.covered) and best != SECRECY[0])
+        if scores[best] >= SURE_AS and low <= candidate.span <= high and whole:
             return best
         return True
     words = [word for word in letters.split() if len(word) >= 2]
@@ -222,14 +226,17 @@ def _candidates(image: Pixels, dpi: int, words: Any) -> list[_Candidate]:
     left = int(width * LEFT_COLUMN)
     lowest = int(height * UPPER)
     ceiling = _ceiling(layers["black"], left, mm, words)
-    anything = (layers["black"] > 0) & (_rules((layers["black"] > 0).astype(np.uint8), mm) == 0)
+    extent = (min(bottom, lowest + int(25 * mm)), min(width, int(width * MARK_COLUMN + 30 * mm)))
+    near = layers["black"][: extent[0], : extent[1]] > 0
+    anything = near & (_rules(near.astype(np.uint8), mm) == 0)
     if "pen" in layers:
-        anything |= layers["pen"] > 0
+        anything |= layers["pen"][: near.shape[0], : near.shape[1]] > 0
     frames: list[tuple[float, float, float, float]] | None = None
+    # black and pen ink only where a run centred in the mark's column can reach
     for name in ("red", "pen", "black"):
         if name not in layers:
             continue
-        strength = layers[name]
+        strength = layers[name] if name == "red" else layers[name][: extent[0], : extent[1]]
         ink = (strength > 0).astype(np.uint8)
         rules = _rules(ink, mm)
         letters = np.where(rules > 0, 0, ink).astype(np.uint8)
@@ -259,14 +266,19 @@ def _candidates(image: Pixels, dpi: int, words: Any) -> list[_Candidate]:
             # the run with its accents (above and below its letters)
             reach = int(1.5 * mm)
             y0, y1 = max(0, y - reach), min(ink.shape[0], y + h + reach)
-            near = cv2.dilate(
+            around = cv2.dilate(
                 (labels[y0:y1, x : x + w] == index).astype(np.uint8),
                 np.ones((2 * reach + 1, 1), np.uint8),
             )
-            own = (near > 0) & (letters[y0:y1, x : x + w] > 0)
-            candidate = _shaped(name, strength, own, rules, (x, y0, w, y1 - y0), layers, mm)
+            own = (around > 0) & (letters[y0:y1, x : x + w] > 0)
+            candidate = _shaped(name, strength, own, rules, (x, y0, w, y1 - y0), layers, mm, left)
             if candidate is not None:
-                found.append(candidate)
+                # ink of its kind just before it: a word of the mark the run lost
+                # (a pale "TỐI" before "MẬT")
+                before = letters[y + h // 4 : y + h - h // 4, max(0, x - int(12 * mm)) : x]
+                others = labels[y + h // 4 : y + h - h // 4, max(0, x - int(12 * mm)) : x]
+                cut = int(((before > 0) & (others != index)).sum()) > 0.5 * mm * mm
+                found.append(dataclasses.replace(candidate, cut=cut) if cut else candidate)
     order = {"red": 0, "pen": 1, "black": 2}
     found.sort(key=lambda c: (order[c.ink], not c.boxed, c.box[1]))
     return found
@@ -310,12 +322,19 @@ def _ceiling(black: Pixels, left: int, mm: float, words: Any) -> int:
     (from the text layer), else under the dated place line of the right column
     (the number stands beside it), else under the first two lines of print in
     the left column (the agency)."""
+    by_words = int(black.shape[0])
     if words is not None:
+        # the "Số:" of the number line; the body's "số" is lower case and lower
         for word in getattr(words, "words", ()):
-            if fold(word.text).startswith("SO") and word.x0 * mm < left and ":" in word.text:
-                return int(word.y1 * mm)
+            if (
+                word.text[:1] == "S"
+                and fold(word.text) == "SO"
+                and word.x0 * mm < left
+                and word.y1 * mm < 0.35 * black.shape[0] / LOOKED
+            ):
+                by_words = min(by_words, int(word.y1 * mm))
     fallback = _bands(black[:, int(4 * mm) : left], mm)
-    lowest = fallback[1][1] if len(fallback) >= 2 else black.shape[0]
+    lowest = min(by_words, fallback[1][1] if len(fallback) >= 2 else int(black.shape[0]))
     right = black[: int(black.shape[0] * 0.6), left : black.shape[1] - int(4 * mm)]
     if not right.size:
         return lowest
@@ -329,7 +348,7 @@ def _ceiling(black: Pixels, left: int, mm: float, words: Any) -> int:
     bands = _bands(np.where(rules > 0, 0, ink)[under:], mm)
     if not bands:
         return lowest
-    return under + bands[0][1] - int(1 * mm)
+    return min(by_words, under + int(bands[0][1]) - int(1 * mm))
 
 
 def _bands(ink: Pixels, mm: float) -> list[tuple[int, int]]:
@@ -365,6 +384,7 @@ def _shaped(
     box: tuple[int, int, int, int],
     layers: dict[str, Pixels],
     mm: float,
+    column: int,
 ) -> _Candidate | None:
     """The run turned level and its frame taken off; None when its shape is no mark's."""
     x, y, w, h = box
@@ -406,7 +426,7 @@ def _shaped(
         name != "red" and _ruled_around(rules, box, mm, cut=True)
     )
     tall = text_h >= HAND_HEIGHT * mm
-    left = x + w / 2 <= strength.shape[1] * LEFT_COLUMN
+    left = x + w / 2 <= column
     return _Candidate(
         name, (x, y, w, h), level, float(-angle), boxed, covered, text_w / text_h, tall, left
     )
