@@ -128,6 +128,13 @@ def read_marks(
     for candidate in _candidates(image, dpi, words):
         text = read_line(_page_of(candidate.crop, dpi), dpi)
         verdict = _verdict(text, candidate, dpi / 25.4)
+        if verdict is True:
+            # not read: once more without the ink along its edges (a frame
+            # broken by print under it)
+            inner = _inner(candidate.crop, dpi / 25.4)
+            if inner is not None:
+                again = _verdict(read_line(_page_of(inner, dpi), dpi), candidate, dpi / 25.4)
+                verdict = again if isinstance(again, str) else verdict
         if verdict in URGENCY:
             if verdict not in urgency:
                 urgency.append(str(verdict))
@@ -433,19 +440,49 @@ def _shaped(
 
 
 def _unframed(level: Pixels, mm: float) -> tuple[Pixels, bool]:
-    """A level run without its frame, and whether it had one: a frame is one
-    piece of ink around the whole run (a rectangle, an arrow), its text inside."""
+    """A level run without its frame, and whether it had one. A frame is ink
+    around the whole run (a rectangle, an arrow): one piece, or, broken by a
+    pale impression or by print under it, long thin pieces along the edges."""
     on = (level > 40).astype(np.uint8)
     h, w = on.shape
     if h < 5 * mm:
         return level, False
     count, labels, stats, _ = cv2.connectedComponentsWithStats(on, connectivity=8)
-    frames = [i for i in range(1, count) if stats[i][2] >= 0.85 * w and stats[i][3] >= 0.8 * h]
-    if not frames:
+    whole = [i for i in range(1, count) if stats[i][2] >= 0.85 * w and stats[i][3] >= 0.8 * h]
+    pieces = [
+        i
+        for i in range(1, count)
+        if (stats[i][2] >= 0.4 * w or stats[i][3] >= 0.6 * h)
+        and stats[i][4] < 0.25 * stats[i][2] * stats[i][3]
+        and _at_edge(stats[i], w, h, int(2.5 * mm))
+    ]
+    long_sides = sum(int(stats[i][2]) for i in pieces if stats[i][2] >= 0.4 * w)
+    frame = whole or (pieces if long_sides >= 0.8 * w else [])
+    if not frame:
         return level, False
-    frame = cv2.dilate(np.isin(labels, frames).astype(np.uint8), np.ones((3, 3), np.uint8))
-    out: Pixels = np.where(frame > 0, 0, level).astype(np.uint8)
+    mask = cv2.dilate(np.isin(labels, frame).astype(np.uint8), np.ones((3, 3), np.uint8))
+    out: Pixels = np.where(mask > 0, 0, level).astype(np.uint8)
     return out, True
+
+
+def _inner(level: Pixels, mm: float) -> Pixels | None:
+    """A run without the pieces of ink along the edges of its box; None when
+    nothing is left or nothing was taken."""
+    on = (level > 40).astype(np.uint8)
+    h, w = on.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(on, connectivity=8)
+    band = int(1.5 * mm)
+    edge = [i for i in range(1, count) if _at_edge(stats[i], w, h, band)]
+    if not edge or len(edge) == count - 1:
+        return None
+    out: Pixels = np.where(np.isin(labels, edge), 0, level).astype(np.uint8)
+    return _trimmed(out, mm)
+
+
+def _at_edge(stat: Any, w: int, h: int, band: int) -> bool:
+    """A piece of ink that lies along an edge of its run's box."""
+    x, y, pw, ph = (int(v) for v in stat[:4])
+    return x <= band or y <= band or x + pw >= w - band or y + ph >= h - band
 
 
 def _trimmed(level: Pixels, mm: float) -> Pixels | None:
@@ -454,7 +491,7 @@ def _trimmed(level: Pixels, mm: float) -> Pixels | None:
     full = float(np.percentile(level[level > 0], 99)) if level.any() else 0.0
     on = level > max(40.0, 0.4 * full)
     keep = [0, on.shape[0], 0, on.shape[1]]
-    for axis, thin in ((1, 0.7 * mm), (0, 0.9 * mm)):
+    for axis, thin in ((1, 1.2 * mm), (0, 1.2 * mm)):
         profile = [bool(v) for v in np.asarray(on.any(axis=axis)).ravel()]
         runs: list[list[int]] = []
         for index, inked in enumerate(profile):
