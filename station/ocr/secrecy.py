@@ -130,11 +130,12 @@ def read_marks(
         verdict = _verdict(text, candidate, dpi / 25.4)
         if verdict is True:
             # not read: once more without the ink along its edges (a frame
-            # broken by print under it)
+            # broken by print under it), to tell an urgency stamp. A level read
+            # so is never taken: the edges may have held a word of the mark
             inner = _inner(candidate.crop, dpi / 25.4)
             if inner is not None:
                 again = _verdict(read_line(_page_of(inner, dpi), dpi), candidate, dpi / 25.4)
-                verdict = again if isinstance(again, str) else verdict
+                verdict = again if again in URGENCY else verdict
         if verdict in URGENCY:
             if verdict not in urgency:
                 urgency.append(str(verdict))
@@ -165,7 +166,10 @@ def _verdict(text: str, candidate: _Candidate, mm: float) -> str | bool:
             return best if candidate.ink == "red" else False
         low, high = SPAN[best]
         whole = not ((candidate.cut or candidate.covered) and best != SECRECY[0])
-        if scores[best] >= SURE_AS and low <= candidate.span <= high and whole:
+        # no letter more than the level has ("TMẬT" is no "MẬT": a word lost)
+        extra = len(letters.replace(" ", "")) - len(fold(best).replace(" ", ""))
+        exact = extra <= (0 if best == SECRECY[-1] else 1)
+        if scores[best] >= SURE_AS and low <= candidate.span <= high and whole and exact:
             return best
         return True
     words = [word for word in letters.split() if len(word) >= 2]
