@@ -108,3 +108,18 @@ def test_the_level_read_goes_into_priority_with_the_urgency() -> None:
     assert priority_of(marks) == "Tối mật, Hỏa tốc", marks
     # a question is no value: an unread mark leaves Priority to the clerk
     assert priority_of(red_marks(marked_page(None, seed=5), 200, read_line)) is None
+
+
+def test_the_text_layers_number_line_never_hides_a_mark() -> None:
+    from station.ocr.pdf import PageWords, Word
+
+    mark = dataclasses.replace(MARK_VARIANTS[3].mark, level="TỐI MẬT")  # black, unframed
+    image = marked_page(mark, seed=8)
+    alone = secrecy.find(image, 200, Reads())
+    assert alone is not None and alone.level == "Tối mật"
+    mm = 200 / 25.4
+    top = alone.box[1] / mm
+    for y in (top - 7, top + 30):  # the "Số:" line where it is, and misplaced below
+        words = PageWords(210, 297, (Word("Số:", 30, y - 5, 36, y),))
+        found = secrecy.find(image, 200, Reads(), words)
+        assert found is not None and found.level == "Tối mật", (y, found)
