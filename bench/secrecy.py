@@ -16,9 +16,9 @@ Recall counts read and asked. False alarms: every page image of the real-scan
 development set (DIR, default ``../shared/realscans-dev``; none is secret) and
 generated pages without a mark but with what real pages carry (e-signature box
 and e-seal, received stamp, a turned "HỎA TỐC", the number and the day written
-by hand, colour and bilevel). Time per page: without a candidate (no Tesseract
-call) and with candidates (their crops read one by one, as ``read_line`` does
-outside the pipeline's batching).
+by hand, a routing note in pen under the number; colour and bilevel). Time per
+page: without a candidate (no Tesseract call) and with candidates (their crops
+read one by one, as ``read_line`` does outside the pipeline's batching).
 """
 
 from __future__ import annotations
@@ -123,6 +123,7 @@ def unmarked(pages: int) -> dict[str, Any]:
                 received="2352" if number % 3 == 0 else None,
                 handwritten=number % 2 == 1,
                 urgency_stamp="HỎA TỐC" if number % 4 == 0 else None,
+                note=number % 3 == 1,
             )
             found, seconds, calls = _timed(image, 200)
             timings.append((seconds, calls))

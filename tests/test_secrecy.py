@@ -60,21 +60,23 @@ def test_a_clear_red_stamp_is_read_with_its_level() -> None:
 
 
 @pytest.mark.parametrize("render", ["grey", "bilevel"])
-def test_seals_signature_boxes_received_stamps_urgency_and_handwriting_are_no_mark(
+def test_seals_signature_boxes_stamps_urgency_numbers_and_notes_are_no_mark(
     render: str,
 ) -> None:
     """The dev set's red and pen ink, drawn: an e-signature box and e-seal over
     the header, a received stamp under the number, a turned HỎA TỐC in an arrow,
-    the number and the day written by hand, the seal of the signature."""
+    the number and the day written by hand, a routing note in pen under the
+    number, the seal of the signature."""
     for seed in range(2):
         image = marked_page(
             None,
             seed=seed + 40,
             render=render,
             esigned=True,
-            received="2352",
+            received="2352" if seed == 0 else None,
             handwritten=True,
             urgency_stamp="HỎA TỐC",
+            note=seed == 1,
         )
         assert secrecy.find(image, 200, Reads()) is None
 

@@ -26,6 +26,7 @@ from station.demo.traits import (
     esign_box,
     press_stamp,
     received_stamp,
+    routing_note,
     secrecy_mark,
     write_digits,
 )
@@ -62,6 +63,8 @@ class DocumentSpec:
     secrecy: Secrecy | None = None
     #: an urgency stamp ("HỎA TỐC") in an arrow frame, turned, in the left margin
     urgency_stamp: str | None = None
+    #: a reader's note in blue pen under the number (routing: "Chuyển P. TH")
+    note: bool = False
 
 
 #: the sample labels are this year's, as a station's labels are: a label of
@@ -403,6 +406,8 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         pen.text(
             (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
         )
+    if spec.note:
+        routing_note(pen, (14, max(y, 46.0) - 4), hand)
     if spec.urgency_stamp:
         press_stamp(pen, (30, max(y, 46.0) + 22), spec.urgency_stamp, hand, frame="arrow", angle=35)
     if spec.esigned:

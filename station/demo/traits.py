@@ -222,6 +222,21 @@ def press_stamp(
     return layer.width * mm, layer.height * mm
 
 
+def routing_note(pen: Any, xy_mm: tuple[float, float], rng: random.Random) -> None:
+    """A reader's note in blue pen, two lines of running hand ("Chuyển P. TH xử
+    lý"), its top left at ``xy_mm``: loops no reader can read as print."""
+    x0, y0 = pen.px(xy_mm[0]), pen.px(xy_mm[1])
+    for row, length_mm in enumerate((rng.uniform(48, 60), rng.uniform(30, 45))):
+        top = y0 + pen.px(7.5) * row
+        points = []
+        for k in range(160):
+            t = k / 159
+            x = x0 + pen.px(length_mm) * t
+            y = top + pen.px(1.6) * math.sin(t * 38.0) + pen.px(0.8) * math.sin(t * 91.0)
+            points.append((x, y + (x - x0) * 0.03))
+        pen.draw.line(points, fill=INKS[0], width=max(2, pen.dpi // 110), joint="curve")
+
+
 #: pen strokes of "Mật" written by hand, in a box one capital high (x right, y
 #: down; the dot under the â below 1), and the advance of each letter
 _MAT = (

@@ -49,6 +49,8 @@ LEFT_COLUMN = 0.5
 DARK = 185
 #: a run of ink this high (mm, accents included) is no 13-14 pt print: a hand's
 HAND_HEIGHT = 6.5
+#: no unframed black or pen mark is wider (mm): "TUYỆT MẬT" in 16 pt bold, or in a large hand
+HAND_WIDTH = 45.0
 #: a black run turned this much (degrees) is no print: a stamp pressed crooked
 TURNED = 8.0
 #: a reading this close to a mark's name is that mark; this close, its level
@@ -432,6 +434,10 @@ def _shaped(
     level = trimmed
     text_h, text_w = level.shape
     if text_h < 2.2 * mm or text_w < 4 * mm:
+        return None
+    if name != "red" and not boxed and text_w > HAND_WIDTH * mm:
+        # longer than any mark ("TUYỆT MẬT" in 16 pt, or by hand): a line of
+        # print, a note in pen (routing, a reader's remark)
         return None
     covered = _covered(name, box, layers, mm) or (
         name != "red" and _ruled_around(rules, box, mm, cut=True)
