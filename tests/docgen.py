@@ -31,6 +31,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageOps
 
 from station.common.fonts import FONTS
 from station.demo.samples import A4_MM, DocumentSpec, Layout, render_document
+from station.demo.traits import Secrecy
 from station.records.vocabulary import priority_of
 
 AGENCIES = [
@@ -524,3 +525,72 @@ def generate_stack_parallel(
     expected = [e for part in parts for e in part[1]]
     counts = {key: sum(part[2][key] for part in parts) for key in parts[0][2]}
     return pages, expected, counts
+
+
+# ------------------------------------------------------------------ secrecy marks
+
+
+@dataclass(frozen=True)
+class MarkVariant:
+    """One way a secrecy mark reaches the station (docs/ocr.md#secrecy-mark)."""
+
+    name: str
+    mark: Secrecy
+    render: str = "grey"  # as :func:`scan` takes it
+    dpi: int = 200
+
+
+#: the secrecy marks measured (tests/test_secrecy.py, bench/secrecy.py); the
+#: level of each is set when the page is made. A faded red stamp on a bilevel
+#: scan is not among them: the scanner's threshold turns it into paper.
+MARK_VARIANTS = (
+    MarkVariant("red boxed", Secrecy()),
+    MarkVariant("red unboxed", Secrecy(boxed=False)),
+    MarkVariant("black boxed", Secrecy(ink="black")),
+    MarkVariant("black unboxed", Secrecy(ink="black", boxed=False)),
+    MarkVariant("turned +30", Secrecy(angle=30)),
+    MarkVariant("turned -30", Secrecy(angle=-30)),
+    MarkVariant("black turned +15", Secrecy(ink="black", boxed=False, angle=15)),
+    MarkVariant("faded", Secrecy(faded=True)),
+    MarkVariant("faded black turned", Secrecy(ink="black", faded=True, angle=-12)),
+    MarkVariant("covered", Secrecy(covered=True)),
+    MarkVariant("covered faded", Secrecy(covered=True, faded=True, boxed=False)),
+    MarkVariant("bilevel", Secrecy(), "bilevel"),
+    MarkVariant("bilevel black turned", Secrecy(ink="black", boxed=False, angle=-20), "bilevel"),
+    MarkVariant("bilevel covered", Secrecy(covered=True), "bilevel"),
+    MarkVariant("100 dpi", Secrecy(), dpi=100),
+    MarkVariant("150 dpi", Secrecy(boxed=False), dpi=150),
+    MarkVariant("300 dpi turned", Secrecy(angle=20), dpi=300),
+    MarkVariant("scanned at 100 dpi", Secrecy(angle=-10), "100dpi"),
+    MarkVariant("printed", Secrecy(how="printed", boxed=False)),
+    MarkVariant("printed bilevel", Secrecy(how="printed", boxed=False), "bilevel"),
+    MarkVariant("handwritten", Secrecy(how="handwritten")),
+    MarkVariant("handwritten black bilevel", Secrecy(how="handwritten", ink="black"), "bilevel"),
+)
+
+
+def marked_page(
+    mark: Secrecy | None,
+    *,
+    seed: int = 1,
+    dpi: int = 200,
+    render: str = "grey",
+    **traits: Any,
+) -> Any:
+    """Page 1 of a generated document with ``mark`` under its number (None: no
+    mark) and other ``traits`` of :class:`DocumentSpec`, scanned level on a
+    white backing as the station's pipeline hands it on: a BGR image."""
+    import dataclasses
+
+    import cv2
+
+    rng = random.Random(seed)
+    spec, _fields = random_document(rng, seed)
+    spec = dataclasses.replace(spec, secrecy=mark, pages=1, marks=(), **traits)
+    families = sorted(FONTS)
+    clean = render_document(spec, dpi, Layout(family=families[seed % len(families)]))[0]
+    scanned = scan(
+        clean, "first", rng, dpi, 0, {}, blank=False, orientation=0,
+        skew_deg=round(rng.uniform(-0.5, 0.5), 2), backing="white", render=render,
+    )  # fmt: skip
+    return cv2.imdecode(np.frombuffer(scanned.jpeg, np.uint8), cv2.IMREAD_COLOR)

@@ -21,7 +21,15 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from station.common.fonts import font
-from station.demo.traits import esign_box, received_stamp, write_digits
+from station.demo.traits import (
+    Secrecy,
+    esign_box,
+    press_stamp,
+    received_stamp,
+    routing_note,
+    secrecy_mark,
+    write_digits,
+)
 
 A4_MM = (210.0, 297.0)
 
@@ -51,6 +59,12 @@ class DocumentSpec:
     received: str | None = None
     #: signed electronically: the signing software's blue box and a red e-seal over the header
     esigned: bool = False
+    #: a secrecy mark under the number (stamped, printed or written by hand)
+    secrecy: Secrecy | None = None
+    #: an urgency stamp ("HỎA TỐC") in an arrow frame, turned, in the left margin
+    urgency_stamp: str | None = None
+    #: a reader's note in blue pen under the number (routing: "Chuyển P. TH")
+    note: bool = False
 
 
 #: the sample labels are this year's, as a station's labels are: a label of
@@ -381,6 +395,9 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
             anchor="ma",
         )
     y += 7
+    if spec.secrecy is not None:
+        # under the number and symbol (Phụ lục I), the subject of a công văn below it
+        y += secrecy_mark(pen, (45, y), spec.secrecy, hand) + 2
     if not spec.type_name:  # công văn: "V/v …" under the number
         for line in pen.wrap(spec.subject, 78, 12):
             pen.text((45, y), line, size_pt=12, anchor="ma")
@@ -389,6 +406,10 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         pen.text(
             (140, 38 + index * 8), mark, size_pt=14, style="bold", fill=(200, 30, 30), anchor="ma"
         )
+    if spec.note:
+        routing_note(pen, (14, max(y, 46.0) - 4), hand)
+    if spec.urgency_stamp:
+        press_stamp(pen, (30, max(y, 46.0) + 22), spec.urgency_stamp, hand, frame="arrow", angle=35)
     if spec.esigned:
         name = spec.organ.replace("\n", " ")
         esign_box(pen, (150, 3), name, spec.issued)

@@ -12,16 +12,24 @@
   on page 1, often over the header: a ruled frame with the office's name, "CV
   ĐẾN", and "Số: …", "Ngày: …", "Chuyển: …" filled in by hand. Its number is
   the receiving office's, never the document's.
+- **Secrecy marks.** "MẬT", "TỐI MẬT", "TUYỆT MẬT" under the number (Decree
+  30/2020 Phụ lục I): a rubber stamp in red ink, usually framed, often pressed
+  crooked and unevenly inked; on copies and older papers printed in black in
+  the same place, or written by hand ("Mật").
+- **Urgency stamps.** "HỎA TỐC" in a red arrow-shaped frame, pressed turned in
+  the left margin.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from PIL import ImageDraw
+import numpy as np
+from PIL import Image, ImageDraw
 
 #: pen strokes of the digits in a unit box, in hundredths (x right, y down);
 #: "|" starts another stroke
@@ -123,3 +131,194 @@ def esign_box(pen: Any, xy_mm: tuple[float, float], organ: str, when: date) -> N
     )
     for row, text in enumerate(lines):
         pen.text((x, y + row * 3.2), text, size_pt=7, fill=blue)
+
+
+#: the secrecy marks as stamped or printed, least secret first
+SECRECY_STAMPS = ("MẬT", "TỐI MẬT", "TUYỆT MẬT")
+#: stamp inks: red (as the rules want), black (copies, older papers)
+STAMP_INKS = {"red": (200, 30, 40), "black": (25, 25, 25)}
+
+
+@dataclass(frozen=True)
+class Secrecy:
+    """A secrecy mark as it is put on a page."""
+
+    level: str = "MẬT"  # one of SECRECY_STAMPS
+    how: str = "stamp"  # "stamp", "printed" (in the document's font) or "handwritten"
+    ink: str = "red"  # a stamp's ink (STAMP_INKS); a hand writes with a pen ink
+    boxed: bool = True
+    angle: float = 0.0  # degrees, counter-clockwise
+    faded: bool = False  # an unevenly inked, pale impression
+    covered: bool = False  # a received stamp pressed over part of it
+
+
+def _blend(page: Image.Image, cover: Image.Image, left: int, top: int, ink: Any) -> None:
+    """Stamp ink of ``cover`` (0-255 L layer) on ``page`` at ``left, top``: translucent,
+    the print under it stays dark."""
+    x0, y0 = max(0, left), max(0, top)
+    x1, y1 = min(page.width, left + cover.width), min(page.height, top + cover.height)
+    if x1 <= x0 or y1 <= y0:
+        return
+    region = np.asarray(page.crop((x0, y0, x1, y1)), dtype=np.float32)
+    alpha = np.asarray(cover, dtype=np.float32)[y0 - top : y1 - top, x0 - left : x1 - left]
+    alpha = (alpha / 255.0)[:, :, None]
+    colour = np.asarray(ink, dtype=np.float32)[None, None, :] / 255.0
+    out = region * (1.0 - alpha * (1.0 - colour))
+    page.paste(Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)), (x0, y0))
+
+
+def _stamp_layer(
+    pen: Any, text: str, size_pt: float, frame: str, faded: bool, rng: random.Random
+) -> Image.Image:
+    """The impression of a rubber stamp as coverage (L): its text, a frame
+    ("box", "arrow" or "none"), and with ``faded`` a pale, broken inking."""
+    face = pen.font(size_pt, "bold")
+    left, top, right, bottom = face.getbbox(text, anchor="ls")
+    pad, line = pen.px(2.0), max(2, pen.px(0.55))
+    width, height = right - left + 2 * pad, bottom - top + 2 * pad
+    extra = round(height * 0.7) if frame == "arrow" else 0
+    layer = Image.new("L", (width + extra + 2 * line, height + 2 * line), 0)
+    draw = ImageDraw.Draw(layer)
+    draw.text((line + pad - left, line + pad - top), text, font=face, fill=255, anchor="ls")
+    box = (line // 2, line // 2, line // 2 + width + line, line // 2 + height + line)
+    if frame == "box":
+        draw.rectangle(box, outline=255, width=line)
+    elif frame == "arrow":
+        x0, y0, x1, y1 = box
+        mid = (y0 + y1) / 2
+        points = [(x0, y0), (x1, y0), (x1 + extra, mid), (x1, y1), (x0, y1), (x0, y0)]
+        draw.line(points, fill=255, width=line, joint="curve")
+    coverage = np.asarray(layer, dtype=np.float32)
+    if faded:
+        grain = np.random.default_rng(rng.randrange(2**32)).uniform(0.35, 1.0, coverage.shape)
+        coverage = (coverage * grain * rng.uniform(0.6, 0.75)).astype(np.float32)
+    else:
+        coverage = coverage * np.float32(rng.uniform(0.85, 1.0))
+    return Image.fromarray(coverage.astype(np.uint8))
+
+
+def press_stamp(
+    pen: Any,
+    centre_mm: tuple[float, float],
+    text: str,
+    rng: random.Random,
+    *,
+    ink: Any = STAMP_INKS["red"],
+    frame: str = "box",
+    angle: float = 0.0,
+    faded: bool = False,
+    size_pt: float = 14.0,
+    hang: bool = False,
+) -> tuple[float, float]:
+    """A rubber stamp pressed with its centre at ``centre_mm`` (with ``hang``
+    its top there), turned by ``angle``; returns its width and height in mm as
+    it lies on the page."""
+    layer = _stamp_layer(pen, text, size_pt, frame, faded, rng)
+    layer = layer.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+    cx, cy = pen.px(centre_mm[0]), pen.px(centre_mm[1])
+    top = cy if hang else cy - layer.height // 2
+    _blend(pen.image, layer, cx - layer.width // 2, top, ink)
+    mm = 25.4 / pen.dpi
+    return layer.width * mm, layer.height * mm
+
+
+def routing_note(pen: Any, xy_mm: tuple[float, float], rng: random.Random) -> None:
+    """A reader's note in blue pen, two lines of running hand ("Chuyển P. TH xử
+    lý"), its top left at ``xy_mm``: loops no reader can read as print."""
+    x0, y0 = pen.px(xy_mm[0]), pen.px(xy_mm[1])
+    for row, length_mm in enumerate((rng.uniform(48, 60), rng.uniform(30, 45))):
+        top = y0 + pen.px(7.5) * row
+        points = []
+        for k in range(160):
+            t = k / 159
+            x = x0 + pen.px(length_mm) * t
+            y = top + pen.px(1.6) * math.sin(t * 38.0) + pen.px(0.8) * math.sin(t * 91.0)
+            points.append((x, y + (x - x0) * 0.03))
+        pen.draw.line(points, fill=INKS[0], width=max(2, pen.dpi // 110), joint="curve")
+
+
+#: pen strokes of "Mật" written by hand, in a box one capital high (x right, y
+#: down; the dot under the â below 1), and the advance of each letter
+_MAT = (
+    ("0,100 8,0 38,72 62,0 72,100", 0.82),
+    (
+        " ".join(
+            f"{30 + 22 * math.cos(a):.0f},{72 + 26 * math.sin(a):.0f}"
+            for a in [math.pi * (-0.2 - 1.7 * k / 10) for k in range(11)]
+        )
+        + " 50,48 52,100 | 12,34 28,18 44,34 | 30,118 33,121",
+        0.6,
+    ),
+    ("16,8 16,94 34,100 | 0,40 34,40", 0.4),
+)
+
+
+def write_word_mat(
+    draw: ImageDraw.ImageDraw,
+    left_px: float,
+    baseline_px: float,
+    cap_px: float,
+    rng: random.Random,
+    ink: tuple[int, int, int] | None = None,
+) -> tuple[float, float, float, float]:
+    """ "Mật" written by hand from ``left_px`` on a baseline; returns the box written."""
+    height = cap_px
+    slant = rng.uniform(0.1, 0.3)
+    stroke = max(2, round(cap_px * rng.uniform(0.08, 0.11)))
+    colour = ink or rng.choice(INKS)
+    slope = rng.uniform(-0.08, 0.08)
+    x = left_px
+    xs: list[float] = []
+    ys: list[float] = []
+    for strokes, advance in _MAT:
+        for part in strokes.split("|"):
+            points = []
+            for pair in part.split():
+                u, v = (int(n) / 100 for n in pair.split(","))
+                px = x + u * height + (1 - v) * height * slant + rng.uniform(-0.8, 0.8)
+                py = baseline_px - height + v * height + (px - left_px) * slope
+                points.append((px, py + rng.uniform(-0.8, 0.8)))
+            draw.line(points, fill=colour, width=stroke, joint="curve")
+            xs += [p[0] for p in points]
+            ys += [p[1] for p in points]
+        x += advance * height * rng.uniform(0.95, 1.1)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def secrecy_mark(pen: Any, top_mm: tuple[float, float], mark: Secrecy, rng: random.Random) -> float:
+    """``mark`` put on the page centred on ``top_mm[0]``, its top at
+    ``top_mm[1]`` (under the number: Phụ lục I); returns its height in mm."""
+    x, y = top_mm
+    if mark.how == "handwritten":
+        cap = pen.px(rng.uniform(5.0, 7.0))
+        ink = INKS[0] if mark.ink == "red" else INKS[1]
+        x0, y0, x1, y1 = write_word_mat(pen.draw, pen.px(x - 9), pen.px(y + 1) + cap, cap, rng, ink)
+        height = (y1 - y0) * 25.4 / pen.dpi
+        width = (x1 - x0) * 25.4 / pen.dpi
+    elif mark.how == "printed":
+        face = pen.font(13, "bold")
+        at = (pen.px(x), pen.px(y + 1.5))
+        box = pen.draw.textbbox(at, mark.level, font=face, anchor="ma")
+        pen.draw.text(at, mark.level, font=face, fill=(20, 20, 20), anchor="ma")
+        if mark.boxed:
+            pad = pen.px(1.5)
+            frame = (box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad)
+            pen.draw.rectangle(frame, outline=(20, 20, 20), width=max(2, pen.px(0.4)))
+        width = (box[2] - box[0]) * 25.4 / pen.dpi + 3
+        height = (box[3] - box[1]) * 25.4 / pen.dpi + 3
+    else:
+        width, height = press_stamp(
+            pen,
+            (x, y),
+            mark.level,
+            rng,
+            ink=STAMP_INKS[mark.ink],
+            frame="box" if mark.boxed else "none",
+            angle=mark.angle,
+            faded=mark.faded,
+            hang=True,
+        )
+    if mark.covered:
+        # a received stamp pressed later, its frame's corner over the mark's right end
+        received_stamp(pen, (x + width / 2 - 10, y + height * 0.5), "2352", "21/3/24", rng)
+    return float(height)

@@ -15,7 +15,8 @@ The layout of Phụ lục I is the map:
   abbreviation; the italic "…, ngày 06 tháng 3 năm 2024" gives IssuedDate;
 - the type name is the centred bold line under the header, the subject the
   bold centred line(s) under it;
-- secrecy and urgency marks are red stamps, read on their own.
+- urgency marks are red stamps, read on their own; the secrecy mark (red,
+  black or by hand) is found by :mod:`station.ocr.secrecy`.
 
 Every value is checked against the rules (type abbreviation table, a real
 date, the number form). A value that does not pass, or that two sources
@@ -187,7 +188,8 @@ def read_fields(
 ) -> HeaderRead:
     """The Decree 30 fields of a document from its first page; None where unsure.
 
-    ``marks`` are the red stamps found by :func:`red_marks`; ``reader`` reads a
+    ``marks`` are the marks :func:`red_marks` found (urgency, and the secrecy
+    level read for sure); ``reader`` reads a
     few header lines again (see :class:`Ink`). A field read with less than
     ``min_confidence`` is left None, what was read kept in its reading."""
     latest = latest or date.today()

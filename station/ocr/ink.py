@@ -1,5 +1,5 @@
-"""Ink on the page image: stroke weight (bold or plain lines) and the red stamps of
-the secrecy and urgency marks."""
+"""Ink on the page image: stroke weight (bold or plain lines), the red urgency
+stamps and, through :mod:`station.ocr.secrecy`, the secrecy mark."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from station.imaging.arrays import Pixels
 from station.ocr.lines import Line, Reader, bounds, respace
 from station.ocr.overlays import prepared
 from station.ocr.tesseract import DIGITS
-from station.records.vocabulary import SECRECY, URGENCY, clean, similar
+from station.records.vocabulary import URGENCY, clean, similar
 
 
 @dataclass(frozen=True)
@@ -299,15 +299,22 @@ def _characters(boxes: list[tuple[int, ...]]) -> list[tuple[int, int, int, int]]
 # --------------------------------------------------------------------- parsers
 
 
-def red_marks(image: Pixels, dpi: int, read: Any) -> list[str]:
-    """Secrecy and urgency stamps in red ink on the upper part of page 1.
+def red_marks(image: Pixels, dpi: int, read: Any, words: Any = None) -> list[str]:
+    """The marks of page 1: the urgency stamps in red ink on its upper part, and
+    the secrecy level when :func:`station.ocr.secrecy.find` reads it for sure
+    (a mark it could not read is the clerk's question, not a value).
 
     ``read(gray, dpi)`` reads one line of print (:func:`station.ocr.tesseract.read_line`).
     Each red text run is read alone, black on white, and kept only when it is
-    one of the marks.
+    one of the urgency marks.
     """
+    from station.ocr import secrecy
+
+    found, urgency = secrecy.read_marks(image, dpi, read, words)
+    marks: list[str] = [found.level] if found is not None and found.level is not None else []
+    marks += urgency
     if image.ndim != 3:
-        return []
+        return marks
     top = image[: int(image.shape[0] * 0.45)]
     hsv = cv2.cvtColor(top, cv2.COLOR_BGR2HSV)
     hue, sat, val = cv2.split(hsv)
@@ -316,8 +323,6 @@ def red_marks(image: Pixels, dpi: int, read: Any) -> list[str]:
     px_mm = dpi / 25.4
     joined = cv2.dilate(mask, np.ones((max(1, int(1.5 * px_mm)), max(1, int(4 * px_mm))), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    names = SECRECY + URGENCY
-    marks: list[str] = []
     for index in range(1, count):
         x, y, w, h = (int(v) for v in stats[index][:4])
         if not (3 * px_mm <= h <= 15 * px_mm and 8 * px_mm <= w <= 90 * px_mm):
@@ -325,7 +330,7 @@ def red_marks(image: Pixels, dpi: int, read: Any) -> list[str]:
         pad = int(2 * px_mm)
         crop = mask[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
         text = read(255 - crop, dpi)
-        best = max(names, key=lambda name: similar(text, name))
+        best = max(URGENCY, key=lambda name: similar(text, name))
         if text and similar(text, best) >= 0.8 and best not in marks:
             marks.append(best)
     return marks

@@ -175,7 +175,7 @@ def _read_fields(
         first.dpi,
         page_amount=len(doc.pages),
         latest=date.today(),
-        marks=red_marks(first.image, first.dpi, line_reader),
+        marks=red_marks(first.image, first.dpi, line_reader, first.words),
         reader=reader,
         recording=recording,
         min_confidence=job.min_confidence,
