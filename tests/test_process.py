@@ -27,6 +27,7 @@ PAGE_KEYS = {
     "barcodes",
     "dpi",
     "low_resolution",
+    "secrecy",
     "doc_id",
 }
 

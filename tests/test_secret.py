@@ -26,6 +26,7 @@ from station.demo.samples import (
     sample_label,
     scan_effects,
 )
+from station.demo.traits import Secrecy
 from station.errors import InputError
 from station.records.register_export import Book, Period, to_csv
 from station.records.secret_register import LAYOUT, SecretRegister
@@ -41,7 +42,8 @@ SECRET = dataclasses.replace(
     number="31",
     subject="V/v kết quả xác minh nguồn tin về tội phạm tại xã Quảng Phú",
     registration=sample_label(126),
-    marks=("MẬT",),
+    marks=(),
+    secrecy=Secrecy(angle=-8),  # a red framed "MẬT" stamped crooked under the number
 )
 
 
@@ -123,7 +125,14 @@ def _everything(data_dir: Path) -> bytes:
 
 
 def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Station) -> None:
+    news = station.hub.subscribe()
     batch = _scanned(station)
+    # found by the page step: the secret document never reached OCR
+    heard = []
+    while not news.empty():
+        heard.append(news.get_nowait())
+    read = [data["documents"] for kind, data in heard if data.get("stage") == "reading"]
+    assert read == [1]
     docs = station.review.documents(batch)
     assert [d.registration for d in docs] == [PLAIN.registration]  # the secret one is gone
     entries = SecretRegister(station.store).of_batch(batch)
@@ -160,7 +169,7 @@ def test_the_clerks_tap_erases_every_byte_of_the_document(
 ) -> None:
     """A document whose mark was not read (the clerk knows): "Văn bản mật" erases
     its pages, thumbnails, PDF and rows so that no byte of them is left."""
-    unmarked = dataclasses.replace(SECRET, marks=())
+    unmarked = dataclasses.replace(SECRET, secrecy=None)
     scans = _stack(tmp_path_factory.mktemp("tap"), [PLAIN, unmarked])
     station = _station(tmp_path, scans)
     try:
@@ -297,6 +306,14 @@ def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert "Quảng Phú".encode() not in written
     assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]
+    assert found["pages"][2]["secrecy"]["level"] == "Mật"
+    assert found["pages"][0]["secrecy"] is None
+    # without OCR too: the mark is found by the page step
+    bare = tmp_path / "bare"
+    without = process_inputs(inputs, bare, config, jobs=2, ocr=False)
+    assert [d["secret"] for d in without["documents"]] == [False, True]
+    assert without["documents"][1]["level"] == "Mật"
+    assert sorted(p.name for p in (bare / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
 
 
 @pytest.mark.slow
@@ -313,7 +330,7 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
     from tests.helpers.browser import artifacts, chromium, small_targets
 
     scans = _stack(
-        tmp_path_factory.mktemp("screen"), [PLAIN, dataclasses.replace(SECRET, marks=())]
+        tmp_path_factory.mktemp("screen"), [PLAIN, dataclasses.replace(SECRET, secrecy=None)]
     )
     station = _station(tmp_path, scans)
     web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=station.store.data_dir)

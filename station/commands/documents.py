@@ -36,8 +36,9 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     def document(doc: BatchDocument) -> None:
         if doc.secret:
+            level = doc.level or "dấu mật chưa đọc được / a mark not read"
             say(
-                f"  VĂN BẢN MẬT / SECRET ({doc.secret}): không ghi ảnh, không ghi PDF; xử lý "
+                f"  VĂN BẢN MẬT / SECRET ({level}): không ghi ảnh, không ghi PDF; xử lý "
                 "ngoài máy / no image and no PDF written; handle it off this machine"
             )
             return
@@ -75,7 +76,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     )
     for doc in batch["documents"]:
         if doc["secret"]:
-            say(f"  {doc['doc_id']}  {doc['level'].upper()}  {len(doc['pages'])} trang / pages")
+            level = (doc["level"] or "mật?").upper()
+            say(f"  {doc['doc_id']}  {level}  {len(doc['pages'])} trang / pages")
             continue
         label = doc["registration"] or "chưa có nhãn / no label"
         say(f"  {doc['doc_id']}  {label}  {len(doc['pages'])} trang / pages")

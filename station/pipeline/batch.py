@@ -57,6 +57,7 @@ class BatchPage:
             "barcodes": self.report.barcodes,
             "dpi": self.report.dpi,
             "low_resolution": low_resolution(self.report.dpi),
+            "secrecy": self.report.secrecy,
             "doc_id": self.doc_id,
         }
 
@@ -72,12 +73,15 @@ class BatchDocument:
     pdf: str | None = None
     #: how each header field was read (docs/batch.md#readings)
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
-    #: its secrecy mark when it was withheld (docs/batch.md#secret-documents)
-    secret: str | None = None
+    #: withheld as secret on a connected machine (docs/batch.md#secret-documents),
+    #: with its level (None: a mark seen on a page but not read)
+    secret: bool = False
+    level: str | None = None
 
-    def withhold(self, level: str) -> None:
+    def withhold(self, level: str | None) -> None:
         """A secret document: nothing of it beyond its pages and its mark."""
-        self.secret = level
+        self.secret = True
+        self.level = level
         self.registration = None
         self.pdf = None
         self.metadata = {}
@@ -87,7 +91,7 @@ class BatchDocument:
     def as_json(self) -> dict[str, Any]:
         pages = [{"input": name, "index": index} for name, index in self.pages]
         if self.secret:
-            return {"doc_id": self.doc_id, "secret": True, "level": self.secret, "pages": pages,
+            return {"doc_id": self.doc_id, "secret": True, "level": self.level, "pages": pages,
                     "pdf": None}  # fmt: skip
         return {
             "doc_id": self.doc_id,

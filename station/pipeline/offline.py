@@ -86,6 +86,9 @@ def process_inputs(
         for item in pending:
             _collect(item, batch, pages_dir, on_page)
     _split(batch, rules)
+    connected = config.security.network == "connected"
+    if connected:  # a mark found on a page: the document never reaches OCR
+        _withhold_secrets(batch, pages_dir, out)
     if ocr:
         _make_pdfs(batch, out, config, jobs, on_document, store)
     found = batch.as_json()
@@ -99,13 +102,22 @@ def process_inputs(
 
 def _withhold_secrets(batch: Batch, pages_dir: Path, out: Path) -> None:
     """A connected machine keeps no secret document (docs/security.md#state-secrets):
-    a document whose mark was read loses its page files (with the blank backs
-    and dropped pages after it) and its PDF, each overwritten then removed, and
+    a document with a secrecy mark on a page (read or not: there is no clerk to
+    ask) or in its header loses its page files (with the blank backs and dropped
+    pages after it) and its PDF, each overwritten then removed, and
     ``batch.json`` lists it with its pages and its mark only."""
     owners = [page.doc_id for page in batch.pages]
     for doc in batch.documents:
-        level = secrecy_level(doc.metadata.get("Priority"))
-        if not level:
+        if doc.secret:
+            continue
+        marks = [
+            page.report.secrecy
+            for page in batch.pages
+            if page.doc_id == doc.doc_id and page.report.secrecy
+        ]
+        level = next((m["level"] for m in marks if m.get("level")), None)
+        level = level or secrecy_level(doc.metadata.get("Priority"))
+        if not level and not marks:
             continue
         for index in sheets_of(doc.doc_id, owners):
             for path in pages_dir.glob(f"p{index + 1:04d}.*"):
@@ -178,6 +190,7 @@ def _make_pdfs(
     the OCR worker process over the whole batch (:mod:`station.pipeline.document`)."""
     from station.pipeline.document import BatchJob, DocumentJob, OcrPool, page_files
 
+    read = [doc for doc in batch.documents if not doc.secret]
     job = BatchJob(
         documents=tuple(
             DocumentJob(
@@ -186,7 +199,7 @@ def _make_pdfs(
                 doc_id=doc.doc_id,
                 registration=doc.registration,
             )
-            for doc in batch.documents
+            for doc in read
         ),
         batch_id=batch.batch_id,
         work=out,
@@ -198,7 +211,7 @@ def _make_pdfs(
     )
     with OcrPool() as pool:
         results = pool.submit(job).result()
-    for doc, finished in zip(batch.documents, results, strict=True):
+    for doc, finished in zip(read, results, strict=True):
         doc.metadata = {**empty_metadata(), **finished.read.fields}
         doc.readings = finished.read.readings_json()
         doc.pdf = f"{doc.doc_id}.pdf"

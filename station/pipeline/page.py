@@ -25,6 +25,7 @@ from station.capture.imageio import EncodedFrame
 from station.config import PAGE_SIZES_MM, Config
 from station.errors import InputError
 from station.imaging import analyse, corrected_strips, large_page, preprocess
+from station.ocr.secrecy import LOOKED
 from station.pipeline.jpeg import encode_strips, strip_rows
 
 
@@ -48,6 +49,9 @@ class PageReport:
     #: the turn was decided on strong evidence; an unsure page was left as
     #: captured (docs/imaging.md#orientation-only-on-strong-evidence)
     orientation_sure: bool = True
+    #: a secrecy mark on the page (docs/ocr.md#secrecy-mark): ``level`` (None
+    #: when it looks like one but was not read), ``how``, ``box`` (pixels)
+    secrecy: dict[str, Any] | None = None
 
     def as_info(self) -> dict[str, Any]:
         """The page as the review keeps it (``review_pages.info``)."""
@@ -62,6 +66,7 @@ class PageReport:
             # below Decree 30's 200 dpi: the source had no more (never upsampled)
             "low_resolution": low_resolution(self.dpi),
             "orientation_sure": self.orientation_sure,
+            "secrecy": self.secrecy,
         }
 
     @classmethod
@@ -75,6 +80,7 @@ class PageReport:
             registrations=list(info["registrations"]),
             dpi=int(info["dpi"]),
             orientation_sure=bool(info.get("orientation_sure", True)),
+            secrecy=info.get("secrecy"),
         )
 
 
@@ -153,11 +159,27 @@ def clean_page(
     )
     data, ext = encode(result.image, frame.dpi)
     height, width = result.image.shape[:2]
-    report = _report(result, codes, rules, frame.dpi)
+    mark = None if result.blank else secrecy_of(result.image, frame.dpi)
+    report = _report(result, codes, rules, frame.dpi, mark)
     return CleanPage(report, data, ext, width, height, codes.seconds)
 
 
-def _report(found: Any, codes: DecodeResult, rules: Rules, dpi: int) -> PageReport:
+def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
+    """The secrecy mark on a corrected page (:func:`station.ocr.secrecy.find`;
+    Tesseract reads its candidates only), as the page report keeps it. Every
+    page is looked at: a secret document never reaches OCR, let alone the network
+    (docs/security.md#state-secrets)."""
+    from station.ocr import secrecy, tesseract
+
+    mark = secrecy.find(image, dpi, tesseract.read_line)
+    if mark is None:
+        return None
+    return {"level": mark.level, "how": mark.how, "box": list(mark.box)}
+
+
+def _report(
+    found: Any, codes: DecodeResult, rules: Rules, dpi: int, mark: dict[str, Any] | None = None
+) -> PageReport:
     """The page report of a page cleaned (``Preprocessed`` or ``Analysis``) and read."""
     kinds = classify(codes.codes, rules)
     return PageReport(
@@ -169,6 +191,7 @@ def _report(found: Any, codes: DecodeResult, rules: Rules, dpi: int) -> PageRepo
         registrations=[code.text for code in kinds.registrations],
         dpi=dpi,
         orientation_sure=bool(found.orientation_sure),
+        secrecy=mark,
     )
 
 
@@ -190,6 +213,9 @@ def clean_cost(width: int, height: int) -> int:
 #: Resolution at which the barcodes of a large page are read: a registration
 #: label or a separator's bars are read surely at the profiles' 200-300 dpi.
 BARCODE_DPI = 300
+#: Resolution at which a large page is looked at for its secrecy mark, over
+#: the share of the page from the top where station.ocr.secrecy looks
+MARK_DPI = 200
 
 
 def _reduced(image: np.ndarray[Any, Any], scale: float) -> np.ndarray[Any, Any]:
@@ -217,6 +243,9 @@ def _clean_large(
     width, height = found.turn.final_size
     rows = strip_rows(width)
     reduced: list[np.ndarray[Any, Any]] = []
+    # the upper part of the page in colour at MARK_DPI, for the secrecy mark
+    mark_scale = min(1.0, MARK_DPI / dpi)
+    upper: list[np.ndarray[Any, Any]] = []
 
     def strips() -> Iterator[np.ndarray[Any, Any]]:
         for top, strip in zip(
@@ -228,15 +257,37 @@ def _clean_large(
                     gray = cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY) if strip.ndim == 3 else strip
                     size = (max(1, round(width * scale)), rows_to)
                     reduced.append(cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
+                marked_to = round(min(height, top + rows) * mark_scale)
+                marked_rows = marked_to - round(top * mark_scale)
+                if top < height * LOOKED and marked_rows > 0:
+                    size = (max(1, round(width * mark_scale)), marked_rows)
+                    upper.append(cv2.resize(strip, size, interpolation=cv2.INTER_AREA))
             yield strip
 
     data = encode_strips(strips(), height, dpi)
     codes = DecodeResult()
+    mark = None
+    if upper:
+        # the whole page's size, its upper part only: the mark is looked for there
+        top_part = np.concatenate(upper)
+        upper.clear()
+        page_rows = round(height * mark_scale)
+        canvas = np.full((page_rows, *top_part.shape[1:]), 255, np.uint8)
+        canvas[: min(page_rows, top_part.shape[0])] = top_part[:page_rows]
+        mark = secrecy_of(canvas, round(dpi * mark_scale))
+        del canvas, top_part
     if not found.blank:
         page = np.concatenate(reduced)
         reduced.clear()
         original = _reduced(image, scale)
         del image  # the page at full scale is not needed any more
         codes = decode_page(page, dpi * scale / 25.4, wanted=is_key(rules), original=original)
-    report = _report(found, codes, rules, dpi)
+    report = _report(found, codes, rules, dpi, _at_scale(mark, 1 / mark_scale))
     return CleanPage(report, data, "jpg", width, height, codes.seconds)
+
+
+def _at_scale(mark: dict[str, Any] | None, factor: float) -> dict[str, Any] | None:
+    """A mark found on a reduced copy, its box in the page's own pixels."""
+    if mark is None:
+        return None
+    return {**mark, "box": [round(v * factor) for v in mark["box"]]}
