@@ -469,3 +469,34 @@ def test_an_independent_lan_delivers_secret_documents_to_their_own_receiver_only
         for conn in receivers:
             conn.stop()
         store.close()
+
+
+def test_a_mark_not_read_asks_the_clerk_and_no_is_remembered(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A pale "MẬT" half under a received stamp, which the detector cannot read:
+    the document waits with "Văn bản này có dấu mật?"; "Không phải văn bản mật"
+    lets the batch go, and the question is not asked again when the batch is
+    read for its confirmation."""
+    written = dataclasses.replace(SECRET, secrecy=Secrecy(covered=True, faded=True, boxed=False))
+    scans = _stack(tmp_path_factory.mktemp("asked"), [written, PLAIN])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        docs = station.review.documents(batch)
+        assert len(docs) == 2 and SecretRegister(station.store).of_batch(batch) == []
+        asked = [w["code"] for w in docs[0].warnings]
+        assert "secrecy_unsure" in asked
+        assert "Văn bản này có dấu mật?" in docs[0].warnings[asked.index("secrecy_unsure")][
+            "message"]["vi"]  # fmt: skip
+        blocking = [f.code for f in station.findings(batch) if f.blocking]
+        assert "secrecy_unsure" in blocking
+        with pytest.raises(InputError):
+            station.confirm(batch)
+        station.dismiss_warning(docs[0].doc_id, "secrecy_unsure")
+        station.confirm(batch, despite=True)
+        until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
+        assert station.store.outbox.has(docs[0].doc_id)
+        assert SecretRegister(station.store).of_batch(batch) == []
+    finally:
+        _closed(station)
