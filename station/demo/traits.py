@@ -292,7 +292,9 @@ def secrecy_mark(pen: Any, top_mm: tuple[float, float], mark: Secrecy, rng: rand
     if mark.how == "handwritten":
         cap = pen.px(rng.uniform(5.0, 7.0))
         ink = INKS[0] if mark.ink == "red" else INKS[1]
-        x0, y0, x1, y1 = write_word_mat(pen.draw, pen.px(x - 9), pen.px(y + 1) + cap, cap, rng, ink)
+        x0, _top, x1, y1 = write_word_mat(
+            pen.draw, pen.px(x - 9), pen.px(y + 1) + cap, cap, rng, ink
+        )
         # from ``y``: the word starts 1 mm under it
         height = y1 * 25.4 / pen.dpi - y
         width = (x1 - x0) * 25.4 / pen.dpi
