@@ -454,10 +454,11 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, R
         plain = not bold
         parts.append(line)
         last = line
-    text, reading = _subject(ink, parts)
-    if plain and text is not None and reading.confidence < SURE:
+    text, reading = _subject(ink, parts, capitals=plain)
+    if plain and text is not None and reading.confidence not in (SURE, BY_DICTIONARY):
         # capitals lose their marks in one reading and gain wrong ones in the
-        # other ("NGUON" / "NGUÔN" for NGUỒN): only two readings alike are taken
+        # other ("NGUON" / "NGUÔN" for NGUỒN): only two readings alike are
+        # taken, or words the dictionary settles (lexicon.settle, ``capitals``)
         reading = Reading(MARKS_DISAGREE, reading.box, "marks_disagree")
     return text, reading
 
@@ -468,8 +469,11 @@ def _capitals(text: str) -> bool:
     return len(letters) >= 8 and all(c.isupper() for c in letters)
 
 
-def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None, Reading]:
-    """The subject's lines read, with the confidence the two readings give."""
+def _subject(
+    ink: Ink, parts: list[Line], vv: bool = False, capitals: bool = False
+) -> tuple[str | None, Reading]:
+    """The subject's lines read, with the confidence the two readings give;
+    ``capitals``: printed in capitals (:func:`lexicon.settle`)."""
     if not parts:
         return None, NOTHING
     chosen, other = ink.texts_and_other(parts)
@@ -479,12 +483,12 @@ def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None,
     confidence = agreement(text, again) if text is not None else REFUSED
     # a syllable's neighbours may tell which mark it carries (the readings
     # mark it differently, or alike but making no word)
-    settled = lexicon.settle(" ".join(chosen), other)
+    settled = lexicon.settle(" ".join(chosen), other, capitals=capitals)
     settled = _subject_text(settled, as_printed=vv) if settled is not None else None
     if settled is not None and settled != text:
         return settled, Reading(BY_DICTIONARY, box, "by_dictionary")
     if text is None:
-        misread = any(misread_syllable(w) or unknown_syllable(w) for w in " ".join(chosen).split())
+        misread = _misread(" ".join(chosen).split())
         return None, Reading(REFUSED, box, "misread") if misread else NOTHING
     return text, Reading(confidence, box, "marks_disagree" if confidence < ONE_READING else None)
 
@@ -531,9 +535,20 @@ def _subject_text(text: str, *, as_printed: bool = False, checked: bool = True) 
     text = re.sub(r"\b[IlV]*I[IlV]*\b", lambda m: m[0].replace("l", "I"), text)
     if len(text) < 4:
         return None
-    if checked and any(misread_syllable(w) or unknown_syllable(w) for w in text.split()):
+    if checked and _misread(text.split()):
         return None
     return text if as_printed else text[:1].upper() + text[1:]
+
+
+def _misread(words: list[str]) -> bool:
+    """A word that breaks a syllable's shape, or a syllable Tesseract's
+    dictionary lacks that no word of the word list holds where it stands
+    ("dột" in "nhà dột nát" is Vietnamese, "Dằn" in "Nhâm Dằn-năm" is not
+    known to be)."""
+    return any(
+        misread_syllable(w) or (unknown_syllable(w) and not lexicon.vouched(words, i))
+        for i, w in enumerate(words)
+    )
 
 
 def language_of(text: str) -> str | None:
