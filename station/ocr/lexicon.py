@@ -262,7 +262,9 @@ def _options(x: str, y: str, stacked: bool = False) -> frozenset[Key] | None:
     """The syllables ``x`` and ``y`` could both be readings of: the letters
     and vowel marks (ă, â, ê, ô, ơ, ư) one of them shows, under any tone;
     letters one apart at most. ``stacked`` (capitals): the same letters
-    under any vowel mark and any tone, the stroke of đ as shown."""
+    under any vowel mark and any tone, the dot below too (a reading that
+    lost a capital's marks lost that one with them), the stroke of đ as
+    shown."""
     px, py = _bare(x), _bare(y)
     if not px.isalpha() or not py.isalpha() or len(px) != len(py):
         return None
@@ -276,7 +278,8 @@ def _options(x: str, y: str, stacked: bool = False) -> frozenset[Key] | None:
         k
         for letters in shown
         for k in spellings.get(fold(letters), frozenset())
-        if (k[0] == letters or (stacked and ("đ" in k[0]) in stroke)) and (below or DOT not in k[1])
+        if (k[0] == letters or (stacked and ("đ" in k[0]) in stroke))
+        and (below or stacked or DOT not in k[1])
     )
     return options or None
 
