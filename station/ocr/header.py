@@ -200,7 +200,7 @@ def read_fields(
     page = coloured_words(outside(page, stamp_frames(image, dpi)), image, dpi)
     head = _header(page, ink)
     title = _type_title(head)
-    by_title = type_name_of(title.text) if title is not None else None
+    by_title = _title_name(title.text) if title is not None else None
     number_box = bounds([head.number]) if head.number is not None else None
     parsed: list[tuple[str, str]] = []
     consistent: list[tuple[str, str]] = []
@@ -422,10 +422,21 @@ def _type_title(head: Header) -> Line | None:
         (
             line
             for line in head.lines
-            if line.y0 > below and abs(line.cx - centre) < 20 and type_name_of(line.text)
+            if line.y0 > below and abs(line.cx - centre) < 20 and _title_name(line.text)
         ),
         None,
     )
+
+
+def _title_name(text: str) -> str | None:
+    """The type a title names: "QUYẾT ĐỊNH", or, as titles were printed
+    before 2011, the type and the authority that issues it ("QUYẾT ĐỊNH CỦA
+    ỦY BAN NHÂN DÂN TỈNH")."""
+    words = text.split()
+    of = next((i for i, w in enumerate(words) if fold(w) == "CUA"), None)
+    if of is not None and 0 < of < len(words) - 1:
+        return type_name_of(" ".join(words[:of]))
+    return type_name_of(text)
 
 
 def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, Reading]:

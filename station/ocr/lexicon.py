@@ -24,6 +24,7 @@ import functools
 import importlib.util
 import itertools
 import logging
+import re
 import unicodedata
 from pathlib import Path
 
@@ -193,7 +194,42 @@ def settle(chosen: str, other: str | None = None, *, capitals: bool = False) -> 
         if keys is None and missing and len(others) == 1:
             keys = tuple(others)  # the only syllable its letters make under another tone
         settled[i] = words[i] = _dressed(word, keys[0]) if keys else word
+    words = _cycle_years(words)
     return " ".join(words) if words != a else None
+
+
+#: the heavenly stems and earthly branches of the sexagenary cycle, in order:
+#: a lunar year is named by both ("Nhâm Dần", 2022), printed in every Tết document
+STEMS = ("giáp", "ất", "bính", "đinh", "mậu", "kỷ", "canh", "tân", "nhâm", "quý")
+BRANCHES = ("tý", "sửu", "dần", "mão", "thìn", "tỵ", "ngọ", "mùi", "thân", "dậu", "tuất", "hợi")
+
+
+def cycle_name(year: int) -> tuple[str, str]:
+    """The stem and branch that name a lunar year (2022: "nhâm", "dần")."""
+    return STEMS[(year - 4) % 10], BRANCHES[(year - 4) % 12]
+
+
+def _cycle_years(words: list[str]) -> list[str]:
+    """A lunar year's branch misread after its stem ("Tết Nguyên đán Nhâm
+    Dằn-năm 2022"): when the year follows within three words and its stem
+    is the one read, the branch of the same letters is that year's ("Dần")."""
+    out = list(words)
+    for i in range(len(words) - 1):
+        stem = _bare(words[i])
+        parts = re.split(r"[-–—]", words[i + 1], maxsplit=1)
+        branch = _bare(parts[0])
+        if not stem[:1].isupper() or not branch[:1].isupper() or not branch.isalpha():
+            continue
+        after = " ".join([*parts[1:], *words[i + 2 : i + 5]])
+        year = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", after)
+        if year is None:
+            continue
+        named = cycle_name(int(year.group(1)))
+        if key(stem) != key(named[0]) or fold(branch) != fold(named[1]):
+            continue
+        if key(branch) != key(named[1]):
+            out[i + 1] = words[i + 1].replace(branch, _spelled(key(named[1]), branch), 1)
+    return out
 
 
 #: huyền, sắc, ngã, hỏi: the tone marks over the letter, that readings
