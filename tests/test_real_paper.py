@@ -444,7 +444,9 @@ def test_settling_marks_never_makes_a_wrong_text() -> None:
     """Every marked syllable of the generated documents' subjects and body,
     read with two different wrong marks, or one wrong and one right: the
     settled text is the printed one or nothing, and most are settled
-    (``bench/marks.py`` also measures it on legal and news text)."""
+    (``bench/marks.py`` also measures it on legal and news text). The same
+    for a syllable both readings mark alike and wrong, and for the texts in
+    capitals, one reading with a wrong mark, the other without any."""
     from bench.marks import score
     from tests.docgen import SENTENCES, SUBJECTS
 
@@ -453,6 +455,75 @@ def test_settling_marks_never_makes_a_wrong_text() -> None:
     assert figures["wrong"] == 0, figures["wrong_examples"]
     assert figures["altered_when_read_right"] == 0
     assert figures["right_pct"] >= 55, figures
+    alike = score([*SUBJECTS, *SENTENCES], mode="alike")
+    assert alike["disputes"] > 150 and alike["wrong"] == 0, alike["wrong_examples"]
+    assert alike["right_pct"] >= 50, alike
+    capitals = score([*SUBJECTS, *SENTENCES], mode="capitals")
+    assert capitals["disputes"] > 300 and capitals["wrong"] == 0, capitals["wrong_examples"]
+    assert capitals["right_pct"] >= 50, capitals
+
+
+def test_a_syllable_vietnamese_does_not_have_takes_the_one_tone_that_makes_one() -> None:
+    """A syllable read alike by both readings with a tone it cannot carry
+    ("buỗi") takes the one other tone over the letter that makes a syllable
+    ("buổi"), or the one of several that makes a word with its neighbours;
+    a syllable Tesseract's dictionary lacks but a word of the word list
+    holds where it stands ("dột" in "nhà dột nát") is Vietnamese."""
+    from station.ocr.header import _subject_text
+    from station.ocr.lexicon import settle
+
+    read = "Kết luận tại buỗi làm việc với Ban Chỉ đạo"
+    assert settle(read, read) == "Kết luận tại buổi làm việc với Ban Chỉ đạo"
+    assert settle("tại buỗi làm việc") == "tại buổi làm việc"
+    assert settle("xoá nhà tạm, nhà dột nát") is None  # a syllable: let be
+    assert settle("công tác Buỗi") is None  # a name: let be
+    assert _subject_text("Xoá nhà tạm, nhà dột nát huyện Bình Sơn") is not None
+    assert _subject_text("dột") is None  # no word holds it: unknown
+    assert _subject_text("Kết luận tại buỗi làm việc") is None
+
+
+def test_capitals_whose_readings_lose_and_change_marks_are_settled_by_words() -> None:
+    """A line in capitals: one reading loses a capital's marks ("NGUON VON"),
+    the other changes them ("NGUÔN VÓN"); any vowel mark and tone of the same
+    letters may be the printed one, and exactly one spelling must make words
+    with the neighbours ("NGUỒN VỐN"). Not in lower case, and never when
+    several spellings would."""
+    from station.ocr.lexicon import settle
+
+    chosen, other = "SỬ DỤNG NGUÔN VÓN NGÂN SÁCH", "SỬ DỤNG NGUON VON NGÂN SÁCH"
+    assert settle(chosen, other, capitals=True) == "SỬ DỤNG NGUỒN VỐN NGÂN SÁCH"
+    assert settle(chosen, other) is None  # the other reading lost its marks: as read
+    assert settle("TRỦ SỞ CƠ QUAN", "TRU SỞ CƠ QUAN", capitals=True) is None  # trụ, trú sở
+    assert settle("NGUÔN VÓN", "NGUON VON", capitals=True) is not None
+    assert settle("QUẢN LÝ", "QUAN LY", capitals=True) is None  # nothing disputed that way
+
+
+def test_a_lunar_years_branch_is_the_one_its_year_names() -> None:
+    """The sexagenary name of a lunar year ("Nhâm Dần", 2022) printed with
+    its year: a branch misread after its stem ("Dằn") is spelt as the year
+    names it; without the year, or with another stem, the text is let be."""
+    from station.ocr.lexicon import cycle_name, settle
+
+    assert cycle_name(2022) == ("nhâm", "dần") and cycle_name(2024) == ("giáp", "thìn")
+    assert cycle_name(1999) == ("kỷ", "mão") and cycle_name(2025) == ("ất", "tỵ")
+    read = "đón Tết Nguyên đán Nhâm Dằn-năm 2022 đầm ấm"
+    assert settle(read, read) == "đón Tết Nguyên đán Nhâm Dần-năm 2022 đầm ấm"
+    assert settle("mừng Xuân Giáp Thin 2024") == "mừng Xuân Giáp Thìn 2024"
+    assert settle("đón Tết Nguyên đán Nhâm Dằn") is None  # no year
+    assert settle("xã Tân Hội năm 2021") is None  # 2021 is Tân Sửu
+    assert settle("Xuân Nhâm Dần 2022") is None  # read right
+
+
+def test_a_title_of_the_old_layout_names_its_type() -> None:
+    """Before 2011 a title named the authority after the type ("QUYẾT ĐỊNH CỦA
+    ỦY BAN NHÂN DÂN TỈNH"): the type is the part before "CỦA"."""
+    from station.ocr.header import _title_name
+
+    assert _title_name("QUYẾT ĐỊNH CỦA ỦY BAN NHÂN DÂN TỈNH") == "Quyết định"
+    assert _title_name("QUYET DINH CUA UY BAN NHAN DAN TINH") == "Quyết định"
+    assert _title_name("CHỈ THỊ") == "Chỉ thị"
+    assert _title_name("QUYẾT ĐỊNH CỦA") == "Quyết định"  # the authority on the next line
+    assert _title_name("CỦA ỦY BAN NHÂN DÂN") is None
 
 
 @pytest.mark.slow

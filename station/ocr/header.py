@@ -434,7 +434,7 @@ def _title_name(text: str) -> str | None:
     ỦY BAN NHÂN DÂN TỈNH")."""
     words = text.split()
     of = next((i for i, w in enumerate(words) if fold(w) == "CUA"), None)
-    if of is not None and 0 < of < len(words) - 1:
+    if of is not None and of > 0:  # the authority may go on on the next line
         return type_name_of(" ".join(words[:of]))
     return type_name_of(text)
 
