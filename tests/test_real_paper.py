@@ -348,7 +348,8 @@ def test_a_legal_documents_name_in_plain_capitals_is_its_subject(tmp_path: Path)
     """A legal normative document prints its name under the type in plain
     capitals, over two lines ("NGHỊ ĐỊNH / QUY ĐỊNH QUẢN LÝ …"): it is the
     subject, never with the body's first line, and taken only when both
-    readings spell it alike (capitals lose and gain marks)."""
+    readings spell it alike or the dictionary settles the words they spell
+    otherwise (capitals lose and gain marks): never wrong."""
     name = "QUY ĐỊNH VỀ QUẢN LÝ, SỬ DỤNG CON DẤU VÀ THIẾT BỊ LƯU KHÓA BÍ MẬT TRONG CƠ QUAN NHÀ NƯỚC"
     docs = []
     for spec, fields, layout in _documents(4):
@@ -530,13 +531,14 @@ def test_a_title_of_the_old_layout_names_its_type() -> None:
 def test_subjects_settled_by_the_dictionary_are_the_printed_ones(tmp_path: Path) -> None:
     """Subjects rich in words whose tone sits over a circumflex ("bổ sung",
     "tiến độ", "cổ phần"), scanned in black and white, where readings dispute
-    marks most: a subject the dictionary settled is the printed one, and
-    marked for the clerk to check."""
+    marks most, and the name of a lunar year with its year: a subject the
+    dictionary settled is the printed one, and marked for the clerk to check."""
     subjects = [
         "Về việc bổ sung kinh phí thực hiện cổ phần hóa doanh nghiệp nhà nước",
         "Báo cáo tiến độ triển khai chương trình phát triển kinh tế vùng đồng bào dân tộc thiểu số",
         "Về việc công bố thủ tục hành chính được sửa đổi, bổ sung trong lĩnh vực tư pháp",
         "Kết luận của Viện trưởng tại buổi làm việc về công tác kiểm sát tiến độ giải quyết án",
+        "Về việc tăng cường các biện pháp bảo đảm đón Tết Nguyên đán Giáp Thìn năm 2024",
     ]
     docs = []
     for index, (spec, fields, layout) in enumerate(_documents(8)):
