@@ -9,7 +9,10 @@ notions with words of two or three syllables ("bổ sung", "cổ phần", "tiế
 độ"), so the syllable's neighbours tell which of its spellings the print
 carries: of all the ways to mark the disputed letters, exactly one must make
 a word of the dictionary with the syllables both readings agree on, or the
-dispute stays (docs/ocr.md#words-of-several-syllables).
+dispute stays (docs/ocr.md#words-of-several-syllables). The same words settle
+a syllable both readings spell in a way Vietnamese does not have ("buỗi"),
+and the words of a line in capitals, whose stacked marks the readings lose
+and change; a lunar year's name is checked against its year.
 
 The dictionary is underthesea's ``Viet74K`` word list (PyPI ``underthesea``,
 Apache-2.0), found in the installed package and read once per process;
