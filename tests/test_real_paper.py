@@ -538,11 +538,11 @@ def test_subjects_settled_by_the_dictionary_are_the_printed_ones(tmp_path: Path)
         "Báo cáo tiến độ triển khai chương trình phát triển kinh tế vùng đồng bào dân tộc thiểu số",
         "Về việc công bố thủ tục hành chính được sửa đổi, bổ sung trong lĩnh vực tư pháp",
         "Kết luận của Viện trưởng tại buổi làm việc về công tác kiểm sát tiến độ giải quyết án",
-        "Về việc tăng cường các biện pháp bảo đảm đón Tết Nguyên đán Giáp Thìn năm 2024",
     ]
+    lunar = "Về việc tăng cường các biện pháp bảo đảm đón Tết Nguyên đán Giáp Thìn năm 2024"
     docs = []
-    for index, (spec, fields, layout) in enumerate(_documents(8)):
-        subject = subjects[index % len(subjects)]
+    for index, (spec, fields, layout) in enumerate(_documents(9)):
+        subject = subjects[index % len(subjects)] if index < 8 else lunar
         spec = dataclasses.replace(spec, subject=subject)
         docs.append((spec, {**fields, "Subject": subject}, layout))
     batch = _processed(docs, tmp_path, random.Random(1), renders=("bilevel",))
