@@ -556,6 +556,24 @@ def test_subjects_settled_by_the_dictionary_are_the_printed_ones(tmp_path: Path)
     assert settled >= 1
 
 
+@pytest.mark.slow
+def test_an_agency_under_a_plain_motto_is_weighed_against_the_number_line(
+    tmp_path: Path,
+) -> None:
+    """Forms printed before Decree 30 set the national motto in regular
+    weight: the issuing agency's bold lines are then told from the plain "Số:"
+    line by a clear margin, and the agency is read, never wrong."""
+    docs = _documents(4, plain_motto=True)
+    batch = _processed(docs, tmp_path, random.Random(5))
+    assert len(batch["documents"]) == len(docs)
+    exact = 0
+    for (_, fields, _), doc in zip(docs, batch["documents"], strict=True):
+        found = doc["metadata"]["OrganName"]
+        assert found in (None, fields["OrganName"]), found
+        exact += found == fields["OrganName"]
+    assert exact >= 3
+
+
 def test_an_agency_line_misread_is_taken_from_known_names() -> None:
     """The agency block is a known kind and a known place: words a reading ran
     together are split where they spell its words ("BANNHÂNDÂN"), and a line

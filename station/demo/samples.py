@@ -51,6 +51,8 @@ class DocumentSpec:
     received: str | None = None
     #: signed electronically: the signing software's blue box and a red e-seal over the header
     esigned: bool = False
+    #: the national motto in regular weight, as forms printed before Decree 30 set it
+    plain_motto: bool = False
 
 
 #: the sample labels are this year's, as a station's labels are: a label of
@@ -358,12 +360,13 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         _filled_in(pen, (45, y), parts, spec.number, 13, "regular", hand, spec.typed_in)
     else:
         pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
-    pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style="bold", anchor="ma")
+    motto = "regular" if spec.plain_motto else "bold"
+    pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style=motto, anchor="ma")
     pen.text(
         (140, 21),
         "Độc lập - Tự do - Hạnh phúc",
         size_pt=13,
-        style="bold",
+        style=motto,
         anchor="ma",
         underline=True,
     )

@@ -357,6 +357,10 @@ def _by_hand(ink: Ink, line: Line) -> Reading | None:
     return Reading(REFUSED, union(written) or bounds([line]), "handwritten" if written else None)
 
 
+#: bold print's stroke over plain print's, at least (the motto over the "Số:" line)
+BOLDER = 1.15
+
+
 def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     """The bold line(s) of the agency block, just above the number.
 
@@ -370,14 +374,17 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
         if line.x1 <= head.split_x + 2 and line.y1 <= head.number.y0 + 0.5
     ]
     plain, bold = ink.stroke(head.number), ink.stroke(head.motto)
-    if not above or plain is None or bold is None or bold < plain * 1.15:
+    if not above or plain is None or bold is None:
         return None, NOTHING
     x0, x1 = max(0.0, min(line.x0 for line in above) - 2), head.split_x - 0.5
     bands = ink.bands(x0, min(line.y0 for line in above) - 1.5, x1, head.number.y0 - 0.3)
     weights = [ink.stroke_of(x0, top, x1, bottom) for top, bottom in bands]
     if not bands or any(w is None for w in weights):
         return None, NOTHING
-    middle = (plain + bold) / 2
+    # bold lies between the plain "Số:" line and the bold motto; a motto printed
+    # plain (forms from before Decree 30) leaves the margin the motto must have
+    # over the "Số:" line to serve as bold
+    middle = (plain + bold) / 2 if bold >= plain * BOLDER else plain * BOLDER
     flags = [w is not None and w > middle for w in weights]
     if not flags[-1] or any(flags[i] and not flags[i + 1] for i in range(len(flags) - 1)):
         return None, NOTHING  # the issuing agency is the last bold run, right above the number
