@@ -48,6 +48,38 @@ def test_a_legal_normative_symbol_keeps_its_year() -> None:
     assert parse_number("Số: 12/TT-BTP") is not None and type_of_symbol("TT-BTP") is None
 
 
+def test_an_older_symbol_joins_its_parts_with_slashes() -> None:
+    """Documents from before 2005 print their symbol's parts with slashes
+    ("13/UB/TP"): read as printed, the type from its first part; a legal
+    normative document's year still comes first, its parts still dashed."""
+    assert parse_number("Số: 13/UB/TP") == ("13", "UB/TP")
+    assert parse_number("Số: 157/QĐ/UB") == ("157", "QĐ/UB")
+    assert type_of_symbol("QĐ/UB") == "Quyết định" and type_of_symbol("UB/TP") is None
+    assert type_of_symbol("2026/NĐ-CP") == "Nghị định"
+    assert parse_number("Số: 45/2026/NĐ/CP") is None
+    assert parse_number("Số: 45/QĐ/VKS/../etc") is None
+
+
+@pytest.mark.slow
+def test_a_title_the_station_does_not_know_is_no_cong_van(tmp_path: Path) -> None:
+    """A document under a bold centred title that names no type the station
+    knows ("PHIẾU TRÌNH DUYỆT") is not a công văn, whatever its symbol: its type
+    is left for the clerk, its symbol read as printed."""
+    docs = []
+    for index, (spec, fields, layout) in enumerate(_documents(3)):
+        notation = ("UB/TP", "UBND-TP", "UB/TP")[index]
+        spec = dataclasses.replace(spec, type_name="PHIẾU TRÌNH DUYỆT", notation=notation)
+        docs.append((spec, {**fields, "TypeName": None, "CodeNotation": notation}, layout))
+    batch = _processed(docs, tmp_path, random.Random(8))
+    assert len(batch["documents"]) == len(docs)
+    read = 0
+    for (_, fields, _), doc in zip(docs, batch["documents"], strict=True):
+        assert doc["metadata"]["TypeName"] is None, doc["metadata"]
+        assert doc["metadata"]["CodeNotation"] in (None, fields["CodeNotation"])
+        read += doc["metadata"]["CodeNotation"] == fields["CodeNotation"]
+    assert read >= 2
+
+
 def test_two_readings_that_put_different_marks_on_a_word_are_in_doubt() -> None:
     assert agreement("Về việc triển khai", "Về việc triển khai") == SURE
     # the text layer lost the marks: the second reading is trusted

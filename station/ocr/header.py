@@ -247,7 +247,7 @@ def read_fields(
         found["TypeName"] = by_title
         readings["TypeName"] = Reading(SURE, bounds([title]))
         found["Subject"], readings["Subject"] = _centred_subject(head, ink, title)
-    elif found["CodeNotation"] is not None:
+    elif found["CodeNotation"] is not None and not _other_title(head, ink):
         by_symbol = type_of_symbol(found["CodeNotation"])
         found["TypeName"] = by_symbol or CONG_VAN
         readings["TypeName"] = Reading(ONE_READING, number_box)
@@ -433,6 +433,25 @@ def _type_title(head: Header) -> Line | None:
         ),
         None,
     )
+
+
+def _other_title(head: Header, ink: Ink) -> bool:
+    """A title the station does not know ("PHIẾU TRÌNH DUYỆT"): a centred line
+    of capitals under the number, bold against the "Số:" line. A công văn has
+    no title, so such a document is none, whatever its symbol says."""
+    if head.number is None:
+        return False
+    plain = ink.stroke(head.number)
+    centre = head.width / 2
+    for line in head.lines:
+        if line.y0 <= head.number.y1 or abs(line.cx - centre) >= 20:
+            continue
+        if not _capitals(line.text) or fold(line.text).startswith("KINH GUI"):
+            continue
+        weight = ink.stroke(line)
+        if plain is not None and weight is not None and weight >= plain * BOLDER:
+            return True
+    return False
 
 
 def _title_name(text: str) -> str | None:
