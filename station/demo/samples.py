@@ -65,6 +65,8 @@ class DocumentSpec:
     urgency_stamp: str | None = None
     #: a reader's note in blue pen under the number (routing: "Chuyển P. TH")
     note: bool = False
+    #: the national motto in regular weight, as forms printed before Decree 30 set it
+    plain_motto: bool = False
 
 
 #: the sample labels are this year's, as a station's labels are: a label of
@@ -372,12 +374,13 @@ def _header(pen: _Pen, spec: DocumentSpec) -> float:
         _filled_in(pen, (45, y), parts, spec.number, 13, "regular", hand, spec.typed_in)
     else:
         pen.text((45, y), f"Số: {spec.number}/{spec.notation}", size_pt=13, anchor="ma")
-    pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style="bold", anchor="ma")
+    motto = "regular" if spec.plain_motto else "bold"
+    pen.text((140, 15), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", size_pt=12, style=motto, anchor="ma")
     pen.text(
         (140, 21),
         "Độc lập - Tự do - Hạnh phúc",
         size_pt=13,
-        style="bold",
+        style=motto,
         anchor="ma",
         underline=True,
     )

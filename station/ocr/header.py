@@ -202,7 +202,7 @@ def read_fields(
     page = coloured_words(outside(page, stamp_frames(image, dpi)), image, dpi)
     head = _header(page, ink)
     title = _type_title(head)
-    by_title = type_name_of(title.text) if title is not None else None
+    by_title = _title_name(title.text) if title is not None else None
     number_box = bounds([head.number]) if head.number is not None else None
     parsed: list[tuple[str, str]] = []
     consistent: list[tuple[str, str]] = []
@@ -249,7 +249,7 @@ def read_fields(
         found["TypeName"] = by_title
         readings["TypeName"] = Reading(SURE, bounds([title]))
         found["Subject"], readings["Subject"] = _centred_subject(head, ink, title)
-    elif found["CodeNotation"] is not None:
+    elif found["CodeNotation"] is not None and not _other_title(head, ink):
         by_symbol = type_of_symbol(found["CodeNotation"])
         found["TypeName"] = by_symbol or CONG_VAN
         readings["TypeName"] = Reading(ONE_READING, number_box)
@@ -359,6 +359,10 @@ def _by_hand(ink: Ink, line: Line) -> Reading | None:
     return Reading(REFUSED, union(written) or bounds([line]), "handwritten" if written else None)
 
 
+#: bold print's stroke over plain print's, at least (the motto over the "Số:" line)
+BOLDER = 1.15
+
+
 def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
     """The bold line(s) of the agency block, just above the number.
 
@@ -372,14 +376,17 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
         if line.x1 <= head.split_x + 2 and line.y1 <= head.number.y0 + 0.5
     ]
     plain, bold = ink.stroke(head.number), ink.stroke(head.motto)
-    if not above or plain is None or bold is None or bold < plain * 1.15:
+    if not above or plain is None or bold is None:
         return None, NOTHING
     x0, x1 = max(0.0, min(line.x0 for line in above) - 2), head.split_x - 0.5
     bands = ink.bands(x0, min(line.y0 for line in above) - 1.5, x1, head.number.y0 - 0.3)
     weights = [ink.stroke_of(x0, top, x1, bottom) for top, bottom in bands]
     if not bands or any(w is None for w in weights):
         return None, NOTHING
-    middle = (plain + bold) / 2
+    # bold lies between the plain "Số:" line and the bold motto; a motto printed
+    # plain (forms from before Decree 30) leaves the margin the motto must have
+    # over the "Số:" line to serve as bold
+    middle = (plain + bold) / 2 if bold >= plain * BOLDER else plain * BOLDER
     flags = [w is not None and w > middle for w in weights]
     if not flags[-1] or any(flags[i] and not flags[i + 1] for i in range(len(flags) - 1)):
         return None, NOTHING  # the issuing agency is the last bold run, right above the number
@@ -424,10 +431,40 @@ def _type_title(head: Header) -> Line | None:
         (
             line
             for line in head.lines
-            if line.y0 > below and abs(line.cx - centre) < 20 and type_name_of(line.text)
+            if line.y0 > below and abs(line.cx - centre) < 20 and _title_name(line.text)
         ),
         None,
     )
+
+
+def _other_title(head: Header, ink: Ink) -> bool:
+    """A title the station does not know ("PHIẾU TRÌNH DUYỆT"): a centred line
+    of capitals under the number, bold against the "Số:" line. A công văn has
+    no title, so such a document is none, whatever its symbol says."""
+    if head.number is None:
+        return False
+    plain = ink.stroke(head.number)
+    centre = head.width / 2
+    for line in head.lines:
+        if line.y0 <= head.number.y1 or abs(line.cx - centre) >= 20:
+            continue
+        if not _capitals(line.text) or fold(line.text).startswith("KINH GUI"):
+            continue
+        weight = ink.stroke(line)
+        if plain is not None and weight is not None and weight >= plain * BOLDER:
+            return True
+    return False
+
+
+def _title_name(text: str) -> str | None:
+    """The type a title names: "QUYẾT ĐỊNH", or, as titles were printed
+    before 2011, the type and the authority that issues it ("QUYẾT ĐỊNH CỦA
+    ỦY BAN NHÂN DÂN TỈNH")."""
+    words = text.split()
+    of = next((i for i, w in enumerate(words) if fold(w) == "CUA"), None)
+    if of is not None and of > 0:  # the authority may go on on the next line
+        return type_name_of(" ".join(words[:of]))
+    return type_name_of(text)
 
 
 def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, Reading]:
@@ -456,10 +493,11 @@ def _centred_subject(head: Header, ink: Ink, title: Line) -> tuple[str | None, R
         plain = not bold
         parts.append(line)
         last = line
-    text, reading = _subject(ink, parts)
-    if plain and text is not None and reading.confidence < SURE:
+    text, reading = _subject(ink, parts, capitals=plain)
+    if plain and text is not None and reading.confidence not in (SURE, BY_DICTIONARY):
         # capitals lose their marks in one reading and gain wrong ones in the
-        # other ("NGUON" / "NGUÔN" for NGUỒN): only two readings alike are taken
+        # other ("NGUON" / "NGUÔN" for NGUỒN): only two readings alike are
+        # taken, or words the dictionary settles (lexicon.settle, ``capitals``)
         reading = Reading(MARKS_DISAGREE, reading.box, "marks_disagree")
     return text, reading
 
@@ -470,8 +508,11 @@ def _capitals(text: str) -> bool:
     return len(letters) >= 8 and all(c.isupper() for c in letters)
 
 
-def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None, Reading]:
-    """The subject's lines read, with the confidence the two readings give."""
+def _subject(
+    ink: Ink, parts: list[Line], vv: bool = False, capitals: bool = False
+) -> tuple[str | None, Reading]:
+    """The subject's lines read, with the confidence the two readings give;
+    ``capitals``: printed in capitals (:func:`lexicon.settle`)."""
     if not parts:
         return None, NOTHING
     chosen, other = ink.texts_and_other(parts)
@@ -481,12 +522,12 @@ def _subject(ink: Ink, parts: list[Line], vv: bool = False) -> tuple[str | None,
     confidence = agreement(text, again) if text is not None else REFUSED
     # a syllable's neighbours may tell which mark it carries (the readings
     # mark it differently, or alike but making no word)
-    settled = lexicon.settle(" ".join(chosen), other)
+    settled = lexicon.settle(" ".join(chosen), other, capitals=capitals)
     settled = _subject_text(settled, as_printed=vv) if settled is not None else None
     if settled is not None and settled != text:
         return settled, Reading(BY_DICTIONARY, box, "by_dictionary")
     if text is None:
-        misread = any(misread_syllable(w) or unknown_syllable(w) for w in " ".join(chosen).split())
+        misread = _misread(" ".join(chosen).split())
         return None, Reading(REFUSED, box, "misread") if misread else NOTHING
     return text, Reading(confidence, box, "marks_disagree" if confidence < ONE_READING else None)
 
@@ -533,9 +574,20 @@ def _subject_text(text: str, *, as_printed: bool = False, checked: bool = True) 
     text = re.sub(r"\b[IlV]*I[IlV]*\b", lambda m: m[0].replace("l", "I"), text)
     if len(text) < 4:
         return None
-    if checked and any(misread_syllable(w) or unknown_syllable(w) for w in text.split()):
+    if checked and _misread(text.split()):
         return None
     return text if as_printed else text[:1].upper() + text[1:]
+
+
+def _misread(words: list[str]) -> bool:
+    """A word that breaks a syllable's shape, or a syllable Tesseract's
+    dictionary lacks that no word of the word list holds where it stands
+    ("dột" in "nhà dột nát" is Vietnamese, "Dằn" in "Nhâm Dằn-năm" is not
+    known to be)."""
+    return any(
+        misread_syllable(w) or (unknown_syllable(w) and not lexicon.vouched(words, i))
+        for i, w in enumerate(words)
+    )
 
 
 def language_of(text: str) -> str | None:

@@ -9,7 +9,10 @@ notions with words of two or three syllables ("bổ sung", "cổ phần", "tiế
 độ"), so the syllable's neighbours tell which of its spellings the print
 carries: of all the ways to mark the disputed letters, exactly one must make
 a word of the dictionary with the syllables both readings agree on, or the
-dispute stays (docs/ocr.md#words-of-several-syllables).
+dispute stays (docs/ocr.md#words-of-several-syllables). The same words settle
+a syllable both readings spell in a way Vietnamese does not have ("buỗi"),
+and the words of a line in capitals, whose stacked marks the readings lose
+and change; a lunar year's name is checked against its year.
 
 The dictionary is underthesea's ``Viet74K`` word list (PyPI ``underthesea``,
 Apache-2.0), found in the installed package and read once per process;
@@ -24,6 +27,7 @@ import functools
 import importlib.util
 import itertools
 import logging
+import re
 import unicodedata
 from pathlib import Path
 
@@ -134,7 +138,7 @@ def _place(letters: str, tone: str) -> str:
     return unicodedata.normalize("NFC", letters[: at + 1] + tone + letters[at + 1 :])
 
 
-def settle(chosen: str, other: str | None = None) -> str | None:
+def settle(chosen: str, other: str | None = None, *, capitals: bool = False) -> str | None:
     """``chosen`` with its tone marks settled by the dictionary, or None when
     that changes nothing or a dispute cannot be settled.
 
@@ -148,12 +152,21 @@ def settle(chosen: str, other: str | None = None) -> str | None:
       None), with its tone over a circumflex (the mark Tesseract confuses
       most), that makes no word with its neighbours while exactly one other
       tone would ("bố sung": "bổ sung"), takes that tone. Words with a
-      capital letter (names) are let be."""
+      capital letter (names) are let be.
+    - A syllable in lower case Vietnamese does not have ("buỗi"), read so
+      by both readings, takes the one other tone over the letter that makes
+      a syllable ("buổi"), or, of several, the only one that makes a word
+      with its neighbours.
+    - ``capitals``: a line printed in capitals, whose readings lose the
+      marks stacked over a capital or change them ("NGUÔN VÓN" / "NGUON
+      VON"): a word the two readings mark differently may be any syllable of
+      its letters, with any vowel mark and any tone, that makes a word with
+      its neighbours ("NGUỒN VỐN")."""
     dictionary = compounds()
     if not dictionary:
         return None
     a = chosen.split()
-    slots = _slots(a, other.split() if other is not None else a)
+    slots = _slots(a, other.split() if other is not None else a, capitals)
     if slots is None:
         return None
     words = list(a)
@@ -166,19 +179,60 @@ def settle(chosen: str, other: str | None = None) -> str | None:
     settled: list[str | frozenset[Key]] = list(words)
     for i, word in enumerate(words):
         core = _bare(word)
-        if not _suspect(core, first=i == 0):
+        missing = _missing(core, first=i == 0)
+        if not missing and not _suspect(core, first=i == 0):
             continue
         read = key(core)
         context = [_fixed_key(settled, j) for j in range(len(settled))]
-        if _in_a_word(context, i, dictionary, _words_of(context[:i]) + _after(context, i)):
+        if not missing and _in_a_word(
+            context, i, dictionary, _words_of(context[:i]) + _after(context, i)
+        ):
             continue
-        settled[i] = frozenset(
+        others = frozenset(
             k for k in _spellings().get(fold(read[0]), frozenset())
             if k[0] == read[0] and k[1] in MARKS
         )  # fmt: skip
+        settled[i] = others
         keys = _one_way(settled, i, i + 1, dictionary)
+        if keys is None and missing and len(others) == 1:
+            keys = tuple(others)  # the only syllable its letters make under another tone
         settled[i] = words[i] = _dressed(word, keys[0]) if keys else word
+    words = _cycle_years(words)
     return " ".join(words) if words != a else None
+
+
+#: the heavenly stems and earthly branches of the sexagenary cycle, in order:
+#: a lunar year is named by both ("Nhâm Dần", 2022), printed in every Tết document
+STEMS = ("giáp", "ất", "bính", "đinh", "mậu", "kỷ", "canh", "tân", "nhâm", "quý")
+BRANCHES = ("tý", "sửu", "dần", "mão", "thìn", "tỵ", "ngọ", "mùi", "thân", "dậu", "tuất", "hợi")
+
+
+def cycle_name(year: int) -> tuple[str, str]:
+    """The stem and branch that name a lunar year (2022: "nhâm", "dần")."""
+    return STEMS[(year - 4) % 10], BRANCHES[(year - 4) % 12]
+
+
+def _cycle_years(words: list[str]) -> list[str]:
+    """A lunar year's branch misread after its stem ("Tết Nguyên đán Nhâm
+    Dằn-năm 2022"): when the year follows within three words and its stem
+    is the one read, the branch of the same letters is that year's ("Dần")."""
+    out = list(words)
+    for i in range(len(words) - 1):
+        stem = _bare(words[i])
+        parts = re.split(r"[-–—]", words[i + 1], maxsplit=1)
+        branch = _bare(parts[0])
+        if not stem[:1].isupper() or not branch[:1].isupper() or not branch.isalpha():
+            continue
+        after = " ".join([*parts[1:], *words[i + 2 : i + 5]])
+        year = re.search(r"\b(1[89]\d\d|2\d\d\d)\b", after)
+        if year is None:
+            continue
+        named = cycle_name(int(year.group(1)))
+        if key(stem) != key(named[0]) or fold(branch) != fold(named[1]):
+            continue
+        if key(branch) != key(named[1]):
+            out[i + 1] = words[i + 1].replace(branch, _spelled(key(named[1]), branch), 1)
+    return out
 
 
 #: huyền, sắc, ngã, hỏi: the tone marks over the letter, that readings
@@ -196,21 +250,33 @@ def _suspect(core: str, first: bool) -> bool:
     return tone in MARKS and any(c in letters for c in "âêô")
 
 
+def _missing(core: str, first: bool) -> bool:
+    """A syllable in lower case (or the text's first) with a tone mark over
+    the letter that Vietnamese does not have ("buỗi", "triên")."""
+    if len(core) < 2 or not core.isalpha() or (not first and core != core.lower()):
+        return False
+    letters, tone = key(core)
+    known = _spellings().get(fold(letters))
+    return tone in MARKS and known is not None and (letters, tone) not in known
+
+
 def _after(context: list[Key | None], i: int) -> list[tuple[int, int]]:
     return [(p + i + 1, q + i + 1) for p, q in _words_of(context[i + 1 :])]
 
 
-def _slots(a: list[str], b: list[str]) -> list[str | frozenset[Key]] | None:
+def _slots(a: list[str], b: list[str], capitals: bool = False) -> list[str | frozenset[Key]] | None:
     """``a``'s words, or the spellings a word may have where ``b`` marks it
-    otherwise; None where the two differ in more than marks."""
+    otherwise (in ``capitals``, also where one of them has lost its marks);
+    None where the two differ in more than marks."""
     slots: list[str | frozenset[Key]] = []
     matcher = difflib.SequenceMatcher(None, [fold(w) for w in a], [fold(w) for w in b])
     for op, i0, i1, j0, j1 in matcher.get_opcodes():
         if op == "equal" or (op == "replace" and i1 - i0 == j1 - j0):
             for x, y in zip(a[i0:i1], b[j0:j1], strict=True):
-                if x.lower() == y.lower() or (op == "equal" and not _marked(y)):
+                stacked = capitals and _capital(x) and _capital(y)
+                if x.lower() == y.lower() or (op == "equal" and not _marked(y) and not stacked):
                     slots.append(x)  # alike, or the other lost its marks
-                elif (options := _options(x, y)) is None:
+                elif (options := _options(x, y, stacked)) is None:
                     return None
                 else:
                     slots.append(options)
@@ -226,10 +292,18 @@ def _marked(word: str) -> bool:
     return "đ" in word.lower() or any(unicodedata.combining(c) for c in decomposed)
 
 
-def _options(x: str, y: str) -> frozenset[Key] | None:
+def _capital(word: str) -> bool:
+    core = _bare(word)
+    return len(core) > 1 and core.isupper()
+
+
+def _options(x: str, y: str, stacked: bool = False) -> frozenset[Key] | None:
     """The syllables ``x`` and ``y`` could both be readings of: the letters
     and vowel marks (ă, â, ê, ô, ơ, ư) one of them shows, under any tone;
-    letters one apart at most."""
+    letters one apart at most. ``stacked`` (capitals): the same letters
+    under any vowel mark and any tone, the dot below too (a reading that
+    lost a capital's marks lost that one with them), the stroke of đ as
+    shown."""
     px, py = _bare(x), _bare(y)
     if not px.isalpha() or not py.isalpha() or len(px) != len(py):
         return None
@@ -237,11 +311,14 @@ def _options(x: str, y: str) -> frozenset[Key] | None:
         return None
     spellings = _spellings()
     below = DOT in tones(px) + tones(py)
+    shown = {key(px)[0], key(py)[0]}
+    stroke = {"đ" in s for s in shown}
     options = frozenset(
         k
-        for shown in {key(px)[0], key(py)[0]}
-        for k in spellings.get(fold(shown), frozenset())
-        if k[0] == shown and (below or DOT not in k[1])
+        for letters in shown
+        for k in spellings.get(fold(letters), frozenset())
+        if (k[0] == letters or (stacked and ("đ" in k[0]) in stroke))
+        and (below or stacked or DOT not in k[1])
     )
     return options or None
 
@@ -333,3 +410,13 @@ def _in_a_word(
             if not any(s < q and p < e and not (s <= p and q <= e) for p, q in taken):
                 return True
     return False
+
+
+def vouched(words: list[str], i: int) -> bool:
+    """Whether ``words[i]`` is part of a word of two or three syllables of
+    the dictionary with its neighbours ("dột" in "nhà dột nát"): a syllable
+    Tesseract's own dictionary lacks is Vietnamese when a word of the word
+    list holds it where it stands."""
+    dictionary = compounds()
+    context = [_fixed_key(list(words), j) for j in range(len(words))]
+    return context[i] is not None and _in_a_word(context, i, dictionary, [])

@@ -17,8 +17,10 @@ Confidence is a rule, not a model's score:
 - 0.85: a tone mark settled by the dictionary (station/ocr/lexicon.py): the
   readings put different marks on a syllable and only one way to mark it
   makes a word with its neighbours ("bố sung" / "bồ sung": "bổ sung"), or
-  alike marks that make no word where one other would; filled in, and
-  marked for the clerk to check;
+  alike marks that make no word where one other would, or a syllable
+  Vietnamese does not have ("buỗi"), or capitals whose marks were lost and
+  changed ("NGUÔN VÓN" / "NGUON VON"); filled in, and marked for the clerk
+  to check;
 - 0.5: the two readings put different marks on a syllable: one of them is wrong
   and nothing tells which ("bỗ" / "bố");
 - 0.0: refused: written by hand, a misread syllable, a value that fails its check.

@@ -197,9 +197,13 @@ def parse_symbol(text: str) -> str | None:
 
 
 def _symbol(printed: str, year: str | None) -> str | None:
+    """The symbol's 2-4 parts of capitals, joined by dashes or, as older
+    documents print them, by slashes ("UB/TP")."""
     symbol = re.sub(r"\s*[–—-]\s*", "-", printed).strip(" .")
-    parts = symbol.split("-")
-    if not 2 <= len(parts) <= 4:
+    symbol = re.sub(r"\s*/\s*", "/", symbol)
+    joins = re.findall(r"[-/]", symbol)
+    parts = re.split(r"[-/]", symbol)
+    if not 2 <= len(parts) <= 4 or (year and "/" in joins):
         return None
     table = LEGAL_TYPES if year else TYPES
     parts[0] = _type_part(parts[0], table) or parts[0]
@@ -208,7 +212,7 @@ def _symbol(printed: str, year: str | None) -> str | None:
             continue
         if not re.fullmatch(r"[A-ZĐ][A-ZĐ0-9]{0,11}", part):
             return None
-    symbol = "-".join(parts)
+    symbol = parts[0] + "".join(join + part for join, part in zip(joins, parts[1:], strict=True))
     # a legal normative document carries its year: "Số: 45/2026/NĐ-CP"
     return f"{year}/{symbol}" if year else symbol
 
@@ -216,9 +220,10 @@ def _symbol(printed: str, year: str | None) -> str | None:
 def type_of_symbol(notation: str) -> str | None:
     """The type name a symbol's first part stands for ("QĐ-VKS" → Quyết định,
     "2026/NĐ-CP" → Nghị định), or None."""
-    year, _, symbol = notation.rpartition("/")
-    table = LEGAL_TYPES if re.fullmatch(r"(?:19|20)\d\d", year) else TYPES
-    return table.get(symbol.split("-")[0])
+    year = re.match(r"((?:19|20)\d\d)/", notation)
+    table = LEGAL_TYPES if year else TYPES
+    symbol = notation[year.end() :] if year else notation
+    return table.get(re.split(r"[-/]", symbol)[0])
 
 
 def _type_part(part: str, table: dict[str, str]) -> str | None:
