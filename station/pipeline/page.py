@@ -10,6 +10,7 @@ barcode rules from the configuration.
 from __future__ import annotations
 
 import io
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from station.errors import InputError
 from station.imaging import analyse, corrected_strips, large_page, preprocess
 from station.ocr.secrecy import LOOKED
 from station.pipeline.jpeg import encode_strips, strip_rows
+
+log = logging.getLogger("scanstation.pipeline")
 
 
 def page_rules(config: Config) -> Rules:
@@ -171,7 +174,11 @@ def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
     (docs/security.md#state-secrets)."""
     from station.ocr import secrecy, tesseract
 
-    mark = secrecy.find(image, dpi, tesseract.read_line)
+    try:
+        mark = secrecy.find(image, dpi, tesseract.read_line)
+    except Exception as exc:  # the page cannot be looked at: ask rather than send
+        log.warning("the page could not be checked for a secrecy mark: %s", exc)
+        return {"level": None, "how": "unchecked", "box": [0, 0, 0, 0]}
     if mark is None:
         return None
     return {"level": mark.level, "how": mark.how, "box": list(mark.box)}
