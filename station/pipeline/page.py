@@ -177,7 +177,7 @@ def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
     try:
         mark = secrecy.find(image, dpi, tesseract.read_line)
     except Exception as exc:  # the page cannot be looked at: ask rather than send
-        log.warning("the page could not be checked for a secrecy mark: %s", exc)
+        log.exception("the page could not be checked for a secrecy mark: %s", exc)
         return {"level": None, "how": "unchecked", "box": [0, 0, 0, 0]}
     if mark is None:
         return None
