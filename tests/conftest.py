@@ -17,6 +17,17 @@ SANE_DIR = Path(__file__).parent / "sane.d"
 os.environ["SANE_CONFIG_DIR"] = str(SANE_DIR)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a parallel run (``make test``: pytest-xdist, a file to a worker), the
+    files with a test marked ``slow`` are handed out first, so that the run does
+    not end with one worker alone on a long file. A plain ``pytest`` keeps the
+    order of the files."""
+    if not (getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput")):
+        return
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: each file keeps its order
+
+
 @pytest.fixture(scope="session")
 def sample_scans(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's virtual-scanner batch (JPEG scans of Vietnamese documents)."""
