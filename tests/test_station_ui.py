@@ -98,6 +98,26 @@ def counter(broker: Mosquitto, samples: Path, tmp_path: Path) -> Iterator[Counte
     running.stop()
 
 
+@pytest.fixture
+def one_document_counter(
+    broker: Mosquitto, one_document_scans: Path, tmp_path: Path
+) -> Iterator[Counter]:
+    """The counter with the sample batch's first document alone in the scanner."""
+    running = _counter(broker, one_document_scans, tmp_path, auto_confirm=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def two_document_counter(
+    broker: Mosquitto, two_document_scans: Path, tmp_path: Path
+) -> Iterator[Counter]:
+    """The counter with the sample batch's first two documents in the scanner."""
+    running = _counter(broker, two_document_scans, tmp_path, auto_confirm=0)
+    yield running
+    running.stop()
+
+
 def _until(check: Callable[[], Any], timeout: float = 60.0, step: float = 0.2) -> Any:
     return until(check, timeout, step)
 
@@ -405,11 +425,14 @@ def test_the_same_stack_twice_asks_before_sending_and_never_repeats_a_number(
     assert [r["number"] for r in rows] == [123, 124, 125, 200, 201, 203]
 
 
-def test_fields_speak_the_clerks_language_dates_pickers_and_saved(counter: Counter) -> None:
+def test_fields_speak_the_clerks_language_dates_pickers_and_saved(
+    one_document_counter: Counter,
+) -> None:
     """Dates are shown and typed as dd/mm/yyyy whatever the browser's locale;
     Tên loại, Độ mật and Độ khẩn are picked from their lists; a save says
     "Đã lưu"; an error is in the screen's one language; switching language
     stays on the screen; the 404 page is the station's own."""
+    counter = one_document_counter
     with chromium() as browser:
         # an English browser: the station's dates stay Vietnamese
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
@@ -489,10 +512,13 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
         assert errors == []
 
 
-def test_a_field_the_dictionary_filled_is_checked_with_one_tap(counter: Counter) -> None:
+def test_a_field_the_dictionary_filled_is_checked_with_one_tap(
+    two_document_counter: Counter,
+) -> None:
     """A subject filled in with a tone mark the dictionary chose is marked
     "cần kiểm tra" with the reason; "Đã kiểm tra" takes the mark off, keeps the
     subject as it is and saves what else the clerk typed on the card."""
+    counter = two_document_counter
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
         errors = _scan_to_review(page, counter)
