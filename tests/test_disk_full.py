@@ -274,7 +274,7 @@ def test_telemetry_lives_through_a_full_disk(small_disk: Path, broker: Mosquitto
 
 
 def test_a_loop_that_fails_is_logged_reported_and_run_again(
-    tmp_path: Path, sample_scans: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, one_document_scans: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The supervisor: logged with its traceback, the event thread.failed, run
     again after a pause that doubles (no spinning); the station's other loops
@@ -282,7 +282,7 @@ def test_a_loop_that_fails_is_logged_reported_and_run_again(
     config = Config.model_validate(
         {
             "station": {"id": "st-sup", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{sample_scans}"},
+            "scanner": {"device": f"folder:{one_document_scans}"},
             "pipeline": {"auto_confirm_seconds": 0},
             "ocr": {"jobs": 1},
         }
@@ -326,13 +326,15 @@ def test_a_loop_that_fails_is_logged_reported_and_run_again(
     assert not thread.is_alive()
 
 
-def test_the_capture_loop_is_run_again_after_a_bug(tmp_path: Path, sample_scans: Path) -> None:
+def test_the_capture_loop_is_run_again_after_a_bug(
+    tmp_path: Path, one_document_scans: Path
+) -> None:
     """A bug in the capture thread (here: a page callback that raises something
     no one expects) no longer ends capture: the next press still scans."""
     config = Config.model_validate(
         {
             "station": {"id": "st-bug", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{sample_scans}"},
+            "scanner": {"device": f"folder:{one_document_scans}"},
             "pipeline": {"auto_confirm_seconds": 0},
             "ocr": {"jobs": 1},
         }
