@@ -22,7 +22,7 @@ from station.central.receiver import Receiver
 from station.common.clock import VIETNAM
 from station.config import Config
 from station.config.remote import Settings
-from station.demo.samples import LABEL_YEAR, sample_label, write_sample_batch
+from station.demo.samples import LABEL_YEAR, sample_label
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
@@ -32,13 +32,6 @@ from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("virtual-scanner")
-    write_sample_batch(folder, dpi=200)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +85,8 @@ def _counter(broker: Mosquitto, samples: Path, folder: Path, auto_confirm: int) 
 
 
 @pytest.fixture
-def counter(broker: Mosquitto, samples: Path, tmp_path: Path) -> Iterator[Counter]:
-    running = _counter(broker, samples, tmp_path, auto_confirm=0)
+def counter(broker: Mosquitto, sample_scans: Path, tmp_path: Path) -> Iterator[Counter]:
+    running = _counter(broker, sample_scans, tmp_path, auto_confirm=0)
     yield running
     running.stop()
 
@@ -292,9 +285,9 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
 
 
 def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
-    broker: Mosquitto, samples: Path, tmp_path: Path
+    broker: Mosquitto, sample_scans: Path, tmp_path: Path
 ) -> None:
-    counter = _counter(broker, samples, tmp_path, auto_confirm=4)
+    counter = _counter(broker, sample_scans, tmp_path, auto_confirm=4)
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
@@ -321,13 +314,13 @@ def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
 
 
 def test_an_edit_is_never_lost_to_the_countdown_or_a_confirmation(
-    broker: Mosquitto, samples: Path, tmp_path: Path
+    broker: Mosquitto, sample_scans: Path, tmp_path: Path
 ) -> None:
     """The clerk starts typing while a clean batch counts down: the countdown
     stops at the first touch and never comes back by itself; a refresh of the
     screen keeps the unsaved text; "Xác nhận và gửi" without "Lưu thông tin"
     saves it first, and the typed subject is what is delivered."""
-    counter = _counter(broker, samples, tmp_path, auto_confirm=2)
+    counter = _counter(broker, sample_scans, tmp_path, auto_confirm=2)
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
