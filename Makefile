@@ -41,6 +41,10 @@ typecheck:
 imports:
 	$(BIN)/lint-imports
 
+# Four workers on two cores: most of the suite waits (stations, brokers,
+# countdowns), not computes. Each file runs whole on one worker, in its order.
+PYTEST_ARGS ?= -n 4 --dist loadfile --no-loadscope-reorder
+
 pytest:
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -49,17 +49,24 @@ def _label_200dpi(text: str, kind: str = "code128") -> Image.Image:
     return big.resize((round(big.width / 3), round(big.height / 3)), Image.Resampling.LANCZOS)
 
 
+#: the decoder's time budget in the tests that are about what it reads, not how
+#: fast: four files run at once on two shared cores, and a budget of 0.6 s
+#: could end before the retries that read a turned label. The decoder's speed
+#: is measured by bench/ (docs/benchmarks.md), not here.
+UNHURRIED_S = 30.0
+
+
 @pytest.mark.parametrize("angle", [0, 7, -9, 23, 37, 90, 135, 180, 211, 270, 318])
 def test_code128_label_read_at_any_angle(angle: float) -> None:
     page = _page_with(_label_200dpi("DEN-2024-000777"), angle)
-    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES))
+    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES), budget_s=UNHURRIED_S)
     assert "DEN-2024-000777" in [c.text for c in result.codes], result.attempts
 
 
 @pytest.mark.parametrize("angle", [0, 45, 160])
 def test_qr_label_read(angle: float) -> None:
     page = _page_with(_label_200dpi("DEN-2025-000001", "qr"), angle)
-    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES))
+    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES), budget_s=UNHURRIED_S)
     assert [c.text for c in result.codes] == ["DEN-2025-000001"]
     assert result.codes[0].format == "QRCode"
 
@@ -123,7 +130,7 @@ def test_hostile_text_is_cleaned() -> None:
 def test_hostile_qr_on_a_page_is_only_recorded(tmp_path: Path) -> None:
     evil = "../../../tmp/x; rm -rf /\x07DEN-2024-000123"
     page = _page_with(code_image(evil, "qr", 4).convert("RGB"), 0)
-    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES))
+    result = decode_page(page, PX_PER_MM, wanted=is_key(RULES), budget_s=UNHURRIED_S)
     (code,) = result.codes
     assert "\x07" not in code.text and code.text.startswith("../../../tmp/x")
     assert classify(result.codes, RULES).others == [code]

@@ -122,7 +122,8 @@ def _drop(hot: Path, pages: list[Path]) -> None:
 def test_a_full_disk_stops_capture_cleanly_and_it_goes_on_when_space_returns(
     small_disk: Path, tmp_path: Path, broker: Mosquitto
 ) -> None:
-    pages = write_pages(tmp_path / "pages", 20)
+    # ten one-page documents: three before the disk fills, seven while it is full
+    pages = write_pages(tmp_path / "pages", 10)
     hot = tmp_path / "hot"
     hot.mkdir()
     out = tmp_path / "central"
@@ -147,12 +148,12 @@ def test_a_full_disk_stops_capture_cleanly_and_it_goes_on_when_space_returns(
     station.start()
     filler: Path | None = None
     try:
-        _drop(hot, pages[:5])
-        _until(_sent(station, out, 5))
+        _drop(hot, pages[:3])
+        _until(_sent(station, out, 3))
         # every later write needs new room: the write-ahead log starts empty
         store.query("PRAGMA wal_checkpoint(TRUNCATE)")
         filler = fill(small_disk)
-        _drop(hot, pages[5:])
+        _drop(hot, pages[3:])
 
         # capture stops cleanly and the clerk is told, Vietnamese first
         status = _until(
@@ -177,17 +178,17 @@ def test_a_full_disk_stops_capture_cleanly_and_it_goes_on_when_space_returns(
         # space comes back: capture goes on by itself, nothing lost, nothing twice
         filler.unlink()
         filler = None
-        _until(_sent(station, out, 20))
+        _until(_sent(station, out, 10))
         _until(lambda: not client.get("/api/status").get_json()["storage"]["full"])
         _until(lambda: not [p for p in hot.iterdir() if p.is_file()])
         received = Counter(_received(out))
-        assert received == Counter(registration(n) for n in range(1, 21))
+        assert received == Counter(registration(n) for n in range(1, 11))
         _until(lambda: {b.state for b in store.batches()} <= {"done", "cancelled"})
         sources = store.query(
             "SELECT source, frame, count(*) AS n FROM pages GROUP BY source, frame HAVING n > 1"
         )
         assert not sources
-        assert store.query("SELECT count(*) AS n FROM pages")[0]["n"] == 20
+        assert store.query("SELECT count(*) AS n FROM pages")[0]["n"] == 10
         full = [
             e.detail["active"] for e in store.events.since(limit=1000) if e.type == "storage.full"
         ]
@@ -274,7 +275,7 @@ def test_telemetry_lives_through_a_full_disk(small_disk: Path, broker: Mosquitto
 
 
 def test_a_loop_that_fails_is_logged_reported_and_run_again(
-    tmp_path: Path, sample_scans: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, one_document_scans: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The supervisor: logged with its traceback, the event thread.failed, run
     again after a pause that doubles (no spinning); the station's other loops
@@ -282,7 +283,7 @@ def test_a_loop_that_fails_is_logged_reported_and_run_again(
     config = Config.model_validate(
         {
             "station": {"id": "st-sup", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{sample_scans}"},
+            "scanner": {"device": f"folder:{one_document_scans}"},
             "pipeline": {"auto_confirm_seconds": 0},
             "ocr": {"jobs": 1},
         }
@@ -326,13 +327,15 @@ def test_a_loop_that_fails_is_logged_reported_and_run_again(
     assert not thread.is_alive()
 
 
-def test_the_capture_loop_is_run_again_after_a_bug(tmp_path: Path, sample_scans: Path) -> None:
+def test_the_capture_loop_is_run_again_after_a_bug(
+    tmp_path: Path, one_document_scans: Path
+) -> None:
     """A bug in the capture thread (here: a page callback that raises something
     no one expects) no longer ends capture: the next press still scans."""
     config = Config.model_validate(
         {
             "station": {"id": "st-bug", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{sample_scans}"},
+            "scanner": {"device": f"folder:{one_document_scans}"},
             "pipeline": {"auto_confirm_seconds": 0},
             "ocr": {"jobs": 1},
         }

@@ -264,11 +264,11 @@ def test_a_station_killed_while_scanning_finishes_the_batch_after_restart(
 
 
 def test_a_restart_counts_down_again_unless_the_clerk_stopped_it(
-    sample_scans: Path, tmp_path: Path
+    one_document_scans: Path, tmp_path: Path
 ) -> None:
     """A clean batch waiting for its auto-confirmation when the power went keeps
     counting down after the restart; one whose countdown the clerk stopped does not."""
-    config = _config(tmp_path / "data", f"folder:{sample_scans}", auto_confirm=600)
+    config = _config(tmp_path / "data", f"folder:{one_document_scans}", auto_confirm=600)
 
     station, store = _started(config)
     try:

@@ -22,7 +22,7 @@ from station.central.receiver import Receiver
 from station.common.clock import VIETNAM
 from station.config import Config
 from station.config.remote import Settings
-from station.demo.samples import LABEL_YEAR, sample_label, write_sample_batch
+from station.demo.samples import LABEL_YEAR, sample_label
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
@@ -32,13 +32,6 @@ from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.wait import until
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("virtual-scanner")
-    write_sample_batch(folder, dpi=200)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +85,28 @@ def _counter(broker: Mosquitto, samples: Path, folder: Path, auto_confirm: int) 
 
 
 @pytest.fixture
-def counter(broker: Mosquitto, samples: Path, tmp_path: Path) -> Iterator[Counter]:
-    running = _counter(broker, samples, tmp_path, auto_confirm=0)
+def counter(broker: Mosquitto, sample_scans: Path, tmp_path: Path) -> Iterator[Counter]:
+    running = _counter(broker, sample_scans, tmp_path, auto_confirm=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def one_document_counter(
+    broker: Mosquitto, one_document_scans: Path, tmp_path: Path
+) -> Iterator[Counter]:
+    """The counter with the sample batch's first document alone in the scanner."""
+    running = _counter(broker, one_document_scans, tmp_path, auto_confirm=0)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def two_document_counter(
+    broker: Mosquitto, two_document_scans: Path, tmp_path: Path
+) -> Iterator[Counter]:
+    """The counter with the sample batch's first two documents in the scanner."""
+    running = _counter(broker, two_document_scans, tmp_path, auto_confirm=0)
     yield running
     running.stop()
 
@@ -272,9 +285,9 @@ def test_scan_review_fix_move_confirm_and_receipt(counter: Counter) -> None:
 
 
 def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
-    broker: Mosquitto, samples: Path, tmp_path: Path
+    broker: Mosquitto, sample_scans: Path, tmp_path: Path
 ) -> None:
-    counter = _counter(broker, samples, tmp_path, auto_confirm=4)
+    counter = _counter(broker, sample_scans, tmp_path, auto_confirm=4)
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
@@ -301,13 +314,13 @@ def test_a_clean_batch_confirms_itself_after_a_countdown_the_clerk_can_stop(
 
 
 def test_an_edit_is_never_lost_to_the_countdown_or_a_confirmation(
-    broker: Mosquitto, samples: Path, tmp_path: Path
+    broker: Mosquitto, sample_scans: Path, tmp_path: Path
 ) -> None:
     """The clerk starts typing while a clean batch counts down: the countdown
     stops at the first touch and never comes back by itself; a refresh of the
     screen keeps the unsaved text; "Xác nhận và gửi" without "Lưu thông tin"
     saves it first, and the typed subject is what is delivered."""
-    counter = _counter(broker, samples, tmp_path, auto_confirm=2)
+    counter = _counter(broker, sample_scans, tmp_path, auto_confirm=2)
     try:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
@@ -405,11 +418,14 @@ def test_the_same_stack_twice_asks_before_sending_and_never_repeats_a_number(
     assert [r["number"] for r in rows] == [123, 124, 125, 200, 201, 203]
 
 
-def test_fields_speak_the_clerks_language_dates_pickers_and_saved(counter: Counter) -> None:
+def test_fields_speak_the_clerks_language_dates_pickers_and_saved(
+    one_document_counter: Counter,
+) -> None:
     """Dates are shown and typed as dd/mm/yyyy whatever the browser's locale;
     Tên loại and Độ khẩn are picked from their lists (Độ mật under "Văn bản mật…"); a save says
     "Đã lưu"; an error is in the screen's one language; switching language
     stays on the screen; the 404 page is the station's own."""
+    counter = one_document_counter
     with chromium() as browser:
         # an English browser: the station's dates stay Vietnamese
         page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="en-US")
@@ -492,10 +508,13 @@ def test_a_pages_actions_close_every_way_and_a_deleted_page_comes_back(counter: 
         assert errors == []
 
 
-def test_a_field_the_dictionary_filled_is_checked_with_one_tap(counter: Counter) -> None:
+def test_a_field_the_dictionary_filled_is_checked_with_one_tap(
+    two_document_counter: Counter,
+) -> None:
     """A subject filled in with a tone mark the dictionary chose is marked
     "cần kiểm tra" with the reason; "Đã kiểm tra" takes the mark off, keeps the
     subject as it is and saves what else the clerk typed on the card."""
+    counter = two_document_counter
     with chromium() as browser:
         page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")
         errors = _scan_to_review(page, counter)

@@ -21,9 +21,11 @@ from tests.helpers.wait import until
 
 
 @pytest.fixture
-def station(tmp_path: Path, sample_scans: Path) -> Iterator[Station]:
+def station(tmp_path: Path, one_document_scans: Path) -> Iterator[Station]:
+    """A station whose scanner holds one document: what these tests look at
+    is one document's card, its fields and its file."""
     pin = hash_secret("2468", iterations=1000)
-    st = offline_station(tmp_path / "data", sample_scans, "st-web", pin_hash=pin)
+    st = offline_station(tmp_path / "data", one_document_scans, "st-web", pin_hash=pin)
     yield st
     st.store.close()
 
