@@ -106,14 +106,18 @@ ensure_user kiosk /var/lib/scanstation-kiosk video,input,render
 code=$(at /opt/scanstation)
 mkdir -p "$code"
 if command -v rsync >/dev/null 2>&1; then
+  # .git is a folder in a clone and a file in a worktree; the caches of the
+  # tools and the tests are not the station's code
   copied=$(rsync -a --delete --itemize-changes \
-    --exclude '.git/' --exclude '.venv/' --exclude 'test-artifacts/' --exclude '__pycache__/' \
+    --exclude '/.git' --exclude '.venv/' --exclude 'test-artifacts/' --exclude '__pycache__/' \
     --exclude '.pytest_cache/' --exclude '.mypy_cache/' --exclude '.ruff_cache/' \
+    --exclude '.hypothesis/' --exclude '.import_linter_cache/' \
     --exclude '*.egg-info/' --exclude 'bench/results/*.json' \
     "$src/" "$code/" | wc -l)
 else
-  tar -C "$src" --exclude=.git --exclude=.venv --exclude=test-artifacts --exclude=__pycache__ \
-    --exclude=.pytest_cache --exclude=.mypy_cache --exclude=.ruff_cache --exclude='*.egg-info' \
+  tar -C "$src" --exclude=./.git --exclude=.venv --exclude=test-artifacts --exclude=__pycache__ \
+    --exclude=.pytest_cache --exclude=.mypy_cache --exclude=.ruff_cache --exclude=.hypothesis \
+    --exclude=.import_linter_cache --exclude='*.egg-info' \
     -cf - . | tar -C "$code" -xf -
   copied=0
 fi

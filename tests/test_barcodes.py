@@ -200,7 +200,13 @@ def test_stack_of_32_documents_splits_exactly(tmp_path: Path) -> None:
         path = tmp_path / f"scan_{index:04d}.jpg"
         path.write_bytes(page.jpeg)
         files.append(path)
-    batch = process_inputs(files, tmp_path / "out", Config(), jobs=2)
+    # the stack carries secrecy marks among its urgency marks: on an independent
+    # LAN every document is written out (a connected machine withholds them,
+    # tests/test_secret.py), so every split is seen here
+    lan = {"network": "independent_lan", "secret_topic_root": "vks-mat/v1"}
+    batch = process_inputs(
+        files, tmp_path / "out", Config.model_validate({"security": lan}), jobs=2
+    )
     got = [(d["registration"], len(d["pages"])) for d in batch["documents"]]
     assert got == [(e.registration, e.pages) for e in expected]
     labels = {e.registration for e in expected if e.registration}
