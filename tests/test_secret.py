@@ -8,7 +8,7 @@ import io
 import random
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from station.appliance.station import Station
+from station.common.clock import VIETNAM
 from station.config import Config
 from station.config.remote import Settings
 from station.demo.samples import (
@@ -227,7 +228,7 @@ def test_a_secret_document_alone_cancels_its_batch_and_the_register_exports(
         assert station.store.batch(batch).state == "cancelled"
         assert station.review.documents(batch) == [] and station.store.pages(batch) == []
         register = SecretRegister(station.store)
-        today = date.today()
+        today = datetime.now(VIETNAM).date()  # the station's day: Ngày đến is Vietnam's
         entries = register.entries(date(today.year, 1, 1), today)
         csv = to_csv(Book(entries, [], Period.parse(f"{today:%Y}"), "VKS", layout=LAYOUT))
         lines = csv.decode("utf-8-sig").splitlines()
@@ -357,11 +358,11 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
             expect(page.locator("article.doc")).to_have_count(1)
             page.screenshot(path=shots / "notice-800x480.png")
             wide = browser.new_page(viewport={"width": 1280, "height": 800})
-            wide.goto(f"{server.url}/register?from={date.today():%Y}")
+            wide.goto(f"{server.url}/register?from={datetime.now(VIETNAM):%Y}")
             expect(wide.locator("#secret-register")).to_contain_text("Xử lý ngoài trạm")
             expect(wide.locator(".secret-stopped")).to_be_visible()
             wide.screenshot(path=shots / "register-1280x800.png", full_page=True)
-            page.goto(f"{server.url}/register?from={date.today():%Y}")
+            page.goto(f"{server.url}/register?from={datetime.now(VIETNAM):%Y}")
             page.screenshot(path=shots / "register-800x480.png", full_page=True)
             page.locator(".secret-stopped button").click()
             expect(page.locator(".secret-stopped")).to_have_count(0)
@@ -378,8 +379,6 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
 ) -> None:
     """Entered in the register, not yet erased, when the power went: the next
     start erases the document before anything else."""
-    from datetime import datetime
-
     station = _station(tmp_path, two_documents)
     batch = _scanned(station)
     plain = station.review.documents(batch)[0]
@@ -387,7 +386,7 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
     spool = [station.store.page_path(station.store.page(p.page_id)) for p in plain.pages]
     assert pdf.is_file() and all(path.is_file() for path in spool)
     SecretRegister(station.store).record(
-        "Mật", date.today(), batch_id=batch, doc_id=plain.doc_id, found_by="clerk",
+        "Mật", datetime.now(VIETNAM).date(), batch_id=batch, doc_id=plain.doc_id, found_by="clerk",
         registered_at=datetime.now(),
     )  # fmt: skip
     _closed(station)
