@@ -9,11 +9,10 @@ import json
 import re
 from pathlib import Path
 
-import pytest
-
 from station.appliance.doctor import ENCRYPT_DOCS, check_encryption
 from station.appliance.encryption import encryption, mount_of
 from tests.helpers.cli import ROOT, scanstation
+from tests.helpers.tmpfs import tmpfs
 
 #: mountinfo of a Pi: the system on the card's second partition, the data
 #: directory on a LUKS mapping of the third, a USB stick with a space in its name
@@ -113,36 +112,35 @@ def test_btrfs_and_ecryptfs(tmp_path: Path) -> None:
 
 
 def test_doctor_warns_on_this_machine_vietnamese_first(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    data.mkdir()
-    if encryption(data).kind is not None:
-        pytest.skip("this machine's disk is encrypted: there is nothing to warn about")
-    incoming = tmp_path / "incoming"
-    incoming.mkdir()
-    config = tmp_path / "station.toml"
-    config.write_text(
-        f'[station]\ndata_dir = "{data}"\nmin_free_mb = 50\n\n'
-        f'[scanner]\ndevice = "folder:{incoming}"\n',
-        encoding="utf-8",
-    )
-    proc = scanstation("doctor", "--json", "--config", str(config), timeout=120)
-    report = json.loads(proc.stdout)
-    check = next(c for c in report["checks"] if c["name"] == "data-encrypted")
-    assert check["ok"] is False and check["required"] is False
-    assert check["detail"].startswith("Thư mục dữ liệu")
-    assert check["detail"].index("mã hóa") < check["detail"].index("not on an encrypted")
-    assert ENCRYPT_DOCS in check["fix"] and check["fix"].startswith("đặt thư mục dữ liệu")
-    # a warning, not a failure: the station is ready all the same
-    assert report["ok"] is True and proc.returncode == 0
-    text = scanstation("doctor", "--config", str(config), timeout=120).stdout
-    line = next(row for row in text.splitlines() if " data-encrypted " in row)
-    assert line.startswith("[CHÚ Ý]")
-    # the section the fix names is there
-    page, anchor = ENCRYPT_DOCS.split("#")
-    headings = [
-        line.lstrip("#").strip()
-        for line in (ROOT / page).read_text(encoding="utf-8").splitlines()
-        if line.startswith("#")
-    ]
-    slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}
-    assert anchor in slugs
+    # the data folder on a tmpfs of its own: never encrypted, whatever the machine's disk
+    with tmpfs(tmp_path / "data", "64m") as data:
+        assert encryption(data).kind is None
+        incoming = tmp_path / "incoming"
+        incoming.mkdir()
+        config = tmp_path / "station.toml"
+        config.write_text(
+            f'[station]\ndata_dir = "{data}"\nmin_free_mb = 50\n\n'
+            f'[scanner]\ndevice = "folder:{incoming}"\n',
+            encoding="utf-8",
+        )
+        proc = scanstation("doctor", "--json", "--config", str(config), timeout=120)
+        report = json.loads(proc.stdout)
+        check = next(c for c in report["checks"] if c["name"] == "data-encrypted")
+        assert check["ok"] is False and check["required"] is False
+        assert check["detail"].startswith("Thư mục dữ liệu")
+        assert check["detail"].index("mã hóa") < check["detail"].index("not on an encrypted")
+        assert ENCRYPT_DOCS in check["fix"] and check["fix"].startswith("đặt thư mục dữ liệu")
+        # a warning, not a failure: the station is ready all the same
+        assert report["ok"] is True and proc.returncode == 0
+        text = scanstation("doctor", "--config", str(config), timeout=120).stdout
+        line = next(row for row in text.splitlines() if " data-encrypted " in row)
+        assert line.startswith("[CHÚ Ý]")
+        # the section the fix names is there
+        page, anchor = ENCRYPT_DOCS.split("#")
+        headings = [
+            line.lstrip("#").strip()
+            for line in (ROOT / page).read_text(encoding="utf-8").splitlines()
+            if line.startswith("#")
+        ]
+        slugs = {re.sub(r"[^a-z0-9 -]", "", h.lower()).replace(" ", "-") for h in headings}
+        assert anchor in slugs

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import threading
 import time
 from collections import Counter
@@ -42,33 +41,18 @@ from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
+from tests.helpers.tmpfs import tmpfs
 from tests.helpers.wait import until
 from tests.soak_parts import registration, write_pages
 
 STATION_ID = "st-full"
 
 
-def _mount_tmpfs(where: Path, size: str) -> None:
-    where.mkdir(parents=True)
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"a small file system cannot be mounted here: {done.stderr.strip()}")
-
-
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs of its own (mount needs root; skipped, saying why, without it)."""
-    where = tmp_path / "disk"
-    _mount_tmpfs(where, "48m")
-    try:
+    """A tmpfs of its own, 48 MB."""
+    with tmpfs(tmp_path / "disk", "48m") as where:
         yield where
-    finally:
-        subprocess.run(["umount", "--lazy", str(where)], check=False)
 
 
 def fill(disk: Path) -> Path:
