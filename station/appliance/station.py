@@ -48,7 +48,7 @@ from station.errors import (
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
 from station.records.secret_register import SecretRegister, secrecy_level
-from station.records.vocabulary import SECRECY, URGENCY
+from station.records.vocabulary import SECRECY, priority_marks
 from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.store import Event, Page, Periods, Retention, Store
@@ -431,8 +431,8 @@ class Station:
         if self.processor.secrets.connected:
             self.processor.mark_secret(doc_id, level)
             return
-        urgency = [m for m in str(doc.metadata.get("Priority") or "").split(", ") if m in URGENCY]
-        self.review.set_field(doc_id, "Priority", ", ".join([level, *urgency]))
+        urgency = priority_marks(doc.metadata.get("Priority"))[1]
+        self.review.set_field(doc_id, "Priority", ", ".join(m for m in (level, urgency) if m))
         self._changed(doc.batch_id)
 
     def secret_seen(self, entry_id: int) -> None:

@@ -58,7 +58,7 @@ from station.errors import (
 from station.pipeline.confirm import Confirmation
 from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
-from station.pipeline.page import PageReport, clean_page, page_rules
+from station.pipeline.page import PageReport, clean_page, marked, page_rules
 from station.pipeline.secret import SecretDesk
 from station.records.register import Register
 from station.records.secret_register import secrecy_level
@@ -378,12 +378,11 @@ class Processor(Supervised):
             return False
         stopped = False
         for doc in self.review.documents(review_batch):
-            marks = [p.info["secrecy"] for p in doc.pages if p.info.get("secrecy")]
-            level = next((m["level"] for m in marks if m.get("level")), None)
+            level, unsure = marked(p.info.get("secrecy") for p in doc.pages)
             if level:
                 self._on_secret(doc.doc_id, level, "read")
                 stopped = True
-            elif any(not m.get("cleared") for m in marks):  # the clerk has not said "no" yet
+            elif unsure:  # the clerk has not said "no" yet
                 self.review.add_warning(doc.doc_id, warning("secrecy_unsure"))
         return stopped
 

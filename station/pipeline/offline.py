@@ -28,6 +28,7 @@ from station.pipeline.page import (
     CleanPage,
     clean_cost,
     clean_page,
+    marked,
     page_rules,
 )
 from station.records.secret_register import secrecy_level
@@ -110,14 +111,9 @@ def _withhold_secrets(batch: Batch, pages_dir: Path, out: Path) -> None:
     for doc in batch.documents:
         if doc.secret:
             continue
-        marks = [
-            page.report.secrecy
-            for page in batch.pages
-            if page.doc_id == doc.doc_id and page.report.secrecy
-        ]
-        level = next((m["level"] for m in marks if m.get("level")), None)
+        level, unsure = marked(p.report.secrecy for p in batch.pages if p.doc_id == doc.doc_id)
         level = level or secrecy_level(doc.metadata.get("Priority"))
-        if not level and not marks:
+        if not level and not unsure:
             continue
         for index in sheets_of(doc.doc_id, owners):
             for path in pages_dir.glob(f"p{index + 1:04d}.*"):

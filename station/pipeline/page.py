@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from station.capture.imageio import EncodedFrame
 from station.config import PAGE_SIZES_MM, Config
 from station.errors import InputError
 from station.imaging import analyse, corrected_strips, large_page, preprocess
-from station.ocr.secrecy import LOOKED
+from station.ocr import secrecy, tesseract
 from station.pipeline.jpeg import encode_strips, strip_rows
 
 log = logging.getLogger("scanstation.pipeline")
@@ -172,8 +172,6 @@ def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
     Tesseract reads its candidates only), as the page report keeps it. Every
     page is looked at: a secret document never reaches OCR, let alone the network
     (docs/security.md#state-secrets)."""
-    from station.ocr import secrecy, tesseract
-
     try:
         mark = secrecy.find(image, dpi, tesseract.read_line)
     except Exception as exc:  # the page cannot be looked at: ask rather than send
@@ -182,6 +180,15 @@ def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
     if mark is None:
         return None
     return {"level": mark.level, "how": mark.how, "box": list(mark.box)}
+
+
+def marked(marks: Iterable[dict[str, Any] | None]) -> tuple[str | None, bool]:
+    """What a document's pages say of its secrecy (their ``PageReport.secrecy``):
+    the level read on any of them, and whether any carries a mark still to be
+    asked about (one the clerk said is none is ``cleared``)."""
+    found = [m for m in marks if m]
+    level = next((m["level"] for m in found if m.get("level")), None)
+    return level, any(not m.get("cleared") for m in found)
 
 
 def _report(
@@ -266,7 +273,7 @@ def _clean_large(
                     reduced.append(cv2.resize(gray, size, interpolation=cv2.INTER_AREA))
                 marked_to = round(min(height, top + rows) * mark_scale)
                 marked_rows = marked_to - round(top * mark_scale)
-                if top < height * LOOKED and marked_rows > 0:
+                if top < height * secrecy.LOOKED and marked_rows > 0:
                     size = (max(1, round(width * mark_scale)), marked_rows)
                     upper.append(cv2.resize(strip, size, interpolation=cv2.INTER_AREA))
             yield strip

@@ -21,7 +21,7 @@ from typing import Any
 from station.errors import InputError, NotFound
 from station.records.register import Column
 from station.records.register_export import Layout
-from station.records.vocabulary import SECRECY
+from station.records.vocabulary import SECRECY, priority_marks
 from station.store import Store, now_iso
 
 #: how a secret document is handled once the station stopped it
@@ -97,8 +97,7 @@ def _entry(row: Any) -> SecretEntry:
 
 def secrecy_level(text: str | None) -> str | None:
     """The secrecy mark of a Priority value ("Mật, Hỏa tốc" → "Mật"), or None."""
-    marks = [m.strip() for m in (text or "").split(",")]
-    return next((level for level in SECRECY if level in marks), None)
+    return priority_marks(text)[0] or None
 
 
 class SecretRegister:

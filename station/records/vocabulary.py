@@ -258,6 +258,15 @@ def type_name_of(text: str) -> str | None:
     return best if score >= 0.85 and score - runner_up >= 0.1 else None
 
 
+def priority_marks(value: object) -> tuple[str, str]:
+    """(secrecy, urgency) of a Priority value: "Mật, Hỏa tốc" → ("Mật", "Hỏa tốc"), "" for none."""
+    found = [m.strip() for m in str(value or "").split(",")]
+    return (
+        next((m for m in found if m in SECRECY), ""),
+        next((m for m in found if m in URGENCY), ""),
+    )
+
+
 def priority_of(marks: list[str]) -> str | None:
     """Secrecy then urgency, as printed marks: "Mật", "Khẩn", "Mật, Hỏa tốc"."""
     folded = [fold(m) for m in marks]

@@ -41,15 +41,6 @@ def as_text(name: str, value: Any) -> str:
     return str(value)
 
 
-def marks(value: Any) -> tuple[str, str]:
-    """(secrecy, urgency) of a Priority value: "Mật, Hỏa tốc" → ("Mật", "Hỏa tốc")."""
-    found = [m.strip() for m in str(value or "").split(",")]
-    return (
-        next((m for m in found if m in SECRECY), ""),
-        next((m for m in found if m in URGENCY), ""),
-    )
-
-
 def check_field(name: str, value: str, today: date) -> Any:
     """A field's value as the clerk typed it, checked; empty means unknown (null)."""
     if name in LIST_FIELDS:

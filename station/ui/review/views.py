@@ -33,9 +33,10 @@ from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
+from station.records.vocabulary import priority_marks as marks
 from station.review.checks import NEEDED, Unanswered
 from station.review.drafts import UNDISMISSABLE
-from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text, marks
+from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text
 from station.ui import security
 from station.ui.i18n import gettext, pick
 from station.ui.review import pin as guard
