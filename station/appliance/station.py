@@ -47,8 +47,8 @@ from station.errors import (
 )
 from station.pipeline.live import Processor, thumbnail
 from station.records.register import Entry, Register
-from station.records.secret_register import SecretRegister, secrecy_level
-from station.records.vocabulary import SECRECY, priority_marks
+from station.records.secret_register import SecretRegister, checked_level, secrecy_level
+from station.records.vocabulary import priority_marks
 from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.store import Event, Page, Periods, Retention, Store
@@ -423,11 +423,7 @@ class Station:
         (:mod:`station.pipeline.secret`); on an independent LAN it keeps its mark."""
         doc = self.review.document(doc_id)
         self._editable(doc.batch_id)
-        if level not in SECRECY:
-            raise InputError(
-                f"the secrecy level is one of {', '.join(SECRECY)}",
-                f"độ mật là một trong {', '.join(SECRECY)}",
-            )
+        checked_level(level)
         if self.processor.secrets.connected:
             self.processor.mark_secret(doc_id, level)
             return

@@ -342,9 +342,9 @@ class Processor(Supervised):
 
     def _read(self, review_batch: str, *, confirming: bool = False) -> None:
         """OCR the stale documents (all of them the first time), in the OCR worker;
-        on a connected station, a document with a secrecy mark read on a page is
-        stopped first, never read (:mod:`station.pipeline.secret`)."""
-        if self._marked_secret(review_batch):
+        on a connected station, a secret document is stopped first, never read
+        (:mod:`station.pipeline.secret`)."""
+        if self._stop_secrets(review_batch):
             confirming = self._state(review_batch).confirming = False
         docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
         state = self._state(review_batch)
@@ -370,34 +370,26 @@ class Processor(Supervised):
             lambda done: self.inbox.put(("read", (review_batch, ids, done, confirming)))
         )
 
-    def _marked_secret(self, review_batch: str) -> bool:
-        """The page step's secrecy marks (``info["secrecy"]``): a document with a
-        mark read is stopped; one with a mark not read asks the clerk
-        (``secrecy_unsure``) until answered. True when a document was stopped."""
+    def _stop_secrets(self, review_batch: str) -> bool:
+        """On a connected station, a document with a secrecy mark read on one of
+        its pages (the page step's ``info["secrecy"]``) or in its Priority (read
+        in the header, or chosen by the clerk) is stopped; one with a mark not
+        read asks the clerk (``secrecy_unsure``) until answered. Before OCR and
+        after it. True when a document was stopped."""
         if not self.secrets.connected:
             return False
         stopped = False
         for doc in self.review.documents(review_batch):
-            level, unsure = marked(p.info.get("secrecy") for p in doc.pages)
-            if level:
-                self._on_secret(doc.doc_id, level, "read")
+            on_page, unsure = marked(p.info.get("secrecy") for p in doc.pages)
+            in_header = secrecy_level(doc.metadata.get("Priority"))
+            if on_page or in_header:
+                chosen = not on_page and "Priority" in doc.edited
+                self._on_secret(
+                    doc.doc_id, on_page or str(in_header), "clerk" if chosen else "read"
+                )
                 stopped = True
             elif unsure:  # the clerk has not said "no" yet
                 self.review.add_warning(doc.doc_id, warning("secrecy_unsure"))
-        return stopped
-
-    def _stop_read_secrets(self, review_batch: str) -> bool:
-        """Documents whose Priority carries a secrecy mark (read in the header, or
-        chosen by the clerk) are stopped on a connected station; True when one was."""
-        if not self.secrets.connected:
-            return False
-        stopped = False
-        for doc in self.review.documents(review_batch):
-            level = secrecy_level(doc.metadata.get("Priority"))
-            if level:
-                found_by = "clerk" if "Priority" in doc.edited else "read"
-                self._on_secret(doc.doc_id, level, found_by)
-                stopped = True
         return stopped
 
     def _on_secret(
@@ -447,7 +439,7 @@ class Processor(Supervised):
             self.review.set_read(
                 doc_id, read.fields, pdf, finished.warnings(), read.readings_json()
             )
-        if self._stop_read_secrets(review_batch) and confirming:
+        if self._stop_secrets(review_batch) and confirming:
             # a secret document is never sent: back to the clerk, who sees why
             log.warning("batch %s not confirmed: a secret document was stopped", review_batch)
             state.confirming = False

@@ -100,6 +100,16 @@ def secrecy_level(text: str | None) -> str | None:
     return priority_marks(text)[0] or None
 
 
+def checked_level(level: str) -> str:
+    """A secrecy level as the clerk chose it: one of :data:`SECRECY`."""
+    if level not in SECRECY:
+        raise InputError(
+            f"the secrecy level is one of {', '.join(SECRECY)}",
+            f"độ mật là một trong {', '.join(SECRECY)}",
+        )
+    return level
+
+
 class SecretRegister:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -117,11 +127,7 @@ class SecretRegister:
         registered_at: datetime,
     ) -> SecretEntry:
         """Enter a stopped secret document with the next Số đến of its year."""
-        if level not in SECRECY:
-            raise InputError(
-                f"the secrecy level is one of {', '.join(SECRECY)}",
-                f"độ mật là một trong {', '.join(SECRECY)}",
-            )
+        checked_level(level)
         if found_by not in FOUND_BY:
             raise ValueError(f"found_by is one of {sorted(FOUND_BY)}")
         with self.store.transaction() as db:
