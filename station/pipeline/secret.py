@@ -55,13 +55,11 @@ class SecretDesk:
         """Stops that a crash or a power cut cut off — entered in the register,
         not yet erased — are finished at start: the document is erased now.
         Returns how many were."""
-        rows = self.store.query(
-            "SELECT s.doc_id FROM secret_register s JOIN review_docs d ON d.doc_id = s.doc_id"
-        )
-        for row in rows:
+        left = SecretRegister(self.store).still_in_review()
+        for doc_id in left:
             log.warning("a secret document's erasure was cut off: erased now")
-            self._erase(row["doc_id"])
-        return len(rows)
+            self._erase(doc_id)
+        return len(left)
 
     def stopped_in(self, batch_id: str) -> bool:
         """Whether a secret document was stopped in this batch: it is not

@@ -173,6 +173,14 @@ class SecretRegister:
         )
         return [_entry(r) for r in rows]
 
+    def still_in_review(self) -> list[str]:
+        """Registered documents whose draft is still in a review: their stop was
+        cut off before the erasure (a power cut)."""
+        rows = self.store.query(
+            "SELECT s.doc_id FROM secret_register s JOIN review_docs d ON d.doc_id = s.doc_id"
+        )
+        return [row["doc_id"] for row in rows]
+
     def unseen(self) -> list[SecretEntry]:
         """Stopped documents whose notice the clerk has not acknowledged yet."""
         rows = self.store.query("SELECT * FROM secret_register WHERE seen_at IS NULL ORDER BY id")
