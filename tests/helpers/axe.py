@@ -106,6 +106,8 @@ def unseen_focus(page: Page, stops: int = 200) -> tuple[list[str], int]:
     """Tab through the page from its top: the controls whose focus cannot be
     seen (no outline of 2 px or more at 3:1 against what is behind it, and no
     new box-shadow), and how many controls were reached."""
+    # a page reached by a form's submit may still be loading its stylesheet
+    page.wait_for_load_state("load")
     # Tab from the top of the page, wherever the focus was (an autofocus field)
     page.evaluate(
         """() => {
