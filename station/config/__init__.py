@@ -9,6 +9,7 @@ are frozen.
 
 from __future__ import annotations
 
+from station.common.tomlconfig import key_lines
 from station.config.base import (
     DEFAULT_PATH,
     DEFAULT_REGISTRATION,
@@ -16,7 +17,7 @@ from station.config.base import (
     Strict,
     default_data_dir,
 )
-from station.config.loading import key_lines, load, parse, read_secret
+from station.config.loading import load, parse, read_secret
 from station.config.model import Config
 from station.config.pipeline import OcrSection, PipelineSection
 from station.config.records import IncomingSection, SigningSection
