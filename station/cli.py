@@ -196,7 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
         "receiver",
         central.cmd_receiver,
         "the central receiver: stores the stations' files under OUT/{station}/{yyyy}/{mm}/, "
-        "answers each transfer and publishes the receipts; runs until stopped",
+        "answers each transfer, hands each document to the DMS as edXML (--dms) and publishes "
+        "the receipts and the DMS's statuses; runs until stopped",
         config=False,
     )
     central.add_identity_arguments(p)
@@ -209,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the topic root to take documents under (default scanstation/v1); on an "
         "independent LAN the receiver of secret documents takes the stations' [security] "
         "secret_topic_root",
+    )
+    p.add_argument(
+        "--dms",
+        metavar="FILE",
+        help="hand every document to the agency's DMS as edXML (QCVN 102:2016): dms.toml with "
+        "the agency's identity, the inbox folder and the optional axis-style API "
+        "(docs/integration.md)",
     )
     central.add_limit_arguments(p)
 

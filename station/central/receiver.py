@@ -11,8 +11,9 @@ subscription group):
   without a gap and the whole must match; the file is assembled and moved
   atomically to ``OUT/{station_id}/{yyyy}/{mm}/{doc_id}.pdf``;
 - ``doc/{doc_id}``: the metadata is written beside the file
-  (``{doc_id}.json``) and receipt 01 is published, retained, on
-  ``doc/{doc_id}/receipt``.
+  (``{doc_id}.json``), the document is handed off (the DMS's edXML inbox,
+  :mod:`station.central.dms`, when configured) and receipt 01 is published,
+  retained, on ``doc/{doc_id}/receipt``.
 
 Every command is answered on the station's ``file-response`` topic with an
 EIP-0021 reason code. The station is always the one the topic names, never
@@ -37,6 +38,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,9 @@ log = logging.getLogger("scanstation.receiver")
 
 __all__ = ["MAX_JSON", "Receiver", "ReceiverLimits"]
 
+#: what is done with a document stored whole: (station_id, doc_id, metadata, file)
+HandOff = Callable[[str, str, dict[str, Any], Path], object]
+
 #: the payload keys that name the station; the topic's station id replaces them
 STATION_KEYS = ("station_id", "StationId")
 
@@ -64,8 +69,13 @@ class Receiver:
         share_group: str = "",
         limits: ReceiverLimits | None = None,
         base: str = topics.VERSION,
+        hand_off: HandOff | None = None,
     ) -> None:
         self.out = out
+        #: called with every document stored whole, before its receipt 01: the
+        #: edXML inbox of the agency's DMS (station.central.dms); a failure
+        #: leaves the receipt out, so the station announces the document again
+        self.hand_off = hand_off
         #: the topic root it takes documents under: the stations' own, or an
         #: independent LAN's root of secret documents (docs/mqtt.md#another-topic-root)
         self.base = base
@@ -308,6 +318,12 @@ class Receiver:
                 doc_id,
             )
             return
+        if self.hand_off is not None:
+            try:
+                self.hand_off(station_id, doc_id, record, final)
+            except Exception:  # no receipt: the station announces it again later
+                log.exception("could not hand %s/%s to the DMS", station_id, doc_id)
+                return
         body = {
             "status": "01",
             "sha256": sha,

@@ -11,6 +11,10 @@ from typing import Any
 
 from station.commands import load_config, say, stop_on_signals
 from station.errors import UsageError
+from station.wire.payloads import RECEIPT_WORDS
+
+#: the statuses after which the DMS sends no more by itself: hoàn thành, từ chối
+FINAL_STATUSES = ("06", "02")
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
@@ -144,6 +148,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"  giám sát / fleet dashboard:    {demo.urls['fleet']}")
         say(f"  broker MQTT:                   {demo.urls['broker']}")
         say(f"  văn bản đã nhận / received in: {demo.urls['central']}")
+        say(f"  hộp thư edXML / DMS inbox:     {demo.urls['dms']}")
         if args.scan_once:
             return _scan_once(demo, stop)
         say("Mở trang trạm quét và bấm Quét; Ctrl-C để dừng / open the station UI, press Quét;")
@@ -183,14 +188,22 @@ def _scan_once(demo: Any, stop: Any) -> int:
         lambda: all(r["state"] == "received" for r in station.outbox() if r["doc_id"] in ids),
         "waiting for the receipts",
     )
-    receipts = {r["doc_id"]: r["received_at"] for r in station.outbox()}
+    # the stand-in DMS answers each document 03, 04, 05 and 06 in turn
+    until(
+        lambda: all(r["status"] in FINAL_STATUSES for r in station.outbox() if r["doc_id"] in ids),
+        "waiting for the DMS's last status",
+    )
+    rows = {r["doc_id"]: r for r in station.outbox()}
     for doc in docs:
         say(f"  văn bản / document {doc.registration}: {len(doc.pages)} trang / pages")
         for name, value in doc.metadata.items():
             say(f"      {name:<13} {'—' if value is None else value}")
         for warning in doc.warnings:
             say(f"    ! {warning['message']['vi']} / {warning['message']['en']}")
-        say(f"    đã nhận / received {receipts[doc.doc_id]}")
+        for receipt in rows[doc.doc_id]["receipts"]:
+            vi, en = RECEIPT_WORDS.get(receipt["status"], ("?", "?"))
+            why = receipt["payload"].get("description") or ""
+            say(f"    {receipt['status']} {vi} / {en}  {receipt['at']}  {why}".rstrip())
     delivered = sorted(demo.central.glob("*/*/*/*.pdf"))
     say(f"  {len(delivered)} tệp tại bộ nhận / files at the receiver: {demo.central}")
     return 0

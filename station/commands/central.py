@@ -116,9 +116,26 @@ def cmd_receiver(args: argparse.Namespace) -> int:
             f"--topic-root {args.topic_root!r}: lowercase letters, digits, '-' and '/'",
             f"--topic-root {args.topic_root!r}: chữ thường, chữ số, '-' và '/'",
         )
-    receiver = Receiver(conn, out, share_group=args.share_group or "", limits=limits, base=base)
+    dms = None
+    if args.dms:
+        from station.central.dms import DmsHandOff
+        from station.central.settings import load_dms
+
+        dms = DmsHandOff(load_dms(Path(args.dms)), conn, base)
+    receiver = Receiver(
+        conn,
+        out,
+        share_group=args.share_group or "",
+        limits=limits,
+        base=base,
+        hand_off=dms.gateway.delivered if dms else None,
+    )
     stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
+    if dms is not None:
+        dms.start()
+        api = f", API {dms.url}/" if dms.url else ""
+        say(f"Hệ thống QLVB / DMS: edXML -> {dms.settings.edxml.inbox}{api}")
     group = f", nhóm / group {args.share_group}" if args.share_group else ""
     say(f"Bộ nhận / receiver {client_id}: {args.broker} {base}/… -> {out}{group}")
     say(
@@ -128,6 +145,8 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     try:
         stop.wait()
     finally:
+        if dms is not None:
+            dms.stop()
         conn.stop()
         receiver.stop()
     say("Đã dừng / stopped")

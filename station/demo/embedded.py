@@ -2,7 +2,9 @@
 
 - a virtual scanner: the generated Vietnamese sample stack, fed at a feeder's pace;
 - mosquitto, started as a child process on a free port;
-- the central receiver, storing delivered documents under ``DATA/central``;
+- the central receiver, storing delivered documents under ``DATA/central`` and
+  handing each to the DMS as edXML in ``DATA/dms-inbox``;
+- a stand-in for the agency's DMS that answers each document 03, 04, 05, 06;
 - the station with its UI;
 - the fleet dashboard.
 
@@ -18,13 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from station.appliance.station import Station
+from station.central.agencies import Agency
+from station.central.dms import DmsHandOff
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
+from station.central.settings import DmsSettings
 from station.config import Config
 from station.config.remote import Settings
+from station.demo.dms import DmsStandIn
 from station.demo.localbroker import LocalBroker, free_port
 from station.demo.samples import write_sample_batch
+from station.edxml import Organ
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
@@ -32,6 +39,14 @@ from station.wire.mqtt import Connection
 
 STATION_ID = "demo-vt01"
 UNIT = "Viện kiểm sát nhân dân tỉnh Thanh Hóa"
+#: our agency as its DMS knows it (a demo OrganId: H99 is no province)
+DMS = Organ(organ_id="000.00.00.H99", organ_name=UNIT)
+#: the issuing agencies of the sample batch, in the demo's agency directory
+AGENCIES = (
+    Agency("000.00.00.H99", UNIT),
+    Agency("000.00.12.H99", "Sở Tư pháp", "Ủy ban nhân dân tỉnh Thanh Hóa"),
+    Agency("000.00.03.H99", "Viện kiểm sát nhân dân khu vực 3", UNIT),
+)
 
 
 @dataclass
@@ -39,6 +54,8 @@ class Demo:
     data_dir: Path
     pace_s: float = 0.5
     auto_confirm_s: int = 10
+    #: seconds between the stand-in DMS's answers (03, 04, 05, 06)
+    dms_step_s: float = 3.0
     broker: LocalBroker | None = None
     station: Station | None = None
     store: Store | None = None
@@ -73,9 +90,16 @@ class Demo:
 
         tag = f"{socket.gethostname()}-{os.getpid()}"[:40]
         receiver = Connection(self.broker.url, f"demo-central-{tag}", clean_start=True)
-        Receiver(receiver, self.central)
+        dms = DmsHandOff(self._dms_settings(), receiver)
+        Receiver(receiver, self.central, hand_off=dms.gateway.delivered)
         receiver.start()
         self._stops.append(receiver.stop)
+        dms.start()
+        self._stops.append(dms.stop)
+        stand_in = DmsStandIn(dms.settings.edxml.inbox, DMS, step_s=self.dms_step_s)
+        stand_in.start()
+        self._stops.append(stand_in.stop)
+        self.urls["dms"] = str(dms.settings.edxml.inbox)
 
         fleet_dir = self.data_dir / "fleet"
         db = FleetDB(fleet_dir)
@@ -115,6 +139,21 @@ class Demo:
         self._stops.append(server.stop)
         self.urls["station"] = f"{server.url}/"
         self.urls["central"] = str(self.central)
+
+    def _dms_settings(self) -> DmsSettings:
+        """Our agency and the agencies of the sample batch (demo OrganIds)."""
+        directory = self.data_dir / "agencies.csv"
+        directory.write_text(
+            "organ_id,name,in_charge\n"
+            + "".join(f"{a.organ_id},{a.name},{a.in_charge}\n" for a in AGENCIES),
+            encoding="utf-8",
+        )
+        return DmsSettings.model_validate(
+            {
+                "agency": {"organ_id": DMS.organ_id, "name": DMS.organ_name},
+                "edxml": {"inbox": str(self.data_dir / "dms-inbox"), "directory": str(directory)},
+            }
+        )
 
     def stop(self) -> None:
         while self._stops:

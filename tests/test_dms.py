@@ -1,0 +1,351 @@
+"""The hand-off to the agency's DMS (docs/integration.md), over a real mosquitto:
+the station's uplink delivers, the receiver writes edXML into the inbox, a DMS
+answers through the answers folder and the station records the statuses."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from station.edxml import (
+    DocumentMessage,
+    Organ,
+    ResponseFor,
+    StatusMessage,
+    read_message,
+    status_bytes,
+    validate,
+)
+
+from station.central.agencies import Agency, Directory, name_key
+from station.central.dms import DmsHandOff, entry_id, marks
+from station.central.receiver import Receiver
+from station.central.settings import DmsSettings, load_dms
+from station.demo.dms import DmsStandIn
+from station.errors import ConfigError
+from station.store import Store
+from station.uplink.sender import Uplink
+from station.wire.mqtt import Connection
+from tests.helpers.broker import Mosquitto
+from tests.helpers.wait import until
+
+AGENCY = {"organ_id": "000.00.00.H99", "name": "Viện kiểm sát nhân dân tỉnh Thanh Hóa"}
+SO_TU_PHAP = Agency("000.00.12.H99", "Sở Tư pháp tỉnh Thanh Hóa", "UBND tỉnh Thanh Hóa")
+METADATA: dict[str, Any] = {
+    "created_at": "2026-11-24T10:00:00Z",
+    "TypeName": "Công văn",
+    "CodeNumber": "1234",
+    "CodeNotation": "STP-VP",
+    "IssuedDate": "2026-11-20",
+    "OrganName": "Sở Tư pháp tỉnh Thanh Hoá",  # the new tone placement of the directory's
+    "Subject": "góp ý dự thảo Quy chế phối hợp",
+    "PageAmount": 2,
+    "SignerCompetence": "KT. GIÁM ĐỐC",
+    "SignerPosition": "PHÓ GIÁM ĐỐC",
+    "SignerName": "Lê Văn Bình",
+    "ToPlaces": ["Như trên", "Lưu: VT"],
+    "Addressees": ["Viện kiểm sát nhân dân tỉnh Thanh Hóa"],
+    "Language": "vi",
+    "Priority": "Thượng khẩn",
+    "Registration": "DEN-2026-000042",
+    "ArrivalNumber": 42,
+    "ArrivalDate": "2026-11-24",
+}
+
+
+@dataclass
+class Desk:
+    """A station's store and uplink, and the central receiver with its hand-off."""
+
+    store: Store
+    dms: DmsHandOff
+    inbox: Path
+    broker: Mosquitto
+
+    def deliver(self, doc_id: str, metadata: dict[str, Any], body: bytes = b"") -> None:
+        pdf = self.store.data_dir / f"{doc_id}.pdf"
+        pdf.write_bytes(body or b"%PDF-1.7 " + doc_id.encode() + bytes(range(256)) * 40)
+        self.store.outbox.enqueue(doc_id, pdf, metadata, 65536)
+        until(lambda: self.store.outbox.item(doc_id).state == "received")
+
+    def answer(self, name: str, message: StatusMessage) -> Path:
+        answers = self.inbox / "answers"
+        answers.mkdir(exist_ok=True)
+        (answers / f".{name}.tmp").write_bytes(status_bytes(message))
+        (answers / f".{name}.tmp").replace(answers / name)
+        return answers / name
+
+    def message(self, station: str, doc_id: str) -> DocumentMessage:
+        found = read_message((self.inbox / f"{entry_id(station, doc_id)}.edxml").read_bytes())
+        assert isinstance(found, DocumentMessage)
+        return found
+
+
+def _settings(tmp_path: Path, **edxml: Any) -> DmsSettings:
+    directory = tmp_path / "agencies.json"
+    directory.write_text(
+        json.dumps(
+            [
+                {
+                    "organ_id": SO_TU_PHAP.organ_id,
+                    "name": SO_TU_PHAP.name,
+                    "in_charge": SO_TU_PHAP.in_charge,
+                    "aliases": ["Sở Tư pháp Thanh Hóa"],
+                }
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    return DmsSettings.model_validate(
+        {
+            "agency": AGENCY,
+            "edxml": {"inbox": str(tmp_path / "inbox"), "directory": str(directory), **edxml},
+        }
+    )
+
+
+@pytest.fixture
+def desk(broker: Mosquitto, tmp_path: Path) -> Iterator[Desk]:
+    central = Connection(broker.url, "central-1", clean_start=True)
+    dms = DmsHandOff(_settings(tmp_path), central)
+    receiver = Receiver(central, tmp_path / "central", hand_off=dms.gateway.delivered)
+    central.start()
+    assert central.connected.wait(10)
+    dms.start()
+    store = Store(tmp_path / "data")
+    conn = Connection(broker.url, "st-a")
+    uplink = Uplink(store, conn, "st-a", response_timeout_s=5)
+    stop = threading.Event()
+    thread = threading.Thread(target=uplink.run, args=(stop,), daemon=True)
+    conn.start()
+    thread.start()
+    yield Desk(store, dms, tmp_path / "inbox", broker)
+    stop.set()
+    thread.join(10)
+    conn.stop()
+    dms.stop()
+    central.stop()
+    receiver.stop()
+    store.close()
+
+
+def _status(
+    message: DocumentMessage, code: str, why: str = "", organ_id: str = AGENCY["organ_id"]
+) -> StatusMessage:
+    return StatusMessage(
+        sender=Organ(organ_id=organ_id, organ_name=AGENCY["name"]),
+        response_for=ResponseFor(
+            organ_id=message.sender.organ_id,
+            code=f"{message.code_number}/{message.code_notation}",
+            promulgation_date=message.promulgation_date,
+            document_id=message.document_id,
+        ),
+        status_code=code,
+        description=why,
+        timestamp=datetime(2026, 11, 24, 15, 30, 5),
+    )
+
+
+# ------------------------------------------------------------------ documents
+
+
+def test_a_delivered_document_becomes_an_edxml_message_of_its_fields(desk: Desk) -> None:
+    desk.deliver("doc-1", METADATA)
+    path = desk.inbox / "st-a.doc-1.edxml"
+    data = path.read_bytes()
+    validate(data)  # our XSD, docs/edxml/
+    message = desk.message("st-a", "doc-1")
+    # the sender as read, its OrganId from the directory (the name's tone placement aside)
+    assert message.sender.organ_id == SO_TU_PHAP.organ_id
+    assert message.sender.organ_name == SO_TU_PHAP.name
+    assert [(o.organ_id, o.organ_name) for o in message.to] == [tuple(AGENCY.values())]
+    assert (message.code_number, message.code_notation) == ("1234", "STP-VP")
+    assert message.promulgation_date == date(2026, 11, 20)
+    assert (message.type_name, message.subject) == ("Công văn", METADATA["Subject"])
+    assert message.signer.full_name == "Lê Văn Bình"
+    assert message.signer.competence == "KT. GIÁM ĐỐC"
+    assert message.to_places == ("Như trên", "Lưu: VT")
+    assert (message.priority, message.page_amount) == (2, 2)  # Thượng khẩn
+    assert message.document_id == "000.00.12.H99,2026/11/20,1234/STP-VP"
+    assert message.business.doc_type == 0 and message.business.paper == 1
+    assert [t.organ_id for t in message.traces] == [AGENCY["organ_id"]]
+    (attachment,) = message.attachments
+    assert attachment.data == (desk.store.data_dir / "doc-1.pdf").read_bytes()
+    assert "Số đến: 42" in attachment.description
+    assert "Ngày đến: 24/11/2026" in attachment.description
+    # the inbox's record for the API: the register entry and the station's ids
+    entry = desk.dms.inbox.entry("st-a.doc-1")
+    assert entry.info["arrival_number"] == 42 and entry.info["doc_id"] == "doc-1"
+    # written once: the document announced again changes nothing
+    before = path.read_bytes()
+    desk.dms.gateway.delivered("st-a", "doc-1", {**METADATA, "sha256": "x"}, path)
+    assert path.read_bytes() == before
+
+
+def test_an_unknown_sender_has_no_organ_id_and_a_document_id_of_its_own(desk: Desk) -> None:
+    """A name the directory does not list exactly gets no OrganId (a wrong one
+    files the document under another agency), and the DocumentId is a UUID."""
+    desk.deliver("doc-2", {**METADATA, "OrganName": "Sở Tư pháp tỉnh Nghệ An", "CodeNumber": None})
+    message = desk.message("st-a", "doc-2")
+    assert message.sender.organ_id == ""
+    assert message.sender.organ_name == "Sở Tư pháp tỉnh Nghệ An"
+    assert message.code_number == ""
+    assert len(message.document_id) == 36 and message.document_id.count("-") == 4
+
+
+def test_a_secret_document_is_never_handed_to_the_dms(desk: Desk) -> None:
+    desk.deliver("doc-3", {**METADATA, "Priority": "Mật, Khẩn"})
+    assert not (desk.inbox / "st-a.doc-3.edxml").exists()
+    assert marks("Tối mật") == (True, 0) and marks("Hỏa tốc") == (False, 3)
+
+
+# ------------------------------------------------------------------ statuses
+
+
+def test_statuses_from_the_dms_reach_the_station_in_order(desk: Desk) -> None:
+    desk.deliver("doc-1", METADATA)
+    message = desk.message("st-a", "doc-1")
+    stand_in = DmsStandIn(desk.inbox, Organ(AGENCY["organ_id"], AGENCY["name"]), step_s=0.2)
+    stand_in.start()
+    try:
+        until(lambda: desk.store.outbox.item("doc-1").status == "06")
+    finally:
+        stand_in.stop()
+    statuses = [r["status"] for r in desk.store.outbox.receipts("doc-1")]
+    assert statuses == ["01", "03", "04", "05", "06"]
+    last = desk.store.outbox.receipts("doc-1")[-1]["payload"]
+    assert last["description"] == "Đã xử lý xong" and last["from"] == AGENCY["name"]
+    assert "Nguyễn Thị Lan" in last["staff"]
+    done = sorted(p.name for p in (desk.inbox / "answers" / "done").glob("*.edxml"))
+    assert len(done) == 4
+    assert message.document_id  # the stand-in answered the DocumentId we wrote
+
+
+def test_a_rejection_reaches_the_clerk_with_its_reason(desk: Desk) -> None:
+    desk.deliver("doc-1", METADATA)
+    message = desk.message("st-a", "doc-1")
+    desk.answer("tu-choi.edxml", _status(message, "02", "Thiếu trang 2, đề nghị quét lại"))
+    until(lambda: desk.store.outbox.item("doc-1").status == "02")
+    payload = desk.store.outbox.receipts("doc-1")[-1]["payload"]
+    assert payload["description"] == "Thiếu trang 2, đề nghị quét lại"
+    # the edXML time (Vietnam's, without an offset) as UTC
+    assert payload["at"] == "2026-11-24T08:30:05+00:00"
+    assert payload["sha256"] == desk.store.outbox.item("doc-1").sha256
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"organ_id": "000.00.00.G22"}, "not the agency's DMS"),
+        ({"document_id": "000.00.00.G22,2026/01/01,1/XX"}, "not a document delivered here"),
+        ({"code": "13"}, "is not one the station takes"),
+    ],
+)
+def test_a_status_that_does_not_answer_our_document_is_refused(
+    desk: Desk, change: dict[str, str], why: str
+) -> None:
+    desk.deliver("doc-1", METADATA)
+    message = desk.message("st-a", "doc-1")
+    status = _status(
+        message, change.get("code", "03"), organ_id=change.get("organ_id", AGENCY["organ_id"])
+    )
+    if "document_id" in change:
+        status = StatusMessage(
+            sender=status.sender,
+            response_for=ResponseFor("x", "1/XX", None, change["document_id"]),
+            status_code="03",
+            description="",
+            timestamp=status.timestamp,
+        )
+    desk.answer("wrong.edxml", status)
+    refused = desk.inbox / "answers" / "refused" / "wrong.edxml"
+    until(refused.exists)
+    reason = (refused.parent / "wrong.edxml.why.txt").read_text(encoding="utf-8")
+    assert why in reason
+    assert [r["status"] for r in desk.store.outbox.receipts("doc-1")] == ["01"]
+
+
+def test_a_file_that_is_not_edxml_is_refused_with_its_reason(desk: Desk) -> None:
+    answers = desk.inbox / "answers"
+    answers.mkdir(exist_ok=True)
+    (answers / "junk.edxml").write_bytes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
+    refused = answers / "refused" / "junk.edxml"
+    until(refused.exists)
+    assert "not a readable edXML message" in (answers / "refused" / "junk.edxml.why.txt").read_text(
+        encoding="utf-8"
+    )
+
+
+# ------------------------------------------------------------------ answers to a rejection
+
+
+def test_an_update_and_a_replacement_name_the_rejected_document(desk: Desk) -> None:
+    desk.deliver("doc-1", METADATA)
+    rejected = desk.message("st-a", "doc-1")
+    update = {**METADATA, "Subject": "góp ý dự thảo Quy chế phối hợp liên ngành"}
+    update["Supersedes"] = {"doc_id": "doc-1", "how": "update", "reason": "Sai trích yếu"}
+    desk.deliver("doc-1-r1", update)
+    message = desk.message("st-a", "doc-1-r1")
+    assert message.business.doc_type == 2
+    assert message.business.document_id == rejected.document_id
+    assert message.business.reason == "Sai trích yếu"
+    assert message.document_id != rejected.document_id  # a new message, its own id
+    replace = {**METADATA, "Supersedes": {"doc_id": "doc-1", "how": "replace", "reason": "x"}}
+    desk.deliver("doc-9", replace)
+    replacement = desk.message("st-a", "doc-9").business
+    assert replacement.doc_type == 3
+    assert [(r.document_id, r.organ_ids) for r in replacement.replacements] == [
+        (rejected.document_id, (AGENCY["organ_id"],))
+    ]
+    for doc_id in ("doc-1-r1", "doc-9"):
+        validate((desk.inbox / f"st-a.{doc_id}.edxml").read_bytes())
+
+
+# ------------------------------------------------------------------ the directory and the config
+
+
+def test_names_match_whatever_the_tone_placement_never_by_likeness(tmp_path: Path) -> None:
+    assert name_key("Ủy ban nhân dân  tỉnh Thanh Hóa") == name_key("UỶ BAN NHÂN DÂN TỈNH THANH HOÁ")
+    assert name_key("Sở Tư pháp") != name_key("Sở Tư Pháp tỉnh")
+    csv = tmp_path / "agencies.csv"
+    csv.write_text(
+        "organ_id,name,in_charge,aliases\n"
+        "000.00.12.H99,Sở Tư pháp tỉnh Thanh Hóa,,STP Thanh Hóa\n"
+        "000.00.13.H99,Sở Tài chính tỉnh Thanh Hóa,,\n"
+        "000.00.14.H99,Sở Tài chính tỉnh Thanh Hóa,,\n",
+        encoding="utf-8",
+    )
+    directory = Directory.load(csv)
+    found = directory.find("STP Thanh Hoá")
+    assert found is not None and found.organ_id == "000.00.12.H99"
+    assert directory.find("Sở Tư pháp tỉnh Thanh") is None
+    assert directory.find("Sở Tài chính tỉnh Thanh Hóa") is None  # listed twice: neither
+    csv.write_text("id,name\n1,x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="organ_id and name"):
+        Directory.load(csv)
+
+
+def test_the_dms_config_names_the_line_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "dms.toml"
+    path.write_text(
+        '[agency]\norgan_id = "000.00.00.H99"\nname = "VKSND tỉnh Thanh Hóa"\n\n'
+        '[edxml]\ninbox = "/srv/inbox"\nzip_attachment = true\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_dms(path)
+    assert f"{path}:7: unknown key 'edxml.zip_attachment'" in str(caught.value)
+    assert "did you mean 'zip_attachments'" in str(caught.value)
+    path.write_text(
+        '[agency]\norgan_id = "000.00.00.H99"\nname = "VKSND"\n[edxml]\ninbox = "/srv/i"\n',
+        encoding="utf-8",
+    )
+    settings = load_dms(path)
+    assert settings.dms_organ_ids == ("000.00.00.H99",) and settings.api is None
