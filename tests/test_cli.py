@@ -293,7 +293,8 @@ def test_scan_unknown_profile(cfg: Path) -> None:
 @pytest.mark.slow
 def test_demo_runs_the_whole_system_once(tmp_path: Path) -> None:
     """`scanstation demo --scan-once`: mosquitto, receiver, station and dashboard on
-    loopback; one press of Quét; every document delivered with its receipt."""
+    loopback; one press of Quét; every document delivered with its receipt, handed
+    to the stand-in DMS as edXML and answered by it up to 06 hoàn thành."""
     data_dir = tmp_path / "demo"
     proc = run("demo", "--data-dir", str(data_dir), "--pace", "0.1", "--scan-once", timeout=300)
     assert proc.returncode == 0, proc.stderr
@@ -311,7 +312,15 @@ def test_demo_runs_the_whole_system_once(tmp_path: Path) -> None:
     for label, pages in (("000123", 2), ("000124", 1), ("000125", 3)):
         assert f"văn bản / document DEN-{LABEL_YEAR}-{label}: {pages} trang / pages" in out
     assert "OrganName     Sở Tư pháp" in out
-    assert out.count("    đã nhận / received 20") == 3
+    # every document's statuses: the receiver's 01, then the stand-in DMS's 03 to 06
+    for status in ("01 Đã nhận / Received", "03 Đã vào sổ / Registered",
+                   "04 Đã phân công / Assigned", "05 Đang xử lý / In progress",
+                   "06 Hoàn thành / Done"):  # fmt: skip
+        assert out.count(f"    {status}  20") == 3, status
+    assert out.count("Đã xử lý xong") == 3
+    inbox = sorted((data_dir / "dms-inbox").glob("demo-vt01.*.edxml"))
+    assert len(inbox) == 3
+    assert len(list((data_dir / "dms-inbox" / "answers" / "done").glob("*.edxml"))) == 12
     delivered = sorted((data_dir / "central").glob("demo-vt01/*/*/*.pdf"))
     assert len(delivered) == 3 and all(p.stat().st_size > 10_000 for p in delivered)
     assert "Đã dừng / stopped" in out
