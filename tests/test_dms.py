@@ -117,7 +117,7 @@ def desk(broker: Mosquitto, tmp_path: Path) -> Iterator[Desk]:
     dms = DmsHandOff(_settings(tmp_path), central)
     receiver = Receiver(central, tmp_path / "central", hand_off=dms.gateway.delivered)
     central.start()
-    assert central.connected.wait(10)
+    assert central.ready.wait(10)
     dms.start()
     store = Store(tmp_path / "data")
     conn = Connection(broker.url, "st-a")

@@ -130,7 +130,7 @@ def _dashboard(pki: Pki, broker: Mosquitto, data_dir: Path) -> Dashboard:
     server = WebServer(create_app(web, Services(fleet=fleet)), web)
     conn.start()
     server.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     return Dashboard(fleet, db, server, data_dir)
 
 
@@ -374,7 +374,7 @@ def test_commands_round_trip(
     # only the fleet identity may command: a station's own certificate may not
     intruder = _identity(pki, broker, "vks-04", "vks-04-second")
     intruder.start()
-    assert intruder.connected.wait(10)
+    assert intruder.ready.wait(10)
     for victim in ("vks-03", "vks-04"):
         intruder.publish(
             topics.cmd(victim, "config"), b'{"id": "evil", "args": {"telemetry.interval_s": 9}}'

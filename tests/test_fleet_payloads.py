@@ -267,7 +267,7 @@ def fleet(broker: Mosquitto, tmp_path: Path) -> Iterator[Fleet]:
     conn = Connection(broker.url, "fleet-test", clean_start=True)
     collector = Fleet(conn, db)
     conn.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     yield collector
     conn.stop()
     db.close()
@@ -277,7 +277,7 @@ def fleet(broker: Mosquitto, tmp_path: Path) -> Iterator[Fleet]:
 def station(broker: Mosquitto) -> Iterator[Connection]:
     conn = Connection(broker.url, "stations", clean_start=True)
     conn.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     yield conn
     conn.stop()
 

@@ -63,7 +63,7 @@ def test_station_delivers_over_tls_with_its_own_certificate(
     central = _connect(pki, tls_broker, "central", "central-1")
     Receiver(central, tmp_path / "central", share_group="central")
     central.start()
-    assert central.connected.wait(10)
+    assert central.ready.wait(10)
     store = Store(tmp_path / "data")
     doc = tmp_path / "d.pdf"
     doc.write_bytes(b"%PDF-1.7 " + bytes(range(256)) * 3000)

@@ -47,7 +47,7 @@ def central(broker: Mosquitto, tmp_path: Path) -> Iterator[Receiver]:
     conn = Connection(broker.url, "central-1", clean_start=True)
     receiver = Receiver(conn, tmp_path / "central")
     conn.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     yield receiver
     conn.stop()
     receiver.stop()
@@ -73,7 +73,7 @@ def test_a_document_announced_again_keeps_its_first_metadata(
     forger = Connection(broker.url, "st-a-again", clean_start=True)
     forger.subscribe(topics.receipt("st-a", "doc-1"), lambda t, p: receipts.append(p))
     forger.start()
-    assert forger.connected.wait(10)
+    assert forger.ready.wait(10)
     try:
         until(lambda: receipts)  # the retained receipt
         changed = {**announced, "registration": "DEN-2026-999999", "OrganName": "Khác"}

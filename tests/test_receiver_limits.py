@@ -151,7 +151,7 @@ def _probe(url: str, station_id: str) -> tuple[Connection, list[dict[str, object
     got: list[dict[str, object]] = []
     conn.subscribe(topics.file_response(station_id), lambda t, p: got.append(json.loads(p)))
     conn.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     return conn, got
 
 
@@ -173,7 +173,7 @@ def test_limits_per_station_answer_with_the_protocols_reason_codes(
     central = Connection(broker.url, "central-1", clean_start=True)
     receiver = Receiver(central, out, limits=limits)
     central.start()
-    assert central.connected.wait(10)
+    assert central.ready.wait(10)
     probe, got = _probe(broker.url, "st-a")
     other, other_got = _probe(broker.url, "st-b")
     files = topics.FileTopics("st-a")
@@ -245,7 +245,7 @@ def test_one_stations_slow_work_does_not_hold_up_another(broker: Mosquitto, tmp_
     central = Connection(broker.url, "central-1", clean_start=True)
     receiver = Receiver(central, out)
     central.start()
-    assert central.connected.wait(10)
+    assert central.ready.wait(10)
     order: list[str] = []
     watcher = Connection(broker.url, "watcher", clean_start=True)
     for station_id in ("st-a", "st-b"):
@@ -254,7 +254,7 @@ def test_one_stations_slow_work_does_not_hold_up_another(broker: Mosquitto, tmp_
             lambda t, p: order.append(_label(json.loads(p)["topic"])),
         )
     watcher.start()
-    assert watcher.connected.wait(10)
+    assert watcher.ready.wait(10)
     a, b = _raw(broker, "st-a"), _raw(broker, "st-b")
     files_a, files_b = topics.FileTopics("st-a"), topics.FileTopics("st-b")
     block = os.urandom(16 * MIB)

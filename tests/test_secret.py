@@ -448,7 +448,7 @@ def test_an_independent_lan_delivers_secret_documents_to_their_own_receiver_only
         conn = Connection(broker.url, f"central-{name}", clean_start=True)
         Receiver(conn, outs[name], base=base)
         conn.start()
-        assert conn.connected.wait(10)
+        assert conn.ready.wait(10)
         receivers.append(conn)
     meta = {"Registration": "DEN-2026-000001", "created_at": "2026-11-24T10:00:00Z"}
     for doc_id, route in (("plain-1", ""), ("mat-1", "secret")):

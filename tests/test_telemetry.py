@@ -44,7 +44,7 @@ class Watcher:
         self.conn = Connection(url, f"watch-{station_id}", clean_start=True)
         self.conn.subscribe(f"{topics.root(station_id)}/#", self._got)
         self.conn.start()
-        assert self.conn.connected.wait(10)
+        assert self.conn.ready.wait(10)
 
     def _got(self, topic: str, payload: bytes) -> None:
         self.seen.append((topic.rsplit("/", 1)[-1], json.loads(payload) if payload else None))
@@ -123,7 +123,7 @@ def test_events_raised_while_the_broker_is_away_arrive_later(
     link = StationLink.build(store, Settings(config))
     link.start()
     try:
-        assert link.connection.connected.wait(10)
+        assert link.connection.ready.wait(10)
         broker.stop()
         _until(lambda: not link.connection.connected.is_set())
         store.events.add("scanner.cover_open", "error", "Nắp đang mở", "Cover open")
@@ -315,7 +315,7 @@ def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path: Path) -> N
     station subscribes without retained messages (MQTT 5 retain handling 2)."""
     sender = Connection(broker.url, "fleet-r", clean_start=True)
     sender.start()
-    assert sender.connected.wait(10)
+    assert sender.ready.wait(10)
     body = json.dumps({"id": "old-1", "args": {"counter": "roller"}}).encode()
     sender.publish(topics.cmd("st-t", "reset-counter"), body, retain=True).wait_for_publish(5)
     config = _config(broker, tmp_path / "data")
@@ -324,7 +324,7 @@ def test_a_retained_command_is_never_run(broker: Mosquitto, tmp_path: Path) -> N
     link = StationLink.build(store, Settings(config))
     link.start()
     try:
-        assert link.connection.connected.wait(10)
+        assert link.connection.ready.wait(10)
         time.sleep(1.5)
         assert store.counters()["sheets_since_roller"] == 1
         assert not [e for e in store.events.since() if e.type == "counter.reset.roller"]

@@ -104,7 +104,7 @@ def test_receiver_is_idempotent_and_checks_segments(broker: Mosquitto, tmp_path:
         topics.file_response("st-b"), lambda topic, payload: responses.append(json.loads(payload))
     )
     probe.start()
-    assert probe.connected.wait(10)
+    assert probe.ready.wait(10)
     files = topics.FileTopics("st-b")
     data = os.urandom(1000)
     digest = hashlib.sha256(data).hexdigest()
@@ -148,10 +148,10 @@ def test_hostile_responses_and_receipts_are_ignored(broker: Mosquitto, tmp_path:
     station = Station(tmp_path / "data", broker.url)
     digest = queue(station.store, tmp_path, "doc-9", 10)
     station.conn.start()
-    assert station.conn.connected.wait(10)
+    assert station.conn.ready.wait(10)
     forger = Connection(broker.url, "forger", clean_start=True)
     forger.start()
-    assert forger.connected.wait(10)
+    assert forger.ready.wait(10)
     try:
         for payload in (
             b"not json",
@@ -240,7 +240,7 @@ class Recorder:
         self.answer_on = answer_on
         self.conn.subscribe(topic_filter, self._got)
         self.conn.start()
-        assert self.conn.connected.wait(10)
+        assert self.conn.ready.wait(10)
 
     def _got(self, topic: str, payload: bytes) -> None:
         self.seen.append((topic, payload))

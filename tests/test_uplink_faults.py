@@ -45,7 +45,7 @@ class _CountingReceiver:
         self.announcements = 0
         self.conn.on_message = self._counting
         self.conn.start()
-        assert self.conn.connected.wait(10)
+        assert self.conn.ready.wait(10)
 
     def _counting(self, topic: str, payload: bytes) -> None:
         command = topics.parse_file_topic(topic)

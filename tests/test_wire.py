@@ -34,7 +34,7 @@ class Recorder:
         self.conn = Connection(url, "recorder", clean_start=True)
         self.conn.subscribe(f"{topics.root(STATION)}/#", self._got)
         self.conn.start()
-        assert self.conn.connected.wait(10)
+        assert self.conn.ready.wait(10)
 
     def _got(self, topic: str, payload: bytes) -> None:
         self.seen.append((topic, payload))
@@ -85,7 +85,7 @@ def test_what_a_station_publishes_fits_the_wire_models(broker: Mosquitto, tmp_pa
     link.stats.signing = lambda: {"enabled": True, "held": 1, **signing}
     fleet = Connection(broker.url, "fleet-w", clean_start=True)
     fleet.start()
-    assert fleet.connected.wait(10)
+    assert fleet.ready.wait(10)
     link.start()
     try:
         _until(lambda: "health" in recorder.kinds() and recorder.kinds().count("event") >= 3)
@@ -132,3 +132,29 @@ def test_what_a_station_publishes_fits_the_wire_models(broker: Mosquitto, tmp_pa
     replies = [json.loads(p) for kind, p in sent if kind == "cmd-resp"]
     assert {r["ok"] for r in replies} == {True, False}
     assert any(r["id"] is None for r in replies)
+
+
+def test_ready_waits_for_the_brokers_acknowledgement_of_every_subscription(
+    broker: Mosquitto,
+) -> None:
+    """``connected`` is the session; ``ready`` is the session with every
+    subscription acknowledged: a message published from then on is not missed."""
+    heard: list[bytes] = []
+    listener = Connection(broker.url, "listener", clean_start=True)
+    listener.subscribe("ready/test", lambda t, p: heard.append(p))
+    talker = Connection(broker.url, "talker", clean_start=True)
+    talker.start()
+    listener.start()
+    try:
+        assert listener.ready.wait(10) and talker.ready.wait(10)
+        assert listener.connected.is_set()
+        talker.publish("ready/test", b"1", qos=0)
+        _until(lambda: heard == [b"1"])
+        # a subscription added while connected: ready again once it is acknowledged
+        listener.subscribe("ready/other", lambda t, p: heard.append(p))
+        assert listener.ready.wait(10)
+        talker.publish("ready/other", b"2", qos=0)
+        _until(lambda: heard == [b"1", b"2"])
+    finally:
+        listener.stop()
+        talker.stop()

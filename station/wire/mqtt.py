@@ -108,6 +108,11 @@ class Connection:
         #: True while a handler runs for a retained message (one network thread)
         self.retained = False
         self.connected = threading.Event()
+        #: set once the broker has acknowledged every subscription of the
+        #: connection (SUBACK): from then on nothing published to them is missed
+        self.ready = threading.Event()
+        self._pending: set[int] = set()
+        self._pending_lock = threading.Lock()
         self.client = paho.Client(
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5
         )
@@ -125,6 +130,7 @@ class Connection:
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message
+        self.client.on_subscribe = self._acknowledged
 
     def start(self) -> None:
         properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
@@ -155,7 +161,8 @@ class Connection:
         subscription = Subscription(topic_filter, qos, handler, retained)
         self.subscriptions.append(subscription)
         if self.connected.is_set():
-            self.client.subscribe(topic_filter, options=subscription.options())
+            with self._pending_lock:  # its SUBACK is noted after it is awaited
+                self._await(self.client.subscribe(topic_filter, options=subscription.options()))
 
     def publish(
         self, topic: str, payload: bytes, qos: int = 1, retain: bool = False
@@ -180,8 +187,13 @@ class Connection:
             # small awaited answers: no 40 ms waits for Nagle's algorithm
             setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._drop_replays(client)
-        for subscription in self.subscriptions:
-            client.subscribe(subscription.topic_filter, options=subscription.options())
+        with self._pending_lock:
+            self._pending.clear()
+            for subscription in self.subscriptions:
+                sent = client.subscribe(subscription.topic_filter, options=subscription.options())
+                self._await(sent)
+            if not self._pending:
+                self.ready.set()
         self.connected.set()
         log.info("connected to %s:%s", self.host, self.port)
         for hook in self.on_connected:
@@ -196,9 +208,30 @@ class Connection:
         properties: Properties | None,
     ) -> None:
         self.connected.clear()
+        self.ready.clear()
         log.info("disconnected from %s:%s: %s", self.host, self.port, reason)
         for hook in self.on_disconnected:
             hook()
+
+    def _await(self, sent: tuple[int, int | None]) -> None:
+        """Note a SUBSCRIBE sent (under ``_pending_lock``): ``ready`` waits for its SUBACK."""
+        result, mid = sent
+        if result == paho.MQTT_ERR_SUCCESS and mid is not None:
+            self._pending.add(mid)
+            self.ready.clear()
+
+    def _acknowledged(
+        self,
+        client: paho.Client,
+        userdata: object,
+        mid: int,
+        reasons: list[ReasonCode],
+        properties: Properties | None,
+    ) -> None:
+        with self._pending_lock:
+            self._pending.discard(mid)
+            if not self._pending:
+                self.ready.set()
 
     def _drop_replays(self, client: paho.Client) -> None:
         """paho sends every unacknowledged QoS 1 message again on reconnect, from

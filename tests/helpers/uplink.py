@@ -52,7 +52,7 @@ def receiver(url: str, out: Path, client: str = "central-1", group: str = "") ->
     conn = Connection(url, client, clean_start=True)
     Receiver(conn, out, share_group=group)
     conn.start()
-    assert conn.connected.wait(10)
+    assert conn.ready.wait(10)
     return conn
 
 
