@@ -470,6 +470,8 @@ def _attachments(
             entry, data = _unzip(data, cid, min(max_bytes, max_total - total))
             if not declared or declared in _ZIP_TYPES:
                 declared = _guess(name) or _guess(entry) or "application/octet-stream"
+        elif len(data) > max_bytes:
+            raise _too_big(cid, max_bytes)
         total += len(data)
         if total > max_total:
             raise _too_big(cid, max_total)
