@@ -268,6 +268,23 @@ def test_validate_names_the_line_and_the_fault() -> None:
         validate(swapped.replace(b"</edXML:Subject>", b"</edXML:Subjekt>"))
 
 
+def test_the_readme_names_every_element_the_writer_writes() -> None:
+    readme = (SCHEMA.parent / "README.md").read_text(encoding="utf-8")
+    written = set()
+    for data in (document_bytes(_document()), status_bytes(_status("02"))):
+        root = etree.fromstring(data)
+        written |= {etree.QName(node).localname for node in root.iter()}
+    update = _document(business=Business(doc_type=DOC_UPDATE, receivers=(Receiver("x", 1),)))
+    replacement = _document(business=Business(replacements=(Replacement("d", ("x",)),)))
+    for message in (update, replacement):
+        written |= {
+            etree.QName(n).localname for n in etree.fromstring(document_bytes(message)).iter()
+        }
+    spans = [span for line in readme.splitlines() for span in re.findall(r"`([^`]+)`", line)]
+    named = {word for span in spans for word in re.findall(r"\w+", span)}
+    assert sorted(written - named) == []
+
+
 def test_the_model_keeps_content_ids_without_cid() -> None:
     assert Attachment("cid:209", "a", "b", b"").content_id == "209"
     assert Attachment(" CID:209 ", "a", "b", b"").content_id == "209"
