@@ -2,8 +2,9 @@
 
 Shape: elements are found by namespace URI and local name, whatever their
 prefix and order; ``cid:`` is dropped on both sides before a Reference and its
-Attachment are paired; an attachment may be zipped (one entry) or raw, its
-base64 wrapped or not; dates may be ``yyyy/MM/dd`` or ``dd/MM/yyyy``; every
+Attachment are paired; an attachment may be zipped (one entry, declared
+``application/zip`` or under the file's own type) or raw, its base64 wrapped
+or not; dates may be ``yyyy/MM/dd`` or ``dd/MM/yyyy``; every
 text is NFC. Missing optional elements give the model's defaults.
 
 Safety: the size is checked before parsing; a DOCTYPE (and so any entity
@@ -466,9 +467,10 @@ def _attachments(
         name = item.get("AttachmentName") or reference.get("AttachmentName")
         declared = (item.get("ContentType") or reference.get("ContentType")).lower()
         data = _decode(item, cid, max_bytes)
-        if data[:4] == b"PK\x03\x04" and not name.lower().endswith(".zip"):
+        zipped = declared in _ZIP_TYPES
+        if not name.lower().endswith(".zip") and (zipped or _wrapped(data)):
             entry, data = _unzip(data, cid, min(max_bytes, max_total - total))
-            if not declared or declared in _ZIP_TYPES:
+            if not declared or zipped:
                 declared = _guess(name) or _guess(entry) or "application/octet-stream"
         elif len(data) > max_bytes:
             raise _too_big(cid, max_bytes)
@@ -521,6 +523,32 @@ def _decode(item: _Node, cid: str, max_bytes: int) -> bytes:
         ) from None
 
 
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+    zlib.error,
+    lzma.LZMAError,
+)
+
+
+def _wrapped(data: bytes) -> bool:
+    """Whether a payload declared under the file's own type is that file in a
+    zip of one entry (as one gateway sends), rather than the file itself (a
+    .docx or .odt is a zip of many entries; a PDF is no zip)."""
+    if data[:4] != b"PK\x03\x04":
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return len(archive.infolist()) == 1
+    except _ZIP_ERRORS:
+        return False
+
+
 def _unzip(data: bytes, cid: str, limit: int) -> tuple[str, bytes]:
     """The one entry of a zipped attachment, read at most ``limit`` bytes."""
 
@@ -558,15 +586,5 @@ def _unzip(data: bytes, cid: str, limit: int) -> tuple[str, bytes]:
             return name, content
     except EdxmlError:
         raise
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        NotImplementedError,
-        RuntimeError,
-        zlib.error,
-        lzma.LZMAError,
-    ) as exc:
+    except _ZIP_ERRORS as exc:
         raise bad(f"not a readable zip ({exc})", f"tệp zip không đọc được ({exc})") from None

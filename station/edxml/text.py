@@ -28,10 +28,11 @@ def nfc(value: str) -> str:
 
 
 def for_wire(value: str) -> str:
-    """Text as the writer puts it in an element: NFC, line ends as ``\\n``, and
-    characters XML cannot carry (e.g. the form feed OCR leaves) as spaces."""
+    """Text as the writer puts it in an element: NFC, line ends as ``\\n``,
+    characters XML cannot carry (e.g. the form feed OCR leaves) as spaces, no
+    blanks around (the reader strips them too)."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
-    return _NOT_XML.sub(" ", nfc(value))
+    return _NOT_XML.sub(" ", nfc(value)).strip()
 
 
 def format_date(value: date) -> str:

@@ -54,6 +54,7 @@ ZIP_TYPE = "application/zip"
 _PREFIXED = "urn:x-scanstation:edxml-prefix"
 _DECLARED = f'xmlns:edXML="{_PREFIXED}"'.encode()
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_CONTENT_ID = re.compile(r"[!-~]+")
 _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 
 
@@ -133,6 +134,7 @@ def status_bytes(msg: StatusMessage) -> bytes:
     if msg.status_code not in STATUS_CODES:
         raise _invalid("StatusCode", msg.status_code, f"one of {', '.join(STATUS_CODES)}")
     _check_organ("From", msg.sender)
+    _check_length("OrganId", msg.response_for.organ_id)
     root = _root()
     head = _sub(_sub(_sub(root, "edXMLEnvelope"), "edXMLHeader"), "MessageHeader")
     _organ(head, "From", msg.sender)
@@ -164,7 +166,7 @@ def _check_length(element: str, value: str) -> None:
 def _check_organ(role: str, organ: Organ) -> None:
     for element, value in _organ_fields(organ):
         _check_length(element, value)
-    if not organ.organ_name.strip():
+    if not for_wire(organ.organ_name):
         raise _invalid(f"{role}/OrganName", organ.organ_name, "a name")
 
 
@@ -195,7 +197,7 @@ def _check_document(msg: DocumentMessage) -> None:
         ("DocumentId", msg.document_id, "an identifier"),
         ("TypeName", msg.type_name, "a type name"),
     ):
-        if not value.strip():
+        if not for_wire(value):
             raise _invalid(element, value, text)
     _check_range("Type", msg.doc_type, range(1, 3))
     _check_range("Priority", msg.priority, range(len(PRIORITIES)))
@@ -211,12 +213,23 @@ def _check_document(msg: DocumentMessage) -> None:
             _check_range(element, number, range(2**16))
     for receiver in msg.business.receivers:
         _check_range("ReceiverType", receiver.receiver_type, range(2))
+    organ_ids = [
+        *(trace.organ_id for trace in msg.traces),
+        *(response.organ_id for response in msg.response_for),
+        *(receiver.organ_id for receiver in msg.business.receivers),
+        *(organ for r in msg.business.replacements for organ in r.organ_ids),
+    ]
+    for organ_id in organ_ids:
+        _check_length("OrganId", organ_id)
+    for replacement in msg.business.replacements:
+        if not for_wire(replacement.document_id) or not replacement.organ_ids:
+            raise _invalid("ReplacementInfo", replacement, "a DocumentId and at least one OrganId")
     seen: set[str] = set()
     for attachment in msg.attachments:
-        if not attachment.content_id or attachment.content_id in seen:
+        if not _CONTENT_ID.fullmatch(attachment.content_id) or attachment.content_id in seen:
             raise _invalid("ContentId", attachment.content_id, "a unique, non-empty id")
         seen.add(attachment.content_id)
-        if not attachment.name.strip() or not attachment.content_type.strip():
+        if not for_wire(attachment.name) or not for_wire(attachment.content_type):
             raise _invalid("AttachmentName", attachment.name, "a file name and a content type")
 
 
