@@ -1,11 +1,11 @@
 """Coverage-guided fuzzing with atheris (libFuzzer) of what the station reads
 from others: barcode text, the config file, the MQTT payloads of every reader,
-image files, and the register's periods. The same oracles as test_fuzz.py: a
+image files, the register's periods and edXML messages. The same oracles as test_fuzz.py: a
 result or a clear error, never a crash.
 
     python -m tests.fuzz_atheris TARGET [libFuzzer options, e.g. -runs=100000]
 
-TARGET is one of: barcodes, config, mqtt, images, periods. A crash (an
+TARGET is one of: barcodes, config, mqtt, images, periods, edxml. A crash (an
 exception the target does not expect, or a failed check) stops the run with
 the input saved under ``-artifact_prefix``.
 """
@@ -67,12 +67,17 @@ def periods(data: bytes) -> None:
         assert period.start <= period.end and period.text()
 
 
+def edxml(data: bytes) -> None:
+    oracle.edxml_message(data)
+
+
 TARGETS: dict[str, Callable[[bytes], Any]] = {
     "barcodes": barcodes,
     "config": config,
     "mqtt": mqtt,
     "images": images,
     "periods": periods,
+    "edxml": edxml,
 }
 
 

@@ -18,6 +18,7 @@ from station.central.fleetdb import FleetDB
 from station.central.receiver import Receiver
 from station.config import DEFAULT_REGISTRATION, Config
 from station.config.remote import Settings
+from station.edxml import DocumentMessage, EdxmlError, StatusMessage, read_message
 from station.errors import ConfigError, InputError
 from station.store import Store
 from station.uplink.commands import Commands
@@ -108,3 +109,14 @@ def image_file(data: bytes, suffix: str) -> None:
             assert exc.exit_code == 8 and exc.message_vi != exc.message_en
         else:
             assert all(frame.width > 0 and frame.height > 0 for frame in frames)
+
+
+def edxml_message(data: bytes) -> None:
+    """An edXML message is read or refused with a bilingual EdxmlError; no
+    lxml, zip or base64 exception gets out."""
+    try:
+        message = read_message(data, max_bytes=1 << 20, max_attachment_bytes=1 << 20)
+    except EdxmlError as exc:
+        assert exc.exit_code == 8 and exc.message_vi != exc.message_en
+    else:
+        assert isinstance(message, DocumentMessage | StatusMessage)

@@ -119,3 +119,65 @@ def _png(width: int, height: int) -> bytes:
 )
 def test_images_are_read_or_refused(data: bytes, suffix: str) -> None:
     oracle.image_file(data, suffix)
+
+
+def _edxml_seeds() -> list[bytes]:
+    from datetime import date, datetime
+
+    from station import edxml
+
+    organ = edxml.Organ("000.00.00.G22", "Văn phòng Chính phủ")
+    document = edxml.DocumentMessage(
+        sender=organ,
+        to=(edxml.Organ("000.00.00.H41", "UBND tỉnh Nghệ An"),),
+        document_id="000.00.00.G22,2024/05/02,12/VPCP-TTĐT",
+        code_number="12",
+        code_notation="VPCP-TTĐT",
+        place="Hà Nội",
+        promulgation_date=date(2024, 5, 2),
+        type_name="Công văn",
+        subject="V/v thử",
+        traces=(edxml.Trace("000.00.00.G22", datetime(2024, 5, 2, 8, 0, 0)),),
+        attachments=(edxml.Attachment("1", "a.pdf", "application/pdf", b"%PDF-1.4\n" * 8),),
+    )
+    status = edxml.StatusMessage(
+        organ,
+        edxml.ResponseFor("000.00.00.H41", "12/VPCP-TTĐT", date(2024, 5, 2), "x"),
+        "02",
+        "Thiếu trang",
+        datetime(2024, 5, 2, 9, 0, 0),
+    )
+    return [
+        edxml.document_bytes(document),
+        edxml.document_bytes(document, zip_attachments=False),
+        edxml.status_bytes(status),
+    ]
+
+
+EDXML_SEEDS = _edxml_seeds()
+#: what hostile or careless producers put into a message
+EDXML_BITS = [
+    b"<!DOCTYPE a [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>", b"&x;", b"PK\x03\x04", b"cid:",
+    b"</edXML:MessageHeader>", b"<edXML:StatusCode>99</edXML:StatusCode>", b"\x00", b"\xff\xfe",
+    b"<a>" * 40, b"====", b"2024/13/45", b'xmlns="http://www.e-doc.vn/Schema/"', b"]]>",
+]  # fmt: skip
+
+
+@FAST
+@given(
+    data=st.binary(max_size=2000)
+    | st.builds(
+        lambda seed, at, cut: EDXML_SEEDS[seed][:at] + EDXML_SEEDS[seed][at + cut :],
+        st.integers(0, 2),
+        st.integers(0, 4000),
+        st.integers(0, 64),
+    )
+    | st.builds(
+        lambda seed, at, bit: EDXML_SEEDS[seed][:at] + bit + EDXML_SEEDS[seed][at:],
+        st.integers(0, 2),
+        st.integers(0, 4000),
+        st.sampled_from(EDXML_BITS) | st.binary(max_size=8),
+    )
+)
+def test_edxml_messages_are_read_or_refused_with_an_edxml_error(data: bytes) -> None:
+    oracle.edxml_message(data)
