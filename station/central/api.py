@@ -47,7 +47,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
@@ -219,7 +219,6 @@ def create_axis_app(
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        request.max_content_length = MAX_JSON_BYTES
         try:
             response = dispatch(request)
         except StationError as exc:
@@ -269,7 +268,7 @@ def _params(request: Request) -> dict[str, Any]:
     """The request's parameters: its headers, then a JSON object body over
     them; names are case-insensitive (the SDKs write docId and docid)."""
     params: dict[str, Any] = {k.lower(): v for k, v in request.headers.items()}
-    data = request.get_data(cache=False)
+    data = _body(request, MAX_JSON_BYTES)
     if data.strip():
         try:
             body = json.loads(data)
@@ -281,6 +280,18 @@ def _params(request: Request) -> dict[str, Any]:
             )
         params.update({str(k).lower(): v for k, v in body.items()})
     return params
+
+
+def _body(request: Request, limit: int) -> bytes:
+    """The request's body, RequestEntityTooLarge (413) past ``limit`` bytes,
+    before reading when the length is announced, else as soon as it is passed."""
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge()
+    request.max_content_length = limit + 1  # a body cut off at the limit shows it went past
+    data = request.get_data(cache=False)
+    if len(data) > limit:
+        raise RequestEntityTooLarge()
+    return data
 
 
 class _BadRequest(StationError):
@@ -390,11 +401,7 @@ def _send(request: Request, on_status: StatusSink) -> Response:
                      "(messagetype: status)")  # fmt: skip
     if kind != "status":
         raise _BadRequest("messagetype phải là status", "messagetype must be status")
-    if request.content_length is not None and request.content_length > MAX_STATUS_BYTES:
-        return _fail(413, "http.413", "Gói tin trạng thái lớn hơn 16 MiB",
-                     "The status message is larger than 16 MiB")  # fmt: skip
-    request.max_content_length = MAX_STATUS_BYTES
-    data = request.get_data(cache=False)
+    data = _body(request, MAX_STATUS_BYTES)
     if not data:
         raise _BadRequest("Không có gói tin trạng thái", "No status message was sent")
     claimed = request.headers.get("hash-file", "").strip().lower()
