@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
+import logging
 import ssl
 import threading
 import time
@@ -377,7 +377,10 @@ def api(tmp_path: Path) -> Iterator[tuple[Client, Inbox, Sink]]:
     server.stop()
 
 
-def test_the_api_wants_the_token(api: tuple[Client, Inbox, Sink]) -> None:
+def test_the_api_wants_the_token(
+    api: tuple[Client, Inbox, Sink], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     client, inbox, _ = api
     inbox.put("d1", edxml(1), "DOC-1", INFO)
     for token in (None, "wrong-" + TOKEN[6:], TOKEN + "x", ""):
@@ -388,6 +391,9 @@ def test_the_api_wants_the_token(api: tuple[Client, Inbox, Sink]) -> None:
     status, data, _ = Client(client.server).call("/getEdoc", {"docId": "d1"})
     assert (status, data) == (200, edxml(1))
     assert client.server.url.startswith("http://127.0.0.1:")
+    status, _, _ = client.call("/sendEdoc", b"<refuse/>", headers={"messagetype": "status"})
+    assert status == 422
+    assert caplog.records and TOKEN[6:] not in caplog.text  # what is logged holds no token
 
 
 def test_list_get_acknowledge_round_trip(api: tuple[Client, Inbox, Sink]) -> None:

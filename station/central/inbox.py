@@ -455,7 +455,6 @@ class Inbox:
         stem = name[: -len(SUFFIX)]
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         candidates = [name] + [f"{stem}.{stamp}.{n}{SUFFIX}" for n in range(1, 1000)]
-        target = folder / name
         for candidate in candidates:
             target = folder / candidate
             try:
@@ -463,6 +462,11 @@ class Inbox:
                 break
             except FileExistsError:
                 continue
+        else:  # the claim stays, and is taken again once stale
+            raise StorageError(
+                f"no free name for {name} in {folder}",
+                f"Không còn tên trống cho {name} trong {folder}",
+            )
         claim.unlink()
         why = why[:MAX_WHY_CHARS]
         if why or not accepted:
