@@ -436,6 +436,14 @@ def test_list_get_acknowledge_round_trip(api: tuple[Client, Inbox, Sink]) -> Non
     )
     assert client.json("/getReceivedEdocList", {"fromDate": late, "pending": "false"})["data"] == []
     assert len(client.json("/getReceivedEdocList", {"toDate": late, "pending": "0"})["data"]) == 3
+    same_second = inbox.entry("st-a.D2").created.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
+    assert (
+        len(client.json("/getReceivedEdocList", {"toDate": same_second, "pending": 0})["data"]) == 3
+    )
+    early = (inbox.entry("st-a.D0").created.astimezone(VIETNAM) - timedelta(seconds=1)).strftime(
+        "%d/%m/%Y %H:%M:%S"
+    )
+    assert client.json("/getReceivedEdocList", {"toDate": early, "pending": False})["data"] == []
     assert client.json("/getReceivedEdocList", {"messagetype": "status"})["data"] == []
 
     # what goes wrong, in the axis's shape

@@ -43,7 +43,7 @@ import ssl
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -365,9 +365,9 @@ def _list(request: Request, inbox: Inbox) -> Response:
     since = _axis_time(params.get("fromdate"), "fromDate")
     until = _axis_time(params.get("todate"), "toDate")
     pending = _flag(params.get("pending"), default=True)
-    found = [
-        e for e in inbox.entries(since, pending=pending) if until is None or e.created <= until
-    ]
+    if until is not None:
+        until += timedelta(seconds=1)  # the whole second it names
+    found = [e for e in inbox.entries(since, pending=pending) if until is None or e.created < until]
     return _ok(data=[_item(e) for e in found[:MAX_LIST]], total=len(found))
 
 
