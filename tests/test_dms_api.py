@@ -277,6 +277,24 @@ def test_dot_files_and_other_names_are_left_alone(watched: tuple[Inbox, Sink]) -
     assert (inbox.answers / "notes.txt").exists() and (inbox.answers / "link.edxml").is_symlink()
 
 
+def test_receivers_sharing_the_answers_folder_take_each_file_once(tmp_path: Path) -> None:
+    inboxes, sink, stop = [Inbox(tmp_path) for _ in range(3)], Sink(), threading.Event()
+    threads = [inbox.watch_answers(sink, stop, interval_s=0.05) for inbox in inboxes]
+    try:
+        for n in range(40):
+            _drop(inboxes[0].answers, f"status_{n}.edxml", b"<status n='%d'/>" % n)
+        _wait(lambda: len(list((tmp_path / "answers" / "done").glob("*.edxml"))) == 40)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+    assert sorted(source for _, source in sink.got) == sorted(
+        f"folder:status_{n}.edxml" for n in range(40)
+    )
+    assert not [p for p in (tmp_path / "answers").iterdir() if p.is_file()]
+
+
 def test_an_oversized_status_file_is_refused_unread(tmp_path: Path) -> None:
     inbox, sink = Inbox(tmp_path), Sink()
     with (inbox.answers / "huge.edxml").open("wb") as stream:
@@ -317,6 +335,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     pki.issue("central", server=True)
     pki.issue("dms")
     pki.issue("rogue", ca=False)
+    Pki(pki.folder / "other").issue("stranger")  # signed by another CA
     return pki
 
 
@@ -524,7 +543,8 @@ def test_oversized_bodies_are_refused_before_they_are_read(
 def _tls_client(pki: Pki, name: str | None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=str(pki.ca))
     if name is not None:
-        context.load_cert_chain(pki.folder / f"{name}.crt", pki.folder / f"{name}.key")
+        folder = pki.folder / "other" if name == "stranger" else pki.folder
+        context.load_cert_chain(folder / f"{name}.crt", folder / f"{name}.key")
     return context
 
 
@@ -549,7 +569,7 @@ def test_mutual_tls_wants_a_certificate_of_the_configured_ca(
 ) -> None:
     server, _ = mtls
     assert server.url.startswith("https://127.0.0.1:")
-    for name in (None, "rogue"):  # no certificate; one the CA did not sign
+    for name in (None, "rogue", "stranger"):  # none; self-signed; of another CA
         client = Client(server, _tls_client(pki, name), token=None)
         with pytest.raises((ssl.SSLError, ConnectionError)):
             client.call("/getEdoc", {"docId": "d1"})

@@ -51,7 +51,7 @@ from typing import Any
 
 from station.common.fsutil import atomic_write, fsync_dir, sha256_file, storage_error
 from station.common.logsafe import printable
-from station.common.supervisor import supervised
+from station.common.supervisor import CrashReport, supervised
 from station.errors import NotFound, StorageError, UsageError
 
 log = logging.getLogger("scanstation.inbox")
@@ -360,7 +360,12 @@ class Inbox:
     # ------------------------------------------------------------------ answers
 
     def watch_answers(
-        self, on_status: StatusSink, stop: threading.Event, interval_s: float = 1.0
+        self,
+        on_status: StatusSink,
+        stop: threading.Event,
+        interval_s: float = 1.0,
+        *,
+        on_crash: CrashReport | None = None,
     ) -> threading.Thread:
         """Take the status files of ``answers/`` every ``interval_s`` in a
         supervised thread (started) until ``stop`` is set."""
@@ -371,7 +376,7 @@ class Inbox:
                 if stop.wait(interval_s):
                     return
 
-        thread = supervised("inbox-answers", loop, stop)
+        thread = supervised("inbox-answers", loop, stop, on_crash=on_crash)
         thread.start()
         return thread
 
