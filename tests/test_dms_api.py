@@ -480,6 +480,9 @@ def test_list_get_acknowledge_round_trip(api: tuple[Client, Inbox, Sink]) -> Non
         answer = json.loads(data)
         assert status == code and answer["status"] == "FAIL", (path, body)
         assert answer["ErrorCode"] and answer["ErrorDesc"]
+    missing = client.json("/getEdoc", {"docId": "nope"})["ErrorDesc"]
+    assert missing.startswith("Không có văn bản nope") and "no document nope" in missing
+    assert client.json("/getEdoc", {})["ErrorDesc"].startswith("Thiếu tham số docid / ")
     status, data, _ = client.call("/getEdoc", method="GET")
     assert status == 405 and json.loads(data)["status"] == "FAIL"
 
@@ -503,6 +506,9 @@ def test_status_messages_come_in_through_send_edoc(api: tuple[Client, Inbox, Sin
     before = len(sink.got)
     status, data, _ = client.call("/sendEdoc", message,
                                   headers={"messagetype": "status", "hash-file": "0" * 64})  # fmt: skip
+    assert (status, json.loads(data)["ErrorCode"]) == (400, "hash_mismatch")
+    status, data, _ = client.call("/sendEdoc", message,
+                                  headers={"messagetype": "status", "hash-file": "é" * 64})  # fmt: skip
     assert (status, json.loads(data)["ErrorCode"]) == (400, "hash_mismatch")
     status, data, _ = client.call("/sendEdoc", message, headers={"messagetype": "edoc"})
     assert (status, json.loads(data)["ErrorCode"]) == (400, "edoc_refused")

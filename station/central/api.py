@@ -276,7 +276,7 @@ def _params(request: Request) -> dict[str, Any]:
             body = None
         if not isinstance(body, dict):
             raise _BadRequest(
-                "Nội dung phải là một đối tượng JSON", "The body must be a JSON object"
+                "The body must be a JSON object", "Nội dung phải là một đối tượng JSON"
             )
         params.update({str(k).lower(): v for k, v in body.items()})
     return params
@@ -302,7 +302,7 @@ class _BadRequest(StationError):
 def _param(params: dict[str, Any], name: str, default: str | None = None) -> str:
     value = params.get(name, default)
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise _BadRequest(f"Thiếu tham số {name}", f"The parameter {name} is missing")
+        raise _BadRequest(f"The parameter {name} is missing", f"Thiếu tham số {name}")
     return str(value).strip()
 
 
@@ -316,7 +316,7 @@ def _flag(value: object, default: bool) -> bool:
         return True
     if text in ("0", "false", "no"):
         return False
-    raise _BadRequest("pending phải là true hoặc false", "pending must be true or false")
+    raise _BadRequest("pending must be true or false", "pending phải là true hoặc false")
 
 
 def _axis_time(value: object, name: str) -> datetime | None:
@@ -326,8 +326,8 @@ def _axis_time(value: object, name: str) -> datetime | None:
         return datetime.strptime(str(value).strip(), AXIS_TIME).replace(tzinfo=VIETNAM)
     except ValueError:
         raise _BadRequest(
-            f"{name} phải có dạng dd/MM/yyyy HH:mm:ss (giờ Việt Nam)",
             f"{name} must be dd/MM/yyyy HH:mm:ss (Vietnam time)",
+            f"{name} phải có dạng dd/MM/yyyy HH:mm:ss (giờ Việt Nam)",
         ) from None
 
 
@@ -360,7 +360,7 @@ def _list(request: Request, inbox: Inbox) -> Response:
         return _ok(data=[], total=0)  # the central side sends the DMS no status messages
     if kind != "edoc":
         raise _BadRequest(
-            "messagetype phải là edoc hoặc status", "messagetype must be edoc or status"
+            "messagetype must be edoc or status", "messagetype phải là edoc hoặc status"
         )
     since = _axis_time(params.get("fromdate"), "fromDate")
     until = _axis_time(params.get("todate"), "toDate")
@@ -400,12 +400,12 @@ def _send(request: Request, on_status: StatusSink) -> Response:
                      "The central side takes no documents from the DMS, only status messages "
                      "(messagetype: status)")  # fmt: skip
     if kind != "status":
-        raise _BadRequest("messagetype phải là status", "messagetype must be status")
+        raise _BadRequest("messagetype must be status", "messagetype phải là status")
     data = _body(request, MAX_STATUS_BYTES)
     if not data:
-        raise _BadRequest("Không có gói tin trạng thái", "No status message was sent")
+        raise _BadRequest("No status message was sent", "Không có gói tin trạng thái")
     claimed = request.headers.get("hash-file", "").strip().lower()
-    if claimed and not hmac.compare_digest(claimed, hashlib.sha256(data).hexdigest()):
+    if claimed and claimed != hashlib.sha256(data).hexdigest():
         return _fail(400, "hash_mismatch", "hash-file không khớp với SHA-256 của nội dung",
                      "hash-file does not match the body's SHA-256")  # fmt: skip
     try:
