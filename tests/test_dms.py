@@ -13,6 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from station.central.agencies import Agency, Directory, name_key
+from station.central.dms import DmsHandOff, entry_id, marks
+from station.central.receiver import Receiver
+from station.central.settings import DmsSettings, load_dms
+from station.demo.dms import DmsStandIn
 from station.edxml import (
     DocumentMessage,
     Organ,
@@ -22,12 +28,6 @@ from station.edxml import (
     status_bytes,
     validate,
 )
-
-from station.central.agencies import Agency, Directory, name_key
-from station.central.dms import DmsHandOff, entry_id, marks
-from station.central.receiver import Receiver
-from station.central.settings import DmsSettings, load_dms
-from station.demo.dms import DmsStandIn
 from station.errors import ConfigError
 from station.store import Store
 from station.uplink.sender import Uplink

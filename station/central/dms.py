@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from station.central.agencies import Directory
+from station.central.api import ApiSettings, AxisServer
 from station.central.inbox import Inbox, InboxEntry
 from station.central.settings import DmsSettings
 from station.common.clock import VIETNAM
@@ -400,9 +401,9 @@ class DmsGateway:
 
 
 class DmsHandOff:
-    """The gateway with its inbox and its answers folder watched: what
-    ``receiver --dms`` and the demo run (the HTTP API, a Flask app, is started
-    beside it by the command: station/ui/ owns Flask)."""
+    """The gateway with its inbox, its answers folder watched and, with an
+    ``[api]`` section, the axis-style HTTP API: what ``receiver --dms`` and the
+    demo run."""
 
     def __init__(
         self, settings: DmsSettings, connection: Connection, base: str = topics.VERSION
@@ -419,13 +420,33 @@ class DmsHandOff:
         directory = Directory.load(edxml.directory) if edxml.directory else Directory()
         self.inbox = Inbox(edxml.inbox)
         self.gateway = DmsGateway(settings, connection, self.inbox, directory, base)
+        self.server: AxisServer | None = None
+        if settings.api is not None:
+            api = settings.api
+            options = ApiSettings(
+                listen=api.listen,
+                token_file=api.token_file,
+                cert_file=api.cert_file,
+                key_file=api.key_file,
+                client_ca_file=api.client_ca_file,
+            )
+            self.server = AxisServer(options, self.inbox, self.gateway.take_status)
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
 
+    @property
+    def url(self) -> str | None:
+        """The API's address (None without an ``[api]`` section)."""
+        return self.server.url if self.server is not None else None
+
     def start(self) -> None:
         self._watcher = self.inbox.watch_answers(self.gateway.take_status, self._stop)
+        if self.server is not None:
+            self.server.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self.server is not None:
+            self.server.stop()
         if self._watcher is not None:
             self._watcher.join(10)

@@ -134,7 +134,8 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     conn.start()
     if dms is not None:
         dms.start()
-        say(f"Hệ thống QLVB / DMS: edXML -> {dms.settings.edxml.inbox}")
+        api = f", API {dms.url}/" if dms.url else ""
+        say(f"Hệ thống QLVB / DMS: edXML -> {dms.settings.edxml.inbox}{api}")
     group = f", nhóm / group {args.share_group}" if args.share_group else ""
     say(f"Bộ nhận / receiver {client_id}: {args.broker} {base}/… -> {out}{group}")
     say(
