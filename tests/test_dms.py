@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -35,6 +37,7 @@ from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
 from tests.helpers.wait import until
 
+TOKEN = "a3f9c2e8b7d6a5f4e3d2c1b0a9f8e7d6"
 AGENCY = {"organ_id": "000.00.00.H99", "name": "Viện kiểm sát nhân dân tỉnh Thanh Hóa"}
 SO_TU_PHAP = Agency("000.00.12.H99", "Sở Tư pháp tỉnh Thanh Hóa", "UBND tỉnh Thanh Hóa")
 METADATA: dict[str, Any] = {
@@ -87,7 +90,7 @@ class Desk:
         return found
 
 
-def _settings(tmp_path: Path, **edxml: Any) -> DmsSettings:
+def _settings(tmp_path: Path, api: dict[str, Any] | None = None) -> DmsSettings:
     directory = tmp_path / "agencies.json"
     directory.write_text(
         json.dumps(
@@ -106,7 +109,8 @@ def _settings(tmp_path: Path, **edxml: Any) -> DmsSettings:
     return DmsSettings.model_validate(
         {
             "agency": AGENCY,
-            "edxml": {"inbox": str(tmp_path / "inbox"), "directory": str(directory), **edxml},
+            "edxml": {"inbox": str(tmp_path / "inbox"), "directory": str(directory)},
+            "api": api,
         }
     )
 
@@ -114,7 +118,12 @@ def _settings(tmp_path: Path, **edxml: Any) -> DmsSettings:
 @pytest.fixture
 def desk(broker: Mosquitto, tmp_path: Path) -> Iterator[Desk]:
     central = Connection(broker.url, "central-1", clean_start=True)
-    dms = DmsHandOff(_settings(tmp_path), central)
+    token = tmp_path / "api.token"
+    token.write_text(TOKEN + "\n", encoding="utf-8")
+    token.chmod(0o600)
+    dms = DmsHandOff(
+        _settings(tmp_path, api={"listen": "127.0.0.1:0", "token_file": token}), central
+    )
     receiver = Receiver(central, tmp_path / "central", hand_off=dms.gateway.delivered)
     central.start()
     assert central.ready.wait(10)
@@ -226,6 +235,49 @@ def test_statuses_from_the_dms_reach_the_station_in_order(desk: Desk) -> None:
     done = sorted(p.name for p in (desk.inbox / "answers" / "done").glob("*.edxml"))
     assert len(done) == 4
     assert message.document_id  # the stand-in answered the DocumentId we wrote
+
+
+def _api(desk: Desk, path: str, body: bytes, **headers: str) -> tuple[int, bytes]:
+    assert desk.dms.url is not None
+    request = urllib.request.Request(  # noqa: S310 (the API on loopback)
+        f"{desk.dms.url}{path}",
+        data=body,
+        method="POST",
+        headers={"Authorization": f"Bearer {TOKEN}", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read()
+
+
+def test_a_dms_polling_the_api_lists_fetches_and_answers(desk: Desk) -> None:
+    """The axis-style route end to end: list, fetch, acknowledge, send a status."""
+    desk.deliver("doc-1", METADATA)
+    status, body = _api(desk, "/getReceivedEdocList", b"{}", messagetype="edoc")
+    listed = json.loads(body)
+    assert status == 200 and listed["status"] == "OK"
+    (item,) = listed["data"]
+    assert (item["id"], item["from"], item["to"]) == (
+        "st-a.doc-1",
+        SO_TU_PHAP.organ_id,
+        AGENCY["organ_id"],
+    )
+    assert (item["arrival_number"], item["arrival_date"]) == (42, "2026-11-24")
+    status, data = _api(desk, "/getEdoc", b"", docId=item["id"])
+    message = read_message(data)
+    assert status == 200 and isinstance(message, DocumentMessage)
+    _api(desk, "/updateStatus", b"", docId=item["id"], status="done")
+    assert json.loads(_api(desk, "/getReceivedEdocList", b"{}")[1])["data"] == []
+    answer = status_bytes(_status(message, "04", "Giao Phòng 2"))
+    status, body = _api(desk, "/sendEdoc", answer, messagetype="status")
+    assert status == 200, body
+    until(lambda: desk.store.outbox.item("doc-1").status == "04")
+    forged = status_bytes(_status(message, "06", organ_id="000.00.00.G22"))
+    status, body = _api(desk, "/sendEdoc", forged, messagetype="status")
+    assert status == 422 and "not the agency's DMS" in json.loads(body)["ErrorDesc"]
+    assert desk.store.outbox.item("doc-1").status == "04"
 
 
 def test_a_rejection_reaches_the_clerk_with_its_reason(desk: Desk) -> None:

@@ -269,8 +269,9 @@ class DmsGateway:
                 "arrival_number": record.get("ArrivalNumber"),
                 "arrival_date": record.get("ArrivalDate"),
                 "subject": message.subject,
-                "from": message.sender.organ_name,
-                "from_organ_id": message.sender.organ_id,
+                "from": message.sender.organ_id,
+                "from_name": message.sender.organ_name,
+                "to": self.settings.agency.organ_id,
                 "business_doc_type": business.doc_type,
             }
             entry = self.inbox.put(key, body, document_id, info)
