@@ -1,5 +1,6 @@
 """A small stand-in for the agency's DMS, for the demo: it takes each edXML
-document from the inbox folder, as a DMS polling a folder would, and answers
+document from the inbox folder, as a DMS polling a folder would (moving it to
+``INBOX-taken/``, which the inbox counts as taken), and answers
 it through the answers folder: 03 đã tiếp nhận (vào sổ), then 04 phân công,
 05 đang xử lý and 06 hoàn thành, ``step_s`` apart.
 
@@ -46,7 +47,8 @@ class DmsStandIn:
         self.answers = inbox / "answers"
         self.organ = organ
         self.step_s = step_s
-        self._taken: set[str] = set()
+        #: where it keeps what it took (beside the inbox, not in it)
+        self.taken = inbox.parent / f"{inbox.name}-taken"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="demo-dms", daemon=True)
 
@@ -62,11 +64,12 @@ class DmsStandIn:
         while not self._stop.wait(0.5):
             try:
                 for path in sorted(self.inbox.glob("*.edxml")):
-                    if path.name in self._taken:
-                        continue
-                    self._taken.add(path.name)
+                    # taken as a DMS polling the folder takes it: moved out
+                    self.taken.mkdir(parents=True, exist_ok=True)
+                    kept = self.taken / path.name
                     try:
-                        message = read_message(path.read_bytes())
+                        path.replace(kept)
+                        message = read_message(kept.read_bytes())
                     except (OSError, EdxmlError) as exc:
                         log.warning("the stand-in DMS cannot read %s: %s", path.name, exc)
                         continue
