@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from dataclasses import fields, is_dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -237,6 +238,11 @@ def _cleaned(value: object) -> object:
             document_id=_TEXT,
             paper=st.integers(0, 1),
             staff=st.none() | _STAFF,
+            document_info_changed=st.booleans(),
+            receivers_changed=st.booleans(),
+            receivers=st.lists(st.builds(Receiver, _NAME, st.integers(0, 1)), max_size=2).map(
+                tuple
+            ),
             replacements=st.lists(
                 st.builds(Replacement, _NAME, st.lists(_NAME, min_size=1, max_size=2).map(tuple)),
                 max_size=2,
@@ -321,6 +327,18 @@ def test_the_written_document_has_the_shape_of_the_official_samples() -> None:
     assert document_bytes(_document()) == data, "the same message gives the same bytes"
     raw = document_bytes(_document(), zip_attachments=False)
     assert base64.b64encode(PDF) in raw and b"application/zip" not in raw
+
+
+def test_an_aware_time_is_written_as_local_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        at = datetime(2024, 5, 2, 1, 30, 0, tzinfo=UTC)
+        data = status_bytes(replace(_status("01"), timestamp=at))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert b"<edXML:Timestamp>2024/05/02 08:30:00<" in data
 
 
 def test_the_writer_writes_nfc_and_drops_what_xml_cannot_carry() -> None:

@@ -40,6 +40,10 @@ def format_date(value: date) -> str:
 
 
 def format_timestamp(value: datetime) -> str:
+    """Local wall time: the format carries no offset, so an aware time is
+    turned into this machine's local time first."""
+    if value.tzinfo is not None:
+        value = value.astimezone().replace(tzinfo=None)
     return value.strftime(TIMESTAMP_FORMAT)
 
 

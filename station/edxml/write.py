@@ -304,7 +304,12 @@ def _business(parent: Any, business: Business) -> None:
     _text(element, "BussinessDocType", str(business.doc_type))
     _text(element, "BussinessDocReason", business.reason)
     _text(element, "Paper", str(business.paper))
-    if business.doc_type == DOC_UPDATE:
+    if (
+        business.doc_type == DOC_UPDATE
+        or business.receivers
+        or business.document_info_changed
+        or business.receivers_changed
+    ):
         info = _sub(element, "BussinessDocumentInfo")
         _text(info, "DocumentInfo", str(int(business.document_info_changed)))
         _text(info, "DocumentReceiver", str(int(business.receivers_changed)))
