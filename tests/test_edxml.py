@@ -181,8 +181,8 @@ _TEXT = st.text(
     max_size=10,
 )
 _NAME = st.text(st.sampled_from([*"aăđêơưABĐ019"]), min_size=1, max_size=10)
-_DAY = st.dates(date(1900, 1, 1), date(2200, 12, 31))
-_TIME = st.datetimes(datetime(1900, 1, 1), datetime(2200, 12, 31)).map(
+_DAY = st.dates(date(1, 1, 1), date(9999, 12, 31))
+_TIME = st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31)).map(
     lambda t: t.replace(microsecond=0)
 )
 _ORGAN = st.builds(Organ, _TEXT, _NAME, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT)
