@@ -150,9 +150,11 @@ def status_bytes(msg: StatusMessage) -> bytes:
 
 
 def _invalid(element: str, value: object, expected: str) -> EdxmlError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return EdxmlError(
-        f"edXML cannot be written: {element} = {value!r}, expected {expected}",
-        f"Không ghi được edXML: {element} = {value!r}, cần {expected}",
+        f"edXML cannot be written: {element} = {shown}, expected {expected}",
+        f"Không ghi được edXML: {element} = {shown}, cần {expected}",
         element=element,
     )
 
