@@ -7,10 +7,11 @@ from __future__ import annotations
 import base64
 import io
 import re
+import time
 import unicodedata
 import zipfile
 from dataclasses import fields, is_dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -180,8 +181,8 @@ _TEXT = st.text(
     max_size=10,
 )
 _NAME = st.text(st.sampled_from([*"aăđêơưABĐ019"]), min_size=1, max_size=10)
-_DAY = st.dates(date(1900, 1, 1), date(2200, 12, 31))
-_TIME = st.datetimes(datetime(1900, 1, 1), datetime(2200, 12, 31)).map(
+_DAY = st.dates(date(1, 1, 1), date(9999, 12, 31))
+_TIME = st.datetimes(datetime(1, 1, 1), datetime(9999, 12, 31)).map(
     lambda t: t.replace(microsecond=0)
 )
 _ORGAN = st.builds(Organ, _TEXT, _NAME, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT, _TEXT)
@@ -237,6 +238,11 @@ def _cleaned(value: object) -> object:
             document_id=_TEXT,
             paper=st.integers(0, 1),
             staff=st.none() | _STAFF,
+            document_info_changed=st.booleans(),
+            receivers_changed=st.booleans(),
+            receivers=st.lists(st.builds(Receiver, _NAME, st.integers(0, 1)), max_size=2).map(
+                tuple
+            ),
             replacements=st.lists(
                 st.builds(Replacement, _NAME, st.lists(_NAME, min_size=1, max_size=2).map(tuple)),
                 max_size=2,
@@ -321,6 +327,18 @@ def test_the_written_document_has_the_shape_of_the_official_samples() -> None:
     assert document_bytes(_document()) == data, "the same message gives the same bytes"
     raw = document_bytes(_document(), zip_attachments=False)
     assert base64.b64encode(PDF) in raw and b"application/zip" not in raw
+
+
+def test_an_aware_time_is_written_as_local_wall_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Ho_Chi_Minh")
+    time.tzset()
+    try:
+        at = datetime(2024, 5, 2, 1, 30, 0, tzinfo=UTC)
+        data = status_bytes(replace(_status("01"), timestamp=at))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert b"<edXML:Timestamp>2024/05/02 08:30:00<" in data
 
 
 def test_the_writer_writes_nfc_and_drops_what_xml_cannot_carry() -> None:
@@ -459,6 +477,94 @@ def test_a_message_in_spec_order_with_a_raw_wrapped_attachment_is_read() -> None
     assert message.business == Business()
     assert message.traces == (Trace("000.00.00.H41", datetime(2020, 10, 30, 9, 15)),)
     assert message.attachments == (Attachment("209", "bao-cao.pdf", "application/pdf", PDF),)
+
+
+#: the official samples' shape (prefix edXML, Signature unprefixed), with the
+#: Bussiness part of an update or a replacement, no attachment
+OPERATION = """<?xml version="1.0" encoding="UTF-8"?>
+<edXML xmlns="http://www.mic.gov.vn/TBT/QCVN_102_2016" xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016">
+  <edXML:edXMLEnvelope>
+    <edXML:edXMLHeader>
+      <edXML:MessageHeader>
+        <edXML:From><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:OrganizationInCharge/><edXML:OrganName>Văn phòng Chính phủ</edXML:OrganName><edXML:OrganAdd/><edXML:Email/><edXML:Telephone/><edXML:Fax/><edXML:Website/></edXML:From>
+        <edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId><edXML:OrganName>UBND tỉnh Nghệ An</edXML:OrganName></edXML:To>
+        <edXML:DocumentId>000.00.00.G22,2019/01/16,120/VPCP-KSTT</edXML:DocumentId>
+        <edXML:Code><edXML:CodeNumber>120</edXML:CodeNumber><edXML:CodeNotation>VPCP-KSTT</edXML:CodeNotation></edXML:Code>
+        <edXML:PromulgationInfo><edXML:Place>Hà Nội</edXML:Place><edXML:PromulgationDate>2019/01/16</edXML:PromulgationDate></edXML:PromulgationInfo>
+        <edXML:DocumentType><edXML:Type>1</edXML:Type><edXML:TypeDetail>0</edXML:TypeDetail><edXML:TypeName>Công văn</edXML:TypeName></edXML:DocumentType>
+        <edXML:Subject>V/v cập nhật</edXML:Subject>
+        <edXML:Content>V/v cập nhật</edXML:Content>
+        <edXML:SignerInfo><edXML:Competence/><edXML:Position/><edXML:FullName/></edXML:SignerInfo>
+        <edXML:DueDate/>
+        <edXML:OtherInfo><edXML:Priority>0</edXML:Priority><edXML:SphereOfPromulgation/><edXML:TyperNotation/><edXML:PromulgationAmount>1</edXML:PromulgationAmount><edXML:PageAmount>1</edXML:PageAmount><edXML:Direction>false</edXML:Direction></edXML:OtherInfo>
+        <edXML:SteeringType>1</edXML:SteeringType>
+        <edXML:ToPlaces/>
+      </edXML:MessageHeader>
+      <edXML:TraceHeaderList>
+        <edXML:TraceHeader><edXML:OrganId>000.00.00.G22</edXML:OrganId><edXML:Timestamp>2019/01/16 10:20:30</edXML:Timestamp></edXML:TraceHeader>
+        <edXML:Bussiness>{business}</edXML:Bussiness>
+      </edXML:TraceHeaderList>
+      <Signature><SignedInfo/><SignatureValue>AAAA</SignatureValue><KeyInfo><X509Data/></KeyInfo></Signature>
+    </edXML:edXMLHeader>
+    <edXML:edXMLBody><edXML:edXMLManifest version="1.0"/></edXML:edXMLBody>
+  </edXML:edXMLEnvelope>
+  <AttachmentEncoded/>
+</edXML>
+"""
+TARGET = "000.00.00.G22,2019/01/10,98/VPCP-KSTT"
+UPDATE = f"""
+  <edXML:DocumentId>{TARGET}</edXML:DocumentId>
+  <edXML:BussinessDocType>2</edXML:BussinessDocType>
+  <edXML:BussinessDocReason>Cập nhật nơi nhận</edXML:BussinessDocReason>
+  <edXML:Paper>0</edXML:Paper>
+  <edXML:BussinessDocumentInfo>
+    <edXML:DocumentInfo>0</edXML:DocumentInfo>
+    <edXML:DocumentReceiver>1</edXML:DocumentReceiver>
+    <edXML:ReceiverList>
+      <edXML:Receiver><edXML:OrganId>000.00.00.H14</edXML:OrganId><edXML:ReceiverType>1</edXML:ReceiverType></edXML:Receiver>
+      <edXML:Receiver><edXML:ReceiverType>0</edXML:ReceiverType><edXML:OrganId>000.00.00.H53</edXML:OrganId></edXML:Receiver>
+    </edXML:ReceiverList>
+  </edXML:BussinessDocumentInfo>
+  <edXML:StaffInfo><edXML:Department>Văn thư</edXML:Department><edXML:Staff>Hoa</edXML:Staff><edXML:Mobile/><edXML:Email/></edXML:StaffInfo>
+"""
+REPLACEMENT = f"""
+  <edXML:BussinessDocType>3</edXML:BussinessDocType>
+  <edXML:DocumentId>{TARGET}</edXML:DocumentId>
+  <edXML:ReplacementInfoList>
+    <edXML:ReplacementInfo>
+      <edXML:DocumentId>{TARGET}</edXML:DocumentId>
+      <edXML:OrganIdList><edXML:OrganId>000.00.00.H41</edXML:OrganId><edXML:OrganId>000.00.00.H14</edXML:OrganId></edXML:OrganIdList>
+    </edXML:ReplacementInfo>
+  </edXML:ReplacementInfoList>
+  <edXML:BussinessDocReason>Thay thế văn bản ban hành nhầm</edXML:BussinessDocReason>
+  <edXML:Paper>1</edXML:Paper>
+"""
+
+
+def test_an_update_and_a_replacement_written_by_others_are_read() -> None:
+    update = read_message(OPERATION.format(business=UPDATE).encode())
+    assert isinstance(update, DocumentMessage)
+    assert update.business == Business(
+        doc_type=DOC_UPDATE,
+        reason="Cập nhật nơi nhận",
+        document_id=TARGET,
+        paper=0,
+        staff=StaffInfo("Văn thư", "Hoa"),
+        receivers_changed=True,
+        receivers=(Receiver("000.00.00.H14", 1), Receiver("000.00.00.H53", 0)),
+    )
+    assert update.due_date is None and update.type_detail == 0 and update.steering_type == 1
+    assert update.to == (Organ("000.00.00.H41", "UBND tỉnh Nghệ An"),) and update.attachments == ()
+    replacement = read_message(OPERATION.format(business=REPLACEMENT).encode())
+    assert isinstance(replacement, DocumentMessage)
+    assert replacement.business == Business(
+        doc_type=DOC_REPLACE,
+        reason="Thay thế văn bản ban hành nhầm",
+        document_id=TARGET,
+        replacements=(Replacement(TARGET, ("000.00.00.H41", "000.00.00.H14")),),
+    )
+    # what we would send back validates
+    validate(document_bytes(replacement))
 
 
 def _zipped(data: bytes, entry: str = "0f9e.pdf") -> bytes:

@@ -4,8 +4,10 @@ fleet take, and image files. No crash, no hang: a result or a clear error."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -163,9 +165,20 @@ EDXML_BITS = [
 ]  # fmt: skip
 
 
+def _edxml_with_zip_byte(at: int, byte: int) -> bytes:
+    """The zipped seed with one byte of its zip changed (the base64 stays valid)."""
+    seed = EDXML_SEEDS[0]
+    found = re.search(rb"<edXML:ContentTransferEncoded>([^<]*)<", seed)
+    assert found is not None
+    archive = bytearray(base64.b64decode(found.group(1)))
+    archive[at % len(archive)] = byte
+    return seed[: found.start(1)] + base64.b64encode(bytes(archive)) + seed[found.end(1) :]
+
+
 @FAST
 @given(
     data=st.binary(max_size=2000)
+    | st.builds(_edxml_with_zip_byte, st.integers(0, 10_000), st.integers(0, 255))
     | st.builds(
         lambda seed, at, cut: EDXML_SEEDS[seed][:at] + EDXML_SEEDS[seed][at + cut :],
         st.integers(0, 2),

@@ -186,7 +186,8 @@ class Attachment:
 @dataclass(frozen=True)
 class Trace:
     """One ``TraceHeader``: an organ the message passed, at a local time
-    (naive, as written: the format carries no UTC offset)."""
+    (naive, as written: the format carries no UTC offset; the writer turns an
+    aware time into this machine's local time)."""
 
     organ_id: str
     timestamp: datetime

@@ -7,19 +7,16 @@ import re
 import unicodedata
 from datetime import date, datetime
 
-DATE_FORMAT = "%Y/%m/%d"
-TIMESTAMP_FORMAT = "%Y/%m/%d %H:%M:%S"
-
 #: Characters XML 1.0 cannot carry (controls other than tab and newline,
 #: lone surrogates, U+FFFE/U+FFFF).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 _DATES = (
-    re.compile(r"(?P<y>\d{4})[/-](?P<m>\d{1,2})[/-](?P<d>\d{1,2})"),
+    re.compile(r"(?P<y>\d{4})[/-](?P<m>\d{1,2})[/-](?P<d>\d{1,2})", re.ASCII),
     # one Bkav sample writes dd/MM/yyyy
-    re.compile(r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})"),
+    re.compile(r"(?P<d>\d{1,2})/(?P<m>\d{1,2})/(?P<y>\d{4})", re.ASCII),
 )
-_TIME = re.compile(r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?")
+_TIME = re.compile(r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?", re.ASCII)
 
 
 def nfc(value: str) -> str:
@@ -36,11 +33,17 @@ def for_wire(value: str) -> str:
 
 
 def format_date(value: date) -> str:
-    return value.strftime(DATE_FORMAT)
+    """``yyyy/MM/dd``, as every official sample."""
+    # not strftime: %Y gives fewer than four digits before the year 1000
+    return f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
 
 
 def format_timestamp(value: datetime) -> str:
-    return value.strftime(TIMESTAMP_FORMAT)
+    """``yyyy/MM/dd HH:mm:ss`` in local wall time: the format carries no
+    offset, so an aware time is turned into this machine's local time first."""
+    if value.tzinfo is not None:
+        value = value.astimezone().replace(tzinfo=None)
+    return f"{format_date(value)} {value.hour:02d}:{value.minute:02d}:{value.second:02d}"
 
 
 def parse_date(text: str) -> date | None:

@@ -150,9 +150,11 @@ def status_bytes(msg: StatusMessage) -> bytes:
 
 
 def _invalid(element: str, value: object, expected: str) -> EdxmlError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
     return EdxmlError(
-        f"edXML cannot be written: {element} = {value!r}, expected {expected}",
-        f"Không ghi được edXML: {element} = {value!r}, cần {expected}",
+        f"edXML cannot be written: {element} = {shown}, expected {expected}",
+        f"Không ghi được edXML: {element} = {shown}, cần {expected}",
         element=element,
     )
 
@@ -304,7 +306,12 @@ def _business(parent: Any, business: Business) -> None:
     _text(element, "BussinessDocType", str(business.doc_type))
     _text(element, "BussinessDocReason", business.reason)
     _text(element, "Paper", str(business.paper))
-    if business.doc_type == DOC_UPDATE:
+    if (
+        business.doc_type == DOC_UPDATE
+        or business.receivers
+        or business.document_info_changed
+        or business.receivers_changed
+    ):
         info = _sub(element, "BussinessDocumentInfo")
         _text(info, "DocumentInfo", str(int(business.document_info_changed)))
         _text(info, "DocumentReceiver", str(int(business.receivers_changed)))
