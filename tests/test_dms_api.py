@@ -167,6 +167,9 @@ def test_entries_since_pending_and_acknowledgements(tmp_path: Path) -> None:
     listed = inbox.entries()
     assert [e.id for e in listed] == ["d0", "d1", "d2", "d3"]  # oldest first
     assert [e.id for e in inbox.entries(listed[2].created)] == ["d2", "d3"]
+    naive = listed[2].created.astimezone(UTC).replace(tzinfo=None)
+    assert [e.id for e in inbox.entries(naive)] == ["d2", "d3"]
+    assert [e.id for e in inbox.entries(listed[2].created.astimezone(VIETNAM))] == ["d2", "d3"]
     assert inbox.acknowledge("d0", "done").state == "done"
     assert inbox.acknowledge("d1", "processing").state == "processing"
     assert inbox.acknowledge("d2", "fail").state == "fail"
