@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from station.central import inbox as inbox_module
 from station.central.api import ApiSettings, AxisServer
 from station.central.inbox import MAX_STATUS_BYTES, MAX_TRIES, Inbox, InboxConflict
 from station.common.clock import VIETNAM
@@ -167,6 +168,9 @@ def test_entries_since_pending_and_acknowledgements(tmp_path: Path) -> None:
     listed = inbox.entries()
     assert [e.id for e in listed] == ["d0", "d1", "d2", "d3"]  # oldest first
     assert [e.id for e in inbox.entries(listed[2].created)] == ["d2", "d3"]
+    naive = listed[2].created.astimezone(UTC).replace(tzinfo=None)
+    assert [e.id for e in inbox.entries(naive)] == ["d2", "d3"]
+    assert [e.id for e in inbox.entries(listed[2].created.astimezone(VIETNAM))] == ["d2", "d3"]
     assert inbox.acknowledge("d0", "done").state == "done"
     assert inbox.acknowledge("d1", "processing").state == "processing"
     assert inbox.acknowledge("d2", "fail").state == "fail"
@@ -293,6 +297,21 @@ def test_receivers_sharing_the_answers_folder_take_each_file_once(tmp_path: Path
         f"folder:status_{n}.edxml" for n in range(40)
     )
     assert not [p for p in (tmp_path / "answers").iterdir() if p.is_file()]
+
+
+def test_a_claim_left_by_a_stopped_receiver_is_taken_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, sink = Inbox(tmp_path), Sink()
+    left = inbox.answers / ".s.edxml.4242.1.taking"
+    left.write_bytes(b"<status>05</status>")
+    inbox.take_answers(sink, settle_s=0)
+    assert left.exists() and sink.got == []  # a fresh claim is someone's work in progress
+    monkeypatch.setattr(inbox_module, "STALE_CLAIM_S", 0.0)
+    for _ in range(3):
+        inbox.take_answers(sink, settle_s=0)
+    assert sink.got == [(b"<status>05</status>", "folder:s.edxml")]
+    assert not left.exists() and (inbox.answers / "done" / "s.edxml").exists()
 
 
 def test_an_oversized_status_file_is_refused_unread(tmp_path: Path) -> None:

@@ -231,6 +231,8 @@ class Inbox:
     def entries(self, since: datetime | None = None, *, pending: bool = False) -> list[InboxEntry]:
         """The entries, oldest first; ``since``: created at or after it;
         ``pending``: not yet finally acknowledged (new or processing)."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)  # a naive time is taken as UTC
         found = []
         names = {p.name[: -len(".json")] for p in self.records.glob("*.json")}
         with self._cache_lock:
