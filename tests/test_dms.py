@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from station.central.agencies import Agency, Directory, name_key
-from station.central.dms import DmsHandOff, entry_id, marks
+from station.central.dms import UNREAD, DmsHandOff, entry_id, marks
 from station.central.receiver import Receiver
 from station.central.settings import DmsSettings, load_dms
 from station.demo.dms import DmsStandIn
@@ -207,6 +207,22 @@ def test_an_unknown_sender_has_no_organ_id_and_a_document_id_of_its_own(desk: De
     assert message.sender.organ_name == "Sở Tư pháp tỉnh Nghệ An"
     assert message.code_number == ""
     assert len(message.document_id) == 36 and message.document_id.count("-") == 4
+
+
+def test_what_the_clerk_left_empty_or_too_long_is_never_made_up(desk: Desk) -> None:
+    """edXML wants an issuer, a type and a subject: without them the message
+    says "(chưa xác định)"; a number longer than the element allows is left
+    out (a cut number is a wrong one), free text is cut visibly."""
+    unread = {**METADATA, "OrganName": None, "TypeName": None, "Subject": "",
+              "CodeNumber": "123456789012", "SignerPosition": "P" * 150}  # fmt: skip
+    desk.deliver("doc-4", unread)
+    data = (desk.inbox / "st-a.doc-4.edxml").read_bytes()
+    validate(data)
+    message = desk.message("st-a", "doc-4")
+    assert message.sender.organ_name == UNREAD and message.sender.organ_id == ""
+    assert (message.type_name, message.subject, message.content) == (UNREAD, UNREAD, "")
+    assert message.code_number == "" and message.code_notation == "STP-VP"
+    assert message.signer.position == "P" * 99 + "…"
 
 
 def test_a_secret_document_is_never_handed_to_the_dms(desk: Desk) -> None:

@@ -40,6 +40,7 @@ from station.central.inbox import Inbox, InboxEntry
 from station.central.settings import DmsSettings
 from station.common.clock import VIETNAM
 from station.edxml import (
+    MAX_LENGTHS,
     STATUS_CODES,
     Attachment,
     Business,
@@ -63,6 +64,9 @@ log = logging.getLogger("scanstation.dms")
 #: OtherInfo/Priority (QCVN 102:2016): 0 Thường, 1 Khẩn, 2 Thượng khẩn, 3 Hỏa tốc,
 #: 4 Hỏa tốc hẹn giờ; the urgency marks of the station's Priority by their folded name
 URGENCY_CODES = {"khan": 1, "thuong khan": 2, "hoa toc": 3, "hoa toc hen gio": 4}
+#: what an element edXML wants filled says when the station has no value for it
+#: (the clerk left it empty): never a guess
+UNREAD = "(chưa xác định)"
 #: the statuses a DMS may send back for a document we delivered
 TAKEN_STATUSES = ("01", "02", "03", "04", "05", "06")
 #: BussinessDocType for a station's answer to a rejection (docs/mqtt.md, Supersedes)
@@ -99,6 +103,24 @@ def _day(value: object) -> date | None:
 def _text(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
     return unicodedata.normalize("NFC", str(value)).strip() if value not in (None, "") else ""
+
+
+def _clip(text: str, element: str) -> str:
+    """Free text cut to the element's length (QCVN 102 limits), visibly ("…")."""
+    limit = MAX_LENGTHS[element]
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _exact(text: str, element: str) -> str:
+    """A value that is right whole or not at all (a number, a notation): one
+    longer than the element allows is left out, never cut."""
+    return text if len(text) <= MAX_LENGTHS[element] else ""
+
+
+def _required(text: str, element: str) -> str:
+    """An element edXML wants filled (OrganName, TypeName, Subject): the value,
+    or UNREAD, which no reader takes for a value."""
+    return _clip(text, element) if text else UNREAD
 
 
 def entry_id(station_id: str, doc_id: str) -> str:
@@ -160,12 +182,13 @@ def document_message(
     known = directory.find(sender_name)
     sender = Organ(
         organ_id=known.organ_id if known else "",
-        organ_name=known.name if known else sender_name,
-        in_charge=known.in_charge if known else "",
+        organ_name=_required(known.name if known else sender_name, "OrganName"),
+        in_charge=_clip(known.in_charge, "OrganizationInCharge") if known else "",
     )
     _, priority = marks(record.get("Priority"))
     pages = record.get("PageAmount")
-    number, notation = _text(record, "CodeNumber"), _text(record, "CodeNotation")
+    number = _exact(_text(record, "CodeNumber"), "CodeNumber")
+    notation = _exact(_text(record, "CodeNotation"), "CodeNotation")
     name = f"{number}-{notation}".strip("-").replace("/", "-") if number or notation else doc_id
     to_places = record.get("ToPlaces")
     return DocumentMessage(
@@ -174,19 +197,21 @@ def document_message(
         document_id=document_id,
         code_number=number,
         code_notation=notation,
-        place=_text(record, "Place"),
+        place=_clip(_text(record, "Place"), "Place"),
         promulgation_date=_day(record.get("IssuedDate")),
-        type_name=_text(record, "TypeName"),
-        subject=_text(record, "Subject"),
-        content=_text(record, "Subject"),
+        type_name=_required(_text(record, "TypeName"), "TypeName"),
+        subject=_required(_text(record, "Subject"), "Subject"),
+        content=_clip(_text(record, "Subject"), "Content"),
         signer=Signer(
-            competence=_text(record, "SignerCompetence"),
-            position=_text(record, "SignerPosition"),
-            full_name=_text(record, "SignerName"),
+            competence=_clip(_text(record, "SignerCompetence"), "Competence"),
+            position=_clip(_text(record, "SignerPosition"), "Position"),
+            full_name=_exact(_text(record, "SignerName"), "FullName"),
         ),
         due_date=_day(record.get("DueDate")),
         to_places=tuple(
-            unicodedata.normalize("NFC", str(p)) for p in to_places or () if str(p).strip()
+            _clip(unicodedata.normalize("NFC", str(p)).strip(), "ToPlace")
+            for p in to_places or ()
+            if str(p).strip()
         )
         if isinstance(to_places, list)
         else (),
@@ -232,7 +257,9 @@ class DmsGateway:
 
     def delivered(self, station_id: str, doc_id: str, record: dict[str, Any], pdf: Path) -> bool:
         """Write the document's edXML message once; True when it is in the inbox
-        (now or before), False when it is not to be handed over (secret)."""
+        (now or before), False when it is not to be handed over (secret) or
+        cannot be written (logged). An exception (the inbox's disk) leaves the
+        document to be announced again."""
         key = entry_id(station_id, doc_id)
         secret, _ = marks(record.get("Priority"))
         if secret or record.get("secret"):
@@ -260,7 +287,14 @@ class DmsGateway:
                 business=business,
                 now=now,
             )
-            body = document_bytes(message, zip_attachments=self.settings.edxml.zip_attachments)
+            try:
+                body = document_bytes(message, zip_attachments=self.settings.edxml.zip_attachments)
+            except EdxmlError as exc:
+                # not a passing fault: the document stays in the receiver's folder,
+                # its receipt goes out, and the log says why the DMS has not got it
+                log.error("document %s/%s cannot be written as edXML, not handed to the "
+                          "DMS: %s", station_id, doc_id, exc)  # fmt: skip
+                return False
             info = {
                 "station_id": station_id,
                 "doc_id": doc_id,
@@ -285,7 +319,8 @@ class DmsGateway:
         of the station's document (the libraries' default; both are accepted)."""
         known = self.directory.find(_text(record, "OrganName"))
         issued = _day(record.get("IssuedDate"))
-        number, notation = _text(record, "CodeNumber"), _text(record, "CodeNotation")
+        number = _exact(_text(record, "CodeNumber"), "CodeNumber")
+        notation = _exact(_text(record, "CodeNotation"), "CodeNotation")
         if known and issued and number and notation:
             composite = composite_document_id(known.organ_id, issued, number, notation)
             if self._lookup(composite) is None:
