@@ -417,3 +417,9 @@ def test_the_dms_config_names_the_line_and_the_fix(tmp_path: Path) -> None:
     )
     settings = load_dms(path)
     assert settings.dms_organ_ids == ("000.00.00.H99",) and settings.api is None
+
+
+def test_the_example_dms_config_is_valid() -> None:
+    settings = load_dms(Path(__file__).parent.parent / "firmware_config" / "dms.example.toml")
+    assert settings.agency.organ_id == "000.00.00.H99" and settings.api is not None
+    assert settings.dms_organ_ids == (settings.agency.organ_id,)
