@@ -5,11 +5,17 @@ register entry (Sổ đến), writes its final XMP, records it in the store, sig
 it (when ``[signing]`` is on) and queues it for delivery. A document that
 cannot be signed is *held* (unless ``allow_unsigned``) and tried again every
 :data:`HELD_RETRY_S` seconds, or at once when asked.
+
+A document the agency's system refused (receipt 02) is answered the same way
+out: :meth:`Confirmation.reissue` writes a corrected copy ("Gửi lại",
+``Supersedes`` how ``update``), and the first document of the batch scanned
+after "Quét lại" goes out with ``Supersedes`` how ``replace``.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -18,14 +24,14 @@ from typing import Any
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
 from station.config.remote import Settings
-from station.errors import NotCompliant, NotFound, SigningError, StationError
+from station.errors import InputError, NotCompliant, NotFound, SigningError, StationError
 from station.pipeline.document import pdf_warning
 from station.records.register import Entry, Register
 from station.records.secret_register import secrecy_level
-from station.records.signing import Signer, is_signed
+from station.records.signing import Signer, is_signed, unsign
 from station.records.verify import verify
 from station.review.drafts import Review, ReviewDoc
-from station.store import Store, now_iso
+from station.store import OutboxItem, Store, now_iso
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -63,6 +69,7 @@ class Confirmation:
                 "nối mạng",
             )
         register = Register(self.store, config.incoming.holidays)
+        answers = self._replacing(review_batch, docs)
         ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []
         for doc in docs:
             if self.store.outbox.has(doc.doc_id):
@@ -80,6 +87,8 @@ class Confirmation:
                 "DocId": doc.doc_id,
                 "StationId": config.station.id,
             }
+            if doc.doc_id in answers:
+                values["Supersedes"] = answers[doc.doc_id]
             signed = is_signed(pdf)  # signed just before a restart: the XMP is written too
             if not signed:
                 xmp.write(pdf, values)
@@ -106,6 +115,74 @@ class Confirmation:
             )
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "done")
+
+    def _replacing(self, review_batch: str, docs: list[ReviewDoc]) -> dict[str, dict[str, str]]:
+        """ "Quét lại": the batch scanned after it replaces a refused document
+        with its first document (``Supersedes`` how ``replace``). A secret
+        document never goes to the agency's system: the rescan then waits for
+        the next batch."""
+        rescan = self.store.outbox.rescan(batch_id=review_batch)
+        if rescan is None or not docs or self.store.outbox.has(docs[0].doc_id):
+            return {}
+        try:
+            self.store.outbox.answerable(rescan["doc_id"])
+        except InputError:  # answered meanwhile ("Gửi lại")
+            self.store.outbox.cancel_rescan(rescan["doc_id"])
+            return {}
+        first = docs[0]
+        if secrecy_level(first.metadata.get("Priority")):
+            self.store.outbox.unbind_rescan(review_batch)
+            return {}
+        reason = str(rescan["rejection"].get("description") or "")
+        return {first.doc_id: {"doc_id": rescan["doc_id"], "how": "replace", "reason": reason}}
+
+    def reissue(self, item: OutboxItem, changes: dict[str, Any], doc_id: str) -> OutboxItem:
+        """ "Gửi lại": a refused document's corrected copy under ``doc_id``:
+        its file copied beside it, the XMP written as at confirmation, checked,
+        signed again, recorded and queued with ``Supersedes`` how ``update``.
+        Nothing is queued (and no file left) when a step fails."""
+        from station.records import xmp
+
+        config = self.settings.config
+        rejection = self.store.outbox.rejection(item.doc_id) or {}
+        created = datetime.now(VIETNAM).isoformat(timespec="seconds")
+        values = {
+            **item.metadata,
+            **changes,
+            "DocId": doc_id,
+            "Supersedes": {
+                "doc_id": item.doc_id,
+                "how": "update",
+                "reason": str(rejection.get("description") or ""),
+            },
+            "created_at": created,
+        }
+        target = item.path.with_name(f"{doc_id}.pdf")
+        part = target.with_name(f".{target.name}.part")
+        try:
+            shutil.copyfile(item.path, part)
+            unsign(part)  # the copy changes: the old signature would no longer hold
+            xmp.write(part, values)
+            problems = verify(part).problems()
+            if problems:
+                warned = pdf_warning(problems)
+                raise NotCompliant(
+                    f"{target.name}: the corrected PDF fails its check: {warned['message']['en']}",
+                    f"{target.name}: tệp PDF đã sửa chưa đạt chuẩn: {warned['message']['vi']}",
+                )
+            part.replace(target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        batch_id = str(item.metadata.get("BatchId") or "")
+        registration = item.metadata.get("Registration")
+        kept = {k: v for k, v in values.items() if k not in ("Supersedes", "created_at")}
+        # on record with its batch: the batch's files stay until it is received too
+        self.store.add_document(doc_id, batch_id, registration, str(target), kept)
+        held = not self.sign(doc_id, target)
+        return self.store.outbox.enqueue(
+            doc_id, target, values, config.uplink.segment_size, held=held
+        )
 
     def _checked(self, doc: ReviewDoc, pdf: Path) -> None:
         """The final file (the register's XMP written) checked as ``scanstation

@@ -33,6 +33,17 @@ from pydantic_core import PydanticCustomError
 
 from station.wire.topics import STATION_ID
 
+#: a document's receipt statuses (``doc/{doc_id}/receipt``), those of the
+#: national document axis (QCVN 102:2016), as the clerk and the fleet read them
+RECEIPT_WORDS: dict[str, tuple[str, str]] = {
+    "01": ("Đã nhận", "Received"),
+    "02": ("Bị từ chối", "Rejected"),
+    "03": ("Đã vào sổ", "Registered"),
+    "04": ("Đã phân công", "Assigned"),
+    "05": ("Đang xử lý", "In progress"),
+    "06": ("Hoàn thành", "Done"),
+}
+
 #: scanner status -> (Vietnamese, English), as the clerk and the fleet read it
 SCANNER_STATUS: dict[str, tuple[str, str]] = {
     "ready": ("sẵn sàng", "ready"),
@@ -143,6 +154,8 @@ class Queue(Wire):
     awaiting_receipt: Count
     oldest_pending_s: Seconds | None
     oldest_unsent_s: Seconds | None
+    #: documents the agency's system refused (02) that the clerk has not answered
+    rejected: Count = 0
 
 
 class Disk(Wire):
