@@ -30,6 +30,7 @@ from station.records.register import Entry, Register
 from station.records.secret_register import secrecy_level
 from station.records.signing import Signer, is_signed, unsign
 from station.records.verify import verify
+from station.review.checks import replacement
 from station.review.drafts import Review, ReviewDoc
 from station.store import OutboxItem, Store, now_iso
 
@@ -77,7 +78,8 @@ class Confirmation:
                 # final (perhaps already sent) and is never written again
                 continue
             pdf = self.review.work / str(doc.pdf)
-            entry = self._register(register, review_batch, doc)
+            replaces = answers.get(doc.doc_id, {}).get("doc_id", "")
+            entry = self._register(register, review_batch, doc, replaces)
             values = {
                 **doc.metadata,
                 "ArrivalNumber": entry.number,
@@ -118,23 +120,24 @@ class Confirmation:
 
     def _replacing(self, review_batch: str, docs: list[ReviewDoc]) -> dict[str, dict[str, str]]:
         """ "Quét lại": the batch scanned after it replaces a refused document
-        with its first document (``Supersedes`` how ``replace``). A secret
-        document never goes to the agency's system: the rescan then waits for
-        the next batch."""
+        with its document under that label, else its first
+        (:func:`~station.review.checks.replacement`; ``Supersedes`` how
+        ``replace``). A secret document never goes to the agency's system: the
+        rescan then waits for the next batch."""
         rescan = self.store.outbox.rescan(batch_id=review_batch)
-        if rescan is None or not docs or self.store.outbox.has(docs[0].doc_id):
+        doc = replacement(docs, rescan["registration"]) if rescan else None
+        if rescan is None or doc is None or self.store.outbox.has(doc.doc_id):
             return {}
         try:
             self.store.outbox.answerable(rescan["doc_id"])
         except InputError:  # answered meanwhile ("Gửi lại")
             self.store.outbox.cancel_rescan(rescan["doc_id"])
             return {}
-        first = docs[0]
-        if secrecy_level(first.metadata.get("Priority")):
+        if secrecy_level(doc.metadata.get("Priority")):
             self.store.outbox.unbind_rescan(review_batch)
             return {}
         reason = str(rescan["rejection"].get("description") or "")
-        return {first.doc_id: {"doc_id": rescan["doc_id"], "how": "replace", "reason": reason}}
+        return {doc.doc_id: {"doc_id": rescan["doc_id"], "how": "replace", "reason": reason}}
 
     def reissue(self, item: OutboxItem, changes: dict[str, Any], doc_id: str) -> OutboxItem:
         """ "Gửi lại": a refused document's corrected copy under ``doc_id``:
@@ -197,14 +200,25 @@ class Confirmation:
             f"{pdf.name}: tệp PDF cuối chưa đạt chuẩn: {warned['message']['vi']}",
         )
 
-    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
+    def _register(
+        self, register: Register, review_batch: str, doc: ReviewDoc, replaces: str = ""
+    ) -> Entry:
         """The document's register entry (made once: a confirmation taken up again
         after a restart finds it). Ngày đến is the day it was scanned unless the
-        clerk set it in the review."""
+        clerk set it in the review. A rescan of a refused document under its
+        label keeps that document's entry: one paper, one Số đến."""
         try:
             return register.entry(doc.doc_id)
         except NotFound:
             pass
+        if replaces:
+            try:
+                earlier = register.entry(replaces)
+            except NotFound:
+                pass
+            else:
+                if earlier.registration == doc.registration:
+                    return earlier
         given = doc.metadata.get("ArrivalDate")
         if given:
             arrival = date.fromisoformat(str(given))

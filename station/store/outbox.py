@@ -12,7 +12,8 @@ clerk's answer: a corrected copy (``update``, "Gửi lại") or a new scan
 (``replace``, "Quét lại"), queued with ``Supersedes`` in its metadata; queuing
 it marks the refused one answered (``answered_by``). A rescan the clerk asked
 for moves ``waiting`` (the next scan) → ``bound`` (to the batch scanned next)
-→ ``done`` (its first document queued), or is ``cancelled``.
+→ ``done`` (its document queued: the one under the refused label, else the
+first), or is ``cancelled``.
 """
 
 from __future__ import annotations
@@ -338,8 +339,8 @@ class Outbox:
 
     def plan_rescan(self, doc_id: str) -> None:
         """ "Quét lại": the next batch scanned replaces the refused ``doc_id``
-        (its first document). One rescan waits at a time: another waiting one
-        is cancelled."""
+        (its document under the same label, else its first). One rescan waits
+        at a time: another waiting one is cancelled."""
         self.answerable(doc_id)
         now = now_iso()
         with self._db.transaction() as db:
@@ -379,7 +380,7 @@ class Outbox:
         return str(row["rejected"])
 
     def unbind_rescan(self, batch_id: str) -> None:
-        """The batch cannot answer its rescan (its first document is secret):
+        """The batch cannot answer its rescan (its document is secret):
         the rescan waits for the next scan again."""
         with self._db.transaction() as db:
             db.execute(

@@ -34,7 +34,7 @@ from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
-from station.review.checks import NEEDED, Unanswered
+from station.review.checks import NEEDED, Unanswered, replacement
 from station.review.drafts import UNDISMISSABLE
 from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text
 from station.ui import security
@@ -120,10 +120,19 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         # a connected station stops a secret document: "Văn bản mật…" instead of a picker
         "secret_stops": st.processor.secrets.connected,
         "undo": _undo(docs),
-        # "Quét lại": this batch's first document replaces a refused one
-        "replacing": st.store.outbox.rescan(batch_id=batch_id)
-        or st.store.outbox.replaced(docs[0].doc_id if docs else ""),
+        **_replacing(st, batch_id, docs),
     }
+
+
+def _replacing(st: Station, batch_id: str, docs: list[Any]) -> dict[str, Any]:
+    """ "Quét lại": the refused document one of this batch's documents
+    replaces (``replacing``), and which document (``replacer``)."""
+    rescan = st.store.outbox.rescan(batch_id=batch_id)
+    doc = replacement(docs, rescan["registration"]) if rescan else None
+    if rescan is None:  # confirmed: the document that went out as the replacement
+        doc = next((d for d in docs if st.store.outbox.replaced(d.doc_id)), None)
+        rescan = st.store.outbox.replaced(doc.doc_id) if doc else None
+    return {"replacing": rescan, "replacer": doc.doc_id if doc else None}
 
 
 def _undo(docs: list[Any]) -> dict[str, Any] | None:
@@ -363,6 +372,8 @@ def resend(doc_id: str) -> Any:
     except StationError as exc:
         errors = {name: pick(e["vi"], e["en"]) for name, e in exc.detail.get("errors", {}).items()}
         message = pick(exc.message_vi, exc.message_en)
+        if errors:
+            message = gettext("Thông tin chưa đúng: sửa các trường tô màu bên dưới.")
         if _wants_json():
             return jsonify({"ok": False, "error": message, "errors": errors, "code": exc.code}), 400
         view = _resend_view(doc_id, values=typed, errors=errors, error=message)
