@@ -81,6 +81,12 @@ def unsign(pdf: Path) -> None:
             annots = page.obj.get("/Annots")
             if annots is not None:
                 page.obj.Annots = pikepdf.Array([a for a in annots if not ours(a)])
+        # the signer's declaration of the PAdES extension goes with its signature
+        extensions = doc.Root.get("/Extensions")
+        if extensions is not None and "/ESIC" in extensions:
+            del extensions["/ESIC"]
+            if not extensions.keys():
+                del doc.Root["/Extensions"]
         doc.save(pdf)
 
 
