@@ -234,6 +234,8 @@ def test_a_refusal_is_shown_and_answered_by_a_corrected_copy(desk: Desk) -> None
     assert meta["Supersedes"] == {"doc_id": doc, "how": "update", "reason": REASON}
     assert meta["Subject"] == subject and meta["DocId"] == copy
     assert xmp.read(desk.store.outbox.item(copy).path)["Subject"] == subject
+    # one paper, one Số đến: its register entry follows the correction
+    assert subject in desk.station.register.entry(doc).summary
     until(lambda: desk.store.outbox.item(copy).status == "01", 60)
     # answered: the home screen no longer warns; the outbox says how
     assert "bị từ chối" not in client.get("/").get_data(as_text=True)
@@ -282,6 +284,10 @@ def test_quet_lai_marks_the_next_batch_and_it_replaces_the_refused_document(desk
     old = desk.store.outbox.item(doc)
     assert old.answered_by == replacement and old.answer == "replace"
     assert desk.store.outbox.rescan_state(doc) == "done"
+    # the same label: the refused document's register entry, not a second one
+    label = old.metadata["Registration"]
+    rows = desk.store.query("SELECT doc_id FROM register WHERE registration = ?", (label,))
+    assert [r["doc_id"] for r in rows] == [doc]
     outbox = client.get("/outbox").get_data(as_text=True)
     assert f"Đã quét lại thành {replacement}" in _refusal(outbox, doc)
 

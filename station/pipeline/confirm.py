@@ -180,6 +180,14 @@ class Confirmation:
         batch_id = str(item.metadata.get("BatchId") or "")
         registration = item.metadata.get("Registration")
         kept = {k: v for k, v in values.items() if k not in ("Supersedes", "created_at")}
+        # the register's entry of the paper (its own, or the one it kept) follows the correction
+        register = Register(self.store, config.incoming.holidays)
+        try:
+            entry: Entry | None = register.entry(item.doc_id)
+        except NotFound:
+            entry = register.holding(str(registration)) if registration else None
+        if entry is not None and entry.registration == registration:
+            register.correct(entry.doc_id, kept)
         # on record with its batch: the batch's files stay until it is received too
         self.store.add_document(doc_id, batch_id, registration, str(target), kept)
         held = not self.sign(doc_id, target)
@@ -218,7 +226,7 @@ class Confirmation:
                 pass
             else:
                 if earlier.registration == doc.registration:
-                    return earlier
+                    return register.correct(earlier.doc_id, doc.metadata)
         given = doc.metadata.get("ArrivalDate")
         if given:
             arrival = date.fromisoformat(str(given))
