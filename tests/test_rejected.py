@@ -203,6 +203,11 @@ def test_a_refusal_is_shown_and_answered_by_a_corrected_copy(desk: Desk) -> None
     assert "Nguyễn Thị Hoa" in notice and "Gửi lại" in notice and "Quét lại" in notice
     home = client.get("/").get_data(as_text=True)
     assert "1 văn bản bị từ chối" in home and 'id="refused-count"' in home
+    english = desk.client()
+    english.set_cookie("lang", "en")
+    notice = _refusal(english.get("/outbox").get_data(as_text=True), doc)
+    assert "Rejected" in notice and "Reason:" in notice and "Refused by:" in notice
+    assert "Send again" in notice and "Scan again" in notice and "Bị từ chối" not in notice
 
     form = client.get(f"/outbox/{doc}/resend").get_data(as_text=True)
     number = desk.store.outbox.item(doc).metadata["CodeNumber"]

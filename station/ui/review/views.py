@@ -337,6 +337,7 @@ def _resend_view(doc_id: str, **given: Any) -> dict[str, Any]:
         "list_fields": LIST_FIELDS,
         "errors": {},
         "error": None,
+        "words": RECEIPT_WORDS,
         **given,
     }
 
