@@ -114,7 +114,9 @@ class Desk:
         return data
 
 
-def _desk(broker: Mosquitto, scans: Path, folder: Path, web: bool = False) -> Desk:
+def _desk(
+    broker: Mosquitto, scans: Path, folder: Path, web: bool = False, **more: dict[str, Any]
+) -> Desk:
     config = Config.model_validate(
         {
             "station": {"id": STATION, "data_dir": str(folder / "data")},
@@ -122,6 +124,7 @@ def _desk(broker: Mosquitto, scans: Path, folder: Path, web: bool = False) -> De
             "pipeline": {"auto_confirm_seconds": 0},
             "uplink": {"broker": broker.url, "segment_size": 65536},
             "ocr": {"jobs": 1},
+            **more,
         }
     )
     out = folder / "central"
@@ -295,6 +298,31 @@ def test_quet_lai_marks_the_next_batch_and_it_replaces_the_refused_document(desk
     assert [r["doc_id"] for r in rows] == [doc]
     outbox = client.get("/outbox").get_data(as_text=True)
     assert f"Đã quét lại thành {replacement}" in _refusal(outbox, doc)
+
+
+def test_a_secret_document_never_answers_a_refusal(
+    broker: Mosquitto, one_document_scans: Path, tmp_path: Path
+) -> None:
+    """On an independent LAN a document marked secret goes to its own root only:
+    it never carries Supersedes, and the rescan waits for the next scan."""
+    lan = {"network": "independent_lan", "secret_topic_root": "vks-mat/v1"}
+    desk = _desk(broker, one_document_scans, tmp_path, security=lan)
+    try:
+        (doc,) = desk.delivered(desk.scanned())
+        desk.refuse(doc)
+        until(lambda: desk.store.outbox.item(doc).status == "02", 30)
+        desk.station.plan_rescan(doc)
+        batch = desk.scanned()
+        (again,) = desk.station.review.documents(batch)
+        desk.station.mark_secret(again.doc_id, "Mật")
+        desk.station.confirm(batch, despite=True)
+        until(lambda: desk.store.outbox.has(again.doc_id), 120)
+        item = desk.store.outbox.item(again.doc_id)
+        assert item.route == "secret" and "Supersedes" not in item.metadata
+        assert desk.store.outbox.item(doc).answered_by is None
+        assert desk.store.outbox.rescan(waiting=True) is not None  # for the next scan
+    finally:
+        desk.stop()
 
 
 # ---------------------------------------------------------------------- in the browser
