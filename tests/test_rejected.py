@@ -29,6 +29,7 @@ from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.wire import topics
 from station.wire.mqtt import Connection
+from tests.helpers.axe import axe, failing
 from tests.helpers.broker import Mosquitto, free_port
 from tests.helpers.browser import artifacts, chromium, small_targets
 from tests.helpers.wait import until
@@ -336,6 +337,11 @@ def _targets(page: Page) -> list[str]:
     return small_targets(page, "button, input, select, textarea, a.button, .lang")
 
 
+def _checked(page: Page) -> list[str]:
+    """What a finger cannot hit, and axe-core's serious findings, on the screen as it is."""
+    return _targets(page) + [str(v) for v in failing(axe(page))]
+
+
 @pytest.mark.slow
 def test_the_clerk_taps_gui_lai_and_quet_lai(
     broker: Mosquitto, two_document_scans: Path, tmp_path: Path
@@ -361,7 +367,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             _shots(page, "refused-home-1280x800")
             small.goto(f"{url}/")
             _shots(small, "refused-home-800x480")
-            assert _targets(small) == []
+            assert _checked(small) == []
 
             page.locator("#rejected-line a.button").click()
             notice = page.locator(f'tr[data-refused="{first}"] .rejected-notice')
@@ -370,7 +376,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             _shots(page, "refused-outbox-1280x800")
             small.goto(f"{url}/outbox")
             _shots(small, "refused-outbox-800x480")
-            assert _targets(small) == []
+            assert _checked(small) == []
 
             # Gửi lại: the form prefilled, a wrong date refused, the edit kept
             notice.locator("a.resend").click()
@@ -380,7 +386,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             page.locator("input[name=IssuedDate]").fill("31/02/2024")
             small.goto(page.url)
             _shots(small, "resend-800x480")
-            assert _targets(small) == []
+            assert _checked(small) == []
             page.locator("#resend-send").click()
             expect(page.locator("#resend-error")).to_be_visible()
             expect(page.locator("textarea[name=Subject]")).to_have_value(
@@ -407,7 +413,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             _shots(page, "rescan-banner-1280x800")
             small.goto(f"{url}/")
             _shots(small, "rescan-banner-800x480")
-            assert _targets(small) == []
+            assert _checked(small) == []
             page.locator("#scan-button").click()
             page.wait_for_url("**/batch/**", timeout=20_000)
             expect(page.locator("#batch-state")).to_have_attribute(
@@ -421,7 +427,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             _shots(page, "rescan-review-1280x800")
             small.goto(page.url)
             _shots(small, "rescan-review-800x480")
-            assert _targets(small) == []
+            assert _checked(small) == []
             # "Hủy thay thế": the batch goes out as new documents
             replaces.locator("button.cancel-replace").click()
             expect(page.locator("#replaces")).to_have_count(0, timeout=10_000)
