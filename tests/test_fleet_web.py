@@ -68,6 +68,12 @@ def _health(**parts: object) -> dict[str, Any]:
         (_row(health=_health(disk={"free_percent": "lots"}, queue="x", counters=None)), []),
         (_row(health=_health(signing={"enabled": True, "ok": False, "held": 2})), ["signing"]),
         (_row(health=_health(signing={"enabled": True, "ok": True, "held": 0})), []),
+        # documents the agency's system refused, not yet answered by the clerk
+        (
+            _row(health=_health(queue={"depth": 0, "oldest_pending_s": None, "rejected": 2})),
+            ["rejected"],
+        ),
+        (_row(health=_health(queue={"depth": 0, "oldest_pending_s": None, "rejected": 0})), []),
     ],
 )
 def test_alerts(row: StationRow, kinds: list[str]) -> None:

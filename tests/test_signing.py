@@ -307,3 +307,46 @@ def test_a_document_waits_for_its_signature(keys: Keys, digitized: Path, tmp_pat
         assert station.status()["signing"]["ok"] is True
     finally:
         store.close()
+
+
+def test_a_refused_signed_document_is_sent_again_signed_once(
+    keys: Keys, digitized: Path, tmp_path: Path
+) -> None:
+    """Gửi lại on a signing station: the corrected copy loses the old signature
+    (it would no longer hold), keeps the standard, and is signed once again."""
+    from station.appliance.station import Station
+    from station.config import Config
+    from station.config.remote import Settings
+    from station.records import xmp
+
+    section = keys.token(key_store="pkcs12", pkcs12_file=keys.p12, pkcs11_module=None)
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-sign", "unit_name": AGENCY, "data_dir": str(tmp_path / "data")},
+            "scanner": {"device": f"folder:{tmp_path}"},
+            "signing": section.model_dump(),
+        }
+    )
+    store = Store(config.station.data_dir)
+    station = Station(Settings(config), store, connect=False)
+    try:
+        pdf = tmp_path / "d1.pdf"
+        pdf.write_bytes(digitized.read_bytes())
+        assert station.processor.confirmation.sign("d1", pdf) is True
+        meta = {"Registration": "DEN-2026-000123", "Subject": "Về việc cũ", "BatchId": "b1"}
+        item = store.outbox.enqueue("d1", pdf, meta, 65536)
+        store.outbox.record_receipt("d1", "01", {"status": "01", "sha256": item.sha256})
+        store.outbox.record_receipt("d1", "02", {"status": "02", "description": "Sai trích yếu"})
+        copy = station.resend("d1", {"Subject": "Về việc mới"})
+        assert copy.doc_id == "d1-r01" and copy.state == "queued"
+        assert copy.metadata["Supersedes"] == {
+            "doc_id": "d1", "how": "update", "reason": "Sai trích yếu",
+        }  # fmt: skip
+        assert xmp.read(copy.path)["Subject"] == "Về việc mới"
+        assert _validate(copy.path, keys).bottom_line  # type: ignore[attr-defined]
+        assert verify(copy.path).problems() == []
+        # the refused document's file is untouched, its signature still holds
+        assert _validate(pdf, keys).bottom_line  # type: ignore[attr-defined]
+        assert store.outbox.item("d1").answered_by == "d1-r01"
+    finally:
+        store.close()

@@ -51,7 +51,8 @@ from station.records.secret_register import SecretRegister, checked_level, secre
 from station.records.vocabulary import priority_marks
 from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
-from station.store import Event, Page, Periods, Retention, Store
+from station.review.fields import EDITABLE, check_field
+from station.store import Event, OutboxItem, Page, Periods, Retention, Store
 from station.store.retention import interval
 from station.uplink.link import StationLink
 
@@ -93,6 +94,8 @@ class Station:
         self.link = StationLink.build(store, settings, self.scanner) if connect else None
         if self.link is not None:
             self.link.on_crash = self.report_crash
+            for sender in self.link.senders:
+                sender.on_receipt = self._receipt
             self.link.telemetry.on_disk_full = self.storage.full
         self.stats = self.link.stats if self.link else Stats(store, settings, self.scanner)
         self.stats.signing = self.processor.signing_status
@@ -120,6 +123,8 @@ class Station:
         self.trigger_threads: list[Supervised] = []
         self.gpio: GpioButton | None = None
         self.hot_watcher: HotFolderWatcher | None = None
+        #: one corrected copy at a time ("Gửi lại" tapped twice sends one)
+        self._answering = threading.Lock()
         settings.listeners.append(self._config_changed)
 
     # ------------------------------------------------------------------ lifecycle
@@ -317,9 +322,12 @@ class Station:
 
     def _page_captured(self, request: TriggerRequest, page: Page) -> None:
         self._current = page.batch_id
+        new = page.batch_id not in self.targets
         target = self.targets.setdefault(page.batch_id, request.detail or page.batch_id)
         if target == page.batch_id:
             self.last_batch = target
+            if new and self.store.outbox.bind_rescan(target) is not None:
+                log.info("batch %s replaces a refused document (Quét lại)", target)
         self.processor.captured(target, page)
 
     def _capture_ended(self, outcome: CaptureResult | StationError) -> None:
@@ -486,6 +494,67 @@ class Station:
             self.link.deliver_now()
         self.hub.publish("outbox")
 
+    # ------------------------------------------------------------------ refused documents
+
+    def _receipt(self, doc_id: str, status: str) -> None:
+        """A receipt or DMS status recorded: the screens show it."""
+        self.hub.publish("outbox", doc=doc_id, status=status)
+
+    def resend(self, doc_id: str, form: dict[str, str]) -> OutboxItem:
+        """ "Gửi lại": a refused document corrected by the clerk (``form``: the
+        fields as typed) goes out as a new document that updates it. Each field
+        is checked as in the review; errors come back by field (``errors``)."""
+        with self._answering:
+            item = self.store.outbox.answerable(doc_id)
+            if not item.path.is_file():
+                raise InputError(
+                    f"the file of {doc_id} is no longer kept at the station: scan it again",
+                    f"trạm không còn giữ tệp của văn bản {doc_id}: hãy quét lại",
+                )
+            today = datetime.now(VIETNAM).date()
+            changes: dict[str, Any] = {}
+            errors: dict[str, dict[str, str]] = {}
+            for name in EDITABLE:
+                if name not in form:
+                    continue
+                try:
+                    value = check_field(name, form[name], today)
+                except InputError as exc:
+                    errors[name] = {"vi": exc.message_vi, "en": exc.message_en}
+                    continue
+                if name == "Priority" and secrecy_level(str(value or "")):
+                    errors[name] = {
+                        "vi": "văn bản mật không được gửi tới hệ thống quản lý văn bản",
+                        "en": "a secret document is never sent to the document system",
+                    }
+                    continue
+                if value != item.metadata.get(name):
+                    changes[name] = value
+            if errors:
+                raise InputError(
+                    "; ".join(f"{k}: {e['en']}" for k, e in errors.items()),
+                    "; ".join(f"{k}: {e['vi']}" for k, e in errors.items()),
+                    errors=errors,
+                )
+            new_id = self.store.outbox.revision_for(doc_id)
+            copy = self.processor.confirmation.reissue(item, changes, new_id)
+        log.info("%s sent again as %s (corrected: %s)", doc_id, new_id, ", ".join(changes) or "-")
+        if self.link is not None:
+            self.link.deliver_now()
+        self.hub.publish("outbox", answered=doc_id)
+        return copy
+
+    def plan_rescan(self, doc_id: str) -> None:
+        """ "Quét lại": the next batch scanned replaces the refused document."""
+        self.store.outbox.plan_rescan(doc_id)
+        self.hub.publish("outbox", rescan=doc_id)
+
+    def cancel_rescan(self, doc_id: str) -> None:
+        self.store.outbox.cancel_rescan(doc_id)
+        self.hub.publish("outbox", rescan=doc_id)
+        for batch in self.store.batches("review"):
+            self.hub.publish("batch", batch=batch.id, stage="edited")
+
     # ------------------------------------------------------------------ views
 
     # ------------------------------------------------------------------ the register
@@ -520,6 +589,13 @@ class Station:
                 {"id": b.id, "created_at": b.created_at} for b in self.store.batches("review")
             ],
             "network": config.security.network,
+            # documents the agency's system refused, until the clerk answers them
+            "rejected": [
+                {"doc_id": item.doc_id, "registration": item.metadata.get("Registration")}
+                for item in self.store.outbox.unanswered()
+            ],
+            # "Quét lại": the next batch scanned replaces a refused document
+            "rescan": self.store.outbox.rescan(waiting=True),
             # stopped secret documents whose notice the clerk has not acknowledged
             "secret_stopped": [
                 {"id": e.id, "number": e.number, "year": e.year, "level": e.level}

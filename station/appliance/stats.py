@@ -175,6 +175,7 @@ class Stats:
                 "awaiting_receipt": counts["announced"],
                 "oldest_pending_s": _age_s(outbox["oldest"], now),
                 "oldest_unsent_s": _age_s(outbox["oldest_unsent"], now),
+                "rejected": len(self.store.outbox.unanswered()),
             },
             "disk": disk,
             "cpu_temp_c": cpu_temperature(),

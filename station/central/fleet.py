@@ -117,6 +117,16 @@ def alerts_of(row: StationRow, limits: Limits, now: datetime) -> list[Alert]:
                 f"{depth} documents without a receipt, the oldest for {hours:.1f} h",
             )
         )
+    refused = _number(_dig(health, "queue", "rejected"))
+    if refused:
+        found.append(
+            Alert(
+                "rejected",
+                "warning",
+                f"{refused:.0f} văn bản bị hệ thống quản lý văn bản từ chối, chưa gửi lại",
+                f"{refused:.0f} documents refused by the document system, not answered yet",
+            )
+        )
     percent = _number(_dig(health, "disk", "free_percent"))
     if percent is not None and percent < limits.disk_percent:
         found.append(

@@ -5,11 +5,17 @@ register entry (Sổ đến), writes its final XMP, records it in the store, sig
 it (when ``[signing]`` is on) and queues it for delivery. A document that
 cannot be signed is *held* (unless ``allow_unsigned``) and tried again every
 :data:`HELD_RETRY_S` seconds, or at once when asked.
+
+A document the agency's system refused (receipt 02) is answered the same way
+out: :meth:`Confirmation.reissue` writes a corrected copy ("Gửi lại",
+``Supersedes`` how ``update``), and the first document of the batch scanned
+after "Quét lại" goes out with ``Supersedes`` how ``replace``.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -18,14 +24,15 @@ from typing import Any
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
 from station.config.remote import Settings
-from station.errors import NotCompliant, NotFound, SigningError, StationError
+from station.errors import InputError, NotCompliant, NotFound, SigningError, StationError
 from station.pipeline.document import pdf_warning
 from station.records.register import Entry, Register
 from station.records.secret_register import secrecy_level
-from station.records.signing import Signer, is_signed
+from station.records.signing import Signer, is_signed, unsign
 from station.records.verify import verify
+from station.review.checks import replacement
 from station.review.drafts import Review, ReviewDoc
-from station.store import Store, now_iso
+from station.store import OutboxItem, Store, now_iso
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -63,6 +70,7 @@ class Confirmation:
                 "nối mạng",
             )
         register = Register(self.store, config.incoming.holidays)
+        answers = self._replacing(review_batch, docs)
         ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []
         for doc in docs:
             if self.store.outbox.has(doc.doc_id):
@@ -70,7 +78,8 @@ class Confirmation:
                 # final (perhaps already sent) and is never written again
                 continue
             pdf = self.review.work / str(doc.pdf)
-            entry = self._register(register, review_batch, doc)
+            replaces = answers.get(doc.doc_id, {}).get("doc_id", "")
+            entry = self._register(register, review_batch, doc, replaces)
             values = {
                 **doc.metadata,
                 "ArrivalNumber": entry.number,
@@ -80,6 +89,8 @@ class Confirmation:
                 "DocId": doc.doc_id,
                 "StationId": config.station.id,
             }
+            if doc.doc_id in answers:
+                values["Supersedes"] = answers[doc.doc_id]
             signed = is_signed(pdf)  # signed just before a restart: the XMP is written too
             if not signed:
                 xmp.write(pdf, values)
@@ -107,6 +118,83 @@ class Confirmation:
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "done")
 
+    def _replacing(self, review_batch: str, docs: list[ReviewDoc]) -> dict[str, dict[str, str]]:
+        """ "Quét lại": the batch scanned after it replaces a refused document
+        with its document under that label, else its first
+        (:func:`~station.review.checks.replacement`; ``Supersedes`` how
+        ``replace``). A secret document never goes to the agency's system: the
+        rescan then waits for the next batch."""
+        rescan = self.store.outbox.rescan(batch_id=review_batch)
+        doc = replacement(docs, rescan["registration"]) if rescan else None
+        if rescan is None or doc is None or self.store.outbox.has(doc.doc_id):
+            return {}
+        try:
+            self.store.outbox.answerable(rescan["doc_id"])
+        except InputError:  # answered meanwhile ("Gửi lại")
+            self.store.outbox.cancel_rescan(rescan["doc_id"])
+            return {}
+        if secrecy_level(doc.metadata.get("Priority")):
+            self.store.outbox.unbind_rescan(review_batch)
+            return {}
+        reason = str(rescan["rejection"].get("description") or "")
+        return {doc.doc_id: {"doc_id": rescan["doc_id"], "how": "replace", "reason": reason}}
+
+    def reissue(self, item: OutboxItem, changes: dict[str, Any], doc_id: str) -> OutboxItem:
+        """ "Gửi lại": a refused document's corrected copy under ``doc_id``:
+        its file copied beside it, the XMP written as at confirmation, checked,
+        signed again, recorded and queued with ``Supersedes`` how ``update``.
+        Nothing is queued (and no file left) when a step fails."""
+        from station.records import xmp
+
+        config = self.settings.config
+        rejection = self.store.outbox.rejection(item.doc_id) or {}
+        created = datetime.now(VIETNAM).isoformat(timespec="seconds")
+        values = {
+            **item.metadata,
+            **changes,
+            "DocId": doc_id,
+            "Supersedes": {
+                "doc_id": item.doc_id,
+                "how": "update",
+                "reason": str(rejection.get("description") or ""),
+            },
+            "created_at": created,
+        }
+        target = item.path.with_name(f"{doc_id}.pdf")
+        part = target.with_name(f".{target.name}.part")
+        try:
+            shutil.copyfile(item.path, part)
+            unsign(part)  # the copy changes: the old signature would no longer hold
+            xmp.write(part, values)
+            problems = verify(part).problems()
+            if problems:
+                warned = pdf_warning(problems)
+                raise NotCompliant(
+                    f"{target.name}: the corrected PDF fails its check: {warned['message']['en']}",
+                    f"{target.name}: tệp PDF đã sửa chưa đạt chuẩn: {warned['message']['vi']}",
+                )
+            part.replace(target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        batch_id = str(item.metadata.get("BatchId") or "")
+        registration = item.metadata.get("Registration")
+        kept = {k: v for k, v in values.items() if k not in ("Supersedes", "created_at")}
+        # the register's entry of the paper (its own, or the one it kept) follows the correction
+        register = Register(self.store, config.incoming.holidays)
+        try:
+            entry: Entry | None = register.entry(item.doc_id)
+        except NotFound:
+            entry = register.holding(str(registration)) if registration else None
+        if entry is not None and entry.registration == registration:
+            register.correct(entry.doc_id, kept)
+        # on record with its batch: the batch's files stay until it is received too
+        self.store.add_document(doc_id, batch_id, registration, str(target), kept)
+        held = not self.sign(doc_id, target)
+        return self.store.outbox.enqueue(
+            doc_id, target, values, config.uplink.segment_size, held=held
+        )
+
     def _checked(self, doc: ReviewDoc, pdf: Path) -> None:
         """The final file (the register's XMP written) checked as ``scanstation
         verify`` does: a failure goes back to the review and stops the confirmation."""
@@ -120,14 +208,25 @@ class Confirmation:
             f"{pdf.name}: tệp PDF cuối chưa đạt chuẩn: {warned['message']['vi']}",
         )
 
-    def _register(self, register: Register, review_batch: str, doc: ReviewDoc) -> Entry:
+    def _register(
+        self, register: Register, review_batch: str, doc: ReviewDoc, replaces: str = ""
+    ) -> Entry:
         """The document's register entry (made once: a confirmation taken up again
         after a restart finds it). Ngày đến is the day it was scanned unless the
-        clerk set it in the review."""
+        clerk set it in the review. A rescan of a refused document under its
+        label keeps that document's entry: one paper, one Số đến."""
         try:
             return register.entry(doc.doc_id)
         except NotFound:
             pass
+        if replaces:
+            try:
+                earlier = register.entry(replaces)
+            except NotFound:
+                pass
+            else:
+                if earlier.registration == doc.registration:
+                    return register.correct(earlier.doc_id, doc.metadata)
         given = doc.metadata.get("ArrivalDate")
         if given:
             arrival = date.fromisoformat(str(given))

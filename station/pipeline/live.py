@@ -503,6 +503,7 @@ class Processor(Supervised):
             config.pipeline.registration_pattern,
             datetime.now(VIETNAM).date(),
             self.review.labels_elsewhere(review_batch),
+            (self.store.outbox.rescan(batch_id=review_batch) or {}).get("doc_id", ""),
         )
 
     def _on_confirm(self, review_batch: str) -> None:

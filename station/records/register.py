@@ -273,6 +273,23 @@ class Register:
             )  # fmt: skip
         return self.entry(doc_id)
 
+    def correct(self, doc_id: str, metadata: Mapping[str, Any]) -> Entry:
+        """A refused document answered (sent again corrected, or scanned again
+        under its label): the columns read from its fields follow the answer's
+        fields; the Số đến, Ngày đến and the clerk's later columns stay."""
+        issued = metadata.get("IssuedDate")
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE register SET author = ?, code = ?, issued_date = ?, summary = ?,"
+                " priority = ?, updated_at = ? WHERE doc_id = ?",
+                (
+                    str(metadata.get("OrganName") or ""), code_of(metadata),
+                    str(issued) if issued else None, summary_of(metadata),
+                    str(metadata.get("Priority") or ""), now_iso(), doc_id,
+                ),
+            )  # fmt: skip
+        return self.entry(doc_id)
+
     def update(self, doc_id: str, changes: Mapping[str, str], today: date) -> Entry:
         """The clerk's changes to the columns in :data:`EDITABLE`, all or none."""
         entry = self.entry(doc_id)

@@ -53,6 +53,43 @@ def is_signed(pdf: Path) -> bool:
         return any(str(field.get("/T", "")) == FIELD for field in fields)
 
 
+def unsign(pdf: Path) -> None:
+    """Take the station's signature (its field and the copy's text on page 1)
+    off a copy about to be changed and signed again: a changed file keeps no
+    signature that no longer holds."""
+    import pikepdf
+
+    with pikepdf.open(pdf, allow_overwriting_input=True) as doc:
+        form = doc.Root.get("/AcroForm")
+        if form is None:
+            return
+
+        def ours(obj: Any) -> bool:
+            parent = obj.get("/Parent")
+            named = str(obj.get("/T", "")) or (str(parent.get("/T", "")) if parent else "")
+            return named == FIELD
+
+        fields: Any = form.get("/Fields", [])
+        kept = [f for f in fields if not ours(f)]
+        if len(kept) == len(fields):
+            return
+        if kept:
+            form.Fields = pikepdf.Array(kept)
+        else:
+            del doc.Root["/AcroForm"]
+        for page in doc.pages:
+            annots = page.obj.get("/Annots")
+            if annots is not None:
+                page.obj.Annots = pikepdf.Array([a for a in annots if not ours(a)])
+        # the signer's declaration of the PAdES extension goes with its signature
+        extensions = doc.Root.get("/Extensions")
+        if extensions is not None and "/ESIC" in extensions:
+            del extensions["/ESIC"]
+            if not extensions.keys():
+                del doc.Root["/Extensions"]
+        doc.save(pdf)
+
+
 def copy_text(section: SigningSection, agency: str, when: datetime) -> list[list[str]]:
     """The text shown on page 1 (type of copy, copying agency, signing time),
     laid out on three lines, or on two where the top margin is narrow."""

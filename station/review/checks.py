@@ -78,16 +78,26 @@ class Unanswered(StationError):
         self.findings = list(findings)
 
 
+def replacement(docs: Sequence[ReviewDoc], registration: str | None) -> ReviewDoc | None:
+    """The document of a batch scanned after "Quét lại" that replaces the
+    refused one: the one under the refused document's label, else the first."""
+    same = [d for d in docs if registration and d.registration == registration]
+    return same[0] if same else (docs[0] if docs else None)
+
+
 def before_confirming(
     docs: Sequence[ReviewDoc],
     register: Register,
     pattern: str,
     today: date,
     elsewhere: Sequence[str] = (),
+    replaces: str = "",
 ) -> list[Finding]:
     """The batch's findings, blocking ones first, in document order.
     ``elsewhere``: the labels of the other batches not in the register yet (a
-    stack scanned after this one and still under review skips no number)."""
+    stack scanned after this one and still under review skips no number).
+    ``replaces``: the refused document a document of the batch replaces
+    ("Quét lại", :func:`replacement`): the same paper keeps its label and entry."""
     found: list[Finding] = []
     labels = [d.registration for d in docs if d.registration]
     numbers: dict[int, set[int]] = {}
@@ -107,7 +117,8 @@ def before_confirming(
                 f"document {n}: label {doc.registration} is used by several documents", True,
             ))  # fmt: skip
         holder = register.holding(doc.registration)
-        if holder is not None and holder.doc_id != doc.doc_id:
+        rescanned = holder is not None and bool(replaces) and holder.doc_id == replaces
+        if holder is not None and holder.doc_id != doc.doc_id and not rescanned:
             found.append(Finding(
                 "registration_on_file", n,
                 f"Văn bản {n}: nhãn {doc.registration} đã vào sổ đến ngày "

@@ -6,11 +6,20 @@ signature is missing) → ``queued`` → ``sent`` (``fin`` answered) → ``annou
 (``doc/{doc_id}`` is out) → ``received`` (receipt 01) → ``deleted`` (after the
 retention). A transfer given up starts again under a new ``file_id``; no
 ``file_id`` is ever used twice (the ``file_ids`` table).
+
+A document the agency's system refused (its latest status 02) waits for the
+clerk's answer: a corrected copy (``update``, "Gửi lại") or a new scan
+(``replace``, "Quét lại"), queued with ``Supersedes`` in its metadata; queuing
+it marks the refused one answered (``answered_by``). A rescan the clerk asked
+for moves ``waiting`` (the next scan) → ``bound`` (to the batch scanned next)
+→ ``done`` (its document queued: the one under the refused label, else the
+first), or is ``cancelled``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -19,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from station.common.fsutil import sha256_file
-from station.errors import NotFound
+from station.errors import InputError, NotFound
 from station.store.connection import Connection, now_iso
 
 #: states of a document in the outbox, in order; "held" waits for its signature
@@ -29,6 +38,23 @@ OUTBOX_STATES = ("held", "queued", "sent", "announced", "received", "deleted")
 #: the outbox's routes: "" the stations' topic root, "secret" an independent
 #: LAN's root of secret documents (docs/security.md#an-independent-lan-station)
 ROUTES = ("", "secret")
+
+#: how a document answers a refused one (``Supersedes.how``): a corrected copy
+#: of the same paper, or a new scan of it
+ANSWERS = ("update", "replace")
+#: states of a rescan the clerk asked for
+RESCAN_STATES = ("waiting", "bound", "done", "cancelled")
+_REVISION = re.compile(r"^(.*)-r(\d{2,})$")
+
+
+def revision_id(doc_id: str, n: int) -> str:
+    """The doc id of the ``n``-th corrected copy of a document: ``{doc_id}-r01``,
+    ``-r02``… (a copy of a copy counts on from the original), still a valid doc
+    id (letters, digits, ``-``, ``_``; at most 80) and sorting after the original."""
+    found = _REVISION.fullmatch(doc_id)
+    base = found.group(1) if found else doc_id
+    suffix = f"-r{n:02d}"
+    return base[: 80 - len(suffix)] + suffix
 
 
 def new_file_id() -> str:
@@ -53,6 +79,14 @@ class OutboxItem:
     #: "" or "secret": a secret document of an independent LAN, delivered under
     #: its own topic root ([security] secret_topic_root) and nowhere else
     route: str = ""
+    #: the document that answers this one's refusal, and how (update or replace)
+    answered_by: str | None = None
+    answer: str | None = None
+
+    @property
+    def rejected(self) -> bool:
+        """Refused by the agency's system (its latest status is 02)."""
+        return self.status == "02"
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> OutboxItem:
@@ -70,6 +104,8 @@ class OutboxItem:
             received_at=row["received_at"],
             created_at=row["created_at"],
             route=row["route"],
+            answered_by=row["answered_by"],
+            answer=row["answer"],
         )
 
 
@@ -91,9 +127,19 @@ class Outbox:
     ) -> OutboxItem:
         """Queue a document's file for delivery (again: nothing changes); ``held``
         keeps it back until :meth:`release` (a signature still missing);
-        ``route`` "secret" sends it under the secret topic root only."""
+        ``route`` "secret" sends it under the secret topic root only. A document
+        whose metadata has ``Supersedes`` answers a refused one: that one is
+        marked answered (and its rescan done) with the same commit."""
         if route not in ROUTES:
             raise ValueError(f"unknown outbox route {route!r}")
+        supersedes = metadata.get("Supersedes")
+        if supersedes is not None and (
+            route
+            or not isinstance(supersedes, dict)
+            or supersedes.get("how") not in ANSWERS
+            or not self.has(str(supersedes.get("doc_id")))
+        ):
+            raise ValueError(f"{doc_id}: Supersedes {supersedes!r} names no document it can answer")
         checksum = sha256_file(path)
         now = now_iso()
         file_id = new_file_id()
@@ -119,6 +165,18 @@ class Outbox:
             db.execute(
                 "INSERT OR IGNORE INTO file_ids (file_id, doc_id) VALUES (?, ?)", (file_id, doc_id)
             )
+            if supersedes is not None:
+                old, how = supersedes["doc_id"], supersedes["how"]
+                db.execute(
+                    "UPDATE outbox SET answered_by = ?, answer = ?, updated_at = ?"
+                    " WHERE doc_id = ? AND answered_by IS NULL",
+                    (doc_id, how, now, old),
+                )
+                db.execute(
+                    "UPDATE rescans SET state = 'done', doc_id = ?, updated_at = ?"
+                    " WHERE rejected = ? AND state IN ('waiting', 'bound')",
+                    (doc_id, now, old),
+                )
         return self.item(doc_id)
 
     def release(self, doc_id: str) -> OutboxItem:
@@ -231,6 +289,144 @@ class Outbox:
             for r in rows
         ]
 
+    def rejection(self, doc_id: str) -> dict[str, Any] | None:
+        """The latest refusal (receipt 02) of a document: its reason
+        (``description``), who refused (``from``, ``staff``) and when; None: never refused."""
+        refused = [r for r in self.receipts(doc_id) if r["status"] == "02"]
+        if not refused:
+            return None
+        payload = refused[-1]["payload"]
+        return {
+            "description": str(payload.get("description") or ""),
+            "from": str(payload.get("from") or ""),
+            "staff": str(payload.get("staff") or ""),
+            "at": str(payload.get("at") or refused[-1]["at"]),
+            "received_at": refused[-1]["at"],
+        }
+
+    def unanswered(self) -> list[OutboxItem]:
+        """Documents the agency's system refused that the clerk has not answered
+        yet (sent again or scanned again), oldest first."""
+        rows = self._db.query(
+            "SELECT * FROM outbox WHERE status = '02' AND answered_by IS NULL AND route = ''"
+            " AND state != 'deleted' ORDER BY created_at, doc_id"
+        )
+        return [OutboxItem.from_row(r) for r in rows]
+
+    def answerable(self, doc_id: str) -> OutboxItem:
+        """A refused document not yet answered; anything else is refused."""
+        item = self.item(doc_id)
+        if not item.rejected or item.route:
+            raise InputError(
+                f"{doc_id} was not refused by the agency's system",
+                f"văn bản {doc_id} không bị hệ thống quản lý văn bản từ chối",
+            )
+        if item.answered_by is not None:
+            raise InputError(
+                f"{doc_id} was already answered by {item.answered_by}",
+                f"văn bản {doc_id} đã được gửi lại thành {item.answered_by}",
+            )
+        return item
+
+    def revision_for(self, doc_id: str) -> str:
+        """A doc id for a corrected copy of ``doc_id`` never used in the outbox."""
+        n = 1
+        while self.has(revision_id(doc_id, n)):
+            n += 1
+        return revision_id(doc_id, n)
+
+    # ------------------------------------------------------------------ rescans
+
+    def plan_rescan(self, doc_id: str) -> None:
+        """ "Quét lại": the next batch scanned replaces the refused ``doc_id``
+        (its document under the same label, else its first). One rescan waits
+        at a time: another waiting one is cancelled."""
+        self.answerable(doc_id)
+        now = now_iso()
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE rescans SET state = 'cancelled', updated_at = ? WHERE state = 'waiting'",
+                (now,),
+            )
+            db.execute(
+                "INSERT INTO rescans (rejected, state, created_at, updated_at)"
+                " VALUES (?, 'waiting', ?, ?) ON CONFLICT(rejected) DO UPDATE SET"
+                " state = 'waiting', batch_id = NULL, doc_id = NULL,"
+                " updated_at = excluded.updated_at",
+                (doc_id, now, now),
+            )
+
+    def cancel_rescan(self, doc_id: str) -> None:
+        """The clerk cancelled the rescan of ``doc_id`` (waiting, or bound to a batch)."""
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE rescans SET state = 'cancelled', updated_at = ?"
+                " WHERE rejected = ? AND state IN ('waiting', 'bound')",
+                (now_iso(), doc_id),
+            )
+
+    def bind_rescan(self, batch_id: str) -> str | None:
+        """A new batch is being scanned: the waiting rescan (if any) is now this
+        batch's; the refused doc id, or None."""
+        with self._db.transaction() as db:
+            row = db.execute("SELECT rejected FROM rescans WHERE state = 'waiting'").fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE rescans SET state = 'bound', batch_id = ?, updated_at = ?"
+                " WHERE rejected = ?",
+                (batch_id, now_iso(), row["rejected"]),
+            )
+        return str(row["rejected"])
+
+    def unbind_rescan(self, batch_id: str) -> None:
+        """The batch cannot answer its rescan (its document is secret):
+        the rescan waits for the next scan again."""
+        with self._db.transaction() as db:
+            db.execute(
+                "UPDATE rescans SET state = 'waiting', batch_id = NULL, updated_at = ?"
+                " WHERE batch_id = ? AND state = 'bound'",
+                (now_iso(), batch_id),
+            )
+
+    def rescan(self, *, waiting: bool = False, batch_id: str = "") -> dict[str, Any] | None:
+        """The waiting rescan, or the one bound to ``batch_id``: the refused
+        document's id, registration, title and reason; None when there is none."""
+        if waiting:
+            rows = self._db.query("SELECT * FROM rescans WHERE state = 'waiting'")
+        else:
+            rows = self._db.query(
+                "SELECT * FROM rescans WHERE state = 'bound' AND batch_id = ?", (batch_id,)
+            )
+        if not rows:
+            return None
+        return self._refused(rows[0]["rejected"], rows[0]["state"], rows[0]["batch_id"])
+
+    def replaced(self, doc_id: str) -> dict[str, Any] | None:
+        """The refused document ``doc_id`` was queued to replace (a rescan's), as
+        :meth:`rescan` tells of it; None when it replaces none."""
+        if not doc_id or not self.has(doc_id):
+            return None
+        supersedes = self.item(doc_id).metadata.get("Supersedes")
+        if not isinstance(supersedes, dict) or supersedes.get("how") != "replace":
+            return None
+        return self._refused(str(supersedes["doc_id"]), "done", None)
+
+    def _refused(self, doc_id: str, state: str, batch_id: str | None) -> dict[str, Any]:
+        item = self.item(doc_id)
+        return {
+            "doc_id": item.doc_id,
+            "state": state,
+            "batch_id": batch_id,
+            "registration": item.metadata.get("Registration"),
+            "title": _title(item.metadata),
+            "rejection": self.rejection(item.doc_id) or {},
+        }
+
+    def rescan_state(self, doc_id: str) -> str | None:
+        rows = self._db.query("SELECT state FROM rescans WHERE rejected = ?", (doc_id,))
+        return str(rows[0]["state"]) if rows else None
+
     def summary(self) -> dict[str, Any]:
         """How many documents wait in each state before their receipt, and when
         the oldest of them, and the oldest not yet sent, were queued (None: none)."""
@@ -260,15 +456,25 @@ class Outbox:
                 {
                     "doc_id": item.doc_id,
                     "registration": item.metadata.get("Registration"),
-                    "title": " ".join(
-                        str(item.metadata.get(k) or "") for k in ("TypeName", "Subject")
-                    ).strip(),
+                    "title": _title(item.metadata),
                     "state": item.state,
                     "progress": round(100 * acked / total) if item.state == "queued" else None,
                     "status": item.status,
                     "received_at": item.received_at,
                     "created_at": item.created_at,
                     "receipts": self.receipts(item.doc_id),
+                    "route": item.route,
+                    "rejection": self.rejection(item.doc_id) if item.rejected else None,
+                    "answered_by": item.answered_by,
+                    "answer": item.answer,
+                    "supersedes": item.metadata.get("Supersedes"),
+                    "rescan": self.rescan_state(item.doc_id),
+                    # "Gửi lại" needs the file: kept until the retention
+                    "kept": item.state != "deleted" and item.path.is_file(),
                 }
             )
         return rows
+
+
+def _title(metadata: dict[str, Any]) -> str:
+    return " ".join(str(metadata.get(k) or "") for k in ("TypeName", "Subject")).strip()

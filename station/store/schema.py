@@ -216,6 +216,23 @@ SCHEMA: list[str] = [
     CREATE INDEX documents_by_batch ON documents (batch_id);
     CREATE INDEX receipts_by_doc ON receipts (doc_id, status);
     """,
+    # version 11: a document the agency's system refused (receipt 02) and its
+    # answer: the document that supersedes it (``answered_by``, ``answer`` update or
+    # replace), and the rescans the clerk asked for: the next scanned batch's
+    # first document replaces the refused one (station/store/outbox.py)
+    """
+    ALTER TABLE outbox ADD COLUMN answered_by TEXT;
+    ALTER TABLE outbox ADD COLUMN answer TEXT;
+    CREATE TABLE rescans (
+        rejected   TEXT PRIMARY KEY,
+        state      TEXT NOT NULL,
+        batch_id   TEXT,
+        doc_id     TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX rescans_by_batch ON rescans (batch_id) WHERE batch_id IS NOT NULL;
+    """,
 ]
 
 #: the version a database has once every migration ran

@@ -14,8 +14,9 @@ For each document in the store's outbox (:meth:`station.store.outbox.Outbox`):
 5. the receipt (``doc/{doc_id}/receipt``, status 01 with the same checksum)
    makes it ``received`` (a document announced :data:`ANNOUNCE_AGAIN_S`
    without one is announced again: the receiver may have missed it); later
-   DMS statuses are recorded as they come, and the local copy is deleted
-   after the configured retention.
+   DMS statuses (02–06) are recorded as they come, each raised as the event
+   ``delivery.status`` and a refusal (02) as ``delivery.rejected`` with its
+   reason, and the local copy is deleted after the configured retention.
 
 Reason codes (EIP-0021): 0 done, 0x80 send that command again, 0x83 give
 the file id up (the document starts again under a new one; a file id is
@@ -31,6 +32,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -40,10 +42,11 @@ from station.errors import NotFound
 from station.store import OutboxItem, Store
 from station.wire import topics
 from station.wire.mqtt import Connection, json_object
+from station.wire.payloads import RECEIPT_WORDS
 
 log = logging.getLogger("scanstation.uplink")
 
-RECEIPT_STATUSES = {"01", "02", "03", "04", "05", "06"}
+RECEIPT_STATUSES = set(RECEIPT_WORDS)
 #: a segment answered "send it again" this many times in a row ends the round
 MAX_RESENDS = 3
 #: a document announced this long ago without its receipt is announced again
@@ -95,6 +98,8 @@ class Uplink:
         self._halted = threading.Event()
         #: segments published, for the benchmark and the fault tests
         self.segments_sent = 0
+        #: called with (doc_id, status) once a receipt is recorded (the screens)
+        self.on_receipt: Callable[[str, str], None] | None = None
         connection.subscribe(self.files.response, self._on_message)
         connection.subscribe(topics.receipt(station_id, "+", base), self._on_message)
         connection.on_disconnected.append(self._abandon)
@@ -334,12 +339,36 @@ class Uplink:
             log.warning("ignored a receipt for %s under %s: it was not sent there", doc_id,
                         self.base)  # fmt: skip
             return
-        if body["status"] == "01" and body.get("sha256") != item.sha256:
+        status = body["status"]
+        # the receiver's 01 names the file it stored; a DMS status names it too
+        if (status == "01" or "sha256" in body) and body.get("sha256") != item.sha256:
             log.warning("ignored a receipt for %s with another checksum", doc_id)
             return
-        if item.status == body["status"]:
+        if item.status == status:
             return  # the retained receipt again
-        self.store.outbox.record_receipt(doc_id, body["status"], body)
+        self.store.outbox.record_receipt(doc_id, status, body)
+        if status != "01":
+            self._status_event(item, status, body)
+        if self.on_receipt is not None:
+            self.on_receipt(doc_id, status)
+
+    def _status_event(self, item: OutboxItem, status: str, body: dict[str, Any]) -> None:
+        """A DMS status is an event for the fleet; a refusal (02) a warning with its reason."""
+        vi, en = RECEIPT_WORDS[status]
+        label = item.metadata.get("Registration") or item.doc_id
+        who = _text(body.get("from"))
+        detail = {"doc_id": item.doc_id, "registration": item.metadata.get("Registration"),
+                  "status": status, "from": who, "at": _text(body.get("at"))}  # fmt: skip
+        self.store.events.add("delivery.status", "info", f"{label}: {vi}", f"{label}: {en}", detail)
+        if status == "02":
+            reason = _text(body.get("description"))
+            self.store.events.add(
+                "delivery.rejected",
+                "warning",
+                f"Văn bản {label} bị {who or 'hệ thống quản lý văn bản'} từ chối: {reason or '–'}",
+                f"Document {label} refused by {who or 'the document system'}: {reason or '–'}",
+                {**detail, "reason": reason, "staff": _text(body.get("staff"))},
+            )
 
     # ------------------------------------------------------------------ retention
 
@@ -356,6 +385,11 @@ class Uplink:
                 self.store.outbox.set_state(item.doc_id, "deleted")
                 gone.append(item.doc_id)
         return gone
+
+
+def _text(value: object, limit: int = 500) -> str:
+    """A free-text field of a receipt, as text of a sane length."""
+    return " ".join(str(value).split())[:limit] if isinstance(value, str) else ""
 
 
 def _sha(data: bytes) -> str:

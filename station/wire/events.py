@@ -31,4 +31,6 @@ EVENT_TYPES: dict[str, str] = {
     "capture.duplicate": "warning",
     "secret.detected": "warning",
     "retention.removed": "info",
+    "delivery.status": "info",
+    "delivery.rejected": "warning",
 }

@@ -154,6 +154,8 @@ class Queue(Wire):
     awaiting_receipt: Count
     oldest_pending_s: Seconds | None
     oldest_unsent_s: Seconds | None
+    #: documents the agency's system refused (02) that the clerk has not answered
+    rejected: Count = 0
 
 
 class Disk(Wire):

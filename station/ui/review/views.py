@@ -34,7 +34,7 @@ from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
-from station.review.checks import NEEDED, Unanswered
+from station.review.checks import NEEDED, Unanswered, replacement
 from station.review.drafts import UNDISMISSABLE
 from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text
 from station.ui import security
@@ -42,18 +42,9 @@ from station.ui.i18n import gettext, pick
 from station.ui.review import pin as guard
 from station.ui.review import viewer
 from station.ui.review.pin import group
+from station.wire.payloads import RECEIPT_WORDS
 
 blueprint = Blueprint("review", __name__)
-
-#: receipt statuses (QCVN 102 practice) as the clerk reads them
-RECEIPT_WORDS = {
-    "01": ("Đã nhận", "Received"),
-    "02": ("Bị từ chối", "Rejected"),
-    "03": ("Đã vào sổ", "Registered"),
-    "04": ("Đã phân công", "Assigned"),
-    "05": ("Đang xử lý", "In progress"),
-    "06": ("Hoàn thành", "Done"),
-}
 
 
 def station() -> Station:
@@ -129,7 +120,19 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         # a connected station stops a secret document: "Văn bản mật…" instead of a picker
         "secret_stops": st.processor.secrets.connected,
         "undo": _undo(docs),
+        **_replacing(st, batch_id, docs),
     }
+
+
+def _replacing(st: Station, batch_id: str, docs: list[Any]) -> dict[str, Any]:
+    """ "Quét lại": the refused document one of this batch's documents
+    replaces (``replacing``), and which document (``replacer``)."""
+    rescan = st.store.outbox.rescan(batch_id=batch_id)
+    doc = replacement(docs, rescan["registration"]) if rescan else None
+    if rescan is None:  # confirmed: the document that went out as the replacement
+        doc = next((d for d in docs if st.store.outbox.replaced(d.doc_id)), None)
+        rescan = st.store.outbox.replaced(doc.doc_id) if doc else None
+    return {"replacing": rescan, "replacer": doc.doc_id if doc else None}
 
 
 def _undo(docs: list[Any]) -> dict[str, Any] | None:
@@ -312,6 +315,87 @@ def secret_seen(entry_id: int) -> Any:
 @blueprint.get("/outbox")
 def outbox() -> str:
     return render_template("review/outbox.html", rows=station().outbox(), words=RECEIPT_WORDS)
+
+
+def _resend_view(doc_id: str, **given: Any) -> dict[str, Any]:
+    """The resend form of a refused document: its fields as kept in the
+    outbox, or as the clerk typed them (``values``), with errors by field."""
+    item = station().store.outbox.item(doc_id)
+    values = given.pop("values", None) or {
+        name: as_text(name, item.metadata.get(name)) for name in EDITABLE
+    }
+    return {
+        "item": item,
+        "rejection": station().store.outbox.rejection(doc_id) or {},
+        "values": values,
+        "fields": EDITABLE,
+        "type_choices": TYPE_CHOICES,
+        "urgency": URGENCY,
+        "marks": marks,
+        "needed": NEEDED,
+        "dates": DATES,
+        "list_fields": LIST_FIELDS,
+        "errors": {},
+        "error": None,
+        "words": RECEIPT_WORDS,
+        **given,
+    }
+
+
+def _typed_fields() -> dict[str, str]:
+    """The header fields of a posted form as typed; Độ mật and Độ khẩn are two
+    pickers of one field."""
+    typed = {}
+    for name in EDITABLE:
+        if name in request.form:
+            values = request.form.getlist(name)
+            typed[name] = (
+                ", ".join(v for v in values if v.strip()) if name == "Priority" else values[0]
+            )
+    return typed
+
+
+@blueprint.get("/outbox/<doc_id>/resend")
+def resend_form(doc_id: str) -> str:
+    """ "Gửi lại": the refused document's fields, for the clerk to correct."""
+    station().store.outbox.answerable(doc_id)
+    return render_template("review/resend.html", **_resend_view(doc_id))
+
+
+@blueprint.post("/outbox/<doc_id>/resend")
+@group("confirm")
+def resend(doc_id: str) -> Any:
+    """The corrected document goes out as a new one; on a refusal the form
+    comes back as typed, with what is wrong beside each field."""
+    typed = _typed_fields()
+    try:
+        copy = station().resend(doc_id, typed)
+    except StationError as exc:
+        errors = {name: pick(e["vi"], e["en"]) for name, e in exc.detail.get("errors", {}).items()}
+        message = pick(exc.message_vi, exc.message_en)
+        if errors:
+            message = gettext("Thông tin chưa đúng: sửa các trường tô màu bên dưới.")
+        if _wants_json():
+            return jsonify({"ok": False, "error": message, "errors": errors, "code": exc.code}), 400
+        view = _resend_view(doc_id, values=typed, errors=errors, error=message)
+        return render_template("review/resend.html", **view), 400
+    return _done(url_for("review.outbox") + f"#doc-{doc_id}", doc_id=copy.doc_id)
+
+
+@blueprint.post("/outbox/<doc_id>/rescan")
+@group("scan")
+def rescan(doc_id: str) -> Any:
+    """ "Quét lại": the next batch scanned replaces the refused document; the
+    clerk goes to the scan screen with the paper."""
+    station().plan_rescan(doc_id)
+    return _done(url_for("review.scan"))
+
+
+@blueprint.post("/rescan/<doc_id>/cancel")
+@group("scan")
+def cancel_rescan(doc_id: str) -> Any:
+    station().cancel_rescan(doc_id)
+    return _done(security.local_target(request.form.get("next"), url_for("review.scan")))
 
 
 @blueprint.post("/outbox/<doc_id>/retry")

@@ -342,7 +342,14 @@
   source.addEventListener("secret", function () {
     if (!document.querySelector('form[data-ajax="fields"].dirty')) { location.reload(); }
   });
-  source.addEventListener("outbox", function () {
+  // a form sent the plain way is taking the clerk elsewhere: no reload may cancel that
+  var leaving = false;
+  window.addEventListener("beforeunload", function () { leaving = true; });
+  source.addEventListener("outbox", function (e) {
+    var data = e.data ? JSON.parse(e.data) : {};
+    if (leaving) { return; }
     if (live && live.dataset.live === "outbox") { location.reload(); }
+    // a refusal, or its answer: the home screen's notice changes
+    else if (live && live.dataset.live === "scan" && (data.status === "02" || data.answered)) { location.reload(); }
   });
 }());
