@@ -49,7 +49,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from station.common.fsutil import atomic_write, fsync_dir, sha256_file, storage_error
+from station.common.fsutil import (
+    atomic_write,
+    fsync_dir,
+    sha256_file,
+    storage_error,
+    write_synced,
+)
 from station.common.logsafe import printable
 from station.common.supervisor import CrashReport, supervised
 from station.errors import NotFound, StorageError, UsageError
@@ -204,14 +210,7 @@ class Inbox:
         existing file with another SHA-256 than ``digest`` is a conflict."""
         tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_synced(tmp, data, 0o644)
             try:
                 os.link(tmp, path)
             except FileExistsError:

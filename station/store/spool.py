@@ -5,12 +5,12 @@ before its row is committed, and the temporary files a crash left behind
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from station.common.fsutil import free_bytes, fsync_dir, storage_error
+from station.common.fsutil import write_synced as fsutil_write_synced
 from station.errors import DiskFull, StorageFull
 
 _TMP_NAME = re.compile(r"^\.p(\d{5,})\.([a-z0-9]+)\.tmp$")
@@ -39,14 +39,7 @@ def check_room(folder: Path, size: int, min_free_bytes: int) -> None:
 def write_synced(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` and fsync it; nothing is left on failure."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsutil_write_synced(path, data, 0o640)
     except OSError as exc:
         with contextlib.suppress(OSError):
             path.unlink()

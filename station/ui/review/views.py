@@ -46,6 +46,16 @@ from station.wire.payloads import RECEIPT_WORDS
 
 blueprint = Blueprint("review", __name__)
 
+#: what a form of a document's fields needs (the review's cards, the resend form)
+_FIELD_FORM: dict[str, Any] = {
+    "fields": EDITABLE,
+    "type_choices": TYPE_CHOICES,
+    "urgency": URGENCY,
+    "marks": marks,
+    "needed": NEEDED,
+    "dates": DATES,
+}
+
 
 def station() -> Station:
     found: Station = current_app.extensions["station"]
@@ -104,12 +114,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "loose": [p for p in pages if p.page_id not in placed and not p.deleted],
         "countdown": st.processor.countdown_left(batch_id),
         "editable": batch.state == "review",
-        "fields": EDITABLE,
-        "type_choices": TYPE_CHOICES,
-        "urgency": URGENCY,
-        "marks": marks,
-        "needed": NEEDED,
-        "dates": DATES,
+        **_FIELD_FORM,
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
@@ -328,12 +333,7 @@ def _resend_view(doc_id: str, **given: Any) -> dict[str, Any]:
         "item": item,
         "rejection": station().store.outbox.rejection(doc_id) or {},
         "values": values,
-        "fields": EDITABLE,
-        "type_choices": TYPE_CHOICES,
-        "urgency": URGENCY,
-        "marks": marks,
-        "needed": NEEDED,
-        "dates": DATES,
+        **_FIELD_FORM,
         "list_fields": LIST_FIELDS,
         "errors": {},
         "error": None,
