@@ -235,7 +235,14 @@ def test_status_files_are_taken_and_filed_with_their_reason(
     answers = inbox.answers
     _drop(answers, "status_03.edxml", b"<status>03</status>")
     _drop(answers, "status_02.edxml", b"<status>refuse</status>")
-    _wait(lambda: len(sink.got) == 2 and not list(answers.glob("*.edxml")))
+    # taken, then filed: wait for both files where they end up
+    _wait(
+        lambda: (
+            (answers / "done" / "status_03.edxml").exists()
+            and (answers / "refused" / "status_02.edxml.why.txt").exists()
+        )
+    )
+    assert not list(answers.glob("*.edxml"))
     assert sorted(sink.got) == [
         (b"<status>03</status>", "folder:status_03.edxml"),
         (b"<status>refuse</status>", "folder:status_02.edxml"),

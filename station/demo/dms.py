@@ -19,6 +19,7 @@ from pathlib import Path
 
 from station.common.clock import VIETNAM
 from station.common.fsutil import fsync_dir
+from station.common.supervisor import supervised
 from station.edxml import (
     DocumentMessage,
     EdxmlError,
@@ -50,7 +51,7 @@ class DmsStandIn:
         #: where it keeps what it took (beside the inbox, not in it)
         self.taken = inbox.parent / f"{inbox.name}-taken"
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="demo-dms", daemon=True)
+        self._thread = supervised("demo-dms", self._run, self._stop)
 
     def start(self) -> None:
         self._thread.start()
