@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from station.appliance.station import Station
@@ -329,6 +330,18 @@ def test_a_secret_document_never_answers_a_refusal(
 # ---------------------------------------------------------------------- in the browser
 
 
+def _open(page: Page, url: str) -> None:
+    """Go to ``url`` while the screen may be reloading itself (a receipt came):
+    a navigation the page's own reload cut off is made again."""
+    for _ in range(3):
+        try:
+            page.goto(url)
+            return
+        except PlaywrightError:
+            page.wait_for_load_state("load")
+    page.goto(url)
+
+
 def _shots(page: Page, name: str) -> None:
     page.screenshot(path=artifacts() / f"station-{name}.png", full_page=True)
 
@@ -404,7 +417,7 @@ def test_the_clerk_taps_gui_lai_and_quet_lai(
             expect(page.locator("#refused-count")).to_contain_text("1")
             # the copy's receipt reloads the screen: tap once it is in
             until(lambda: desk.store.outbox.item(copy).status == "01", 60)
-            page.reload()
+            _open(page, page.url)
 
             # Quét lại: the banner on the scan screen, the notice in the review
             page.locator(f'tr[data-refused="{second}"] button.rescan').click()
