@@ -248,8 +248,8 @@ def test_statuses_from_the_dms_reach_the_station_in_order(desk: Desk) -> None:
     last = desk.store.outbox.receipts("doc-1")[-1]["payload"]
     assert last["description"] == "Đã xử lý xong" and last["from"] == AGENCY["name"]
     assert "Nguyễn Thị Lan" in last["staff"]
-    done = sorted(p.name for p in (desk.inbox / "answers" / "done").glob("*.edxml"))
-    assert len(done) == 4
+    # each file is filed once its status is handled: after the station has it
+    until(lambda: len(list((desk.inbox / "answers" / "done").glob("*.edxml"))) == 4)
     assert message.document_id  # the stand-in answered the DocumentId we wrote
 
 
@@ -334,7 +334,7 @@ def test_a_status_that_does_not_answer_our_document_is_refused(
         )
     desk.answer("wrong.edxml", status)
     refused = desk.inbox / "answers" / "refused" / "wrong.edxml"
-    until(refused.exists)
+    until((refused.parent / "wrong.edxml.why.txt").exists)  # filed with its reason last
     reason = (refused.parent / "wrong.edxml.why.txt").read_text(encoding="utf-8")
     assert why in reason
     assert [r["status"] for r in desk.store.outbox.receipts("doc-1")] == ["01"]
@@ -345,7 +345,8 @@ def test_a_file_that_is_not_edxml_is_refused_with_its_reason(desk: Desk) -> None
     answers.mkdir(exist_ok=True)
     (answers / "junk.edxml").write_bytes(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x/>')
     refused = answers / "refused" / "junk.edxml"
-    until(refused.exists)
+    until((refused.parent / "junk.edxml.why.txt").exists)  # filed with its reason last
+    assert refused.exists()
     assert "not a readable edXML message" in (answers / "refused" / "junk.edxml.why.txt").read_text(
         encoding="utf-8"
     )
