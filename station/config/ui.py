@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from station.common.listen import is_loopback
 from station.config.base import (
     Strict,
 )
@@ -107,8 +108,7 @@ class UiSection(Strict):
 
     @property
     def is_loopback(self) -> bool:
-        host = self.listen.rpartition(":")[0].strip("[]")
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return is_loopback(self.listen.rpartition(":")[0].strip("[]"))
 
     @model_validator(mode="after")
     def _password_when_exposed(self) -> UiSection:

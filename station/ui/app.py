@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import threading
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from station import __version__
+from station.common.listen import is_loopback
 from station.common.supervisor import CrashReport, Supervised
 from station.errors import ConfigError, StationError
 from station.ui import i18n, security
@@ -68,11 +68,7 @@ class WebSettings:
 
     @property
     def is_loopback(self) -> bool:
-        host = self.host_port[0]
-        try:
-            return host == "localhost" or ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.host_port[0])
 
     def check(self) -> None:
         if not self.is_loopback and not self.password_hash:
