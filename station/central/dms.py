@@ -252,6 +252,7 @@ class DmsGateway:
         self._lock = threading.Lock()
         #: DocumentId -> what we delivered under it (filled from the inbox on a miss)
         self._known: dict[str, Delivered] = {}
+        self._read_all = False
 
     # ------------------------------------------------------------------ documents
 
@@ -323,7 +324,7 @@ class DmsGateway:
         notation = _exact(_text(record, "CodeNotation"), "CodeNotation")
         if known and issued and number and notation:
             composite = composite_document_id(known.organ_id, issued, number, notation)
-            if self._lookup(composite) is None:
+            if self._lookup(composite, reread=False) is None:
                 return composite
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"scanstation:{station_id}/{doc_id}"))
 
@@ -370,13 +371,16 @@ class DmsGateway:
             str(info.get("sha256", "")),
         )
 
-    def _lookup(self, document_id: str) -> Delivered | None:
+    def _lookup(self, document_id: str, *, reread: bool = True) -> Delivered | None:
+        """What we delivered under ``document_id``. The inbox is read whole the
+        first time; later only on a miss with ``reread`` (another receiver of
+        the group may have written it), not for every new document's check."""
         found = self._known.get(document_id)
-        if found is None:
-            # another receiver of the group may have written it: read the inbox again
+        if found is None and (reread or not self._read_all):
             for entry in self.inbox.entries():
                 if entry.document_id not in self._known:
                     self._remember(entry)
+            self._read_all = True
             found = self._known.get(document_id)
         return found
 
