@@ -30,7 +30,7 @@ from station.demo.samples import (
 from station.demo.traits import Secrecy
 from station.errors import InputError
 from station.records.register_export import Book, Period, to_csv
-from station.records.secret_register import LAYOUT, SecretRegister
+from station.records.secret_register import LAYOUT, SecretRegister, secrecy_level
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
 from tests.helpers.cli import scanstation
@@ -125,7 +125,25 @@ def _everything(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
 
 
-def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Station) -> None:
+def _held(station: Station, batch: str) -> Any:
+    """The document held with "Trang này có dấu «…»: đây là văn bản mật?"."""
+    held = [
+        d
+        for d in station.review.documents(batch)
+        if any(w["code"] == "secrecy_read" for w in d.warnings)
+    ]
+    assert len(held) == 1
+    return held[0]
+
+
+def _answer_yes(station: Station, batch: str) -> None:
+    """The clerk's yes to a mark read on the page."""
+    doc = _held(station, batch)
+    level = next(w["level"] for w in doc.warnings if w["code"] == "secrecy_read")
+    station.mark_secret(doc.doc_id, level)
+
+
+def test_a_mark_read_on_the_page_asks_and_the_clerks_yes_erases_it(station: Station) -> None:
     news = station.hub.subscribe()
     batch = _scanned(station)
     # found by the page step: the secret document never reached OCR
@@ -134,6 +152,27 @@ def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Stati
         heard.append(news.get_nowait())
     read = [data["documents"] for kind, data in heard if data.get("stage") == "reading"]
     assert read == [1]
+    # held: the clerk is asked, nothing is erased or registered on a reading alone
+    held = _held(station, batch)
+    assert held.registration == SECRET.registration and not held.pdf
+    question = next(w for w in held.warnings if w["code"] == "secrecy_read")
+    assert question["level"] == "Mật"
+    assert "Trang này có dấu «Mật»: đây là văn bản mật?" in question["message"]["vi"]
+    assert SecretRegister(station.store).of_batch(batch) == []
+    assert "secrecy_read" in [f.code for f in station.findings(batch) if f.blocking]
+    assert station.processor.countdown_left(batch) is None
+    with pytest.raises(InputError):
+        station.confirm(batch)
+    client = _client(station)
+    shown = client.get(f"/batch/{batch}").get_data(as_text=True)
+    assert "Là văn bản mật (Mật)" in shown and "Không phải văn bản mật" in shown
+    # the settings screen and the health report say which network the station is on
+    assert "nối mạng: văn bản mật bị dừng" in client.get("/settings").get_data(as_text=True)
+    assert station.stats.snapshot()["network"] == "connected"
+    # the clerk's yes: the button on the question
+    token = _token(client, f"/batch/{batch}")
+    yes = client.post(f"/doc/{held.doc_id}/secret", data={"csrf_token": token, "level": "Mật"})
+    assert yes.status_code == 302
     docs = station.review.documents(batch)
     assert [d.registration for d in docs] == [PLAIN.registration]  # the secret one is gone
     entries = SecretRegister(station.store).of_batch(batch)
@@ -154,15 +193,58 @@ def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Stati
     status = station.status()
     assert status["network"] == "connected"
     assert [(s["number"], s["level"]) for s in status["secret_stopped"]] == [(1, "Mật")]
-    client = _client(station)
     page = client.get(f"/batch/{batch}").get_data(as_text=True)
     assert "trạm đã dừng, không số hoá, không gửi" in page and "mạng LAN độc lập" in page
-    token = _token(client, f"/batch/{batch}")
-    seen = client.post(f"/secret/{entries[0].id}/seen",
-                       data={"csrf_token": token, "next": f"/batch/{batch}"})  # fmt: skip
+    # stopped before its header was read: the clerk types the agency off the paper
+    assert 'name="author"' in page
+    seen = client.post(
+        f"/secret/{entries[0].id}/seen",
+        data={"csrf_token": token, "next": f"/batch/{batch}", "author": " Sở  Tư pháp "},
+    )
     assert seen.status_code == 302 and seen.headers["Location"].endswith(f"/batch/{batch}")
     assert station.status()["secret_stopped"] == []
+    assert SecretRegister(station.store).entry(entries[0].id).author == "Sở Tư pháp"
     assert "trạm đã dừng" not in client.get(f"/batch/{batch}").get_data(as_text=True)
+
+
+def test_a_false_alarm_only_asks_the_document_is_read_and_sent(station: Station) -> None:
+    """The clerk's no to a mark read on the page: the document is read then,
+    its Priority says no secrecy, and it is sent with the other."""
+    batch = _scanned(station)
+    held = _held(station, batch)
+    station.dismiss_warning(held.doc_id, "secrecy_read")
+    until(lambda: station.review.document(held.doc_id).pdf, 120, 0.2)
+    until(lambda: not station.processor.batches[batch].reading, 120, 0.2)
+    doc = station.review.document(held.doc_id)
+    assert "secrecy_read" not in [w["code"] for w in doc.warnings]
+    assert "Quảng Phú" in str(doc.metadata.get("Subject"))
+    assert not secrecy_level(doc.metadata.get("Priority"))
+    station.confirm(batch, despite=True)
+    until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
+    assert station.store.outbox.has(held.doc_id)
+    assert SecretRegister(station.store).of_batch(batch) == []
+
+
+def test_a_level_the_clerk_picks_in_priority_stops_the_document(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A secrecy level in the Priority field (as the header reading fills it, or
+    as the clerk picks it) stops the document before anything is sent."""
+    unmarked = dataclasses.replace(SECRET, secrecy=None)
+    scans = _stack(tmp_path_factory.mktemp("priority"), [PLAIN, unmarked])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[1]
+        station.set_field(doc.doc_id, "Priority", "Tối mật, Khẩn")
+        until(lambda: len(station.review.documents(batch)) == 1, 30, 0.1)
+        entry = SecretRegister(station.store).of_batch(batch)[0]
+        assert (entry.level, entry.found_by) == ("Tối mật", "clerk")
+        station.confirm(batch, despite=True)
+        until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
+        assert not station.store.outbox.has(doc.doc_id)
+    finally:
+        _closed(station)
 
 
 def test_the_clerks_tap_erases_every_byte_of_the_document(
@@ -225,7 +307,8 @@ def test_a_secret_document_alone_cancels_its_batch_and_the_register_exports(
     station = _station(tmp_path, scans)
     try:
         batch = _scanned(station)
-        assert station.store.batch(batch).state == "cancelled"
+        _answer_yes(station, batch)
+        until(lambda: station.store.batch(batch).state == "cancelled", 30, 0.1)
         assert station.review.documents(batch) == [] and station.store.pages(batch) == []
         register = SecretRegister(station.store)
         today = datetime.now(VIETNAM).date()  # the station's day: Ngày đến is Vietnam's
@@ -330,8 +413,10 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
     from tests.helpers.broker import free_port
     from tests.helpers.browser import artifacts, chromium, small_targets
 
+    read = dataclasses.replace(SECRET, number="32", registration=sample_label(127))
     scans = _stack(
-        tmp_path_factory.mktemp("screen"), [PLAIN, dataclasses.replace(SECRET, secrecy=None)]
+        tmp_path_factory.mktemp("screen"),
+        [PLAIN, dataclasses.replace(SECRET, secrecy=None), read],
     )
     station = _station(tmp_path, scans)
     web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=station.store.data_dir)
@@ -344,6 +429,28 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480})
             page.goto(f"{server.url}/batch/{batch}")
+            # the third document's mark was read: the clerk is asked, yes or no
+            third = page.locator("article.doc").nth(2)
+            question = third.locator('.warning[data-code="secrecy_read"]')
+            expect(question).to_contain_text("đây là văn bản mật?")
+            question.scroll_into_view_if_needed()
+            page.screenshot(path=shots / "question-800x480.png")
+            wide = browser.new_page(viewport={"width": 1280, "height": 800})
+            wide.goto(f"{server.url}/batch/{batch}")
+            wide.locator('.warning[data-code="secrecy_read"]').scroll_into_view_if_needed()
+            wide.screenshot(path=shots / "question-1280x800.png")
+            assert small_targets(page, '.warning[data-code="secrecy_read"] button') == []
+            expect(third.locator('[data-read="asked"]')).to_be_visible()
+            question.locator("button.secret-level").click()
+            expect(page.locator(".secret-stopped")).to_be_visible(timeout=30_000)
+            expect(page.locator("article.doc")).to_have_count(2)
+            # held before its header was read: the notice asks for the agency
+            author = page.locator(".secret-stopped input[name=author]")
+            expect(author).to_be_visible()
+            page.screenshot(path=shots / "notice-author-800x480.png")
+            author.fill("UBND tỉnh Thanh Hóa")
+            page.locator(".secret-stopped button").click()
+            expect(page.locator(".secret-stopped")).to_have_count(0)
             second = page.locator("article.doc").nth(1)
             second.locator("details.secret-mark summary").click()
             levels = second.locator("button.secret-level")
@@ -357,7 +464,6 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
             expect(notice).to_contain_text("xử lý văn bản trên giấy")
             expect(page.locator("article.doc")).to_have_count(1)
             page.screenshot(path=shots / "notice-800x480.png")
-            wide = browser.new_page(viewport={"width": 1280, "height": 800})
             wide.goto(f"{server.url}/register?from={datetime.now(VIETNAM):%Y}")
             expect(wide.locator("#secret-register")).to_contain_text("Xử lý ngoài trạm")
             expect(wide.locator(".secret-stopped")).to_be_visible()
@@ -367,6 +473,7 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
             page.locator(".secret-stopped button").click()
             expect(page.locator(".secret-stopped")).to_have_count(0)
             expect(page.locator("#secret-register")).to_contain_text("Tối mật")
+            expect(page.locator("#secret-register")).to_contain_text("UBND tỉnh Thanh Hóa")
             page.locator("#secret-register").scroll_into_view_if_needed()
             page.screenshot(path=shots / "secret-register-800x480.png")
     finally:
@@ -392,7 +499,8 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
     _closed(station)
     again = _station(tmp_path, two_documents)
     try:
-        assert again.review.documents(batch) == []
+        # the plain one is gone; the marked one still waits for the clerk's answer
+        assert [d.registration for d in again.review.documents(batch)] == [SECRET.registration]
         assert not pdf.exists() and not any(path.exists() for path in spool)
     finally:
         _closed(again)

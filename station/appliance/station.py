@@ -23,6 +23,7 @@ from typing import Any
 from station.appliance.scanner import LazySource, model_name
 from station.appliance.stats import ScannerState, Stats
 from station.appliance.storage import StorageGuard
+from station.barcodes.split import SECRECY_QUESTIONS
 from station.capture import Source
 from station.capture.session import CaptureResult
 from station.capture.triggers import (
@@ -433,15 +434,18 @@ class Station:
         self._editable(doc.batch_id)
         checked_level(level)
         if self.processor.secrets.connected:
-            self.processor.mark_secret(doc_id, level)
+            # the clerk's yes to a mark read on the page, or the clerk's own word
+            asked = any(w["code"] == "secrecy_read" for w in doc.warnings)
+            self.processor.mark_secret(doc_id, level, "read" if asked else "clerk")
             return
         urgency = priority_marks(doc.metadata.get("Priority"))[1]
         self.review.set_field(doc_id, "Priority", ", ".join(m for m in (level, urgency) if m))
         self._changed(doc.batch_id)
 
-    def secret_seen(self, entry_id: int) -> None:
-        """The clerk read the notice of a stopped secret document."""
-        SecretRegister(self.store).seen(entry_id)
+    def secret_seen(self, entry_id: int, author: str = "") -> None:
+        """The clerk read the notice of a stopped secret document (and typed the
+        issuing agency the station had not read)."""
+        SecretRegister(self.store).seen(entry_id, author)
         self.hub.publish("secret")
 
     def set_registration(self, doc_id: str, text: str) -> str:
@@ -458,6 +462,8 @@ class Station:
         self._editable(doc.batch_id)
         self.review.dismiss_warning(doc_id, code)
         self._changed(doc.batch_id)
+        if code in SECRECY_QUESTIONS:  # not secret: read now, as the others were
+            self.processor.read_again(doc.batch_id)
 
     def confirm(self, batch_id: str, despite: bool = False) -> None:
         """ "Xác nhận và gửi": nothing blocking (:mod:`station.review.checks`), and the
@@ -598,7 +604,13 @@ class Station:
             "rescan": self.store.outbox.rescan(waiting=True),
             # stopped secret documents whose notice the clerk has not acknowledged
             "secret_stopped": [
-                {"id": e.id, "number": e.number, "year": e.year, "level": e.level}
+                {
+                    "id": e.id,
+                    "number": e.number,
+                    "year": e.year,
+                    "level": e.level,
+                    "author": e.author,
+                }
                 for e in SecretRegister(self.store).unseen()
             ],
         }

@@ -82,12 +82,26 @@ WARNINGS = {
         'Does this document carry a secrecy mark? Yes: press "Secret document" (the station '
         'will neither keep nor send it). No: press "Not a secret document"',
     ),
+    # a secrecy mark was read on a page, or its level in the header: the clerk
+    # says whether the document is secret before it is stopped and erased
+    "secrecy_read": (
+        "Trang này có dấu «{level}»: đây là văn bản mật? Có: trạm dừng văn bản, xoá mọi ảnh, "
+        "ghi vào Sổ văn bản mật đến. Không: bấm «Không phải văn bản mật»",
+        'This page carries the mark "{level}": is this a secret document? Yes: the station '
+        "stops it, erases every image and enters it in the secret register. No: press "
+        '"Not a secret document"',
+    ),
     # the document's PDF fails a check of `scanstation verify`: never sent so
     "pdf_check": (
         "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}. Quét lại hoặc bỏ trang đó",
         "The PDF does not meet the Decree 30 standard: {en}. Scan that page again or remove it",
     ),
 }
+
+
+#: the warnings that ask the clerk whether a document is secret: until answered,
+#: the document is neither read (OCR) nor sent (docs/security.md#state-secrets)
+SECRECY_QUESTIONS = frozenset({"secrecy_unsure", "secrecy_read"})
 
 
 def warning(code: str, **values: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from typing import Any
 from PIL import Image
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import warning
+from station.barcodes.split import SECRECY_QUESTIONS, warning
 from station.capture.imageio import read_frames
 from station.common import workers
 from station.common.clock import VIETNAM
@@ -124,6 +124,9 @@ class _Batch:
     cleaned: int = 0
     captured: bool = False
     reading: bool = False
+    #: asked to read while a reading was under way: read again after it (True:
+    #: and confirm)
+    read_again: bool | None = None
     confirming: bool = False
 
 
@@ -346,8 +349,13 @@ class Processor(Supervised):
         (:mod:`station.pipeline.secret`)."""
         if self._stop_secrets(review_batch):
             confirming = self._state(review_batch).confirming = False
-        docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
         state = self._state(review_batch)
+        if state.reading:  # read again (and confirm) once the reading under way ends
+            state.read_again = confirming or bool(state.read_again)
+            return
+        docs = [
+            d for d in self.review.documents(review_batch) if (d.stale or not d.pdf) and not held(d)
+        ]
         if not docs:
             self.inbox.put(("read", (review_batch, [], None, confirming)))
             return
@@ -371,26 +379,36 @@ class Processor(Supervised):
         )
 
     def _stop_secrets(self, review_batch: str) -> bool:
-        """On a connected station, a document with a secrecy mark read on one of
-        its pages (the page step's ``info["secrecy"]``) or in its Priority (read
-        in the header, or chosen by the clerk) is stopped; one with a mark not
-        read asks the clerk (``secrecy_unsure``) until answered. Before OCR and
-        after it. True when a document was stopped."""
+        """On a connected station: a document the clerk said is secret (its
+        Priority chosen so) is stopped; one whose page carries a secrecy mark,
+        read (``info["secrecy"]``) or not, or whose header was read with a
+        level, is held and asks the clerk (``secrecy_read``, ``secrecy_unsure``):
+        a false alarm only asks, and until answered the document is neither
+        read nor sent. Before OCR and after it. True when a document was
+        stopped or is held."""
         if not self.secrets.connected:
             return False
-        stopped = False
+        found = False
         for doc in self.review.documents(review_batch):
             on_page, unsure = marked(p.info.get("secrecy") for p in doc.pages)
             in_header = secrecy_level(doc.metadata.get("Priority"))
-            if on_page or in_header:
-                chosen = not on_page and "Priority" in doc.edited
-                self._on_secret(
-                    doc.doc_id, on_page or str(in_header), "clerk" if chosen else "read"
+            if in_header and "Priority" in doc.edited:  # the clerk's own choice
+                self._on_secret(doc.doc_id, str(in_header), "clerk")
+            elif on_page or in_header:
+                level = on_page or str(in_header)
+                self.review.add_warning(
+                    doc.doc_id, {**warning("secrecy_read", level=level), "level": level}
                 )
-                stopped = True
-            elif unsure:  # the clerk has not said "no" yet
+            elif unsure:
                 self.review.add_warning(doc.doc_id, warning("secrecy_unsure"))
-        return stopped
+            else:
+                continue
+            found = True
+        return found
+
+    def read_again(self, review_batch: str) -> None:
+        """Read the documents not read yet (one the clerk said is not secret)."""
+        self.inbox.put(("reread", (review_batch, False)))
 
     def _on_secret(
         self, doc_id: str, level: str, found_by: str, done: threading.Event | None = None
@@ -432,6 +450,9 @@ class Processor(Supervised):
     ) -> None:
         state = self._state(review_batch)
         state.reading = False
+        if state.read_again is not None:
+            self.inbox.put(("reread", (review_batch, state.read_again)))
+            state.read_again = None
         results = done.result() if done is not None else []
         for doc_id, finished in zip(ids, results, strict=True):
             pdf = f"{review_batch}/{doc_id}.pdf"
@@ -529,12 +550,15 @@ class Processor(Supervised):
 
     # ------------------------------------------------------------------ for the screens
 
-    def mark_secret(self, doc_id: str, level: str, wait_s: float = 30.0) -> bool:
-        """The clerk's "Văn bản mật": the document is stopped on the batches
+    def mark_secret(
+        self, doc_id: str, level: str, found_by: str = "clerk", wait_s: float = 30.0
+    ) -> bool:
+        """The clerk's "Văn bản mật" (``found_by`` "clerk"), or the clerk's yes to
+        a mark read on a page ("read"): the document is stopped on the batches
         thread; True once it is (within ``wait_s``), so the screen that follows
         shows it gone."""
         done = threading.Event()
-        self.inbox.put(("secret", (doc_id, level, "clerk", done)))
+        self.inbox.put(("secret", (doc_id, level, found_by, done)))
         return done.wait(wait_s)
 
     def sign_held(self) -> None:
@@ -562,6 +586,11 @@ class Processor(Supervised):
 
     def countdown_left(self, review_batch: str) -> float | None:
         return self.countdown.left(review_batch)
+
+
+def held(doc: ReviewDoc) -> bool:
+    """Whether a document waits for the clerk to say whether it is secret."""
+    return any(w["code"] in SECRECY_QUESTIONS for w in doc.warnings)
 
 
 def ocr_jobs(configured: int) -> int:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from station.barcodes.split import SECRECY_QUESTIONS
 from station.errors import InputError, StationError
 from station.records.register import Register, arrival_number, gaps, wrong_year
 from station.review.drafts import ReviewDoc
@@ -43,7 +44,7 @@ NEEDED = {
 #: warnings that are blocking findings of their own
 _BLOCKING_WARNINGS = frozenset({"no_registration", "registration_repeated", "registration_on_file"})
 #: warnings that block the batch as they are (a PDF that fails the Decree 30 check)
-_BLOCKING_AS_WARNED = frozenset({"pdf_check", "secrecy_unsure"})
+_BLOCKING_AS_WARNED = frozenset({"pdf_check", *SECRECY_QUESTIONS})
 
 
 @dataclass(frozen=True)

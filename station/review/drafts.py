@@ -19,11 +19,18 @@ from pathlib import Path
 from typing import Any
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import PageInfo, page_info, sheets_of, split, warning
+from station.barcodes.split import (
+    SECRECY_QUESTIONS,
+    PageInfo,
+    page_info,
+    sheets_of,
+    split,
+    warning,
+)
 from station.common.fsutil import erase
 from station.errors import InputError, NotFound
 from station.records.register import Register
-from station.records.vocabulary import FIELDS
+from station.records.vocabulary import FIELDS, priority_marks
 from station.review.fields import EDITABLE, check_field
 from station.store import Store
 
@@ -64,6 +71,8 @@ class ReviewDoc:
     pages: list[ReviewPage]
     #: how each header field was read (station/ocr/readings.py); {} before OCR
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the clerk said it is not secret: a secrecy level read is no level
+    not_secret: bool = False
 
     def to_check(self) -> list[str]:
         """Fields the clerk should check ("cần kiểm tra"): left empty or in doubt
@@ -179,6 +188,7 @@ class Review:
             stale=bool(row["stale"]),
             pages=mine,
             readings=json.loads(row["readings"]),
+            not_secret=bool(row["not_secret"]),
         )
 
     # ------------------------------------------------------------------ pipeline
@@ -291,6 +301,8 @@ class Review:
         """What OCR read and made, and how; fields the clerk already corrected stay his."""
         doc = self.document(doc_id)
         merged = {**metadata, **{k: doc.metadata.get(k) for k in doc.edited}}
+        if doc.not_secret and "Priority" not in doc.edited:
+            merged["Priority"] = priority_marks(merged.get("Priority"))[1] or None
         merged["PageAmount"] = len(doc.pages)
         # found again by this reading: duplicates, the file's check
         keep = [w for w in doc.warnings if w["code"] not in ("duplicate", "pdf_check")]
@@ -480,7 +492,9 @@ class Review:
                 "UPDATE review_docs SET warnings = ? WHERE doc_id = ?",
                 (json.dumps(warnings, ensure_ascii=False), doc_id),
             )
-            if code == "secrecy_unsure":  # "không có dấu mật": the mark is not asked about again
+            if code in SECRECY_QUESTIONS:
+                # "không phải văn bản mật": the marks are not asked about again,
+                # and a level read in the header is no level
                 for page in doc.pages:
                     if page.info.get("secrecy"):
                         info = {**page.info, "secrecy": {**page.info["secrecy"], "cleared": True}}
@@ -488,6 +502,15 @@ class Review:
                             "UPDATE review_pages SET info = ? WHERE page_id = ?",
                             (json.dumps(info), page.page_id),
                         )
+                # the clerk's word: no reading puts a level back (set_read)
+                urgency = priority_marks(doc.metadata.get("Priority"))[1]
+                metadata = {**doc.metadata, "Priority": urgency or None}
+                db.execute(
+                    "UPDATE review_docs SET metadata = ?, not_secret = 1 WHERE doc_id = ?",
+                    (json.dumps(metadata, ensure_ascii=False), doc_id),
+                )
+                if urgency != (doc.metadata.get("Priority") or ""):
+                    self._stale(db, doc_id)  # its PDF's XMP said secret
 
     def drop_empty(self, batch_id: str) -> None:
         """Remove documents left without pages."""

@@ -233,6 +233,11 @@ SCHEMA: list[str] = [
     );
     CREATE INDEX rescans_by_batch ON rescans (batch_id) WHERE batch_id IS NOT NULL;
     """,
+    # version 12: the clerk said a document is not secret (the answer to a
+    # secrecy mark read or unsure): no reading of its header makes it so again
+    """
+    ALTER TABLE review_docs ADD COLUMN not_secret INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 #: the version a database has once every migration ran

@@ -29,6 +29,7 @@ from flask import (
 
 from station import __version__
 from station.appliance.station import Station
+from station.barcodes.split import SECRECY_QUESTIONS
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
@@ -119,6 +120,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
         "undismissable": UNDISMISSABLE,
+        "secrecy_questions": SECRECY_QUESTIONS,
         "as_text": as_text,
         "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
@@ -310,7 +312,7 @@ def secret(doc_id: str) -> Any:
 @group("edit")
 def secret_seen(entry_id: int) -> Any:
     """The clerk has read the notice of a stopped secret document."""
-    station().secret_seen(entry_id)
+    station().secret_seen(entry_id, request.form.get("author", ""))
     return _done(security.local_target(request.form.get("next"), url_for("review.scan")))
 
 
