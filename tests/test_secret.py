@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import random
 import re
 from collections.abc import Iterator
@@ -605,5 +606,31 @@ def test_a_mark_not_read_asks_the_clerk_and_no_is_remembered(
         until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
         assert station.store.outbox.has(docs[0].doc_id)
         assert SecretRegister(station.store).of_batch(batch) == []
+    finally:
+        _closed(station)
+
+
+def test_the_last_step_refuses_to_queue_a_document_with_a_secrecy_level(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever went before, the confirmation's last step queues no document
+    whose Priority carries a secrecy level on a connected station."""
+    from station.errors import NotCompliant
+
+    scans = _stack(tmp_path_factory.mktemp("last"), [PLAIN])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[0]
+        metadata = {**doc.metadata, "Priority": "Mật"}
+        with station.store.transaction() as db:  # as if every stop before had been passed
+            db.execute(
+                "UPDATE review_docs SET metadata = ? WHERE doc_id = ?",
+                (json.dumps(metadata, ensure_ascii=False), doc.doc_id),
+            )
+        with pytest.raises(NotCompliant) as refused:
+            station.processor.confirmation.finalize(batch)
+        assert "là văn bản mật" in refused.value.message_vi
+        assert not station.store.outbox.has(doc.doc_id)
     finally:
         _closed(station)
