@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-ocr", action="store_true", help="skip OCR: page images and batch.json only"
     )
+    p.add_argument(
+        "--direction",
+        choices=("incoming", "outgoing"),
+        help="received (văn bản đến) or sent (văn bản đi) documents (default: a cover "
+        "sheet's, else [station] default_direction)",
+    )
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
 
     from station.barcodes.labels import LAYOUTS
@@ -98,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unit", metavar="TEXT", help="line above the code (default: [station] unit_name)"
     )
     p.add_argument("--separator", action="store_true", help="separator sheets instead of labels")
+    p.add_argument(
+        "--cover",
+        choices=("outgoing", "incoming"),
+        help="cover sheets instead of labels: on top of a stack, they make its batch outgoing "
+        "(văn bản đi) or incoming (văn bản đến)",
+    )
 
     p = add(
         "verify",

@@ -35,6 +35,7 @@ from station.capture.triggers import (
     TriggerRequest,
 )
 from station.common.clock import VIETNAM
+from station.common.direction import DIRECTIONS
 from station.common.hub import Hub
 from station.common.logring import LogRing
 from station.common.supervisor import Supervised, reporter, supervised
@@ -111,6 +112,7 @@ class Station:
             on_result=self._capture_ended,
             paused=self.storage.paused,
             on_notice=self._notice,
+            direction=lambda: self.direction,
         )
         self.capture.on_crash = self.report_crash
         #: capture batches a full disk stopped, taken up again by storage_back
@@ -120,6 +122,8 @@ class Station:
         self.targets: dict[str, str] = {}
         self._current: str | None = None
         self.last_batch: str | None = None
+        #: what the next batch is: the scan screen's choice ([station] default_direction)
+        self.direction: str = config.station.default_direction
         self.logs = LogRing()
         self.trigger_threads: list[Supervised] = []
         self.gpio: GpioButton | None = None
@@ -448,6 +452,23 @@ class Station:
         SecretRegister(self.store).seen(entry_id, author)
         self.hub.publish("secret")
 
+    def set_direction(self, direction: str) -> None:
+        """The scan screen's "Văn bản đến" / "Văn bản đi": what the next batch is,
+        from the screen, the scanner's button or the hot folder."""
+        if direction not in DIRECTIONS:
+            raise InputError(f"no direction {direction!r}", f"không có loại {direction!r}")
+        self.direction = direction
+        self.hub.publish("scanner", status=self.scanner.status, direction=direction)
+
+    def set_batch_direction(self, batch_id: str, direction: str) -> None:
+        """A batch under review is received documents or sent ones after all."""
+        self._editable(batch_id)
+        if direction not in DIRECTIONS:
+            raise InputError(f"no direction {direction!r}", f"không có loại {direction!r}")
+        self.store.set_batch_direction(batch_id, direction)
+        self.review.relabel(batch_id)
+        self._changed(batch_id)
+
     def set_registration(self, doc_id: str, text: str) -> str:
         doc = self.review.document(doc_id)
         self._editable(doc.batch_id)
@@ -585,6 +606,8 @@ class Station:
             "storage": self.storage.as_dict(),
             "profile": config.scanner.default_profile,
             "profiles": sorted(config.scanner.profiles),
+            # what the next batch is: "incoming" (văn bản đến) or "outgoing" (văn bản đi)
+            "direction": self.direction,
             "to_send": summary["held"] + summary["queued"] + summary["sent"],
             "held": summary["held"],
             "signing": self.processor.signing_status(),

@@ -29,13 +29,22 @@ class PageInfo:
     blank: bool
     separator: bool
     registrations: list[Barcode]
+    #: a cover sheet's direction for its batch (docs/outgoing.md#cover-sheets)
+    direction: str | None = None
 
 
 def page_info(key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rules) -> PageInfo:
     """What the splitter needs of a page, from its barcodes as read
     (``Barcode.as_json``) and the rules in force now."""
     found = classify((Barcode(c["format"], c["text"], "") for c in codes), rules)
-    return PageInfo(key, blank, found.separator, found.registrations)
+    return PageInfo(key, blank, found.separator, found.registrations, found.direction)
+
+
+def cover_direction(pages: Iterable[PageInfo]) -> str | None:
+    """The direction of a batch by its cover sheet: the first page that is one
+    (a cover sheet goes on top of the stack; one further down counts as a
+    separator only)."""
+    return next((page.direction for page in pages if page.direction), None)
 
 
 def low_resolution(dpi: int) -> bool:
@@ -109,7 +118,10 @@ def warning(code: str, **values: str) -> dict[str, Any]:
     return {"code": code, "message": {"vi": vi.format(**values), "en": en.format(**values)}}
 
 
-def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
+def split(pages: list[PageInfo], batch_id: str, *, labelled: bool = True) -> list[Document]:
+    """Documents by the barcode rules (docs/barcodes.md). ``labelled``: a
+    document needs a registration label (a received one, for its Số đến); a
+    sent one (văn bản đi) is numbered by its own Số and needs none."""
     documents: list[Document] = []
     current: Document | None = None
 
@@ -138,7 +150,8 @@ def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
     counts = Counter(d.registration for d in documents if d.registration)
     for doc in documents:
         if doc.registration is None:
-            doc.warnings.append(warning("no_registration"))
+            if labelled:
+                doc.warnings.append(warning("no_registration"))
         elif counts[doc.registration] > 1:
             doc.warnings.append(warning("registration_repeated", label=doc.registration))
     return documents

@@ -24,7 +24,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         if report.blank:
             state = "trắng, bỏ / blank, dropped"
         elif report.separator:
-            state = "trang phân cách / separator"
+            state = "trang phân cách hoặc trang bìa / separator or cover sheet"
         else:
             state = "giữ / kept"
         codes = ", ".join(c["text"][:40] for c in report.barcodes)
@@ -65,6 +65,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             on_page=progress,
             on_document=document,
             store=store,
+            direction=args.direction,
         )
     finally:
         if store is not None:
@@ -93,6 +94,14 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     out = Path(args.out)
+    if args.cover:
+        count = args.count or 1
+        text = {"outgoing": cfg.pipeline.outgoing_sheet, "incoming": cfg.pipeline.incoming_sheet}[
+            args.cover
+        ]
+        pages = labels.write_pdf([labels.cover_sheet(args.cover, text)] * count, out)
+        say(f"Đã in / wrote {pages} trang bìa / cover sheets ({text}) -> {out}")
+        return 0
     if args.separator:
         count = args.count or 1
         text = cfg.pipeline.separator_text

@@ -96,6 +96,34 @@ class SigningSection(Strict):
         return self
 
 
+class OutgoingSection(Strict):
+    """The outgoing register (Sổ đăng ký văn bản đi) and its checks."""
+
+    notation: tuple[str, ...] = Field(
+        (),
+        max_length=20,
+        description="The agency's own abbreviations in a ký hiệu (the part after the type's: "
+        "'VKS' in 45/QĐ-VKS, 12/VKS-VP): an outgoing document whose ký hiệu has none of them "
+        "asks 'Vẫn gửi?'. Empty: not checked.",
+        json_schema_extra={"example": '["VKSTH"]'},
+    )
+    numbering: Literal["common", "per_type"] = Field(
+        "common",
+        description="Numbers run from 1 each year across all documents (common, Decree 30 "
+        "Art. 15) or for each type apart (per_type: decisions, reports, ... each their own).",
+    )
+    keeper: str = Field(
+        "",
+        max_length=120,
+        description="Name printed under the signature line of an exported outgoing register.",
+    )
+    by_post: bool = Field(
+        True,
+        description="Keep the Sổ gửi văn bản đi bưu điện too: documents marked as sent by "
+        "post, with their envelopes.",
+    )
+
+
 class IncomingSection(Strict):
     """The incoming register (Sổ đăng ký văn bản đến)."""
 

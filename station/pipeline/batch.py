@@ -110,10 +110,13 @@ class Batch:
     batch_id: str
     pages: list[BatchPage] = field(default_factory=list)
     documents: list[BatchDocument] = field(default_factory=list)
+    #: received (incoming) or sent (outgoing) documents (docs/outgoing.md)
+    direction: str = "incoming"
 
     def as_json(self) -> dict[str, Any]:
         return {
             "batch_id": self.batch_id,
+            "direction": self.direction,
             "pages": [p.as_json() for p in self.pages],
             "documents": [d.as_json() for d in self.documents],
         }

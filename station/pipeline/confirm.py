@@ -70,6 +70,7 @@ class Confirmation:
                 "nối mạng",
             )
         register = Register(self.store, config.incoming.holidays)
+        direction = self.store.batch(review_batch).direction
         answers = self._replacing(review_batch, docs)
         ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []
         for doc in docs:
@@ -79,11 +80,17 @@ class Confirmation:
                 continue
             pdf = self.review.work / str(doc.pdf)
             replaces = answers.get(doc.doc_id, {}).get("doc_id", "")
-            entry = self._register(register, review_batch, doc, replaces)
+            entered: dict[str, Any] = {}
+            if direction == "incoming":  # the Sổ đến: its Số đến and Ngày đến
+                entry = self._register(register, review_batch, doc, replaces)
+                entered = {
+                    "ArrivalNumber": entry.number,
+                    "ArrivalDate": entry.arrival_date.isoformat(),
+                }
             values = {
                 **doc.metadata,
-                "ArrivalNumber": entry.number,
-                "ArrivalDate": entry.arrival_date.isoformat(),
+                **entered,
+                "Direction": direction,
                 "Registration": doc.registration,
                 "BatchId": review_batch,
                 "DocId": doc.doc_id,
@@ -101,7 +108,7 @@ class Confirmation:
             self.store.advance_batch(capture_batch, "confirmed")
         for doc, pdf, values, signed in ready:
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
-                                    doc.metadata)  # fmt: skip
+                                    {**doc.metadata, "Direction": direction})  # fmt: skip
             held = False if signed else not self.sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")

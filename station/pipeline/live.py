@@ -333,9 +333,19 @@ class Processor(Supervised):
             return
         if self.store.batch(review_batch).state == "review":
             self._append_new_pages(review_batch)
+        self._follow_cover(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "processing")
         self._read(review_batch)
+
+    def _follow_cover(self, review_batch: str) -> None:
+        """A cover sheet on top of the stack says whether its documents are
+        received or sent, whatever was chosen on the screen (docs/outgoing.md)."""
+        cover = self.review.cover_direction(review_batch, self.rules)
+        if cover and cover != self.store.batch(review_batch).direction:
+            log.info("batch %s: a cover sheet makes it %s", review_batch, cover)
+            self.store.set_batch_direction(review_batch, cover)
+            self.review.relabel(review_batch)
 
     def _append_new_pages(self, review_batch: str) -> None:
         """Pages scanned again into a batch under review become documents of their own."""
@@ -525,6 +535,7 @@ class Processor(Supervised):
             datetime.now(VIETNAM).date(),
             self.review.labels_elsewhere(review_batch),
             (self.store.outbox.rescan(batch_id=review_batch) or {}).get("doc_id", ""),
+            labelled=self.store.batch(review_batch).direction == "incoming",
         )
 
     def _on_confirm(self, review_batch: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import page_info, sheets_of, split
+from station.barcodes.split import cover_direction, page_info, sheets_of, split
 from station.capture.imageio import EncodedFrame, read_frames
 from station.common import workers
 from station.common.fsutil import atomic_write, erase
@@ -58,19 +58,21 @@ def process_inputs(
     on_document: Callable[[BatchDocument], None] | None = None,
     store: Store | None = None,
     batch_id: str | None = None,
+    direction: str | None = None,
 ) -> dict[str, Any]:
     """Run the page pipeline offline: ``out/pages/pNNNN.jpg``, with ``ocr`` one
     PDF/A per document (``out/{doc_id}.pdf``) and its header fields, and
     ``out/batch.json``, whose content is returned. With a ``store``, documents
     are checked against the ones on file and then recorded there. ``batch_id``
-    names a batch of the store (default: a new id)."""
+    names a batch of the store (default: a new id). ``direction``: received or
+    sent documents (default: a cover sheet's, else ``[station] default_direction``)."""
     pages_dir = out / "pages"
     pages_dir.mkdir(parents=True, exist_ok=True)
     sensitivity = config.pipeline.blank_sensitivity
     rules = page_rules(config)
     default_dpi = config.profile().resolution
     paper_mm = config.profile().paper_mm
-    batch = Batch(batch_id or new_batch_id())
+    batch = Batch(batch_id or new_batch_id(), direction=config.station.default_direction)
     jobs = jobs or os.cpu_count() or 1
     budget = workers.cleaning_budget(config.pipeline.clean_memory_mb)
     # frames are read lazily, in order, and cleaned in worker processes; at most
@@ -86,7 +88,7 @@ def process_inputs(
             pending.append((name, index, future, frame.width, frame.height))
         for item in pending:
             _collect(item, batch, pages_dir, on_page)
-    _split(batch, rules)
+    _split(batch, rules, direction)
     connected = config.security.network == "connected"
     if connected:  # a mark found on a page: the document never reaches OCR
         _withhold_secrets(batch, pages_dir, out)
@@ -152,13 +154,16 @@ def _collect(
         on_page(position, entry)
 
 
-def _split(batch: Batch, rules: Rules) -> None:
-    """Every kept page's ``doc_id`` and the documents (docs/batch.md, docs/barcodes.md)."""
+def _split(batch: Batch, rules: Rules, direction: str | None) -> None:
+    """The batch's direction (as asked, else by its cover sheet), every kept
+    page's ``doc_id`` and the documents (docs/batch.md, docs/barcodes.md)."""
     infos = [
         page_info(position, page.report.blank, page.report.barcodes, rules)
         for position, page in enumerate(batch.pages)
     ]
-    for doc in split(infos, batch.batch_id):
+    batch.direction = direction or cover_direction(infos) or batch.direction
+    labelled = batch.direction == "incoming"
+    for doc in split(infos, batch.batch_id, labelled=labelled):
         for position in doc.pages:
             batch.pages[position].doc_id = doc.doc_id
         batch.documents.append(

@@ -33,9 +33,10 @@ log = logging.getLogger("scanstation.pipeline")
 
 
 def page_rules(config: Config) -> Rules:
-    """The barcode rules of ``[pipeline]``: registration labels and the separator."""
+    """The barcode rules of ``[pipeline]``: registration labels, the separator, cover sheets."""
     section = config.pipeline
-    return Rules.from_config(section.registration_pattern, section.separator_text)
+    covers = {section.outgoing_sheet: "outgoing", section.incoming_sheet: "incoming"}
+    return Rules.from_config(section.registration_pattern, section.separator_text, covers)
 
 
 @dataclass(frozen=True)

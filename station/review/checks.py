@@ -93,8 +93,11 @@ def before_confirming(
     today: date,
     elsewhere: Sequence[str] = (),
     replaces: str = "",
+    labelled: bool = True,
 ) -> list[Finding]:
     """The batch's findings, blocking ones first, in document order.
+    ``labelled``: received documents, each under a registration label (its Số
+    đến); sent ones (văn bản đi) carry none, and their labels are not checked.
     ``elsewhere``: the labels of the other batches not in the register yet (a
     stack scanned after this one and still under review skips no number).
     ``replaces``: the refused document a document of the batch replaces
@@ -102,7 +105,7 @@ def before_confirming(
     found: list[Finding] = []
     labels = [d.registration for d in docs if d.registration]
     numbers: dict[int, set[int]] = {}
-    for doc in docs:
+    for doc in docs if labelled else ():
         n = doc.seq
         if doc.registration is None:
             found.append(Finding(

@@ -22,6 +22,7 @@ from station.barcodes.decode import Rules
 from station.barcodes.split import (
     SECRECY_QUESTIONS,
     PageInfo,
+    cover_direction,
     page_info,
     sheets_of,
     split,
@@ -216,6 +217,30 @@ class Review:
                 (page_id, batch_id, row[0], json.dumps(info), clean, thumb),
             )
 
+    def _labelled(self, batch_id: str) -> bool:
+        """Whether the batch's documents need a registration label: received
+        ones do (their Số đến), sent ones (văn bản đi) do not."""
+        return self.store.batch(batch_id).direction == "incoming"
+
+    def relabel(self, batch_id: str) -> None:
+        """The batch changed direction: "no registration label" asked of a
+        received document only."""
+        labelled = self._labelled(batch_id)
+        with self.store.transaction() as db:
+            for doc in self.documents(batch_id):
+                kept = [w for w in doc.warnings if w["code"] != "no_registration"]
+                if labelled and not doc.registration:
+                    kept.append(warning("no_registration"))
+                db.execute(
+                    "UPDATE review_docs SET warnings = ? WHERE doc_id = ?",
+                    (json.dumps(kept, ensure_ascii=False), doc.doc_id),
+                )
+
+    def cover_direction(self, batch_id: str, rules: Rules) -> str | None:
+        """The direction the batch's cover sheet gives it, if it has one."""
+        pages = [p for p in self.pages(batch_id) if p.clean is not None]
+        return cover_direction(self._infos(pages, rules))
+
     @staticmethod
     def _infos(pages: list[ReviewPage], rules: Rules) -> list[PageInfo]:
         return [
@@ -231,7 +256,7 @@ class Review:
     def regroup(self, batch_id: str, rules: Rules) -> list[ReviewDoc]:
         """Documents by the barcode rules (docs/barcodes.md), from the cleaned pages so far."""
         pages = [p for p in self.pages(batch_id) if p.clean is not None]
-        documents = split(self._infos(pages, rules), batch_id)
+        documents = split(self._infos(pages, rules), batch_id, labelled=self._labelled(batch_id))
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE review_pages SET doc_id = NULL, doc_seq = NULL WHERE batch_id = ?",
@@ -245,7 +270,7 @@ class Review:
         """Pages scanned again into a batch under review: new documents after the others."""
         wanted = set(page_ids)
         pages = [p for p in self.pages(batch_id) if p.page_id in wanted and p.clean is not None]
-        documents = split(self._infos(pages, rules), batch_id)
+        documents = split(self._infos(pages, rules), batch_id, labelled=self._labelled(batch_id))
         existing = self.documents(batch_id)
         taken = {d.registration for d in existing if d.registration}
         for doc in documents:
@@ -386,7 +411,8 @@ class Review:
                 (doc.batch_id, doc.seq),
             )
             metadata = {**dict.fromkeys(FIELDS), "PageAmount": len(doc.pages) - at}
-            warnings = [] if label else [warning("no_registration")]
+            unlabelled = not label and self._labelled(doc.batch_id)
+            warnings = [warning("no_registration")] if unlabelled else []
             db.execute(
                 "INSERT INTO review_docs (doc_id, batch_id, seq, registration, metadata,"
                 " warnings) VALUES (?, ?, ?, ?, ?, ?)",

@@ -132,15 +132,26 @@ class Store(Batches):
 
     def digitized_by_month(self, since: str) -> dict[str, dict[str, int]]:
         """Documents and their pages recorded per month (``YYYY-MM``, Vietnam
-        time) from the month ``since`` on."""
+        time) from the month ``since`` on, and of the documents those received
+        and those sent (``Direction``; a document recorded before it was received)."""
         rows = self.query(
             "SELECT substr(datetime(created_at, '+7 hours'), 1, 7) AS month,"
             " count(*) AS documents,"
-            " coalesce(sum(json_extract(metadata, '$.PageAmount')), 0) AS pages"
+            " coalesce(sum(json_extract(metadata, '$.PageAmount')), 0) AS pages,"
+            " count(*) FILTER (WHERE json_extract(metadata, '$.Direction') = 'outgoing')"
+            " AS outgoing"
             " FROM documents GROUP BY month HAVING month >= ? ORDER BY month",
             (since,),
         )
-        return {r["month"]: {"documents": r["documents"], "pages": int(r["pages"])} for r in rows}
+        return {
+            r["month"]: {
+                "documents": r["documents"],
+                "pages": int(r["pages"]),
+                "incoming": r["documents"] - r["outgoing"],
+                "outgoing": r["outgoing"],
+            }
+            for r in rows
+        }
 
     # ------------------------------------------------------------------ counters
 

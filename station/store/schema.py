@@ -238,6 +238,11 @@ SCHEMA: list[str] = [
     """
     ALTER TABLE review_docs ADD COLUMN not_secret INTEGER NOT NULL DEFAULT 0;
     """,
+    # version 13: a batch of documents received (incoming, the Sổ đến) or sent
+    # (outgoing, the Sổ đi), chosen on the scan screen or by a cover sheet
+    """
+    ALTER TABLE batches ADD COLUMN direction TEXT NOT NULL DEFAULT 'incoming';
+    """,
 ]
 
 #: the version a database has once every migration ran

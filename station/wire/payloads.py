@@ -190,6 +190,9 @@ class Counters(Wire):
 class MonthCounts(Wire):
     documents: Count
     pages: Count
+    #: of the documents, those received and those sent; absent from stations older than them
+    incoming: Count | None = None
+    outgoing: Count | None = None
 
 
 class ErrorReport(Wire):

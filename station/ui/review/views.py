@@ -32,6 +32,7 @@ from station.appliance.station import Station
 from station.barcodes.split import SECRECY_QUESTIONS
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
+from station.common.direction import WORDS as DIRECTION_WORDS
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
@@ -78,7 +79,11 @@ def _done(target: str, **result: Any) -> Any:
 def common() -> dict[str, Any]:
     if "station" not in current_app.extensions:
         return {}
-    return {"status": station().status(), "home_endpoint": "review.scan"}
+    return {
+        "status": station().status(),
+        "home_endpoint": "review.scan",
+        "direction_words": DIRECTION_WORDS,
+    }
 
 
 # ------------------------------------------------------------------ scan
@@ -87,6 +92,22 @@ def common() -> dict[str, Any]:
 @blueprint.get("/")
 def scan() -> str:
     return render_template("review/scan.html")
+
+
+@blueprint.post("/direction")
+@group("scan")
+def direction() -> Any:
+    """ "Văn bản đến" / "Văn bản đi": what the next batch is."""
+    station().set_direction(request.form.get("direction", ""))
+    return _done(url_for("review.scan"))
+
+
+@blueprint.post("/batch/<batch_id>/direction")
+@group("edit")
+def batch_direction(batch_id: str) -> Any:
+    """A batch under review is received documents, or sent ones, after all."""
+    station().set_batch_direction(batch_id, request.form.get("direction", ""))
+    return _done(_back(batch_id))
 
 
 @blueprint.post("/scan")
