@@ -225,6 +225,45 @@ def test_what_the_clerk_left_empty_or_too_long_is_never_made_up(desk: Desk) -> N
     assert message.signer.position == "P" * 99 + "…"
 
 
+def test_an_outgoing_document_goes_from_us_to_the_recipients_the_directory_knows(
+    desk: Desk,
+) -> None:
+    """A document this agency signed and sends (docs/outgoing.md): From is our
+    agency, To every recipient of Kính gửi and Nơi nhận the directory lists,
+    the others stay in ToPlaces; none known: To is our own agency."""
+    ours = {
+        **{k: v for k, v in METADATA.items() if not k.startswith("Arrival")},
+        "Direction": "outgoing",
+        "OrganName": AGENCY["name"],
+        "CodeNumber": "45",
+        "CodeNotation": "VKS-VP",
+        "Addressees": ["Sở Tư pháp tỉnh Thanh Hóa"],
+        "ToPlaces": ["Như trên", "Sở Tư pháp Thanh Hóa", "Lưu: VT, VP"],
+        "Registration": None,
+    }
+    desk.deliver("out-1", ours)
+    data = (desk.inbox / "st-a.out-1.edxml").read_bytes()
+    validate(data)
+    message = desk.message("st-a", "out-1")
+    assert (message.sender.organ_id, message.sender.organ_name) == tuple(AGENCY.values())
+    # named twice (Kính gửi, and an alias in Nơi nhận): one To
+    assert [(o.organ_id, o.organ_name) for o in message.to] == [
+        (SO_TU_PHAP.organ_id, SO_TU_PHAP.name)
+    ]
+    assert message.to_places == ("Như trên", "Sở Tư pháp Thanh Hóa", "Lưu: VT, VP")
+    assert message.document_id == "000.00.00.H99,2026/11/20,45/VKS-VP"
+    assert message.business.paper == 1
+    assert "Số đến" not in message.attachments[0].description
+    info = desk.dms.inbox.entry("st-a.out-1").info
+    assert (info["from"], info["to"], info["direction"]) == (
+        AGENCY["organ_id"], SO_TU_PHAP.organ_id, "outgoing",
+    )  # fmt: skip
+    unknown = {**ours, "CodeNumber": "46", "Addressees": [], "ToPlaces": ["Lưu: VT"]}
+    desk.deliver("out-2", unknown)
+    message = desk.message("st-a", "out-2")
+    assert [o.organ_id for o in message.to] == [AGENCY["organ_id"]]
+
+
 def test_a_secret_document_is_never_handed_to_the_dms(desk: Desk) -> None:
     desk.deliver("doc-3", {**METADATA, "Priority": "Mật, Khẩn"})
     assert not (desk.inbox / "st-a.doc-3.edxml").exists()

@@ -65,7 +65,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
     proc = _process(*map(str, inputs), "--out", str(out), "--no-ocr", "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-    assert set(batch) == {"batch_id", "pages", "documents"}
+    assert set(batch) == {"batch_id", "direction", "pages", "documents"}
     pages = batch["pages"]
     assert [(p["input"], p["index"]) for p in pages] == [
         ("scan_1.jpg", 0),
