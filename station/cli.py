@@ -277,6 +277,13 @@ def build_parser() -> argparse.ArgumentParser:
         "SCANSTATION_FLEET_PASSWORD_HASH)",
     )
     p.add_argument(
+        "--regions",
+        metavar="FILE",
+        help="each unit's region, to group, search and count stations by region: a CSV with "
+        'the header unit,region or a TOML table [units] of "unit name" = "region" '
+        "(docs/fleet.md#regions)",
+    )
+    p.add_argument(
         "--offline-minutes", type=int, default=15, metavar="N", help="alert: offline > N min"
     )
     p.add_argument(

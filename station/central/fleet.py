@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from station.central.fleetdb import FleetDB, StationRow, utc_now
+from station.central.history import History
+from station.central.regions import Regions
 from station.errors import NotFound, UsageError
 from station.wire import payloads, topics
 from station.wire.mqtt import Connection
@@ -191,6 +193,10 @@ class Fleet:
         self.replies = threading.Condition()
         self._lock = threading.Lock()
         self.rejected: Counter[tuple[str, str]] = Counter()
+        #: each station's health over time (the station page's trends)
+        self.history = History(db)
+        #: each unit's region (``--regions``); empty: no regions
+        self.regions = Regions()
         root = f"{topics.VERSION}/+"
         connection.subscribe(f"{root}/state", self._state)
         connection.subscribe(f"{root}/health", self._health, qos=0)
@@ -263,7 +269,9 @@ class Fleet:
             return
         station_id, body = taken
         at = self._heard(station_id, body.ts, datetime.now(UTC))
-        self.db.set_health(station_id, body.model_dump(mode="json"), at)
+        report = body.model_dump(mode="json")
+        self.db.set_health(station_id, report, at)
+        self.history.add(station_id, parse_time(at, datetime.now(UTC)), report)
 
     def _event(self, topic: str, payload: bytes) -> None:
         taken = self._take("event", topic, payload, payloads.Event)

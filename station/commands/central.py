@@ -175,6 +175,7 @@ def _host_names(given: list[str]) -> tuple[str, ...]:
 def cmd_fleet(args: argparse.Namespace) -> int:
     from station.central.fleet import Fleet, Limits
     from station.central.fleetdb import FleetDB
+    from station.central.regions import Regions
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 
@@ -183,6 +184,8 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         "SCANSTATION_FLEET_PASSWORD_HASH",
     )
     data_dir = Path(args.data_dir) if args.data_dir else default_fleet_dir()
+    # a regions file that does not hold is refused before anything starts
+    regions = Regions.load(Path(args.regions)) if args.regions else None
     web = WebSettings(
         listen=args.listen,
         password_hash=password_hash,
@@ -202,12 +205,18 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         disk_percent=args.disk_percent,
     )
     fleet = Fleet(conn, db, limits)
+    if regions is not None:
+        fleet.regions = regions
     server = WebServer(create_app(web, Services(fleet=fleet)), web)
     stop = stop_on_signals("Đang dừng… / stopping…")
     conn.start()
     server.start()
     db.prune()
+    fleet.history.compact()
     say(f"Giám sát trạm / fleet dashboard: {server.url}/ (broker {args.broker}, {data_dir})")
+    if regions is not None:
+        count = f"{len(regions.names())} ({len(regions)} đơn vị / units)"
+        say(f"Khu vực / regions: {count}, {args.regions}")
     try:
         stop.wait()
     finally:

@@ -19,10 +19,12 @@ from flask import (
     url_for,
 )
 
+from station.central.board import SECRET_DAYS, SHOWS
 from station.central.fleet import Fleet
 from station.common.clock import VIETNAM
 from station.common.spreadsheet import csv_bytes
 from station.errors import NotFound, UsageError
+from station.ui.fleet import boardview, trends
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import gettext
 from station.wire.remote import COMMANDS, REMOTE_KEYS
@@ -47,21 +49,35 @@ def _station_or_404(station_id: str) -> dict[str, Any]:
 
 @blueprint.get("/")
 def dashboard() -> str:
-    stations = fleet().overview()
-    totals = {
-        "all": len(stations),
-        "online": sum(s["state"] == "online" for s in stations),
-        "offline": sum(s["state"] == "offline" for s in stations),
-        "lost": sum(s["state"] == "lost" for s in stations),
-        "alerts": sum(bool(s["alerts"]) for s in stations),
-    }
-    return render_template("fleet/dashboard.html", stations=stations, totals=totals)
+    board = boardview.current()
+    return render_template(
+        "fleet/dashboard.html",
+        board=board,
+        rows=boardview.rows(board),
+        columns=boardview.columns(board.regions),
+        shows=SHOWS,
+    )
+
+
+@blueprint.post("/api/board")
+def api_board() -> Response:
+    """The stations page's live update (``static/live.js``): the query string is
+    the page's; the body ``{"have": {station: signature}}`` the rows it shows."""
+    body = request.get_json(silent=True)
+    have = body.get("have") if isinstance(body, dict) else None
+    if not isinstance(have, dict):
+        have = {}
+    known = {str(k): str(v) for k, v in list(have.items())[:5000]}
+    return jsonify(boardview.update(boardview.current(), known))
 
 
 @blueprint.get("/station/<station_id>")
 def station(station_id: str) -> str:
     view = _station_or_404(station_id)
     db = fleet().db
+    now = datetime.now(UTC)
+    span = trends.pick_span(request.args.get("range"))
+    points = fleet().history.series(station_id, span, now)
     return render_template(
         "fleet/station.html",
         s=view,
@@ -69,6 +85,8 @@ def station(station_id: str) -> str:
         states=db.state_changes(station_id, limit=20),
         commands=db.commands(station_id, limit=20),
         remote_keys=REMOTE_KEYS,
+        trends=trends.station_trends(points, span, now),
+        spans=trends.span_words(),
     )
 
 
@@ -150,7 +168,14 @@ def stats() -> str:
     year = _year()
     rows, total = _table(year)
     years = sorted(set(fleet().db.years()) | {year})
-    return render_template("fleet/stats.html", year=year, years=years, rows=rows, total=total)
+    return render_template(
+        "fleet/stats.html",
+        year=year,
+        years=years,
+        rows=rows,
+        total=total,
+        stats_charts=trends.stats_charts(rows, total, year),
+    )
 
 
 @blueprint.get("/stats.csv")
@@ -212,3 +237,21 @@ def metrics() -> Response:
 @blueprint.app_template_filter("json")
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@blueprint.app_template_global()
+def secret_days() -> int:
+    """How long a stopped secret document keeps its station on the list."""
+    return SECRET_DAYS
+
+
+@blueprint.app_template_global()
+def live_words() -> dict[str, str]:
+    """What ``static/live.js`` says, in the reader's language."""
+    return boardview.words()
+
+
+@blueprint.app_template_global()
+def seen_ago(at: str | None) -> str:
+    """When a station was last heard, to the minute."""
+    return boardview.seen_ago(at)
