@@ -170,7 +170,9 @@ def test_search_by_id_unit_or_region(board: Board) -> None:
         ("ĐÔNG SƠN", ["st-secret"]),
         ("ST-OK", ["st-ok1", "st-ok2"]),
         ("phía nam", ["st-sign", "st-ok2"]),  # the region
-        ("ven bien khu vuc 2", ["st-off", "st-ok1"]),  # every word, anywhere
+        ("ven bien", ["st-lost", "st-off", "st-jam", "st-ok1"]),
+        ("khu vực 2", ["st-off", "st-ok1"]),  # every word in one field, numbers whole
+        ("vuc 2 bien", []),
         ("tỉnh", ["st-backlog"]),
         ("nowhere", []),
     ):

@@ -7,6 +7,9 @@ fails, or stopped a secret document in the last :data:`SECRET_DAYS` days (the
 event says only the level: nothing of the document's content reaches the
 fleet). Those come first, the errors before the warnings.
 
+The search finds a station by its id, its unit or its region: every word of it
+in one of them, without case or diacritics ("dong son" finds "Đông Sơn").
+
 Everything here is read from the query string, so that each view is a link
 (a tile, a column heading, a group) that can be bookmarked and shared; values
 that are not understood fall back to the defaults.
@@ -14,6 +17,7 @@ that are not understood fall back to the defaults.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -61,6 +65,17 @@ def fold(text: str) -> str:
     """Text as searched: without case or Vietnamese diacritics (đ is d)."""
     bare = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
     return " ".join("".join(c for c in bare if not unicodedata.combining(c)).split())
+
+
+def found(query: str, *fields: str | None) -> bool:
+    """Whether one of ``fields`` holds every word of ``query`` (without case or
+    diacritics); a number is a whole number there: "khu vực 3" is not "khu vực 30"."""
+    words = fold(query).split()
+    patterns = [re.compile(rf"(?<!\d){re.escape(w)}(?!\d)" if w.isdigit() else re.escape(w))
+                for w in words]  # fmt: skip
+    return any(
+        all(p.search(text) for p in patterns) for text in (fold(f) for f in fields if f)
+    )
 
 
 def _dig(data: Any, *path: str) -> Any:
@@ -242,15 +257,7 @@ def build(fleet: Fleet, query: Query, now: datetime) -> Board:
         views.append(view)
     total = len(views)
     if query.q:
-        words = fold(query.q).split()
-        views = [
-            v
-            for v in views
-            if all(
-                w in fold(" ".join([v["station_id"], v["unit"] or "", v["region"] or ""]))
-                for w in words
-            )
-        ]
+        views = [v for v in views if found(query.q, v["station_id"], v["unit"], v["region"])]
     tiles = {key: sum(_matches(v, key) for v in views) for key in SHOWS}
     rows = _ordered([v for v in views if _matches(v, query.show)], query)
     return Board(query, rows, _groups(rows, query.group), tiles, bool(fleet.regions), total)
