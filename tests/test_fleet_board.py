@@ -39,7 +39,7 @@ REGIONS_CSV = (
     f"{TINH},Văn phòng tỉnh\n"
     "\n"
     f'"{KV1}","Phía Bắc, ven biển"\n'
-    f"{KV2.upper()},\"Phía Bắc, ven biển\"\n"  # names compare without case
+    f'{KV2.upper()},"Phía Bắc, ven biển"\n'  # names compare without case
     f"{KV3},Phía Nam\n"
 )
 READY = {"model": "fi-7160", "device": "x", "status": "ready",
@@ -130,7 +130,10 @@ def _get(board: Board, url: str) -> str:
 
 
 def _tile(page: str, key: str) -> tuple[int, bool]:
-    found = re.search(rf'<a class="tile[^"]*" data-tile="{key}" href="[^"]*"( aria-current="true")?><b>(\d+)</b>', page)
+    found = re.search(
+        rf'<a class="tile[^"]*" data-tile="{key}" href="[^"]*"( aria-current="true")?><b>(\d+)</b>',
+        page,
+    )
     assert found, key
     return int(found.group(2)), bool(found.group(1))
 
@@ -253,7 +256,9 @@ def test_the_live_update_sends_only_what_changed(board: Board) -> None:
     headers = {"X-CSRF-Token": token.group(1)}
     refused = board.client.post("/api/board", json={"have": {}})
     assert refused.status_code == 400  # no CSRF token
-    have = {s: sig for sig, s in re.findall(r'<tr data-sig="([0-9a-f]+)" data-station="([^"]+)"', page)}
+    have = {
+        s: sig for sig, s in re.findall(r'<tr data-sig="([0-9a-f]+)" data-station="([^"]+)"', page)
+    }
     answer = board.client.post("/api/board", json={"have": have}, headers=headers)
     assert answer.status_code == 200 and answer.json is not None
     assert [r["id"] for r in answer.json["rows"]] == _order(page)
@@ -290,8 +295,7 @@ def test_a_regions_file_csv_or_toml(tmp_path: Path) -> None:
     assert regions.of(TINH.replace("Hóa", "Hoá")) == "Văn phòng tỉnh"
     toml_file = tmp_path / "regions.toml"
     toml_file.write_text(
-        "# each unit's region\n[units]\n"
-        f'"{TINH}" = "Văn phòng tỉnh"\n"{KV1}" = "Phía Bắc"\n',
+        f'# each unit\'s region\n[units]\n"{TINH}" = "Văn phòng tỉnh"\n"{KV1}" = "Phía Bắc"\n',
         encoding="utf-8",
     )
     regions = Regions.load(toml_file)
@@ -303,16 +307,22 @@ def test_a_regions_file_csv_or_toml(tmp_path: Path) -> None:
     [
         ("r.csv", "đơn vị,khu vực\nA,B\n", r"r\.csv:1: the header must be 'unit,region'"),
         ("r.csv", "unit,region\nA,B\nB,C\na, B\n ", None),  # the same twice: fine
-        ("r.csv", "unit,region\nA,B\nB,C\nA,D\n",
-         r"r\.csv:4: the unit 'A' is already in region 'B' \(.*r\.csv:2\)"),
+        (
+            "r.csv",
+            "unit,region\nA,B\nB,C\nA,D\n",
+            r"r\.csv:4: the unit 'A' is already in region 'B' \(.*r\.csv:2\)",
+        ),
         ("r.csv", "unit,region\nA,\n", r"r\.csv:2: the region is empty"),
         ("r.csv", "unit,region\n,B\n", r"r\.csv:2: the unit is empty"),
         ("r.csv", "unit,region\nA,B,C\n", r"r\.csv:2: 3 columns, the header has 2"),
         ("r.csv", "unit,region\n", r"no unit listed"),
         ("r.csv", "unit,region\n" + "A" * 201 + ",B\n", r"longer than 200"),
         ("r.txt", "unit,region\nA,B\n", r"must end in \.csv or \.toml"),
-        ("r.toml", '[units]\n"A" = "B"\n[regions]\n"C" = "D"\n',
-         r"r\.toml:3: unknown key 'regions'"),
+        (
+            "r.toml",
+            '[units]\n"A" = "B"\n[regions]\n"C" = "D"\n',
+            r"r\.toml:3: unknown key 'regions'",
+        ),
         ("r.toml", '[units]\n"A" = "B"\n"C" = 4\n', r"r\.toml:3: 'units\.C': Input should be"),
         ("r.toml", "[units]\n", r"'units': Dictionary should have at least 1 item"),
         ("r.toml", '[units]\n"A" = "B\n', r"r\.toml:2: not valid TOML"),

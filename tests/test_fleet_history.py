@@ -46,7 +46,7 @@ def expected(n: int) -> tuple[int, int, int | None, int | None, int]:
     )
 
 
-def sums(reports: list[tuple[int, int]], seconds: int) -> dict[int, list[int | None]]:
+def sums(reports: list[tuple[int, int]], seconds: int) -> dict[int, list[Any]]:
     """The buckets of ``seconds`` the test works out itself from (time, n) pairs."""
     found: dict[int, list[Any]] = defaultdict(lambda: [0, 0, 0, 0, 0, 0, 0, None])
     for t, n in reports:
@@ -65,7 +65,7 @@ def sums(reports: list[tuple[int, int]], seconds: int) -> dict[int, list[int | N
     return dict(found)
 
 
-def stored(db: FleetDB, tier: int) -> dict[int, list[int | None]]:
+def stored(db: FleetDB, tier: int) -> dict[int, list[Any]]:
     rows = db._rows(
         "SELECT t, n, queue_sum, pending_sum, disk_sum, disk_n, temp_sum, temp_n, pages_max"
         " FROM series WHERE tier = ? ORDER BY t",
@@ -81,7 +81,10 @@ def db(tmp_path: Path) -> Iterator[FleetDB]:
     found.close()
 
 
-def _run(history: History, start: datetime, count: int, every_s: int, first: int = 0) -> list:
+def _run(
+    history: History, start: datetime, count: int, every_s: int, first: int = 0
+) -> list[tuple[int, int]]:
+    """``count`` reports ``every_s`` apart; their (time, n)."""
     sent = []
     for k in range(count):
         at = start + timedelta(seconds=every_s * k)
@@ -140,7 +143,9 @@ def test_a_late_report_is_counted_once(db: FleetDB) -> None:
     history.add("st-a", late_at, report(10_000))
     sent.append((int(late_at.timestamp()), 10_000))
     _run(history, START + timedelta(days=2), 3 * 60, 60, first=20_000)
-    sent += [(int((START + timedelta(days=2, minutes=k)).timestamp()), 20_000 + k) for k in range(180)]
+    sent += [
+        (int((START + timedelta(days=2, minutes=k)).timestamp()), 20_000 + k) for k in range(180)
+    ]
     history.compact(START + timedelta(days=2, hours=3))
     for tier in TIERS[1:]:
         done = history.done[tier.number]

@@ -175,9 +175,12 @@ def test_a_highlight_without_motion_when_asked(live: Live, browser: Browser) -> 
     context.close()
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{live.url}/?q=vks-12")
-    assert _row(page, "vks-12").locator("td.queue").evaluate(
-        "el => getComputedStyle(el).transitionDuration"
-    ) == "2.5s"
+    assert (
+        _row(page, "vks-12")
+        .locator("td.queue")
+        .evaluate("el => getComputedStyle(el).transitionDuration")
+        == "2.5s"
+    )
     page.close()
 
 
@@ -193,9 +196,7 @@ def test_a_station_is_a_card_on_a_phone(live: Live, browser: Browser) -> None:
     box = card.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     # each figure says what it is
-    label = card.locator("td.queue").evaluate(
-        "el => getComputedStyle(el, '::before').content"
-    )
+    label = card.locator("td.queue").evaluate("el => getComputedStyle(el, '::before').content")
     assert label == '"Chờ gửi"'
     # the tiles three to a row, each a finger's size
     tiles = page.locator("nav.tiles a")

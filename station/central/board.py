@@ -73,9 +73,7 @@ def found(query: str, *fields: str | None) -> bool:
     words = fold(query).split()
     patterns = [re.compile(rf"(?<!\d){re.escape(w)}(?!\d)" if w.isdigit() else re.escape(w))
                 for w in words]  # fmt: skip
-    return any(
-        all(p.search(text) for p in patterns) for text in (fold(f) for f in fields if f)
-    )
+    return any(all(p.search(text) for p in patterns) for text in (fold(f) for f in fields if f))
 
 
 def _dig(data: Any, *path: str) -> Any:

@@ -222,12 +222,13 @@ class History:
                 start, until = self.done[tier.number], bucket(t_now, tier.seconds)
                 if until <= start:
                     continue
-                # every station's rows of the finer tier, by the primary key
+                # every station's rows of the finer tier, by the primary key (CROSS
+                # JOIN: station by station, never a scan of the whole table)
                 conn.execute(
                     f"INSERT INTO series (station, tier, t, {', '.join(COLUMNS)})"  # noqa: S608
                     f" SELECT x.station, ?, x.t - (x.t + ?) % ?, {sums},"
                     " max(x.pages_max)"
-                    " FROM series_stations s JOIN series x ON x.station = s.key"
+                    " FROM series_stations s CROSS JOIN series x ON x.station = s.key"
                     " AND x.tier = ? AND x.t >= ? AND x.t < ? WHERE true"
                     " GROUP BY x.station, x.t - (x.t + ?) % ? ORDER BY 1, 3"
                     " ON CONFLICT (station, tier, t) DO UPDATE SET "

@@ -57,6 +57,7 @@ class Regions:
     def __init__(self, pairs: dict[str, str] | None = None, source: str = "") -> None:
         self.source = source
         self._by_key: dict[str, str] = {}
+        self._seen: dict[str, str | None] = {}
         for unit, region in (pairs or {}).items():
             self._by_key[name_key(unit)] = unicodedata.normalize("NFC", region.strip())
 
@@ -68,7 +69,11 @@ class Regions:
 
     def of(self, unit: str | None) -> str | None:
         """The unit's region, or None when the file does not name it."""
-        return self._by_key.get(name_key(unit)) if unit else None
+        if not unit:
+            return None
+        if unit not in self._seen:  # a page asks for every station's, on every update
+            self._seen[unit] = self._by_key.get(name_key(unit))
+        return self._seen[unit]
 
     def names(self) -> list[str]:
         """Every region, in order."""

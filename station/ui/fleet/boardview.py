@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app, get_template_attribute, request, url_for
 
-from station.central.board import Board, Query, build
+from station.central.board import SECRET_DAYS, Board, Query, build
 from station.central.fleet import Fleet, iso
 from station.ui.i18n import ago, gettext
 
@@ -94,6 +94,22 @@ def signature(html: str) -> str:
     return hashlib.blake2b(html.encode(), digest_size=6).hexdigest()
 
 
+def row_words(regions: bool) -> dict[str, Any]:
+    """What every row says, in the reader's language, looked up once per page."""
+    return {
+        **{c.key: c.label for c in columns(regions)},
+        "states": {
+            "online": gettext("Trực tuyến"),
+            "offline": gettext("Đã tắt"),
+            "lost": gettext("Mất kết nối"),
+            "unknown": gettext("Chưa rõ"),
+        },
+        "held": gettext("%(n)s văn bản chờ ký số"),
+        "secret": gettext("Đã dừng %(n)s văn bản mật trong %(d)s ngày"),
+        "secret_days": SECRET_DAYS,
+    }
+
+
 @dataclass(frozen=True)
 class Row:
     station_id: str
@@ -105,12 +121,12 @@ class Row:
 def rows(board: Board) -> list[Row]:
     """Every row of the board in order, rendered, with its signature (``data-sig``)."""
     macro = get_template_attribute("fleet/board.html", "station_row")
-    labels = {c.key: c.label for c in columns(board.regions)}
+    words = row_words(board.regions)
     link = url_for("fleet.station", station_id="-")[:-1]
     found = []
     for group in board.groups:
         for view in group.rows:
-            text = str(macro(view, board.regions, labels, link))
+            text = str(macro(view, board.regions, words, link))
             sig = signature(text)
             text = text.replace("<tr ", f'<tr data-sig="{sig}" ', 1)
             found.append(Row(view["station_id"], group.key, sig, text))
