@@ -6,6 +6,7 @@ station's year stays small."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from station.central.fleet import iso
 from station.central.fleetdb import FleetDB
 from station.central.history import OFFSET_S, SPANS, TIERS, History, bucket
 
@@ -202,3 +204,62 @@ def test_a_station_year_stays_small(db: FleetDB) -> None:
     year = history.series("st-a", SPANS["1y"], now)
     assert 364 <= len(year) <= 366
     assert all(p.pages == 3 * 96 for p in year[1:-3])
+
+
+def test_the_station_page_draws_the_trends(tmp_path: Path) -> None:
+    """The station page's charts and their table, over each span: an SVG image
+    named and described, a gap where the station was off, the same figures as
+    a table; the statistics page's charts with their words."""
+    from station.central.fleet import Fleet
+    from station.ui import Services, WebSettings, create_app
+    from station.wire.mqtt import Connection
+    from tests.test_fleet_payloads import health
+
+    db = FleetDB(tmp_path)
+    try:
+        fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-trends"), db)
+        now = datetime.now(UTC)
+        sent = 0
+        for k in range(3 * 1440):
+            at = now - timedelta(minutes=3 * 1440 - k)
+            if 40 * 60 <= k < 46 * 60:
+                continue  # off for six hours, from 32 to 26 hours ago
+            body = report(k)
+            body["digitized"] = {at.strftime("%Y-%m"): {"documents": 7, "pages": 30}}
+            fleet.history.add("st-a", at, body)
+            sent += 1
+        db.set_state("st-a", "online", 1, "0.1.0", iso(now))
+        db.set_health("st-a", health("st-a", unit="Viện kiểm sát nhân dân khu vực 2",
+                                     digitized={now.strftime("%Y-%m"): {"documents": 7,
+                                                                        "pages": 30}}), iso(now))  # fmt: skip
+        client = create_app(WebSettings(data_dir=tmp_path), Services(fleet=fleet)).test_client()
+        # points with reports: 30 minutes for 48 hours but the six off (12), 2 hours
+        # for the three days but three, 6 hours, days
+        for span, (least, most) in (("2d", (83, 86)), ("7d", (32, 36)), ("30d", (11, 13)),
+                                    ("1y", (3, 4))):  # fmt: skip
+            page = client.get(f"/station/st-a?range={span}").get_data(as_text=True)
+            charts = re.findall(r'<svg viewBox="[^"]+" role="img" aria-labelledby="(\S+) (\S+)"', page)
+            assert len(charts) == 5, span
+            for title, desc in charts:
+                assert f'<title id="{title}">' in page and f'<desc id="{desc}">' in page
+            # the means of the queue, 0 to 8 report by report
+            found = re.search(r"thấp nhất ([\d,]+), cao nhất ([\d,]+), gần nhất [\d,]+ văn bản", page)
+            assert found, span
+            low, high = (float(v.replace(",", ".")) for v in found.groups())
+            assert 0 <= low <= high <= 8, span
+            assert f'aria-current="true">{SPAN_WORDS[span]}</a>' in page
+            rows = re.findall(r"<tr><th scope=\"row\">", page)
+            assert least <= len(rows) <= most, (span, len(rows))
+        # 48 hours: the line breaks where the station was off (two runs, no point between)
+        page = client.get("/station/st-a?range=2d").get_data(as_text=True)
+        queue = page.split('id="trend-queue"')[1].split("</svg>")[0]
+        assert queue.count("<polyline") == 2
+        stats = client.get(f"/stats?year={now.year}").get_data(as_text=True)
+        assert 'id="stats-month-documents"' in stats and 'id="stats-unit-0"' in stats
+        assert "Viện kiểm sát nhân dân khu vực 2, năm" in stats
+        assert 'class="hbars"' in stats
+    finally:
+        db.close()
+
+
+SPAN_WORDS = {"2d": "48 giờ", "7d": "7 ngày", "30d": "30 ngày", "1y": "12 tháng"}

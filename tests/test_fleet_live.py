@@ -237,3 +237,43 @@ def test_no_script_still_works(live: Live, browser: Browser) -> None:
     assert shown.count() >= 4
     assert all("khu vực 3" in t for t in shown.locator("th.id small").all_inner_texts())
     context.close()
+
+
+def test_the_statistics_table_stays_readable_with_40_units(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """40 units and 12 months: the table scrolls both ways in its box, its
+    headings stay at the top and the unit column at the left."""
+    folder = tmp_path_factory.mktemp("stats40")
+    db = FleetDB(folder)
+    fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-stats"), db)
+    for n in range(1, 41):
+        station = f"vks-{n:02d}"
+        body = health(station, unit=f"Viện kiểm sát nhân dân khu vực {n}",
+                      digitized={f"2026-{m:02d}": {"documents": n * m, "pages": 4 * n * m}
+                                 for m in range(1, 13)})  # fmt: skip
+        fleet._health(f"scanstation/v1/{station}/health", json.dumps(body).encode())
+    web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=folder)
+    server = WebServer(create_app(web, Services(fleet=fleet)), web)
+    server.start()
+    try:
+        for width, height in ((1280, 800), (390, 844)):
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.goto(f"{server.url}/stats?year=2026")
+            box = page.locator(".scroll:has(> table.stats)")
+            assert page.locator("table.stats tbody tr").count() == 40
+            box.evaluate("el => { el.scrollTop = 700; el.scrollLeft = 500; }")
+            frame = box.bounding_box()
+            heading = page.locator("table.stats thead th").nth(6).bounding_box()
+            unit = page.locator("table.stats tbody tr").nth(25).locator("td").first.bounding_box()
+            total = page.locator("table.stats tfoot th").first.bounding_box()
+            assert frame and heading and unit and total
+            assert box.evaluate("el => el.scrollTop") > 0 and box.evaluate("el => el.scrollLeft") > 0
+            assert abs(heading["y"] - frame["y"]) <= 2, (width, heading, frame)  # held at the top
+            assert abs(unit["x"] - frame["x"]) <= 2, (width, unit, frame)  # held at the left
+            assert abs(total["y"] + total["height"] - frame["y"] - frame["height"]) <= 2
+            page.screenshot(path=artifacts() / f"fleet-stats-40-{width}.png")
+            page.close()
+    finally:
+        server.stop()
+        db.close()

@@ -24,7 +24,7 @@ by :meth:`History.add` at most once a minute, by the reports' own clock); then
 what is past its tier's time is removed. A report that comes late (a retained
 one read at start-up) goes into its minute and into every coarser bucket
 already added up, so nothing is counted twice or lost. docs/benchmarks.md has
-the sizes: a station's year takes some 230 KB.
+the sizes: a station's year takes about 290 KB.
 """
 
 from __future__ import annotations
