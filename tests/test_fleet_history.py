@@ -238,12 +238,16 @@ def test_the_station_page_draws_the_trends(tmp_path: Path) -> None:
         for span, (least, most) in (("2d", (83, 86)), ("7d", (32, 36)), ("30d", (11, 13)),
                                     ("1y", (3, 4))):  # fmt: skip
             page = client.get(f"/station/st-a?range={span}").get_data(as_text=True)
-            charts = re.findall(r'<svg viewBox="[^"]+" role="img" aria-labelledby="(\S+) (\S+)"', page)
+            charts = re.findall(
+                r'<svg viewBox="[^"]+" role="img" aria-labelledby="(\S+) (\S+)"', page
+            )
             assert len(charts) == 5, span
             for title, desc in charts:
                 assert f'<title id="{title}">' in page and f'<desc id="{desc}">' in page
             # the means of the queue, 0 to 8 report by report
-            found = re.search(r"thấp nhất ([\d,]+), cao nhất ([\d,]+), gần nhất [\d,]+ văn bản", page)
+            found = re.search(
+                r"thấp nhất ([\d,]+), cao nhất ([\d,]+), gần nhất [\d,]+ văn bản", page
+            )
             assert found, span
             low, high = (float(v.replace(",", ".")) for v in found.groups())
             assert 0 <= low <= high <= 8, span

@@ -268,7 +268,9 @@ def test_the_statistics_table_stays_readable_with_40_units(
             unit = page.locator("table.stats tbody tr").nth(25).locator("td").first.bounding_box()
             total = page.locator("table.stats tfoot th").first.bounding_box()
             assert frame and heading and unit and total
-            assert box.evaluate("el => el.scrollTop") > 0 and box.evaluate("el => el.scrollLeft") > 0
+            assert (
+                box.evaluate("el => el.scrollTop") > 0 and box.evaluate("el => el.scrollLeft") > 0
+            )
             assert abs(heading["y"] - frame["y"]) <= 2, (width, heading, frame)  # held at the top
             assert abs(unit["x"] - frame["x"]) <= 2, (width, unit, frame)  # held at the left
             assert abs(total["y"] + total["height"] - frame["y"] - frame["height"]) <= 2
