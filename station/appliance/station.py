@@ -48,6 +48,7 @@ from station.errors import (
     StationError,
 )
 from station.pipeline.live import Processor, thumbnail
+from station.records.outgoing_register import OutgoingEntry, OutgoingRegister
 from station.records.register import Entry, Register
 from station.records.secret_register import SecretRegister, checked_level, secrecy_level
 from station.records.vocabulary import priority_marks
@@ -594,6 +595,17 @@ class Station:
     def update_register(self, doc_id: str, changes: dict[str, str]) -> Entry:
         """The clerk's later columns (recipient, passed on, signed for, notes)."""
         entry = self.register.update(doc_id, changes, datetime.now(VIETNAM).date())
+        self.hub.publish("register", doc=doc_id)
+        return entry
+
+    @property
+    def outgoing(self) -> OutgoingRegister:
+        """The outgoing register, numbered as configured."""
+        return OutgoingRegister(self.store, self.settings.config.outgoing.numbering)
+
+    def update_outgoing(self, doc_id: str, changes: dict[str, str]) -> OutgoingEntry:
+        """The clerk's later columns of the Sổ đi, and whether it went by post."""
+        entry = self.outgoing.update(doc_id, changes, datetime.now(VIETNAM).date())
         self.hub.publish("register", doc=doc_id)
         return entry
 

@@ -60,9 +60,10 @@ from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, marked, page_rules
 from station.pipeline.secret import SecretDesk
+from station.records.outgoing_register import OutgoingRegister
 from station.records.register import Register
 from station.records.secret_register import secrecy_level
-from station.review.checks import Finding, before_confirming
+from station.review.checks import Finding, Sent, before_confirming, next_numbers
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
@@ -528,6 +529,7 @@ class Processor(Supervised):
     def findings(self, review_batch: str) -> list[Finding]:
         """What confirming the batch would ask the clerk (:mod:`station.review.checks`)."""
         config = self.settings.config
+        outgoing = self.store.batch(review_batch).direction == "outgoing"
         return before_confirming(
             self.review.documents(review_batch),
             Register(self.store, config.incoming.holidays),
@@ -535,8 +537,23 @@ class Processor(Supervised):
             datetime.now(VIETNAM).date(),
             self.review.labels_elsewhere(review_batch),
             (self.store.outbox.rescan(batch_id=review_batch) or {}).get("doc_id", ""),
-            labelled=self.store.batch(review_batch).direction == "incoming",
+            labelled=not outgoing,
+            sent=self.sent(review_batch) if outgoing else None,
         )
+
+    def sent(self, review_batch: str) -> Sent:
+        """What a batch of sent documents is checked against: the Sổ đi."""
+        section = self.settings.config.outgoing
+        register = OutgoingRegister(self.store, section.numbering)
+        return Sent(register, section.notation, register.pending(review_batch))
+
+    def next_numbers(self, review_batch: str) -> dict[str, str]:
+        """ "Dùng số tiếp theo": the number offered to each sent document of
+        the batch whose Số is empty (none for received documents)."""
+        if self.store.batch(review_batch).direction != "outgoing":
+            return {}
+        today = datetime.now(VIETNAM).date()
+        return next_numbers(self.review.documents(review_batch), self.sent(review_batch), today)
 
     def _on_confirm(self, review_batch: str) -> None:
         self.countdown.cancel(review_batch)

@@ -2,7 +2,9 @@
 register (A4 landscape, Times-compatible Liberation Serif, page numbers, the
 closing lines and signatures), and CSV or XLSX with the same columns. The
 incoming register (Sổ đến, ten columns) by default; the register of secret
-documents (:mod:`station.records.secret_register`) has its own :class:`Layout`.
+documents (:mod:`station.records.secret_register`), the outgoing register and
+the post register (:mod:`station.records.outgoing_register`) have their own
+:class:`Layout`.
 
 In the PDF the signatures never stand alone on a page: the closing line and the
 signatures go with the book's last rows. What to check before the register is
@@ -87,7 +89,9 @@ def _span(text: str) -> tuple[date, date]:
         ) from None
 
 
-def note_cell(entry: Entry) -> str:
+def note_cell(entry: Any) -> str:
+    """Ghi chú: the urgency and secrecy marks of an entry (``urgency``,
+    ``secrecy``), then the clerk's ``note``."""
     marks = ", ".join([*entry.urgency, *entry.secrecy])
     return "; ".join(part for part in (marks, entry.note) if part)
 
@@ -152,7 +156,8 @@ def number_span(entries: Sequence[Any]) -> str:
     """ "từ số 1 đến số 57" per year, as the closing line of a register says it."""
     years: dict[int, list[int]] = {}
     for entry in entries:
-        years.setdefault(entry.year, []).append(entry.number)
+        if entry.number is not None:  # an outgoing document entered without one
+            years.setdefault(entry.year, []).append(entry.number)
     return "; ".join(
         f"từ số {min(numbers)} đến số {max(numbers)}" + (f" (năm {year})" if len(years) > 1 else "")
         for year, numbers in sorted(years.items())
@@ -388,8 +393,9 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
         ends.append(len(rows) - 1)
     last_row = len(rows) - 1
     closing = f"Sổ này ghi {len(book.entries)} {layout.counted}"
-    if book.entries:
-        closing += f", {number_span(book.entries)}"
+    span = number_span(book.entries)
+    if span:
+        closing += f", {span}"
     # one row of one cell, which no page break can cut: the closing line and the signatures
     last = Table(
         [[[_para(closing + ".", styles.text), Spacer(1, 6 * mm), _signatures(book, styles)]]],
@@ -505,7 +511,7 @@ def _pdf(book: Book, totals: tuple[int, int]) -> tuple[bytes, tuple[int, int]]:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=16 * mm,
-        title="Sổ đăng ký văn bản đến",
+        title=book.layout.title.capitalize(),
         author=book.unit,
         subject=book.period.text(),
         creator="scanstation",
