@@ -353,7 +353,8 @@ class OutgoingRegister:
     def update(self, doc_id: str, changes: Mapping[str, str], today: date) -> OutgoingEntry:
         """The clerk's changes to the columns in :data:`EDITABLE`, all or none.
         ``by_post`` is "1" (sent by post) or "" (not); a document sent by post
-        goes in at least one envelope."""
+        goes in at least one envelope, on its Ngày chuyển (today, unless the
+        clerk says otherwise)."""
         entry = self.entry(doc_id)
         values: dict[str, Any] = {}
         for key, raw in changes.items():
@@ -383,6 +384,8 @@ class OutgoingRegister:
         by_post = values.get("by_post", int(entry.by_post))
         if by_post and values.get("envelopes", entry.envelopes) is None:
             values["envelopes"] = 1
+        if by_post and transfer is None:  # marked as it goes to the post office
+            values["transfer_date"] = today.isoformat()
         if values:
             sets = ", ".join(f"{key} = ?" for key in values)
             with self.store.transaction() as db:
@@ -521,4 +524,6 @@ POST_LAYOUT = Layout(
     centred=("transfer_date", "code", "envelopes"),
     counted="văn bản gửi qua bưu điện",
     row=lambda entry: [getattr(entry, c.key) for c in POST_COLUMNS],
+    spans=False,  # its rows go by day, not by number
+    stamped=("post_receipt",),
 )

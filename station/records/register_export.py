@@ -113,6 +113,11 @@ class Layout:
     counted: str  # what the closing line counts: "văn bản đến"
     #: an entry's values in column order: text, numbers and dates
     row: Callable[[Any], list[Any]]
+    #: whether the closing line says the numbers it runs over ("từ số 1 đến số 57")
+    spans: bool = True
+    #: the columns signed and stamped on the printed book ("Ký nhận và dấu bưu
+    #: điện"): every row keeps room for a signature and a stamp there
+    stamped: tuple[str, ...] = ()
 
 
 INCOMING = Layout(
@@ -300,11 +305,16 @@ def _styles() -> _Styles:
     )
 
 
-def _para(value: str, style: Any) -> Any:
+#: the empty lines under a stamped cell's text: about 2 cm, a signature and a seal
+_STAMP_LINES = 5
+
+
+def _para(value: str, style: Any, room: int = 0) -> Any:
+    """A cell's text as a paragraph, with ``room`` empty lines under it."""
     from reportlab.platypus import Paragraph
 
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Paragraph(escaped, style)
+    return Paragraph(escaped + "<br/>&nbsp;" * room, style)
 
 
 def _signatures(book: Book, styles: _Styles) -> Any:
@@ -382,9 +392,10 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     ends: list[int] = []  # each entry's last table row, the rule under it
     for entry in book.entries:
         row = [
-            _para(value, styles.centre if column.key in layout.centred else styles.body)
+            _para(value, styles.centre if column.key in layout.centred else styles.body,
+                  _STAMP_LINES if column.key in layout.stamped else 0)
             for column, value in zip(layout.columns, cells(entry, layout), strict=True)
-        ]
+        ]  # fmt: skip
         rows += _cut(row, [w - 6 for w in widths], room / 3 - 6)
         ends.append(len(rows) - 1)
     if not book.entries:
@@ -393,7 +404,7 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
         ends.append(len(rows) - 1)
     last_row = len(rows) - 1
     closing = f"Sổ này ghi {len(book.entries)} {layout.counted}"
-    span = number_span(book.entries)
+    span = number_span(book.entries) if layout.spans else ""
     if span:
         closing += f", {span}"
     # one row of one cell, which no page break can cut: the closing line and the signatures
