@@ -172,8 +172,8 @@ def test_gaps_repeats_and_documents_without_a_number_are_flagged(store: Store) -
     assert "Văn bản «QĐ-VKS» vào sổ không có số" in messages
     # numbered for each type apart: decisions 1-2, letters 4 (twice), 1-3 missing
     per_type = OutgoingRegister(store, "per_type")
-    found = {(f.code, f.numbers) for f in per_type.flags(month.start, month.end)}
-    assert found == {("gap", (1, 3)), ("repeat", (4,)), ("no_number", ())}
+    apart = {(f.code, f.numbers) for f in per_type.flags(month.start, month.end)}
+    assert apart == {("gap", (1, 3)), ("repeat", (4,)), ("no_number", ())}
     assert any("(Công văn)" in f.message_vi for f in per_type.flags(month.start, month.end))
     # a new year starts at 1 again; the number's year is the document's date's
     common.record("n1", "b2", _meta(1, IssuedDate="2027-01-04"), _at(date(2027, 1, 4)))
