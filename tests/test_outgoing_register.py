@@ -263,6 +263,9 @@ def test_the_next_number_is_offered_for_an_empty_number(store: Store) -> None:
     assert next_numbers(letters, per_type, TODAY) == {"b-001": "01", "b-002": "04"}
     assert next_numbers([_doc(1, IssuedDate="2027-01-04")], sent, TODAY) == {"b-001": "01"}
     assert next_numbers([_doc(1, number=4)], sent, TODAY) == {}  # nothing to offer
+    # a date left empty (written by hand too): the year of the stack's dated documents
+    stack = [_doc(1, number=7, IssuedDate="2025-12-30"), _doc(2, IssuedDate=None)]
+    assert next_numbers(stack, sent, TODAY) == {"b-002": "08"}
 
 
 def _pages(data: bytes) -> list[str]:

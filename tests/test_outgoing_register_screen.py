@@ -211,6 +211,8 @@ def test_a_sent_stack_is_checked_numbered_and_entered(
             assert _serious(page) == []
             offer.scroll_into_view_if_needed()
             page.screenshot(path=shots / f"review-{width}x{height}.png")
+            part.evaluate("e => e.scrollIntoView({block: 'start'})")
+            page.screenshot(path=shots / f"review-signer-{width}x{height}.png")
             page.close()
         # one tap: the number is the clerk's choice, saved at once
         page = browser.new_page(viewport={"width": 800, "height": 480}, locale="vi-VN")

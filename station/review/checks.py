@@ -122,9 +122,9 @@ class Sent:
     notation: tuple[str, ...] = ()
     pending: Sequence[Mapping[str, Any]] = ()
 
-    def key(self, metadata: Mapping[str, Any], today: date) -> tuple[int, str]:
+    def key(self, metadata: Mapping[str, Any], year: int) -> tuple[int, str]:
         """The year and the series a document's number runs in."""
-        return year_of(metadata, today), self.register.series(kind_of(metadata))
+        return year, self.register.series(kind_of(metadata))
 
     def taken(self, today: date) -> dict[tuple[int, str], set[int]]:
         """The numbers of the documents under review in other batches."""
@@ -132,7 +132,7 @@ class Sent:
         for metadata in self.pending:
             number = number_of(metadata)
             if number is not None:
-                found.setdefault(self.key(metadata, today), set()).add(number)
+                found.setdefault(self.key(metadata, year_of(metadata, today)), set()).add(number)
         return found
 
 
@@ -238,6 +238,29 @@ def before_confirming(
     return sorted(found, key=lambda f: (not f.blocking, f.seq or 0))
 
 
+def batch_years(docs: Sequence[ReviewDoc], today: date) -> dict[str, int]:
+    """The year each document's number runs in: its date's; for one whose
+    date was left empty (written by hand) the year of the dated document
+    before it in the batch, else after it, else this year: a stack is
+    numbered in one stretch."""
+    dated = [_issued(doc) for doc in docs]
+    years: dict[str, int] = {}
+    for index, doc in enumerate(docs):
+        before = [d for d in dated[:index] if d is not None]
+        after = [d for d in dated[index:] if d is not None]
+        near = dated[index] or (before[-1] if before else after[0] if after else None)
+        years[doc.doc_id] = near.year if near else today.year
+    return years
+
+
+def _issued(doc: ReviewDoc) -> date | None:
+    try:
+        given = doc.metadata.get("IssuedDate")
+        return date.fromisoformat(str(given)) if given else None
+    except ValueError:
+        return None
+
+
 def sent_findings(docs: Sequence[ReviewDoc], sent: Sent, today: date) -> list[Finding]:
     """A batch of sent documents against the Sổ đi: a ký hiệu without the
     agency's abbreviations, a number already used (in the register, twice in
@@ -246,6 +269,7 @@ def sent_findings(docs: Sequence[ReviewDoc], sent: Sent, today: date) -> list[Fi
     found: list[Finding] = []
     register = sent.register
     taken = sent.taken(today)
+    years = batch_years(docs, today)
     numbered: dict[tuple[int, str], list[tuple[int, ReviewDoc]]] = {}
     for doc in docs:
         n = doc.seq
@@ -260,7 +284,7 @@ def sent_findings(docs: Sequence[ReviewDoc], sent: Sent, today: date) -> list[Fi
             ))  # fmt: skip
         number = number_of(doc.metadata)
         if number is not None:
-            numbered.setdefault(sent.key(doc.metadata, today), []).append((number, doc))
+            numbered.setdefault(sent.key(doc.metadata, years[doc.doc_id]), []).append((number, doc))
     for (year, series), items in sorted(numbered.items()):
         label = register.series_text(series)
         used = register.used(year, series)
@@ -308,15 +332,16 @@ def next_numbers(docs: Sequence[ReviewDoc], sent: Sent, today: date) -> dict[str
     already on the batch's documents; as Decree 30 prints it ("07"). Offered
     to the clerk, never filled in by itself."""
     taken = sent.taken(today)
+    years = batch_years(docs, today)
     on_docs: dict[tuple[int, str], set[int]] = {}
     for doc in docs:
         number = number_of(doc.metadata)
         if number is not None:
-            on_docs.setdefault(sent.key(doc.metadata, today), set()).add(number)
+            on_docs.setdefault(sent.key(doc.metadata, years[doc.doc_id]), set()).add(number)
     last: dict[tuple[int, str], int] = {}
     offered: dict[str, str] = {}
     for doc in docs:
-        key = sent.key(doc.metadata, today)
+        key = sent.key(doc.metadata, years[doc.doc_id])
         if key not in last:
             on_file = set(sent.register.used(*key)) | taken.get(key, set())
             last[key] = max(on_file, default=0)
