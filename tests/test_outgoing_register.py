@@ -400,3 +400,39 @@ def test_scanstation_register_exports_the_outgoing_and_the_post_register(tmp_pat
     assert "SỔ GỬI VĂN BẢN ĐI BƯU ĐIỆN" in _pages((tmp_path / "buu-dien.pdf").read_bytes())[0]
     both = scanstation(*base, "--outgoing", "--post", "--out", str(tmp_path / "x.pdf"))
     assert both.returncode == 2 and "not allowed with" in both.stderr
+
+
+def test_a_refused_sent_document_keeps_its_entry(tmp_path: Path) -> None:
+    """ "Gửi lại" and "Quét lại" of a refused sent document: one paper, one
+    line in the Sổ đi, which follows the corrected fields."""
+    from station.common.hub import Hub
+    from station.config import Config
+    from station.config.remote import Settings
+    from station.pipeline.confirm import Confirmation
+    from station.review.drafts import Review
+
+    config = Config.model_validate({"station": {"id": "st-r", "data_dir": str(tmp_path / "d")}})
+    pdf = tmp_path / "sent.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    with Store(config.station.data_dir) as store:
+        confirmation = Confirmation(store, Review(store), Settings(config), Hub())
+        register = OutgoingRegister(store)
+        register.record("a", "b1", _meta(5), _at(date(2026, 11, 2)))
+        sent = {**_meta(5), "Direction": "outgoing"}
+        store.outbox.enqueue("a", pdf, sent, 1024)
+        answer = {"doc_id": "a", "how": "update", "reason": "sai số"}
+        store.outbox.enqueue("a-1", pdf, {**sent, "Supersedes": answer}, 1024)
+        again = {"doc_id": "a-1", "how": "update", "reason": "sai ngày"}
+        store.outbox.enqueue("a-2", pdf, {**sent, "Supersedes": again}, 1024)
+        # an answer to an answer still finds the paper's line
+        assert confirmation._sent_entry(store.outbox.item("a-2")) == "a"
+        store.outbox.enqueue("in", pdf, {**sent, "Direction": "incoming"}, 1024)
+        assert confirmation._sent_entry(store.outbox.item("in")) is None
+        # scanned again ("Quét lại"): the new document corrects the line, makes none
+        rescanned = _doc(1, number=6)
+        confirmation._register_sent(register, "b2", rescanned, replaces="a")
+        assert register.entry("a").code == "06/QĐ-VKS" and not register.has(rescanned.doc_id)
+        # a confirmation taken up again finds the entry it made
+        confirmation._register_sent(register, "b3", _doc(2, number=7))
+        confirmation._register_sent(register, "b3", _doc(2, number=8))
+        assert register.entry("b-002").code == "07/QĐ-VKS"

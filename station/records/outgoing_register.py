@@ -2,7 +2,7 @@
 and the post register kept beside it (Sổ gửi văn bản đi bưu điện).
 
 Every confirmed outgoing document gets an entry with the register's ten
-columns (docs/outgoing.md#the-register). The station fills what the clerk
+columns (docs/outgoing.md, "The register"). The station fills what the clerk
 checked in the review: Số, ký hiệu; Ngày tháng; Tên loại và trích yếu; Người
 ký (authority, position and name of the signature block); Nơi nhận ("Kính
 gửi" and the "Nơi nhận:" list); and, from the "Lưu: VT, …" line of that list,
