@@ -333,4 +333,10 @@ def test_the_outgoing_register_at_the_counter(web: tuple[Station, WebServer]) ->
             page.locator("#export-post-pdf").click()
         assert got.value.suggested_filename == "so-gui-buu-dien_20261101-20261130.pdf"
         assert Path(got.value.path()).read_bytes()[:5] == b"%PDF-"
+        # the same entries as JSON; a book the station does not keep is refused
+        api = f"{server.url}/api/register?from=2026-11-01&to=2026-11-30"
+        answer = page.request.get(f"{api}&book=outgoing").json()
+        assert answer["book"] == "outgoing" and len(answer["entries"]) == 12
+        assert answer["entries"][2]["copies"] == 6 and answer["flags"] == []
+        assert page.request.get(f"{api}&book=post").status == 400
         page.close()
