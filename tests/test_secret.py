@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
+import os
 import random
 import re
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -33,7 +38,9 @@ from station.records.register_export import Book, Period, to_csv
 from station.records.secret_register import LAYOUT, SecretRegister
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
-from tests.helpers.cli import scanstation
+from tests.helpers.cli import ROOT, scanstation
+from tests.helpers.inotify import Appearing
+from tests.helpers.tmpfs import tmpfs
 from tests.helpers.wait import until
 
 #: a one-page công văn (the sample's second document) and a secret one after it
@@ -284,14 +291,24 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
 
 
 def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
-    tmp_path: Path, two_documents: Path
+    tmp_path: Path, two_documents: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No file of the secret document ever appears in the output folder (the
+    kernel tells every file made or moved there, inotify): its pages are
+    cleaned and the other document read in a private folder, and only what is
+    not secret is moved out; batch.json gives its sheets their place and mark only."""
     from station.pipeline.offline import process_inputs
 
     out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
     config = Config.model_validate({"station": {"id": "st-process"}})
     inputs = sorted(two_documents.glob("*.jpg"))
-    found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+    private = tmp_path / "tmp"  # TMPDIR of this process
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    with Appearing(out, out / "pages") as appearing:
+        found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+        appeared = appearing.names()
     plain, secret = found["documents"]
     assert plain["secret"] is False and plain["metadata"]["Priority"] == "Khẩn"
     assert secret == {
@@ -301,20 +318,66 @@ def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
         "pages": [{"input": "scan_0003.jpg", "index": 0}],
         "pdf": None,
     }
-    # its page, its blank back and its PDF are not in the output; the other document's are
+    # what ever appeared in the output: the other document's pages and PDF,
+    # batch.json; no page of the secret one, no PDF of it, no OCR file of the batch
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {"p0001.jpg", "p0002.jpg"}
+    assert {p.name for p in appeared if p.parent == out} == {
+        plain["pdf"],
+        "batch.json",
+        ".batch.json.tmp",
+    }
     assert sorted(p.name for p in (out / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
     assert sorted(p.name for p in out.glob("*.pdf")) == [plain["pdf"]]
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert "Quảng Phú".encode() not in written
-    assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]
-    assert found["pages"][2]["secrecy"]["level"] == "Mật"
-    assert found["pages"][0]["secrecy"] is None
-    # without OCR too: the mark is found by the page step
+    # its sheet (the page and the blank back after it): where it is and the mark, no more
+    assert found["pages"][2:] == [
+        {"input": "scan_0003.jpg", "index": 0, "doc_id": secret["doc_id"], "secret": True,
+         "level": "Mật"},
+        {"input": "scan_0004.jpg", "index": 0, "doc_id": None, "secret": True, "level": "Mật"},
+    ]  # fmt: skip
+    first = found["pages"][0]
+    assert first["secret"] is False and first["secrecy"] is None and first["barcodes"]
+    assert json.loads((out / "batch.json").read_text(encoding="utf-8")) == found
+    assert list(private.glob("scanstation-*")) == []  # the private folder is erased
+
+    # without OCR too, the mark found by the page step; a file an earlier run
+    # left under the name of its page is erased
     bare = tmp_path / "bare"
+    (bare / "pages").mkdir(parents=True)
+    (bare / "pages" / "p0003.jpg").write_bytes(inputs[2].read_bytes())
     without = process_inputs(inputs, bare, config, jobs=2, ocr=False)
     assert [d["secret"] for d in without["documents"]] == [False, True]
     assert without["documents"][1]["level"] == "Mật"
     assert sorted(p.name for p in (bare / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
+
+
+def test_process_moves_what_is_not_secret_from_another_file_system(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """``scanstation process`` with TMPDIR on a file system of its own (a tmpfs):
+    the pages that are not secret are copied out whole, under a temporary name
+    then renamed, and the private folder is erased."""
+    out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
+    with tmpfs(tmp_path / "tmp", "64m") as private, Appearing(out, out / "pages") as appearing:
+        done = subprocess.run(
+            [sys.executable, "-m", "station", "process", *map(str, sorted(two_documents.glob("*.jpg"))),
+             "--out", str(out), "--no-ocr", "--jobs", "2"],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(private)},
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert list(private.glob("scanstation-*")) == []
+        appeared = appearing.names()
+    assert "MẬT" in done.stdout
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {
+        "p0001.jpg", ".p0001.jpg.tmp", "p0002.jpg", ".p0002.jpg.tmp",
+    }  # fmt: skip
+    assert {p.name for p in appeared if p.parent == out} == {"batch.json", ".batch.json.tmp"}
+    found = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert [page["secret"] for page in found["pages"]] == [False, False, True, True]
+    assert (out / "pages" / "p0001.jpg").stat().st_size > 10_000
 
 
 @pytest.mark.slow

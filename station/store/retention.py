@@ -30,16 +30,13 @@ can be repeated at any time and does nothing more the second time.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from station.common.fsutil import erase, storage_error
+from station.common.fsutil import erase_tree
 from station.store.connection import now_iso
 from station.store.database import Store
 
@@ -195,8 +192,11 @@ class Retention:
         """Erase the files of a review and its capture batches, then record it."""
         members = self._members(review)
         docs = self._documents(review)
-        folders = [self.store.spool / m for m in members] + [self.work / m for m in members]
-        files, size = _erase_folders(folders)
+        files = size = 0
+        for folder in [self.store.spool / m for m in members] + [self.work / m for m in members]:
+            erased, length = erase_tree(folder)
+            files += erased
+            size += length
         now = now_iso()
         marks = ",".join("?" * len(members))
         words = {
@@ -229,45 +229,3 @@ class Retention:
             self.store.outbox.set_state(doc_id, "deleted")
         log.info("retention: removed %d files (%d bytes) of batch %s", files, size, review)
         return Removal(review, tuple(members), reason, tuple(docs), files, size)
-
-
-def _erase_folders(folders: Iterable[Path]) -> tuple[int, int]:
-    """Erase every file under these folders (links are removed, never
-    followed), then the folders; how many files and bytes."""
-    files = size = 0
-    for folder in folders:
-        if not folder.is_dir() or folder.is_symlink():
-            with contextlib.suppress(FileNotFoundError):
-                if folder.is_symlink():
-                    folder.unlink()
-            continue
-        for root, dirs, names in os.walk(folder, topdown=False):
-            base = Path(root)
-            for name in names:
-                path = base / name
-                try:
-                    if path.is_symlink() or not path.is_file():
-                        path.unlink(missing_ok=True)
-                        continue
-                    length = path.stat().st_size
-                except OSError as exc:
-                    raise storage_error(exc, path) from exc
-                if erase(path):
-                    files += 1
-                    size += length
-            for name in dirs:
-                _remove_dir(base / name)
-        _remove_dir(folder)
-    return files, size
-
-
-def _remove_dir(path: Path) -> None:
-    try:
-        if path.is_symlink():
-            path.unlink()
-        else:
-            path.rmdir()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise storage_error(exc, path) from exc
