@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -291,6 +292,66 @@ def test_retention_zero_and_the_grace_of_cancelled_batches(store: Store) -> None
     assert interval(zero) == 5.0
     assert interval(Periods(timedelta(hours=1), timedelta(hours=24))) == 600.0
     assert interval(Periods(timedelta(minutes=8), timedelta(hours=24))) == 120.0
+
+
+#: a reader in another process (as ``scanstation register`` is): it holds a read
+#: transaction open until told to end it
+_READER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN")
+db.execute("SELECT count(*) FROM pages").fetchall()
+print("reading", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+db.close()
+print("done", flush=True)
+"""
+
+
+def test_a_log_kept_busy_by_a_reader_is_emptied_once_it_is_released(store: Store) -> None:
+    """A secret page's row erased while another process reads the store: the
+    write-ahead log cannot be emptied (it still holds the row), the scrub says
+    so after a few short tries (not SQLite's 30 s wait) and raises
+    ``storage.wal_busy``; once the reader is gone the retention's next run
+    empties it, and no byte of the row is left in the database or its log."""
+    secret = "Quyết định mật số 77 về Quảng Phú"
+    batch = store.create_batch("folder:x", "standard", "test")
+    page = store.add_page(
+        batch.id, os.urandom(3000), ext="jpg", input_name=secret, frame=0, side="front",
+        width=10, height=10, dpi=200,
+    )  # fmt: skip
+    wal = store.db_path.with_name(store.db_path.name + "-wal")
+    with subprocess.Popen(
+        [sys.executable, "-c", _READER, str(store.db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as reader:  # fmt: skip
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().strip() == "reading"
+        store.erase_pages([page.id])
+        began = time.monotonic()
+        assert store.scrub() is False
+        took = time.monotonic() - began
+        assert 0.5 < took < 5, took  # five tries 0.2 s apart, never the busy timeout
+        assert store.scrub_due
+        assert secret.encode() in wal.read_bytes()  # what is at stake
+        (busy,) = [e for e in store.events.since() if e.type == "storage.wal_busy"]
+        assert busy.severity == "warning" and busy.detail == {"active": True}
+        assert busy.message_vi.startswith("Không làm trống được nhật ký ghi")
+        # told once: a second try that fails raises no second event
+        assert store.scrub() is False
+        assert len([e for e in store.events.since() if e.type == "storage.wal_busy"]) == 1
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "done"
+    assert reader.returncode == 0
+    assert Retention(store, store.data_dir / "work").run(WEEK) == []
+    assert not store.scrub_due
+    assert secret.encode() not in wal.read_bytes() + store.db_path.read_bytes()
+    cleared = [e for e in store.events.since() if e.type == "storage.wal_busy"][-1]
+    assert cleared.severity == "info" and cleared.detail == {"active": False}
+    # the event that says so is in the log again: the next scrub empties it at once
+    assert store.scrub() is True and wal.stat().st_size == 0
 
 
 # --------------------------------------------------------------------------- a running station

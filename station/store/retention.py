@@ -180,12 +180,16 @@ class Retention:
         self, periods: Periods, now: datetime | None = None, stop: threading.Event | None = None
     ) -> list[Removal]:
         """Remove the files of every review past its retention (until ``stop``
-        is set: the rest waits for the next run); what went."""
+        is set: the rest waits for the next run); what went. A write-ahead log
+        that an erasure could not empty (or the one found at start) is
+        emptied now (:meth:`Store.scrub`)."""
         done = []
         for review, reason in self.due(periods, now):
             if stop is not None and stop.is_set():
                 break
             done.append(self.remove(review, reason))
+        if self.store.scrub_due:
+            self.store.scrub()
         return done
 
     def remove(self, review: str, reason: str) -> Removal:
