@@ -15,6 +15,7 @@ them, its rows stay.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -30,11 +31,13 @@ import pytest
 
 from station.appliance.station import Station
 from station.central.receiver import Receiver
+from station.common.fsutil import erase
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import StationError
 from station.review.drafts import Review
 from station.store import Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
@@ -232,6 +235,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from station.store import Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 
 store = Store(Path(sys.argv[1]))
@@ -294,6 +298,71 @@ def test_retention_zero_and_the_grace_of_cancelled_batches(store: Store) -> None
     assert interval(Periods(timedelta(minutes=8), timedelta(hours=24))) == 120.0
 
 
+def _original(done: Path, name: str, data: bytes) -> str:
+    """A hot-folder file moved to ``.done``; its pages' ``source``."""
+    (done / name).write_bytes(data)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _from_files(store: Store, sources: list[tuple[str, str, int]]) -> str:
+    """A capture batch of hot-folder pages: (input name, source, frame) each."""
+    batch = store.create_batch("folder:hot?mode=hot", "standard", "hot")
+    for name, source, frame in sources:
+        store.add_page(
+            batch.id, os.urandom(3000), ext="jpg", input_name=name, frame=frame,
+            side="single", width=10, height=10, dpi=200, source=source,
+        )  # fmt: skip
+    store.set_batch_state(batch.id, "captured")
+    return batch.id
+
+
+def test_a_hot_folders_originals_go_with_their_batches_files(store: Store, tmp_path: Path) -> None:
+    """The files a hot folder took stay in ``.done`` as long as the station's
+    own copies: they are erased when every batch holding their pages has lost
+    its files (the same bytes under another name too); a file of a batch not
+    yet received, one the store knows nothing of and a planted link stay, and
+    what a link points to is never written."""
+    hot = tmp_path / "hot"
+    done = hot / ".done"
+    done.mkdir(parents=True)
+    review = Review(store)
+    retention = Retention(store, review.work, Originals(store, hot))
+    two_pages = os.urandom(20_000)
+    a = _original(done, "a.pdf", two_pages)
+    b = _original(done, "b.jpg", os.urandom(9_000))
+    _original(done, "a.1.pdf", two_pages)  # the same file again: its frames were not stored
+    c = _original(done, "c.jpg", os.urandom(7_000))
+    (done / "d.jpg").write_bytes(os.urandom(5_000))  # no page of it on file
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the station's")
+    (done / "e.jpg").symlink_to(outside)
+    delivered = _from_files(store, [("a.pdf", a, 0), ("a.pdf", a, 1), ("b.jpg", b, 0)])
+    _reviewed(store, review, delivered, delivered)
+    _delivered(store, review, delivered, 1)
+    waiting = _from_files(store, [("c.jpg", c, 0)])
+    _reviewed(store, review, waiting, waiting)
+    _delivered(store, review, waiting, 1, received=0)
+    everything = sorted(p.name for p in done.iterdir())
+
+    # within the period nothing goes
+    assert retention.run(WEEK) == []
+    assert sorted(p.name for p in done.iterdir()) == everything
+    # past it, the originals of the delivered batch go with its files
+    (removal,) = retention.run(WEEK, datetime.now(UTC) + timedelta(hours=169))
+    assert removal.batch_id == delivered
+    assert sorted(p.name for p in done.iterdir()) == ["c.jpg", "d.jpg", "e.jpg"]
+    assert (done / "e.jpg").is_symlink() and outside.read_bytes() == b"not the station's"
+    # the rest once its own batch is received and past the period
+    item = store.outbox.item(f"{waiting}-d0")
+    store.outbox.record_receipt(item.doc_id, "01", {"status": "01", "sha256": item.sha256})
+    (removal,) = retention.run(WEEK, datetime.now(UTC) + timedelta(hours=169))
+    assert removal.batch_id == waiting
+    assert sorted(p.name for p in done.iterdir()) == ["d.jpg", "e.jpg"]
+    # erasing a link removes the link, never writes where it points
+    assert erase(done / "e.jpg") is False
+    assert not (done / "e.jpg").exists() and outside.read_bytes() == b"not the station's"
+
+
 #: a reader in another process (as ``scanstation register`` is): it holds a read
 #: transaction open until told to end it
 _READER = """
@@ -333,7 +402,6 @@ def test_a_log_kept_busy_by_a_reader_is_emptied_once_it_is_released(store: Store
         assert store.scrub() is False
         took = time.monotonic() - began
         assert 0.5 < took < 5, took  # five tries 0.2 s apart, never the busy timeout
-        assert store.scrub_due
         assert secret.encode() in wal.read_bytes()  # what is at stake
         (busy,) = [e for e in store.events.since() if e.type == "storage.wal_busy"]
         assert busy.severity == "warning" and busy.detail == {"active": True}

@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -74,11 +75,11 @@ def two_documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _stack(tmp_path_factory.mktemp("two"), [PLAIN, SECRET])
 
 
-def _station(tmp_path: Path, scans: Path, network: str = "connected") -> Station:
+def _station(tmp_path: Path, scans: Path, network: str = "connected", device: str = "") -> Station:
     config = Config.model_validate(
         {
             "station": {"id": "st-secret", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{scans}"},
+            "scanner": {"device": device or f"folder:{scans}"},
             "security": {"network": network}
             if network == "connected"
             else {"network": network, "secret_topic_root": "vks-mat/v1"},
@@ -170,6 +171,39 @@ def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Stati
     assert seen.status_code == 302 and seen.headers["Location"].endswith(f"/batch/{batch}")
     assert station.status()["secret_stopped"] == []
     assert "trạm đã dừng" not in client.get(f"/batch/{batch}").get_data(as_text=True)
+
+
+def test_a_secret_documents_originals_in_the_hot_folder_are_erased(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """The files a hot folder took stay in its ``.done``; those of a secret
+    document (its page and the blank back after it) are erased with the rest
+    of it, and no piece of them is left under the hot folder."""
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    scans = sorted(two_documents.glob("*.jpg"))
+    others = b"".join(path.read_bytes() for path in scans[:2])
+    pieces = [piece for path in scans[2:] for piece in _samples(path, 24) if piece not in others]
+    assert len(pieces) > 20
+    station = _station(tmp_path, two_documents, device=f"folder:{hot}?mode=hot&settle=0.2")
+    try:
+        for scan in scans:
+            part = hot / f".{scan.name}.part"
+            shutil.copy(scan, part)
+            part.replace(hot / scan.name)
+        # told once the document is erased
+        until(lambda: [e for e in station.store.events.since() if e.type == "secret.detected"],
+              300, 0.2)  # fmt: skip
+        (entry,) = SecretRegister(station.store).unseen()
+        assert (entry.level, entry.label) == ("Mật", SECRET.registration)
+        done = hot / ".done"
+        assert sorted(p.name for p in done.iterdir()) == ["scan_0001.jpg", "scan_0002.jpg"]
+        under = b"".join(p.read_bytes() for p in sorted(hot.rglob("*")) if p.is_file())
+        assert not [piece for piece in pieces if piece in under]
+        assert (done / "scan_0001.jpg").read_bytes() == scans[0].read_bytes()
+        assert "Quảng Phú".encode() not in _everything(station.store.data_dir)
+    finally:
+        _closed(station)
 
 
 def test_the_clerks_tap_erases_every_byte_of_the_document(

@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 from station.errors import StorageError, StorageFull
@@ -115,13 +116,23 @@ def erase(path: Path) -> bool:
     was no such file. The blocks the file held are overwritten in place, so the
     file system gives none of its bytes back to a reader of the disk; on flash
     storage the controller may still keep old copies, which only an encrypted
-    data directory makes unreadable (docs/install.md)."""
+    data directory makes unreadable (docs/install.md). A symbolic link, or
+    anything else that is not a regular file (a pipe), is removed, never
+    written through (a link planted in a folder others can write, a hot
+    folder's ``.done``, cannot make the station zero another file); False."""
     try:
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise storage_error(exc, path) from exc
+        if exc.errno not in (errno.ELOOP, errno.ENXIO):  # a link; a pipe nobody reads
+            raise storage_error(exc, path) from exc
+        path.unlink(missing_ok=True)
+        return False
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        return False
     try:
         size = os.fstat(fd).st_size
         zeros = bytes(min(size, 1 << 20))

@@ -18,6 +18,9 @@ when every one of them is ``done`` or ``cancelled``. A batch still capturing,
 interrupted, being read, under review, failed or confirming is never touched,
 nor is a batch with a document not yet received.
 
+A hot folder's originals (its ``.done/``) go with the files of the batches
+their pages are in (station/store/originals.py).
+
 Files are erased (:func:`station.common.fsutil.erase`: overwritten, then
 removed) and their folders removed; then, in one transaction, the batches get
 ``files_removed_at`` and the event ``retention.removed`` is recorded, and the
@@ -39,6 +42,7 @@ from pathlib import Path
 from station.common.fsutil import erase_tree
 from station.store.connection import now_iso
 from station.store.database import Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.store")
 
@@ -89,10 +93,12 @@ def _time(text: str) -> datetime:
 class Retention:
     """Finds the batches past their retention and removes their files."""
 
-    def __init__(self, store: Store, work: Path) -> None:
+    def __init__(self, store: Store, work: Path, originals: Originals | None = None) -> None:
         self.store = store
         #: the review's work folder (station/review/drafts.py)
         self.work = work
+        #: a hot folder's originals, which go with the batches' files
+        self.originals = originals
 
     # ------------------------------------------------------------------ finding
 
@@ -180,14 +186,18 @@ class Retention:
         self, periods: Periods, now: datetime | None = None, stop: threading.Event | None = None
     ) -> list[Removal]:
         """Remove the files of every review past its retention (until ``stop``
-        is set: the rest waits for the next run); what went. A write-ahead log
-        that an erasure could not empty (or the one found at start) is
-        emptied now (:meth:`Store.scrub`)."""
+        is set: the rest waits for the next run); what went. Then the hot
+        folder's originals whose batches' files are gone, or that held a
+        secret document (:class:`~station.store.originals.Originals`), and a
+        write-ahead log that an erasure could not empty (or the one found at
+        start: :meth:`Store.scrub`)."""
         done = []
         for review, reason in self.due(periods, now):
             if stop is not None and stop.is_set():
                 break
             done.append(self.remove(review, reason))
+        if self.originals is not None and not (stop is not None and stop.is_set()):
+            self.originals.sweep()
         if self.store.scrub_due:
             self.store.scrub()
         return done
