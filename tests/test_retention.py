@@ -425,7 +425,10 @@ def test_a_log_kept_busy_by_a_reader_is_emptied_once_it_is_released(store: Store
 # --------------------------------------------------------------------------- a running station
 
 STATION_ID = "st-keep"
-BATCHES = 10
+#: batches taken with retention 0, looked at every ROUND; then KEPT more with a week's
+BATCHES = 25
+ROUND = 5
+KEPT = 2
 
 
 def _received(out: Path) -> list[str]:
@@ -439,6 +442,10 @@ def _size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+def _files_in(*folders: Path) -> list[Path]:
+    return [p for folder in folders for p in folder.rglob("*") if p.is_file()]
+
+
 def _ask_away(station: Station) -> None:
     """The clerk answers "Vẫn gửi?" for a batch that asks (a field the reader
     left empty) instead of waiting for a countdown that will not come."""
@@ -450,17 +457,28 @@ def _ask_away(station: Station) -> None:
                 station.confirm(row["batch_id"], despite=True)
 
 
+def _drop(hot: Path, page: Path) -> None:
+    """A scanner puts a file into the hot folder; the station takes it."""
+    part = hot / f".{page.name}.part"
+    shutil.copy(page, part)
+    part.replace(hot / page.name)
+    until(lambda: not [p for p in hot.iterdir() if p.is_file()], 60, 0.1)
+
+
 @pytest.mark.slow
 def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    """Retention 0: each batch's files go once its document is received. The
-    data folder after many batches holds the database and no page; each batch
-    leaves only its rows; the register lists every document; a cleared batch's
-    page shows where its pages were."""
-    pages = write_pages(tmp_path / "pages", BATCHES)
+    """Retention 0: each batch's files, and its original in the hot folder's
+    ``.done``, go once its document is received. The data folder after many
+    batches holds the database and no page; each batch leaves only its rows.
+    Then a week's retention (set as the fleet sets it): the files of batches
+    received stay until a run a week later. The register lists every
+    document; a cleared batch's page shows where its pages were."""
+    pages = write_pages(tmp_path / "pages", BATCHES + KEPT)
     hot = tmp_path / "hot"
     hot.mkdir()
+    done = hot / ".done"
     out = tmp_path / "central"
     data = tmp_path / "data"
     config = Config.model_validate(
@@ -482,28 +500,28 @@ def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
     station.start()
     rounds: list[tuple[int, int]] = []  # (the data folder's bytes, the bytes freed)
     peak = 0
+    began = time.monotonic()
     try:
-        for first in range(0, BATCHES, BATCHES // 2):
-            for page in pages[first : first + BATCHES // 2]:
-                part = hot / f".{page.name}.part"
-                shutil.copy(page, part)
-                part.replace(hot / page.name)
-                until(lambda: not [p for p in hot.iterdir() if p.is_file()], 60, 0.1)
-                peak = max(peak, _size(data / "spool") + _size(data / "work"))
+        for first in range(0, BATCHES, ROUND):
+            for page in pages[first : first + ROUND]:
+                _drop(hot, page)
+                peak = max(peak, _size(data / "spool") + _size(data / "work") + _size(done))
 
-            def settled(count: int = first + BATCHES // 2) -> bool:
+            def settled(count: int = first + ROUND) -> bool:
                 _ask_away(station)
-                return len(_received(out)) == count and all(
-                    b.files_removed_at for b in store.batches()
+                return (
+                    len(_received(out)) == count
+                    and all(b.files_removed_at for b in store.batches())
+                    and not _files_in(done)
                 )
 
             until(settled, 120, 0.2)
-            # every page, thumbnail and PDF is gone; what stays is the database
-            assert not [p for p in (data / "spool").rglob("*") if p.is_file()]
-            assert not [p for p in (data / "work").rglob("*") if p.is_file()]
+            # every page, thumbnail, PDF and original is gone; what stays is the database
+            assert not _files_in(data / "spool", data / "work", done)
             store.query("PRAGMA wal_checkpoint(TRUNCATE)")
             removed = [e for e in store.events.since(limit=1000) if e.type == "retention.removed"]
             rounds.append((_size(data), sum(e.detail["bytes"] for e in removed)))
+        took = time.monotonic() - began
         assert _received(out) == [registration(n) for n in range(1, BATCHES + 1)]
         batches = store.batches()
         assert {b.state for b in batches} == {"done"}
@@ -511,24 +529,57 @@ def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
         assert sorted(b for e in removed for b in e.detail["batches"]) == sorted(
             b.id for b in batches
         )
-        (half, freed_half), (end, freed) = rounds
+        (first_round, freed_first), (end, freed) = rounds[0], rounds[-1]
+        originals = sum(page.stat().st_size for page in pages[:BATCHES])
         print(
-            f"retention: {BATCHES} batches, {freed} bytes freed, data folder {half} after "
-            f"{BATCHES // 2} batches and {end} after {BATCHES}, pages at most {peak} at once"
+            f"retention: {BATCHES} batches in {took:.0f} s, {freed} bytes of files freed and "
+            f"{originals} of originals; data folder {first_round} after {ROUND} batches and "
+            f"{end} after {BATCHES} ({(end - first_round) / (BATCHES - ROUND):.0f} a batch); "
+            f"pages and originals at most {peak} at once; rounds {rounds}"
         )
-        # the second half of the batches left only their rows: a small part of their files
-        assert end - half < (freed - freed_half) / 10
+        # the later batches left only their rows: a small part of their files
+        assert end - first_round < (freed - freed_first) / 10
         assert end < freed / 4
+
+        # a week's retention, as the fleet sets it: received, and kept
+        station.settings.change({"uplink.retention_hours": 168})
+        for page in pages[BATCHES:]:
+            _drop(hot, page)
+
+        def received() -> bool:
+            _ask_away(station)
+            return len(_received(out)) == BATCHES + KEPT and all(
+                b.state == "done" for b in store.batches()
+            )
+
+        until(received, 120, 0.2)
+        periods = station.retention_periods()
+        assert periods.received == timedelta(hours=168)
+        kept = sorted(b.id for b in store.batches() if not b.files_removed_at)
+        assert len(kept) == KEPT
+        assert station.retention.run(periods) == []  # what the station's own runs find now
+        assert sorted(p.name for p in done.iterdir()) == sorted(p.name for p in pages[BATCHES:])
+        assert {p.relative_to(data / "spool").parts[0] for p in _files_in(data / "spool")} == set(
+            kept
+        )
+        assert {p.relative_to(data / "work").parts[0] for p in _files_in(data / "work")} == set(
+            kept
+        )
+        # a week and an hour later they go, the originals with them
+        later = datetime.now(UTC) + timedelta(hours=169)
+        assert sorted(r.batch_id for r in station.retention.run(periods, later)) == kept
+        assert not _files_in(data / "spool", data / "work", done)
+
+        every = [registration(n) for n in range(1, BATCHES + KEPT + 1)]
+        assert _received(out) == every
         # the register lists every document
         today = datetime.now(UTC).date()
         entries = station.register.entries(today - timedelta(days=1), today + timedelta(days=1))
-        assert sorted(e.registration for e in entries) == [
-            registration(n) for n in range(1, BATCHES + 1)
-        ]
+        assert sorted(e.registration for e in entries) == every
         period = {"from": f"{today - timedelta(days=1)}", "to": f"{today + timedelta(days=1)}"}
         book = client.get("/register", query_string=period)
         assert book.status_code == 200
-        assert all(registration(n) in book.get_data(as_text=True) for n in range(1, BATCHES + 1))
+        assert all(label in book.get_data(as_text=True) for label in every)
         outbox = client.get("/outbox")
         assert outbox.status_code == 200 and registration(1) in outbox.get_data(as_text=True)
         # a cleared batch's page says where its pages were; its files are gone, not an error
