@@ -29,6 +29,7 @@ import hashlib
 import logging
 import os
 import stat
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -59,6 +60,8 @@ class Originals:
         self._hashes: dict[_Key, str] = {}
         #: sources of stopped secret pages: a file with one of them is erased on sight
         self._secret: set[str] = set()
+        #: the pipeline (a stop) and the retention's thread (a sweep) take turns
+        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ listing
 
@@ -100,14 +103,15 @@ class Originals:
         found = {s for s in sources if s.startswith(PREFIX)}
         if not found:
             return 0
-        self._secret |= found
         erased = 0
-        for folder in (self.done, self.rejected):
-            for _key, path, source in self._files(folder):
-                if source in self._secret and erase(path):
-                    erased += 1
-                    # a refused file's reason names it: it goes too
-                    erase(path.with_name(path.name + REASON))
+        with self._lock:
+            self._secret |= found
+            for folder in (self.done, self.rejected):
+                for _key, path, source in self._files(folder):
+                    if source in self._secret and erase(path):
+                        erased += 1
+                        # a refused file's reason names it: it goes too
+                        erase(path.with_name(path.name + REASON))
         if erased:
             log.warning("erased %d original file(s) of a secret document in the hot folder", erased)
         return erased
@@ -117,15 +121,16 @@ class Originals:
         how many files and bytes."""
         files = size = 0
         kept: dict[_Key, str] = {}
-        for key, path, source in self._files(self.done):
-            if source in self._secret or self._released(source):
-                if erase(path):
-                    files += 1
-                    size += key[2]
-            else:
-                kept[key] = source
-        # what is no longer there (erased, or taken away) is forgotten
-        self._hashes = kept
+        with self._lock:
+            for key, path, source in self._files(self.done):
+                if source in self._secret or self._released(source):
+                    if erase(path):
+                        files += 1
+                        size += key[2]
+                else:
+                    kept[key] = source
+            # what is no longer there (erased, or taken away) is forgotten
+            self._hashes = kept
         if files:
             log.info("retention: erased %d original file(s) (%d bytes) of the hot folder",
                      files, size)  # fmt: skip
