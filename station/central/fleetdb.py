@@ -3,8 +3,15 @@
 stations       the latest state and health of every station ever seen
 state_changes  every online / offline / lost, with its time
 events         every event a station reported (deduplicated)
-monthly        documents and pages digitized per station and month
+monthly        documents and pages digitized per station and month, and of the
+               documents those received and those sent (NULL: not reported)
 commands       every command sent from the dashboard and its reply
+electronic     the DMS's electronic documents per unit and year or month (imported)
+imports        every import of electronic figures: who, when, which file
+
+``SCHEMA`` is the history as version 1 made it; :data:`MIGRATIONS` run after
+the database's ``user_version``, each in its own transaction, at every open
+(only ever appended: a dashboard's history was made by the scripts as they were).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from station.central.electronic import ElectronicFigure
 from station.common.dbutil import immediate
 from station.errors import StorageError
 from station.wire import payloads
@@ -84,10 +92,61 @@ CREATE INDEX IF NOT EXISTS states_by_station ON state_changes (station_id, id);
 CREATE INDEX IF NOT EXISTS commands_by_station ON commands (station_id, sent_at);
 """
 
-SCHEMA_VERSION = 1
+#: version N + 1 of the history is ``MIGRATIONS[N - 1]`` run on version N
+MIGRATIONS: list[str] = [
+    # version 2: the stations' incoming / outgoing split of their months (NULL
+    # for the months of stations older than it: direction not reported); the
+    # DMS's electronic documents imported by the administrator (month 0: the
+    # whole year, given without months) and the log of those imports
+    """
+    ALTER TABLE monthly ADD COLUMN incoming INTEGER;
+    ALTER TABLE monthly ADD COLUMN outgoing INTEGER;
+    CREATE TABLE electronic (
+        unit      TEXT NOT NULL,
+        year      INTEGER NOT NULL,
+        month     INTEGER NOT NULL,
+        incoming  INTEGER NOT NULL,
+        outgoing  INTEGER NOT NULL,
+        import_id INTEGER NOT NULL,
+        PRIMARY KEY (unit, year, month)
+    );
+    CREATE TABLE imports (
+        id        INTEGER PRIMARY KEY,
+        at        TEXT NOT NULL,
+        who       TEXT NOT NULL,
+        address   TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        sha256    TEXT NOT NULL,
+        rows      INTEGER NOT NULL,
+        replaced  INTEGER NOT NULL,
+        summary   TEXT NOT NULL
+    );
+    """,
+]
+
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
 
 #: events and state changes older than this are pruned
 KEEP = timedelta(days=400)
+
+
+#: a station's month figure: the highest number of documents and of pages seen
+#: (a month stays when a station is replaced); the incoming / outgoing split is
+#: that of the report that gave the documents, so the two always add up to them
+#: (NULL, direction not reported, from a station older than the split)
+MONTH_UPSERT = """
+INSERT INTO monthly (station_id, month, unit, documents, pages, incoming, outgoing)
+VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(station_id, month) DO UPDATE SET
+    unit = excluded.unit,
+    incoming = CASE WHEN excluded.documents > documents
+        OR (excluded.documents = documents AND excluded.incoming IS NOT NULL)
+        THEN excluded.incoming ELSE incoming END,
+    outgoing = CASE WHEN excluded.documents > documents
+        OR (excluded.documents = documents AND excluded.incoming IS NOT NULL)
+        THEN excluded.outgoing ELSE outgoing END,
+    documents = max(documents, excluded.documents),
+    pages = max(pages, excluded.pages)
+"""
 
 
 def utc_now() -> str:
@@ -123,6 +182,42 @@ class StationRow:
         )
 
 
+@dataclass(frozen=True)
+class PaperMonth:
+    """Paper documents one unit's stations digitized in one month (Vietnam time)."""
+
+    unit: str
+    year: int
+    month: int
+    incoming: int
+    outgoing: int
+    #: reported without their direction (stations older than the split)
+    unknown: int
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One import of electronic figures: when, by whom, from which file, and what it did."""
+
+    id: int
+    at: str
+    who: str
+    address: str
+    file_name: str
+    sha256: str
+    rows: int
+    replaced: int
+    summary: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ImportRecord:
+        return cls(
+            id=row["id"], at=row["at"], who=row["who"], address=row["address"],
+            file_name=row["file_name"], sha256=row["sha256"], rows=row["rows"],
+            replaced=row["replaced"], summary=json.loads(row["summary"]),
+        )  # fmt: skip
+
+
 class FleetDB:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "fleet.sqlite3"
@@ -140,13 +235,23 @@ class FleetDB:
                     f"{self.path} do phiên bản mới hơn của trang giám sát ghi",
                 )
             self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._migrate()
             self._repair()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"cannot open the fleet history {self.path}: {exc}",
                 f"Không mở được dữ liệu giám sát {self.path}: {exc}",
             ) from exc
+
+    def _migrate(self) -> None:
+        # a history made before versions were counted (0) has version 1's tables
+        version = max(1, self._db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(MIGRATIONS[version - 1 :], start=version + 1):
+            with self._tx() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
 
     def _repair(self) -> None:
         """Drop what does not fit the station payload models (:mod:`station.wire.payloads`):
@@ -175,7 +280,15 @@ class FleetDB:
                 try:
                     month.validate_python(row["month"], strict=True)
                     payloads.MonthCounts.model_validate(
-                        {"documents": row["documents"], "pages": row["pages"]}
+                        {
+                            "documents": row["documents"],
+                            "pages": row["pages"],
+                            **(
+                                {"incoming": row["incoming"], "outgoing": row["outgoing"]}
+                                if row["incoming"] is not None or row["outgoing"] is not None
+                                else {}
+                            ),
+                        }
                     )
                     if not isinstance(row["unit"], str):
                         raise ValueError("unit is not text")
@@ -250,13 +363,10 @@ class FleetDB:
                 (json.dumps(health, ensure_ascii=False), at, unit, version, station_id),
             )
             for month, counts in (health.get("digitized") or {}).items():
-                db.execute(
-                    "INSERT INTO monthly (station_id, month, unit, documents, pages)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(station_id, month) DO UPDATE SET"
-                    " unit = excluded.unit, documents = max(documents, excluded.documents),"
-                    " pages = max(pages, excluded.pages)",
-                    (station_id, month, unit or "", counts["documents"], counts["pages"]),
-                )
+                db.execute(MONTH_UPSERT, (
+                    station_id, month, unit or "", counts["documents"], counts["pages"],
+                    counts.get("incoming"), counts.get("outgoing"),
+                ))  # fmt: skip
 
     def station(self, station_id: str) -> StationRow | None:
         rows = self._rows("SELECT * FROM stations WHERE station_id = ?", (station_id,))
@@ -331,6 +441,84 @@ class FleetDB:
     def years(self) -> list[int]:
         rows = self._rows("SELECT DISTINCT substr(month, 1, 4) AS y FROM monthly ORDER BY y")
         return [int(r["y"]) for r in rows if str(r["y"]).isdigit()]
+
+    def paper_months(self) -> list[PaperMonth]:
+        """Paper documents the stations digitized, per unit and month: of them
+        received, sent, and those whose direction no report gave (stations older
+        than the split)."""
+        rows = self._rows(
+            "SELECT unit, month, sum(documents) AS documents,"
+            " sum(coalesce(incoming, 0)) AS incoming, sum(coalesce(outgoing, 0)) AS outgoing,"
+            " sum(CASE WHEN incoming IS NULL THEN documents ELSE 0 END) AS unknown"
+            " FROM monthly GROUP BY unit, month ORDER BY unit, month"
+        )
+        return [
+            PaperMonth(
+                unit=r["unit"], year=int(r["month"][:4]), month=int(r["month"][5:7]),
+                incoming=r["incoming"], outgoing=r["outgoing"], unknown=r["unknown"],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def electronic(self) -> list[ElectronicFigure]:
+        """The DMS's electronic documents as imported, per unit and year (month 0) or month."""
+        rows = self._rows(
+            "SELECT unit, year, month, incoming, outgoing FROM electronic"
+            " ORDER BY unit, year, month"
+        )
+        return [
+            ElectronicFigure(r["unit"], r["year"], r["month"], r["incoming"], r["outgoing"])
+            for r in rows
+        ]
+
+    def import_electronic(
+        self,
+        figures: list[ElectronicFigure],
+        *,
+        who: str,
+        address: str,
+        file_name: str,
+        sha256: str,
+        summary: dict[str, Any],
+    ) -> ImportRecord:
+        """Store an import's figures in one transaction: each replaces what was
+        stored for its unit and period (a whole year replaces the year's months,
+        a month replaces the whole year's figure), and the import is logged."""
+        at = utc_now()
+        replaced = 0
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO imports (at, who, address, file_name, sha256, rows, replaced,"
+                " summary) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                (at, who, address, file_name, sha256, len(figures),
+                 json.dumps(summary, ensure_ascii=False)),
+            )  # fmt: skip
+            import_id = int(cur.lastrowid or 0)
+            for f in figures:
+                gone = db.execute(
+                    "DELETE FROM electronic WHERE unit = ? AND year = ?"
+                    " AND (? = 0 OR month IN (0, ?))",
+                    (f.unit, f.year, f.month, f.month),
+                )
+                replaced += gone.rowcount
+                db.execute(
+                    "INSERT INTO electronic (unit, year, month, incoming, outgoing, import_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (f.unit, f.year, f.month, f.incoming, f.outgoing, import_id),
+                )
+            db.execute("UPDATE imports SET replaced = ? WHERE id = ?", (replaced, import_id))
+        found = self.import_record(import_id)
+        assert found is not None
+        return found
+
+    def import_record(self, import_id: int) -> ImportRecord | None:
+        rows = self._rows("SELECT * FROM imports WHERE id = ?", (import_id,))
+        return ImportRecord.from_row(rows[0]) if rows else None
+
+    def imports(self, limit: int = 50) -> list[ImportRecord]:
+        """The latest imports of electronic figures, newest first."""
+        rows = self._rows("SELECT * FROM imports ORDER BY id DESC LIMIT ?", (limit,))
+        return [ImportRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ commands
 
