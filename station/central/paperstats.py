@@ -22,6 +22,7 @@ figures for only some months (:attr:`Figures.partial`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -30,6 +31,11 @@ from station.central.electronic import ElectronicFigure
 from station.central.fleetdb import PaperMonth
 
 __all__ = ["EXPORT_HEADER", "Figures", "Report", "Row", "Table", "add", "export_rows"]
+
+
+def natural(name: str) -> list[tuple[int, int | str]]:
+    """A unit's place in a list: numbers as numbers ("khu vực 2" before "khu vực 10")."""
+    return [(0, int(t)) if t.isdigit() else (1, t.casefold()) for t in re.split(r"(\d+)", name)]
 
 
 def _sum(a: int | None, b: int | None) -> int | None:
@@ -153,7 +159,7 @@ class Report:
         for e in electronic:
             self._electronic.setdefault((e.unit, e.year), {})[e.month] = e
         keys = set(self._paper) | set(self._electronic)
-        self.units = sorted({unit for unit, _ in keys})
+        self.units = sorted({unit for unit, _ in keys}, key=natural)
         self.years = sorted({year for _, year in keys})
 
     def months_in(self, year: int) -> int:
@@ -165,9 +171,7 @@ class Report:
     def figures(self, unit: str, year: int, month: int | None) -> Figures:
         """One unit's figures in ``year`` (or in its ``month``), its own gaps counted."""
         paper = [
-            p
-            for m, p in self._paper.get((unit, year), {}).items()
-            if month is None or m == month
+            p for m, p in self._paper.get((unit, year), {}).items() if month is None or m == month
         ]
         found = Figures()
         if paper:

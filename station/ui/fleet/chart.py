@@ -60,8 +60,7 @@ def change_words(value: float | None) -> str:
 def _sentence(row: Row) -> str:
     f = row.figures
     return gettext(
-        "Năm %(y)s: đi %(po)s giấy, %(eo)s điện tử; đến %(pi)s giấy, %(ei)s điện tử; "
-        "tỷ lệ giấy %(s)s.",
+        "Năm %(y)s: đi %(po)s giấy, %(eo)s điện tử; đến %(pi)s giấy, %(ei)s điện tử; tỷ lệ giấy %(s)s.",  # noqa: E501
         y=row.year,
         po=number(f.paper_out),
         eo=number(f.e_out),
@@ -89,8 +88,10 @@ def trend_chart(rows: list[Row], selected: int, unit: str | None) -> Markup:
     title = gettext("Văn bản giấy và điện tử qua các năm")
     if unit is not None:
         title += f" – {unit or '–'}"
-    desc = " ".join(_sentence(r) for r in rows) + " " + gettext(
-        "Số liệu đầy đủ trong bảng “Qua các năm” ngay dưới biểu đồ."
+    desc = (
+        " ".join(_sentence(r) for r in rows)
+        + " "
+        + gettext("Số liệu đầy đủ trong bảng “Qua các năm” ngay dưới biểu đồ.")
     )
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {width} {HEIGHT}"'
@@ -158,8 +159,10 @@ def trend_chart(rows: list[Row], selected: int, unit: str | None) -> Markup:
             f' fill="{INK}" font-weight="bold" font-size="14">{row.year}</text>'
         )
         if f.paper is None or f.electronic is None:
-            missing = gettext("chưa có số liệu giấy") if f.paper is None else gettext(
-                "chưa có số liệu điện tử"
+            missing = (
+                gettext("chưa có số liệu giấy")
+                if f.paper is None
+                else gettext("chưa có số liệu điện tử")
             )
             out.append(
                 f'<text x="{centre:.1f}" y="{TOP + plot_h - 8}" text-anchor="middle"'
