@@ -283,6 +283,13 @@ def test_the_office_report_comes_out_of_the_stations_and_the_import(
     }  # fmt: skip
     assert heights["electronic"] / heights["paper"] == pytest.approx(1128 / 3945, rel=0.01)
     page.screenshot(path=artifacts() / "fleet-paper-province.png", full_page=True)
+    # in English: the same figures, English number forms
+    page.goto(f"{board.url}/lang/en?next=/stats?year=2023%26unit={PROVINCE}")
+    assert page.locator("h1").inner_text() == "Paper and electronic documents"
+    cells = _cells(page, 'table.by-year tr[data-year="2021"]')
+    assert (cells["paper_in"], cells["share"], cells["change"]) == ("4,342", "40.8%", "down 31.1")
+    assert page.locator('svg text.share[data-year="2020"]').text_content() == "Paper 71.9%"
+    page.screenshot(path=artifacts() / "fleet-paper-province-en.png", full_page=True)
     page.close()
 
 
@@ -621,7 +628,7 @@ SIZES = [(1280, 800), (390, 844), (800, 480)]
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_the_page_reads_on_every_screen(
-    imported: Board, browser: Browser, size: tuple[int, int]
+    imported: Board, browser: Browser, size: tuple[int, int], tmp_path: Path
 ) -> None:
     width, height = size
     tag = f"{width}x{height}"
@@ -645,10 +652,9 @@ def test_the_page_reads_on_every_screen(
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, name
     # a refused file, as the administrator sees it
     page.goto(f"{imported.url}/stats/electronic")
-    page.get_by_label("Tệp CSV (UTF-8)").set_input_files(files=[{
-        "name": "sai.csv", "mimeType": "text/csv",
-        "buffer": (HEADER + f"{PROVINCE},20x3,,1,2\n{PROVINCE},2023,13,1,2\n").encode(),
-    }])  # fmt: skip
+    wrong = tmp_path / "sai.csv"
+    wrong.write_text(HEADER + f"{PROVINCE},20x3,,1,2\n{PROVINCE},2023,13,1,2\n", encoding="utf-8")
+    page.get_by_label("Tệp CSV (UTF-8)").set_input_files(wrong)
     page.get_by_label("Người nhập").fill("Lê Thị Văn Thư")
     page.get_by_role("button", name="Nhập", exact=True).click()
     problems = page.locator("#problems li").all_inner_texts()

@@ -27,15 +27,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from station.central.electronic import ElectronicFigure
+from station.central.electronic import ElectronicFigure, fold
 from station.central.fleetdb import PaperMonth
 
 __all__ = ["EXPORT_HEADER", "Figures", "Report", "Row", "Table", "add", "export_rows"]
 
 
-def natural(name: str) -> list[tuple[int, int | str]]:
-    """A unit's place in a list: numbers as numbers ("khu vực 2" before "khu vực 10")."""
-    return [(0, int(t)) if t.isdigit() else (1, t.casefold()) for t in re.split(r"(\d+)", name)]
+def natural(name: str) -> tuple[list[tuple[int, int | str]], str]:
+    """A unit's place in a list: without tone marks, Đ with D, numbers as numbers
+    ("khu vực 2" before "khu vực 10", "huyện Đông Sơn" before "huyện Quảng Xương")."""
+    parts = re.split(r"(\d+)", fold(name))
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in parts], name
 
 
 def _sum(a: int | None, b: int | None) -> int | None:

@@ -143,11 +143,19 @@ def trend_chart(rows: list[Row], selected: int, unit: str | None) -> Markup:
             f' font-weight="bold" class="share" data-year="{row.year}">'
             f"{escape(gettext('Giấy %(s)s', s=share))}</text>"
         )
-        moved = change_words(row.change)
-        if row.change is not None:
+        # under the share: its change, or which side is missing (then there is no share)
+        if f.paper is None or f.electronic is None:
+            below = (
+                gettext("chưa có số liệu giấy")
+                if f.paper is None
+                else gettext("chưa có số liệu điện tử")
+            )
+        else:
+            below = change_words(row.change) if row.change is not None else ""
+        if below:
             out.append(
                 f'<text x="{centre:.1f}" y="{TOP - 12}" text-anchor="middle" fill="{MUTED}"'
-                f' class="change" data-year="{row.year}">{escape(moved)}</text>'
+                f' class="change" data-year="{row.year}">{escape(below)}</text>'
             )
         for offset, direction, paper, electronic in (
             (-(BAR + GAP) / 2, "out", f.paper_out, f.e_out),
@@ -158,16 +166,6 @@ def trend_chart(rows: list[Row], selected: int, unit: str | None) -> Markup:
             f'<text x="{centre:.1f}" y="{HEIGHT - BOTTOM + 40}" text-anchor="middle"'
             f' fill="{INK}" font-weight="bold" font-size="14">{row.year}</text>'
         )
-        if f.paper is None or f.electronic is None:
-            missing = (
-                gettext("chưa có số liệu giấy")
-                if f.paper is None
-                else gettext("chưa có số liệu điện tử")
-            )
-            out.append(
-                f'<text x="{centre:.1f}" y="{TOP + plot_h - 8}" text-anchor="middle"'
-                f' fill="{MUTED}" font-size="12">{escape(missing)}</text>'
-            )
     out.append(
         f'<line x1="{LEFT}" x2="{width - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"'
         f' stroke="{MUTED}" stroke-width="1.5"/>'

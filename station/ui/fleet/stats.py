@@ -33,7 +33,7 @@ blueprint = Blueprint("stats", __name__)
 #: the longest name of whoever imports
 MAX_WHO = 80
 #: the template offered for download (the format of docs/fleet.md)
-TEMPLATE_CSV = [
+TEMPLATE_CSV: list[list[object]] = [
     ["Đơn vị", "Năm", "Tháng", "Đến điện tử", "Đi điện tử"],
     ["Viện kiểm sát nhân dân tỉnh Thanh Hóa", 2023, "", 7687, 4303],
     ["Viện kiểm sát nhân dân khu vực 1", 2024, 1, 512, 301],
