@@ -530,6 +530,28 @@ def test_a_good_file_in_any_usual_shape_and_the_same_again(
     assert "Viện kiểm sát nhân dân tỉnh Thanh Hoá" in latest
 
 
+def test_a_unit_is_one_however_its_stations_space_its_name(
+    client: tuple[FlaskClient, FleetDB],
+) -> None:
+    web, db = client
+    spaced = PROVINCE.replace("nhân dân", "nhân  dân") + " "
+    db.set_health("st-b", {"unit": spaced, "digitized": {
+        "2023-05": {"documents": 4, "pages": 8, "incoming": 1, "outgoing": 3}}}, "2024-01-01T00:00:00Z")  # fmt: skip
+    _post(web, (HEADER + f"{PROVINCE},2023,5,10,20\n").encode())
+    page = web.get(f"/stats?year=2023&month=5&unit={spaced}").get_data(as_text=True)
+    # one row by unit, one in the documents / pages per month
+    assert page.count('<tr data-unit="') == 2
+    assert "<b>13</b> / 28" in page
+    rows = list(csv.reader(io.StringIO(
+        web.get("/stats/paper.csv?year=2023&month=5").get_data().decode("utf-8-sig"))))  # fmt: skip
+    assert rows[1:] == [
+        ["2023", "5", PROVINCE, "6", "20", "7", "0", "10", "13", "30", "30.2", ""],
+        ["2023", "5", "Tổng cộng / Total", "6", "20", "7", "0", "10", "13", "30", "30.2", ""],
+    ]
+    record = db.imports()[0]
+    assert record.summary["unknown_units"] == []
+
+
 def test_a_month_replaces_the_whole_year_and_the_year_its_months(tmp_path: Path) -> None:
     db = FleetDB(tmp_path)
     try:

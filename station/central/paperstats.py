@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from station.central.electronic import ElectronicFigure, fold
+from station.central.electronic import ElectronicFigure, fold, unit_name
 from station.central.fleetdb import PaperMonth
 
 __all__ = ["EXPORT_HEADER", "Figures", "Report", "Row", "Table", "add", "export_rows"]
@@ -156,7 +156,17 @@ class Report:
         self.today = today
         self._paper: dict[tuple[str, int], dict[int, PaperMonth]] = {}
         for p in paper:
-            self._paper.setdefault((p.unit, p.year), {})[p.month] = p
+            # one unit however its stations space or compose its name
+            months = self._paper.setdefault((unit_name(p.unit), p.year), {})
+            if p.month in months:
+                same = months[p.month]
+                p = replace(
+                    p,
+                    incoming=p.incoming + same.incoming,
+                    outgoing=p.outgoing + same.outgoing,
+                    unknown=p.unknown + same.unknown,
+                )
+            months[p.month] = p
         self._electronic: dict[tuple[str, int], dict[int, ElectronicFigure]] = {}
         for e in electronic:
             self._electronic.setdefault((e.unit, e.year), {})[e.month] = e

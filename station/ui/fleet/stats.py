@@ -26,7 +26,6 @@ from station.common.logsafe import printable
 from station.common.spreadsheet import csv_bytes, xlsx_bytes
 from station.ui.fleet.chart import change_words, trend_chart
 from station.ui.i18n import percent
-from station.ui.security import client
 
 blueprint = Blueprint("stats", __name__)
 
@@ -76,6 +75,11 @@ def _unit(known: list[str]) -> str | None:
     return name if name in known else None
 
 
+def _of(row_unit: str, unit: str | None) -> bool:
+    """Whether a stored unit name is the unit asked for (all of them for None)."""
+    return unit is None or unit_name(row_unit) == unit
+
+
 def share(value: float | None) -> str:
     """A paper share as shown: one decimal, in the reader's language."""
     return percent(rounded(value))
@@ -85,13 +89,14 @@ def _monthly(year: int, unit: str | None) -> tuple[list[dict[str, Any]], dict[st
     """Documents / pages per unit and month of ``year``, one row per unit, with totals."""
     units: dict[str, dict[str, Any]] = {}
     for row in fleet().db.monthly(year):
-        if unit is not None and row["unit"] != unit:
+        if not _of(row["unit"], unit):
             continue
-        found = units.setdefault(
-            row["unit"], {"unit": row["unit"], "months": {}, "documents": 0, "pages": 0}
-        )
+        name = unit_name(row["unit"])
+        found = units.setdefault(name, {"unit": name, "months": {}, "documents": 0, "pages": 0})
         month = int(row["month"][5:7])
-        found["months"][month] = {"documents": row["documents"], "pages": row["pages"]}
+        counts = found["months"].setdefault(month, {"documents": 0, "pages": 0})
+        counts["documents"] += row["documents"]
+        counts["pages"] += row["pages"]
         found["documents"] += row["documents"]
         found["pages"] += row["pages"]
     rows = sorted(units.values(), key=lambda u: u["unit"])
@@ -234,7 +239,7 @@ def electronic_import() -> Any:
         lines = [(p.vi, p.en) for p in refused.problems]
         return _import_page(400, problems=lines, more=refused.more, who=who,
                             file_name=upload.filename)  # fmt: skip
-    stations = {u for u in (s.unit for s in fleet().db.stations()) if u}
+    stations = {unit_name(s.unit) for s in fleet().db.stations() if s.unit}
     units = sorted({f.unit for f in figures})
     summary = {
         "units": len(units),
@@ -247,7 +252,8 @@ def electronic_import() -> Any:
     record = fleet().db.import_electronic(
         figures,
         who=who,
-        address=client(),
+        # the connection's address (the client's own behind --trusted-proxies)
+        address=request.remote_addr or "?",
         file_name=printable(upload.filename, 200),
         sha256=hashlib.sha256(data).hexdigest(),
         summary=summary,
