@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from station.central.electronic import ImportRefused, parse
 from station.central.fleet import Fleet
 from station.central.fleetdb import SCHEMA, SCHEMA_VERSION, FleetDB
+from station.common.clock import VIETNAM
 from station.ui import Services, WebSettings, create_app
 from station.wire import topics
 from station.wire.mqtt import Connection
@@ -57,7 +58,8 @@ def client(tmp_path: Path) -> Iterator[tuple[FlaskClient, FleetDB]]:
 
 
 HEADER = "Đơn vị,Năm,Tháng,Đến điện tử,Đi điện tử\n"
-NEXT_YEAR = date.today().year + 1
+#: the year after this one in Vietnam, where the import's "today" is
+NEXT_YEAR = datetime.now(VIETNAM).year + 1
 
 
 @pytest.mark.parametrize(
