@@ -13,8 +13,9 @@ refused whole, with every fault named by its line, Vietnamese first
 was stored for the same unit and period.
 
 The central side's own edXML traffic adds nothing here: the documents it hands
-to the DMS are the paper ones our stations digitized (counted already), and it
-takes no document from the DMS, only status messages (docs/fleet.md).
+to the DMS, received and sent, are the paper ones our stations digitized
+(counted already), and it takes no document from the DMS, only status messages
+(docs/fleet.md).
 """
 
 from __future__ import annotations
