@@ -279,6 +279,7 @@ def _fleet_screens(d: Dashboard) -> list[Screen]:
         ("fleet-station-quiet", _go(f"{d.url}/station/st-quiet")),
         ("fleet-alerts", _go(f"{d.url}/alerts")),
         ("fleet-stats", _go(f"{d.url}/stats?year=2026", "table.stats")),
+        ("fleet-electronic", _go(f"{d.url}/stats/electronic")),
         ("fleet-not-found", _go(f"{d.url}/no-such-screen")),
     ]
 

@@ -64,10 +64,10 @@ def test_settings_need_the_pin(station: Station) -> None:
 def test_vietnamese_first_english_on_request(station: Station) -> None:
     client = _client(station)
     page = client.get("/").get_data(as_text=True)
-    assert '<html lang="vi">' in page and ">Quét</button>" in page
+    assert '<html lang="vi">' in page and ">Quét văn bản đến</button>" in page
     client.set_cookie("lang", "en")
     page = client.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in page and ">Scan</button>" in page
+    assert '<html lang="en">' in page and ">Scan incoming</button>" in page
     assert "Chờ gửi" not in page and "Queue" in page
 
 

@@ -56,6 +56,7 @@ from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.review.fields import EDITABLE, check_field
 from station.store import Event, OutboxItem, Page, Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 from station.uplink.link import StationLink
 
@@ -83,9 +84,16 @@ class Station:
         )
         self.scanner = ScannerState(device=config.scanner.device)
         self.review = Review(store)
+        #: a hot folder's originals (its .done/), erased with the station's copies
+        self.originals: Originals | None = None
+        if config.scanner.device.startswith("folder:"):
+            from station.capture.folder import hot_folder
+
+            hot = hot_folder(config.scanner.device)
+            self.originals = Originals(store, hot) if hot is not None else None
         #: the files of batches past their retention go (station/store/retention.py)
-        self.retention = Retention(store, self.review.work)
-        self.processor = Processor(store, self.review, settings, self.hub)
+        self.retention = Retention(store, self.review.work, self.originals)
+        self.processor = Processor(store, self.review, settings, self.hub, self.originals)
         self.processor.on_error = self._pipeline_failed
         self.processor.on_disk_full = self.storage.full
         self.processor.short_of_room = self.storage.nearly_full

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from station.common.direction import Direction
 from station.config.base import (
     Strict,
 )
@@ -68,6 +69,13 @@ class SigningSection(Strict):
         "",
         max_length=200,
         description="The copying agency shown on page 1 (default: [station] unit_name).",
+    )
+    directions: tuple[Direction, ...] = Field(
+        ("incoming", "outgoing"),
+        min_length=1,
+        description="Which documents are signed: incoming (a certified copy of a paper "
+        "received), outgoing (of a paper this agency signed and sends), or both.",
+        json_schema_extra={"example": '["outgoing"]'},
     )
     allow_unsigned: bool = Field(
         False,

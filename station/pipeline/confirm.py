@@ -114,7 +114,9 @@ class Confirmation:
         for doc, pdf, values, signed in ready:
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
                                     {**doc.metadata, "Direction": direction})  # fmt: skip
-            held = False if signed else not self.sign(doc.doc_id, pdf)
+            # a certified copy where the office wants one ([signing] directions)
+            wanted = direction in config.signing.directions
+            held = False if signed or not wanted else not self.sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             # an independent LAN's secret document goes to its own receiver only

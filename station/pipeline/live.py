@@ -67,6 +67,7 @@ from station.review.checks import Finding, Sent, before_confirming, next_numbers
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -135,7 +136,14 @@ Step = tuple[str, tuple[Any, ...]]
 
 
 class Processor(Supervised):
-    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+    def __init__(
+        self,
+        store: Store,
+        review: Review,
+        settings: Settings,
+        hub: Hub,
+        originals: Originals | None = None,
+    ) -> None:
         self.stop_event = threading.Event()
         super().__init__("batches", self.loop, self.stop_event)
         self.store = store
@@ -154,7 +162,7 @@ class Processor(Supervised):
             lambda batch: not self.findings(batch),
         )
         self.confirmation = Confirmation(store, review, settings, hub)
-        self.secrets = SecretDesk(store, review, settings, hub)
+        self.secrets = SecretDesk(store, review, settings, hub, originals)
         self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
         self.on_error: Callable[[StationError], None] = lambda error: None
