@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 #: Vietnam is UTC+7 all year: days (and 6-hour steps) start at its midnight
 OFFSET_S = 7 * 3600
 
+#: the trends' own tables, made when the history is opened (they need no
+#: migration: they only ever are added, never changed)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series_stations (
     key        INTEGER PRIMARY KEY,
@@ -65,6 +67,8 @@ CREATE TABLE IF NOT EXISTS series_rollups (
     tier       INTEGER PRIMARY KEY,
     done_until INTEGER NOT NULL
 );
+-- the stations page's recent secret documents (station.central.board)
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, ts);
 """
 
 #: the sums a bucket holds, added up from finer buckets

@@ -138,7 +138,7 @@ def stats_charts(rows: list[dict[str, Any]], total: dict[str, Any], year: int) -
         for u in ranked
     ]
     small = []
-    for i, unit in enumerate(sorted(rows, key=lambda u: u["unit"])):
+    for i, unit in enumerate(rows):  # the table's order
         values = [float(unit["months"].get(m, {}).get("documents", 0)) for m in range(1, 13)]
         name = unit["unit"] or "–"
         desc = gettext(
