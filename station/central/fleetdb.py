@@ -4,7 +4,10 @@ stations       the latest state and health of every station ever seen
 state_changes  every online / offline / lost, with its time
 events         every event a station reported (deduplicated)
 monthly        documents and pages digitized per station and month
-commands       every command sent from the dashboard and its reply
+commands       every command sent from the dashboard, who sent it, and its reply
+
+The alerts and the messages about them have their own tables beside these
+(:mod:`station.central.alertdb`).
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ CREATE TABLE IF NOT EXISTS commands (
     name       TEXT NOT NULL,
     args       TEXT NOT NULL,
     sent_at    TEXT NOT NULL,
+    sent_by    TEXT NOT NULL DEFAULT '',
     ok         INTEGER,
     reply      TEXT,
     replied_at TEXT
@@ -140,6 +144,7 @@ class FleetDB:
                     f"{self.path} do phiên bản mới hơn của trang giám sát ghi",
                 )
             self._db.executescript(SCHEMA)
+            self._add_columns()
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._repair()
         except (OSError, sqlite3.Error) as exc:
@@ -147,6 +152,13 @@ class FleetDB:
                 f"cannot open the fleet history {self.path}: {exc}",
                 f"Không mở được dữ liệu giám sát {self.path}: {exc}",
             ) from exc
+
+    def _add_columns(self) -> None:
+        """Columns added since a table was first made (a history kept from an
+        older version gains them, empty)."""
+        have = {r[1] for r in self._db.execute("PRAGMA table_info(commands)")}
+        if "sent_by" not in have:
+            self._db.execute("ALTER TABLE commands ADD COLUMN sent_by TEXT NOT NULL DEFAULT ''")
 
     def _repair(self) -> None:
         """Drop what does not fit the station payload models (:mod:`station.wire.payloads`):
@@ -328,6 +340,13 @@ class FleetDB:
         )
         return [dict(r) for r in rows]
 
+    def last_months(self) -> dict[str, str]:
+        """Each unit's last month (``YYYY-MM``) with a document."""
+        rows = self._rows(
+            "SELECT unit, max(month) AS month FROM monthly WHERE documents > 0 GROUP BY unit"
+        )
+        return {r["unit"]: r["month"] for r in rows}
+
     def years(self) -> list[int]:
         rows = self._rows("SELECT DISTINCT substr(month, 1, 4) AS y FROM monthly ORDER BY y")
         return [int(r["y"]) for r in rows if str(r["y"]).isdigit()]
@@ -335,13 +354,20 @@ class FleetDB:
     # ------------------------------------------------------------------ commands
 
     def add_command(
-        self, command_id: str, station_id: str, name: str, args: dict[str, Any]
+        self,
+        command_id: str,
+        station_id: str,
+        name: str,
+        args: dict[str, Any],
+        sent_by: str = "",
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO commands (id, station_id, name, args, sent_at) VALUES (?, ?, ?, ?, ?)",
-                (command_id, station_id, name, json.dumps(args, ensure_ascii=False), utc_now()),
-            )
+                "INSERT INTO commands (id, station_id, name, args, sent_at, sent_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (command_id, station_id, name, json.dumps(args, ensure_ascii=False), utc_now(),
+                 sent_by),
+            )  # fmt: skip
 
     def set_reply(self, station_id: str, command_id: str, ok: bool, reply: dict[str, Any]) -> bool:
         with self._tx() as db:
@@ -356,12 +382,22 @@ class FleetDB:
         rows = self._rows("SELECT * FROM commands WHERE id = ?", (command_id,))
         return _command(rows[0]) if rows else None
 
-    def commands(self, station_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    def commands(
+        self, station_id: str | None = None, limit: int = 20, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Commands, the latest first: one station's, or the whole fleet's."""
+        where, params = ("WHERE station_id = ?", (station_id,)) if station_id else ("", ())
         rows = self._rows(
-            "SELECT * FROM commands WHERE station_id = ? ORDER BY sent_at DESC LIMIT ?",
-            (station_id, limit),
+            f"SELECT * FROM commands {where} ORDER BY sent_at DESC, rowid DESC"  # noqa: S608
+            " LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [_command(r) for r in rows]
+
+    def command_count(self, station_id: str | None = None) -> int:
+        where, params = ("WHERE station_id = ?", (station_id,)) if station_id else ("", ())
+        rows = self._rows(f"SELECT count(*) AS n FROM commands {where}", params)  # noqa: S608
+        return int(rows[0]["n"])
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

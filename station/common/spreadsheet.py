@@ -41,3 +41,29 @@ def as_text_cell(cell: Any) -> None:
     begins with "=" (openpyxl would otherwise write it as a formula)."""
     if isinstance(cell.value, str):
         cell.data_type = "s"
+
+
+def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
+    """Rows as one XLSX sheet: the first row bold and frozen, every string a
+    text cell (never a formula), columns wide enough to read."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]
+    widths: dict[int, int] = {}
+    for number, row in enumerate(rows, start=1):
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=number, column=column, value=value)
+            as_text_cell(cell)
+            if number == 1:
+                cell.font = Font(bold=True)
+            widths[column] = max(widths.get(column, 8), min(60, len(str(value or "")) + 2))
+    for column, width in widths.items():
+        sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = width
+    sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,9 +1,12 @@
-"""The fleet dashboard: stations, a station's page, alerts, statistics, API, metrics."""
+"""The fleet dashboard: stations, a station's page, statistics, API, metrics.
+
+The alerts pages are in :mod:`alertviews`, the commands (with their
+confirmation screens and their log) in :mod:`commandviews`, on this blueprint.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,24 +16,19 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 
 from station.central.fleet import Fleet
 from station.common.clock import VIETNAM
 from station.common.spreadsheet import csv_bytes
-from station.errors import NotFound, UsageError
+from station.errors import NotFound
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import gettext
-from station.wire.remote import COMMANDS, REMOTE_KEYS
+from station.wire.remote import REMOTE_KEYS
 
 blueprint = Blueprint("fleet", __name__)
-
-#: how long a command waits for the station's reply before the page returns
-REPLY_WAIT_S = 5.0
 
 
 def fleet() -> Fleet:
@@ -70,47 +68,6 @@ def station(station_id: str) -> str:
         commands=db.commands(station_id, limit=20),
         remote_keys=REMOTE_KEYS,
     )
-
-
-def _value(text: str) -> Any:
-    """A setting typed in a form: a number, true/false, or text."""
-    text = text.strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-@blueprint.post("/station/<station_id>/command")
-def command(station_id: str) -> Any:
-    _station_or_404(station_id)
-    name = request.form.get("name", "")
-    if name not in COMMANDS:
-        raise UsageError(f"unknown command {name!r}", f"không có lệnh {name!r}")
-    args: dict[str, Any] = {}
-    if name == "reset-counter":
-        args = {"counter": "roller"}
-    elif name == "config" and request.form.get("key"):
-        key = request.form["key"]
-        if key not in REMOTE_KEYS:
-            raise UsageError(f"not a remote setting: {key}", f"không phải cấu hình từ xa: {key}")
-        args = {key: _value(request.form.get("value", ""))}
-    command_id = fleet().send(station_id, name, args)
-    fleet().wait_reply(command_id, REPLY_WAIT_S)
-    return redirect(url_for("fleet.station", station_id=station_id, sent=command_id) + "#commands")
-
-
-@blueprint.get("/alerts")
-def alerts() -> str:
-    stations = [s for s in fleet().overview() if s["alerts"]]
-    events = [e for e in fleet().db.events(limit=200) if e["severity"] in ("error", "warning")]
-    return render_template("fleet/alerts.html", stations=stations, events=events[:100])
 
 
 def _year() -> int:
@@ -184,7 +141,7 @@ def _api_station(view: dict[str, Any]) -> dict[str, Any]:
         "unit": view["unit"],
         "version": view["version"],
         "health": view["health"],
-        "alerts": [asdict(a) for a in view["alerts"]],
+        "alerts": [a.as_json() for a in view["alerts"]],
     }
 
 
@@ -212,3 +169,9 @@ def metrics() -> Response:
 @blueprint.app_template_filter("json")
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+# the routes of the alerts and the commands, on this blueprint
+from station.ui.fleet import alertviews, commandviews  # noqa: E402
+
+__all__ = ["alertviews", "blueprint", "commandviews", "fleet"]
