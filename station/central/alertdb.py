@@ -19,7 +19,7 @@ import json
 import sqlite3
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from station.central.fleetdb import FleetDB
@@ -81,7 +81,9 @@ KEEP = timedelta(days=400)
 
 
 def stamp(at: datetime) -> str:
-    return at.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """A moment as the fleet's tables keep it: UTC, milliseconds, ``Z`` (so that
+    text order is time order)."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _json(value: object) -> str | None:

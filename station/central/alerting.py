@@ -2,7 +2,8 @@
 kept as alerts with a history (:mod:`alertdb`).
 
 A station is looked at again the moment one of its messages arrives (a ``lost``
-last will is an alert at once, not at the next sweep) and every
+last will is an alert at once, not at the next sweep; retained messages read at
+start-up wait for the sweep) and every
 :data:`SWEEP_S` seconds with the others, for what time alone changes (a station
 switched off for 15 minutes, a silent one, a working day without a document);
 units are looked at in the sweep. Each change wakes the notifier.
@@ -153,7 +154,9 @@ class Alerting:
             while not self._stop.wait(SWEEP_S):
                 self.sweep()
 
-        self.sweep()
+        # the first sweep after SWEEP_S: by then the retained state and health
+        # of every station have come (the alerts of before the start are kept)
+        self.store.prune(self.clock())
         self._thread = supervised("fleet-alerts", loop, self._stop)
         self._thread.start()
 

@@ -125,7 +125,7 @@ class Fleet:
             at = parse_time(body.since, now)
         if self.db.set_state(station_id, body.state, body.boot, body.version or None, iso(at)):
             log.info("station %s is %s", station_id, body.state)
-        self.alerting.station(station_id)
+        self._look(station_id)
 
     def _health(self, topic: str, payload: bytes) -> None:
         taken = self._take("health", topic, payload, payloads.Health)
@@ -133,8 +133,20 @@ class Fleet:
             return
         station_id, body = taken
         at = self._heard(station_id, body.ts, datetime.now(UTC))
-        self.db.set_health(station_id, body.model_dump(mode="json"), at)
-        self.alerting.station(station_id)
+        report = body.model_dump(mode="json")
+        if "last_document_at" not in body.model_fields_set:
+            # a station older than the field: "no document yet" would be a guess
+            del report["last_document_at"]
+        self.db.set_health(station_id, report, at)
+        self._look(station_id)
+
+    def _look(self, station_id: str) -> None:
+        """The station's alerts again, at once (a ``lost`` will is an alert within
+        a second). Not for the retained messages read at start-up: a state and
+        a health report written at different times would raise and clear alerts
+        (a "silent" station between the two); the next sweep takes them together."""
+        if not self.conn.retained:
+            self.alerting.station(station_id)
 
     def _event(self, topic: str, payload: bytes) -> None:
         taken = self._take("event", topic, payload, payloads.Event)

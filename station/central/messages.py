@@ -80,7 +80,7 @@ def _line(group: list[Change], lang: int) -> str:
     what = WHAT_WORDS[first.what][lang]
     if len(group) > 1:
         noun = ("trạm", "stations") if alert.scope == "station" else ("đơn vị", "units")
-        names = ", ".join(c.alert.subject for c in group)
+        names = ", ".join(sorted(c.alert.subject for c in group))
         at = _local(group[0].at)
         return f"- [{severity}] {what}: {kind} ({len(group)} {noun[lang]}, {at}): {names}"
     text = alert.vi if lang == 0 else alert.en

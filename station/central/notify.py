@@ -130,11 +130,14 @@ class Notifier:
                 continue
             try:
                 channel.send(row["message"])
-            except SendFailed as exc:
+            except Exception as exc:  # noqa: BLE001 - one bad message must not stop the others
+                if not isinstance(exc, SendFailed):
+                    exc = SendFailed(f"unexpected {exc.__class__.__name__}")
                 attempts = row["attempts"] + 1
                 again = exc.retry and attempts <= channel.retries
                 wait = min(MAX_BACKOFF_S, channel.backoff_s * 2 ** (attempts - 1))
-                retry_at = now + timedelta(seconds=wait) if again else None
+                failed_at = self.clock()  # the wait counts from the failure, not the start
+                retry_at = failed_at + timedelta(seconds=wait) if again else None
                 log.warning(
                     "notification %d by %s failed (attempt %d): %s; %s",
                     row["id"],
@@ -143,9 +146,9 @@ class Notifier:
                     exc,
                     f"next try in {wait:.0f} s" if again else "given up",
                 )
-                self.store.failed(row["id"], str(exc), retry_at, now)
+                self.store.failed(row["id"], str(exc), retry_at, failed_at)
             else:
-                self.store.delivered(row["id"], now)
+                self.store.delivered(row["id"], self.clock())
                 log.info("notification %d sent by %s", row["id"], channel.name)
 
     # ------------------------------------------------------------------ the loop
