@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from station.central.alertdb import AlertStore, StoredAlert
 from station.central.fleetconfig import FleetSettings
@@ -29,6 +29,7 @@ from station.central.rules import (
     secret_alert,
     unit_alerts,
 )
+from station.common.clock import VIETNAM
 from station.common.supervisor import supervised
 
 log = logging.getLogger("scanstation.fleet.alerts")
@@ -119,11 +120,14 @@ class Alerting:
         for unit, month in self.db.last_months().items():
             if unit not in stations:
                 continue
+            # a Vietnam month; its last second, unless a station's own time falls
+            # in it or later (a month's figures say less than that time)
             year, number = int(month[:4]), int(month[5:7])
-            end = min(datetime(year + number // 12, number % 12 + 1, 1, tzinfo=UTC), now)
+            start = datetime(year, number, 1, tzinfo=VIETNAM)
+            end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=VIETNAM)
             known = last.get(unit)
-            if known is None or end > known:
-                last[unit] = end
+            if known is None or start > known:
+                last[unit] = min(end - timedelta(seconds=1), now)
         return [
             UnitFacts(unit, last.get(unit), since[unit], tuple(stations[unit]))
             for unit in sorted(stations)

@@ -278,10 +278,11 @@ class Notify(_Strict):
         description="Which changes are sent: raise (a new alert), reraise (it came back "
         "after it cleared), clear (it ended).",
     )
-    quiet_hours: Span | Literal[""] = Field(
+    quiet_hours: str = Field(
         "22:00-06:00",
-        description='Vietnam time when only critical alerts are sent at once; the rest wait '
-        'and go as one digest when the quiet hours end. "" for none.',
+        pattern=rf"^({_CLOCK}-{_CLOCK})?$",
+        description='HH:MM-HH:MM, Vietnam time, when only critical alerts are sent at once; '
+        'the rest wait and go as one digest when the quiet hours end. "" for none.',
         json_schema_extra={"example": '"22:00-06:00"'},
     )
     group_seconds: float = Field(
