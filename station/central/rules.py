@@ -53,7 +53,7 @@ KIND_WORDS: dict[str, tuple[str, str]] = {
 SEVERITY_WORDS: dict[str, tuple[str, str]] = {
     "critical": ("Khẩn", "Critical"),
     "error": ("Lỗi", "Error"),
-    "warning": ("Cảnh báo", "Warning"),
+    "warning": ("Chú ý", "Warning"),
 }
 
 

@@ -41,6 +41,7 @@ def _labels() -> dict[str, Any]:
         "operator_name": remembered,
         "max_name": MAX_NAME,
         "args_text": args_text,
+        "result_text": result_text,
     }
 
 
@@ -56,6 +57,14 @@ def args_text(name: str, args: dict[str, Any] | None) -> str:
         label = setting.label if setting else key
         parts.append(f"{label} = {json.dumps(value, ensure_ascii=False)}")
     return "; ".join(parts)
+
+
+def result_text(result: Any, limit: int = 100) -> str:
+    """A station's answer in short: the settings it read are counted, not listed."""
+    if isinstance(result, dict) and isinstance(result.get("settings"), dict):
+        return gettext("đã đọc %(n)s mục cấu hình", n=len(result["settings"]))
+    text = json.dumps(result, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def typed(setting: RemoteSetting, text: str) -> Any:
