@@ -6,6 +6,7 @@ grouping, and the config's refusals (line and fix)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from station.appliance.stats import Stats
 from station.central.alertdb import AlertStore, Change
 from station.central.alerting import Alerting
-from station.central.fleet import iso
+from station.central.fleet import Fleet, iso
 from station.central.fleetconfig import FleetSettings, load_fleet, read_secret_file
 from station.central.fleetdb import FleetDB, StationRow
 from station.central.messages import compose
@@ -28,15 +30,21 @@ from station.central.rules import (
     unit_alerts,
 )
 from station.common.clock import VIETNAM
+from station.config import Config
+from station.config.remote import Settings
 from station.errors import ConfigError
+from station.store import Store
+from station.wire import payloads
+from station.wire.mqtt import Connection
 from tests.helpers.cli import ROOT, scanstation
+from tests.test_fleet_payloads import health
 
 SETTINGS = FleetSettings()
 
 
-def vn(*parts: int) -> datetime:
+def vn(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """A moment in Vietnam time."""
-    return datetime(*parts, tzinfo=VIETNAM)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=VIETNAM)
 
 
 def row(
@@ -91,9 +99,9 @@ def test_lost_is_an_alert_at_once_and_offline_counts_working_hours() -> None:
     assert kinds(row("offline", since=vn(2026, 11, 27, 17, 0)), vn(2026, 11, 29, 12, 0)) == []
     # counted in plain minutes when the rule says so
     always = FleetSettings.model_validate({"rules": {"offline": {"working_hours_only": False}}})
-    assert kinds(row("offline", since=vn(2026, 11, 29, 11, 0)), vn(2026, 11, 29, 12, 0), always) == [
-        "offline"
-    ]
+    assert kinds(
+        row("offline", since=vn(2026, 11, 29, 11, 0)), vn(2026, 11, 29, 12, 0), always
+    ) == ["offline"]
 
 
 def test_thresholds_of_the_health_rules() -> None:
@@ -227,7 +235,9 @@ def test_raise_acknowledge_clear_and_raise_again(db: FleetDB) -> None:
     # still true: the value follows, nothing is raised again
     assert sync("station", "vks-01", "u", [_alert(value=4.0)], STATION_KINDS, t0) == []
     assert store.active()[0].last_value == 4.0 and store.active()[0].value == 5.0
-    done = store.acknowledge(first.id, "Trần Văn Cường", "đã gọi văn thư", t0 + timedelta(minutes=1))
+    done = store.acknowledge(
+        first.id, "Trần Văn Cường", "đã gọi văn thư", t0 + timedelta(minutes=1)
+    )
     assert done is not None and done.acked_by == "Trần Văn Cường" and done.active
     assert store.acknowledge(first.id, "Ai đó", "", t0) is None  # once only
     # still true after the acknowledgement: stays acknowledged
@@ -311,7 +321,9 @@ def test_a_message_groups_changes_of_one_kind(db: FleetDB) -> None:
     message = compose(changes, t0, dashboard_url="https://giamsat.example/")
     assert message["subject"].startswith("[Giám sát trạm quét] 4 cảnh báo mới, 0 cảnh báo đã hết")
     assert "Mất kết nối (3 trạm, 22:30 25/11/2026): vks-01, vks-02, vks-03" in message["text"]
-    assert "Connection lost (3 stations, 22:30 25/11/2026): vks-01, vks-02, vks-03" in message["text"]
+    assert (
+        "Connection lost (3 stations, 22:30 25/11/2026): vks-01, vks-02, vks-03" in message["text"]
+    )
     assert message["text"].index("Cảnh báo mới") < message["text"].index("New alert")
     body = message["json"]
     assert body["summary"]["en"] == "4 new alerts, 0 cleared" and len(body["changes"]) == 4
@@ -382,3 +394,38 @@ def test_the_fleet_command_refuses_a_bad_config(tmp_path: Path) -> None:
     done = scanstation("fleet", "--broker", "mqtt://127.0.0.1:1", "--config", str(path),
                        "--data-dir", str(tmp_path / "d"), timeout=60)  # fmt: skip
     assert done.returncode == 3 and "chmod 600" in done.stderr
+
+
+def test_a_station_reports_its_last_document(tmp_path: Path) -> None:
+    """``health.last_document_at``, which the inactivity rule reads, from a real
+    station's store, fits the fleet's schema, and is told apart from a station
+    older than the field."""
+    config = Config.model_validate({"station": {"id": "vks-ld-01", "data_dir": str(tmp_path)}})
+    store = Store(tmp_path)
+    try:
+        stats = Stats(store, Settings(config), connected=threading.Event())
+        assert stats.snapshot()["last_document_at"] is None
+        store.add_document("d1", "b", None, None, {"PageAmount": 1})
+        store.add_document("d2", "b", None, None, {"PageAmount": 2})
+        snap = stats.snapshot()
+        newest = max(d["created_at"] for d in store.query("SELECT created_at FROM documents"))
+        assert snap["last_document_at"] == newest
+        raw = json.dumps(snap).encode()
+        found = payloads.decode(payloads.Health, raw, len(raw))
+        assert isinstance(found, payloads.Health) and found.last_document_at == newest
+        del snap["last_document_at"]
+        old = payloads.decode(payloads.Health, json.dumps(snap).encode(), len(raw))
+        assert isinstance(old, payloads.Health)
+        assert "last_document_at" not in old.model_fields_set
+    finally:
+        store.close()
+
+
+def test_the_fleet_keeps_whether_a_station_knows_its_last_document(db: FleetDB) -> None:
+    fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-ld"), db)
+    for station_id, extra in (("vks-old", {}), ("vks-new", {"last_document_at": None})):
+        body = json.dumps(health(station_id, **extra), ensure_ascii=False).encode()
+        fleet._health(f"scanstation/v1/{station_id}/health", body)
+    old, new = db.station("vks-old"), db.station("vks-new")
+    assert old is not None and old.health is not None and "last_document_at" not in old.health
+    assert new is not None and new.health is not None and new.health["last_document_at"] is None

@@ -15,7 +15,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -221,7 +220,7 @@ def test_a_setting_is_shown_with_its_labels_and_confirmed(setup: Setup, browser:
     changed = _commands(setup, "config")[0]
     assert changed["args"] == {"pipeline.blank_sensitivity": "high"} and changed["ok"] is True
     assert changed["sent_by"] == "Hoàng Văn Dũng"
-    assert "Độ nhạy bỏ trang trắng / Blank page sensitivity = \"high\"" in page.inner_text(
+    assert 'Độ nhạy bỏ trang trắng / Blank page sensitivity = "high"' in page.inner_text(
         "#commands"
     )
     # the next confirmation of the session has the name filled in

@@ -42,8 +42,8 @@ from tests.test_fleet_payloads import EVENT, STATE, health
 pytestmark = pytest.mark.slow
 
 SMTP_LOGIN = "giamsat@vks.thanhhoa.gov.vn"
-SMTP_PASSWORD = "mật-khẩu-thư-7Q2x"  # noqa: S105
-HOOK_SECRET = "khóa-ký-webhook-91c4"  # noqa: S105
+SMTP_PASSWORD = "mật-khẩu-thư-7Q2x"
+HOOK_SECRET = "khóa-ký-webhook-91c4"
 ADMIN = "quantri@vks.thanhhoa.gov.vn"
 
 
@@ -143,7 +143,9 @@ class Board:
         self.db.close()
 
     def active(self, kind: str, subject: str) -> Any:
-        found = [a for a in self.fleet.alerting.store.active() if (a.kind, a.subject) == (kind, subject)]
+        found = [
+            a for a in self.fleet.alerting.store.active() if (a.kind, a.subject) == (kind, subject)
+        ]
         return found[0] if found else None
 
 
@@ -229,6 +231,11 @@ def _station_child(broker: Mosquitto, folder: Path, station_id: str) -> subproce
     return proc
 
 
+def _online(board: Board, station_id: str) -> bool:
+    found = board.db.station(station_id)
+    return found is not None and found.state == "online"
+
+
 def test_lost_is_raised_within_a_second_and_many_are_one_message(
     broker: Mosquitto,
     boards: list[Board],
@@ -244,8 +251,7 @@ def test_lost_is_raised_within_a_second_and_many_are_one_message(
     ids = ["vks-ns-01", "vks-ns-02", "vks-ns-03"]
     procs = [_station_child(broker, tmp_path / i, i) for i in ids]
     try:
-        for station_id in ids:
-            until(lambda s=station_id: (r := board.db.station(s)) and r.state == "online", 20)
+        until(lambda: all(_online(board, i) for i in ids), 20)
         # SIGKILL: the connection ends without a DISCONNECT; the broker sends the will
         killed = time.monotonic()
         for proc in procs:
@@ -469,6 +475,15 @@ def test_the_webhook_is_retried_with_backoff_and_a_timeout(
         assert gave_up["attempts"] == 1 and gave_up["last_error"] == "HTTP 400"
         time.sleep(0.8)
         assert len(hook.posts) == 1
+        client = create_app(
+            WebSettings(data_dir=tmp_path), Services(fleet=board.fleet)
+        ).test_client()
+        metrics = client.get("/metrics").get_data(as_text=True)
+        assert 'scanstation_fleet_notifications_failed{channel="webhook"} 1.0' in metrics
+        unit = "Viện kiểm sát nhân dân huyện Đông Sơn"
+        assert (
+            f'scanstation_alerts_unacknowledged{{station="vks-ts-04",unit="{unit}"}} 0.0' in metrics
+        )
     finally:
         station.stop()
 

@@ -307,7 +307,7 @@ class AlertStore:
 
     def active(self, scope: str | None = None, subject: str | None = None) -> list[StoredAlert]:
         """Active alerts, those not yet acknowledged first, the worst first, then the oldest."""
-        where, params = "cleared_at IS NULL", ()
+        where, params = "cleared_at IS NULL", tuple[str, ...]()
         if scope is not None and subject is not None:
             where, params = where + " AND scope = ? AND subject = ?", (scope, subject)
         rows = self.db._rows(
@@ -421,6 +421,14 @@ class AlertStore:
                     " due_at = ? WHERE id = ?",
                     (error[:500], stamp(retry_at), notification_id),
                 )
+
+    def notification_counts(self) -> dict[tuple[str, str], int]:
+        """(channel, "pending" or "failed") -> how many messages."""
+        rows = self.db._rows(
+            "SELECT channel, CASE WHEN gave_up_at IS NULL THEN 'pending' ELSE 'failed' END AS k,"
+            " count(*) AS n FROM notifications WHERE sent_at IS NULL GROUP BY channel, k"
+        )
+        return {(r["channel"], r["k"]): int(r["n"]) for r in rows}
 
     def notifications(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self.db._rows("SELECT * FROM notifications ORDER BY id DESC LIMIT ?", (limit,))

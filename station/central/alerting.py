@@ -142,7 +142,7 @@ class Alerting:
     # ------------------------------------------------------------------ people
 
     def acknowledge(self, alert_id: int, by: str, note: str) -> StoredAlert | None:
-        """"Đã biết": the alert stays while it holds, acknowledged; an event's
+        """ "Đã biết": the alert stays while it holds, acknowledged; an event's
         alert (a secret document) ends with it."""
         with self._lock:
             done = self.store.acknowledge(alert_id, by, note, self.clock(), EVENT_KINDS)

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-import socket
 import ssl
 import urllib.error
 import urllib.request
@@ -76,7 +75,7 @@ class Email:
         # the classic API: its Header keeps the spaces between encoded words,
         # which the newer one's folding loses in a long Vietnamese subject
         mail = MIMEText(message["text"], "plain", "utf-8")
-        mail["Subject"] = Header(message["subject"], "utf-8")
+        mail["Subject"] = Header(message["subject"], "utf-8")  # type: ignore[assignment]
         mail["From"] = s.sender
         mail["To"] = ", ".join(s.to)
         mail["Date"] = formatdate(localtime=False, usegmt=True)
@@ -100,7 +99,9 @@ class Email:
         except smtplib.SMTPAuthenticationError as exc:
             raise SendFailed(f"login refused ({exc.smtp_code})", retry=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
-            raise SendFailed(f"recipients refused: {', '.join(exc.recipients)}", retry=False) from None
+            raise SendFailed(
+                f"recipients refused: {', '.join(exc.recipients)}", retry=False
+            ) from None
         except smtplib.SMTPResponseException as exc:
             retry = not 500 <= exc.smtp_code < 600
             raise SendFailed(f"server answered {exc.smtp_code}", retry=retry) from None
@@ -171,7 +172,7 @@ class Webhook:
         except urllib.error.HTTPError as exc:
             retry = exc.code in (408, 425, 429) or exc.code >= 500
             raise SendFailed(f"HTTP {exc.code}", retry=retry) from None
-        except (urllib.error.URLError, OSError, socket.timeout, ssl.SSLError) as exc:
+        except (TimeoutError, urllib.error.URLError, OSError, ssl.SSLError) as exc:
             reason = getattr(exc, "reason", exc)
             raise SendFailed(f"{exc.__class__.__name__}: {reason}"[:300]) from None
 

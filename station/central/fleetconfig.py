@@ -281,7 +281,7 @@ class Notify(_Strict):
     quiet_hours: str = Field(
         "22:00-06:00",
         pattern=rf"^({_CLOCK}-{_CLOCK})?$",
-        description='HH:MM-HH:MM, Vietnam time, when only critical alerts are sent at once; '
+        description="HH:MM-HH:MM, Vietnam time, when only critical alerts are sent at once; "
         'the rest wait and go as one digest when the quiet hours end. "" for none.',
         json_schema_extra={"example": '"22:00-06:00"'},
     )

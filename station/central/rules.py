@@ -273,7 +273,9 @@ def _inactive(
     rule = settings.rules.inactive
     raw = health.get("last_document_at")
     last = parse_time(raw, now) if raw else parse_time(row.first_seen, now)
-    days = settings.calendar.working_days_after(last.astimezone(VIETNAM).date(), rule.working_days + 1)
+    days = settings.calendar.working_days_after(
+        last.astimezone(VIETNAM).date(), rule.working_days + 1
+    )
     if len(days) <= rule.working_days:
         return
     today = now.astimezone(VIETNAM).date()
@@ -291,7 +293,9 @@ def _inactive(
 def _add_months(at: datetime, months: int) -> datetime:
     month = at.month - 1 + months
     year, month = at.year + month // 12, month % 12 + 1
-    day = min(at.day, [31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1])
+    day = min(
+        at.day, [31, 29 if year % 4 == 0 else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+    )
     return at.replace(year=year, month=month, day=day)
 
 

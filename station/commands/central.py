@@ -16,6 +16,8 @@ from station.errors import UsageError
 from station.wire.mqtt import Connection
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from station.central.fleetconfig import FleetSettings
 
 
@@ -182,7 +184,7 @@ def fleet_settings(args: argparse.Namespace) -> FleetSettings:
 
     settings = load_fleet(Path(args.config)) if args.config else FleetSettings()
     rules = settings.rules
-    changes = {}
+    changes: dict[str, BaseModel] = {}
     if args.offline_minutes is not None:
         changes["offline"] = rules.offline.model_copy(update={"minutes": args.offline_minutes})
     if args.backlog_hours is not None:

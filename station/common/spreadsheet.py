@@ -48,6 +48,7 @@ def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
     text cell (never a formula), columns wide enough to read."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook()
     sheet = book.active
@@ -62,7 +63,7 @@ def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
                 cell.font = Font(bold=True)
             widths[column] = max(widths.get(column, 8), min(60, len(str(value or "")) + 2))
     for column, width in widths.items():
-        sheet.column_dimensions[sheet.cell(row=1, column=column).column_letter].width = width
+        sheet.column_dimensions[get_column_letter(column)].width = width
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -46,7 +46,7 @@ class RemoteSetting:
 
     @property
     def label(self) -> str:
-        """"Tên đơn vị / Unit name": Vietnamese first."""
+        """ "Tên đơn vị / Unit name": Vietnamese first."""
         return f"{self.vi} / {self.en}"
 
 

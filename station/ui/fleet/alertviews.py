@@ -57,7 +57,7 @@ def alerts() -> tuple[str, int]:
 
 @blueprint.post("/alerts/<int:alert_id>/ack")
 def acknowledge(alert_id: int) -> Any:
-    """"Đã biết": who saw it, with an optional note."""
+    """ "Đã biết": who saw it, with an optional note."""
     by = operator(request.form.get("by"))
     if not by:
         return _render(

@@ -83,7 +83,9 @@ def typed(setting: RemoteSetting, text: str) -> Any:
         try:
             return float(text.replace(",", "."))
         except ValueError:
-            raise UsageError(f"{setting.en}: a number, please", f"{setting.vi}: cần một số") from None
+            raise UsageError(
+                f"{setting.en}: a number, please", f"{setting.vi}: cần một số"
+            ) from None
     if setting.kind == "choice" and text not in setting.choices:
         raise UsageError(
             f"{setting.en}: one of {', '.join(setting.choices)}",
@@ -98,7 +100,11 @@ def known_settings(station_id: str, health: dict[str, Any] | None) -> dict[str, 
     known: dict[str, Any] = {}
     for command in fleet().db.commands(station_id, limit=200):
         result = (command.get("reply") or {}).get("result") or {}
-        if command["name"] == "config" and command["ok"] and isinstance(result.get("settings"), dict):
+        if (
+            command["name"] == "config"
+            and command["ok"]
+            and isinstance(result.get("settings"), dict)
+        ):
             known = {k: v for k, v in result["settings"].items() if k in REMOTE_SETTINGS}
             break
     health = health or {}
@@ -229,8 +235,10 @@ def _local(raw: str | None) -> str:
         at = datetime.fromisoformat(raw)
     except ValueError:
         return raw
-    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(VIETNAM).strftime(
-        "%Y-%m-%d %H:%M:%S"
+    return (
+        (at if at.tzinfo else at.replace(tzinfo=UTC))
+        .astimezone(VIETNAM)
+        .strftime("%Y-%m-%d %H:%M:%S")
     )
 
 
@@ -263,7 +271,7 @@ HEADER = [
 def _table() -> tuple[list[list[object]], str]:
     station_id = _station_filter()
     rows = fleet().db.commands(station_id, limit=MAX_EXPORT)
-    table: list[list[object]] = [HEADER]
+    table: list[list[object]] = [list(HEADER)]
     for row in rows:
         outcome, detail = _outcome(row)
         label = COMMAND_LABELS.get(row["name"], (row["name"], row["name"]))

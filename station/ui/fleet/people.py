@@ -12,7 +12,6 @@ import re
 
 from flask import request, session
 
-
 #: the longest name kept
 MAX_NAME = 80
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -162,7 +162,11 @@ def api_station(station_id: str) -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    text = exposition(fleet().overview(), fleet().rejected_counts())
+    text = exposition(
+        fleet().overview(),
+        fleet().rejected_counts(),
+        fleet().alerting.store.notification_counts(),
+    )
     return Response(text, mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
