@@ -126,8 +126,8 @@ def test_thresholds_of_the_health_rules() -> None:
         # odd values are no alert and no crash
         (report(disk={"free_percent": "lots"}, queue="x", counters=None, cpu_temp_c=True), []),
     ]
-    for health, want in cases:
-        assert kinds(row(health=health), now) == want, health
+    for reported, want in cases:
+        assert kinds(row(health=reported), now) == want, reported
     found = alerts_of(row(health=report(scanner={"status": "error"})), SETTINGS, now)
     assert found[0].vi == "Máy quét: máy quét báo lỗi" and found[0].value == "error"
 
