@@ -205,6 +205,8 @@ def test_a_setting_is_shown_with_its_labels_and_confirmed(setup: Setup, browser:
     page.goto(f"{setup.url}/station/{STATION}")
     page.get_by_role("button", name="Đọc cấu hình hiện tại").click()
     page.locator("tr.just-sent").wait_for()
+    # a command that changes nothing, sent before a name was given: the address
+    assert page.locator("tr.just-sent td.by").inner_text() == "(127.0.0.1)"
     page.get_by_label("Cấu hình").select_option("pipeline.blank_sensitivity")
     page.get_by_label("Giá trị mới").fill("high")
     page.get_by_role("button", name="Xem trước thay đổi…").click()

@@ -19,7 +19,7 @@ from flask import Response, redirect, render_template, request, url_for
 from station.common.clock import VIETNAM
 from station.common.spreadsheet import csv_bytes, xlsx_bytes
 from station.errors import UsageError
-from station.ui.fleet.people import MAX_NAME, operator, remembered
+from station.ui.fleet.people import MAX_NAME, operator, remembered, unnamed
 from station.ui.fleet.views import _station_or_404, blueprint, fleet
 from station.ui.i18n import gettext, pick
 from station.wire.remote import COMMAND_LABELS, COMMANDS, REMOTE_SETTINGS, RemoteSetting
@@ -193,7 +193,7 @@ def command(station_id: str) -> Any:
             operator=by,
             error=error,
         ), (400 if error else 200)
-    command_id = fleet().send(station_id, name, args, sent_by=by)
+    command_id = fleet().send(station_id, name, args, sent_by=by or unnamed())
     fleet().wait_reply(command_id, REPLY_WAIT_S)
     return redirect(url_for("fleet.station", station_id=station_id, sent=command_id) + "#commands")
 

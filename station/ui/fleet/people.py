@@ -3,7 +3,9 @@
 The dashboard has one sign-in password, not accounts, so the person types
 their name on the form ("Người thực hiện"); it is remembered for the rest of
 the session and filled in on the next form. A script that signs in with HTTP
-Basic is its Basic user name.
+Basic is its Basic user name. A command that changes nothing (ping, a new
+report, reading the settings) sent before any name was given is logged with
+the client's address instead.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ def remembered() -> str:
         return name
     auth = request.authorization
     return (auth.username or "") if auth is not None else ""
+
+
+def unnamed() -> str:
+    """Who sent a command that needs no confirmation when no name is known: the
+    client's address, in brackets."""
+    return f"({request.remote_addr or '?'})"
 
 
 def operator(raw: str | None) -> str:
