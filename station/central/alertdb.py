@@ -227,6 +227,11 @@ class AlertStore:
             for kind, alert in wanted.items():
                 row = current.get(kind)
                 if row is not None:
+                    same = (row["severity"], row["message_vi"], row["message_en"],
+                            row["last_value"], row["unit"]) == (
+                        alert.severity, alert.vi, alert.en, _json(alert.value), unit)  # fmt: skip
+                    if same:
+                        continue  # nothing to write
                     db.execute(
                         "UPDATE alerts SET severity = ?, message_vi = ?, message_en = ?,"
                         " last_value = ?, unit = ?, updated_at = ? WHERE id = ?",
