@@ -6,6 +6,7 @@ grouping, and the config's refusals (line and fix)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from station.appliance.stats import Stats
 from station.central.alertdb import AlertStore, Change
 from station.central.alerting import Alerting
 from station.central.fleet import Fleet, iso
-from station.central.fleetconfig import FleetSettings, load_fleet, read_secret_file
+from station.central.fleetconfig import FleetSettings, Rules, load_fleet, read_secret_file
 from station.central.fleetdb import FleetDB, StationRow
 from station.central.messages import compose
 from station.central.rules import (
@@ -340,6 +342,30 @@ def test_the_example_config_is_valid() -> None:
     assert settings.rules.secret.severity == "critical"
     assert settings.calendar.is_working_day(date(2027, 4, 29))
     assert not settings.calendar.is_working_day(date(2027, 4, 30))
+
+
+def test_the_example_shows_every_key() -> None:
+    """A key added to fleet.toml's model is added to the example too (written,
+    or commented out); every rule's own thresholds are there."""
+    keys: dict[str, set[str]] = {}
+    table = ""
+    for line in (ROOT / "firmware_config" / "fleet.example.toml").read_text("utf-8").splitlines():
+        header = re.match(r"^\[([\w.]+)\]", line)
+        if header:
+            table = header.group(1)
+            keys.setdefault(table, set())
+        elif found := re.match(r"^#?\s?(\w+)\s*=", line):
+            keys.setdefault(table, set()).add(found.group(1))
+    common = {"enabled", "notify", "severity"}
+    for kind, field in Rules.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        assert f"rules.{kind}" in keys, kind
+        assert set(model.model_fields) - common <= keys[f"rules.{kind}"], kind
+    for section in ("calendar", "notify", "email", "webhook"):
+        model = FleetSettings.model_fields[section].annotation
+        model = next(a for a in getattr(model, "__args__", (model,)) if a is not type(None))
+        assert set(model.model_fields) <= keys[section], section
 
 
 @pytest.mark.parametrize(
