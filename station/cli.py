@@ -134,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "register",
         documents.cmd_register,
-        "export the incoming register (sổ đăng ký văn bản đến) of a period: a PDF laid out "
-        "like the paper register, or CSV / XLSX with the same columns; gaps and repeats in "
-        "the Số đến and late registrations are listed",
+        "export the incoming register (sổ đăng ký văn bản đến) of a period, or the outgoing "
+        "one (sổ đăng ký văn bản đi): a PDF laid out like the paper register, or CSV / XLSX "
+        "with the same columns; gaps and repeats in the numbers and late registrations are "
+        "listed",
     )
     p.add_argument(
         "--from",
@@ -152,11 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("pdf", "csv", "xlsx"), help="default: from the file's suffix"
     )
     p.add_argument("--out", required=True, metavar="F", help="file to write")
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--secret",
         action="store_true",
         help="the register of secret documents (sổ đăng ký văn bản mật đến) instead: the "
         "documents a connected station stopped, with Số đến, Ngày đến, độ mật and agency only",
+    )
+    which.add_argument(
+        "--outgoing",
+        action="store_true",
+        help="the outgoing register (sổ đăng ký văn bản đi) instead: the documents sent, by "
+        "their date, with gaps and repeats in their numbers",
+    )
+    which.add_argument(
+        "--post",
+        action="store_true",
+        help="the register of documents sent by post (sổ gửi văn bản đi bưu điện) instead, "
+        "by the day they went",
     )
 
     p = add(

@@ -35,6 +35,7 @@ from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
+from tests.helpers.cli import scanstation
 from tests.helpers.wait import until
 
 TOKEN = "a3f9c2e8b7d6a5f4e3d2c1b0a9f8e7d6"
@@ -457,6 +458,32 @@ def test_the_dms_config_names_the_line_and_the_fix(tmp_path: Path) -> None:
     )
     settings = load_dms(path)
     assert settings.dms_organ_ids == ("000.00.00.H99",) and settings.api is None
+
+
+def test_the_receiver_refuses_the_dms_under_another_topic_root(tmp_path: Path) -> None:
+    """``receiver --dms`` with ``--topic-root`` of the receiver of secret
+    documents: refused at start (exit 3, the config error), saying why and the
+    fix in Vietnamese and English, before it makes a folder or connects."""
+    dms = tmp_path / "dms.toml"
+    dms.write_text(
+        '[agency]\norgan_id = "000.00.00.H99"\nname = "VKSND tỉnh Thanh Hóa"\n'
+        f'[edxml]\ninbox = "{tmp_path / "inbox"}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = scanstation(
+        "receiver", "--broker", "mqtt://127.0.0.1:9", "--out", str(out), "--dms", str(dms),
+        "--topic-root", "vks-mat/v1", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "--dms cùng --topic-root vks-mat/v1: văn bản mật không chuyển sang" in done.stderr
+    assert "secret documents are not handed to the DMS" in done.stderr
+    assert "run the receiver of secret documents without --dms" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not out.exists() and not (tmp_path / "inbox").exists()
+    # under the stations' own root the DMS is handed its documents
+    hand_off = DmsHandOff(load_dms(dms), Connection("mqtt://127.0.0.1:9", "t"), "scanstation/v1")
+    assert hand_off.inbox.folder == tmp_path / "inbox" and hand_off.url is None
 
 
 def test_the_example_dms_config_is_valid() -> None:

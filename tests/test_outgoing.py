@@ -124,6 +124,7 @@ def test_the_scan_screens_choice_makes_the_batch_outgoing(station: Station) -> N
     assert all(d.registration is None for d in docs)
     assert not [w for d in docs for w in d.warnings if w["code"] == "no_registration"]
     assert not [f for f in station.findings(batch) if f.code == "no_registration"]
+    assert all(station.review.clean(d) for d in docs)  # may count down: no label wanted
     page = client.get(f"/batch/{batch}").get_data(as_text=True)
     assert 'data-direction="outgoing"' in page and "Văn bản đi" in page
 
@@ -146,6 +147,7 @@ def test_a_batch_changes_direction_under_review(station: Station) -> None:
     docs = station.review.documents(batch)
     assert station.store.batch(batch).direction == "incoming"
     assert all("no_registration" in [w["code"] for w in d.warnings] for d in docs)
+    assert not any(station.review.clean(d) for d in docs)
     client = _client(station)
     token = _token(client, f"/batch/{batch}")
     assert "Đổi thành văn bản đi" in client.get(f"/batch/{batch}").get_data(as_text=True)

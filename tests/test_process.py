@@ -29,6 +29,7 @@ PAGE_KEYS = {
     "low_resolution",
     "secrecy",
     "doc_id",
+    "secret",
 }
 
 
@@ -74,7 +75,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
         ("scan_3.pdf", 0),
     ]
     for page in pages:
-        assert set(page) == PAGE_KEYS
+        assert set(page) == PAGE_KEYS and page["secret"] is False
         assert isinstance(page["skew_deg"], float) and page["orientation_deg"] in (0, 90, 180, 270)
         assert page["separator"] is False
     assert abs(pages[0]["skew_deg"] - 6.0) < 0.2 and pages[0]["orientation_deg"] == 0

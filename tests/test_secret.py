@@ -6,8 +6,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import random
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -34,7 +39,9 @@ from station.records.register_export import Book, Period, to_csv
 from station.records.secret_register import LAYOUT, SecretRegister, secrecy_level
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
-from tests.helpers.cli import scanstation
+from tests.helpers.cli import ROOT, scanstation
+from tests.helpers.inotify import Appearing
+from tests.helpers.tmpfs import tmpfs
 from tests.helpers.wait import until
 
 #: a one-page công văn (the sample's second document) and a secret one after it
@@ -68,11 +75,11 @@ def two_documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _stack(tmp_path_factory.mktemp("two"), [PLAIN, SECRET])
 
 
-def _station(tmp_path: Path, scans: Path, network: str = "connected") -> Station:
+def _station(tmp_path: Path, scans: Path, network: str = "connected", device: str = "") -> Station:
     config = Config.model_validate(
         {
             "station": {"id": "st-secret", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{scans}"},
+            "scanner": {"device": device or f"folder:{scans}"},
             "security": {"network": network}
             if network == "connected"
             else {"network": network, "secret_topic_root": "vks-mat/v1"},
@@ -248,6 +255,46 @@ def test_a_level_the_clerk_picks_in_priority_stops_the_document(
         _closed(station)
 
 
+def test_a_secret_documents_originals_in_the_hot_folder_are_erased(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """The files a hot folder took stay in its ``.done``; those of a secret
+    document (its page and the blank back after it) are erased with the rest
+    of it, and no piece of them is left under the hot folder."""
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    scans = sorted(two_documents.glob("*.jpg"))
+    others = b"".join(path.read_bytes() for path in scans[:2])
+    pieces = [piece for path in scans[2:] for piece in _samples(path, 24) if piece not in others]
+    assert len(pieces) > 20
+    station = _station(tmp_path, two_documents, device=f"folder:{hot}?mode=hot&settle=0.2")
+    try:
+        for scan in scans:
+            part = hot / f".{scan.name}.part"
+            shutil.copy(scan, part)
+            part.replace(hot / scan.name)
+        # the mark read, the clerk says yes
+        batch: str = until(lambda: station.last_batch, 120, 0.1)
+        until(lambda: any(
+            w["code"] == "secrecy_read" for d in station.review.documents(batch) for w in d.warnings
+        ), 300, 0.2)  # fmt: skip
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        _answer_yes(station, batch)
+        # told once the document is erased
+        until(lambda: [e for e in station.store.events.since() if e.type == "secret.detected"],
+              300, 0.2)  # fmt: skip
+        (entry,) = SecretRegister(station.store).unseen()
+        assert (entry.level, entry.label) == ("Mật", SECRET.registration)
+        done = hot / ".done"
+        assert sorted(p.name for p in done.iterdir()) == ["scan_0001.jpg", "scan_0002.jpg"]
+        under = b"".join(p.read_bytes() for p in sorted(hot.rglob("*")) if p.is_file())
+        assert not [piece for piece in pieces if piece in under]
+        assert (done / "scan_0001.jpg").read_bytes() == scans[0].read_bytes()
+        assert "Quảng Phú".encode() not in _everything(station.store.data_dir)
+    finally:
+        _closed(station)
+
+
 def test_the_clerks_tap_erases_every_byte_of_the_document(
     tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -368,14 +415,24 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
 
 
 def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
-    tmp_path: Path, two_documents: Path
+    tmp_path: Path, two_documents: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No file of the secret document ever appears in the output folder (the
+    kernel tells every file made or moved there, inotify): its pages are
+    cleaned and the other document read in a private folder, and only what is
+    not secret is moved out; batch.json gives its sheets their place and mark only."""
     from station.pipeline.offline import process_inputs
 
     out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
     config = Config.model_validate({"station": {"id": "st-process"}})
     inputs = sorted(two_documents.glob("*.jpg"))
-    found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+    private = tmp_path / "tmp"  # TMPDIR of this process
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    with Appearing(out, out / "pages") as appearing:
+        found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+        appeared = appearing.names()
     plain, secret = found["documents"]
     assert plain["secret"] is False and plain["metadata"]["Priority"] == "Khẩn"
     assert secret == {
@@ -385,20 +442,66 @@ def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
         "pages": [{"input": "scan_0003.jpg", "index": 0}],
         "pdf": None,
     }
-    # its page, its blank back and its PDF are not in the output; the other document's are
+    # what ever appeared in the output: the other document's pages and PDF,
+    # batch.json; no page of the secret one, no PDF of it, no OCR file of the batch
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {"p0001.jpg", "p0002.jpg"}
+    assert {p.name for p in appeared if p.parent == out} == {
+        plain["pdf"],
+        "batch.json",
+        ".batch.json.tmp",
+    }
     assert sorted(p.name for p in (out / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
     assert sorted(p.name for p in out.glob("*.pdf")) == [plain["pdf"]]
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert "Quảng Phú".encode() not in written
-    assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]
-    assert found["pages"][2]["secrecy"]["level"] == "Mật"
-    assert found["pages"][0]["secrecy"] is None
-    # without OCR too: the mark is found by the page step
+    # its sheet (the page and the blank back after it): where it is and the mark, no more
+    assert found["pages"][2:] == [
+        {"input": "scan_0003.jpg", "index": 0, "doc_id": secret["doc_id"], "secret": True,
+         "level": "Mật"},
+        {"input": "scan_0004.jpg", "index": 0, "doc_id": None, "secret": True, "level": "Mật"},
+    ]  # fmt: skip
+    first = found["pages"][0]
+    assert first["secret"] is False and first["secrecy"] is None and first["barcodes"]
+    assert json.loads((out / "batch.json").read_text(encoding="utf-8")) == found
+    assert list(private.glob("scanstation-*")) == []  # the private folder is erased
+
+    # without OCR too, the mark found by the page step; a file an earlier run
+    # left under the name of its page is erased
     bare = tmp_path / "bare"
+    (bare / "pages").mkdir(parents=True)
+    (bare / "pages" / "p0003.jpg").write_bytes(inputs[2].read_bytes())
     without = process_inputs(inputs, bare, config, jobs=2, ocr=False)
     assert [d["secret"] for d in without["documents"]] == [False, True]
     assert without["documents"][1]["level"] == "Mật"
     assert sorted(p.name for p in (bare / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
+
+
+def test_process_moves_what_is_not_secret_from_another_file_system(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """``scanstation process`` with TMPDIR on a file system of its own (a tmpfs):
+    the pages that are not secret are copied out whole, under a temporary name
+    then renamed, and the private folder is erased."""
+    out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
+    with tmpfs(tmp_path / "tmp", "64m") as private, Appearing(out, out / "pages") as appearing:
+        done = subprocess.run(
+            [sys.executable, "-m", "station", "process", *map(str, sorted(two_documents.glob("*.jpg"))),
+             "--out", str(out), "--no-ocr", "--jobs", "2"],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(private)},
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert list(private.glob("scanstation-*")) == []
+        appeared = appearing.names()
+    assert "MẬT" in done.stdout
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {
+        "p0001.jpg", ".p0001.jpg.tmp", "p0002.jpg", ".p0002.jpg.tmp",
+    }  # fmt: skip
+    assert {p.name for p in appeared if p.parent == out} == {"batch.json", ".batch.json.tmp"}
+    found = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert [page["secret"] for page in found["pages"]] == [False, False, True, True]
+    assert (out / "pages" / "p0001.jpg").stat().st_size > 10_000
 
 
 @pytest.mark.slow

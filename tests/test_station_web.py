@@ -230,7 +230,7 @@ def test_the_countdown_waits_for_every_field_not_only_the_header(station: Statio
     try:
         batch = _scanned(station)
         docs = station.review.documents(batch)
-        assert docs and all(d.clean for d in docs)
+        assert docs and all(station.review.clean(d) for d in docs)
         countdown = Countdown(station.review, lambda: 10, lambda *a, **k: None)
         for d in docs:  # every field read surely
             station.review.set_read(d.doc_id, d.metadata, str(d.pdf), [], {})

@@ -48,6 +48,7 @@ from station.errors import (
     StationError,
 )
 from station.pipeline.live import Processor, thumbnail
+from station.records.outgoing_register import OutgoingEntry, OutgoingRegister
 from station.records.register import Entry, Register
 from station.records.secret_register import SecretRegister, checked_level, secrecy_level
 from station.records.vocabulary import priority_marks
@@ -55,6 +56,7 @@ from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.review.fields import EDITABLE, check_field
 from station.store import Event, OutboxItem, Page, Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 from station.uplink.link import StationLink
 
@@ -82,9 +84,16 @@ class Station:
         )
         self.scanner = ScannerState(device=config.scanner.device)
         self.review = Review(store)
+        #: a hot folder's originals (its .done/), erased with the station's copies
+        self.originals: Originals | None = None
+        if config.scanner.device.startswith("folder:"):
+            from station.capture.folder import hot_folder
+
+            hot = hot_folder(config.scanner.device)
+            self.originals = Originals(store, hot) if hot is not None else None
         #: the files of batches past their retention go (station/store/retention.py)
-        self.retention = Retention(store, self.review.work)
-        self.processor = Processor(store, self.review, settings, self.hub)
+        self.retention = Retention(store, self.review.work, self.originals)
+        self.processor = Processor(store, self.review, settings, self.hub, self.originals)
         self.processor.on_error = self._pipeline_failed
         self.processor.on_disk_full = self.storage.full
         self.processor.short_of_room = self.storage.nearly_full
@@ -594,6 +603,17 @@ class Station:
     def update_register(self, doc_id: str, changes: dict[str, str]) -> Entry:
         """The clerk's later columns (recipient, passed on, signed for, notes)."""
         entry = self.register.update(doc_id, changes, datetime.now(VIETNAM).date())
+        self.hub.publish("register", doc=doc_id)
+        return entry
+
+    @property
+    def outgoing(self) -> OutgoingRegister:
+        """The outgoing register, numbered as configured."""
+        return OutgoingRegister(self.store, self.settings.config.outgoing.numbering)
+
+    def update_outgoing(self, doc_id: str, changes: dict[str, str]) -> OutgoingEntry:
+        """The clerk's later columns of the Sổ đi, and whether it went by post."""
+        entry = self.outgoing.update(doc_id, changes, datetime.now(VIETNAM).date())
         self.hub.publish("register", doc=doc_id)
         return entry
 

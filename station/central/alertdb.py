@@ -8,6 +8,7 @@ notifications one message to one channel (e-mail, webhook): sent, waiting for a
               retry, or given up
 
 At most one row of ``alerts`` per key (a station's or a unit's kind) is active.
+The tables are made by the history's migrations (:mod:`fleetschema`, version 3).
 Every change goes through :meth:`AlertStore.sync`, :meth:`AlertStore.raise_event`
 and :meth:`AlertStore.acknowledge`, each one transaction that also records its
 transitions, so a restart neither loses nor repeats a message.
@@ -24,57 +25,6 @@ from typing import Any
 
 from station.central.fleetdb import FleetDB
 from station.central.rules import Alert
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS alerts (
-    id          INTEGER PRIMARY KEY,
-    key         TEXT NOT NULL,
-    scope       TEXT NOT NULL,
-    subject     TEXT NOT NULL,
-    unit        TEXT NOT NULL DEFAULT '',
-    kind        TEXT NOT NULL,
-    severity    TEXT NOT NULL,
-    message_vi  TEXT NOT NULL,
-    message_en  TEXT NOT NULL,
-    value       TEXT,
-    last_value  TEXT,
-    raised_at   TEXT NOT NULL,
-    updated_at  TEXT NOT NULL,
-    occurrence  INTEGER NOT NULL DEFAULT 1,
-    count       INTEGER NOT NULL DEFAULT 1,
-    acked_by    TEXT,
-    acked_at    TEXT,
-    ack_note    TEXT,
-    cleared_at  TEXT,
-    cleared_by  TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS alerts_active ON alerts (key) WHERE cleared_at IS NULL;
-CREATE INDEX IF NOT EXISTS alerts_by_subject ON alerts (scope, subject, id);
-CREATE INDEX IF NOT EXISTS alerts_by_raised ON alerts (raised_at);
-CREATE TABLE IF NOT EXISTS transitions (
-    id         INTEGER PRIMARY KEY,
-    alert_id   INTEGER NOT NULL REFERENCES alerts (id),
-    what       TEXT NOT NULL,
-    at         TEXT NOT NULL,
-    held       INTEGER NOT NULL DEFAULT 0,
-    done_at    TEXT,
-    sent       INTEGER
-);
-CREATE INDEX IF NOT EXISTS transitions_open ON transitions (done_at, id);
-CREATE TABLE IF NOT EXISTS notifications (
-    id          INTEGER PRIMARY KEY,
-    channel     TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    due_at      TEXT NOT NULL,
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    digest      INTEGER NOT NULL DEFAULT 0,
-    message     TEXT NOT NULL,
-    sent_at     TEXT,
-    gave_up_at  TEXT,
-    last_error  TEXT
-);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications (sent_at, gave_up_at, due_at);
-"""
 
 #: alerts, transitions and notifications older than this are pruned (as the history)
 KEEP = timedelta(days=400)
@@ -188,8 +138,6 @@ def key_of(scope: str, subject: str, kind: str) -> str:
 class AlertStore:
     def __init__(self, db: FleetDB) -> None:
         self.db = db
-        with db._lock:
-            db._db.executescript(SCHEMA)
 
     # ------------------------------------------------------------------ changes
 

@@ -43,28 +43,35 @@ def as_text_cell(cell: Any) -> None:
         cell.data_type = "s"
 
 
-def xlsx_bytes(rows: Iterable[Sequence[Any]], title: str) -> bytes:
-    """Rows as one XLSX sheet: the first row bold and frozen, every string a
-    text cell (never a formula), columns wide enough to read."""
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> bytes:
+    """Sheets, each a title and its rows (the header first), as an XLSX workbook:
+    the header bold, wrapped and frozen, numbers as numbers, every string a text
+    cell (never a formula), columns as wide as their text (within reason)."""
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title[:31]
-    widths: dict[int, int] = {}
-    for number, row in enumerate(rows, start=1):
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=number, column=column, value=value)
-            as_text_cell(cell)
-            if number == 1:
-                cell.font = Font(bold=True)
-            widths[column] = max(widths.get(column, 8), min(60, len(str(value or "")) + 2))
-    for column, width in widths.items():
-        sheet.column_dimensions[get_column_letter(column)].width = width
-    sheet.freeze_panes = "A2"
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        for row in rows:
+            sheet.append(list(row))
+            for cell in sheet[sheet.max_row]:
+                as_text_cell(cell)
+        widths: dict[int, int] = {}
+        for row in rows[1:]:
+            for index, value in enumerate(row, start=1):
+                widths[index] = max(widths.get(index, 8), len(str(value)) + 2)
+        for index, cell in enumerate(sheet[1], start=1):
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.column_dimensions[get_column_letter(index)].width = min(
+                max(widths.get(index, 8), 12), 48
+            )
+        sheet.freeze_panes = "A2"
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return buf.getvalue()

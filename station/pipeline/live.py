@@ -60,12 +60,14 @@ from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, marked, page_rules
 from station.pipeline.secret import SecretDesk
+from station.records.outgoing_register import OutgoingRegister
 from station.records.register import Register
 from station.records.secret_register import secrecy_level
-from station.review.checks import Finding, before_confirming
+from station.review.checks import Finding, Sent, before_confirming, next_numbers
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -134,7 +136,14 @@ Step = tuple[str, tuple[Any, ...]]
 
 
 class Processor(Supervised):
-    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+    def __init__(
+        self,
+        store: Store,
+        review: Review,
+        settings: Settings,
+        hub: Hub,
+        originals: Originals | None = None,
+    ) -> None:
         self.stop_event = threading.Event()
         super().__init__("batches", self.loop, self.stop_event)
         self.store = store
@@ -153,7 +162,7 @@ class Processor(Supervised):
             lambda batch: not self.findings(batch),
         )
         self.confirmation = Confirmation(store, review, settings, hub)
-        self.secrets = SecretDesk(store, review, settings, hub)
+        self.secrets = SecretDesk(store, review, settings, hub, originals)
         self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
         self.on_error: Callable[[StationError], None] = lambda error: None
@@ -528,6 +537,7 @@ class Processor(Supervised):
     def findings(self, review_batch: str) -> list[Finding]:
         """What confirming the batch would ask the clerk (:mod:`station.review.checks`)."""
         config = self.settings.config
+        outgoing = self.store.batch(review_batch).direction == "outgoing"
         return before_confirming(
             self.review.documents(review_batch),
             Register(self.store, config.incoming.holidays),
@@ -535,8 +545,23 @@ class Processor(Supervised):
             datetime.now(VIETNAM).date(),
             self.review.labels_elsewhere(review_batch),
             (self.store.outbox.rescan(batch_id=review_batch) or {}).get("doc_id", ""),
-            labelled=self.store.batch(review_batch).direction == "incoming",
+            labelled=not outgoing,
+            sent=self.sent(review_batch) if outgoing else None,
         )
+
+    def sent(self, review_batch: str) -> Sent:
+        """What a batch of sent documents is checked against: the Sổ đi."""
+        section = self.settings.config.outgoing
+        register = OutgoingRegister(self.store, section.numbering)
+        return Sent(register, section.notation, register.pending(review_batch))
+
+    def next_numbers(self, review_batch: str) -> dict[str, str]:
+        """ "Dùng số tiếp theo": the number offered to each sent document of
+        the batch whose Số is empty (none for received documents)."""
+        if self.store.batch(review_batch).direction != "outgoing":
+            return {}
+        today = datetime.now(VIETNAM).date()
+        return next_numbers(self.review.documents(review_batch), self.sent(review_batch), today)
 
     def _on_confirm(self, review_batch: str) -> None:
         self.countdown.cancel(review_batch)

@@ -84,11 +84,6 @@ class ReviewDoc:
             if name not in self.edited and (reading.get("code") or "read" in reading)
         ]
 
-    @property
-    def clean(self) -> bool:
-        """Labelled and without a warning: what auto-confirm waits for."""
-        return self.registration is not None and not self.warnings
-
 
 def _page(row: Any) -> ReviewPage:
     return ReviewPage(
@@ -221,6 +216,13 @@ class Review:
         """Whether the batch's documents need a registration label: received
         ones do (their Số đến), sent ones (văn bản đi) do not."""
         return self.store.batch(batch_id).direction == "incoming"
+
+    def clean(self, doc: ReviewDoc) -> bool:
+        """Nothing for the clerk to answer: without a warning, and labelled
+        when its batch's documents need a label (received ones)."""
+        return not doc.warnings and (
+            doc.registration is not None or not self._labelled(doc.batch_id)
+        )
 
     def relabel(self, batch_id: str) -> None:
         """The batch changed direction: "no registration label" asked of a

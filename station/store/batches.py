@@ -310,6 +310,17 @@ class Batches(Connection):
     def page_path(self, page: Page) -> Path:
         return self.spool / page.path
 
+    def sources_of(self, page_ids: Iterable[int]) -> set[str]:
+        """The hot-folder files these pages came from (``source``: the file's
+        SHA-256), for those that came from one."""
+        ids = list(page_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self.query(
+            f"SELECT DISTINCT source FROM pages WHERE id IN ({marks}) AND source != ''",  # noqa: S608
+            tuple(ids),
+        )
+        return {row["source"] for row in rows if row["source"]}
+
     def erase_pages(self, page_ids: Iterable[int]) -> int:
         """Pages that must not stay on the station (a secret document's): each
         file in the spool overwritten and removed, then its row deleted (the

@@ -308,7 +308,7 @@ def command_log_csv() -> Response:
 def command_log_xlsx() -> Response:
     table, name = _table()
     return Response(
-        xlsx_bytes(table, "Nhật ký lệnh"),
+        xlsx_bytes([("Nhật ký lệnh", table)]),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )

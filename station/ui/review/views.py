@@ -36,9 +36,9 @@ from station.common.direction import WORDS as DIRECTION_WORDS
 from station.errors import InputError, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
-from station.review.checks import NEEDED, Unanswered, replacement
+from station.review.checks import NEEDED, NEEDED_OUTGOING, Unanswered, replacement
 from station.review.drafts import UNDISMISSABLE
-from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text
+from station.review.fields import DATES, EDITABLE, SENT_ORDER, SENT_PART, TYPE_CHOICES, as_text
 from station.ui import security
 from station.ui.i18n import gettext, pick
 from station.ui.review import pin as guard
@@ -137,6 +137,7 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "countdown": st.processor.countdown_left(batch_id),
         "editable": batch.state == "review",
         **_FIELD_FORM,
+        **_sent_form(st, batch),
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
@@ -149,6 +150,20 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "secret_stops": st.processor.secrets.connected,
         "undo": _undo(docs),
         **_replacing(st, batch_id, docs),
+    }
+
+
+def _sent_form(st: Station, batch: Any) -> dict[str, Any]:
+    """A batch of sent documents: its fields in their order (the signer and
+    the recipients beside the header), what the Sổ đi needs, and the number
+    offered to each document whose Số is empty ("Dùng số tiếp theo")."""
+    if batch.direction != "outgoing":
+        return {"sent_part": (), "next_numbers": {}}
+    return {
+        "fields": SENT_ORDER,
+        "needed": NEEDED_OUTGOING,
+        "sent_part": SENT_PART,
+        "next_numbers": st.processor.next_numbers(batch.id) if batch.state == "review" else {},
     }
 
 
