@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -30,7 +31,7 @@ from station.central.fleetconfig import (
     load_fleet,
     read_secret_file,
 )
-from station.central.fleetdb import FleetDB, StationRow
+from station.central.fleetdb import SCHEMA, SCHEMA_VERSION, FleetDB, StationRow
 from station.central.messages import compose
 from station.central.rules import (
     STATION_KINDS,
@@ -466,3 +467,28 @@ def test_the_fleet_keeps_whether_a_station_knows_its_last_document(db: FleetDB) 
     old, new = db.station("vks-old"), db.station("vks-new")
     assert old is not None and old.health is not None and "last_document_at" not in old.health
     assert new is not None and new.health is not None and new.health["last_document_at"] is None
+
+
+def test_an_older_history_gains_the_alerts_and_who_sent_each_command(tmp_path: Path) -> None:
+    """A history of version 1 with a command in it opens at version 3: the
+    command's sender is empty, the alerts work."""
+    folder = tmp_path / "fleet"
+    folder.mkdir()
+    old = sqlite3.connect(folder / "fleet.sqlite3")
+    old.executescript(SCHEMA)
+    old.execute("PRAGMA user_version = 1")
+    old.execute(
+        "INSERT INTO commands (id, station_id, name, args, sent_at) VALUES"
+        " ('c1', 'vks-01', 'ping', '{}', '2025-05-01T01:00:00.000Z')"
+    )
+    old.commit()
+    old.close()
+    db = FleetDB(folder)
+    try:
+        assert db._rows("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 3
+        assert [(c["id"], c["sent_by"]) for c in db.commands()] == [("c1", "")]
+        store = AlertStore(db)
+        at = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+        assert store.sync("station", "vks-01", "", [_alert()], STATION_KINDS, at) == ["raise:disk"]
+    finally:
+        db.close()
