@@ -249,8 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "fleet",
         central.cmd_fleet,
-        "the fleet dashboard: every station's state, health, events and alerts, statistics, "
-        "remote commands, GET /api/stations and Prometheus /metrics; runs until stopped",
+        "the fleet dashboard: every station's state, health, events and alerts (acknowledged, "
+        "with their history, sent by e-mail and webhook), statistics, remote commands with "
+        "their log, GET /api/stations and Prometheus /metrics; runs until stopped",
         config=False,
     )
     central.add_identity_arguments(p)
@@ -298,13 +299,29 @@ def build_parser() -> argparse.ArgumentParser:
         "(docs/fleet.md#regions)",
     )
     p.add_argument(
-        "--offline-minutes", type=int, default=15, metavar="N", help="alert: offline > N min"
+        "--config",
+        metavar="FILE",
+        help="fleet.toml: the alert rules, the working calendar, quiet hours, and the e-mail "
+        "and webhook notifications (docs/fleet.md#configuration; "
+        "firmware_config/fleet.example.toml); without it the built-in rules, no notifications",
     )
     p.add_argument(
-        "--backlog-hours", type=int, default=8, metavar="N", help="alert: no receipt for > N h"
+        "--offline-minutes",
+        type=int,
+        metavar="N",
+        help="alert: switched off for N min (sets [rules.offline] minutes; default 15)",
     )
     p.add_argument(
-        "--disk-percent", type=float, default=10.0, metavar="P", help="alert: disk free < P %%"
+        "--backlog-hours",
+        type=float,
+        metavar="N",
+        help="alert: no receipt for N h (sets [rules.backlog] oldest_hours; default 8)",
+    )
+    p.add_argument(
+        "--disk-percent",
+        type=float,
+        metavar="P",
+        help="alert: disk free below P %% (sets [rules.disk] free_percent; default 10)",
     )
     return parser
 

@@ -285,7 +285,8 @@ def test_fifty_stations_on_the_dashboard(
         page.screenshot(path=artifacts() / "fleet-station.png", full_page=True)
 
         page.goto(f"{dashboard.url}/alerts")
-        assert page.locator(f'tr[data-station="{JAMMED}"]').count() == 1
+        jam = page.locator(f'li.alert-card[data-subject="{JAMMED}"]')
+        assert jam.count() == 1 and jam.get_attribute("data-kind") == "scanner"
         page.screenshot(path=artifacts() / "fleet-alerts.png", full_page=True)
 
         page.goto(f"{dashboard.url}/stats")

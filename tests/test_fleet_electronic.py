@@ -241,7 +241,7 @@ def test_a_history_made_before_the_split_keeps_working(tmp_path: Path) -> None:
     for _ in range(2):  # and again: a migrated history opens as it is
         db = FleetDB(folder)
         try:
-            assert db._rows("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 2
+            assert db._rows("PRAGMA user_version")[0][0] == SCHEMA_VERSION == 3
             months = {(p.month, p.incoming, p.outgoing, p.unknown) for p in db.paper_months()}
             assert months == {(5, 0, 0, 12), (6, 0, 0, 7)}
         finally:

@@ -215,10 +215,11 @@ def test_the_alerts_page_follows_without_reloading(live: Live, browser: Browser)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{live.url}/alerts")
     page.evaluate("() => { window.keptAcrossUpdates = 7; }")
-    live.publish("vks-05", "event", {
-        "id": 41, "type": "disk.low", "severity": "error", "ts": iso(datetime.now(UTC)),
-        "message": {"vi": "Đĩa sắp đầy", "en": "Disk almost full"}, "detail": {}})  # fmt: skip
-    expect(page.locator('[data-live="events"]')).to_contain_text("Đĩa sắp đầy", timeout=15_000)
+    active = page.locator('[data-live="active"]')
+    expect(active).not_to_contain_text("vks-05")
+    live.publish("vks-05", "state", {**STATE, "state": "lost", "since": iso(datetime.now(UTC))})
+    expect(active.locator('[data-subject="vks-05"]')).to_contain_text("Mất kết nối", timeout=15_000)
+    expect(page.locator("#live-at")).to_contain_text("Cập nhật lúc")
     assert page.evaluate("() => window.keptAcrossUpdates") == 7
     page.close()
 

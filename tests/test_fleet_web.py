@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from station.central.fleet import Fleet, Limits, alerts_of, iso
+from station.central.fleet import Fleet, iso
+from station.central.fleetconfig import FleetSettings
 from station.central.fleetdb import FleetDB, StationRow
+from station.central.rules import alerts_of
 from station.common.auth import hash_secret
 from station.errors import ConfigError
 from station.ui import Services, WebSettings, create_app
@@ -54,7 +56,7 @@ def _health(**parts: object) -> dict[str, Any]:
         (_row(health=_health()), []),
         (_row("offline", since_min=14), []),
         (_row("offline", since_min=16), ["offline"]),
-        (_row("lost", since_min=90), ["offline"]),
+        (_row("lost", since_min=0.01), ["lost"]),
         (_row(health=_health(queue={"depth": 3, "oldest_pending_s": 9 * 3600})), ["backlog"]),
         (_row(health=_health(disk={"free_percent": 9.9})), ["disk"]),
         (
@@ -77,7 +79,7 @@ def _health(**parts: object) -> dict[str, Any]:
     ],
 )
 def test_alerts(row: StationRow, kinds: list[str]) -> None:
-    found = alerts_of(row, Limits(), NOW)
+    found = alerts_of(row, FleetSettings(), NOW)
     assert [a.kind for a in found] == kinds
     assert all(a.vi and a.en for a in found)
 
@@ -85,7 +87,7 @@ def test_alerts(row: StationRow, kinds: list[str]) -> None:
 def test_silent_station() -> None:
     row = _row(health=_health())
     quiet = StationRow(**{**row.__dict__, "last_seen": iso(NOW - timedelta(minutes=4))})
-    assert [a.kind for a in alerts_of(quiet, Limits(), NOW)] == ["silent"]
+    assert [a.kind for a in alerts_of(quiet, FleetSettings(), NOW)] == ["silent"]
 
 
 @pytest.fixture

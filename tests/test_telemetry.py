@@ -249,7 +249,9 @@ def test_stats_count_queue_and_months(tmp_path: Path) -> None:
     assert snap["queue"]["depth"] == 3
     assert snap["queue"]["to_send"] == 2 and snap["queue"]["awaiting_receipt"] == 1
     assert snap["queue"]["oldest_pending_s"] >= 0
-    assert list(snap["digitized"].values()) == [{"documents": 2, "pages": 6}]
+    assert list(snap["digitized"].values()) == [
+        {"documents": 2, "pages": 6, "incoming": 2, "outgoing": 0}
+    ]
     assert snap["broker_connected"] is False
     store.close()
 

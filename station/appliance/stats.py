@@ -189,6 +189,7 @@ class Stats:
                 "roller_limit": config.scanner.roller_limit,
             },
             "digitized": self.store.digitized_by_month(_months_back(now.astimezone(VIETNAM), 13)),
+            "last_document_at": self.store.last_document_at(),
             "signing": self.signing() if self.signing else {"enabled": config.signing.enabled},
             "network": config.security.network,
             "last_error": (

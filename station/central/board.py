@@ -1,11 +1,12 @@
 """The stations page as an administrator works it: what needs action first,
 then filters, search, sort and groups (docs/fleet.md, "Stations").
 
-A station needs action when it is lost, off for longer than the offline limit,
-has an alert, documents stuck without a receipt, documents held because signing
-fails, or stopped a secret document in the last :data:`SECRET_DAYS` days (the
-event says only the level: nothing of the document's content reaches the
-fleet). Those come first, the errors before the warnings.
+A station needs action when it is lost, or has an active alert
+(:mod:`station.central.alerting`): switched off too long, documents stuck
+without a receipt, documents held for signing, a secret document stopped and
+not yet acknowledged (the alert names the level only: nothing of the
+document's content reaches the fleet), or any other. Those come first, the
+worst severity first.
 
 The search finds a station by its id, its unit or its region: every word of it
 in one of them, without case or diacritics ("dong son" finds "Đông Sơn").
@@ -21,25 +22,17 @@ import re
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from station.central.fleet import Fleet, iso
+from station.central.fleet import Fleet
 
-#: a stopped secret document keeps its station on the list this long
-SECRET_DAYS = 7
-SECRET_EVENT = "secret.detected"  # noqa: S105 (an event type, not a password)
-
-#: what a station may need action for, in the order shown
-REASONS: dict[str, tuple[str, str, str]] = {
-    # kind: (severity, Vietnamese, English)
-    "lost": ("error", "Mất kết nối", "Lost"),
-    "offline": ("error", "Tắt quá lâu", "Off too long"),
-    "backlog": ("error", "Tồn đọng chưa có xác nhận", "Backlog without receipts"),
-    "signing": ("error", "Văn bản chờ ký số", "Documents held for signing"),
-    "secret": ("warning", "Đã dừng văn bản mật", "Secret document stopped"),
-    "alert": ("warning", "Có cảnh báo khác", "Other alerts"),
-}
+#: what a station may need action for, in the order shown: an alert of that
+#: kind (``alert``: of any other kind)
+REASONS = ("lost", "offline", "backlog", "signing", "secret", "alert")
+#: the order of alert severities, the worst first (a lost station without its
+#: alert counts as an error)
+RANK = {"critical": 0, "error": 1, "warning": 2}
 
 #: the tiles, each a filter: key -> (Vietnamese, English)
 SHOWS: dict[str, tuple[str, str]] = {
@@ -194,24 +187,21 @@ class Board:
     total: int
 
 
-def reasons(view: dict[str, Any], secrets: list[str]) -> list[str]:
+def reasons(view: dict[str, Any]) -> list[str]:
     """Why a station needs action: kinds of :data:`REASONS`, in their order."""
     kinds = {a.kind for a in view["alerts"]}
-    found = []
-    if view["state"] == "lost":
-        found.append("lost")
-    if view["state"] == "offline" and "offline" in kinds:
-        found.append("offline")
-    if "backlog" in kinds:
-        found.append("backlog")
-    held = _num(_dig(view["health"], "signing", "held")) or 0
-    if "signing" in kinds or (_dig(view["health"], "signing", "enabled") and held > 0):
-        found.append("signing")
-    if secrets:
-        found.append("secret")
-    if kinds - {"offline", "backlog", "signing"}:
+    found = [k for k in REASONS[:-1] if k in kinds]
+    if view["state"] == "lost" and "lost" not in found:
+        found.insert(0, "lost")
+    if kinds - set(REASONS):
         found.append("alert")
     return found
+
+
+def rank(view: dict[str, Any]) -> int:
+    """0 for the worst (critical), 3 for a station that needs nothing."""
+    found = min((RANK.get(a.severity, 2) for a in view["alerts"]), default=3)
+    return min(found, RANK["error"]) if view["state"] == "lost" else found
 
 
 def _matches(view: dict[str, Any], show: str) -> bool:
@@ -239,19 +229,13 @@ def _ordered(rows: list[dict[str, Any]], query: Query) -> list[dict[str, Any]]:
 def build(fleet: Fleet, query: Query, now: datetime) -> Board:
     """The stations page: every station with its region and what it needs
     action for, filtered, searched, sorted and grouped as ``query`` says."""
-    since = iso(now - timedelta(days=SECRET_DAYS))
-    secrets: dict[str, list[str]] = {}
-    for event in fleet.db.recent_events(SECRET_EVENT, since):
-        level = event["detail"].get("level") if isinstance(event["detail"], dict) else None
-        secrets.setdefault(event["station_id"], []).append(str(level or "?"))
+    active = fleet.alerting.store.active_by_station()
     views = []
     for row in fleet.db.stations():
-        view = fleet.view(row, now)
+        view = fleet.view(row, now, active.get(row.station_id, []))
         view["region"] = fleet.regions.of(row.unit)
-        view["secrets"] = secrets.get(row.station_id, [])
-        view["attention"] = reasons(view, view["secrets"])
-        severities = [REASONS[k][0] for k in view["attention"]]
-        view["rank"] = 0 if "error" in severities else 1 if severities else 2
+        view["attention"] = reasons(view)
+        view["rank"] = rank(view)
         views.append(view)
     total = len(views)
     if query.q:

@@ -5,8 +5,9 @@ It subscribes to ``scanstation/v1/+/state``, ``…/health``, ``…/event`` and
 dashboard is down wait in the broker), decodes every payload with the models
 of :mod:`station.wire.payloads` (a message that does not fit is dropped, logged
 and counted in :attr:`Fleet.rejected`), keeps the history in :class:`FleetDB`,
-and sends commands on ``cmd/{name}``. Alerts are worked out from the latest
-state and health by :func:`alerts_of`.
+and sends commands on ``cmd/{name}``, each with who sent it. Every message
+also goes to the alert engine (:class:`station.central.alerting.Alerting`),
+which keeps the alerts of ``fleet.toml``'s rules with their history.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ import logging
 import secrets
 import threading
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from station.central.alertdb import StoredAlert
+from station.central.alerting import Alerting, Clock, utc_clock
+from station.central.fleetconfig import FleetSettings
 from station.central.fleetdb import FleetDB, StationRow, utc_now
 from station.central.history import History
 from station.central.regions import Regions
+from station.central.rules import parse_time
 from station.errors import NotFound, UsageError
 from station.wire import payloads, topics
 from station.wire.mqtt import Connection
@@ -32,164 +36,29 @@ log = logging.getLogger("scanstation.fleet")
 
 STATES = payloads.STATES
 M = TypeVar("M", bound=payloads.Wire)
-#: commands the dashboard sends (the station refuses anything else)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """When the dashboard raises an alert."""
-
-    offline_minutes: int = 15
-    backlog_hours: int = 8
-    disk_percent: float = 10.0
-    #: health older than this many report intervals: the station went silent
-    silent_intervals: int = 3
-
-
-@dataclass(frozen=True)
-class Alert:
-    kind: str
-    severity: str  # "error" or "warning"
-    vi: str
-    en: str
-
-
-def parse_time(value: object, now: datetime) -> datetime:
-    """A station's timestamp, or ``now`` when it is missing, malformed or in the
-    future (a clock not yet set must not hide a station)."""
-    if isinstance(value, str) and len(value) <= 40:
-        try:
-            at = datetime.fromisoformat(value)
-        except ValueError:
-            return now
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        if at <= now + timedelta(minutes=5):
-            return at.astimezone(UTC)
-    return now
+__all__ = ["STATES", "Fleet", "iso", "parse_time"]
 
 
 def iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _dig(data: dict[str, Any] | None, *path: str) -> Any:
-    value: Any = data
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def alerts_of(row: StationRow, limits: Limits, now: datetime) -> list[Alert]:
-    found: list[Alert] = []
-    since = parse_time(row.since, now) if row.since else parse_time(row.last_seen, now)
-    down_min = (now - since).total_seconds() / 60
-    if row.state in ("offline", "lost") and down_min >= limits.offline_minutes:
-        what = ("mất kết nối", "lost") if row.state == "lost" else ("đã tắt", "switched off")
-        vi, en = _duration(down_min)
-        found.append(
-            Alert("offline", "error", f"Trạm {what[0]} {vi}", f"Station {what[1]} for {en}")
-        )
-    health = row.health
-    interval = _number(_dig(health, "interval_s")) or 60.0
-    seen_ago = (now - parse_time(row.last_seen, now)).total_seconds()
-    if row.state == "online" and seen_ago > max(limits.silent_intervals * interval, 180):
-        vi, en = _duration(seen_ago / 60)
-        found.append(
-            Alert("silent", "warning", f"Không nhận được báo cáo {vi}", f"No report for {en}")
-        )
-    if health is None:
-        return found
-    health_age = (now - parse_time(row.health_at, now)).total_seconds()
-    pending = _number(_dig(health, "queue", "oldest_pending_s"))
-    if pending is not None and pending + health_age > limits.backlog_hours * 3600:
-        hours = (pending + health_age) / 3600
-        depth = _dig(health, "queue", "depth")
-        found.append(
-            Alert(
-                "backlog",
-                "error",
-                f"{depth} văn bản chưa có xác nhận đã nhận, lâu nhất {hours:.1f} giờ",
-                f"{depth} documents without a receipt, the oldest for {hours:.1f} h",
-            )
-        )
-    refused = _number(_dig(health, "queue", "rejected"))
-    if refused:
-        found.append(
-            Alert(
-                "rejected",
-                "warning",
-                f"{refused:.0f} văn bản bị hệ thống quản lý văn bản từ chối, chưa gửi lại",
-                f"{refused:.0f} documents refused by the document system, not answered yet",
-            )
-        )
-    percent = _number(_dig(health, "disk", "free_percent"))
-    if percent is not None and percent < limits.disk_percent:
-        found.append(
-            Alert(
-                "disk",
-                "error",
-                f"Đĩa sắp đầy: còn trống {percent:.1f} %",
-                f"Disk almost full: {percent:.1f} % free",
-            )
-        )
-    sheets = _number(_dig(health, "counters", "sheets_since_roller"))
-    limit = _number(_dig(health, "counters", "roller_limit"))
-    if sheets is not None and limit and sheets >= limit:
-        found.append(
-            Alert(
-                "roller",
-                "warning",
-                f"Cần thay trục cuốn giấy: {sheets:,.0f} / {limit:,.0f} tờ".replace(",", "."),
-                f"Replace the feed rollers: {sheets:,.0f} / {limit:,.0f} sheets",
-            )
-        )
-    if _dig(health, "signing", "enabled") and _dig(health, "signing", "ok") is False:
-        held = _number(_dig(health, "signing", "held")) or 0
-        found.append(
-            Alert(
-                "signing",
-                "error",
-                f"Không ký số được: {held:.0f} văn bản chờ ký",
-                f"Signing fails: {held:.0f} documents wait for their signature",
-            )
-        )
-    status = _dig(health, "scanner", "status")
-    if status in ("jammed", "cover_open", "offline", "error"):
-        text = _dig(health, "scanner", "status_text") or {}
-        found.append(
-            Alert(
-                "scanner",
-                "warning",
-                f"Máy quét: {text.get('vi', status)}",
-                f"Scanner: {text.get('en', status)}",
-            )
-        )
-    return found
-
-
-def _duration(minutes: float) -> tuple[str, str]:
-    """A span in Vietnamese and in English."""
-    if minutes < 120:
-        value, vi, en = f"{minutes:.0f}", "phút", "min"
-    elif minutes < 48 * 60:
-        value, vi, en = f"{minutes / 60:.1f}", "giờ", "h"
-    else:
-        value, vi, en = f"{minutes / 1440:.0f}", "ngày", "days"
-    return f"{value} {vi}", f"{value} {en}"
+#: the order of severities, the worst first
+RANK = {"critical": 0, "error": 1, "warning": 2}
 
 
 class Fleet:
-    def __init__(self, connection: Connection, db: FleetDB, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        db: FleetDB,
+        settings: FleetSettings | None = None,
+        clock: Clock = utc_clock,
+    ) -> None:
         self.conn = connection
         self.db = db
-        self.limits = limits or Limits()
+        self.settings = settings or FleetSettings()
+        self.alerting = Alerting(db, self.settings, clock)
         self.replies = threading.Condition()
         self._lock = threading.Lock()
         self.rejected: Counter[tuple[str, str]] = Counter()
@@ -262,6 +131,7 @@ class Fleet:
             at = parse_time(body.since, now)
         if self.db.set_state(station_id, body.state, body.boot, body.version or None, iso(at)):
             log.info("station %s is %s", station_id, body.state)
+        self._look(station_id)
 
     def _health(self, topic: str, payload: bytes) -> None:
         taken = self._take("health", topic, payload, payloads.Health)
@@ -270,8 +140,20 @@ class Fleet:
         station_id, body = taken
         at = self._heard(station_id, body.ts, datetime.now(UTC))
         report = body.model_dump(mode="json")
+        if "last_document_at" not in body.model_fields_set:
+            # a station older than the field: "no document yet" would be a guess
+            del report["last_document_at"]
         self.db.set_health(station_id, report, at)
         self.history.add(station_id, parse_time(at, datetime.now(UTC)), report)
+        self._look(station_id)
+
+    def _look(self, station_id: str) -> None:
+        """The station's alerts again, at once (a ``lost`` will is an alert within
+        a second). Not for the retained messages read at start-up: a state and
+        a health report written at different times would raise and clear alerts
+        (a "silent" station between the two); the next sweep takes them together."""
+        if not self.conn.retained:
+            self.alerting.station(station_id)
 
     def _event(self, topic: str, payload: bytes) -> None:
         taken = self._take("event", topic, payload, payloads.Event)
@@ -282,7 +164,12 @@ class Fleet:
         at = iso(parse_time(body.ts, now))
         # the station's own time orders its events and, with its id, names them
         self.db.seen(station_id, at)
-        self.db.add_event(station_id, {**body.model_dump(mode="json"), "ts": at}, body.ts, iso(now))
+        new = self.db.add_event(
+            station_id, {**body.model_dump(mode="json"), "ts": at}, body.ts, iso(now)
+        )
+        if new and body.type == "secret.detected":
+            # the level alone: nothing else of the document reaches an alert
+            self.alerting.secret(station_id, body.detail.get("level"))
 
     def _reply(self, topic: str, payload: bytes) -> None:
         taken = self._take("cmd-resp", topic, payload, payloads.CmdResp)
@@ -305,15 +192,18 @@ class Fleet:
 
     # ------------------------------------------------------------------ commands
 
-    def send(self, station_id: str, name: str, args: dict[str, Any] | None = None) -> str:
-        """Send a command; its id (the reply is recorded when it comes)."""
+    def send(
+        self, station_id: str, name: str, args: dict[str, Any] | None = None, sent_by: str = ""
+    ) -> str:
+        """Send a command; its id (the reply is recorded when it comes). ``sent_by``
+        is who sent it, for the command log."""
         if name not in COMMANDS:
             raise UsageError(f"unknown command {name!r}", f"không có lệnh {name!r}")
         if self.db.station(station_id) is None:
             raise NotFound(f"no station {station_id!r}", f"không có trạm {station_id!r}")
         command_id = secrets.token_hex(8)
         args = args or {}
-        self.db.add_command(command_id, station_id, name, args)
+        self.db.add_command(command_id, station_id, name, args, sent_by)
         body = json.dumps({"id": command_id, "args": args}, ensure_ascii=False).encode()
         self.conn.publish(topics.cmd(station_id, name), body, qos=1)
         return command_id
@@ -333,17 +223,22 @@ class Fleet:
     def overview(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Every station with its alerts, those with alerts first."""
         now = now or datetime.now(UTC)
-        views = [self.view(row, now) for row in self.db.stations()]
-        rank = {"error": 0, "warning": 1}
+        active = self.alerting.store.active_by_station()
+        views = [self.view(row, now, active.get(row.station_id, [])) for row in self.db.stations()]
         return sorted(
             views,
             key=lambda v: (
-                min((rank[a.severity] for a in v["alerts"]), default=2),
+                min((RANK.get(a.severity, 3) for a in v["alerts"]), default=4),
                 v["station_id"],
             ),
         )
 
-    def view(self, row: StationRow, now: datetime) -> dict[str, Any]:
+    def view(
+        self, row: StationRow, now: datetime, alerts: list[StoredAlert] | None = None
+    ) -> dict[str, Any]:
+        """A station as the pages show it, with its active alerts."""
+        if alerts is None:
+            alerts = self.alerting.store.active("station", row.station_id)
         return {
             "station_id": row.station_id,
             "state": row.state,
@@ -354,5 +249,5 @@ class Fleet:
             "unit": row.unit,
             "health": row.health,
             "health_at": row.health_at,
-            "alerts": alerts_of(row, self.limits, now),
+            "alerts": alerts,
         }

@@ -5,9 +5,11 @@ state_changes  every online / offline / lost, with its time
 events         every event a station reported (deduplicated)
 monthly        documents and pages digitized per station and month, and of the
                documents those received and those sent (NULL: not reported)
-commands       every command sent from the dashboard and its reply
+commands       every command sent from the dashboard, who sent it, and its reply
 electronic     the DMS's electronic documents per unit and year or month (imported)
 imports        every import of electronic figures: who, when, which file
+alerts …       the alerts with their history, and the messages about them
+               (read and written by :mod:`station.central.alertdb`)
 series…        each station's trends, made and kept by :mod:`station.central.history`
 
 The tables and their migrations are :mod:`station.central.fleetschema`.
@@ -315,15 +317,6 @@ class FleetDB:
         )
         return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
 
-    def recent_events(self, event_type: str, since: str) -> list[dict[str, Any]]:
-        """Every station's events of one type at or after ``since`` (UTC ISO
-        time), newest first: station, time and detail only."""
-        rows = self._rows(
-            "SELECT station_id, ts, detail FROM events WHERE type = ? AND ts >= ? ORDER BY ts DESC",
-            (event_type, since),
-        )
-        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
-
     def prune(self, now: datetime | None = None) -> None:
         cutoff = ((now or datetime.now(UTC)) - KEEP).isoformat()
         with self._tx() as db:
@@ -342,6 +335,13 @@ class FleetDB:
             (f"{year:04d}-%",),
         )
         return [dict(r) for r in rows]
+
+    def last_months(self) -> dict[str, str]:
+        """Each unit's last month (``YYYY-MM``) with a document."""
+        rows = self._rows(
+            "SELECT unit, max(month) AS month FROM monthly WHERE documents > 0 GROUP BY unit"
+        )
+        return {r["unit"]: r["month"] for r in rows}
 
     def years(self) -> list[int]:
         rows = self._rows("SELECT DISTINCT substr(month, 1, 4) AS y FROM monthly ORDER BY y")
@@ -428,13 +428,20 @@ class FleetDB:
     # ------------------------------------------------------------------ commands
 
     def add_command(
-        self, command_id: str, station_id: str, name: str, args: dict[str, Any]
+        self,
+        command_id: str,
+        station_id: str,
+        name: str,
+        args: dict[str, Any],
+        sent_by: str = "",
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "INSERT INTO commands (id, station_id, name, args, sent_at) VALUES (?, ?, ?, ?, ?)",
-                (command_id, station_id, name, json.dumps(args, ensure_ascii=False), utc_now()),
-            )
+                "INSERT INTO commands (id, station_id, name, args, sent_at, sent_by)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (command_id, station_id, name, json.dumps(args, ensure_ascii=False), utc_now(),
+                 sent_by),
+            )  # fmt: skip
 
     def set_reply(self, station_id: str, command_id: str, ok: bool, reply: dict[str, Any]) -> bool:
         with self._tx() as db:
@@ -449,12 +456,22 @@ class FleetDB:
         rows = self._rows("SELECT * FROM commands WHERE id = ?", (command_id,))
         return _command(rows[0]) if rows else None
 
-    def commands(self, station_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    def commands(
+        self, station_id: str | None = None, limit: int = 20, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Commands, the latest first: one station's, or the whole fleet's."""
+        where, params = ("WHERE station_id = ?", (station_id,)) if station_id else ("", ())
         rows = self._rows(
-            "SELECT * FROM commands WHERE station_id = ? ORDER BY sent_at DESC LIMIT ?",
-            (station_id, limit),
+            f"SELECT * FROM commands {where} ORDER BY sent_at DESC, rowid DESC"  # noqa: S608
+            " LIMIT ? OFFSET ?",
+            (*params, limit, offset),
         )
         return [_command(r) for r in rows]
+
+    def command_count(self, station_id: str | None = None) -> int:
+        where, params = ("WHERE station_id = ?", (station_id,)) if station_id else ("", ())
+        rows = self._rows(f"SELECT count(*) AS n FROM commands {where}", params)  # noqa: S608
+        return int(rows[0]["n"])
 
 
 def _command(row: sqlite3.Row) -> dict[str, Any]:

@@ -94,6 +94,60 @@ MIGRATIONS: list[str] = [
         summary   TEXT NOT NULL
     );
     """,
+    # version 3: who sent each command (empty for those sent before); the alerts
+    # with their history, their changes until the notifier has dealt with them,
+    # and the messages to each channel (station/central/alertdb.py)
+    """
+    ALTER TABLE commands ADD COLUMN sent_by TEXT NOT NULL DEFAULT '';
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY,
+        key         TEXT NOT NULL,
+        scope       TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        unit        TEXT NOT NULL DEFAULT '',
+        kind        TEXT NOT NULL,
+        severity    TEXT NOT NULL,
+        message_vi  TEXT NOT NULL,
+        message_en  TEXT NOT NULL,
+        value       TEXT,
+        last_value  TEXT,
+        raised_at   TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        occurrence  INTEGER NOT NULL DEFAULT 1,
+        count       INTEGER NOT NULL DEFAULT 1,
+        acked_by    TEXT,
+        acked_at    TEXT,
+        ack_note    TEXT,
+        cleared_at  TEXT,
+        cleared_by  TEXT
+    );
+    CREATE UNIQUE INDEX alerts_active ON alerts (key) WHERE cleared_at IS NULL;
+    CREATE INDEX alerts_by_subject ON alerts (scope, subject, id);
+    CREATE INDEX alerts_by_raised ON alerts (raised_at);
+    CREATE TABLE transitions (
+        id         INTEGER PRIMARY KEY,
+        alert_id   INTEGER NOT NULL REFERENCES alerts (id),
+        what       TEXT NOT NULL,
+        at         TEXT NOT NULL,
+        held       INTEGER NOT NULL DEFAULT 0,
+        done_at    TEXT,
+        sent       INTEGER
+    );
+    CREATE INDEX transitions_open ON transitions (done_at, id);
+    CREATE TABLE notifications (
+        id          INTEGER PRIMARY KEY,
+        channel     TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        due_at      TEXT NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        digest      INTEGER NOT NULL DEFAULT 0,
+        message     TEXT NOT NULL,
+        sent_at     TEXT,
+        gave_up_at  TEXT,
+        last_error  TEXT
+    );
+    CREATE INDEX notifications_due ON notifications (sent_at, gave_up_at, due_at);
+    """,
 ]
 
 SCHEMA_VERSION = 1 + len(MIGRATIONS)

@@ -67,8 +67,6 @@ CREATE TABLE IF NOT EXISTS series_rollups (
     tier       INTEGER PRIMARY KEY,
     done_until INTEGER NOT NULL
 );
--- the stations page's recent secret documents (station.central.board)
-CREATE INDEX IF NOT EXISTS events_by_type ON events (type, ts);
 """
 
 #: the sums a bucket holds, added up from finer buckets

@@ -8,11 +8,17 @@ import re
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from station.commands import say, stop_on_signals
 from station.config import host_name_or_address, read_secret
 from station.errors import UsageError
 from station.wire.mqtt import Connection
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from station.central.fleetconfig import FleetSettings
 
 
 def add_identity_arguments(p: argparse.ArgumentParser) -> None:
@@ -173,13 +179,45 @@ def _host_names(given: list[str]) -> tuple[str, ...]:
     return tuple(names)
 
 
+def fleet_settings(args: argparse.Namespace) -> FleetSettings:
+    """``--config`` (or the built-in rules), with the threshold options laid over it."""
+    from station.central.fleetconfig import FleetSettings, load_fleet
+
+    settings = load_fleet(Path(args.config)) if args.config else FleetSettings()
+    rules = settings.rules
+    changes: dict[str, BaseModel] = {}
+    if args.offline_minutes is not None:
+        changes["offline"] = rules.offline.model_copy(update={"minutes": args.offline_minutes})
+    if args.backlog_hours is not None:
+        changes["backlog"] = rules.backlog.model_copy(update={"oldest_hours": args.backlog_hours})
+    if args.disk_percent is not None:
+        changes["disk"] = rules.disk.model_copy(update={"free_percent": args.disk_percent})
+    if changes:
+        # validated again, as if they had been written in the file
+        data = settings.model_dump()
+        for kind, rule in changes.items():
+            data["rules"][kind] = rule.model_dump()
+        try:
+            settings = FleetSettings.model_validate(data)
+        except ValueError as exc:
+            raise UsageError(
+                f"--offline-minutes, --backlog-hours, --disk-percent: {exc}",
+                f"--offline-minutes, --backlog-hours, --disk-percent: {exc}",
+            ) from None
+    return settings
+
+
 def cmd_fleet(args: argparse.Namespace) -> int:
-    from station.central.fleet import Fleet, Limits
+    from station.central.channels import channels
+    from station.central.fleet import Fleet
     from station.central.fleetdb import FleetDB
+    from station.central.notify import Notifier
     from station.central.regions import Regions
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 
+    settings = fleet_settings(args)
+    senders = channels(settings)  # their secret files are read now: a fault stops the start
     password_hash = read_secret(
         Path(args.password_hash_file) if args.password_hash_file else None,
         "SCANSTATION_FLEET_PASSWORD_HASH",
@@ -200,21 +238,23 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     # down wait in the broker
     client_id = args.client_id or f"fleet-{socket.gethostname()}"[:64]
     conn = _connection(args, client_id, clean_start=False)
-    limits = Limits(
-        offline_minutes=args.offline_minutes,
-        backlog_hours=args.backlog_hours,
-        disk_percent=args.disk_percent,
-    )
-    fleet = Fleet(conn, db, limits)
+    fleet = Fleet(conn, db, settings)
+    notifier = Notifier(fleet.alerting.store, settings, senders)
+    fleet.alerting.listeners.append(notifier.wake.set)
     if regions is not None:
         fleet.regions = regions
     server = WebServer(create_app(web, Services(fleet=fleet)), web)
     stop = stop_on_signals("Đang dừng… / stopping…")
-    conn.start()
-    server.start()
     db.prune()
     fleet.history.compact()
+    conn.start()
+    fleet.alerting.start()
+    notifier.start()
+    server.start()
     say(f"Giám sát trạm / fleet dashboard: {server.url}/ (broker {args.broker}, {data_dir})")
+    if senders:
+        names = ", ".join(repr(c) for c in senders)
+        say(f"Thông báo cảnh báo / alert notifications: {names}")
     if regions is not None:
         count = f"{len(regions.names())} ({len(regions)} đơn vị / units)"
         say(f"Khu vực / regions: {count}, {args.regions}")
@@ -223,6 +263,8 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     finally:
         server.stop()
         conn.stop()
+        fleet.alerting.stop()
+        notifier.stop()
         db.close()
     say("Đã dừng / stopped")
     return 0

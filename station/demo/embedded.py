@@ -108,6 +108,8 @@ class Demo:
         fleet = Fleet(fleet_conn, db)
         fleet_conn.start()
         self._stops.append(fleet_conn.stop)
+        fleet.alerting.start()
+        self._stops.append(fleet.alerting.stop)
         fleet_web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=fleet_dir)
         fleet_server = WebServer(create_app(fleet_web, Services(fleet=fleet)), fleet_web)
         fleet_server.start()

@@ -166,6 +166,11 @@ class Store(Batches):
 
     # ------------------------------------------------------------------ statistics
 
+    def last_document_at(self) -> str | None:
+        """When the last document was recorded (None before the first)."""
+        rows = self.query("SELECT max(created_at) AS at FROM documents")
+        return str(rows[0]["at"]) if rows and rows[0]["at"] else None
+
     def digitized_by_month(self, since: str) -> dict[str, dict[str, int]]:
         """Documents and their pages recorded per month (``YYYY-MM``, Vietnam
         time) from the month ``since`` on, and of the documents those received

@@ -249,6 +249,9 @@ class Health(Wire):
     last_error: LastError | None
     #: ``[security] network``; absent from stations older than it
     network: Literal["connected", "independent_lan"] | None = None
+    #: when the station last recorded a document (null before the first); absent
+    #: from stations older than it
+    last_document_at: Timestamp | None = None
 
 
 # ---------------------------------------------------------------------- event

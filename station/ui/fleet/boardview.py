@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import current_app, get_template_attribute, request, url_for
 
-from station.central.board import SECRET_DAYS, Board, Query, build
+from station.central.board import Board, Query, build
 from station.central.fleet import Fleet, iso
 from station.ui.i18n import ago, gettext
 
@@ -104,9 +104,7 @@ def row_words(regions: bool) -> dict[str, Any]:
             "lost": gettext("Mất kết nối"),
             "unknown": gettext("Chưa rõ"),
         },
-        "held": gettext("%(n)s văn bản chờ ký số"),
-        "secret": gettext("Đã dừng %(n)s văn bản mật trong %(d)s ngày"),
-        "secret_days": SECRET_DAYS,
+        "acked": gettext("đã biết"),
     }
 
 

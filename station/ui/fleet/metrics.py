@@ -68,6 +68,8 @@ GAUGES: list[tuple[str, str, str, Callable[[dict[str, Any]], float | None]]] = [
     ("last_seen_timestamp_seconds", "gauge", "When the station was last heard",
      lambda v: _seconds(v["last_seen"])),
     ("alerts", "gauge", "Active dashboard alerts", lambda v: float(len(v["alerts"]))),
+    ("alerts_unacknowledged", "gauge", "Active dashboard alerts nobody has acknowledged",
+     lambda v: float(sum(1 for a in v["alerts"] if not getattr(a, "acked_at", None)))),
 ]  # fmt: skip
 
 
@@ -95,8 +97,27 @@ def _rejected(counts: dict[tuple[str, str], int]) -> list[str]:
     ]
 
 
+def _notifications(counts: dict[tuple[str, str], int]) -> list[str]:
+    """The dashboard's own messages about alerts, by channel: waiting to be sent
+    (or retried), and given up."""
+    lines: list[str] = []
+    for kind, text in (
+        ("pending", "Alert notifications waiting to be sent or retried"),
+        ("failed", "Alert notifications given up after their retries (kept 400 days)"),
+    ):
+        samples = [
+            (f'channel="{_label(channel)}"', float(value))
+            for (channel, which), value in sorted(counts.items())
+            if which == kind
+        ]
+        lines += _family(f"fleet_notifications_{kind}", "gauge", text, samples)
+    return lines
+
+
 def exposition(
-    views: list[dict[str, Any]], rejected: dict[tuple[str, str], int] | None = None
+    views: list[dict[str, Any]],
+    rejected: dict[tuple[str, str], int] | None = None,
+    notifications: dict[tuple[str, str], int] | None = None,
 ) -> str:
     def station(view: dict[str, Any]) -> str:
         return f'station="{_label(view["station_id"])}"'
@@ -121,4 +142,5 @@ def exposition(
                 samples.append((f'{station(view)},unit="{_label(view["unit"])}"', value))
         lines += _family(name, kind, help_text, samples)
     lines += _rejected(rejected or {})
+    lines += _notifications(notifications or {})
     return "\n".join(lines) + "\n"

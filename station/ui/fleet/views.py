@@ -1,10 +1,11 @@
-"""The fleet dashboard: stations, a station's page, alerts, API, metrics (the
-statistics are :mod:`station.ui.fleet.stats`)."""
+"""The fleet dashboard: stations, a station's page, API, metrics (the
+statistics are :mod:`station.ui.fleet.stats`; the alerts pages
+:mod:`alertviews`; the commands, with their confirmation screens and their
+log, :mod:`commandviews`; all on this blueprint)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,24 +15,19 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 
-from station.central.board import SECRET_DAYS, SHOWS
+from station.central.board import SHOWS
 from station.central.fleet import Fleet
-from station.errors import NotFound, UsageError
+from station.errors import NotFound
 from station.ui.fleet import boardview, trends
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import gettext
-from station.wire.remote import COMMANDS, REMOTE_KEYS
+from station.wire.remote import REMOTE_KEYS
 
 blueprint = Blueprint("fleet", __name__)
-
-#: how long a command waits for the station's reply before the page returns
-REPLY_WAIT_S = 5.0
 
 
 def fleet() -> Fleet:
@@ -89,47 +85,6 @@ def station(station_id: str) -> str:
     )
 
 
-def _value(text: str) -> Any:
-    """A setting typed in a form: a number, true/false, or text."""
-    text = text.strip()
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return text
-
-
-@blueprint.post("/station/<station_id>/command")
-def command(station_id: str) -> Any:
-    _station_or_404(station_id)
-    name = request.form.get("name", "")
-    if name not in COMMANDS:
-        raise UsageError(f"unknown command {name!r}", f"không có lệnh {name!r}")
-    args: dict[str, Any] = {}
-    if name == "reset-counter":
-        args = {"counter": "roller"}
-    elif name == "config" and request.form.get("key"):
-        key = request.form["key"]
-        if key not in REMOTE_KEYS:
-            raise UsageError(f"not a remote setting: {key}", f"không phải cấu hình từ xa: {key}")
-        args = {key: _value(request.form.get("value", ""))}
-    command_id = fleet().send(station_id, name, args)
-    fleet().wait_reply(command_id, REPLY_WAIT_S)
-    return redirect(url_for("fleet.station", station_id=station_id, sent=command_id) + "#commands")
-
-
-@blueprint.get("/alerts")
-def alerts() -> str:
-    stations = [s for s in fleet().overview() if s["alerts"]]
-    events = [e for e in fleet().db.events(limit=200) if e["severity"] in ("error", "warning")]
-    return render_template("fleet/alerts.html", stations=stations, events=events[:100])
-
-
 def _api_station(view: dict[str, Any]) -> dict[str, Any]:
     return {
         "station_id": view["station_id"],
@@ -139,7 +94,7 @@ def _api_station(view: dict[str, Any]) -> dict[str, Any]:
         "unit": view["unit"],
         "version": view["version"],
         "health": view["health"],
-        "alerts": [asdict(a) for a in view["alerts"]],
+        "alerts": [a.as_json() for a in view["alerts"]],
     }
 
 
@@ -160,19 +115,17 @@ def api_station(station_id: str) -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    text = exposition(fleet().overview(), fleet().rejected_counts())
+    text = exposition(
+        fleet().overview(),
+        fleet().rejected_counts(),
+        fleet().alerting.store.notification_counts(),
+    )
     return Response(text, mimetype="text/plain; version=0.0.4; charset=utf-8")
 
 
 @blueprint.app_template_filter("json")
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
-
-
-@blueprint.app_template_global()
-def secret_days() -> int:
-    """How long a stopped secret document keeps its station on the list."""
-    return SECRET_DAYS
 
 
 @blueprint.app_template_global()
@@ -185,3 +138,9 @@ def live_words() -> dict[str, str]:
 def seen_ago(at: str | None) -> str:
     """When a station was last heard, to the minute."""
     return boardview.seen_ago(at)
+
+
+# the routes of the alerts and the commands, on this blueprint
+from station.ui.fleet import alertviews, commandviews  # noqa: E402
+
+__all__ = ["alertviews", "blueprint", "commandviews", "fleet"]
