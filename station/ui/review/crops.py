@@ -136,8 +136,9 @@ class DecodedPages:
         self.pages: OrderedDict[tuple[str, int, int], Image.Image] = OrderedDict()
         self.lock = threading.Lock()
 
-    def crop(self, path: Path, rect: Rect) -> Image.Image:
-        """``rect`` (fractions of the image) of the image at ``path``."""
+    def cut(self, path: Path, rect: Rect, size: tuple[int, int]) -> Image.Image:
+        """``rect`` (fractions of the image as stored) of the image at ``path``,
+        made ``size`` pixels."""
         stat = path.stat()
         key = (str(path), stat.st_mtime_ns, stat.st_size)
         with self.lock:
@@ -150,12 +151,12 @@ class DecodedPages:
             self.pages.move_to_end(key)
             left, top, width, height = rect
             box = (
-                math.floor(left * image.width),
-                math.floor(top * image.height),
-                min(image.width, math.ceil((left + width) * image.width)),
-                min(image.height, math.ceil((top + height) * image.height)),
+                left * image.width,
+                top * image.height,
+                (left + width) * image.width,
+                (top + height) * image.height,
             )
-            return image.crop(box)
+            return image.resize(size, Image.Resampling.LANCZOS, box=box)
 
     @staticmethod
     def _decode(path: Path) -> Image.Image:
@@ -172,10 +173,10 @@ class DecodedPages:
 
 def render(work: Path, cut: Cut, pages: DecodedPages) -> bytes:
     """The crop as a JPEG of ``cut.width`` × ``cut.height`` pixels, upright as read."""
-    piece = pages.crop(work / cut.image, turned(cut.rect, 360 - cut.turn))
+    size = (cut.width, cut.height) if cut.turn % 180 == 0 else (cut.height, cut.width)
+    piece = pages.cut(work / cut.image, turned(cut.rect, 360 - cut.turn), size)
     if cut.turn in _TRANSPOSE:
         piece = piece.transpose(_TRANSPOSE[cut.turn])
-    piece = piece.resize((cut.width, cut.height), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     piece.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
     return out.getvalue()
