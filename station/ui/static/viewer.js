@@ -312,7 +312,8 @@
     var data = page && boxes[page.doc];
     var where = chosen && data && data.fields[chosen];
     var read = where && data.pages[String(where.page)];
-    if (!where || !read || String(where.page) !== page.page || !el.img.naturalWidth) {
+    // only once the picture has loaded: its size may be known before, and the load lays it out anew
+    if (!where || !read || String(where.page) !== page.page || !el.img.complete || !el.img.naturalWidth) {
       if (el.box) { el.box.hidden = true; }
       return;
     }
