@@ -368,8 +368,8 @@ def test_a_fields_crop_is_the_place_on_the_page_it_was_read_from(station: Statio
             """The same place cut from the page image here, ``down_mm`` lower."""
             x0, y0 = max(0.0, box[0] - 2), max(0.0, box[1] - 2 + down_mm)
             x1, y1 = min(paper[0], box[2] + 2), min(paper[1], box[3] + 2 + down_mm)
-            pixels = tuple(v * dpi / 25.4 for v in (x0, y0, x1, y1))
-            return scan.resize(size, Image.Resampling.LANCZOS, box=pixels)
+            left, top, right, bottom = (v * dpi / 25.4 for v in (x0, y0, x1, y1))
+            return scan.resize(size, Image.Resampling.LANCZOS, box=(left, top, right, bottom))
 
         def matches(name: str, box: list[float]) -> None:
             """The crop is the documented size and the page's pixels at the box."""

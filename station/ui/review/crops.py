@@ -63,8 +63,6 @@ class Cut:
     turn: int
     width: int
     height: int
-    #: its pixels a millimetre of the paper
-    scale: float
 
     @property
     def key(self) -> str:
@@ -97,27 +95,23 @@ def plan(work: Path, doc: ReviewDoc, name: str) -> Cut | None:
     geometry = viewer.page_geometry(work, page)
     if geometry is None:
         return None
-    pixels, dpi = geometry
-    # the page as read: turned, in millimetres
-    paper = (pixels[0] / dpi[0] * 25.4, pixels[1] / dpi[1] * 25.4)
-    if turn % 180:
-        paper = (paper[1], paper[0])
+    paper = viewer.paper_mm(geometry, turn)  # the page as read
     x0, y0 = max(0.0, box[0] - MARGIN_MM), max(0.0, box[1] - MARGIN_MM)
     x1, y1 = min(paper[0], box[2] + MARGIN_MM), min(paper[1], box[3] + MARGIN_MM)
     if x1 - x0 < 1 or y1 - y0 < 1:
         return None
-    resolution = min(PX_PER_MM, min(dpi) / 25.4)
+    resolution = min(PX_PER_MM, min(geometry[1]) / 25.4)
     scale = min(resolution, MAX_WIDTH / (x1 - x0), MAX_HEIGHT / (y1 - y0))
-    rect = (x0 / paper[0], y0 / paper[1], (x1 - x0) / paper[0], (y1 - y0) / paper[1])
+    left, top = round(x0 / paper[0], 5), round(y0 / paper[1], 5)
+    width, height = round((x1 - x0) / paper[0], 5), round((y1 - y0) / paper[1], 5)
     return Cut(
         image=Path(str(page.clean)),
         page_id=page.page_id,
         page_number=doc.pages.index(page) + 1,
-        rect=tuple(round(v, 5) for v in rect),  # type: ignore[arg-type]
+        rect=(left, top, width, height),
         turn=turn % 360,
         width=max(1, round((x1 - x0) * scale)),
         height=max(1, round((y1 - y0) * scale)),
-        scale=round(scale, 4),
     )
 
 
@@ -162,9 +156,7 @@ class DecodedPages:
     def _decode(path: Path) -> Image.Image:
         """The page at no less than :data:`PX_PER_MM`, what any crop needs."""
         with Image.open(path) as image:
-            dpi = image.info.get("dpi") or (viewer.DEFAULT_DPI, viewer.DEFAULT_DPI)
-            own = min(float(dpi[0]) or viewer.DEFAULT_DPI, float(dpi[1]) or viewer.DEFAULT_DPI)
-            scale = PX_PER_MM * 25.4 / own
+            scale = PX_PER_MM * 25.4 / min(viewer.resolution(image))
             if scale < 1:  # a JPEG decoded at 1/2, 1/4 or 1/8 when that is enough
                 image.draft(None, (math.ceil(image.width * scale), math.ceil(image.height * scale)))
             image.load()

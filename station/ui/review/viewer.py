@@ -28,6 +28,12 @@ DEFAULT_DPI = 200
 Geometry = tuple[tuple[int, int], tuple[float, float]]
 
 
+def resolution(image: Image.Image) -> tuple[float, float]:
+    """An image's dots an inch, across and down, as it says (else :data:`DEFAULT_DPI`)."""
+    dpi = image.info.get("dpi") or (DEFAULT_DPI, DEFAULT_DPI)
+    return float(dpi[0]) or DEFAULT_DPI, float(dpi[1]) or DEFAULT_DPI
+
+
 def page_geometry(work: Path, page: ReviewPage) -> Geometry | None:
     """The page image's pixels and resolution (dots an inch) as stored, from its
     header; None without its image (not made, or removed after retention) or
@@ -36,11 +42,17 @@ def page_geometry(work: Path, page: ReviewPage) -> Geometry | None:
         return None
     try:
         with Image.open(work / page.clean) as image:
-            dpi = image.info.get("dpi") or (DEFAULT_DPI, DEFAULT_DPI)
-            resolution = (float(dpi[0]) or DEFAULT_DPI, float(dpi[1]) or DEFAULT_DPI)
-            return (image.width, image.height), resolution
+            return (image.width, image.height), resolution(image)
     except (OSError, ValueError):  # not an image, or not one PIL reads
         return None
+
+
+def paper_mm(geometry: Geometry, turn: int) -> tuple[float, float]:
+    """The paper of a page image in millimetres (its pixels over its
+    resolution), turned ``turn`` degrees."""
+    (width_px, height_px), dpi = geometry
+    width, height = width_px / dpi[0] * 25.4, height_px / dpi[1] * 25.4
+    return (height, width) if turn % 180 else (width, height)
 
 
 def page_mm(work: Path, page: ReviewPage, turn: int) -> list[float] | None:
@@ -49,11 +61,7 @@ def page_mm(work: Path, page: ReviewPage, turn: int) -> list[float] | None:
     geometry = page_geometry(work, page)
     if geometry is None:
         return None
-    (width_px, height_px), dpi = geometry
-    width, height = width_px / dpi[0] * 25.4, height_px / dpi[1] * 25.4
-    if turn % 180:
-        width, height = height, width
-    return [round(width, 2), round(height, 2)]
+    return [round(v, 2) for v in paper_mm(geometry, turn)]
 
 
 def read_from(doc: ReviewDoc, name: str) -> tuple[ReviewPage, int, list[float]] | None:
