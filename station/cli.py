@@ -72,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-ocr", action="store_true", help="skip OCR: page images and batch.json only"
     )
+    p.add_argument(
+        "--direction",
+        choices=("incoming", "outgoing"),
+        help="received (văn bản đến) or sent (văn bản đi) documents (default: a cover "
+        "sheet's, else [station] default_direction)",
+    )
     p.add_argument("--jobs", type=int, metavar="N", help="worker processes (default: all cores)")
 
     from station.barcodes.labels import LAYOUTS
@@ -98,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unit", metavar="TEXT", help="line above the code (default: [station] unit_name)"
     )
     p.add_argument("--separator", action="store_true", help="separator sheets instead of labels")
+    p.add_argument(
+        "--cover",
+        choices=("outgoing", "incoming"),
+        help="cover sheets instead of labels: on top of a stack, they make its batch outgoing "
+        "(văn bản đi) or incoming (văn bản đến)",
+    )
 
     p = add(
         "verify",
@@ -122,9 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(
         "register",
         documents.cmd_register,
-        "export the incoming register (sổ đăng ký văn bản đến) of a period: a PDF laid out "
-        "like the paper register, or CSV / XLSX with the same columns; gaps and repeats in "
-        "the Số đến and late registrations are listed",
+        "export the incoming register (sổ đăng ký văn bản đến) of a period, or the outgoing "
+        "one (sổ đăng ký văn bản đi): a PDF laid out like the paper register, or CSV / XLSX "
+        "with the same columns; gaps and repeats in the numbers and late registrations are "
+        "listed",
     )
     p.add_argument(
         "--from",
@@ -140,11 +153,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=("pdf", "csv", "xlsx"), help="default: from the file's suffix"
     )
     p.add_argument("--out", required=True, metavar="F", help="file to write")
-    p.add_argument(
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
         "--secret",
         action="store_true",
         help="the register of secret documents (sổ đăng ký văn bản mật đến) instead: the "
         "documents a connected station stopped, with Số đến, Ngày đến, độ mật and agency only",
+    )
+    which.add_argument(
+        "--outgoing",
+        action="store_true",
+        help="the outgoing register (sổ đăng ký văn bản đi) instead: the documents sent, by "
+        "their date, with gaps and repeats in their numbers",
+    )
+    which.add_argument(
+        "--post",
+        action="store_true",
+        help="the register of documents sent by post (sổ gửi văn bản đi bưu điện) instead, "
+        "by the day they went",
     )
 
     p = add(

@@ -86,12 +86,28 @@ def counter(tmp_path_factory: pytest.TempPathFactory, sample_scans: Path) -> Ite
                  "read": str(first.metadata["Subject"])}  # fmt: skip
         station.review.set_read(first.doc_id, {**first.metadata, "Subject": None},
                                 str(first.pdf), first.warnings, {**first.readings, "Subject": doubt})  # fmt: skip
+        _sent(station)
         yield Counter(station, server.url, signed_server.url, done, review)
     finally:
         signed_server.stop()
         server.stop()
         station.stop()
         station.store.close()
+
+
+def _sent(station: Station) -> None:
+    """Two documents of today in the Sổ đi, one sent by post."""
+    now = datetime.now(VIETNAM)
+    for n in (1, 2):
+        fields = {
+            "TypeName": "Công văn", "CodeNumber": f"{n:02d}", "CodeNotation": "VKS-VP",
+            "IssuedDate": now.date().isoformat(), "Subject": "phối hợp rà soát hồ sơ",
+            "SignerPosition": "VIỆN TRƯỞNG", "SignerName": "Nguyễn Văn An",
+            "Addressees": ["Sở Tư pháp tỉnh Thanh Hóa"], "ToPlaces": ["Như trên", "Lưu: VT"],
+            "Priority": "Khẩn" if n == 1 else None,
+        }  # fmt: skip
+        station.outgoing.record(f"sent-{n}", "sent", fields, now)
+    station.outgoing.update("sent-2", {"by_post": "1", "envelopes": "2"}, now.date())
 
 
 def _scanned(station: Station, after: str | None) -> str:
@@ -179,6 +195,7 @@ def _go(url: str, ready: str = "main h1") -> Callable[[Page], None]:
 def _station_screens(c: Counter) -> list[Screen]:
     today = datetime.now(VIETNAM).date().isoformat()
     book = f"{c.url}/register?from={today}&to={today}"
+    sent_book = f"{c.url}/register/outgoing?from={today}&to={today}"
 
     def page_actions(page: Page) -> None:
         _go(f"{c.url}/batch/{c.review}", "article.doc")(page)
@@ -220,6 +237,11 @@ def _station_screens(c: Counter) -> list[Screen]:
         page.locator("table.register-table tbody tr summary").first.click()
         expect(page.locator("form.register-form").first).to_be_visible()
 
+    def sent_form(page: Page) -> None:
+        _go(sent_book, "table.register-table")(page)
+        page.locator("table.register-table tbody tr summary").first.click()
+        expect(page.locator("form.register-form select[name=by_post]").first).to_be_visible()
+
     def pin(page: Page) -> None:
         # a new session (no PIN yet), in the same language
         kept = [k for k in page.context.cookies() if k.get("name") == "lang"]
@@ -247,6 +269,8 @@ def _station_screens(c: Counter) -> list[Screen]:
         ("outbox", _go(f"{c.url}/outbox", "table.outbox")),
         ("register", _go(book, "table.register-table")),
         ("register-form", register_form),
+        ("register-outgoing", _go(sent_book, "#post-register")),
+        ("register-outgoing-form", sent_form),
         ("pin", pin),
         ("settings", settings),
         ("not-found", _go(f"{c.url}/no-such-screen")),
@@ -261,6 +285,7 @@ def _fleet_screens(d: Dashboard) -> list[Screen]:
         ("fleet-station-quiet", _go(f"{d.url}/station/st-quiet")),
         ("fleet-alerts", _go(f"{d.url}/alerts")),
         ("fleet-stats", _go(f"{d.url}/stats?year=2026", "table.stats")),
+        ("fleet-electronic", _go(f"{d.url}/stats/electronic")),
         ("fleet-not-found", _go(f"{d.url}/no-such-screen")),
     ]
 
@@ -364,6 +389,7 @@ def _focus_screens(c: Counter, d: Dashboard) -> list[Screen]:
         "ask",
         "outbox",
         "register",
+        "register-outgoing",
         "pin",
         "settings",
         "login",

@@ -35,6 +35,7 @@ from station.store import Store
 from station.uplink.sender import Uplink
 from station.wire.mqtt import Connection
 from tests.helpers.broker import Mosquitto
+from tests.helpers.cli import scanstation
 from tests.helpers.wait import until
 
 TOKEN = "a3f9c2e8b7d6a5f4e3d2c1b0a9f8e7d6"
@@ -223,6 +224,45 @@ def test_what_the_clerk_left_empty_or_too_long_is_never_made_up(desk: Desk) -> N
     assert (message.type_name, message.subject, message.content) == (UNREAD, UNREAD, "")
     assert message.code_number == "" and message.code_notation == "STP-VP"
     assert message.signer.position == "P" * 99 + "…"
+
+
+def test_an_outgoing_document_goes_from_us_to_the_recipients_the_directory_knows(
+    desk: Desk,
+) -> None:
+    """A document this agency signed and sends (docs/outgoing.md): From is our
+    agency, To every recipient of Kính gửi and Nơi nhận the directory lists,
+    the others stay in ToPlaces; none known: To is our own agency."""
+    ours = {
+        **{k: v for k, v in METADATA.items() if not k.startswith("Arrival")},
+        "Direction": "outgoing",
+        "OrganName": AGENCY["name"],
+        "CodeNumber": "45",
+        "CodeNotation": "VKS-VP",
+        "Addressees": ["Sở Tư pháp tỉnh Thanh Hóa"],
+        "ToPlaces": ["Như trên", "Sở Tư pháp Thanh Hóa", "Lưu: VT, VP"],
+        "Registration": None,
+    }
+    desk.deliver("out-1", ours)
+    data = (desk.inbox / "st-a.out-1.edxml").read_bytes()
+    validate(data)
+    message = desk.message("st-a", "out-1")
+    assert (message.sender.organ_id, message.sender.organ_name) == tuple(AGENCY.values())
+    # named twice (Kính gửi, and an alias in Nơi nhận): one To
+    assert [(o.organ_id, o.organ_name) for o in message.to] == [
+        (SO_TU_PHAP.organ_id, SO_TU_PHAP.name)
+    ]
+    assert message.to_places == ("Như trên", "Sở Tư pháp Thanh Hóa", "Lưu: VT, VP")
+    assert message.document_id == "000.00.00.H99,2026/11/20,45/VKS-VP"
+    assert message.business.paper == 1
+    assert "Số đến" not in message.attachments[0].description
+    info = desk.dms.inbox.entry("st-a.out-1").info
+    assert (info["from"], info["to"], info["direction"]) == (
+        AGENCY["organ_id"], SO_TU_PHAP.organ_id, "outgoing",
+    )  # fmt: skip
+    unknown = {**ours, "CodeNumber": "46", "Addressees": [], "ToPlaces": ["Lưu: VT"]}
+    desk.deliver("out-2", unknown)
+    message = desk.message("st-a", "out-2")
+    assert [o.organ_id for o in message.to] == [AGENCY["organ_id"]]
 
 
 def test_a_secret_document_is_never_handed_to_the_dms(desk: Desk) -> None:
@@ -418,6 +458,32 @@ def test_the_dms_config_names_the_line_and_the_fix(tmp_path: Path) -> None:
     )
     settings = load_dms(path)
     assert settings.dms_organ_ids == ("000.00.00.H99",) and settings.api is None
+
+
+def test_the_receiver_refuses_the_dms_under_another_topic_root(tmp_path: Path) -> None:
+    """``receiver --dms`` with ``--topic-root`` of the receiver of secret
+    documents: refused at start (exit 3, the config error), saying why and the
+    fix in Vietnamese and English, before it makes a folder or connects."""
+    dms = tmp_path / "dms.toml"
+    dms.write_text(
+        '[agency]\norgan_id = "000.00.00.H99"\nname = "VKSND tỉnh Thanh Hóa"\n'
+        f'[edxml]\ninbox = "{tmp_path / "inbox"}"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    done = scanstation(
+        "receiver", "--broker", "mqtt://127.0.0.1:9", "--out", str(out), "--dms", str(dms),
+        "--topic-root", "vks-mat/v1", timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    assert "--dms cùng --topic-root vks-mat/v1: văn bản mật không chuyển sang" in done.stderr
+    assert "secret documents are not handed to the DMS" in done.stderr
+    assert "run the receiver of secret documents without --dms" in done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert not out.exists() and not (tmp_path / "inbox").exists()
+    # under the stations' own root the DMS is handed its documents
+    hand_off = DmsHandOff(load_dms(dms), Connection("mqtt://127.0.0.1:9", "t"), "scanstation/v1")
+    assert hand_off.inbox.folder == tmp_path / "inbox" and hand_off.url is None
 
 
 def test_the_example_dms_config_is_valid() -> None:

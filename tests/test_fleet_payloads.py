@@ -41,6 +41,7 @@ def pages(*stations: str) -> list[str]:
     """Every page of the dashboard, with those of ``stations``."""
     return [
         "/", "/alerts", "/api/stations", "/metrics", "/stats?year=2026", "/stats.csv?year=2026",
+        "/stats/paper.csv?year=2026", "/stats/paper.xlsx?scope=years", "/stats/electronic",
         *(f"/station/{s}" for s in stations), *(f"/api/stations/{s}" for s in stations),
     ]  # fmt: skip
 
@@ -201,6 +202,8 @@ def _values() -> list[Variant]:
         Variant("health ts not a time", "health", _json(health(BAD, ts="yesterday")), "bad_value"),
         Variant("health interval 0", "health", _json(health(BAD, interval_s=0)), "bad_value"),
         Variant("health another station's id", "health", _json(health(GOOD)), "bad_value"),
+        Variant("health month split not adding up", "health", _json(health(BAD, digitized={"2026-10": {"documents": 5, "pages": 9, "incoming": 4, "outgoing": 2}})), "bad_value"),
+        Variant("health month incoming alone", "health", _json(health(BAD, digitized={"2026-10": {"documents": 5, "pages": 9, "incoming": 5}})), "bad_value"),
         Variant("health 1000 months", "health", _json(health(BAD, digitized={f"{1000 + n}-01": {"documents": 1, "pages": 1} for n in range(1000)})), "bad_value"),
         Variant("state hacked", "state", _json({**STATE, "state": "hacked"}), "bad_value"),
         Variant("state since not a time", "state", _json({**STATE, "since": "x" * 41}), "bad_value"),

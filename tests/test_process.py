@@ -29,6 +29,7 @@ PAGE_KEYS = {
     "low_resolution",
     "secrecy",
     "doc_id",
+    "secret",
 }
 
 
@@ -65,7 +66,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
     proc = _process(*map(str, inputs), "--out", str(out), "--no-ocr", "--jobs", "2")
     assert proc.returncode == 0, proc.stderr
     batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-    assert set(batch) == {"batch_id", "pages", "documents"}
+    assert set(batch) == {"batch_id", "direction", "pages", "documents"}
     pages = batch["pages"]
     assert [(p["input"], p["index"]) for p in pages] == [
         ("scan_1.jpg", 0),
@@ -74,7 +75,7 @@ def test_batch_json_has_every_frame(inputs: list[Path], tmp_path: Path) -> None:
         ("scan_3.pdf", 0),
     ]
     for page in pages:
-        assert set(page) == PAGE_KEYS
+        assert set(page) == PAGE_KEYS and page["secret"] is False
         assert isinstance(page["skew_deg"], float) and page["orientation_deg"] in (0, 90, 180, 270)
         assert page["separator"] is False
     assert abs(pages[0]["skew_deg"] - 6.0) < 0.2 and pages[0]["orientation_deg"] == 0

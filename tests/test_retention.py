@@ -15,12 +15,14 @@ them, its rows stay.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +31,13 @@ import pytest
 
 from station.appliance.station import Station
 from station.central.receiver import Receiver
+from station.common.fsutil import erase
 from station.config import Config
 from station.config.remote import Settings
 from station.errors import StationError
 from station.review.drafts import Review
 from station.store import Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 from station.ui import Services, WebSettings, create_app
 from station.wire.mqtt import Connection
@@ -231,6 +235,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from station.store import Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 
 store = Store(Path(sys.argv[1]))
@@ -293,10 +298,137 @@ def test_retention_zero_and_the_grace_of_cancelled_batches(store: Store) -> None
     assert interval(Periods(timedelta(minutes=8), timedelta(hours=24))) == 120.0
 
 
+def _original(done: Path, name: str, data: bytes) -> str:
+    """A hot-folder file moved to ``.done``; its pages' ``source``."""
+    (done / name).write_bytes(data)
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _from_files(store: Store, sources: list[tuple[str, str, int]]) -> str:
+    """A capture batch of hot-folder pages: (input name, source, frame) each."""
+    batch = store.create_batch("folder:hot?mode=hot", "standard", "hot")
+    for name, source, frame in sources:
+        store.add_page(
+            batch.id, os.urandom(3000), ext="jpg", input_name=name, frame=frame,
+            side="single", width=10, height=10, dpi=200, source=source,
+        )  # fmt: skip
+    store.set_batch_state(batch.id, "captured")
+    return batch.id
+
+
+def test_a_hot_folders_originals_go_with_their_batches_files(store: Store, tmp_path: Path) -> None:
+    """The files a hot folder took stay in ``.done`` as long as the station's
+    own copies: they are erased when every batch holding their pages has lost
+    its files (the same bytes under another name too); a file of a batch not
+    yet received, one the store knows nothing of and a planted link stay, and
+    what a link points to is never written."""
+    hot = tmp_path / "hot"
+    done = hot / ".done"
+    done.mkdir(parents=True)
+    review = Review(store)
+    retention = Retention(store, review.work, Originals(store, hot))
+    two_pages = os.urandom(20_000)
+    a = _original(done, "a.pdf", two_pages)
+    b = _original(done, "b.jpg", os.urandom(9_000))
+    _original(done, "a.1.pdf", two_pages)  # the same file again: its frames were not stored
+    c = _original(done, "c.jpg", os.urandom(7_000))
+    (done / "d.jpg").write_bytes(os.urandom(5_000))  # no page of it on file
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(b"not the station's")
+    (done / "e.jpg").symlink_to(outside)
+    delivered = _from_files(store, [("a.pdf", a, 0), ("a.pdf", a, 1), ("b.jpg", b, 0)])
+    _reviewed(store, review, delivered, delivered)
+    _delivered(store, review, delivered, 1)
+    waiting = _from_files(store, [("c.jpg", c, 0)])
+    _reviewed(store, review, waiting, waiting)
+    _delivered(store, review, waiting, 1, received=0)
+    everything = sorted(p.name for p in done.iterdir())
+
+    # within the period nothing goes
+    assert retention.run(WEEK) == []
+    assert sorted(p.name for p in done.iterdir()) == everything
+    # past it, the originals of the delivered batch go with its files
+    (removal,) = retention.run(WEEK, datetime.now(UTC) + timedelta(hours=169))
+    assert removal.batch_id == delivered
+    assert sorted(p.name for p in done.iterdir()) == ["c.jpg", "d.jpg", "e.jpg"]
+    assert (done / "e.jpg").is_symlink() and outside.read_bytes() == b"not the station's"
+    # the rest once its own batch is received and past the period
+    item = store.outbox.item(f"{waiting}-d0")
+    store.outbox.record_receipt(item.doc_id, "01", {"status": "01", "sha256": item.sha256})
+    (removal,) = retention.run(WEEK, datetime.now(UTC) + timedelta(hours=169))
+    assert removal.batch_id == waiting
+    assert sorted(p.name for p in done.iterdir()) == ["d.jpg", "e.jpg"]
+    # erasing a link removes the link, never writes where it points
+    assert erase(done / "e.jpg") is False
+    assert not (done / "e.jpg").exists() and outside.read_bytes() == b"not the station's"
+
+
+#: a reader in another process (as ``scanstation register`` is): it holds a read
+#: transaction open until told to end it
+_READER = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN")
+db.execute("SELECT count(*) FROM pages").fetchall()
+print("reading", flush=True)
+sys.stdin.readline()
+db.execute("COMMIT")
+db.close()
+print("done", flush=True)
+"""
+
+
+def test_a_log_kept_busy_by_a_reader_is_emptied_once_it_is_released(store: Store) -> None:
+    """A secret page's row erased while another process reads the store: the
+    write-ahead log cannot be emptied (it still holds the row), the scrub says
+    so after a few short tries (not SQLite's 30 s wait) and raises
+    ``storage.wal_busy``; once the reader is gone the retention's next run
+    empties it, and no byte of the row is left in the database or its log."""
+    secret = "Quyết định mật số 77 về Quảng Phú"
+    batch = store.create_batch("folder:x", "standard", "test")
+    page = store.add_page(
+        batch.id, os.urandom(3000), ext="jpg", input_name=secret, frame=0, side="front",
+        width=10, height=10, dpi=200,
+    )  # fmt: skip
+    wal = store.db_path.with_name(store.db_path.name + "-wal")
+    with subprocess.Popen(
+        [sys.executable, "-c", _READER, str(store.db_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    ) as reader:  # fmt: skip
+        assert reader.stdout is not None and reader.stdin is not None
+        assert reader.stdout.readline().strip() == "reading"
+        store.erase_pages([page.id])
+        began = time.monotonic()
+        assert store.scrub() is False
+        took = time.monotonic() - began
+        assert 0.5 < took < 5, took  # five tries 0.2 s apart, never the busy timeout
+        assert secret.encode() in wal.read_bytes()  # what is at stake
+        (busy,) = [e for e in store.events.since() if e.type == "storage.wal_busy"]
+        assert busy.severity == "warning" and busy.detail == {"active": True}
+        assert busy.message_vi.startswith("Không làm trống được nhật ký ghi")
+        # told once: a second try that fails raises no second event
+        assert store.scrub() is False
+        assert len([e for e in store.events.since() if e.type == "storage.wal_busy"]) == 1
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "done"
+    assert reader.returncode == 0
+    assert Retention(store, store.data_dir / "work").run(WEEK) == []
+    assert not store.scrub_due
+    assert secret.encode() not in wal.read_bytes() + store.db_path.read_bytes()
+    cleared = [e for e in store.events.since() if e.type == "storage.wal_busy"][-1]
+    assert cleared.severity == "info" and cleared.detail == {"active": False}
+    # the event that says so is in the log again: the next scrub empties it at once
+    assert store.scrub() is True and wal.stat().st_size == 0
+
+
 # --------------------------------------------------------------------------- a running station
 
 STATION_ID = "st-keep"
-BATCHES = 10
+#: batches taken with retention 0, looked at every ROUND; then KEPT more with a week's
+BATCHES = 25
+ROUND = 5
+KEPT = 2
 
 
 def _received(out: Path) -> list[str]:
@@ -310,6 +442,10 @@ def _size(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 
 
+def _files_in(*folders: Path) -> list[Path]:
+    return [p for folder in folders for p in folder.rglob("*") if p.is_file()]
+
+
 def _ask_away(station: Station) -> None:
     """The clerk answers "Vẫn gửi?" for a batch that asks (a field the reader
     left empty) instead of waiting for a countdown that will not come."""
@@ -321,17 +457,28 @@ def _ask_away(station: Station) -> None:
                 station.confirm(row["batch_id"], despite=True)
 
 
+def _drop(hot: Path, page: Path) -> None:
+    """A scanner puts a file into the hot folder; the station takes it."""
+    part = hot / f".{page.name}.part"
+    shutil.copy(page, part)
+    part.replace(hot / page.name)
+    until(lambda: not [p for p in hot.iterdir() if p.is_file()], 60, 0.1)
+
+
 @pytest.mark.slow
 def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
     tmp_path: Path, broker: Mosquitto
 ) -> None:
-    """Retention 0: each batch's files go once its document is received. The
-    data folder after many batches holds the database and no page; each batch
-    leaves only its rows; the register lists every document; a cleared batch's
-    page shows where its pages were."""
-    pages = write_pages(tmp_path / "pages", BATCHES)
+    """Retention 0: each batch's files, and its original in the hot folder's
+    ``.done``, go once its document is received. The data folder after many
+    batches holds the database and no page; each batch leaves only its rows.
+    Then a week's retention (set as the fleet sets it): the files of batches
+    received stay until a run a week later. The register lists every
+    document; a cleared batch's page shows where its pages were."""
+    pages = write_pages(tmp_path / "pages", BATCHES + KEPT)
     hot = tmp_path / "hot"
     hot.mkdir()
+    done = hot / ".done"
     out = tmp_path / "central"
     data = tmp_path / "data"
     config = Config.model_validate(
@@ -353,28 +500,28 @@ def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
     station.start()
     rounds: list[tuple[int, int]] = []  # (the data folder's bytes, the bytes freed)
     peak = 0
+    began = time.monotonic()
     try:
-        for first in range(0, BATCHES, BATCHES // 2):
-            for page in pages[first : first + BATCHES // 2]:
-                part = hot / f".{page.name}.part"
-                shutil.copy(page, part)
-                part.replace(hot / page.name)
-                until(lambda: not [p for p in hot.iterdir() if p.is_file()], 60, 0.1)
-                peak = max(peak, _size(data / "spool") + _size(data / "work"))
+        for first in range(0, BATCHES, ROUND):
+            for page in pages[first : first + ROUND]:
+                _drop(hot, page)
+                peak = max(peak, _size(data / "spool") + _size(data / "work") + _size(done))
 
-            def settled(count: int = first + BATCHES // 2) -> bool:
+            def settled(count: int = first + ROUND) -> bool:
                 _ask_away(station)
-                return len(_received(out)) == count and all(
-                    b.files_removed_at for b in store.batches()
+                return (
+                    len(_received(out)) == count
+                    and all(b.files_removed_at for b in store.batches())
+                    and not _files_in(done)
                 )
 
             until(settled, 120, 0.2)
-            # every page, thumbnail and PDF is gone; what stays is the database
-            assert not [p for p in (data / "spool").rglob("*") if p.is_file()]
-            assert not [p for p in (data / "work").rglob("*") if p.is_file()]
+            # every page, thumbnail, PDF and original is gone; what stays is the database
+            assert not _files_in(data / "spool", data / "work", done)
             store.query("PRAGMA wal_checkpoint(TRUNCATE)")
             removed = [e for e in store.events.since(limit=1000) if e.type == "retention.removed"]
             rounds.append((_size(data), sum(e.detail["bytes"] for e in removed)))
+        took = time.monotonic() - began
         assert _received(out) == [registration(n) for n in range(1, BATCHES + 1)]
         batches = store.batches()
         assert {b.state for b in batches} == {"done"}
@@ -382,24 +529,57 @@ def test_a_station_taking_many_batches_keeps_its_data_folder_bounded(
         assert sorted(b for e in removed for b in e.detail["batches"]) == sorted(
             b.id for b in batches
         )
-        (half, freed_half), (end, freed) = rounds
+        (first_round, freed_first), (end, freed) = rounds[0], rounds[-1]
+        originals = sum(page.stat().st_size for page in pages[:BATCHES])
         print(
-            f"retention: {BATCHES} batches, {freed} bytes freed, data folder {half} after "
-            f"{BATCHES // 2} batches and {end} after {BATCHES}, pages at most {peak} at once"
+            f"retention: {BATCHES} batches in {took:.0f} s, {freed} bytes of files freed and "
+            f"{originals} of originals; data folder {first_round} after {ROUND} batches and "
+            f"{end} after {BATCHES} ({(end - first_round) / (BATCHES - ROUND):.0f} a batch); "
+            f"pages and originals at most {peak} at once; rounds {rounds}"
         )
-        # the second half of the batches left only their rows: a small part of their files
-        assert end - half < (freed - freed_half) / 10
+        # the later batches left only their rows: a small part of their files
+        assert end - first_round < (freed - freed_first) / 10
         assert end < freed / 4
+
+        # a week's retention, as the fleet sets it: received, and kept
+        station.settings.change({"uplink.retention_hours": 168})
+        for page in pages[BATCHES:]:
+            _drop(hot, page)
+
+        def received() -> bool:
+            _ask_away(station)
+            return len(_received(out)) == BATCHES + KEPT and all(
+                b.state == "done" for b in store.batches()
+            )
+
+        until(received, 120, 0.2)
+        periods = station.retention_periods()
+        assert periods.received == timedelta(hours=168)
+        kept = sorted(b.id for b in store.batches() if not b.files_removed_at)
+        assert len(kept) == KEPT
+        assert station.retention.run(periods) == []  # what the station's own runs find now
+        assert sorted(p.name for p in done.iterdir()) == sorted(p.name for p in pages[BATCHES:])
+        assert {p.relative_to(data / "spool").parts[0] for p in _files_in(data / "spool")} == set(
+            kept
+        )
+        assert {p.relative_to(data / "work").parts[0] for p in _files_in(data / "work")} == set(
+            kept
+        )
+        # a week and an hour later they go, the originals with them
+        later = datetime.now(UTC) + timedelta(hours=169)
+        assert sorted(r.batch_id for r in station.retention.run(periods, later)) == kept
+        assert not _files_in(data / "spool", data / "work", done)
+
+        every = [registration(n) for n in range(1, BATCHES + KEPT + 1)]
+        assert _received(out) == every
         # the register lists every document
         today = datetime.now(UTC).date()
         entries = station.register.entries(today - timedelta(days=1), today + timedelta(days=1))
-        assert sorted(e.registration for e in entries) == [
-            registration(n) for n in range(1, BATCHES + 1)
-        ]
+        assert sorted(e.registration for e in entries) == every
         period = {"from": f"{today - timedelta(days=1)}", "to": f"{today + timedelta(days=1)}"}
         book = client.get("/register", query_string=period)
         assert book.status_code == 200
-        assert all(registration(n) in book.get_data(as_text=True) for n in range(1, BATCHES + 1))
+        assert all(label in book.get_data(as_text=True) for label in every)
         outbox = client.get("/outbox")
         assert outbox.status_code == 200 and registration(1) in outbox.get_data(as_text=True)
         # a cleared batch's page says where its pages were; its files are gone, not an error

@@ -5,8 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
+import os
 import random
 import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -30,10 +36,12 @@ from station.demo.samples import (
 from station.demo.traits import Secrecy
 from station.errors import InputError
 from station.records.register_export import Book, Period, to_csv
-from station.records.secret_register import LAYOUT, SecretRegister
+from station.records.secret_register import LAYOUT, SecretRegister, secrecy_level
 from station.store import Store
 from station.ui import Services, WebSettings, create_app
-from tests.helpers.cli import scanstation
+from tests.helpers.cli import ROOT, scanstation
+from tests.helpers.inotify import Appearing
+from tests.helpers.tmpfs import tmpfs
 from tests.helpers.wait import until
 
 #: a one-page công văn (the sample's second document) and a secret one after it
@@ -67,11 +75,11 @@ def two_documents(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _stack(tmp_path_factory.mktemp("two"), [PLAIN, SECRET])
 
 
-def _station(tmp_path: Path, scans: Path, network: str = "connected") -> Station:
+def _station(tmp_path: Path, scans: Path, network: str = "connected", device: str = "") -> Station:
     config = Config.model_validate(
         {
             "station": {"id": "st-secret", "data_dir": str(tmp_path / "data")},
-            "scanner": {"device": f"folder:{scans}"},
+            "scanner": {"device": device or f"folder:{scans}"},
             "security": {"network": network}
             if network == "connected"
             else {"network": network, "secret_topic_root": "vks-mat/v1"},
@@ -132,7 +140,25 @@ def _everything(data_dir: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(data_dir.rglob("*")) if p.is_file())
 
 
-def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Station) -> None:
+def _held(station: Station, batch: str) -> Any:
+    """The document held with "Trang này có dấu «…»: đây là văn bản mật?"."""
+    held = [
+        d
+        for d in station.review.documents(batch)
+        if any(w["code"] == "secrecy_read" for w in d.warnings)
+    ]
+    assert len(held) == 1
+    return held[0]
+
+
+def _answer_yes(station: Station, batch: str) -> None:
+    """The clerk's yes to a mark read on the page."""
+    doc = _held(station, batch)
+    level = next(w["level"] for w in doc.warnings if w["code"] == "secrecy_read")
+    station.mark_secret(doc.doc_id, level)
+
+
+def test_a_mark_read_on_the_page_asks_and_the_clerks_yes_erases_it(station: Station) -> None:
     news = station.hub.subscribe()
     batch = _scanned(station)
     # found by the page step: the secret document never reached OCR
@@ -141,6 +167,27 @@ def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Stati
         heard.append(news.get_nowait())
     read = [data["documents"] for kind, data in heard if data.get("stage") == "reading"]
     assert read == [1]
+    # held: the clerk is asked, nothing is erased or registered on a reading alone
+    held = _held(station, batch)
+    assert held.registration == SECRET.registration and not held.pdf
+    question = next(w for w in held.warnings if w["code"] == "secrecy_read")
+    assert question["level"] == "Mật"
+    assert "Trang này có dấu «Mật»: đây là văn bản mật?" in question["message"]["vi"]
+    assert SecretRegister(station.store).of_batch(batch) == []
+    assert "secrecy_read" in [f.code for f in station.findings(batch) if f.blocking]
+    assert station.processor.countdown_left(batch) is None
+    with pytest.raises(InputError):
+        station.confirm(batch)
+    client = _client(station)
+    shown = client.get(f"/batch/{batch}").get_data(as_text=True)
+    assert "Là văn bản mật (Mật)" in shown and "Không phải văn bản mật" in shown
+    # the settings screen and the health report say which network the station is on
+    assert "nối mạng: văn bản mật bị dừng" in client.get("/settings").get_data(as_text=True)
+    assert station.stats.snapshot()["network"] == "connected"
+    # the clerk's yes: the button on the question
+    token = _token(client, f"/batch/{batch}")
+    yes = client.post(f"/doc/{held.doc_id}/secret", data={"csrf_token": token, "level": "Mật"})
+    assert yes.status_code == 302
     docs = station.review.documents(batch)
     assert [d.registration for d in docs] == [PLAIN.registration]  # the secret one is gone
     entries = SecretRegister(station.store).of_batch(batch)
@@ -161,15 +208,98 @@ def test_a_mark_read_on_the_page_stops_the_document_and_erases_it(station: Stati
     status = station.status()
     assert status["network"] == "connected"
     assert [(s["number"], s["level"]) for s in status["secret_stopped"]] == [(1, "Mật")]
-    client = _client(station)
     page = client.get(f"/batch/{batch}").get_data(as_text=True)
     assert "trạm đã dừng, không số hoá, không gửi" in page and "mạng LAN độc lập" in page
-    token = _token(client, f"/batch/{batch}")
-    seen = client.post(f"/secret/{entries[0].id}/seen",
-                       data={"csrf_token": token, "next": f"/batch/{batch}"})  # fmt: skip
+    # stopped before its header was read: the clerk types the agency off the paper
+    assert 'name="author"' in page
+    seen = client.post(
+        f"/secret/{entries[0].id}/seen",
+        data={"csrf_token": token, "next": f"/batch/{batch}", "author": " Sở  Tư pháp "},
+    )
     assert seen.status_code == 302 and seen.headers["Location"].endswith(f"/batch/{batch}")
     assert station.status()["secret_stopped"] == []
+    assert SecretRegister(station.store).entry(entries[0].id).author == "Sở Tư pháp"
     assert "trạm đã dừng" not in client.get(f"/batch/{batch}").get_data(as_text=True)
+
+
+def test_a_false_alarm_only_asks_the_document_is_read_and_sent(station: Station) -> None:
+    """The clerk's no to a mark read on the page: the document is read then,
+    its Priority says no secrecy, and it is sent with the other."""
+    batch = _scanned(station)
+    held = _held(station, batch)
+    station.dismiss_warning(held.doc_id, "secrecy_read")
+    until(lambda: station.review.document(held.doc_id).pdf, 120, 0.2)
+    until(lambda: not station.processor.batches[batch].reading, 120, 0.2)
+    doc = station.review.document(held.doc_id)
+    assert "secrecy_read" not in [w["code"] for w in doc.warnings]
+    assert "Quảng Phú" in str(doc.metadata.get("Subject"))
+    assert not secrecy_level(doc.metadata.get("Priority"))
+    station.confirm(batch, despite=True)
+    until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
+    assert station.store.outbox.has(held.doc_id)
+    assert SecretRegister(station.store).of_batch(batch) == []
+
+
+def test_a_level_the_clerk_picks_in_priority_stops_the_document(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A secrecy level in the Priority field (as the header reading fills it, or
+    as the clerk picks it) stops the document before anything is sent."""
+    unmarked = dataclasses.replace(SECRET, secrecy=None)
+    scans = _stack(tmp_path_factory.mktemp("priority"), [PLAIN, unmarked])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[1]
+        station.set_field(doc.doc_id, "Priority", "Tối mật, Khẩn")
+        until(lambda: len(station.review.documents(batch)) == 1, 30, 0.1)
+        entry = SecretRegister(station.store).of_batch(batch)[0]
+        assert (entry.level, entry.found_by) == ("Tối mật", "clerk")
+        station.confirm(batch, despite=True)
+        until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
+        assert not station.store.outbox.has(doc.doc_id)
+    finally:
+        _closed(station)
+
+
+def test_a_secret_documents_originals_in_the_hot_folder_are_erased(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """The files a hot folder took stay in its ``.done``; those of a secret
+    document (its page and the blank back after it) are erased with the rest
+    of it, and no piece of them is left under the hot folder."""
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    scans = sorted(two_documents.glob("*.jpg"))
+    others = b"".join(path.read_bytes() for path in scans[:2])
+    pieces = [piece for path in scans[2:] for piece in _samples(path, 24) if piece not in others]
+    assert len(pieces) > 20
+    station = _station(tmp_path, two_documents, device=f"folder:{hot}?mode=hot&settle=0.2")
+    try:
+        for scan in scans:
+            part = hot / f".{scan.name}.part"
+            shutil.copy(scan, part)
+            part.replace(hot / scan.name)
+        # the mark read, the clerk says yes
+        batch: str = until(lambda: station.last_batch, 120, 0.1)
+        until(lambda: any(
+            w["code"] == "secrecy_read" for d in station.review.documents(batch) for w in d.warnings
+        ), 300, 0.2)  # fmt: skip
+        until(lambda: station.store.batch(batch).state == "review", 300, 0.2)
+        _answer_yes(station, batch)
+        # told once the document is erased
+        until(lambda: [e for e in station.store.events.since() if e.type == "secret.detected"],
+              300, 0.2)  # fmt: skip
+        (entry,) = SecretRegister(station.store).unseen()
+        assert (entry.level, entry.label) == ("Mật", SECRET.registration)
+        done = hot / ".done"
+        assert sorted(p.name for p in done.iterdir()) == ["scan_0001.jpg", "scan_0002.jpg"]
+        under = b"".join(p.read_bytes() for p in sorted(hot.rglob("*")) if p.is_file())
+        assert not [piece for piece in pieces if piece in under]
+        assert (done / "scan_0001.jpg").read_bytes() == scans[0].read_bytes()
+        assert "Quảng Phú".encode() not in _everything(station.store.data_dir)
+    finally:
+        _closed(station)
 
 
 def test_the_clerks_tap_erases_every_byte_of_the_document(
@@ -232,7 +362,8 @@ def test_a_secret_document_alone_cancels_its_batch_and_the_register_exports(
     station = _station(tmp_path, scans)
     try:
         batch = _scanned(station)
-        assert station.store.batch(batch).state == "cancelled"
+        _answer_yes(station, batch)
+        until(lambda: station.store.batch(batch).state == "cancelled", 30, 0.1)
         assert station.review.documents(batch) == [] and station.store.pages(batch) == []
         register = SecretRegister(station.store)
         today = datetime.now(VIETNAM).date()  # the station's day: Ngày đến is Vietnam's
@@ -300,14 +431,24 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
 
 
 def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
-    tmp_path: Path, two_documents: Path
+    tmp_path: Path, two_documents: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """No file of the secret document ever appears in the output folder (the
+    kernel tells every file made or moved there, inotify): its pages are
+    cleaned and the other document read in a private folder, and only what is
+    not secret is moved out; batch.json gives its sheets their place and mark only."""
     from station.pipeline.offline import process_inputs
 
     out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
     config = Config.model_validate({"station": {"id": "st-process"}})
     inputs = sorted(two_documents.glob("*.jpg"))
-    found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+    private = tmp_path / "tmp"  # TMPDIR of this process
+    private.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    with Appearing(out, out / "pages") as appearing:
+        found = process_inputs(inputs, out, config, jobs=2, ocr=True)
+        appeared = appearing.names()
     plain, secret = found["documents"]
     assert plain["secret"] is False and plain["metadata"]["Priority"] == "Khẩn"
     assert secret == {
@@ -317,20 +458,66 @@ def test_process_on_a_connected_machine_writes_nothing_of_a_secret_document(
         "pages": [{"input": "scan_0003.jpg", "index": 0}],
         "pdf": None,
     }
-    # its page, its blank back and its PDF are not in the output; the other document's are
+    # what ever appeared in the output: the other document's pages and PDF,
+    # batch.json; no page of the secret one, no PDF of it, no OCR file of the batch
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {"p0001.jpg", "p0002.jpg"}
+    assert {p.name for p in appeared if p.parent == out} == {
+        plain["pdf"],
+        "batch.json",
+        ".batch.json.tmp",
+    }
     assert sorted(p.name for p in (out / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
     assert sorted(p.name for p in out.glob("*.pdf")) == [plain["pdf"]]
     written = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     assert "Quảng Phú".encode() not in written
-    assert [p["doc_id"] for p in found["pages"]][2:] == [secret["doc_id"], None]
-    assert found["pages"][2]["secrecy"]["level"] == "Mật"
-    assert found["pages"][0]["secrecy"] is None
-    # without OCR too: the mark is found by the page step
+    # its sheet (the page and the blank back after it): where it is and the mark, no more
+    assert found["pages"][2:] == [
+        {"input": "scan_0003.jpg", "index": 0, "doc_id": secret["doc_id"], "secret": True,
+         "level": "Mật"},
+        {"input": "scan_0004.jpg", "index": 0, "doc_id": None, "secret": True, "level": "Mật"},
+    ]  # fmt: skip
+    first = found["pages"][0]
+    assert first["secret"] is False and first["secrecy"] is None and first["barcodes"]
+    assert json.loads((out / "batch.json").read_text(encoding="utf-8")) == found
+    assert list(private.glob("scanstation-*")) == []  # the private folder is erased
+
+    # without OCR too, the mark found by the page step; a file an earlier run
+    # left under the name of its page is erased
     bare = tmp_path / "bare"
+    (bare / "pages").mkdir(parents=True)
+    (bare / "pages" / "p0003.jpg").write_bytes(inputs[2].read_bytes())
     without = process_inputs(inputs, bare, config, jobs=2, ocr=False)
     assert [d["secret"] for d in without["documents"]] == [False, True]
     assert without["documents"][1]["level"] == "Mật"
     assert sorted(p.name for p in (bare / "pages").iterdir()) == ["p0001.jpg", "p0002.jpg"]
+
+
+def test_process_moves_what_is_not_secret_from_another_file_system(
+    tmp_path: Path, two_documents: Path
+) -> None:
+    """``scanstation process`` with TMPDIR on a file system of its own (a tmpfs):
+    the pages that are not secret are copied out whole, under a temporary name
+    then renamed, and the private folder is erased."""
+    out = tmp_path / "out"
+    (out / "pages").mkdir(parents=True)
+    with tmpfs(tmp_path / "tmp", "64m") as private, Appearing(out, out / "pages") as appearing:
+        done = subprocess.run(
+            [sys.executable, "-m", "station", "process", *map(str, sorted(two_documents.glob("*.jpg"))),
+             "--out", str(out), "--no-ocr", "--jobs", "2"],
+            capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(private)},
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert list(private.glob("scanstation-*")) == []
+        appeared = appearing.names()
+    assert "MẬT" in done.stdout
+    assert {p.name for p in appeared if p.parent == out / "pages"} == {
+        "p0001.jpg", ".p0001.jpg.tmp", "p0002.jpg", ".p0002.jpg.tmp",
+    }  # fmt: skip
+    assert {p.name for p in appeared if p.parent == out} == {"batch.json", ".batch.json.tmp"}
+    found = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    assert [page["secret"] for page in found["pages"]] == [False, False, True, True]
+    assert (out / "pages" / "p0001.jpg").stat().st_size > 10_000
 
 
 @pytest.mark.slow
@@ -346,8 +533,10 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
     from tests.helpers.broker import free_port
     from tests.helpers.browser import artifacts, chromium, small_targets
 
+    read = dataclasses.replace(SECRET, number="32", registration=sample_label(127))
     scans = _stack(
-        tmp_path_factory.mktemp("screen"), [PLAIN, dataclasses.replace(SECRET, secrecy=None)]
+        tmp_path_factory.mktemp("screen"),
+        [PLAIN, dataclasses.replace(SECRET, secrecy=None), read],
     )
     station = _station(tmp_path, scans)
     web = WebSettings(listen=f"127.0.0.1:{free_port()}", data_dir=station.store.data_dir)
@@ -360,6 +549,28 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
         with chromium() as browser:
             page = browser.new_page(viewport={"width": 800, "height": 480})
             page.goto(f"{server.url}/batch/{batch}")
+            # the third document's mark was read: the clerk is asked, yes or no
+            third = page.locator("article.doc").nth(2)
+            question = third.locator('.warning[data-code="secrecy_read"]')
+            expect(question).to_contain_text("đây là văn bản mật?")
+            question.scroll_into_view_if_needed()
+            page.screenshot(path=shots / "question-800x480.png")
+            wide = browser.new_page(viewport={"width": 1280, "height": 800})
+            wide.goto(f"{server.url}/batch/{batch}")
+            wide.locator('.warning[data-code="secrecy_read"]').scroll_into_view_if_needed()
+            wide.screenshot(path=shots / "question-1280x800.png")
+            assert small_targets(page, '.warning[data-code="secrecy_read"] button') == []
+            expect(third.locator('[data-read="asked"]')).to_be_visible()
+            question.locator("button.secret-level").click()
+            expect(page.locator(".secret-stopped")).to_be_visible(timeout=30_000)
+            expect(page.locator("article.doc")).to_have_count(2)
+            # held before its header was read: the notice asks for the agency
+            author = page.locator(".secret-stopped input[name=author]")
+            expect(author).to_be_visible()
+            page.screenshot(path=shots / "notice-author-800x480.png")
+            author.fill("UBND tỉnh Thanh Hóa")
+            page.locator(".secret-stopped button").click()
+            expect(page.locator(".secret-stopped")).to_have_count(0)
             second = page.locator("article.doc").nth(1)
             second.locator("details.secret-mark summary").click()
             levels = second.locator("button.secret-level")
@@ -373,7 +584,6 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
             expect(notice).to_contain_text("xử lý văn bản trên giấy")
             expect(page.locator("article.doc")).to_have_count(1)
             page.screenshot(path=shots / "notice-800x480.png")
-            wide = browser.new_page(viewport={"width": 1280, "height": 800})
             wide.goto(f"{server.url}/register?from={datetime.now(VIETNAM):%Y}")
             expect(wide.locator("#secret-register")).to_contain_text("Xử lý ngoài trạm")
             expect(wide.locator(".secret-stopped")).to_be_visible()
@@ -383,6 +593,7 @@ def test_the_notice_and_the_secret_button_on_the_counters_screens(
             page.locator(".secret-stopped button").click()
             expect(page.locator(".secret-stopped")).to_have_count(0)
             expect(page.locator("#secret-register")).to_contain_text("Tối mật")
+            expect(page.locator("#secret-register")).to_contain_text("UBND tỉnh Thanh Hóa")
             page.locator("#secret-register").scroll_into_view_if_needed()
             page.screenshot(path=shots / "secret-register-800x480.png")
     finally:
@@ -408,7 +619,8 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
     _closed(station)
     again = _station(tmp_path, two_documents)
     try:
-        assert again.review.documents(batch) == []
+        # the plain one is gone; the marked one still waits for the clerk's answer
+        assert [d.registration for d in again.review.documents(batch)] == [SECRET.registration]
         assert not pdf.exists() and not any(path.exists() for path in spool)
     finally:
         _closed(again)
@@ -520,5 +732,31 @@ def test_a_mark_not_read_asks_the_clerk_and_no_is_remembered(
         until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
         assert station.store.outbox.has(docs[0].doc_id)
         assert SecretRegister(station.store).of_batch(batch) == []
+    finally:
+        _closed(station)
+
+
+def test_the_last_step_refuses_to_queue_a_document_with_a_secrecy_level(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Whatever went before, the confirmation's last step queues no document
+    whose Priority carries a secrecy level on a connected station."""
+    from station.errors import NotCompliant
+
+    scans = _stack(tmp_path_factory.mktemp("last"), [PLAIN])
+    station = _station(tmp_path, scans)
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[0]
+        metadata = {**doc.metadata, "Priority": "Mật"}
+        with station.store.transaction() as db:  # as if every stop before had been passed
+            db.execute(
+                "UPDATE review_docs SET metadata = ? WHERE doc_id = ?",
+                (json.dumps(metadata, ensure_ascii=False), doc.doc_id),
+            )
+        with pytest.raises(NotCompliant) as refused:
+            station.processor.confirmation.finalize(batch)
+        assert "là văn bản mật" in refused.value.message_vi
+        assert not station.store.outbox.has(doc.doc_id)
     finally:
         _closed(station)

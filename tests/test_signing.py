@@ -350,3 +350,47 @@ def test_a_refused_signed_document_is_sent_again_signed_once(
         assert store.outbox.item("d1").answered_by == "d1-r01"
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("directions", [["incoming"], ["outgoing"]])
+def test_the_office_chooses_which_documents_are_signed(
+    keys: Keys, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, directions: list[str]
+) -> None:
+    """``[signing] directions``: an outgoing batch is signed only where the
+    office wants certified copies of what it sends (docs/outgoing.md)."""
+    from station.appliance.station import Station
+    from station.config import Config
+    from station.config.remote import Settings
+    from station.records.signing import is_signed
+    from tests.helpers.wait import until
+    from tests.test_outgoing import _stack
+
+    scans = _stack(tmp_path_factory.mktemp("sent"))
+    signing = keys.token().model_dump() | {"directions": directions}
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-sign", "unit_name": AGENCY, "data_dir": str(tmp_path / "data"),
+                        "default_direction": "outgoing"},
+            "scanner": {"device": f"folder:{scans}"},
+            "signing": signing,
+        }
+    )  # fmt: skip
+    store = Store(config.station.data_dir)
+    station = Station(Settings(config), store, connect=False)
+    station.start()
+    try:
+        assert station.scan()
+        batch: str = until(lambda: station.last_batch, 60, 0.1)
+        until(lambda: store.batch(batch).state == "review", 300, 0.2)
+        until(lambda: not station.processor.batches[batch].reading, 300, 0.2)
+        station.confirm(batch, despite=True)
+        until(lambda: store.batch(batch).state == "done", 180, 0.2)
+        docs = station.review.documents(batch)
+        assert len(docs) == 2
+        for doc in docs:
+            item = store.outbox.item(doc.doc_id)
+            assert item.metadata["Direction"] == "outgoing"
+            assert is_signed(Path(item.path)) == ("outgoing" in directions)
+    finally:
+        station.stop()
+        store.close()

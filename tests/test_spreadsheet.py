@@ -1,5 +1,6 @@
 """Exports never carry a formula: the register's CSV and XLSX, and the fleet's
-statistics CSV, with text a hostile paper or a hostile station could bring."""
+statistics CSV and XLSX, with text a hostile paper, a hostile station or an
+imported file could bring."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from station.central.electronic import ElectronicFigure, unit_name
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
 from station.common.clock import VIETNAM
@@ -111,7 +113,45 @@ def test_the_fleet_statistics_csv_neutralises_a_station_unit(tmp_path: Path) -> 
     finally:
         db.close()
     units = {row[0] for row in rows[1:-1]}
-    assert units == {"'" + p for p in PAYLOADS}
+    # one unit however its name is spaced: "\t=1+1" and "\r=1+1" are "=1+1"
+    assert units == {"'" + unit_name(p) for p in PAYLOADS}
     assert all(
         not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row
     )
+
+
+def test_the_fleet_paper_exports_neutralise_units_of_stations_and_of_the_import(
+    tmp_path: Path,
+) -> None:
+    db = FleetDB(tmp_path)
+    try:
+        for n, hostile in enumerate(PAYLOADS):
+            months = {"2026-11": {"documents": 3, "pages": 7, "incoming": 2, "outgoing": 1}}
+            db.set_health(f"st-{n}", {"unit": hostile, "digitized": months},
+                          "2026-11-25T01:00:00.000Z")  # fmt: skip
+        # a name an administrator's file carries (printable: the import refuses the others)
+        imported = [ElectronicFigure(p, 2026, 11, 5, 4) for p in PAYLOADS if p.isprintable()]
+        db.import_electronic(imported, who="x", address="127.0.0.1", file_name="x.csv",
+                             sha256="0", summary={})  # fmt: skip
+        fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-x"), db)
+        client = create_app(WebSettings(data_dir=tmp_path), Services(fleet=fleet)).test_client()
+        text = client.get("/stats/paper.csv?year=2026").get_data().decode("utf-8-sig")
+        xlsx = client.get("/stats/paper.xlsx?year=2026").get_data()
+    finally:
+        db.close()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert {row[2] for row in rows[1:-1]} == {"'" + unit_name(p) for p in PAYLOADS}
+    assert all(
+        not cell.startswith(("=", "+", "@", "\t", "\r")) and not cell.startswith("-2")
+        for row in rows
+        for cell in row
+    )
+    path = tmp_path / "giay-dien-tu.xlsx"
+    path.write_bytes(xlsx)
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    units = [row[0] for row in sheet.iter_rows(min_row=2, min_col=3, max_col=3)]
+    assert {c.value for c in units[:-1]} == {unit_name(p) for p in PAYLOADS}
+    assert {c.data_type for c in units} == {"s"}
+    with zipfile.ZipFile(path) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()

@@ -65,10 +65,10 @@ def test_settings_need_the_pin(station: Station) -> None:
 def test_vietnamese_first_english_on_request(station: Station) -> None:
     client = _client(station)
     page = client.get("/").get_data(as_text=True)
-    assert '<html lang="vi">' in page and ">Quét</button>" in page
+    assert '<html lang="vi">' in page and ">Quét văn bản đến</button>" in page
     client.set_cookie("lang", "en")
     page = client.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in page and ">Scan</button>" in page
+    assert '<html lang="en">' in page and ">Scan incoming</button>" in page
     assert "Chờ gửi" not in page and "Queue" in page
 
 
@@ -231,7 +231,7 @@ def test_the_countdown_waits_for_every_field_not_only_the_header(station: Statio
     try:
         batch = _scanned(station)
         docs = station.review.documents(batch)
-        assert docs and all(d.clean for d in docs)
+        assert docs and all(station.review.clean(d) for d in docs)
         countdown = Countdown(station.review, lambda: 10, lambda *a, **k: None)
         for d in docs:  # every field read surely
             station.review.set_read(d.doc_id, d.metadata, str(d.pdf), [], {})

@@ -23,6 +23,7 @@ from typing import Any
 from station.appliance.scanner import LazySource, model_name
 from station.appliance.stats import ScannerState, Stats
 from station.appliance.storage import StorageGuard
+from station.barcodes.split import SECRECY_QUESTIONS
 from station.capture import Source
 from station.capture.session import CaptureResult
 from station.capture.triggers import (
@@ -34,6 +35,7 @@ from station.capture.triggers import (
     TriggerRequest,
 )
 from station.common.clock import VIETNAM
+from station.common.direction import DIRECTIONS
 from station.common.hub import Hub
 from station.common.logring import LogRing
 from station.common.supervisor import Supervised, reporter, supervised
@@ -46,6 +48,7 @@ from station.errors import (
     StationError,
 )
 from station.pipeline.live import Processor, thumbnail
+from station.records.outgoing_register import OutgoingEntry, OutgoingRegister
 from station.records.register import Entry, Register
 from station.records.secret_register import SecretRegister, checked_level, secrecy_level
 from station.records.vocabulary import priority_marks
@@ -53,6 +56,7 @@ from station.review.checks import Finding, Unanswered
 from station.review.drafts import Review, ReviewDoc
 from station.review.fields import EDITABLE, check_field
 from station.store import Event, OutboxItem, Page, Periods, Retention, Store
+from station.store.originals import Originals
 from station.store.retention import interval
 from station.uplink.link import StationLink
 
@@ -80,9 +84,16 @@ class Station:
         )
         self.scanner = ScannerState(device=config.scanner.device)
         self.review = Review(store)
+        #: a hot folder's originals (its .done/), erased with the station's copies
+        self.originals: Originals | None = None
+        if config.scanner.device.startswith("folder:"):
+            from station.capture.folder import hot_folder
+
+            hot = hot_folder(config.scanner.device)
+            self.originals = Originals(store, hot) if hot is not None else None
         #: the files of batches past their retention go (station/store/retention.py)
-        self.retention = Retention(store, self.review.work)
-        self.processor = Processor(store, self.review, settings, self.hub)
+        self.retention = Retention(store, self.review.work, self.originals)
+        self.processor = Processor(store, self.review, settings, self.hub, self.originals)
         self.processor.on_error = self._pipeline_failed
         self.processor.on_disk_full = self.storage.full
         self.processor.short_of_room = self.storage.nearly_full
@@ -110,6 +121,7 @@ class Station:
             on_result=self._capture_ended,
             paused=self.storage.paused,
             on_notice=self._notice,
+            direction=lambda: self.direction,
         )
         self.capture.on_crash = self.report_crash
         #: capture batches a full disk stopped, taken up again by storage_back
@@ -119,6 +131,8 @@ class Station:
         self.targets: dict[str, str] = {}
         self._current: str | None = None
         self.last_batch: str | None = None
+        #: what the next batch is: the scan screen's choice ([station] default_direction)
+        self.direction: str = config.station.default_direction
         self.logs = LogRing()
         self.trigger_threads: list[Supervised] = []
         self.gpio: GpioButton | None = None
@@ -433,16 +447,36 @@ class Station:
         self._editable(doc.batch_id)
         checked_level(level)
         if self.processor.secrets.connected:
-            self.processor.mark_secret(doc_id, level)
+            # the clerk's yes to a mark read on the page, or the clerk's own word
+            asked = any(w["code"] == "secrecy_read" for w in doc.warnings)
+            self.processor.mark_secret(doc_id, level, "read" if asked else "clerk")
             return
         urgency = priority_marks(doc.metadata.get("Priority"))[1]
         self.review.set_field(doc_id, "Priority", ", ".join(m for m in (level, urgency) if m))
         self._changed(doc.batch_id)
 
-    def secret_seen(self, entry_id: int) -> None:
-        """The clerk read the notice of a stopped secret document."""
-        SecretRegister(self.store).seen(entry_id)
+    def secret_seen(self, entry_id: int, author: str = "") -> None:
+        """The clerk read the notice of a stopped secret document (and typed the
+        issuing agency the station had not read)."""
+        SecretRegister(self.store).seen(entry_id, author)
         self.hub.publish("secret")
+
+    def set_direction(self, direction: str) -> None:
+        """The scan screen's "Văn bản đến" / "Văn bản đi": what the next batch is,
+        from the screen, the scanner's button or the hot folder."""
+        if direction not in DIRECTIONS:
+            raise InputError(f"no direction {direction!r}", f"không có loại {direction!r}")
+        self.direction = direction
+        self.hub.publish("scanner", status=self.scanner.status, direction=direction)
+
+    def set_batch_direction(self, batch_id: str, direction: str) -> None:
+        """A batch under review is received documents or sent ones after all."""
+        self._editable(batch_id)
+        if direction not in DIRECTIONS:
+            raise InputError(f"no direction {direction!r}", f"không có loại {direction!r}")
+        self.store.set_batch_direction(batch_id, direction)
+        self.review.relabel(batch_id)
+        self._changed(batch_id)
 
     def set_registration(self, doc_id: str, text: str) -> str:
         doc = self.review.document(doc_id)
@@ -458,6 +492,8 @@ class Station:
         self._editable(doc.batch_id)
         self.review.dismiss_warning(doc_id, code)
         self._changed(doc.batch_id)
+        if code in SECRECY_QUESTIONS:  # not secret: read now, as the others were
+            self.processor.read_again(doc.batch_id)
 
     def confirm(self, batch_id: str, despite: bool = False) -> None:
         """ "Xác nhận và gửi": nothing blocking (:mod:`station.review.checks`), and the
@@ -570,6 +606,17 @@ class Station:
         self.hub.publish("register", doc=doc_id)
         return entry
 
+    @property
+    def outgoing(self) -> OutgoingRegister:
+        """The outgoing register, numbered as configured."""
+        return OutgoingRegister(self.store, self.settings.config.outgoing.numbering)
+
+    def update_outgoing(self, doc_id: str, changes: dict[str, str]) -> OutgoingEntry:
+        """The clerk's later columns of the Sổ đi, and whether it went by post."""
+        entry = self.outgoing.update(doc_id, changes, datetime.now(VIETNAM).date())
+        self.hub.publish("register", doc=doc_id)
+        return entry
+
     def status(self) -> dict[str, Any]:
         summary = self.store.outbox.summary()["counts"]
         config = self.settings.config
@@ -579,6 +626,8 @@ class Station:
             "storage": self.storage.as_dict(),
             "profile": config.scanner.default_profile,
             "profiles": sorted(config.scanner.profiles),
+            # what the next batch is: "incoming" (văn bản đến) or "outgoing" (văn bản đi)
+            "direction": self.direction,
             "to_send": summary["held"] + summary["queued"] + summary["sent"],
             "held": summary["held"],
             "signing": self.processor.signing_status(),
@@ -598,7 +647,13 @@ class Station:
             "rescan": self.store.outbox.rescan(waiting=True),
             # stopped secret documents whose notice the clerk has not acknowledged
             "secret_stopped": [
-                {"id": e.id, "number": e.number, "year": e.year, "level": e.level}
+                {
+                    "id": e.id,
+                    "number": e.number,
+                    "year": e.year,
+                    "level": e.level,
+                    "author": e.author,
+                }
                 for e in SecretRegister(self.store).unseen()
             ],
         }

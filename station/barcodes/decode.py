@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,10 +359,15 @@ def _covered(patch: Patch, codes: Iterable[Barcode]) -> bool:
 class Rules:
     registration: re.Pattern[str]
     separator: str
+    #: cover sheets: barcode text -> the direction its batch takes
+    #: ("VANBANDI": outgoing); a cover sheet is a separator too
+    covers: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, pattern: str, separator: str) -> Rules:
-        return cls(re.compile(pattern), separator)
+    def from_config(
+        cls, pattern: str, separator: str, covers: Mapping[str, str] | None = None
+    ) -> Rules:
+        return cls(re.compile(pattern), separator, dict(covers or {}))
 
 
 @dataclass(frozen=True)
@@ -370,23 +375,31 @@ class Classified:
     registrations: list[Barcode]
     separator: bool
     others: list[Barcode]
+    #: the direction a cover sheet gives its batch (None: no cover sheet)
+    direction: str | None = None
 
 
 def classify(codes: Iterable[Barcode], rules: Rules) -> Classified:
     registrations, others = [], []
     separator = False
+    direction: str | None = None
     for code in codes:
         if code.text == rules.separator:
             separator = True
+        elif code.text in rules.covers:
+            separator = True
+            direction = direction or rules.covers[code.text]
         elif rules.registration.fullmatch(code.text):
             registrations.append(code)
         else:
             others.append(code)
-    return Classified(registrations, separator, others)
+    return Classified(registrations, separator, others, direction)
 
 
 def is_key(rules: Rules) -> Callable[[Barcode], bool]:
-    """A code that settles a page: a registration label or a separator."""
+    """A code that settles a page: a registration label, a separator or a cover sheet."""
     return lambda code: (
-        code.text == rules.separator or bool(rules.registration.fullmatch(code.text))
+        code.text == rules.separator
+        or code.text in rules.covers
+        or bool(rules.registration.fullmatch(code.text))
     )

@@ -120,26 +120,46 @@ def label_sheets(
     return sheets
 
 
-def separator_sheet(text: str = "PATCHT", dpi: int = PRINT_DPI) -> Image.Image:
+#: what a cover sheet says it is: direction -> (title, note)
+COVERS = {
+    "outgoing": (
+        "VĂN BẢN ĐI",
+        "Đặt trang này trên cùng xấp văn bản đi / cover sheet: outgoing documents",
+    ),
+    "incoming": (
+        "VĂN BẢN ĐẾN",
+        "Đặt trang này trên cùng xấp văn bản đến / cover sheet: incoming documents",
+    ),
+}
+
+
+def cover_sheet(direction: str, text: str, dpi: int = PRINT_DPI) -> Image.Image:
+    """A cover sheet (docs/outgoing.md#cover-sheets): on top of a stack, it makes
+    the batch outgoing or incoming; dropped like a separator."""
+    title, note = COVERS[direction]
+    return separator_sheet(text, dpi, title=title, note=note)
+
+
+def separator_sheet(
+    text: str = "PATCHT",
+    dpi: int = PRINT_DPI,
+    *,
+    title: str = "TRANG PHÂN CÁCH VĂN BẢN",
+    note: str = "Đặt trang này giữa hai văn bản / separator sheet between documents",
+) -> Image.Image:
     """A separator sheet: the code three times (one may be torn or soiled), and what it is."""
     width, height = _mm(A4_MM[0], dpi), _mm(A4_MM[1], dpi)
     page = Image.new("L", (width, height), 255)
     pen = ImageDraw.Draw(page)
-    title = font("bold", _mm(9, dpi))
-    note = font("regular", _mm(4.5, dpi))
+    heading = font("bold", _mm(9, dpi))
+    small = font("regular", _mm(4.5, dpi))
     module = max(2, _mm(0.5, dpi))
     code = code_image(text, "code128", module, _mm(28, dpi))
     for y_mm in (40.0, 135.0, 230.0):
         page.paste(code, ((width - code.width) // 2, _mm(y_mm, dpi)))
-        pen.text((width // 2, _mm(y_mm + 30, dpi)), text, font=note, fill=0, anchor="ma")
-    pen.text((width // 2, _mm(15, dpi)), "TRANG PHÂN CÁCH VĂN BẢN", font=title, fill=0, anchor="ma")
-    pen.text(
-        (width // 2, _mm(27, dpi)),
-        "Đặt trang này giữa hai văn bản / separator sheet between documents",
-        font=note,
-        fill=0,
-        anchor="ma",
-    )
+        pen.text((width // 2, _mm(y_mm + 30, dpi)), text, font=small, fill=0, anchor="ma")
+    pen.text((width // 2, _mm(15, dpi)), title, font=heading, fill=0, anchor="ma")
+    pen.text((width // 2, _mm(27, dpi)), note, font=small, fill=0, anchor="ma")
     return page
 
 

@@ -29,13 +29,22 @@ class PageInfo:
     blank: bool
     separator: bool
     registrations: list[Barcode]
+    #: a cover sheet's direction for its batch (docs/outgoing.md#cover-sheets)
+    direction: str | None = None
 
 
 def page_info(key: Any, blank: bool, codes: Iterable[dict[str, str]], rules: Rules) -> PageInfo:
     """What the splitter needs of a page, from its barcodes as read
     (``Barcode.as_json``) and the rules in force now."""
     found = classify((Barcode(c["format"], c["text"], "") for c in codes), rules)
-    return PageInfo(key, blank, found.separator, found.registrations)
+    return PageInfo(key, blank, found.separator, found.registrations, found.direction)
+
+
+def cover_direction(pages: Iterable[PageInfo]) -> str | None:
+    """The direction of a batch by its cover sheet: the first page that is one
+    (a cover sheet goes on top of the stack; one further down counts as a
+    separator only)."""
+    return next((page.direction for page in pages if page.direction), None)
 
 
 def low_resolution(dpi: int) -> bool:
@@ -82,6 +91,15 @@ WARNINGS = {
         'Does this document carry a secrecy mark? Yes: press "Secret document" (the station '
         'will neither keep nor send it). No: press "Not a secret document"',
     ),
+    # a secrecy mark was read on a page, or its level in the header: the clerk
+    # says whether the document is secret before it is stopped and erased
+    "secrecy_read": (
+        "Trang này có dấu «{level}»: đây là văn bản mật? Có: trạm dừng văn bản, xoá mọi ảnh, "
+        "ghi vào Sổ văn bản mật đến. Không: bấm «Không phải văn bản mật»",
+        'This page carries the mark "{level}": is this a secret document? Yes: the station '
+        "stops it, erases every image and enters it in the secret register. No: press "
+        '"Not a secret document"',
+    ),
     # the document's PDF fails a check of `scanstation verify`: never sent so
     "pdf_check": (
         "Tệp PDF chưa đạt chuẩn Nghị định 30: {vi}. Quét lại hoặc bỏ trang đó",
@@ -90,12 +108,20 @@ WARNINGS = {
 }
 
 
+#: the warnings that ask the clerk whether a document is secret: until answered,
+#: the document is neither read (OCR) nor sent (docs/security.md#state-secrets)
+SECRECY_QUESTIONS = frozenset({"secrecy_unsure", "secrecy_read"})
+
+
 def warning(code: str, **values: str) -> dict[str, Any]:
     vi, en = WARNINGS[code]
     return {"code": code, "message": {"vi": vi.format(**values), "en": en.format(**values)}}
 
 
-def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
+def split(pages: list[PageInfo], batch_id: str, *, labelled: bool = True) -> list[Document]:
+    """Documents by the barcode rules (docs/barcodes.md). ``labelled``: a
+    document needs a registration label (a received one, for its Số đến); a
+    sent one (văn bản đi) is numbered by its own Số and needs none."""
     documents: list[Document] = []
     current: Document | None = None
 
@@ -124,7 +150,8 @@ def split(pages: list[PageInfo], batch_id: str) -> list[Document]:
     counts = Counter(d.registration for d in documents if d.registration)
     for doc in documents:
         if doc.registration is None:
-            doc.warnings.append(warning("no_registration"))
+            if labelled:
+                doc.warnings.append(warning("no_registration"))
         elif counts[doc.registration] > 1:
             doc.warnings.append(warning("registration_repeated", label=doc.registration))
     return documents

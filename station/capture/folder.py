@@ -64,6 +64,7 @@ from station.errors import (
     PaperJam,
     StorageError,
 )
+from station.store.originals import DONE, REASON, REJECTED
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +250,7 @@ class FolderSource:
                 continue
             if path.suffix.lower() == JAM_SUFFIX:
                 if self.hot:
-                    self._move(path, ".done")
+                    self._move(path, DONE)
                 raise PaperJam(
                     f"paper jam at {printable(path.name)} (virtual scanner)",
                     f"Kẹt giấy tại {printable(path.name)} (máy quét ảo)",
@@ -291,11 +292,11 @@ class FolderSource:
             if stop.is_set():
                 return  # cut off in the middle of the file: it stays for the next batch
             if self.hot:
-                self._move(path, ".done")
+                self._move(path, DONE)
         if not yielded and not stop.is_set():
             raise NoDocuments(
-                f"no readable page images in {self.path} (see {self.path / '.rejected'})",
-                f"Không có ảnh trang đọc được trong {self.path} (xem {self.path / '.rejected'})",
+                f"no readable page images in {self.path} (see {self.path / REJECTED})",
+                f"Không có ảnh trang đọc được trong {self.path} (xem {self.path / REJECTED})",
                 device=self.name,
             )
 
@@ -332,7 +333,7 @@ class FolderSource:
         return target
 
     def _reject(self, path: Path, error: InputError) -> None:
-        target = self._move(path, ".rejected", reason=True)
+        target = self._move(path, REJECTED, reason=True)
         try:  # made new, never through a link someone left there
             fd = os.open(
                 _reason_of(target), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o640
@@ -353,5 +354,17 @@ class FolderSource:
         self.decoder.close()
 
 
+def hot_folder(device: str) -> Path | None:
+    """The folder of a hot-folder device (``folder:PATH?mode=hot``); None for
+    any other device, or one that is not valid (the capture refuses it)."""
+    if not device.startswith("folder:"):
+        return None
+    try:
+        source = FolderSource.from_device(device)
+    except ConfigError:
+        return None
+    return source.path if source.hot else None
+
+
 def _reason_of(target: Path) -> Path:
-    return target.with_name(target.name + ".reason.txt")
+    return target.with_name(target.name + REASON)

@@ -91,6 +91,7 @@ def capture_batch(
     profile: Profile,
     *,
     trigger: str = "cli",
+    direction: str = "incoming",
     on_page: PageCallback | None = None,
     stop: threading.Event | None = None,
     resume: str | None = None,
@@ -105,7 +106,7 @@ def capture_batch(
     if resume is not None:
         batch = store.set_batch_state(resume, "capturing")
     else:
-        batch = store.create_batch(source.name, profile_name, trigger)
+        batch = store.create_batch(source.name, profile_name, trigger, direction)
     pages: list[Page] = []
     told: set[str] = set()
 

@@ -240,8 +240,11 @@ class CaptureService(Supervised):
         on_start: Callable[[TriggerRequest], None] | None = None,
         paused: Callable[[], DiskFull | None] = lambda: None,
         on_notice: NoticeCallback | None = None,
+        direction: Callable[[], str] = lambda: "incoming",
     ) -> None:
         super().__init__("capture", self.loop, stop)
+        #: the direction of a new batch: the clerk's choice on the scan screen
+        self._direction = direction
         self.config = config
         self.store = store
         self.source = source
@@ -279,6 +282,7 @@ class CaptureService(Supervised):
                 name,
                 self.config.profile(name),
                 trigger=request.origin,
+                direction=self._direction(),
                 stop=self._stop_event,
                 on_page=(lambda page: on_page(request, page)) if on_page else None,
                 on_notice=self._on_notice,

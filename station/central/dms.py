@@ -34,7 +34,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from station.central.agencies import Directory
+from station.central.agencies import Agency, Directory
 from station.central.api import ApiSettings, AxisServer
 from station.central.inbox import Inbox, InboxEntry
 from station.central.settings import DmsSettings
@@ -178,13 +178,29 @@ def document_message(
         fax=agency.fax,
         website=agency.website,
     )
-    sender_name = _text(record, "OrganName")
-    known = directory.find(sender_name)
-    sender = Organ(
-        organ_id=known.organ_id if known else "",
-        organ_name=_required(known.name if known else sender_name, "OrganName"),
-        in_charge=_clip(known.in_charge, "OrganizationInCharge") if known else "",
-    )
+    if record.get("Direction") == "outgoing":
+        # a document this agency signed and sends: from us, to the recipients
+        # the directory knows (every one named in Nơi nhận or Kính gửi), or to
+        # ourselves for the agency's own filing when it knows none of them
+        sender = ours
+        recipients = tuple(
+            Organ(
+                organ_id=agency.organ_id,
+                organ_name=agency.name,
+                in_charge=_clip(agency.in_charge, "OrganizationInCharge"),
+            )
+            for agency in recipients_known(directory, record)
+        )
+        to = recipients or (ours,)
+    else:
+        sender_name = _text(record, "OrganName")
+        known = directory.find(sender_name)
+        sender = Organ(
+            organ_id=known.organ_id if known else "",
+            organ_name=_required(known.name if known else sender_name, "OrganName"),
+            in_charge=_clip(known.in_charge, "OrganizationInCharge") if known else "",
+        )
+        to = (ours,)
     _, priority = marks(record.get("Priority"))
     pages = record.get("PageAmount")
     number = _exact(_text(record, "CodeNumber"), "CodeNumber")
@@ -193,7 +209,7 @@ def document_message(
     to_places = record.get("ToPlaces")
     return DocumentMessage(
         sender=sender,
-        to=(ours,),
+        to=to,
         document_id=document_id,
         code_number=number,
         code_notation=notation,
@@ -231,6 +247,20 @@ def document_message(
             ),
         ),
     )
+
+
+def recipients_known(directory: Directory, record: dict[str, Any]) -> list[Agency]:
+    """The agencies of an outgoing document's Nơi nhận and Kính gửi lines that
+    the directory lists (each once, in the page's order); lines it does not
+    know ("Như trên", "Lưu: VT", a person) are left to ToPlaces."""
+    found: dict[str, Agency] = {}
+    for key in ("Addressees", "ToPlaces"):
+        lines = record.get(key)
+        for line in lines if isinstance(lines, list) else ():
+            agency = directory.find(str(line).strip(" -+•:;,."))
+            if agency is not None:
+                found.setdefault(agency.organ_id, agency)
+    return list(found.values())
 
 
 class DmsGateway:
@@ -306,7 +336,8 @@ class DmsGateway:
                 "subject": message.subject,
                 "from": message.sender.organ_id,
                 "from_name": message.sender.organ_name,
-                "to": self.settings.agency.organ_id,
+                "to": ",".join(organ.organ_id for organ in message.to),
+                "direction": record.get("Direction") or "incoming",
                 "business_doc_type": business.doc_type,
             }
             entry = self.inbox.put(key, body, document_id, info)
@@ -318,7 +349,10 @@ class DmsGateway:
         """The composite DocumentId (sender OrganId, date, number/notation) when
         every part is known and no other document of ours has it; else a UUID
         of the station's document (the libraries' default; both are accepted)."""
-        known = self.directory.find(_text(record, "OrganName"))
+        if record.get("Direction") == "outgoing":  # ours: our OrganId
+            known: Agency | None = Agency(self.settings.agency.organ_id, self.settings.agency.name)
+        else:
+            known = self.directory.find(_text(record, "OrganName"))
         issued = _day(record.get("IssuedDate"))
         number = _exact(_text(record, "CodeNumber"), "CodeNumber")
         notation = _exact(_text(record, "CodeNotation"), "CodeNotation")

@@ -3,8 +3,13 @@
 stations       the latest state and health of every station ever seen
 state_changes  every online / offline / lost, with its time
 events         every event a station reported (deduplicated)
-monthly        documents and pages digitized per station and month
+monthly        documents and pages digitized per station and month, and of the
+               documents those received and those sent (NULL: not reported)
 commands       every command sent from the dashboard and its reply
+electronic     the DMS's electronic documents per unit and year or month (imported)
+imports        every import of electronic figures: who, when, which file
+
+The tables and their migrations are :mod:`station.central.fleetschema`.
 """
 
 from __future__ import annotations
@@ -21,70 +26,16 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from station.central.electronic import ElectronicFigure
+from station.central.fleetschema import MIGRATIONS, MONTH_UPSERT
+from station.central.fleetschema import SCHEMA as SCHEMA
+from station.central.fleetschema import SCHEMA_VERSION as SCHEMA_VERSION
 from station.common.dbutil import immediate
 from station.errors import StorageError
 from station.wire import payloads
 
 log = logging.getLogger("scanstation.fleet")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS stations (
-    station_id TEXT PRIMARY KEY,
-    state      TEXT NOT NULL DEFAULT 'unknown',
-    boot       INTEGER,
-    version    TEXT,
-    since      TEXT,
-    last_seen  TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    unit       TEXT NOT NULL DEFAULT '',
-    health     TEXT,
-    health_at  TEXT
-);
-CREATE TABLE IF NOT EXISTS state_changes (
-    id         INTEGER PRIMARY KEY,
-    station_id TEXT NOT NULL,
-    state      TEXT NOT NULL,
-    boot       INTEGER,
-    at         TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS events (
-    id               INTEGER PRIMARY KEY,
-    station_id       TEXT NOT NULL,
-    station_event_id INTEGER,
-    station_ts       TEXT NOT NULL,
-    ts               TEXT NOT NULL,
-    received_at      TEXT NOT NULL,
-    type             TEXT NOT NULL,
-    severity         TEXT NOT NULL,
-    message_vi       TEXT NOT NULL,
-    message_en       TEXT NOT NULL,
-    detail           TEXT NOT NULL,
-    UNIQUE (station_id, station_event_id, station_ts)
-);
-CREATE TABLE IF NOT EXISTS monthly (
-    station_id TEXT NOT NULL,
-    month      TEXT NOT NULL,
-    unit       TEXT NOT NULL,
-    documents  INTEGER NOT NULL,
-    pages      INTEGER NOT NULL,
-    PRIMARY KEY (station_id, month)
-);
-CREATE TABLE IF NOT EXISTS commands (
-    id         TEXT PRIMARY KEY,
-    station_id TEXT NOT NULL,
-    name       TEXT NOT NULL,
-    args       TEXT NOT NULL,
-    sent_at    TEXT NOT NULL,
-    ok         INTEGER,
-    reply      TEXT,
-    replied_at TEXT
-);
-CREATE INDEX IF NOT EXISTS events_by_station ON events (station_id, id);
-CREATE INDEX IF NOT EXISTS states_by_station ON state_changes (station_id, id);
-CREATE INDEX IF NOT EXISTS commands_by_station ON commands (station_id, sent_at);
-"""
-
-SCHEMA_VERSION = 1
 
 #: events and state changes older than this are pruned
 KEEP = timedelta(days=400)
@@ -123,6 +74,42 @@ class StationRow:
         )
 
 
+@dataclass(frozen=True)
+class PaperMonth:
+    """Paper documents one unit's stations digitized in one month (Vietnam time)."""
+
+    unit: str
+    year: int
+    month: int
+    incoming: int
+    outgoing: int
+    #: reported without their direction (stations older than the split)
+    unknown: int
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One import of electronic figures: when, by whom, from which file, and what it did."""
+
+    id: int
+    at: str
+    who: str
+    address: str
+    file_name: str
+    sha256: str
+    rows: int
+    replaced: int
+    summary: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> ImportRecord:
+        return cls(
+            id=row["id"], at=row["at"], who=row["who"], address=row["address"],
+            file_name=row["file_name"], sha256=row["sha256"], rows=row["rows"],
+            replaced=row["replaced"], summary=json.loads(row["summary"]),
+        )  # fmt: skip
+
+
 class FleetDB:
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / "fleet.sqlite3"
@@ -140,13 +127,23 @@ class FleetDB:
                     f"{self.path} do phiên bản mới hơn của trang giám sát ghi",
                 )
             self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._migrate()
             self._repair()
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(
                 f"cannot open the fleet history {self.path}: {exc}",
                 f"Không mở được dữ liệu giám sát {self.path}: {exc}",
             ) from exc
+
+    def _migrate(self) -> None:
+        # a history made before versions were counted (0) has version 1's tables
+        version = max(1, self._db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(MIGRATIONS[version - 1 :], start=version + 1):
+            with self._tx() as db:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
 
     def _repair(self) -> None:
         """Drop what does not fit the station payload models (:mod:`station.wire.payloads`):
@@ -175,7 +172,15 @@ class FleetDB:
                 try:
                     month.validate_python(row["month"], strict=True)
                     payloads.MonthCounts.model_validate(
-                        {"documents": row["documents"], "pages": row["pages"]}
+                        {
+                            "documents": row["documents"],
+                            "pages": row["pages"],
+                            **(
+                                {"incoming": row["incoming"], "outgoing": row["outgoing"]}
+                                if row["incoming"] is not None or row["outgoing"] is not None
+                                else {}
+                            ),
+                        }
                     )
                     if not isinstance(row["unit"], str):
                         raise ValueError("unit is not text")
@@ -250,13 +255,10 @@ class FleetDB:
                 (json.dumps(health, ensure_ascii=False), at, unit, version, station_id),
             )
             for month, counts in (health.get("digitized") or {}).items():
-                db.execute(
-                    "INSERT INTO monthly (station_id, month, unit, documents, pages)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT(station_id, month) DO UPDATE SET"
-                    " unit = excluded.unit, documents = max(documents, excluded.documents),"
-                    " pages = max(pages, excluded.pages)",
-                    (station_id, month, unit or "", counts["documents"], counts["pages"]),
-                )
+                db.execute(MONTH_UPSERT, (
+                    station_id, month, unit or "", counts["documents"], counts["pages"],
+                    counts.get("incoming"), counts.get("outgoing"),
+                ))  # fmt: skip
 
     def station(self, station_id: str) -> StationRow | None:
         rows = self._rows("SELECT * FROM stations WHERE station_id = ?", (station_id,))
@@ -331,6 +333,84 @@ class FleetDB:
     def years(self) -> list[int]:
         rows = self._rows("SELECT DISTINCT substr(month, 1, 4) AS y FROM monthly ORDER BY y")
         return [int(r["y"]) for r in rows if str(r["y"]).isdigit()]
+
+    def paper_months(self) -> list[PaperMonth]:
+        """Paper documents the stations digitized, per unit and month: of them
+        received, sent, and those whose direction no report gave (stations older
+        than the split)."""
+        rows = self._rows(
+            "SELECT unit, month, sum(documents) AS documents,"
+            " sum(coalesce(incoming, 0)) AS incoming, sum(coalesce(outgoing, 0)) AS outgoing,"
+            " sum(CASE WHEN incoming IS NULL THEN documents ELSE 0 END) AS unknown"
+            " FROM monthly GROUP BY unit, month ORDER BY unit, month"
+        )
+        return [
+            PaperMonth(
+                unit=r["unit"], year=int(r["month"][:4]), month=int(r["month"][5:7]),
+                incoming=r["incoming"], outgoing=r["outgoing"], unknown=r["unknown"],
+            )
+            for r in rows
+        ]  # fmt: skip
+
+    def electronic(self) -> list[ElectronicFigure]:
+        """The DMS's electronic documents as imported, per unit and year (month 0) or month."""
+        rows = self._rows(
+            "SELECT unit, year, month, incoming, outgoing FROM electronic"
+            " ORDER BY unit, year, month"
+        )
+        return [
+            ElectronicFigure(r["unit"], r["year"], r["month"], r["incoming"], r["outgoing"])
+            for r in rows
+        ]
+
+    def import_electronic(
+        self,
+        figures: list[ElectronicFigure],
+        *,
+        who: str,
+        address: str,
+        file_name: str,
+        sha256: str,
+        summary: dict[str, Any],
+    ) -> ImportRecord:
+        """Store an import's figures in one transaction: each replaces what was
+        stored for its unit and period (a whole year replaces the year's months,
+        a month replaces the whole year's figure), and the import is logged."""
+        at = utc_now()
+        replaced = 0
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO imports (at, who, address, file_name, sha256, rows, replaced,"
+                " summary) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+                (at, who, address, file_name, sha256, len(figures),
+                 json.dumps(summary, ensure_ascii=False)),
+            )  # fmt: skip
+            import_id = int(cur.lastrowid or 0)
+            for f in figures:
+                gone = db.execute(
+                    "DELETE FROM electronic WHERE unit = ? AND year = ?"
+                    " AND (? = 0 OR month IN (0, ?))",
+                    (f.unit, f.year, f.month, f.month),
+                )
+                replaced += gone.rowcount
+                db.execute(
+                    "INSERT INTO electronic (unit, year, month, incoming, outgoing, import_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (f.unit, f.year, f.month, f.incoming, f.outgoing, import_id),
+                )
+            db.execute("UPDATE imports SET replaced = ? WHERE id = ?", (replaced, import_id))
+        found = self.import_record(import_id)
+        assert found is not None
+        return found
+
+    def import_record(self, import_id: int) -> ImportRecord | None:
+        rows = self._rows("SELECT * FROM imports WHERE id = ?", (import_id,))
+        return ImportRecord.from_row(rows[0]) if rows else None
+
+    def imports(self, limit: int = 50) -> list[ImportRecord]:
+        """The latest imports of electronic figures, newest first."""
+        rows = self._rows("SELECT * FROM imports ORDER BY id DESC LIMIT ?", (limit,))
+        return [ImportRecord.from_row(r) for r in rows]
 
     # ------------------------------------------------------------------ commands
 

@@ -101,7 +101,6 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     from station.central.receiver import Receiver, ReceiverLimits
 
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     client_id = args.client_id or f"central-{socket.gethostname()}-{os.getpid()}"[:64]
     conn = _connection(args, client_id, clean_start=True)
     limits = ReceiverLimits(
@@ -122,6 +121,8 @@ def cmd_receiver(args: argparse.Namespace) -> int:
         from station.central.settings import load_dms
 
         dms = DmsHandOff(load_dms(Path(args.dms)), conn, base)
+    # refused above before anything is made: a bad root, --dms with another root
+    out.mkdir(parents=True, exist_ok=True)
     receiver = Receiver(
         conn,
         out,

@@ -24,7 +24,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         if report.blank:
             state = "trắng, bỏ / blank, dropped"
         elif report.separator:
-            state = "trang phân cách / separator"
+            state = "trang phân cách hoặc trang bìa / separator or cover sheet"
         else:
             state = "giữ / kept"
         codes = ", ".join(c["text"][:40] for c in report.barcodes)
@@ -65,6 +65,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             on_page=progress,
             on_document=document,
             store=store,
+            direction=args.direction,
         )
     finally:
         if store is not None:
@@ -93,6 +94,14 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
     cfg = load_config(args)
     out = Path(args.out)
+    if args.cover:
+        count = args.count or 1
+        text = {"outgoing": cfg.pipeline.outgoing_sheet, "incoming": cfg.pipeline.incoming_sheet}[
+            args.cover
+        ]
+        pages = labels.write_pdf([labels.cover_sheet(args.cover, text)] * count, out)
+        say(f"Đã in / wrote {pages} trang bìa / cover sheets ({text}) -> {out}")
+        return 0
     if args.separator:
         count = args.count or 1
         text = cfg.pipeline.separator_text
@@ -188,7 +197,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
 
 def cmd_register(args: argparse.Namespace) -> int:
     """Export the incoming register (or, with ``--secret``, the register of secret
-    documents) of a day, a month, a year or any period."""
+    documents; ``--outgoing``, the outgoing register; ``--post``, the post
+    register) of a day, a month, a year or any period."""
+    from station.records import outgoing_register as sent
     from station.records.register import Register
     from station.records.register_export import Book, Period, write
     from station.records.secret_register import LAYOUT, SecretRegister
@@ -208,27 +219,28 @@ def cmd_register(args: argparse.Namespace) -> int:
             f"no station store in {config.station.data_dir}",
             f"không có kho dữ liệu của trạm tại {config.station.data_dir}",
         )
+    unit = config.station.unit_name
+    start, end = period.start, period.end
     with Store(config.station.data_dir) as store:
+        outgoing = sent.OutgoingRegister(store, config.outgoing.numbering)
         if args.secret:
-            book = Book(
-                SecretRegister(store).entries(period.start, period.end),
-                [],
-                period,
-                config.station.unit_name,
-                config.incoming.keeper,
-                layout=LAYOUT,
-            )
+            entries = SecretRegister(store).entries(start, end)
+            book = Book(entries, [], period, unit, config.incoming.keeper, layout=LAYOUT)
+            which = "Sổ văn bản mật đến / secret register"
+        elif args.outgoing:
+            book = Book(outgoing.entries(start, end), outgoing.flags(start, end), period, unit,
+                        config.outgoing.keeper, layout=sent.LAYOUT)  # fmt: skip
+            which = "Sổ đi / outgoing register"
+        elif args.post:
+            book = Book(outgoing.posted(start, end), [], period, unit, config.outgoing.keeper,
+                        layout=sent.POST_LAYOUT)  # fmt: skip
+            which = "Sổ gửi bưu điện / post register"
         else:
             register = Register(store, config.incoming.holidays)
-            book = Book(
-                register.entries(period.start, period.end),
-                register.flags(period.start, period.end),
-                period,
-                config.station.unit_name,
-                config.incoming.keeper,
-            )
+            book = Book(register.entries(start, end), register.flags(start, end), period, unit,
+                        config.incoming.keeper)  # fmt: skip
+            which = "Sổ đến / incoming register"
     write(book, fmt, out)
-    which = "Sổ văn bản mật đến / secret register" if args.secret else "Sổ đến / incoming register"
     say(f"{which}: {period.text()}, {len(book.entries)} văn bản → {out}")
     for flag in book.flags:
         say(f"  ! {flag.message_vi} / {flag.message_en}")

@@ -1,6 +1,8 @@
 """Durable file writes: write to a temporary name, fsync, rename, fsync the folder.
 
 A power cut leaves either the old file or the complete new one, never half of it.
+Files that must not stay are erased (:func:`erase`, :func:`erase_tree`):
+overwritten with zeros, synced, then removed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 from station.errors import StorageError, StorageFull
@@ -113,13 +116,23 @@ def erase(path: Path) -> bool:
     was no such file. The blocks the file held are overwritten in place, so the
     file system gives none of its bytes back to a reader of the disk; on flash
     storage the controller may still keep old copies, which only an encrypted
-    data directory makes unreadable (docs/install.md)."""
+    data directory makes unreadable (docs/install.md). A symbolic link, or
+    anything else that is not a regular file (a pipe), is removed, never
+    written through (a link planted in a folder others can write, a hot
+    folder's ``.done``, cannot make the station zero another file); False."""
     try:
-        fd = os.open(path, os.O_WRONLY)
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise storage_error(exc, path) from exc
+        if exc.errno not in (errno.ELOOP, errno.ENXIO):  # a link; a pipe nobody reads
+            raise storage_error(exc, path) from exc
+        path.unlink(missing_ok=True)
+        return False
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        path.unlink(missing_ok=True)
+        return False
     try:
         size = os.fstat(fd).st_size
         zeros = bytes(min(size, 1 << 20))
@@ -133,3 +146,70 @@ def erase(path: Path) -> bool:
         os.close(fd)
     path.unlink(missing_ok=True)
     return True
+
+
+def erase_tree(folder: Path) -> tuple[int, int]:
+    """Erase every file under ``folder`` (:func:`erase`; a symbolic link is
+    removed, never followed), then the folders; how many files and bytes.
+    A folder that is missing, or a link, is no error (a link is removed)."""
+    if folder.is_symlink() or not folder.is_dir():
+        with contextlib.suppress(FileNotFoundError):
+            if folder.is_symlink():
+                folder.unlink()
+        return 0, 0
+    files = size = 0
+    for root, dirs, names in os.walk(folder, topdown=False):
+        base = Path(root)
+        for name in names:
+            path = base / name
+            try:
+                if path.is_symlink() or not path.is_file():
+                    path.unlink(missing_ok=True)
+                    continue
+                length = path.stat().st_size
+            except OSError as exc:
+                raise storage_error(exc, path) from exc
+            if erase(path):
+                files += 1
+                size += length
+        for name in dirs:
+            _remove_dir(base / name)
+    _remove_dir(folder)
+    return files, size
+
+
+def _remove_dir(path: Path) -> None:
+    try:
+        if path.is_symlink():
+            path.unlink()
+        else:
+            path.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise storage_error(exc, path) from exc
+
+
+def move_file(source: Path, target: Path) -> None:
+    """Move a file to ``target``, which appears whole or not at all: renamed
+    on one file system; across two, copied beside ``target`` under a temporary
+    name, synced and renamed, then the source removed."""
+    try:
+        source.replace(target)
+        return
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise storage_error(exc, target) from exc
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        shutil.copyfile(source, tmp)
+        tmp.chmod(source.stat().st_mode & 0o777)
+        with tmp.open("rb+") as stream:
+            os.fsync(stream.fileno())
+        tmp.replace(target)
+        fsync_dir(target.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise storage_error(exc, target) from exc
+    source.unlink(missing_ok=True)

@@ -25,7 +25,7 @@ KINDS: dict[str, str] = {
     "notice": "a hot-folder file was refused or already scanned",
     "storage": "the disk filled up, or has room again",
     "thread": "a loop of the station failed and runs again",
-    "register": "the incoming register changed",
+    "register": "the incoming or outgoing register changed",
     "secret": "a secret document was stopped and erased, or the clerk saw its notice",
 }
 

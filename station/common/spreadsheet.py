@@ -41,3 +41,37 @@ def as_text_cell(cell: Any) -> None:
     begins with "=" (openpyxl would otherwise write it as a formula)."""
     if isinstance(cell.value, str):
         cell.data_type = "s"
+
+
+def xlsx_bytes(sheets: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> bytes:
+    """Sheets, each a title and its rows (the header first), as an XLSX workbook:
+    the header bold, wrapped and frozen, numbers as numbers, every string a text
+    cell (never a formula), columns as wide as their text (within reason)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    first = workbook.active
+    assert first is not None
+    workbook.remove(first)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title[:31])
+        for row in rows:
+            sheet.append(list(row))
+            for cell in sheet[sheet.max_row]:
+                as_text_cell(cell)
+        widths: dict[int, int] = {}
+        for row in rows[1:]:
+            for index, value in enumerate(row, start=1):
+                widths[index] = max(widths.get(index, 8), len(str(value)) + 2)
+        for index, cell in enumerate(sheet[1], start=1):
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            sheet.column_dimensions[get_column_letter(index)].width = min(
+                max(widths.get(index, 8), 12), 48
+            )
+        sheet.freeze_panes = "A2"
+    buf = io.BytesIO()
+    workbook.save(buf)
+    return buf.getvalue()

@@ -9,7 +9,7 @@ from station.config.base import (
     Strict,
 )
 from station.config.pipeline import OcrSection, PipelineSection
-from station.config.records import IncomingSection, SigningSection
+from station.config.records import IncomingSection, OutgoingSection, SigningSection
 from station.config.scanner import Profile, ScannerSection
 from station.config.security import SecuritySection
 from station.config.station import StationSection
@@ -28,6 +28,7 @@ class Config(Strict):
     telemetry: TelemetrySection = Field(default_factory=TelemetrySection)
     signing: SigningSection = Field(default_factory=SigningSection)
     incoming: IncomingSection = Field(default_factory=IncomingSection)
+    outgoing: OutgoingSection = Field(default_factory=OutgoingSection)
     security: SecuritySection = Field(default_factory=SecuritySection)
 
     @model_validator(mode="after")

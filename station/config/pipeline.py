@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from station.config.base import (
     DEFAULT_REGISTRATION,
@@ -33,6 +34,22 @@ class PipelineSection(Strict):
         max_length=64,
         pattern=r"^[\x21-\x7e]+$",
         description="Barcode text of a separator sheet (printable ASCII, no spaces).",
+    )
+    outgoing_sheet: str = Field(
+        "VANBANDI",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Barcode text of a cover sheet that makes its batch outgoing (văn bản "
+        "đi), whatever was chosen on the screen; dropped like a separator.",
+    )
+    incoming_sheet: str = Field(
+        "VANBANDEN",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Barcode text of a cover sheet that makes its batch incoming (văn bản "
+        "đến); dropped like a separator.",
     )
     clean_memory_mb: int = Field(
         0,
@@ -73,6 +90,29 @@ class PipelineSection(Strict):
         if missing:
             raise ValueError("the pattern needs the named groups (?P<year>…) and (?P<number>…)")
         return value
+
+    @model_validator(mode="after")
+    def _sheets_apart(self) -> PipelineSection:
+        """A separator, a cover sheet and a label must never be taken for one another."""
+        sheets = {
+            "outgoing_sheet": self.outgoing_sheet,
+            "incoming_sheet": self.incoming_sheet,
+            "separator_text": self.separator_text,
+        }
+        # the key set in the file is the one named (the defaults differ)
+        fields = type(self).model_fields
+        named = sorted(sheets, key=lambda k: sheets[k] == fields[k].default)
+        for key in named:
+            text = sheets[key]
+            others = [k for k, v in sheets.items() if v == text and k != key]
+            if others or re.fullmatch(self.registration_pattern, text):
+                raise PydanticCustomError(
+                    "config_key",
+                    f"{text!r} is also {others[0] if others else 'a registration label'}: "
+                    "each sheet needs its own barcode text",
+                    {"key": key},
+                )
+        return self
 
 
 class OcrSection(Strict):

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from station.common.direction import Direction
 from station.config.base import (
     Strict,
 )
@@ -69,6 +70,13 @@ class SigningSection(Strict):
         max_length=200,
         description="The copying agency shown on page 1 (default: [station] unit_name).",
     )
+    directions: tuple[Direction, ...] = Field(
+        ("incoming", "outgoing"),
+        min_length=1,
+        description="Which documents are signed: incoming (a certified copy of a paper "
+        "received), outgoing (of a paper this agency signed and sends), or both.",
+        json_schema_extra={"example": '["outgoing"]'},
+    )
     allow_unsigned: bool = Field(
         False,
         description="Send a document unsigned when signing fails (otherwise it waits in the "
@@ -94,6 +102,34 @@ class SigningSection(Strict):
                 "config_key", "name the key on the token: key_label", {"key": "key_label"}
             )
         return self
+
+
+class OutgoingSection(Strict):
+    """The outgoing register (Sổ đăng ký văn bản đi) and its checks."""
+
+    notation: tuple[str, ...] = Field(
+        (),
+        max_length=20,
+        description="The agency's own abbreviations in a ký hiệu (the part after the type's: "
+        "'VKS' in 45/QĐ-VKS, 12/VKS-VP): an outgoing document whose ký hiệu has none of them "
+        "asks 'Vẫn gửi?'. Empty: not checked.",
+        json_schema_extra={"example": '["VKSTH"]'},
+    )
+    numbering: Literal["common", "per_type"] = Field(
+        "common",
+        description="Numbers run from 1 each year across all documents (common, Decree 30 "
+        "Art. 15) or for each type apart (per_type: decisions, reports, ... each their own).",
+    )
+    keeper: str = Field(
+        "",
+        max_length=120,
+        description="Name printed under the signature line of an exported outgoing register.",
+    )
+    by_post: bool = Field(
+        True,
+        description="Keep the Sổ gửi văn bản đi bưu điện too: documents marked as sent by "
+        "post, with their envelopes.",
+    )
 
 
 class IncomingSection(Strict):

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from station.common.direction import Direction
 from station.config.base import (
     StationId,
     Strict,
@@ -33,6 +34,11 @@ class StationSection(Strict):
         json_schema_extra={"example": '"/var/lib/scanstation"'},
     )
     language: Literal["vi", "en"] = Field("vi", description="Language of the UI and messages.")
+    default_direction: Direction = Field(
+        "incoming",
+        description="What the scan screen has chosen at start, and what the scanner's "
+        "button and the hot folder scan: incoming (văn bản đến) or outgoing (văn bản đi).",
+    )
     min_free_mb: int = Field(
         500,
         ge=50,

@@ -476,6 +476,13 @@ def separator_sheet(text: str = "PATCHT", dpi: int = 200) -> Image.Image:
     return labels.separator_sheet(text, dpi).convert("RGB")
 
 
+def cover_sheet(direction: str, text: str, dpi: int = 200) -> Image.Image:
+    """A cover sheet on top of a stack (docs/outgoing.md#cover-sheets)."""
+    from station.barcodes import labels
+
+    return labels.cover_sheet(direction, text, dpi).convert("RGB")
+
+
 def blank_back(front: Image.Image, rng: random.Random) -> Image.Image:
     """The back of a page: blank paper, faint mirrored bleed-through, a little dust."""
     ghost = ImageOps.mirror(front.convert("L")).filter(ImageFilter.GaussianBlur(3))

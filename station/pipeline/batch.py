@@ -45,8 +45,20 @@ class BatchPage:
     index: int  # the frame in that file
     report: PageReport
     doc_id: str | None = None
+    #: a sheet of a document withheld as secret (docs/batch.md#secret-documents),
+    #: with that document's level (None: a mark seen but not read)
+    secret: bool = False
+    level: str | None = None
+
+    def withhold(self, level: str | None) -> None:
+        """A sheet of a secret document: nothing of it beyond where it is and the mark."""
+        self.secret = True
+        self.level = level
 
     def as_json(self) -> dict[str, Any]:
+        if self.secret:
+            return {"input": self.input, "index": self.index, "doc_id": self.doc_id,
+                    "secret": True, "level": self.level}  # fmt: skip
         return {
             "input": self.input,
             "index": self.index,
@@ -59,6 +71,7 @@ class BatchPage:
             "low_resolution": low_resolution(self.report.dpi),
             "secrecy": self.report.secrecy,
             "doc_id": self.doc_id,
+            "secret": False,
         }
 
 
@@ -110,10 +123,13 @@ class Batch:
     batch_id: str
     pages: list[BatchPage] = field(default_factory=list)
     documents: list[BatchDocument] = field(default_factory=list)
+    #: received (incoming) or sent (outgoing) documents (docs/outgoing.md)
+    direction: str = "incoming"
 
     def as_json(self) -> dict[str, Any]:
         return {
             "batch_id": self.batch_id,
+            "direction": self.direction,
             "pages": [p.as_json() for p in self.pages],
             "documents": [d.as_json() for d in self.documents],
         }

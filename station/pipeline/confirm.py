@@ -1,8 +1,9 @@
 """A confirmed batch on its way out: register, XMP, signature, outbox.
 
 :meth:`Confirmation.finalize` gives each document of a confirmed batch its
-register entry (Sổ đến), writes its final XMP, records it in the store, signs
-it (when ``[signing]`` is on) and queues it for delivery. A document that
+register entry (the Sổ đến for a received one, the Sổ đi for a sent one),
+writes its final XMP, records it in the store, signs it (when ``[signing]``
+is on) and queues it for delivery. A document that
 cannot be signed is *held* (unless ``allow_unsigned``) and tried again every
 :data:`HELD_RETRY_S` seconds, or at once when asked.
 
@@ -26,6 +27,7 @@ from station.common.hub import Hub
 from station.config.remote import Settings
 from station.errors import InputError, NotCompliant, NotFound, SigningError, StationError
 from station.pipeline.document import pdf_warning
+from station.records.outgoing_register import OutgoingRegister
 from station.records.register import Entry, Register
 from station.records.secret_register import secrecy_level
 from station.records.signing import Signer, is_signed, unsign
@@ -70,6 +72,8 @@ class Confirmation:
                 "nối mạng",
             )
         register = Register(self.store, config.incoming.holidays)
+        outgoing = OutgoingRegister(self.store, config.outgoing.numbering)
+        direction = self.store.batch(review_batch).direction
         answers = self._replacing(review_batch, docs)
         ready: list[tuple[ReviewDoc, Path, dict[str, Any], bool]] = []
         for doc in docs:
@@ -79,11 +83,19 @@ class Confirmation:
                 continue
             pdf = self.review.work / str(doc.pdf)
             replaces = answers.get(doc.doc_id, {}).get("doc_id", "")
-            entry = self._register(register, review_batch, doc, replaces)
+            entered: dict[str, Any] = {}
+            if direction == "incoming":  # the Sổ đến: its Số đến and Ngày đến
+                entry = self._register(register, review_batch, doc, replaces)
+                entered = {
+                    "ArrivalNumber": entry.number,
+                    "ArrivalDate": entry.arrival_date.isoformat(),
+                }
+            else:  # the Sổ đi, under the document's own number
+                self._register_sent(outgoing, review_batch, doc, replaces)
             values = {
                 **doc.metadata,
-                "ArrivalNumber": entry.number,
-                "ArrivalDate": entry.arrival_date.isoformat(),
+                **entered,
+                "Direction": direction,
                 "Registration": doc.registration,
                 "BatchId": review_batch,
                 "DocId": doc.doc_id,
@@ -101,8 +113,10 @@ class Confirmation:
             self.store.advance_batch(capture_batch, "confirmed")
         for doc, pdf, values, signed in ready:
             self.store.add_document(doc.doc_id, review_batch, doc.registration, str(pdf),
-                                    doc.metadata)  # fmt: skip
-            held = False if signed else not self.sign(doc.doc_id, pdf)
+                                    {**doc.metadata, "Direction": direction})  # fmt: skip
+            # a certified copy where the office wants one ([signing] directions)
+            wanted = direction in config.signing.directions
+            held = False if signed or not wanted else not self.sign(doc.doc_id, pdf)
             # the receiver files documents by the month they were confirmed here
             created = datetime.now(VIETNAM).isoformat(timespec="seconds")
             # an independent LAN's secret document goes to its own receiver only
@@ -188,6 +202,9 @@ class Confirmation:
             entry = register.holding(str(registration)) if registration else None
         if entry is not None and entry.registration == registration:
             register.correct(entry.doc_id, kept)
+        sent = self._sent_entry(item)
+        if sent is not None:
+            OutgoingRegister(self.store, config.outgoing.numbering).correct(sent, kept)
         # on record with its batch: the batch's files stay until it is received too
         self.store.add_document(doc_id, batch_id, registration, str(target), kept)
         held = not self.sign(doc_id, target)
@@ -242,6 +259,38 @@ class Confirmation:
             arrival,
             datetime.now(VIETNAM),
         )
+
+    def _register_sent(
+        self, outgoing: OutgoingRegister, review_batch: str, doc: ReviewDoc, replaces: str = ""
+    ) -> None:
+        """A sent document's entry in the Sổ đi (made once: a confirmation
+        taken up again after a restart finds it). A rescan of a refused sent
+        document keeps that document's entry: one paper, one line."""
+        if outgoing.has(doc.doc_id):
+            return
+        if replaces and outgoing.has(replaces):
+            outgoing.correct(replaces, doc.metadata)
+            return
+        outgoing.record(doc.doc_id, review_batch, doc.metadata, datetime.now(VIETNAM))
+
+    def _sent_entry(self, item: OutboxItem) -> str | None:
+        """The Sổ đi entry of a refused sent document: its own, or the one of
+        the document it answered, back along the answers."""
+        outgoing = OutgoingRegister(self.store)
+        seen: set[str] = set()
+        current: OutboxItem | None = item
+        while current is not None and current.doc_id not in seen:
+            if current.metadata.get("Direction") != "outgoing":
+                return None
+            if outgoing.has(current.doc_id):
+                return current.doc_id
+            seen.add(current.doc_id)
+            earlier = (current.metadata.get("Supersedes") or {}).get("doc_id")
+            try:
+                current = self.store.outbox.item(str(earlier)) if earlier else None
+            except NotFound:
+                return None
+        return None
 
     # ------------------------------------------------------------------ signing
 

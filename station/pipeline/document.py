@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from station.common import workers
+from station.common.fsutil import erase
 from station.errors import OcrError
 from station.ocr.tesseract import LINE, TEXT, Mode
 
@@ -102,7 +103,9 @@ def finish_batch(job: BatchJob) -> list[Finished]:
             start += len(doc.pages)
         split_pdf(combined, parts)
     finally:
-        combined.unlink(missing_ok=True)
+        # every document's pages and text, a secret one's too until its header
+        # is read: overwritten, not only removed
+        erase(combined)
     with ThreadPoolExecutor(max(1, job.jobs), thread_name_prefix="fields") as pool:
         pages = list(pool.map(_first_and_last, job.documents))
         # the second readings of every document's header, one Tesseract run per core

@@ -38,7 +38,7 @@ from typing import Any
 from PIL import Image
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import warning
+from station.barcodes.split import SECRECY_QUESTIONS, warning
 from station.capture.imageio import read_frames
 from station.common import workers
 from station.common.clock import VIETNAM
@@ -60,12 +60,14 @@ from station.pipeline.document import BatchJob, DocumentJob, Finished, OcrPool
 from station.pipeline.duplicates import duplicate_warnings
 from station.pipeline.page import PageReport, clean_page, marked, page_rules
 from station.pipeline.secret import SecretDesk
+from station.records.outgoing_register import OutgoingRegister
 from station.records.register import Register
 from station.records.secret_register import secrecy_level
-from station.review.checks import Finding, before_confirming
+from station.review.checks import Finding, Sent, before_confirming, next_numbers
 from station.review.countdown import Countdown
 from station.review.drafts import Review, ReviewDoc
 from station.store import Page, Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.pipeline")
 
@@ -124,6 +126,9 @@ class _Batch:
     cleaned: int = 0
     captured: bool = False
     reading: bool = False
+    #: asked to read while a reading was under way: read again after it (True:
+    #: and confirm)
+    read_again: bool | None = None
     confirming: bool = False
 
 
@@ -131,7 +136,14 @@ Step = tuple[str, tuple[Any, ...]]
 
 
 class Processor(Supervised):
-    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+    def __init__(
+        self,
+        store: Store,
+        review: Review,
+        settings: Settings,
+        hub: Hub,
+        originals: Originals | None = None,
+    ) -> None:
         self.stop_event = threading.Event()
         super().__init__("batches", self.loop, self.stop_event)
         self.store = store
@@ -150,7 +162,7 @@ class Processor(Supervised):
             lambda batch: not self.findings(batch),
         )
         self.confirmation = Confirmation(store, review, settings, hub)
-        self.secrets = SecretDesk(store, review, settings, hub)
+        self.secrets = SecretDesk(store, review, settings, hub, originals)
         self.cleaner = workers.pool(1)
         self.ocr = OcrPool()
         self.on_error: Callable[[StationError], None] = lambda error: None
@@ -330,9 +342,19 @@ class Processor(Supervised):
             return
         if self.store.batch(review_batch).state == "review":
             self._append_new_pages(review_batch)
+        self._follow_cover(review_batch)
         for capture_batch in self.review.capture_batches(review_batch):
             self.store.advance_batch(capture_batch, "processing")
         self._read(review_batch)
+
+    def _follow_cover(self, review_batch: str) -> None:
+        """A cover sheet on top of the stack says whether its documents are
+        received or sent, whatever was chosen on the screen (docs/outgoing.md)."""
+        cover = self.review.cover_direction(review_batch, self.rules)
+        if cover and cover != self.store.batch(review_batch).direction:
+            log.info("batch %s: a cover sheet makes it %s", review_batch, cover)
+            self.store.set_batch_direction(review_batch, cover)
+            self.review.relabel(review_batch)
 
     def _append_new_pages(self, review_batch: str) -> None:
         """Pages scanned again into a batch under review become documents of their own."""
@@ -346,8 +368,13 @@ class Processor(Supervised):
         (:mod:`station.pipeline.secret`)."""
         if self._stop_secrets(review_batch):
             confirming = self._state(review_batch).confirming = False
-        docs = [d for d in self.review.documents(review_batch) if d.stale or not d.pdf]
         state = self._state(review_batch)
+        if state.reading:  # read again (and confirm) once the reading under way ends
+            state.read_again = confirming or bool(state.read_again)
+            return
+        docs = [
+            d for d in self.review.documents(review_batch) if (d.stale or not d.pdf) and not held(d)
+        ]
         if not docs:
             self.inbox.put(("read", (review_batch, [], None, confirming)))
             return
@@ -371,26 +398,36 @@ class Processor(Supervised):
         )
 
     def _stop_secrets(self, review_batch: str) -> bool:
-        """On a connected station, a document with a secrecy mark read on one of
-        its pages (the page step's ``info["secrecy"]``) or in its Priority (read
-        in the header, or chosen by the clerk) is stopped; one with a mark not
-        read asks the clerk (``secrecy_unsure``) until answered. Before OCR and
-        after it. True when a document was stopped."""
+        """On a connected station: a document the clerk said is secret (its
+        Priority chosen so) is stopped; one whose page carries a secrecy mark,
+        read (``info["secrecy"]``) or not, or whose header was read with a
+        level, is held and asks the clerk (``secrecy_read``, ``secrecy_unsure``):
+        a false alarm only asks, and until answered the document is neither
+        read nor sent. Before OCR and after it. True when a document was
+        stopped or is held."""
         if not self.secrets.connected:
             return False
-        stopped = False
+        found = False
         for doc in self.review.documents(review_batch):
             on_page, unsure = marked(p.info.get("secrecy") for p in doc.pages)
             in_header = secrecy_level(doc.metadata.get("Priority"))
-            if on_page or in_header:
-                chosen = not on_page and "Priority" in doc.edited
-                self._on_secret(
-                    doc.doc_id, on_page or str(in_header), "clerk" if chosen else "read"
+            if in_header and "Priority" in doc.edited:  # the clerk's own choice
+                self._on_secret(doc.doc_id, str(in_header), "clerk")
+            elif on_page or in_header:
+                level = on_page or str(in_header)
+                self.review.add_warning(
+                    doc.doc_id, {**warning("secrecy_read", level=level), "level": level}
                 )
-                stopped = True
-            elif unsure:  # the clerk has not said "no" yet
+            elif unsure:
                 self.review.add_warning(doc.doc_id, warning("secrecy_unsure"))
-        return stopped
+            else:
+                continue
+            found = True
+        return found
+
+    def read_again(self, review_batch: str) -> None:
+        """Read the documents not read yet (one the clerk said is not secret)."""
+        self.inbox.put(("reread", (review_batch, False)))
 
     def _on_secret(
         self, doc_id: str, level: str, found_by: str, done: threading.Event | None = None
@@ -432,6 +469,9 @@ class Processor(Supervised):
     ) -> None:
         state = self._state(review_batch)
         state.reading = False
+        if state.read_again is not None:
+            self.inbox.put(("reread", (review_batch, state.read_again)))
+            state.read_again = None
         results = done.result() if done is not None else []
         for doc_id, finished in zip(ids, results, strict=True):
             pdf = f"{review_batch}/{doc_id}.pdf"
@@ -497,6 +537,7 @@ class Processor(Supervised):
     def findings(self, review_batch: str) -> list[Finding]:
         """What confirming the batch would ask the clerk (:mod:`station.review.checks`)."""
         config = self.settings.config
+        outgoing = self.store.batch(review_batch).direction == "outgoing"
         return before_confirming(
             self.review.documents(review_batch),
             Register(self.store, config.incoming.holidays),
@@ -504,7 +545,23 @@ class Processor(Supervised):
             datetime.now(VIETNAM).date(),
             self.review.labels_elsewhere(review_batch),
             (self.store.outbox.rescan(batch_id=review_batch) or {}).get("doc_id", ""),
+            labelled=not outgoing,
+            sent=self.sent(review_batch) if outgoing else None,
         )
+
+    def sent(self, review_batch: str) -> Sent:
+        """What a batch of sent documents is checked against: the Sổ đi."""
+        section = self.settings.config.outgoing
+        register = OutgoingRegister(self.store, section.numbering)
+        return Sent(register, section.notation, register.pending(review_batch))
+
+    def next_numbers(self, review_batch: str) -> dict[str, str]:
+        """ "Dùng số tiếp theo": the number offered to each sent document of
+        the batch whose Số is empty (none for received documents)."""
+        if self.store.batch(review_batch).direction != "outgoing":
+            return {}
+        today = datetime.now(VIETNAM).date()
+        return next_numbers(self.review.documents(review_batch), self.sent(review_batch), today)
 
     def _on_confirm(self, review_batch: str) -> None:
         self.countdown.cancel(review_batch)
@@ -529,12 +586,15 @@ class Processor(Supervised):
 
     # ------------------------------------------------------------------ for the screens
 
-    def mark_secret(self, doc_id: str, level: str, wait_s: float = 30.0) -> bool:
-        """The clerk's "Văn bản mật": the document is stopped on the batches
+    def mark_secret(
+        self, doc_id: str, level: str, found_by: str = "clerk", wait_s: float = 30.0
+    ) -> bool:
+        """The clerk's "Văn bản mật" (``found_by`` "clerk"), or the clerk's yes to
+        a mark read on a page ("read"): the document is stopped on the batches
         thread; True once it is (within ``wait_s``), so the screen that follows
         shows it gone."""
         done = threading.Event()
-        self.inbox.put(("secret", (doc_id, level, "clerk", done)))
+        self.inbox.put(("secret", (doc_id, level, found_by, done)))
         return done.wait(wait_s)
 
     def sign_held(self) -> None:
@@ -562,6 +622,11 @@ class Processor(Supervised):
 
     def countdown_left(self, review_batch: str) -> float | None:
         return self.countdown.left(review_batch)
+
+
+def held(doc: ReviewDoc) -> bool:
+    """Whether a document waits for the clerk to say whether it is secret."""
+    return any(w["code"] in SECRECY_QUESTIONS for w in doc.warnings)
 
 
 def ocr_jobs(configured: int) -> int:

@@ -33,9 +33,10 @@ log = logging.getLogger("scanstation.pipeline")
 
 
 def page_rules(config: Config) -> Rules:
-    """The barcode rules of ``[pipeline]``: registration labels and the separator."""
+    """The barcode rules of ``[pipeline]``: registration labels, the separator, cover sheets."""
     section = config.pipeline
-    return Rules.from_config(section.registration_pattern, section.separator_text)
+    covers = {section.outgoing_sheet: "outgoing", section.incoming_sheet: "incoming"}
+    return Rules.from_config(section.registration_pattern, section.separator_text, covers)
 
 
 @dataclass(frozen=True)
@@ -185,10 +186,10 @@ def secrecy_of(image: np.ndarray[Any, Any], dpi: int) -> dict[str, Any] | None:
 def marked(marks: Iterable[dict[str, Any] | None]) -> tuple[str | None, bool]:
     """What a document's pages say of its secrecy (their ``PageReport.secrecy``):
     the level read on any of them, and whether any carries a mark still to be
-    asked about (one the clerk said is none is ``cleared``)."""
-    found = [m for m in marks if m]
+    asked about. A mark the clerk said is none is ``cleared``: it counts no more."""
+    found = [m for m in marks if m and not m.get("cleared")]
     level = next((m["level"] for m in found if m.get("level")), None)
-    return level, any(not m.get("cleared") for m in found)
+    return level, bool(found)
 
 
 def _report(

@@ -12,9 +12,12 @@ queued. :meth:`SecretDesk.stop`:
    the issuing agency when it was read, and "Xử lý ngoài trạm" (entered first:
    a stop cut off by a power cut is finished at the next start,
    :meth:`SecretDesk.finish_interrupted`);
-2. erases its pages — captured, corrected, thumbnails, turned copies — and its
-   PDF (each file overwritten, then removed), deletes its rows (overwritten
-   too: ``secure_delete``), and empties the database's write-ahead log;
+2. erases its pages — captured, corrected, thumbnails, turned copies — its
+   PDF and, when its pages came from a hot folder, the original files in
+   ``.done/`` (each file overwritten, then removed:
+   :mod:`station.store.originals`), deletes its rows (overwritten too:
+   ``secure_delete``), and empties the database's write-ahead log (tried again
+   later when another process holds it: :meth:`Store.scrub`);
 3. raises ``secret.detected`` with the độ mật only, and tells the screens,
    which show the clerk what to do with the paper until the clerk has seen it.
 
@@ -35,16 +38,26 @@ from station.pipeline.page import marked
 from station.records.secret_register import SecretEntry, SecretRegister, secrecy_level
 from station.review.drafts import Review, ReviewDoc
 from station.store import Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.pipeline")
 
 
 class SecretDesk:
-    def __init__(self, store: Store, review: Review, settings: Settings, hub: Hub) -> None:
+    def __init__(
+        self,
+        store: Store,
+        review: Review,
+        settings: Settings,
+        hub: Hub,
+        originals: Originals | None = None,
+    ) -> None:
         self.store = store
         self.review = review
         self.settings = settings
         self.hub = hub
+        #: the hot folder's originals, when pages come from one
+        self.originals = originals
 
     @property
     def connected(self) -> bool:
@@ -53,7 +66,10 @@ class SecretDesk:
 
     def _erase(self, doc_id: str) -> None:
         page_ids = self.review.erase_document(doc_id)
+        sources = self.store.sources_of(page_ids)
         self.store.erase_pages(page_ids)
+        if self.originals is not None:
+            self.originals.erase_secret(sources)
         self.store.scrub()
 
     def finish_interrupted(self) -> int:

@@ -2,7 +2,9 @@
 register (A4 landscape, Times-compatible Liberation Serif, page numbers, the
 closing lines and signatures), and CSV or XLSX with the same columns. The
 incoming register (Sổ đến, ten columns) by default; the register of secret
-documents (:mod:`station.records.secret_register`) has its own :class:`Layout`.
+documents (:mod:`station.records.secret_register`), the outgoing register and
+the post register (:mod:`station.records.outgoing_register`) have their own
+:class:`Layout`.
 
 In the PDF the signatures never stand alone on a page: the closing line and the
 signatures go with the book's last rows. What to check before the register is
@@ -87,7 +89,9 @@ def _span(text: str) -> tuple[date, date]:
         ) from None
 
 
-def note_cell(entry: Entry) -> str:
+def note_cell(entry: Any) -> str:
+    """Ghi chú: the urgency and secrecy marks of an entry (``urgency``,
+    ``secrecy``), then the clerk's ``note``."""
     marks = ", ".join([*entry.urgency, *entry.secrecy])
     return "; ".join(part for part in (marks, entry.note) if part)
 
@@ -109,6 +113,11 @@ class Layout:
     counted: str  # what the closing line counts: "văn bản đến"
     #: an entry's values in column order: text, numbers and dates
     row: Callable[[Any], list[Any]]
+    #: whether the closing line says the numbers it runs over ("từ số 1 đến số 57")
+    spans: bool = True
+    #: the columns signed and stamped on the printed book ("Ký nhận và dấu bưu
+    #: điện"): every row keeps room for a signature and a stamp there
+    stamped: tuple[str, ...] = ()
 
 
 INCOMING = Layout(
@@ -152,7 +161,8 @@ def number_span(entries: Sequence[Any]) -> str:
     """ "từ số 1 đến số 57" per year, as the closing line of a register says it."""
     years: dict[int, list[int]] = {}
     for entry in entries:
-        years.setdefault(entry.year, []).append(entry.number)
+        if entry.number is not None:  # an outgoing document entered without one
+            years.setdefault(entry.year, []).append(entry.number)
     return "; ".join(
         f"từ số {min(numbers)} đến số {max(numbers)}" + (f" (năm {year})" if len(years) > 1 else "")
         for year, numbers in sorted(years.items())
@@ -295,11 +305,16 @@ def _styles() -> _Styles:
     )
 
 
-def _para(value: str, style: Any) -> Any:
+#: the empty lines under a stamped cell's text: about 2 cm, a signature and a seal
+_STAMP_LINES = 5
+
+
+def _para(value: str, style: Any, room: int = 0) -> Any:
+    """A cell's text as a paragraph, with ``room`` empty lines under it."""
     from reportlab.platypus import Paragraph
 
     escaped = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return Paragraph(escaped, style)
+    return Paragraph(escaped + "<br/>&nbsp;" * room, style)
 
 
 def _signatures(book: Book, styles: _Styles) -> Any:
@@ -377,9 +392,10 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
     ends: list[int] = []  # each entry's last table row, the rule under it
     for entry in book.entries:
         row = [
-            _para(value, styles.centre if column.key in layout.centred else styles.body)
+            _para(value, styles.centre if column.key in layout.centred else styles.body,
+                  _STAMP_LINES if column.key in layout.stamped else 0)
             for column, value in zip(layout.columns, cells(entry, layout), strict=True)
-        ]
+        ]  # fmt: skip
         rows += _cut(row, [w - 6 for w in widths], room / 3 - 6)
         ends.append(len(rows) - 1)
     if not book.entries:
@@ -388,8 +404,9 @@ def _book_story(book: Book, styles: _Styles, room: float) -> list[Any]:
         ends.append(len(rows) - 1)
     last_row = len(rows) - 1
     closing = f"Sổ này ghi {len(book.entries)} {layout.counted}"
-    if book.entries:
-        closing += f", {number_span(book.entries)}"
+    span = number_span(book.entries) if layout.spans else ""
+    if span:
+        closing += f", {span}"
     # one row of one cell, which no page break can cut: the closing line and the signatures
     last = Table(
         [[[_para(closing + ".", styles.text), Spacer(1, 6 * mm), _signatures(book, styles)]]],
@@ -505,7 +522,7 @@ def _pdf(book: Book, totals: tuple[int, int]) -> tuple[bytes, tuple[int, int]]:
         rightMargin=15 * mm,
         topMargin=15 * mm,
         bottomMargin=16 * mm,
-        title="Sổ đăng ký văn bản đến",
+        title=book.layout.title.capitalize(),
         author=book.unit,
         subject=book.period.text(),
         creator="scanstation",

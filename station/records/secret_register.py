@@ -191,14 +191,20 @@ class SecretRegister:
         rows = self.store.query("SELECT * FROM secret_register WHERE seen_at IS NULL ORDER BY id")
         return [_entry(r) for r in rows]
 
-    def seen(self, entry_id: int) -> SecretEntry:
-        """The clerk read the notice and takes the paper document off the station."""
-        self.entry(entry_id)
+    def seen(self, entry_id: int, author: str = "") -> SecretEntry:
+        """The clerk read the notice and takes the paper document off the station;
+        ``author``, the issuing agency the clerk read off the paper, fills the
+        entry's Tác giả when the station had not read it (a mark found on the
+        page stops the document before its header is read)."""
+        entry = self.entry(entry_id)
+        author = " ".join(author.split())[:300]
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE secret_register SET seen_at = coalesce(seen_at, ?) WHERE id = ?",
                 (now_iso(), entry_id),
             )
+            if author and not entry.author:
+                db.execute("UPDATE secret_register SET author = ? WHERE id = ?", (author, entry_id))
         return self.entry(entry_id)
 
 

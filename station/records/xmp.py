@@ -29,6 +29,7 @@ PROPERTIES: dict[str, tuple[str, str]] = {
     "BatchId": ("Text", "Scan batch the document came from"),
     "DocId": ("Text", "Station document id"),
     "StationId": ("Text", "Station that digitized the document"),
+    "Direction": ("Text", "incoming (văn bản đến) or outgoing (văn bản đi)"),
     "FileCode": ("Text", "Mã hồ sơ"),
     "DocOrdinal": ("Integer", "Số thứ tự văn bản trong hồ sơ"),
     "TypeName": ("Text", "Tên loại văn bản"),

@@ -1,6 +1,6 @@
 """The countdown to a batch's confirmation (``[pipeline] auto_confirm_seconds``).
 
-A batch whose documents are all clean (labelled, no warning) and whose fields
+A batch whose documents are all clean (no warning; labelled, when received) and whose fields
 were all read surely (none for the clerk to check: the header's, the signer's,
 "Kính gửi" and "Nơi nhận") counts down once it has been read, for
 ``auto_confirm_seconds`` a document (at most :data:`LONGEST` seconds); when the
@@ -49,7 +49,7 @@ class Countdown:
     def start(self, batch: str) -> None:
         docs = self.review.documents(batch)
         seconds = min(LONGEST, self._seconds() * len(docs))
-        sure = all(d.clean and not d.to_check() for d in docs)
+        sure = all(self.review.clean(d) and not d.to_check() for d in docs)
         if seconds and docs and sure and self._ready(batch):
             with self._lock:
                 self.deadlines[batch] = time.monotonic() + seconds

@@ -19,11 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from station.barcodes.decode import Rules
-from station.barcodes.split import PageInfo, page_info, sheets_of, split, warning
+from station.barcodes.split import (
+    SECRECY_QUESTIONS,
+    PageInfo,
+    cover_direction,
+    page_info,
+    sheets_of,
+    split,
+    warning,
+)
 from station.common.fsutil import erase
 from station.errors import InputError, NotFound
 from station.records.register import Register
-from station.records.vocabulary import FIELDS
+from station.records.vocabulary import FIELDS, priority_marks
 from station.review.fields import EDITABLE, check_field
 from station.store import Store
 
@@ -64,6 +72,8 @@ class ReviewDoc:
     pages: list[ReviewPage]
     #: how each header field was read (station/ocr/readings.py); {} before OCR
     readings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the clerk said it is not secret: a secrecy level read is no level
+    not_secret: bool = False
 
     def to_check(self) -> list[str]:
         """Fields the clerk should check ("cần kiểm tra"): left empty or in doubt
@@ -73,11 +83,6 @@ class ReviewDoc:
             for name, reading in self.readings.items()
             if name not in self.edited and (reading.get("code") or "read" in reading)
         ]
-
-    @property
-    def clean(self) -> bool:
-        """Labelled and without a warning: what auto-confirm waits for."""
-        return self.registration is not None and not self.warnings
 
 
 def _page(row: Any) -> ReviewPage:
@@ -179,6 +184,7 @@ class Review:
             stale=bool(row["stale"]),
             pages=mine,
             readings=json.loads(row["readings"]),
+            not_secret=bool(row["not_secret"]),
         )
 
     # ------------------------------------------------------------------ pipeline
@@ -206,6 +212,37 @@ class Review:
                 (page_id, batch_id, row[0], json.dumps(info), clean, thumb),
             )
 
+    def _labelled(self, batch_id: str) -> bool:
+        """Whether the batch's documents need a registration label: received
+        ones do (their Số đến), sent ones (văn bản đi) do not."""
+        return self.store.batch(batch_id).direction == "incoming"
+
+    def clean(self, doc: ReviewDoc) -> bool:
+        """Nothing for the clerk to answer: without a warning, and labelled
+        when its batch's documents need a label (received ones)."""
+        return not doc.warnings and (
+            doc.registration is not None or not self._labelled(doc.batch_id)
+        )
+
+    def relabel(self, batch_id: str) -> None:
+        """The batch changed direction: "no registration label" asked of a
+        received document only."""
+        labelled = self._labelled(batch_id)
+        with self.store.transaction() as db:
+            for doc in self.documents(batch_id):
+                kept = [w for w in doc.warnings if w["code"] != "no_registration"]
+                if labelled and not doc.registration:
+                    kept.append(warning("no_registration"))
+                db.execute(
+                    "UPDATE review_docs SET warnings = ? WHERE doc_id = ?",
+                    (json.dumps(kept, ensure_ascii=False), doc.doc_id),
+                )
+
+    def cover_direction(self, batch_id: str, rules: Rules) -> str | None:
+        """The direction the batch's cover sheet gives it, if it has one."""
+        pages = [p for p in self.pages(batch_id) if p.clean is not None]
+        return cover_direction(self._infos(pages, rules))
+
     @staticmethod
     def _infos(pages: list[ReviewPage], rules: Rules) -> list[PageInfo]:
         return [
@@ -221,7 +258,7 @@ class Review:
     def regroup(self, batch_id: str, rules: Rules) -> list[ReviewDoc]:
         """Documents by the barcode rules (docs/barcodes.md), from the cleaned pages so far."""
         pages = [p for p in self.pages(batch_id) if p.clean is not None]
-        documents = split(self._infos(pages, rules), batch_id)
+        documents = split(self._infos(pages, rules), batch_id, labelled=self._labelled(batch_id))
         with self.store.transaction() as db:
             db.execute(
                 "UPDATE review_pages SET doc_id = NULL, doc_seq = NULL WHERE batch_id = ?",
@@ -235,7 +272,7 @@ class Review:
         """Pages scanned again into a batch under review: new documents after the others."""
         wanted = set(page_ids)
         pages = [p for p in self.pages(batch_id) if p.page_id in wanted and p.clean is not None]
-        documents = split(self._infos(pages, rules), batch_id)
+        documents = split(self._infos(pages, rules), batch_id, labelled=self._labelled(batch_id))
         existing = self.documents(batch_id)
         taken = {d.registration for d in existing if d.registration}
         for doc in documents:
@@ -291,6 +328,8 @@ class Review:
         """What OCR read and made, and how; fields the clerk already corrected stay his."""
         doc = self.document(doc_id)
         merged = {**metadata, **{k: doc.metadata.get(k) for k in doc.edited}}
+        if doc.not_secret and "Priority" not in doc.edited:
+            merged["Priority"] = priority_marks(merged.get("Priority"))[1] or None
         merged["PageAmount"] = len(doc.pages)
         # found again by this reading: duplicates, the file's check
         keep = [w for w in doc.warnings if w["code"] not in ("duplicate", "pdf_check")]
@@ -374,7 +413,8 @@ class Review:
                 (doc.batch_id, doc.seq),
             )
             metadata = {**dict.fromkeys(FIELDS), "PageAmount": len(doc.pages) - at}
-            warnings = [] if label else [warning("no_registration")]
+            unlabelled = not label and self._labelled(doc.batch_id)
+            warnings = [warning("no_registration")] if unlabelled else []
             db.execute(
                 "INSERT INTO review_docs (doc_id, batch_id, seq, registration, metadata,"
                 " warnings) VALUES (?, ?, ?, ?, ?, ?)",
@@ -480,7 +520,9 @@ class Review:
                 "UPDATE review_docs SET warnings = ? WHERE doc_id = ?",
                 (json.dumps(warnings, ensure_ascii=False), doc_id),
             )
-            if code == "secrecy_unsure":  # "không có dấu mật": the mark is not asked about again
+            if code in SECRECY_QUESTIONS:
+                # "không phải văn bản mật": the marks are not asked about again,
+                # and a level read in the header is no level
                 for page in doc.pages:
                     if page.info.get("secrecy"):
                         info = {**page.info, "secrecy": {**page.info["secrecy"], "cleared": True}}
@@ -488,6 +530,15 @@ class Review:
                             "UPDATE review_pages SET info = ? WHERE page_id = ?",
                             (json.dumps(info), page.page_id),
                         )
+                # the clerk's word: no reading puts a level back (set_read)
+                urgency = priority_marks(doc.metadata.get("Priority"))[1]
+                metadata = {**doc.metadata, "Priority": urgency or None}
+                db.execute(
+                    "UPDATE review_docs SET metadata = ?, not_secret = 1 WHERE doc_id = ?",
+                    (json.dumps(metadata, ensure_ascii=False), doc_id),
+                )
+                if urgency != (doc.metadata.get("Priority") or ""):
+                    self._stale(db, doc_id)  # its PDF's XMP said secret
 
     def drop_empty(self, batch_id: str) -> None:
         """Remove documents left without pages."""

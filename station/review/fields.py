@@ -8,7 +8,15 @@ from typing import Any
 
 from station.errors import InputError
 from station.records.register import day_text, past_day
-from station.records.vocabulary import FIELDS, LIST_FIELDS, SECRECY, TYPE_NAMES, URGENCY, fold
+from station.records.vocabulary import (
+    CLOSING_FIELDS,
+    FIELDS,
+    LIST_FIELDS,
+    SECRECY,
+    TYPE_NAMES,
+    URGENCY,
+    fold,
+)
 
 #: the fields the clerk may correct, in the order the form shows them (the
 #: page count and the language follow from the pages)
@@ -16,6 +24,15 @@ EDITABLE = (
     *(name for name in FIELDS if name not in ("PageAmount", "Language")),
     "ArrivalDate",  # Ngày đến: the day scanned unless the clerk says otherwise
 )
+#: the same fields in the order the form of a sent document (văn bản đi) shows
+#: them: its number, date, type and subject, then the signature block and the
+#: recipients the Sổ đi takes, then the rest; a sent document has no Ngày đến
+SENT_ORDER = (
+    "CodeNumber", "CodeNotation", "IssuedDate", "TypeName", "Subject",
+    *CLOSING_FIELDS, "Priority", "OrganName",
+)  # fmt: skip
+#: the part of that form the Sổ đi takes beside the header: who signed, and for whom
+SENT_PART = CLOSING_FIELDS
 
 
 _NOTATION = re.compile(r"^[0-9A-ZĐ][0-9A-ZĐa-zđ./&-]{0,40}$")

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from station.common.direction import DIRECTIONS
 from station.common.fsutil import erase, fsync_dir, storage_error
-from station.errors import NotFound, StorageError
+from station.errors import InputError, NotFound, StorageError
 from station.store import spool
 from station.store.connection import Connection, now_iso
 
@@ -82,6 +83,8 @@ class Batch:
     error_message: str | None
     #: when the retention removed the batch's files (None: they are kept)
     files_removed_at: str | None = None
+    #: "incoming" (văn bản đến) or "outgoing" (văn bản đi)
+    direction: str = "incoming"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,11 @@ class Batches(Connection):
 
     # ------------------------------------------------------------------ batches
 
-    def create_batch(self, device: str, profile: str, trigger: str) -> Batch:
+    def create_batch(
+        self, device: str, profile: str, trigger: str, direction: str = "incoming"
+    ) -> Batch:
+        if direction not in DIRECTIONS:
+            raise ValueError(f"no direction {direction!r}")
         batch_id = new_batch_id()
         ts = now_iso()
         folder = self.spool / batch_id
@@ -135,13 +142,33 @@ class Batches(Connection):
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO batches (id, created_at, updated_at, state, device, profile,"
-                    " trigger) VALUES (?, ?, ?, 'capturing', ?, ?, ?)",
-                    (batch_id, ts, ts, device, profile, trigger),
+                    " trigger, direction) VALUES (?, ?, ?, 'capturing', ?, ?, ?, ?)",
+                    (batch_id, ts, ts, device, profile, trigger, direction),
                 )
         except StorageError:
             with contextlib.suppress(OSError):
                 folder.rmdir()
             raise
+        return self.batch(batch_id)
+
+    def set_batch_direction(self, batch_id: str, direction: str) -> Batch:
+        """A batch's documents are received or sent (the clerk's choice, a cover
+        sheet); not once it is confirmed."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"no direction {direction!r}")
+        with self.transaction() as db:
+            row = db.execute("SELECT state FROM batches WHERE id = ?", (batch_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no batch {batch_id}", f"Không có lô {batch_id}")
+            if row["state"] in ("confirmed", "done"):
+                raise InputError(
+                    f"batch {batch_id} is {row['state']}: its direction stays",
+                    f"lô {batch_id} đã xác nhận: không đổi được văn bản đến/đi",
+                )
+            db.execute(
+                "UPDATE batches SET direction = ?, updated_at = ? WHERE id = ?",
+                (direction, now_iso(), batch_id),
+            )
         return self.batch(batch_id)
 
     def batch(self, batch_id: str) -> Batch:
@@ -282,6 +309,17 @@ class Batches(Connection):
 
     def page_path(self, page: Page) -> Path:
         return self.spool / page.path
+
+    def sources_of(self, page_ids: Iterable[int]) -> set[str]:
+        """The hot-folder files these pages came from (``source``: the file's
+        SHA-256), for those that came from one."""
+        ids = list(page_ids)
+        marks = ",".join("?" * len(ids))
+        rows = self.query(
+            f"SELECT DISTINCT source FROM pages WHERE id IN ({marks}) AND source != ''",  # noqa: S608
+            tuple(ids),
+        )
+        return {row["source"] for row in rows if row["source"]}
 
     def erase_pages(self, page_ids: Iterable[int]) -> int:
         """Pages that must not stay on the station (a secret document's): each

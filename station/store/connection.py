@@ -9,8 +9,10 @@ One connection serves every thread, behind one re-entrant lock.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,14 @@ from station.common.fsutil import full_disk
 from station.errors import StorageError
 from station.store import check as storecheck
 from station.store import schema
+
+logger = logging.getLogger("scanstation.store")
+
+#: how long a statement waits for another process's lock
+BUSY_TIMEOUT_MS = 30_000
+#: how many times :meth:`Connection.scrub` tries to empty the log, and the wait between two
+SCRUB_TRIES = 5
+SCRUB_WAIT_S = 0.2
 
 
 def now_iso() -> str:
@@ -34,9 +44,16 @@ class Connection:
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self._lock = threading.RLock()
+        #: whether the write-ahead log may still hold what was deleted: a
+        #: scrub found it busy, or the store was just opened (the process
+        #: before may have ended first); the retention's runs scrub it then
+        self.scrub_due = True
         try:
             self._db = sqlite3.connect(
-                self.db_path, check_same_thread=False, isolation_level=None, timeout=30
+                self.db_path,
+                check_same_thread=False,
+                isolation_level=None,
+                timeout=BUSY_TIMEOUT_MS / 1000,
             )
         except sqlite3.Error as exc:
             raise StorageError(
@@ -84,11 +101,42 @@ class Connection:
                 raise
             raise full from exc
 
-    def scrub(self) -> None:
+    def scrub(self) -> bool:
         """Move the write-ahead log into the database and empty it, so what was
-        deleted (overwritten there: ``secure_delete``) is in no copy on disk."""
+        deleted (overwritten there: ``secure_delete``) is in no copy on disk.
+
+        A reader in another process (``scanstation register``, a backup) that
+        holds an older snapshot, or a writer, keeps the log from being emptied:
+        SQLite then answers busy. The checkpoint is tried :data:`SCRUB_TRIES`
+        times, :data:`SCRUB_WAIT_S` apart, each without waiting on SQLite's
+        busy timeout (the station's threads are not held up meanwhile). True
+        when the log was emptied; else :attr:`scrub_due` stays set and the
+        next scrub tries again (a later stop; the retention's next run)."""
+        for attempt in range(SCRUB_TRIES):
+            if attempt:
+                time.sleep(SCRUB_WAIT_S)
+            busy, frames, moved = self._checkpoint()
+            if not busy:
+                self.scrub_due = False
+                return True
+            logger.info("the write-ahead log is busy (%d frames, %d moved)", frames, moved)
+        self.scrub_due = True
+        return False
+
+    def _checkpoint(self) -> tuple[int, int, int]:
+        """One ``wal_checkpoint(TRUNCATE)`` that does not wait: (busy, frames in
+        the log, frames moved into the database), as SQLite answers."""
         with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            self._db.execute("PRAGMA busy_timeout = 0")
+            try:
+                row = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.OperationalError as exc:
+                if exc.sqlite_errorcode & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                return 1, -1, -1
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return int(row[0]), int(row[1]), int(row[2])
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         """The rows a read returns."""

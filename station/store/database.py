@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from station.store.batches import Batches
 from station.store.connection import now_iso
 from station.store.events import EventLog
 from station.store.outbox import Outbox
+
+logger = logging.getLogger("scanstation.store")
 
 
 def duplicate_key(metadata: dict[str, Any]) -> str | None:
@@ -62,6 +65,8 @@ class Store(Batches):
         self.outbox = Outbox(self)
         #: the event log
         self.events = EventLog(self)
+        #: whether ``storage.wal_busy`` was raised and not yet cleared
+        self._wal_busy_told = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -87,6 +92,37 @@ class Store(Batches):
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None
+
+    # ------------------------------------------------------------------ erasure
+
+    def scrub(self) -> bool:
+        """:meth:`Connection.scrub`, told: a log that stays busy raises the
+        event ``storage.wal_busy`` (warning, ``active`` true) once, and the
+        scrub that empties it later the same event as info (``active`` false)."""
+        done = super().scrub()
+        if not done:
+            logger.warning("the store's write-ahead log could not be emptied: tried again later")
+        if done == self._wal_busy_told:
+            if done:
+                self.events.add(
+                    "storage.wal_busy",
+                    "info",
+                    "Đã làm trống nhật ký ghi (WAL) của kho dữ liệu",
+                    "The store's write-ahead log was emptied",
+                    {"active": False},
+                )
+            else:
+                self.events.add(
+                    "storage.wal_busy",
+                    "warning",
+                    "Không làm trống được nhật ký ghi (WAL) của kho dữ liệu vì một chương trình "
+                    "khác đang đọc kho; dữ liệu đã xoá có thể còn trong đó đến lần thử sau",
+                    "The store's write-ahead log could not be emptied: another program is "
+                    "reading the store; what was erased may stay in it until the next try",
+                    {"active": True},
+                )
+            self._wal_busy_told = not done
+        return done
 
     # ------------------------------------------------------------------ documents
 
@@ -132,15 +168,26 @@ class Store(Batches):
 
     def digitized_by_month(self, since: str) -> dict[str, dict[str, int]]:
         """Documents and their pages recorded per month (``YYYY-MM``, Vietnam
-        time) from the month ``since`` on."""
+        time) from the month ``since`` on, and of the documents those received
+        and those sent (``Direction``; a document recorded before it was received)."""
         rows = self.query(
             "SELECT substr(datetime(created_at, '+7 hours'), 1, 7) AS month,"
             " count(*) AS documents,"
-            " coalesce(sum(json_extract(metadata, '$.PageAmount')), 0) AS pages"
+            " coalesce(sum(json_extract(metadata, '$.PageAmount')), 0) AS pages,"
+            " count(*) FILTER (WHERE json_extract(metadata, '$.Direction') = 'outgoing')"
+            " AS outgoing"
             " FROM documents GROUP BY month HAVING month >= ? ORDER BY month",
             (since,),
         )
-        return {r["month"]: {"documents": r["documents"], "pages": int(r["pages"])} for r in rows}
+        return {
+            r["month"]: {
+                "documents": r["documents"],
+                "pages": int(r["pages"]),
+                "incoming": r["documents"] - r["outgoing"],
+                "outgoing": r["outgoing"],
+            }
+            for r in rows
+        }
 
     # ------------------------------------------------------------------ counters
 

@@ -18,6 +18,9 @@ when every one of them is ``done`` or ``cancelled``. A batch still capturing,
 interrupted, being read, under review, failed or confirming is never touched,
 nor is a batch with a document not yet received.
 
+A hot folder's originals (its ``.done/``) go with the files of the batches
+their pages are in (station/store/originals.py).
+
 Files are erased (:func:`station.common.fsutil.erase`: overwritten, then
 removed) and their folders removed; then, in one transaction, the batches get
 ``files_removed_at`` and the event ``retention.removed`` is recorded, and the
@@ -30,18 +33,16 @@ can be repeated at any time and does nothing more the second time.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from station.common.fsutil import erase, storage_error
+from station.common.fsutil import erase_tree
 from station.store.connection import now_iso
 from station.store.database import Store
+from station.store.originals import Originals
 
 log = logging.getLogger("scanstation.store")
 
@@ -92,10 +93,12 @@ def _time(text: str) -> datetime:
 class Retention:
     """Finds the batches past their retention and removes their files."""
 
-    def __init__(self, store: Store, work: Path) -> None:
+    def __init__(self, store: Store, work: Path, originals: Originals | None = None) -> None:
         self.store = store
         #: the review's work folder (station/review/drafts.py)
         self.work = work
+        #: a hot folder's originals, which go with the batches' files
+        self.originals = originals
 
     # ------------------------------------------------------------------ finding
 
@@ -183,20 +186,31 @@ class Retention:
         self, periods: Periods, now: datetime | None = None, stop: threading.Event | None = None
     ) -> list[Removal]:
         """Remove the files of every review past its retention (until ``stop``
-        is set: the rest waits for the next run); what went."""
+        is set: the rest waits for the next run); what went. Then the hot
+        folder's originals whose batches' files are gone, or that held a
+        secret document (:class:`~station.store.originals.Originals`), and a
+        write-ahead log that an erasure could not empty (or the one found at
+        start: :meth:`Store.scrub`)."""
         done = []
         for review, reason in self.due(periods, now):
             if stop is not None and stop.is_set():
                 break
             done.append(self.remove(review, reason))
+        if self.originals is not None and not (stop is not None and stop.is_set()):
+            self.originals.sweep()
+        if self.store.scrub_due:
+            self.store.scrub()
         return done
 
     def remove(self, review: str, reason: str) -> Removal:
         """Erase the files of a review and its capture batches, then record it."""
         members = self._members(review)
         docs = self._documents(review)
-        folders = [self.store.spool / m for m in members] + [self.work / m for m in members]
-        files, size = _erase_folders(folders)
+        files = size = 0
+        for folder in [self.store.spool / m for m in members] + [self.work / m for m in members]:
+            erased, length = erase_tree(folder)
+            files += erased
+            size += length
         now = now_iso()
         marks = ",".join("?" * len(members))
         words = {
@@ -229,45 +243,3 @@ class Retention:
             self.store.outbox.set_state(doc_id, "deleted")
         log.info("retention: removed %d files (%d bytes) of batch %s", files, size, review)
         return Removal(review, tuple(members), reason, tuple(docs), files, size)
-
-
-def _erase_folders(folders: Iterable[Path]) -> tuple[int, int]:
-    """Erase every file under these folders (links are removed, never
-    followed), then the folders; how many files and bytes."""
-    files = size = 0
-    for folder in folders:
-        if not folder.is_dir() or folder.is_symlink():
-            with contextlib.suppress(FileNotFoundError):
-                if folder.is_symlink():
-                    folder.unlink()
-            continue
-        for root, dirs, names in os.walk(folder, topdown=False):
-            base = Path(root)
-            for name in names:
-                path = base / name
-                try:
-                    if path.is_symlink() or not path.is_file():
-                        path.unlink(missing_ok=True)
-                        continue
-                    length = path.stat().st_size
-                except OSError as exc:
-                    raise storage_error(exc, path) from exc
-                if erase(path):
-                    files += 1
-                    size += length
-            for name in dirs:
-                _remove_dir(base / name)
-        _remove_dir(folder)
-    return files, size
-
-
-def _remove_dir(path: Path) -> None:
-    try:
-        if path.is_symlink():
-            path.unlink()
-        else:
-            path.rmdir()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise storage_error(exc, path) from exc

@@ -233,6 +233,51 @@ SCHEMA: list[str] = [
     );
     CREATE INDEX rescans_by_batch ON rescans (batch_id) WHERE batch_id IS NOT NULL;
     """,
+    # version 12: the clerk said a document is not secret (the answer to a
+    # secrecy mark read or unsure): no reading of its header makes it so again
+    """
+    ALTER TABLE review_docs ADD COLUMN not_secret INTEGER NOT NULL DEFAULT 0;
+    """,
+    # version 13: a batch of documents received (incoming, the Sổ đến) or sent
+    # (outgoing, the Sổ đi), chosen on the scan screen or by a cover sheet
+    """
+    ALTER TABLE batches ADD COLUMN direction TEXT NOT NULL DEFAULT 'incoming';
+    """,
+    # version 14: the outgoing register (Sổ đăng ký văn bản đi,
+    # station/records/outgoing_register.py): one entry per confirmed outgoing
+    # document, its number (NULL: it had none) of the year, its type (the
+    # series under per-type numbering), the day that places it in a period,
+    # the columns read from its fields, the clerk's later columns and whether
+    # it went by post (the Sổ gửi văn bản đi bưu điện)
+    """
+    CREATE TABLE outgoing_register (
+        doc_id        TEXT PRIMARY KEY,
+        batch_id      TEXT NOT NULL,
+        year          INTEGER NOT NULL,
+        number        INTEGER,
+        kind          TEXT NOT NULL DEFAULT '',
+        day           TEXT NOT NULL,
+        registered_at TEXT NOT NULL,
+        code          TEXT NOT NULL DEFAULT '',
+        issued_date   TEXT,
+        summary       TEXT NOT NULL DEFAULT '',
+        signer        TEXT NOT NULL DEFAULT '',
+        recipients    TEXT NOT NULL DEFAULT '',
+        priority      TEXT NOT NULL DEFAULT '',
+        pages         INTEGER,
+        archive       TEXT NOT NULL DEFAULT '',
+        copies        INTEGER,
+        transfer_date TEXT,
+        received_by   TEXT NOT NULL DEFAULT '',
+        note          TEXT NOT NULL DEFAULT '',
+        by_post       INTEGER NOT NULL DEFAULT 0,
+        envelopes     INTEGER,
+        post_note     TEXT NOT NULL DEFAULT '',
+        updated_at    TEXT NOT NULL
+    );
+    CREATE INDEX outgoing_register_by_number ON outgoing_register (year, number);
+    CREATE INDEX outgoing_register_by_day ON outgoing_register (day);
+    """,
 ]
 
 #: the version a database has once every migration ran

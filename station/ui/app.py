@@ -127,10 +127,12 @@ def create_app(settings: WebSettings, services: Services) -> Flask:
         app.register_blueprint(register_blueprint)
         pin.install(app)
     if services.fleet is not None:
+        from station.ui.fleet.stats import blueprint as stats_blueprint
         from station.ui.fleet.views import blueprint as fleet_blueprint
 
         app.extensions["fleet"] = services.fleet
         app.register_blueprint(fleet_blueprint)
+        app.register_blueprint(stats_blueprint)
     return app
 
 

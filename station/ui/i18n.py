@@ -59,6 +59,14 @@ def number(value: float | int | None, digits: int = 0) -> str:
     return text
 
 
+def percent(value: float | None, digits: int = 1) -> str:
+    """71,9 % in Vietnamese, 71.9% in English; an en dash for none."""
+    if value is None:
+        return "–"
+    shown = number(value, digits)
+    return f"{shown} %" if language() == "vi" else f"{shown}%"
+
+
 def _utc(value: str) -> datetime | None:
     try:
         at = datetime.fromisoformat(value)

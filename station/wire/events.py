@@ -23,6 +23,7 @@ EVENT_TYPES: dict[str, str] = {
     "backlog.old": "warning, then info",
     "storage.error": "error",
     "storage.full": "error, then info",
+    "storage.wal_busy": "warning, then info",
     "thread.failed": "error",
     "ocr.failed": "error",
     "signing.failed": "error",

@@ -190,6 +190,18 @@ class Counters(Wire):
 class MonthCounts(Wire):
     documents: Count
     pages: Count
+    #: of the documents, those received and those sent; absent from stations older
+    #: than them; given together, and adding up to ``documents``
+    incoming: Count | None = None
+    outgoing: Count | None = None
+
+    @model_validator(mode="after")
+    def _split_adds_up(self) -> MonthCounts:
+        if (self.incoming is None) != (self.outgoing is None):
+            raise ValueError("incoming and outgoing come together")
+        if self.incoming is not None and self.incoming + (self.outgoing or 0) != self.documents:
+            raise ValueError("incoming + outgoing is not documents")
+        return self
 
 
 class ErrorReport(Wire):

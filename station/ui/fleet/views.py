@@ -1,4 +1,5 @@
-"""The fleet dashboard: stations, a station's page, alerts, statistics, API, metrics."""
+"""The fleet dashboard: stations, a station's page, alerts, API, metrics (the
+statistics are :mod:`station.ui.fleet.stats`)."""
 
 from __future__ import annotations
 
@@ -20,8 +21,6 @@ from flask import (
 )
 
 from station.central.fleet import Fleet
-from station.common.clock import VIETNAM
-from station.common.spreadsheet import csv_bytes
 from station.errors import NotFound, UsageError
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import gettext
@@ -111,68 +110,6 @@ def alerts() -> str:
     stations = [s for s in fleet().overview() if s["alerts"]]
     events = [e for e in fleet().db.events(limit=200) if e["severity"] in ("error", "warning")]
     return render_template("fleet/alerts.html", stations=stations, events=events[:100])
-
-
-def _year() -> int:
-    raw = request.args.get("year", "")
-    return int(raw) if raw.isdigit() and 2000 <= int(raw) <= 2100 else datetime.now(VIETNAM).year
-
-
-def _table(year: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """One row per unit: documents and pages for each month and the year."""
-    units: dict[str, dict[str, Any]] = {}
-    for row in fleet().db.monthly(year):
-        unit = units.setdefault(
-            row["unit"], {"unit": row["unit"], "months": {}, "documents": 0, "pages": 0}
-        )
-        month = int(row["month"][5:7])
-        unit["months"][month] = {"documents": row["documents"], "pages": row["pages"]}
-        unit["documents"] += row["documents"]
-        unit["pages"] += row["pages"]
-    rows = sorted(units.values(), key=lambda u: u["unit"])
-    months = {
-        m: {
-            key: sum(u["months"].get(m, {}).get(key, 0) for u in rows)
-            for key in ("documents", "pages")
-        }
-        for m in range(1, 13)
-    }
-    total = {
-        "documents": sum(u["documents"] for u in rows),
-        "pages": sum(u["pages"] for u in rows),
-        "months": months,
-    }
-    return rows, total
-
-
-@blueprint.get("/stats")
-def stats() -> str:
-    year = _year()
-    rows, total = _table(year)
-    years = sorted(set(fleet().db.years()) | {year})
-    return render_template("fleet/stats.html", year=year, years=years, rows=rows, total=total)
-
-
-@blueprint.get("/stats.csv")
-def stats_csv() -> Response:
-    year = _year()
-    rows, total = _table(year)
-    table: list[list[object]] = [
-        ["Đơn vị / Unit", "Tháng / Month", "Số văn bản / Documents", "Số trang / Pages"]
-    ]
-    for unit in rows:
-        label = unit["unit"] or "–"
-        for month in range(1, 13):
-            counts = unit["months"].get(month, {"documents": 0, "pages": 0})
-            table.append([label, f"{year}-{month:02d}", counts["documents"], counts["pages"]])
-        table.append([label, str(year), unit["documents"], unit["pages"]])
-    table.append(["Tổng cộng / Total", str(year), total["documents"], total["pages"]])
-    # the unit names come from the stations' payloads: no cell may become a formula
-    return Response(
-        csv_bytes(table),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="thong-ke-so-hoa-{year}.csv"'},
-    )
 
 
 def _api_station(view: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Sổ đến: the incoming register of a day, a month or a year, what to check in
-it, the clerk's later columns, and the exports (PDF like the paper register,
-CSV, XLSX)."""
+"""Sổ đến and Sổ đi: the incoming and the outgoing register of a day, a month
+or a year, what to check in them, the clerk's later columns, and the exports
+(PDF like the paper register, CSV, XLSX); beside them the register of secret
+documents received and the post register (Sổ gửi văn bản đi bưu điện)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flask import (
 
 from station.common.clock import VIETNAM
 from station.errors import InputError, StationError
+from station.records import outgoing_register as sent
 from station.records.register import COLUMNS, EDITABLE, Entry, day_text
 from station.records.register_export import FORMATS, Book, Period, render
 from station.records.secret_register import COLUMNS as SECRET_COLUMNS
@@ -33,6 +35,9 @@ blueprint = Blueprint("register", __name__)
 
 #: the columns the clerk fills later; a card on a narrow screen leaves them out while empty
 _LATER = ("recipient", "transfer_date", "received_by", "note")
+_SENT_LATER = ("archive", "copies", "transfer_date", "received_by", "note")
+#: how the exported file of each book besides the Sổ đến begins
+_BOOKS = {"outgoing": "so-di", "post": "so-gui-buu-dien", "secret": "so-van-ban-mat-den"}
 
 _MEDIA = {
     "pdf": "application/pdf",
@@ -75,29 +80,77 @@ def _shortcuts(today: date) -> list[tuple[str, str, str]]:
     ]
 
 
-@blueprint.get("/register")
-def book() -> str:
-    period = _period()
-    found = _book(period)
+def _sent_book(period: Period) -> Book:
+    st = station()
+    register = st.outgoing
+    config = st.settings.config
+    return Book(
+        register.entries(period.start, period.end),
+        register.flags(period.start, period.end),
+        period,
+        config.station.unit_name,
+        config.outgoing.keeper,
+        layout=sent.LAYOUT,
+    )
+
+
+def _post_book(period: Period) -> Book:
+    st = station()
+    config = st.settings.config
+    entries = st.outgoing.posted(period.start, period.end)
+    unit, keeper = config.station.unit_name, config.outgoing.keeper
+    return Book(entries, [], period, unit, keeper, layout=sent.POST_LAYOUT)
+
+
+def _screen(which: str, period: Period, found: Book) -> dict[str, Any]:
+    """What both registers' screens show: the switch, the period, the exports."""
     flagged: dict[str, list[str]] = {}
     for flag in found.flags:
         for doc_id in flag.doc_ids:
             flagged.setdefault(doc_id, []).append(flag.code)
+    args = {"from": period.start.isoformat(), "to": period.end.isoformat()}
+    return {
+        "which": which,
+        "endpoint": "register.book" if which == "incoming" else "register.outgoing",
+        "book": found,
+        "period": period,
+        "flagged": flagged,
+        "shortcuts": _shortcuts(_today()),
+        "formats": FORMATS,
+        "args": args,
+        "export_args": {**args, **({"book": "outgoing"} if which == "outgoing" else {})},
+        "today": _today().isoformat(),
+        "saved": request.args.get("saved", ""),
+        "day_text": day_text,
+    }
+
+
+@blueprint.get("/register")
+def book() -> str:
+    period = _period()
     return render_template(
         "register/book.html",
-        book=found,
-        period=period,
+        **_screen("incoming", period, _book(period)),
         columns=COLUMNS,
-        flagged=flagged,
-        shortcuts=_shortcuts(_today()),
-        formats=FORMATS,
-        args={"from": period.start.isoformat(), "to": period.end.isoformat()},
-        today=_today().isoformat(),
         later=_LATER,
-        saved=request.args.get("saved", ""),
-        day_text=day_text,
         secret_entries=SecretRegister(station().store).entries(period.start, period.end),
         secret_columns=SECRET_COLUMNS,
+    )
+
+
+@blueprint.get("/register/outgoing")
+def outgoing() -> str:
+    """Sổ đi, and the post register under it when ``[outgoing] by_post``."""
+    period = _period()
+    by_post = station().settings.config.outgoing.by_post
+    return render_template(
+        "register/outgoing.html",
+        **_screen("outgoing", period, _sent_book(period)),
+        columns=sent.COLUMNS,
+        later=_SENT_LATER,
+        by_post=by_post,
+        post=_post_book(period) if by_post else None,
+        post_columns=sent.POST_COLUMNS,
     )
 
 
@@ -109,13 +162,28 @@ def update(doc_id: str) -> Any:
         entry = station().update_register(doc_id, changes)
     except StationError as exc:  # refused: JSON for the script, the error page for a plain form
         return station_error(exc)
-    # back to the same row, marked "Đã lưu": the page a plain form lands on, and
-    # the page the script takes the saved row from
+    return _saved("register.book", doc_id, entry.to_json())
+
+
+@blueprint.post("/register/outgoing/<doc_id>")
+@group("edit")
+def update_outgoing(doc_id: str) -> Any:
+    changes = {key: request.form.getlist(key)[-1] for key in sent.EDITABLE if key in request.form}
+    try:
+        entry = station().update_outgoing(doc_id, changes)
+    except StationError as exc:
+        return station_error(exc)
+    return _saved("register.outgoing", doc_id, entry.to_json())
+
+
+def _saved(endpoint: str, doc_id: str, entry: dict[str, Any]) -> Any:
+    """Back to the same row, marked "Đã lưu": the page a plain form lands on,
+    and the page the script takes the saved row from."""
     back = {"from": request.form.get("from", ""), "to": request.form.get("to", "")}
     query: dict[str, Any] = {key: value for key, value in back.items() if value}
-    target = url_for("register.book", **query, saved=doc_id, _anchor=f"entry-{doc_id}")
+    target = url_for(endpoint, **query, saved=doc_id, _anchor=f"entry-{doc_id}")
     if request.headers.get("Accept", "").startswith("application/json"):
-        return jsonify({"ok": True, "entry": entry.to_json(), "next": target})
+        return jsonify({"ok": True, "entry": entry, "next": target})
     return redirect(target)
 
 
@@ -126,14 +194,23 @@ def export() -> Response:
     if fmt not in FORMATS:
         raise InputError(f"format is one of {', '.join(FORMATS)}", "định dạng là pdf, csv, xlsx")
     period = _period()
-    if request.args.get("secret"):  # the register of secret documents
+    which = "secret" if request.args.get("secret") else request.args.get("book", "incoming")
+    if which == "secret":  # the register of secret documents
         st = station()
         config = st.settings.config
         book = Book(SecretRegister(st.store).entries(period.start, period.end), [], period,
                     config.station.unit_name, config.incoming.keeper, layout=SECRET)  # fmt: skip
-        prefix = "so-van-ban-mat-den"
+    elif which == "outgoing":
+        book = _sent_book(period)
+    elif which == "post":
+        book = _post_book(period)
+    elif which == "incoming":
+        book = _book(period)
     else:
-        book, prefix = _book(period), "so-den"
+        raise InputError(
+            "book is incoming, outgoing, post or secret", "sổ là incoming, outgoing, post, secret"
+        )
+    prefix = _BOOKS.get(which, "so-den")
     data = render(book, fmt)
     name = f"{prefix}_{period.start:%Y%m%d}-{period.end:%Y%m%d}.{fmt}"
     return send_file(io.BytesIO(data), mimetype=_MEDIA[fmt], as_attachment=True, download_name=name)
@@ -141,10 +218,15 @@ def export() -> Response:
 
 @blueprint.get("/api/register")
 def api() -> Response:
+    """The entries and flags of the Sổ đến, or (``book=outgoing``) of the Sổ đi."""
     period = _period()
-    found = _book(period)
+    which = request.args.get("book", "incoming")
+    if which not in ("incoming", "outgoing"):
+        raise InputError("book is incoming or outgoing", "sổ là incoming hoặc outgoing")
+    found = _sent_book(period) if which == "outgoing" else _book(period)
     return jsonify(
         {
+            "book": which,
             "from": period.start.isoformat(),
             "to": period.end.isoformat(),
             "entries": [e.to_json() for e in found.entries],
@@ -162,7 +244,7 @@ def api() -> Response:
     )
 
 
-def marks(entry: Entry) -> list[tuple[str, str]]:
+def marks(entry: Entry | sent.OutgoingEntry) -> list[tuple[str, str]]:
     """(mark, css class) for the urgency and secrecy marks shown beside a row."""
     return [(m, "urgent") for m in entry.urgency] + [(m, "secret") for m in entry.secrecy]
 

@@ -29,14 +29,16 @@ from flask import (
 
 from station import __version__
 from station.appliance.station import Station
+from station.barcodes.split import SECRECY_QUESTIONS
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
+from station.common.direction import WORDS as DIRECTION_WORDS
 from station.errors import InputError, NotFound, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
-from station.review.checks import NEEDED, Unanswered, replacement
+from station.review.checks import NEEDED, NEEDED_OUTGOING, Unanswered, replacement
 from station.review.drafts import UNDISMISSABLE
-from station.review.fields import DATES, EDITABLE, TYPE_CHOICES, as_text
+from station.review.fields import DATES, EDITABLE, SENT_ORDER, SENT_PART, TYPE_CHOICES, as_text
 from station.ui import security
 from station.ui.i18n import gettext, pick
 from station.ui.review import crops, viewer
@@ -77,7 +79,11 @@ def _done(target: str, **result: Any) -> Any:
 def common() -> dict[str, Any]:
     if "station" not in current_app.extensions:
         return {}
-    return {"status": station().status(), "home_endpoint": "review.scan"}
+    return {
+        "status": station().status(),
+        "home_endpoint": "review.scan",
+        "direction_words": DIRECTION_WORDS,
+    }
 
 
 # ------------------------------------------------------------------ scan
@@ -86,6 +92,22 @@ def common() -> dict[str, Any]:
 @blueprint.get("/")
 def scan() -> str:
     return render_template("review/scan.html")
+
+
+@blueprint.post("/direction")
+@group("scan")
+def direction() -> Any:
+    """ "Văn bản đến" / "Văn bản đi": what the next batch is."""
+    station().set_direction(request.form.get("direction", ""))
+    return _done(url_for("review.scan"))
+
+
+@blueprint.post("/batch/<batch_id>/direction")
+@group("edit")
+def batch_direction(batch_id: str) -> Any:
+    """A batch under review is received documents, or sent ones, after all."""
+    station().set_batch_direction(batch_id, request.form.get("direction", ""))
+    return _done(_back(batch_id))
 
 
 @blueprint.post("/scan")
@@ -115,10 +137,12 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         "countdown": st.processor.countdown_left(batch_id),
         "editable": batch.state == "review",
         **_FIELD_FORM,
+        **_sent_form(st, batch),
         "arrival": _scan_day(batch.created_at),
         "secrecy": SECRECY,
         "reading_codes": READING_CODES,
         "undismissable": UNDISMISSABLE,
+        "secrecy_questions": SECRECY_QUESTIONS,
         "as_text": as_text,
         "list_fields": LIST_FIELDS,
         "confirming": batch.state == "confirmed" or st.processor.confirming(batch_id),
@@ -132,6 +156,20 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
             if not batch.files_removed_at and not st.processor.secrets.withheld(d)
         },
         **_replacing(st, batch_id, docs),
+    }
+
+
+def _sent_form(st: Station, batch: Any) -> dict[str, Any]:
+    """A batch of sent documents: its fields in their order (the signer and
+    the recipients beside the header), what the Sổ đi needs, and the number
+    offered to each document whose Số is empty ("Dùng số tiếp theo")."""
+    if batch.direction != "outgoing":
+        return {"sent_part": (), "next_numbers": {}}
+    return {
+        "fields": SENT_ORDER,
+        "needed": NEEDED_OUTGOING,
+        "sent_part": SENT_PART,
+        "next_numbers": st.processor.next_numbers(batch.id) if batch.state == "review" else {},
     }
 
 
@@ -316,7 +354,7 @@ def secret(doc_id: str) -> Any:
 @group("edit")
 def secret_seen(entry_id: int) -> Any:
     """The clerk has read the notice of a stopped secret document."""
-    station().secret_seen(entry_id)
+    station().secret_seen(entry_id, request.form.get("author", ""))
     return _done(security.local_target(request.form.get("next"), url_for("review.scan")))
 
 
