@@ -28,6 +28,7 @@ RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 ORDER = [
     "capture", "imaging", "barcodes", "ocr", "realscans", "uplink", "thumbnails", "memory",
+    "fleet",
 ]  # fmt: skip
 BEGIN, END = "<!-- SUMMARY: written by python -m bench.all -->", "<!-- /SUMMARY -->"
 
@@ -107,6 +108,21 @@ def _memory(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _fleet(r: dict[str, Any]) -> list[Row]:
+    live, page = r["live"], r["live"]["pages"]["stations_page"]
+    found: list[Row] = [
+        (f"fleet: stations page with {live['stations']} stations (median)",
+         f"{page['median_s']} s", "< 1 s", page["median_s"] < 1.0),
+        (f"fleet collector, {live['stations']} stations every {live['interval_s']:g} s",
+         f"{live['collector']['cpu_share_of_one_core'] * 100:.1f} % of a core, "
+         f"{live['collector']['VmRSS']} MB", "", None),
+    ]  # fmt: skip
+    if "history" in r:
+        size = r["history"]["bytes_per_station_year"]
+        found.append(("fleet trends: one station's year", f"{size / 1000:.0f} KB", "", None))
+    return found
+
+
 ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "capture": _capture,
     "imaging": _imaging,
@@ -116,6 +132,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "uplink": _uplink,
     "thumbnails": _thumbnails,
     "memory": _memory,
+    "fleet": _fleet,
 }
 
 

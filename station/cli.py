@@ -292,6 +292,13 @@ def build_parser() -> argparse.ArgumentParser:
         "SCANSTATION_FLEET_PASSWORD_HASH)",
     )
     p.add_argument(
+        "--regions",
+        metavar="FILE",
+        help="each unit's region, to group, search and count stations by region: a CSV with "
+        'the header unit,region or a TOML table [units] of "unit name" = "region" '
+        "(docs/fleet.md#regions)",
+    )
+    p.add_argument(
         "--config",
         metavar="FILE",
         help="fleet.toml: the alert rules, the working calendar, quiet hours, and the e-mail "

@@ -11,7 +11,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from station.appliance.station import Station
 from station.central.fleet import Fleet
 from station.central.fleetdb import FleetDB
+from station.central.regions import Regions
 from station.common.auth import hash_secret
 from station.common.clock import VIETNAM
 from station.demo.samples import sample_label
@@ -39,6 +40,8 @@ pytestmark = pytest.mark.slow
 PIN = "2468"
 PASSWORD = "mật khẩu trạm"
 SIZES = [(1280, 800), (800, 480)]
+#: the fleet dashboard is read on a phone too
+FLEET_SIZES = [*SIZES, (390, 844)]
 SHOTS = Path(os.environ.get("SCANSTATION_SHOTS") or artifacts()) / "axe"
 
 
@@ -151,6 +154,19 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         digitized={"2026-11": {"documents": 41, "pages": 133}}))  # fmt: skip
     send(fleet._state, "st-lost/state", {**STATE, "state": "lost", "since": now})
     send(fleet._state, "st-quiet/state", {**STATE, "state": "offline"})
+    send(fleet._event, "st-lost/event", {**EVENT, "id": 3, "type": "secret.detected",
+         "severity": "warning", "ts": now, "detail": {"level": "Mật"},
+         "message": {"vi": "Văn bản mật đã dừng", "en": "A secret document stopped"}})  # fmt: skip
+    fleet.regions = Regions({"Viện kiểm sát nhân dân khu vực 3": "Phía Nam"})
+    # two days of reports: the station page's trends
+    start = datetime.now(UTC) - timedelta(hours=49)
+    for k in range(0, 49 * 60, 5):
+        fleet.history.add("st-good", start + timedelta(minutes=k), health(
+            "st-good", cpu_temp_c=45 + k % 90 / 10,
+            queue={"depth": k // 60 % 7, "to_send": 0, "held": 0, "awaiting_receipt": 0,
+                   "oldest_pending_s": 60.0 * (k % 50), "oldest_unsent_s": None},
+            counters={"pages_total": 1000 + k, "pages_since_roller": 0, "sheets_total": 0,
+                      "sheets_since_roller": 0, "roller_limit": 200000}))  # fmt: skip
     for name, reply in (
         ("ping", {"ok": True, "result": {"pong": now}}),
         ("config", {"ok": False, "error": {"code": "refused",
@@ -279,6 +295,12 @@ def _station_screens(c: Counter) -> list[Screen]:
 
 
 def _fleet_screens(d: Dashboard) -> list[Screen]:
+    def figures(page: Page) -> None:
+        # the trends' figures as a table, for whoever cannot see the charts
+        _go(f"{d.url}/station/st-good?range=7d", "#trends svg")(page)
+        page.locator("details.chart-data summary").click()
+        expect(page.locator("table.trend-table")).to_be_visible()
+
     return [
         ("fleet", _go(f"{d.url}/", "table.stations")),
         ("fleet-station", _go(f"{d.url}/station/st-good", "#commands")),
@@ -287,6 +309,14 @@ def _fleet_screens(d: Dashboard) -> list[Screen]:
         ("fleet-stats", _go(f"{d.url}/stats?year=2026", "table.stats")),
         ("fleet-electronic", _go(f"{d.url}/stats/electronic")),
         ("fleet-not-found", _go(f"{d.url}/no-such-screen")),
+        (
+            "fleet-filtered",
+            _go(f"{d.url}/?show=attention&group=region&sort=queue", "table.stations"),
+        ),
+        ("fleet-grouped", _go(f"{d.url}/?group=unit", "table.stations")),
+        ("fleet-none", _go(f"{d.url}/?q=nothing-like-this")),
+        ("fleet-trend-figures", figures),
+        ("fleet-trend-year", _go(f"{d.url}/station/st-good?range=1y", "#trends")),
     ]
 
 
@@ -347,7 +377,7 @@ def test_no_serious_violation_on_any_station_screen(
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", FLEET_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_no_serious_violation_on_any_fleet_screen(
     dashboard: Dashboard, browser: Browser, size: tuple[int, int], lang: str
 ) -> None:
@@ -445,7 +475,7 @@ def test_the_focus_is_seen_on_every_control(
     page.screenshot(path=SHOTS / f"focus-viewer-{tag}.png")
     page.goto(f"{dashboard.url}/")
     page.screenshot(path=SHOTS / f"badges-fleet-{tag}.png")
-    link = page.locator("table.stations td.id a").first
+    link = page.locator("table.stations th.id a").first
     link.focus()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")

@@ -24,6 +24,8 @@ from station.central.alertdb import StoredAlert
 from station.central.alerting import Alerting, Clock, utc_clock
 from station.central.fleetconfig import FleetSettings
 from station.central.fleetdb import FleetDB, StationRow, utc_now
+from station.central.history import History
+from station.central.regions import Regions
 from station.central.rules import parse_time
 from station.errors import NotFound, UsageError
 from station.wire import payloads, topics
@@ -60,6 +62,10 @@ class Fleet:
         self.replies = threading.Condition()
         self._lock = threading.Lock()
         self.rejected: Counter[tuple[str, str]] = Counter()
+        #: each station's health over time (the station page's trends)
+        self.history = History(db)
+        #: each unit's region (``--regions``); empty: no regions
+        self.regions = Regions()
         root = f"{topics.VERSION}/+"
         connection.subscribe(f"{root}/state", self._state)
         connection.subscribe(f"{root}/health", self._health, qos=0)
@@ -138,6 +144,7 @@ class Fleet:
             # a station older than the field: "no document yet" would be a guess
             del report["last_document_at"]
         self.db.set_health(station_id, report, at)
+        self.history.add(station_id, parse_time(at, datetime.now(UTC)), report)
         self._look(station_id)
 
     def _look(self, station_id: str) -> None:

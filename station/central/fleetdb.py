@@ -10,6 +10,7 @@ electronic     the DMS's electronic documents per unit and year or month (import
 imports        every import of electronic figures: who, when, which file
 alerts …       the alerts with their history, and the messages about them
                (read and written by :mod:`station.central.alertdb`)
+series…        each station's trends, made and kept by :mod:`station.central.history`
 
 The tables and their migrations are :mod:`station.central.fleetschema`.
 """
@@ -123,6 +124,9 @@ class FleetDB:
             )
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
+            # a report every minute from hundreds of stations: in WAL mode NORMAL
+            # never corrupts the file; a power cut may lose the last moments
+            self._db.execute("PRAGMA synchronous=NORMAL")
             if self._db.execute("PRAGMA user_version").fetchone()[0] > SCHEMA_VERSION:
                 raise StorageError(
                     f"{self.path} was written by a newer version of the dashboard",

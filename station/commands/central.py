@@ -212,6 +212,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     from station.central.fleet import Fleet
     from station.central.fleetdb import FleetDB
     from station.central.notify import Notifier
+    from station.central.regions import Regions
     from station.ui import Services, WebSettings, create_app
     from station.ui.app import WebServer
 
@@ -222,6 +223,8 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         "SCANSTATION_FLEET_PASSWORD_HASH",
     )
     data_dir = Path(args.data_dir) if args.data_dir else default_fleet_dir()
+    # a regions file that does not hold is refused before anything starts
+    regions = Regions.load(Path(args.regions)) if args.regions else None
     web = WebSettings(
         listen=args.listen,
         password_hash=password_hash,
@@ -238,9 +241,12 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     fleet = Fleet(conn, db, settings)
     notifier = Notifier(fleet.alerting.store, settings, senders)
     fleet.alerting.listeners.append(notifier.wake.set)
+    if regions is not None:
+        fleet.regions = regions
     server = WebServer(create_app(web, Services(fleet=fleet)), web)
     stop = stop_on_signals("Đang dừng… / stopping…")
     db.prune()
+    fleet.history.compact()
     conn.start()
     fleet.alerting.start()
     notifier.start()
@@ -249,6 +255,9 @@ def cmd_fleet(args: argparse.Namespace) -> int:
     if senders:
         names = ", ".join(repr(c) for c in senders)
         say(f"Thông báo cảnh báo / alert notifications: {names}")
+    if regions is not None:
+        count = f"{len(regions.names())} ({len(regions)} đơn vị / units)"
+        say(f"Khu vực / regions: {count}, {args.regions}")
     try:
         stop.wait()
     finally:

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, request
+from flask import current_app, g, request
 
 from station.common.clock import VIETNAM
 
@@ -31,11 +31,17 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def language() -> str:
+    """The reader's language, read once per request (a page of 500 stations asks
+    for it some thousands of times)."""
+    known: str | None = g.get("language")
+    if known is not None:
+        return known
     chosen = request.cookies.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    default = current_app.config.get("DEFAULT_LANGUAGE", "vi")
-    return default if default in LANGUAGES else "vi"
+    if chosen not in LANGUAGES:
+        default = current_app.config.get("DEFAULT_LANGUAGE", "vi")
+        chosen = default if default in LANGUAGES else "vi"
+    g.language = chosen
+    return str(chosen)
 
 
 def gettext(text: str, **values: Any) -> str:

@@ -25,6 +25,7 @@ from station.common.clock import VIETNAM
 from station.common.logsafe import printable
 from station.common.spreadsheet import csv_bytes, xlsx_bytes
 from station.ui.fleet.chart import change_words, trend_chart
+from station.ui.fleet.trends import stats_charts
 from station.ui.i18n import percent
 
 blueprint = Blueprint("stats", __name__)
@@ -142,6 +143,7 @@ def page() -> str:
         total=total,
         share=share,
         change_words=change_words,
+        stats_charts=stats_charts(rows, total, year),
     )
 
 

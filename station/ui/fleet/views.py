@@ -16,10 +16,13 @@ from flask import (
     current_app,
     jsonify,
     render_template,
+    request,
 )
 
+from station.central.board import SHOWS
 from station.central.fleet import Fleet
 from station.errors import NotFound
+from station.ui.fleet import boardview, trends
 from station.ui.fleet.metrics import exposition
 from station.ui.i18n import gettext
 from station.wire.remote import REMOTE_KEYS
@@ -41,21 +44,35 @@ def _station_or_404(station_id: str) -> dict[str, Any]:
 
 @blueprint.get("/")
 def dashboard() -> str:
-    stations = fleet().overview()
-    totals = {
-        "all": len(stations),
-        "online": sum(s["state"] == "online" for s in stations),
-        "offline": sum(s["state"] == "offline" for s in stations),
-        "lost": sum(s["state"] == "lost" for s in stations),
-        "alerts": sum(bool(s["alerts"]) for s in stations),
-    }
-    return render_template("fleet/dashboard.html", stations=stations, totals=totals)
+    board = boardview.current()
+    return render_template(
+        "fleet/dashboard.html",
+        board=board,
+        rows=boardview.rows(board),
+        columns=boardview.columns(board.regions),
+        shows=SHOWS,
+    )
+
+
+@blueprint.post("/api/board")
+def api_board() -> Response:
+    """The stations page's live update (``static/live.js``): the query string is
+    the page's; the body ``{"have": {station: signature}}`` the rows it shows."""
+    body = request.get_json(silent=True)
+    have = body.get("have") if isinstance(body, dict) else None
+    if not isinstance(have, dict):
+        have = {}
+    known = {str(k): str(v) for k, v in list(have.items())[:5000]}
+    return jsonify(boardview.update(boardview.current(), known))
 
 
 @blueprint.get("/station/<station_id>")
 def station(station_id: str) -> str:
     view = _station_or_404(station_id)
     db = fleet().db
+    now = datetime.now(UTC)
+    span = trends.pick_span(request.args.get("range"))
+    points = fleet().history.series(station_id, span, now)
     return render_template(
         "fleet/station.html",
         s=view,
@@ -63,6 +80,8 @@ def station(station_id: str) -> str:
         states=db.state_changes(station_id, limit=20),
         commands=db.commands(station_id, limit=20),
         remote_keys=REMOTE_KEYS,
+        trends=trends.station_trends(points, span, now),
+        spans=trends.span_words(),
     )
 
 
@@ -107,6 +126,18 @@ def metrics() -> Response:
 @blueprint.app_template_filter("json")
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+@blueprint.app_template_global()
+def live_words() -> dict[str, str]:
+    """What ``static/live.js`` says, in the reader's language."""
+    return boardview.words()
+
+
+@blueprint.app_template_global()
+def seen_ago(at: str | None) -> str:
+    """When a station was last heard, to the minute."""
+    return boardview.seen_ago(at)
 
 
 # the routes of the alerts and the commands, on this blueprint
