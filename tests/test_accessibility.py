@@ -83,6 +83,12 @@ def counter(tmp_path_factory: pytest.TempPathFactory, sample_scans: Path) -> Ite
         # and the documents already on file
         for doc, number in zip(station.review.documents(review), (200, 201, 203), strict=True):
             station.set_registration(doc.doc_id, sample_label(number))
+        # a subject read in doubt: "cần kiểm tra", its crop of the page beside it
+        first = station.review.documents(review)[0]
+        doubt = {**first.readings["Subject"], "confidence": 0.5, "code": "marks_disagree",
+                 "read": str(first.metadata["Subject"])}  # fmt: skip
+        station.review.set_read(first.doc_id, {**first.metadata, "Subject": None},
+                                str(first.pdf), first.warnings, {**first.readings, "Subject": doubt})  # fmt: skip
         _sent(station)
         yield Counter(station, server.url, signed_server.url, done, review)
     finally:
@@ -270,7 +276,7 @@ def _station_screens(c: Counter) -> list[Screen]:
 
     return [
         ("scan", _go(f"{c.url}/", "#scan-button")),
-        ("batch", _go(f"{c.url}/batch/{c.review}", "article.doc")),
+        ("batch", _go(f"{c.url}/batch/{c.review}", "article.doc label.check .crop img")),
         ("page-actions", page_actions),
         ("viewer", viewer),
         ("ask", ask),

@@ -15,7 +15,7 @@ from tests.helpers.cli import ROOT
 DOM_EVENTS = {
     "click", "submit", "toggle", "change", "input", "keydown", "load",
     "focusin", "focusout", "mousedown", "resize", "pointerdown", "pointerup", "pointercancel",
-    "pointermove", "wheel", "popstate", "beforeunload",
+    "pointermove", "wheel", "popstate", "beforeunload", "visibilitychange",
 }  # fmt: skip
 
 

@@ -115,6 +115,13 @@ def _client(station: Station) -> FlaskClient:
     return create_app(web, Services(station=station)).test_client()
 
 
+def _crops(client: FlaskClient, batch: str, doc: Any) -> list[str]:
+    """The field crops the review shows on a document's card, by address."""
+    page = client.get(f"/batch/{batch}").get_data(as_text=True)
+    card = page.split(f'data-doc="{doc.doc_id}"', 1)[1].split("</article>", 1)[0]
+    return [src.replace("&amp;", "&") for src in re.findall(r'<img src="(/doc/[^"]+)"', card)]
+
+
 def _token(client: FlaskClient, path: str = "/") -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
     assert found is not None
@@ -405,11 +412,20 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
         docs = station.review.documents(batch)
         assert len(docs) == 2 and docs[1].metadata["Priority"] == "Mật"
         assert SecretRegister(station.store).unseen() == []
+        # nothing is cut from a secret document's pages: no field's crop
+        client = _client(station)
+        plain, secret = (_crops(client, batch, doc) for doc in docs)
+        assert plain and all(client.get(src).status_code == 200 for src in plain)
+        assert secret == []
+        for name in docs[1].readings:
+            assert client.get(f"/doc/{docs[1].doc_id}/crop/{name}.jpg").status_code == 404
         station.mark_secret(docs[0].doc_id, "Tuyệt mật")
         assert station.review.document(docs[0].doc_id).metadata["Priority"] == "Tuyệt mật, Khẩn"
+        assert _crops(client, batch, docs[0]) == []
+        assert all(client.get(src).status_code == 404 for src in plain)
         with pytest.raises(InputError):
             station.mark_secret(docs[0].doc_id, "Rất mật")
-        assert "Văn bản mật…" not in _client(station).get(f"/batch/{batch}").get_data(as_text=True)
+        assert "Văn bản mật…" not in client.get(f"/batch/{batch}").get_data(as_text=True)
     finally:
         _closed(station)
 
@@ -704,7 +720,16 @@ def test_a_mark_not_read_asks_the_clerk_and_no_is_remembered(
         assert "secrecy_unsure" in blocking
         with pytest.raises(InputError):
             station.confirm(batch)
+        # nothing is cut from its pages while it may be secret; once the clerk
+        # says it is not, it is read and its fields' crops are there
+        client = _client(station)
+        crop = f"/doc/{docs[0].doc_id}/crop/Subject.jpg"
+        assert _crops(client, batch, docs[0]) == [] and client.get(crop).status_code == 404
+        for name in docs[0].readings:
+            assert client.get(f"/doc/{docs[0].doc_id}/crop/{name}.jpg").status_code == 404
         station.dismiss_warning(docs[0].doc_id, "secrecy_unsure")
+        until(lambda: client.get(crop).status_code == 200, 120, 0.5)
+        assert any(src.startswith(crop) for src in _crops(client, batch, docs[0]))
         station.confirm(batch, despite=True)
         until(lambda: station.store.batch(batch).state == "done", 120, 0.2)
         assert station.store.outbox.has(docs[0].doc_id)

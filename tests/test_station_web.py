@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -323,5 +324,156 @@ def test_a_final_file_that_fails_its_check_is_not_queued(station: Station) -> No
         warned = station.review.document(docs[-1].doc_id).warnings
         assert any("không đúng khổ giấy (180×180 mm)" in w["message"]["vi"] for w in warned)
         assert any(f.code == "pdf_check" and f.blocking for f in station.findings(batch))
+    finally:
+        station.stop()
+
+
+def _expected_crop(box: list[float], paper: tuple[float, float], dpi: float) -> tuple[int, int]:
+    """A crop's size as docs/station-ui.md says: the box with 2 mm around it
+    (within the page), 6 pixels a millimetre (the page's own when less), smaller
+    still to fit 1200 × 200."""
+    x0, y0 = max(0.0, box[0] - 2), max(0.0, box[1] - 2)
+    x1, y1 = min(paper[0], box[2] + 2), min(paper[1], box[3] + 2)
+    scale = min(6.0, dpi / 25.4, 1200 / (x1 - x0), 200 / (y1 - y0))
+    return round((x1 - x0) * scale), round((y1 - y0) * scale)
+
+
+def test_a_fields_crop_is_the_place_on_the_page_it_was_read_from(station: Station) -> None:
+    """``GET /doc/ID/crop/NAME.jpg``: the field's box cut from the corrected page
+    image, with its margin, at the documented size (a signature block made
+    smaller), the same pixels as the page there and not those beside; cached by
+    its key; 404 for a field read from no place, an unknown field or document,
+    and for any path that tries to leave them. The form shows it beside a field
+    marked "cần kiểm tra", with its caption and alt text in the screen's language."""
+    from io import BytesIO
+
+    from PIL import Image, ImageChops, ImageStat
+
+    station.start()
+    try:
+        batch = _scanned(station)
+        doc = station.review.documents(batch)[0]
+        page = doc.pages[0]
+        assert page.clean is not None and page.rotation == 0
+        with Image.open(station.review.work / page.clean) as image:
+            scan = image.convert("L")
+            dpi = float(image.info["dpi"][0])
+        paper = (scan.width / dpi * 25.4, scan.height / dpi * 25.4)
+        client = _client(station)
+
+        def crop(name: str, **headers: str) -> Any:
+            return client.get(f"/doc/{doc.doc_id}/crop/{name}.jpg", headers=headers)
+
+        def by_hand(box: list[float], size: tuple[int, int], down_mm: float = 0) -> Any:
+            """The same place cut from the page image here, ``down_mm`` lower."""
+            x0, y0 = max(0.0, box[0] - 2), max(0.0, box[1] - 2 + down_mm)
+            x1, y1 = min(paper[0], box[2] + 2), min(paper[1], box[3] + 2 + down_mm)
+            left, top, right, bottom = (v * dpi / 25.4 for v in (x0, y0, x1, y1))
+            return scan.resize(size, Image.Resampling.LANCZOS, box=(left, top, right, bottom))
+
+        def matches(name: str, box: list[float]) -> None:
+            """The crop is the documented size and the page's pixels at the box."""
+            answer = crop(name)
+            assert answer.status_code == 200 and answer.mimetype == "image/jpeg", name
+            got = Image.open(BytesIO(answer.data)).convert("L")
+            wanted = _expected_crop(box, paper, dpi)
+            assert got.size == wanted, name
+            same = ImageStat.Stat(ImageChops.difference(got, by_hand(box, wanted)))
+            beside = ImageStat.Stat(ImageChops.difference(got, by_hand(box, wanted, down_mm=8)))
+            assert same.mean[0] < 8 and beside.mean[0] > same.mean[0] + 8, (
+                name,
+                same.mean,
+                beside.mean,
+            )
+
+        for name in ("CodeNumber", "Subject", "OrganName"):  # one line, two
+            matches(name, doc.readings[name]["box"])
+        # a print line at 6 px/mm
+        assert Image.open(BytesIO(crop("CodeNumber").data)).height < 80
+
+        # cached by its key: the address the form gives, the ETag, 304 when unchanged
+        first = crop("Subject")
+        key = first.headers["ETag"].strip('"')
+        assert first.headers["Cache-Control"] in (
+            "private, max-age=86400",
+            "max-age=86400, private",
+        )
+        again = crop("Subject", **{"If-None-Match": f'"{key}"'})
+        assert again.status_code == 304 and again.data == b""
+
+        # a field in doubt read from no place (handwriting), one in doubt with its box
+        readings = {
+            **doc.readings,
+            "CodeNumber": {"confidence": 0.0, "code": "handwritten"},
+            "Subject": {**doc.readings["Subject"], "confidence": 0.5,
+                        "code": "marks_disagree", "read": "Về việc ban hành Quy chế công tác văn thư"},
+        }  # fmt: skip
+        # and a box as tall as a signature block: made smaller, to 200 px high
+        readings["ToPlaces"] = {"confidence": 1.0, "box": [30.0, 62.0, 190.0, 126.0]}
+        blank = {**doc.metadata, "CodeNumber": None, "Subject": None}
+        station.review.set_read(doc.doc_id, blank, str(doc.pdf), [], readings)
+        matches("ToPlaces", readings["ToPlaces"]["box"])
+        assert Image.open(BytesIO(crop("ToPlaces").data)).size == (482, 200)  # 164 × 68 mm
+        assert crop("CodeNumber").status_code == 404
+        for wrong in (
+            f"/doc/{doc.doc_id}/crop/ArrivalDate.jpg",  # never read from the page
+            f"/doc/{doc.doc_id}/crop/Nothing.jpg",
+            f"/doc/{doc.doc_id}-999/crop/Subject.jpg",
+            f"/doc/{doc.doc_id}/crop/..%2F..%2Fstore.sqlite3.jpg",
+            f"/doc/{doc.doc_id}/crop/..%2f..%2fweb-secret.key",
+            f"/doc/..%2F{batch}%2F{doc.doc_id}/crop/Subject.jpg",
+            "/doc/%2e%2e/crop/Subject.jpg",
+            f"/doc/{doc.doc_id}/crop/../../../store.sqlite3",
+            f"/doc/{doc.doc_id}/crop/Subject.jpg/..%2F..%2F..%2Fstore.sqlite3",
+        ):
+            answer = client.get(wrong)
+            assert answer.status_code == 404, wrong
+            assert answer.mimetype != "image/jpeg" and b"SQLite" not in answer.data, wrong
+
+        card = client.get(f"/batch/{batch}").get_data(as_text=True)
+        card = card.split(f'data-doc="{doc.doc_id}"', 1)[1].split("</article>", 1)[0]
+        subject = card.split('<label class="f-Subject', 1)[1].split("</label>", 1)[0]
+        assert "check" in subject.split('"', 1)[0] and "cần kiểm tra" in subject
+        shown = re.search(r'<img src="([^"]+)" width="(\d+)" height="(\d+)" alt="([^"]+)"', subject)
+        assert shown is not None
+        src, width, height, alt = shown.groups()
+        wanted = _expected_crop(readings["Subject"]["box"], paper, dpi)
+        assert (int(width), int(height)) == wanted
+        assert alt == "Ô «Trích yếu» như đã đọc trên trang 1"
+        assert "Đọc từ trang" in subject and 'loading="lazy"' not in subject
+        assert client.get(src.replace("&amp;", "&")).status_code == 200
+        assert src.endswith(f"?v={crop('Subject').headers['ETag'].strip(chr(34))}")
+        # no box, no crop: the handwritten number has its mark and no picture
+        number = card.split('<label class="f-CodeNumber', 1)[1].split("</label>", 1)[0]
+        assert "cần kiểm tra" in number and "crop-open" not in number
+        client.set_cookie("lang", "en")
+        card = client.get(f"/batch/{batch}").get_data(as_text=True)
+        assert "Read from the page" in card and 'alt="«Subject» as read on page 1"' in card
+
+        # the page turned by the clerk after it was read: the crop is what was read
+        before = crop("Subject")
+        station.rotate(page.page_id, 1)  # a quarter turn clockwise
+        assert station.review.document(doc.doc_id).stale
+        assert crop("Subject").headers["ETag"] == before.headers["ETag"]
+        # then read again: the box is on the page as turned, the crop upright as read
+        x0, y0, x1, y1 = readings["Subject"]["box"]
+        on_turned = [paper[1] - y1, x0, paper[1] - y0, x1]
+        again_read = {**readings, "Subject": {**readings["Subject"], "box": on_turned}}
+        station.review.set_read(doc.doc_id, blank, str(doc.pdf), [], again_read)
+        answer = crop("Subject")
+        assert answer.headers["ETag"] != before.headers["ETag"]
+        got = Image.open(BytesIO(answer.data)).convert("L")
+        assert got.size == _expected_crop(on_turned, (paper[1], paper[0]), dpi)
+        stored = got.transpose(Image.Transpose.ROTATE_90)  # a quarter turn back: as stored
+        same = ImageStat.Stat(ImageChops.difference(stored, by_hand([x0, y0, x1, y1], stored.size)))
+        assert same.mean[0] < 8, same.mean
+
+        # a page image outside the work folder is never served, whatever the store says
+        outside = station.store.data_dir / "outside.jpg"
+        outside.write_bytes((station.review.work / page.clean).read_bytes())
+        with station.store.transaction() as db:
+            db.execute("UPDATE review_pages SET clean = ? WHERE page_id = ?",
+                       ("../outside.jpg", page.page_id))  # fmt: skip
+        assert crop("Subject").status_code == 404
     finally:
         station.stop()

@@ -301,3 +301,56 @@ def test_wire_format_of_both_modes(
     }
     assert recorder.seen[1][1] == first and recorder.seen[2][1] == second
     assert recorder.seen[3][1] == b""
+
+
+@pytest.mark.slow
+def test_the_closing_fields_travel_in_the_doc_message(
+    broker: Mosquitto, tmp_path: Path, two_document_scans: Path
+) -> None:
+    """A real station scans the sample stack's first two documents, reads them
+    and confirms them by itself: the ``doc/{doc_id}`` message of each carries,
+    in its metadata, the closing fields its page shows: Chức vụ and Người ký
+    under the signature, Nơi nhận at the bottom left, Kính gửi above the body
+    (docs/mqtt.md#docdoc_id)."""
+    from station.appliance.station import Station as Appliance
+    from station.demo.samples import SAMPLE_DOCUMENTS
+
+    heard: list[tuple[str, bytes]] = []
+    listener = Connection(broker.url, "doc-listener", clean_start=True)
+    listener.subscribe(f"{topics.root('st-close')}/doc/+", lambda t, p: heard.append((t, p)))
+    listener.start()
+    assert listener.ready.wait(10)
+    central = receiver(broker.url, tmp_path / "central")
+    config = Config.model_validate(
+        {
+            "station": {"id": "st-close", "data_dir": str(tmp_path / "data")},
+            "scanner": {"device": f"folder:{two_document_scans}"},
+            "pipeline": {"auto_confirm_seconds": 1},
+            "uplink": {"broker": broker.url},
+            "ocr": {"jobs": 1},
+        }
+    )
+    store = Store(config.station.data_dir, owner=True)
+    station = Appliance(Settings(config), store)
+    station.start()
+    try:
+        assert station.scan()
+        wait_for(lambda: len(store.outbox.items(("received",))) == 2, 300, 0.2)
+        wait_for(lambda: len(heard) >= 2)
+    finally:
+        station.stop()
+        store.close()
+        central.stop()
+        listener.stop()
+    sent = {json.loads(payload)["Registration"]: json.loads(payload) for _, payload in heard}
+    first, second = (sent[spec.registration] for spec in SAMPLE_DOCUMENTS[:2])
+    for spec, meta in ((SAMPLE_DOCUMENTS[0], first), (SAMPLE_DOCUMENTS[1], second)):
+        assert meta["SignerName"] == spec.signer_name
+        assert meta["SignerPosition"] == spec.signer_title
+    # the sample's "Nơi nhận:" lines, each without its dash and closing mark
+    assert first["ToPlaces"] == second["ToPlaces"] == ["Như trên", "Lãnh đạo đơn vị", "Lưu: VT"]
+    # "Kính gửi:" only on the letter, none on the decision
+    assert second["Addressees"] == ["Viện kiểm sát nhân dân tỉnh Thanh Hóa"]
+    assert first["Addressees"] in (None, [])
+    # the topic names the document the payload is
+    assert all(topic.endswith(f"/doc/{json.loads(p)['doc_id']}") for topic, p in heard)

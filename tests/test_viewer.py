@@ -398,3 +398,99 @@ def test_the_boxes_are_on_the_page_they_were_read_from_and_turn_with_it(
             _shot(page, "turned-field-1280x800")
     finally:
         reviewed.counter.station.rotate(first.page_id, -1)
+
+
+@pytest.mark.parametrize(("size", "n"), [((1280, 800), 1), ((800, 480), 2)])
+def test_a_field_to_check_shows_the_crop_it_was_read_from(
+    reviewed: Reviewed, size: tuple[int, int], n: int
+) -> None:
+    """A field marked "cần kiểm tra" shows, beside it on the wide screen and
+    under it on the small one, the place on the page it was read from, captioned
+    "Đọc từ trang"; the crop stays, as read, while the clerk corrects the field
+    and after it is saved; a tap on it opens the page viewer zoomed onto that
+    place, and Escape comes back to it. (A document of its own at each size: a
+    field once saved is the clerk's, never marked again.)"""
+    tag = f"{size[0]}x{size[1]}"
+    station = reviewed.counter.station
+    doc = reviewed.docs()[n - 1]
+    subject = str(doc.metadata["Subject"])
+    readings = {
+        **doc.readings,
+        "Subject": {**doc.readings["Subject"], "confidence": 0.5, "code": "marks_disagree",
+                    "read": subject.replace("ệ", "ể")},
+    }  # fmt: skip
+    station.review.set_read(
+        doc.doc_id, {**doc.metadata, "Subject": None}, str(doc.pdf), doc.warnings, readings
+    )
+    try:
+        with chromium() as browser:
+            context = browser.new_context(
+                viewport={"width": size[0], "height": size[1]}, locale="vi-VN"
+            )
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(reviewed.url)
+            field = page.locator("article.doc").nth(n - 1).locator("label.f-Subject")
+
+            def textarea_of(label: Any) -> Any:
+                return label.locator('textarea[name="Subject"]')
+
+            expect(field.locator(".check-badge")).to_have_text("cần kiểm tra")
+            crop = field.locator("button.crop-open img")
+            field.scroll_into_view_if_needed()
+            expect(crop).to_have_js_property("complete", True)
+            expect(crop).to_have_attribute("alt", "Ô «Trích yếu» như đã đọc trên trang 1")
+            expect(field.locator(".crop-caption")).to_have_text("Đọc từ trang")
+            natural = crop.evaluate("i => [i.naturalWidth, i.naturalHeight]")
+            assert natural == [int(crop.get_attribute(k) or 0) for k in ("width", "height")]
+            assert natural[0] > 300  # the whole subject, at its own size
+            shown, typed = (
+                _rect(page, "#doc-" + doc.doc_id + " label.f-Subject .crop img"),
+                (_rect(page, "#doc-" + doc.doc_id + ' label.f-Subject textarea[name="Subject"]')),
+            )
+            if size[0] >= 1000:  # beside the field, level with it
+                assert shown["x"] >= typed["x"] + typed["width"]
+                assert shown["y"] < typed["y"] + typed["height"]
+            else:  # under it
+                assert shown["y"] >= typed["y"] + typed["height"]
+            assert shown["x"] >= 0 and shown["x"] + shown["width"] <= size[0]
+            # the print at its size, or nearly: at least 4.5 pixels a millimetre
+            assert shown["width"] >= 0.75 * natural[0]
+            # the field is named by its title and its mark, not by the picture
+            name = page.evaluate(
+                "id => document.getElementById(id).textContent", f"l-{doc.doc_id}-Subject"
+            )
+            expect(textarea_of(field)).to_have_accessible_name(f"{name} cần kiểm tra")
+            page.screenshot(path=artifacts() / f"crop-{tag}.png")
+            source = crop.get_attribute("src")
+
+            # corrected: the crop stays as read; saved, it is still there
+            textarea = textarea_of(field)
+            textarea.fill(subject)
+            expect(crop).to_be_visible()
+            field.locator("..").locator("button.save").click()
+            until(lambda: "Subject" in station.review.document(doc.doc_id).edited, 10, 0.1)
+            expect(field.locator(".check-badge")).to_have_count(0)
+            expect(field.locator("button.crop-open img")).to_have_attribute("src", source or "")
+            expect(field.locator(".crop-caption")).to_have_text("Đọc từ trang")
+
+            # a tap on the crop: the page viewer, zoomed onto the place
+            field.locator("button.crop-open").click()
+            viewer = page.locator("#viewer")
+            expect(viewer).to_be_visible()
+            expect(viewer.locator("button.f-Subject")).to_have_attribute("aria-pressed", "true")
+            expect(viewer.locator(".viewer-box")).to_be_visible()
+            expect(viewer.locator(".viewer-where")).to_contain_text(
+                f"VB {n} · trang 1/{len(doc.pages)}"
+            )
+            until(lambda: _scale(page) > 1, 5, 0.1)
+            page.screenshot(path=artifacts() / f"crop-viewer-{tag}.png")
+            page.keyboard.press("Escape")
+            expect(viewer).to_be_hidden()
+            expect(field.locator("button.crop-open")).to_be_focused()
+            assert errors == []
+    finally:
+        if station.review.document(doc.doc_id).metadata.get("Subject") != subject:
+            station.set_field(doc.doc_id, "Subject", subject)
+        assert station.review.document(doc.doc_id).metadata["Subject"] == subject

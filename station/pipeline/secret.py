@@ -20,6 +20,10 @@ queued. :meth:`SecretDesk.stop`:
    later when another process holds it: :meth:`Store.scrub`);
 3. raises ``secret.detected`` with the độ mật only, and tells the screens,
    which show the clerk what to do with the paper until the clerk has seen it.
+
+On any station, a document that is or may be secret (:meth:`SecretDesk.withheld`)
+has nothing cut from its pages for the screen (a field's crop): on an
+independent LAN too, where it stays, a cut-out is one more copy of it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from datetime import datetime
 from station.common.clock import VIETNAM
 from station.common.hub import Hub
 from station.config.remote import Settings
-from station.records.secret_register import SecretEntry, SecretRegister
-from station.review.drafts import Review
+from station.pipeline.page import marked
+from station.records.secret_register import SecretEntry, SecretRegister, secrecy_level
+from station.review.drafts import Review, ReviewDoc
 from station.store import Store
 from station.store.originals import Originals
 
@@ -76,6 +81,17 @@ class SecretDesk:
             log.warning("a secret document's erasure was cut off: erased now")
             self._erase(doc_id)
         return len(left)
+
+    def withheld(self, doc: ReviewDoc) -> bool:
+        """Whether the document is or may be secret: a secrecy mark read on one
+        of its pages or in its Priority (read, or chosen by the clerk), a mark
+        on a page the clerk has not yet said is none, or its entry in the
+        register of secret documents (a stop not finished)."""
+        on_page, unsure = marked(p.info.get("secrecy") for p in doc.pages)
+        in_header = secrecy_level(doc.metadata.get("Priority"))
+        return bool(on_page or unsure or in_header) or SecretRegister(self.store).registered(
+            doc.doc_id
+        )
 
     def stopped_in(self, batch_id: str) -> bool:
         """Whether a secret document was stopped in this batch: it is not

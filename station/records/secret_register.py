@@ -181,6 +181,11 @@ class SecretRegister:
         )
         return [row["doc_id"] for row in rows]
 
+    def registered(self, doc_id: str) -> bool:
+        """Whether this document was entered as secret (stopped, or being stopped)."""
+        rows = self.store.query("SELECT 1 FROM secret_register WHERE doc_id = ?", (doc_id,))
+        return bool(rows)
+
     def unseen(self) -> list[SecretEntry]:
         """Stopped documents whose notice the clerk has not acknowledged yet."""
         rows = self.store.query("SELECT * FROM secret_register WHERE seen_at IS NULL ORDER BY id")

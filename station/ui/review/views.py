@@ -33,7 +33,7 @@ from station.barcodes.split import SECRECY_QUESTIONS
 from station.common.auth import verify_secret
 from station.common.clock import VIETNAM
 from station.common.direction import WORDS as DIRECTION_WORDS
-from station.errors import InputError, StationError
+from station.errors import InputError, NotFound, StationError
 from station.records.vocabulary import LIST_FIELDS, READING_CODES, SECRECY, URGENCY
 from station.records.vocabulary import priority_marks as marks
 from station.review.checks import NEEDED, NEEDED_OUTGOING, Unanswered, replacement
@@ -41,8 +41,8 @@ from station.review.drafts import UNDISMISSABLE
 from station.review.fields import DATES, EDITABLE, SENT_ORDER, SENT_PART, TYPE_CHOICES, as_text
 from station.ui import security
 from station.ui.i18n import gettext, pick
+from station.ui.review import crops, viewer
 from station.ui.review import pin as guard
-from station.ui.review import viewer
 from station.ui.review.pin import group
 from station.wire.payloads import RECEIPT_WORDS
 
@@ -149,6 +149,12 @@ def _batch_view(batch_id: str) -> dict[str, Any]:
         # a connected station stops a secret document: "Văn bản mật…" instead of a picker
         "secret_stops": st.processor.secrets.connected,
         "undo": _undo(docs),
+        # each field's crop of the page it was read from; none of a secret document
+        "crops": {
+            d.doc_id: crops.of_document(st.review.work, d)
+            for d in docs
+            if not batch.files_removed_at and not st.processor.secrets.withheld(d)
+        },
         **_replacing(st, batch_id, docs),
     }
 
@@ -496,6 +502,29 @@ def boxes(doc_id: str) -> Response:
     """Where each field was read, for the page viewer (station/ui/review/viewer.py)."""
     st = station()
     return jsonify(viewer.boxes(st.review.work, st.review.document(doc_id)))
+
+
+@blueprint.get("/doc/<doc_id>/crop/<name>.jpg")
+def crop(doc_id: str, name: str) -> Response:
+    """A field's crop of the page it was read from (station/ui/review/crops.py):
+    only of a document of the store, never of a secret one. Its address carries
+    ``?v=`` its key, which is also its ETag: a browser keeps it until the
+    document is read again."""
+    st = station()
+    doc = st.review.document(doc_id)
+    cut = None if st.processor.secrets.withheld(doc) else crops.plan(st.review.work, doc, name)
+    if cut is None:
+        raise NotFound(f"no crop of {name!r} for this document", f"không có ảnh cắt của ô {name!r}")
+    st.work_file(str(cut.image))  # under the work folder, and still there
+    if request.if_none_match.contains(cut.key):
+        response = Response(status=304)
+    else:
+        pages = current_app.extensions.setdefault("crops", crops.DecodedPages())
+        response = Response(crops.render(st.review.work, cut, pages), mimetype="image/jpeg")
+    response.set_etag(cut.key)
+    response.cache_control.private = True
+    response.cache_control.max_age = 86400
+    return response
 
 
 @blueprint.get("/api/stats")

@@ -3,7 +3,8 @@
 // buttons zoom; a finger or the mouse pans; swipe, arrows and the buttons turn
 // the pages of the batch. The document's fields are beside the page (under it
 // on a small screen); a tap on one shows where on the page it was read. A page
-// moves to another document with one tap. Escape, ✕ and Back close it.
+// moves to another document with one tap. A tap on a field's crop in the form
+// opens its page zoomed onto that place. Escape, ✕ and Back close it.
 (function () {
   "use strict";
 
@@ -142,12 +143,21 @@
     // back to the way the viewer was opened, on the page last seen
     var figure = page && batchEl.querySelector('figure.thumb[data-page="' + page.page + '"]');
     var way = returnTo && returnTo.tagName === "BUTTON" ? "button.open-page" : "summary";
-    var target = focusAfter || (figure && figure.querySelector(way)) || returnTo;
+    var target = focusAfter || cropOf(returnTo) || (figure && figure.querySelector(way)) || returnTo;
     focusAfter = null;
     if (target) {
       target.focus({ preventScroll: true });
       target.scrollIntoView({ block: "center" });
     }
+  }
+
+  // opened from a field's crop: that crop again, drawn anew if the screen was refreshed
+  function cropOf(button) {
+    if (!button || !button.classList.contains("crop-open")) { return null; }
+    if (document.contains(button)) { return button; }
+    var article = button.closest("article.doc[data-doc]");
+    return article && batchEl.querySelector('article.doc[data-doc="' + article.dataset.doc +
+      '"] button.crop-open[data-field="' + button.dataset.field + '"]');
   }
 
   // the form's field of that name in the page's document, if the clerk may change it
@@ -302,7 +312,8 @@
     var data = page && boxes[page.doc];
     var where = chosen && data && data.fields[chosen];
     var read = where && data.pages[String(where.page)];
-    if (!where || !read || String(where.page) !== page.page || !el.img.naturalWidth) {
+    // only once the picture has loaded: its size may be known before, and the load lays it out anew
+    if (!where || !read || String(where.page) !== page.page || !el.img.complete || !el.img.naturalWidth) {
       if (el.box) { el.box.hidden = true; }
       return;
     }
@@ -543,6 +554,16 @@
     var figure = picture.closest("figure.thumb");
     returnTo = picture.tagName === "BUTTON" ? picture : figure.querySelector("summary");
     open(figure.dataset.page, true);
+  });
+
+  // a field's crop in the form: its page, zoomed onto the place it was read from
+  document.addEventListener("click", function (event) {
+    var crop = event.target.closest ? event.target.closest("form.fields button.crop-open") : null;
+    if (!crop) { return; }
+    event.preventDefault();
+    returnTo = crop;
+    open(crop.dataset.page, true);
+    if (root && !root.hidden) { choose(crop.dataset.field); }
   });
 
   document.addEventListener("keydown", function (event) {
