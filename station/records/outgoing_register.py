@@ -31,9 +31,8 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from station.errors import InputError, NotFound
-from station.records.register import Column, Flag, code_of, past_day, summary_of
+from station.records.register import Column, Flag, Marked, code_of, past_day, summary_of
 from station.records.register_export import Layout, note_cell
-from station.records.vocabulary import SECRECY, URGENCY
 from station.store import Store, now_iso
 
 Numbering = Literal["common", "per_type"]
@@ -73,7 +72,7 @@ _AS_ABOVE = re.compile(r"^\s*Như\s+trên\s*[;.,]?\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class OutgoingEntry:
+class OutgoingEntry(Marked):
     doc_id: str
     batch_id: str
     year: int
@@ -98,26 +97,6 @@ class OutgoingEntry:
     post_note: str
     #: the post register's "Ký nhận và dấu bưu điện": signed on the printed book
     post_receipt: str = ""
-
-    def _marks(self) -> list[str]:
-        return [m.strip() for m in self.priority.split(",") if m.strip()]
-
-    @property
-    def secrecy(self) -> list[str]:
-        return [m for m in self._marks() if m in SECRECY]
-
-    @property
-    def urgency(self) -> list[str]:
-        return [m for m in self._marks() if m in URGENCY]
-
-    def cell(self, key: str) -> str:
-        """A column's text as the paper register shows it (dates dd/mm/yyyy)."""
-        value = getattr(self, key)
-        if value is None:
-            return ""
-        if isinstance(value, date):
-            return f"{value:%d/%m/%Y}"
-        return str(value)
 
     def to_json(self) -> dict[str, Any]:
         def day(value: date | None) -> str | None:

@@ -58,24 +58,11 @@ EDITABLE = ("arrival_date", "recipient", "transfer_date", "received_by", "note")
 FIXED_HOLIDAYS = ((1, 1), (4, 30), (5, 1), (9, 2))
 
 
-@dataclass(frozen=True)
-class Entry:
-    doc_id: str
-    batch_id: str
-    registration: str
-    year: int
-    number: int
-    arrival_date: date
-    registered_at: datetime
-    author: str
-    code: str
-    issued_date: date | None
-    summary: str
+class Marked:
+    """A register's row with a ``priority`` ("Mật, Khẩn"): its marks for the
+    Ghi chú, and its columns as the paper register shows them."""
+
     priority: str
-    recipient: str
-    transfer_date: date | None
-    received_by: str
-    note: str
 
     @property
     def secrecy(self) -> list[str]:
@@ -93,6 +80,26 @@ class Entry:
         if isinstance(value, date):
             return f"{value:%d/%m/%Y}"
         return str(value)
+
+
+@dataclass(frozen=True)
+class Entry(Marked):
+    doc_id: str
+    batch_id: str
+    registration: str
+    year: int
+    number: int
+    arrival_date: date
+    registered_at: datetime
+    author: str
+    code: str
+    issued_date: date | None
+    summary: str
+    priority: str
+    recipient: str
+    transfer_date: date | None
+    received_by: str
+    note: str
 
     def to_json(self) -> dict[str, Any]:
         return {
