@@ -33,7 +33,7 @@ from station.ocr.readings import (
     Reading,
     agreement,
 )
-from station.records.vocabulary import SYLLABLE, fold, misread_syllable, nfc, similar
+from station.records.vocabulary import fold, misread_syllable, nfc, similar
 
 #: how a signing authority opens ("KT. CHỦ TỊCH", "T/M UBND TỈNH", "Q. CHỦ TỊCH")
 _COMPETENCE = re.compile(r"^(?:TM|KT|TL|TUQ|Q|T/M|K/T|T/L)\s*[.:]?\s")
@@ -85,7 +85,10 @@ def _items(texts: list[str]) -> list[str]:
             items.append(_ITEM.sub("", text))
         else:
             items[-1] += " " + text
-    cleaned = [re.sub(r"\s+", " ", item).strip(" ;.,") for item in items]
+    # each item ends with ";": one inside an item ends it, its next one's dash
+    # lost ("- Lãnh đạo đơn vị; Lưu: VT.")
+    parts = [part for item in items for part in re.split(r";\s*(?=\S)", item)]
+    cleaned = [re.sub(r"\s+", " ", item).strip(" ;.,") for item in parts]
     return [
         nfc(" ".join(restore_marks(item.split())) if item.isupper() else item)
         for item in cleaned
@@ -162,7 +165,10 @@ def signer(page: PageWords, ink: Ink) -> Found:
     """The signature block at the bottom right of the last page, beside "Nơi nhận".
 
     The block is read on the image without its coloured ink: the seal and the
-    signature sit over it, and the text layer often lost its lines there."""
+    signature sit over it, and the text layer often lost its lines there. A
+    line of the block that names a position with anything else on it (letters
+    of the seal's ring read into it: "VIỆN TRƯỞNG VN") refuses the block: the
+    position and the name are left for the clerk, with what was read."""
     lines = lines_of(page.words)
     anchor = _recipients_line(lines, page.width_mm)
     if anchor is None:
@@ -170,14 +176,24 @@ def signer(page: PageWords, ink: Ink) -> Found:
     x0, x1 = page.width_mm * 0.42, page.width_mm - 3
     top = anchor.y0 - 8
     read = [" ".join(restore_marks(text.split())) for text in ink.read(x0, top, x1, top + 60)]
+    box = (x0, top, x1, top + 60)
     titles: list[str] = []
+    above: str | None = None  # the line over the first title
     for text in read:
-        if _a_title(text):
+        kind = _title(text)
+        # a line in capitals right over the titles is one of them that could
+        # not be read ("TM. ỦY BAN NHÂN DÂN" under the seal): the authority
+        # would be read without it
+        if kind == "title" and not titles and above is not None and _capitals(above):
+            kind, text = "spoilt", above
+        if kind == "spoilt":
+            return {"SignerPosition": (None, Reading(REFUSED, box, "misread", nfc(text)))}
+        if kind == "title":
             titles.append(text)
         elif titles:
             break
+        above = text
     found: Found = {}
-    box = (x0, top, x1, top + 60)
     # the text layer's lines of the block, where it has them, are the second reading
     layer = [line.text for line in lines if line.x0 >= x0 and top <= line.y0 <= top + 60]
     if titles:
@@ -196,19 +212,54 @@ def signer(page: PageWords, ink: Ink) -> Found:
     return found
 
 
-def _a_title(text: str) -> bool:
-    """A line of the signing authority or position: the authority ("KT.",
-    "T/M"), then words of the positions and agencies the station knows ("PHÓ
-    CHỦ TỊCH", "ỦY BAN NHÂN DÂN", a place) or abbreviations ("UBND"): a
-    position is not a free text, and a word cut short under a seal is no word."""
-    words = text.split()
-    return bool(words) and all(
-        _COMPETENCE.match(fold(w) + " ")
-        or w in KNOWN_WORDS
-        # an abbreviation: capitals without marks that spell no syllable ("UBND")
-        or (re.fullmatch(r"[A-ZĐ]{2,6}", w) is not None and not SYLLABLE.fullmatch(fold(w)))
-        for w in words
+#: the positions that sign (Phụ lục I: the position in capitals under the
+#: authority), each also with "PHÓ " before it for a deputy
+POSITIONS = (
+    "CHỦ TỊCH", "VIỆN TRƯỞNG", "CHÁNH ÁN", "GIÁM ĐỐC", "TỔNG GIÁM ĐỐC", "CHÁNH VĂN PHÒNG",
+    "CHÁNH THANH TRA", "TỔNG CỤC TRƯỞNG", "CỤC TRƯỞNG", "CHI CỤC TRƯỞNG", "VỤ TRƯỞNG",
+    "BỘ TRƯỞNG", "THỨ TRƯỞNG", "THỦ TƯỚNG", "TRƯỞNG BAN", "TRƯỞNG PHÒNG", "TRƯỞNG ĐOÀN",
+    "TRƯỞNG KHOA", "HIỆU TRƯỞNG", "THỦ TRƯỞNG", "BÍ THƯ", "CHỦ NHIỆM", "TỔNG THƯ KÝ",
+    "TỔNG KIỂM TOÁN NHÀ NƯỚC", "KIỂM TOÁN TRƯỞNG",
+)  # fmt: skip
+_POSITION_WORDS = frozenset(
+    [tuple(p.split()) for p in POSITIONS] + [("PHÓ", *p.split()) for p in POSITIONS]
+)
+#: the collectives' names that sign abbreviated ("T/M UBND TỈNH")
+_COLLECTIVES = frozenset({"UBND", "HĐND", "VKSND", "TAND", "UBMTTQ", "HĐQT"})
+#: the authority as printed, before the collective or the position it signs for
+_AUTHORITY = re.compile(r"^(TM|KT|TL|TUQ|Q|T/M|K/T|T/L)\s*[.:]?\s+")
+
+
+def _title(text: str) -> str:
+    """What a line of the signature block is: ``title``, a line of the signing
+    authority or the position; ``spoilt``, an authority or a position with
+    words that are none of it ("VIỆN TRƯỞNG VN": letters of the seal's ring);
+    else ``other``.
+
+    Phụ lục I: the authority ("TM." on behalf of a collective, then the
+    collective's name, "TM. ỦY BAN NHÂN DÂN", "T/M UBND TỈNH"; "KT.", "TL.",
+    "TUQ.", "Q." then a position, "KT. CHỦ TỊCH"), then the position alone on
+    its line ("PHÓ CHỦ TỊCH"). A position is a known title, not a free text,
+    so a word cut short under the seal ("TỊC") is none; a collective's name is
+    made of words of the agencies the station knows and abbreviations ("UBND")."""
+    marker = _AUTHORITY.match(text)
+    rest = text[marker.end() :].split() if marker else text.split()
+    if marker and marker.group(1) in ("TM", "T/M"):
+        collective = bool(rest) and all(w in KNOWN_WORDS or w in _COLLECTIVES for w in rest)
+        return "title" if collective else "spoilt"
+    if tuple(rest) in _POSITION_WORDS:
+        return "title"
+    # an authority not followed by a position, or a position with other words
+    named = marker is not None or any(
+        tuple(rest[i : i + len(p)]) == p for p in _POSITION_WORDS for i in range(len(rest))
     )
+    return "spoilt" if named else "other"
+
+
+def _capitals(text: str) -> bool:
+    """A line in capitals: two letters or more, none in lower case."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 2 and not any(c.islower() for c in letters)
 
 
 def _witnessed(text: str, layer: list[str], alone: float = ONE_READING) -> float:
