@@ -69,6 +69,11 @@ def test_the_seals_ring_never_joins_the_position_or_the_name() -> None:
         "SignerPosition": "PHÓ VIỆN TRƯỞNG",
         "SignerName": "Lê Thị Bình",
     }
+    # the authority's dot misread: as Phụ lục I prints it
+    assert _signed(["KT: VIỆN TRƯỞNG", "PHÓ VIỆN TRƯỞNG"])["SignerCompetence"] == "KT. VIỆN TRƯỞNG"
+    assert _signed(["T/M UBND TỈNH", "K/T CHỦ TỊCH", "PHÓ CHỦ TỊCH"])["SignerCompetence"] == (
+        "T/M UBND TỈNH K/T CHỦ TỊCH"
+    )
     # the ring's letters read as a line of their own under the position: not a title
     assert _signed(["VIỆN TRƯỞNG", "VN", "Nguyễn Văn An"])["SignerPosition"] == "VIỆN TRƯỞNG"
     # read into the position's line: the block is refused, the name with it

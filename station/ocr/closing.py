@@ -189,7 +189,7 @@ def signer(page: PageWords, ink: Ink) -> Found:
         if kind == "spoilt":
             return {"SignerPosition": (None, Reading(REFUSED, box, "misread", nfc(text)))}
         if kind == "title":
-            titles.append(text)
+            titles.append(_authority_as_printed(text))
         elif titles:
             break
         above = text
@@ -254,6 +254,17 @@ def _title(text: str) -> str:
         tuple(rest[i : i + len(p)]) == p for p in _POSITION_WORDS for i in range(len(rest))
     )
     return "spoilt" if named else "other"
+
+
+def _authority_as_printed(text: str) -> str:
+    """The authority as Phụ lục I prints it, with its dot ("KT. CHỦ TỊCH"); a
+    colon or a lost dot is the reading's ("KT: CHỦ TỊCH"). The slashed forms of
+    before Decree 30 ("T/M", "K/T") have none."""
+    marker = _AUTHORITY.match(text)
+    if marker is None:
+        return text
+    authority = marker.group(1)
+    return f"{authority}{'' if '/' in authority else '.'} {text[marker.end() :]}"
 
 
 def _capitals(text: str) -> bool:
