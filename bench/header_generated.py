@@ -18,8 +18,10 @@ where the truth has a value) or **wrong**. The number and the day of a
 document whose are written by hand have no value in the truth (the clerk fills
 them in): left empty they are exact, filled they are wrong. Documents whose
 header the scan itself cut off (a sheet skewed on a white backing as large as
-the paper) are left out. The printed fields are also counted per trait and
-per render; seconds per page are the pipeline's wall time over the pages.
+the paper) are left out, and so are documents kept apart as possibly secret
+(no metadata is written for them: docs/batch.md#secret-documents). The
+printed fields are also counted per trait and per render; seconds per page are
+the pipeline's wall time over the pages.
 """
 
 from __future__ import annotations
@@ -77,7 +79,11 @@ def score(pages: int, seed: int, jobs: int | None) -> dict[str, Any]:
         seconds = time.perf_counter() - start
     rows = []
     per_trait: dict[str, dict[str, list[str]]] = {}
+    secret = 0  # kept apart as possibly secret: no metadata (docs/batch.md)
     for doc in batch["documents"]:
+        if doc.get("secret"):
+            secret += 1
+            continue
         registration = doc["registration"]
         if registration not in truth or registration in header_clipped:
             continue
@@ -103,6 +109,7 @@ def score(pages: int, seed: int, jobs: int | None) -> dict[str, Any]:
         "documents": len({p.truth.doc_index for p in suite}),
         "documents_scored": len(rows),
         "documents_header_cut_off": len(header_clipped),
+        "documents_kept_apart_as_secret": secret,
         "generation_s": round(generated, 1),
         "process_s": round(seconds, 1),
         "seconds_per_page": round(seconds / len(suite), 2),
@@ -131,7 +138,8 @@ def summary(result: dict[str, Any]) -> str:
     a, p, h = result["all_header_fields"], result["printed"], result["handwritten"]
     lines = [
         f"{result['page_sides']} page sides, {result['documents_scored']} documents scored "
-        f"({result['documents_header_cut_off']} with the header cut off by the scan), "
+        f"({result['documents_header_cut_off']} with the header cut off by the scan, "
+        f"{result['documents_kept_apart_as_secret']} kept apart as possibly secret), "
         f"{result['seconds_per_page']} s a page",
         f"all nine header fields: {a['exact']} of {a['total']} exact ({a['exact_pct']} %), "
         f"{a['empty']} empty, {a['wrong']} wrong",
