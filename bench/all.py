@@ -27,8 +27,8 @@ from tests.helpers.cli import ROOT
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "benchmarks.md"
 ORDER = [
-    "capture", "imaging", "barcodes", "ocr", "realscans", "uplink", "thumbnails", "memory",
-    "fleet",
+    "capture", "imaging", "barcodes", "ocr", "header_generated", "realscans", "uplink",
+    "thumbnails", "memory", "fleet",
 ]  # fmt: skip
 BEGIN, END = "<!-- SUMMARY: written by python -m bench.all -->", "<!-- /SUMMARY -->"
 
@@ -69,6 +69,16 @@ def _ocr(r: dict[str, Any]) -> list[Row]:
     return [
         ("OCR stage / bare tesseract, same pages", f"{s['ratio']}×", "≤ 1.15×", s["ratio"] <= 1.15),
         ("OCR batch throughput, 2 cores", f"{b['pages_per_minute']} pages/min", "", None),
+    ]  # fmt: skip
+
+
+def _header_generated(r: dict[str, Any]) -> list[Row]:
+    a, h = r["all_header_fields"], r["handwritten"]
+    return [
+        ("generated suite (real-paper traits): header fields exact", f"{a['exact_pct']} %",
+         "≥ 95 %", a["exact_pct"] >= 95),
+        ("generated suite: fields written by hand filled in", f"{h['wrong']} of {h['total']}",
+         "0", h["wrong"] == 0),
     ]  # fmt: skip
 
 
@@ -128,6 +138,7 @@ ROWS: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "imaging": _imaging,
     "barcodes": _barcodes,
     "ocr": _ocr,
+    "header_generated": _header_generated,
     "realscans": _realscans,
     "uplink": _uplink,
     "thumbnails": _thumbnails,

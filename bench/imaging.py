@@ -159,7 +159,10 @@ def main() -> None:
     parser.add_argument("--ocrmypdf-pages", type=int, default=12)
     parser.add_argument("--out", default="bench/results/imaging.json")
     args = parser.parse_args()
-    suite = [p for p in generate_suite(args.pages * 2, seed=77) if p.truth.dpi == 200]
+    # the target is set on colour scans (docs/quality.md): the traits of real
+    # paper (black-and-white and 100 dpi renders among them) are left out
+    suite = generate_suite(args.pages * 2, seed=77, traits=False)
+    suite = [p for p in suite if p.truth.dpi == 200]
     suite = suite[: args.pages]
     result = {
         "target": "median at most 0.25 s per 200 dpi A4 colour page on one core, "

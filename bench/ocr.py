@@ -54,7 +54,7 @@ def _documents(count: int, folder: Path) -> list[list[Path]]:
     for page in generate_suite(count * 3, seed=2468):
         if page.truth.blank or page.truth.clipped:
             continue
-        frame = EncodedFrame(page.jpeg, "jpg", 0, 0, page.truth.dpi)
+        frame = EncodedFrame(page.jpeg, page.suffix[1:], 0, 0, page.truth.dpi)
         clean = clean_page(frame, "bench", "medium", rules)
         path = (
             folder
@@ -122,7 +122,7 @@ def throughput(sides: int) -> dict[str, Any]:
         folder = Path(tmp)
         inputs = []
         for number, page in enumerate(generate_suite(sides, seed=1357)[:sides]):
-            path = folder / f"scan_{number:04d}.jpg"
+            path = folder / f"scan_{number:04d}{page.suffix}"
             path.write_bytes(page.jpeg)
             inputs.append(path)
         config = Config.model_validate({"station": {"data_dir": str(folder / "data")}})

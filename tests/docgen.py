@@ -13,7 +13,15 @@ four fonts. Each page is then "scanned" as an ADF would deliver it:
 - paper tone, uneven lighting, sensor noise, dust, sometimes a streak from dirt
   on the glass, and JPEG compression at quality 60-92;
 - duplex backs: blank paper with faint mirrored bleed-through, dust and noise;
-- sparse last pages: only the signature block, or a line or two and the block.
+- sparse last pages: only the signature block, or a line or two and the block;
+- the traits of real paper (:func:`real_paper`, docs/ocr.md#real-paper): the
+  number and the day written by hand, received stamps with their own register
+  numbers, e-signature boxes and e-seals, urgency stamps turned in the margin,
+  routing notes in blue pen, the plain motto of old forms, subjects over two or
+  three lines, and scans in black and white (1 bit) or at 100 dpi;
+- agencies of two eras: today's (since 1 July 2025: regional procuracies and
+  courts, merged provinces) dated from July 2025, and the old ones (districts,
+  provinces merged since) dated 2018 to June 2025.
 
 Everything is seeded: the same seed gives the same pages and the same truth.
 """
@@ -34,50 +42,99 @@ from station.demo.samples import A4_MM, DocumentSpec, Layout, render_document
 from station.demo.traits import Secrecy
 from station.records.vocabulary import priority_of
 
-AGENCIES = [
-    # superior (plain caps), issuing agency (bold caps), its name in sentence case,
-    # abbreviation, place
-    (
-        "VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO",
-        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
-        "Viện kiểm sát nhân dân tỉnh Thanh Hóa",
-        "VKS",
-        "Thanh Hóa",
+#: Agencies as their headers print them: superior (plain caps), issuing agency
+#: (bold caps; "\n" breaks its line where the agency breaks it), its name in
+#: sentence case (Phụ lục II), abbreviation, place. "{P}"/"{p}" stand for a
+#: province in capitals / as written, "{D}"/"{d}" for a district, "{n}" for the
+#: number of a region. Two eras, nine kinds each (one is drawn per document):
+#:
+#: - today's (from 1 July 2025: 34 provinces, no district level; Resolution
+#:   84/2025/UBTVQH15 made the district procuracies and courts regional ones,
+#:   "… khu vực N"; the provincial civil-judgment enforcement offices are
+#:   "Thi hành án dân sự tỉnh X" under the Ministry of Justice; the departments
+#:   merged on 1 March 2025, "Sở Nông nghiệp và Môi trường");
+#: - the old ones (2018 to June 2025): district procuracies and People's
+#:   Committees, "Cục Thi hành án dân sự tỉnh", provinces merged since.
+AGENCY_TEMPLATES: dict[str, tuple[tuple[str, str, str, str, str], ...]] = {
+    "today": (
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO", "VIỆN KIỂM SÁT NHÂN DÂN TỈNH {P}",
+         "Viện kiểm sát nhân dân tỉnh {p}", "VKS", "{p}"),
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỈNH {P}", "VIỆN KIỂM SÁT NHÂN DÂN\nKHU VỰC {n}",
+         "Viện kiểm sát nhân dân khu vực {n}", "VKS", "{p}"),
+        ("BỘ TƯ PHÁP", "THI HÀNH ÁN DÂN SỰ TỈNH {P}", "Thi hành án dân sự tỉnh {p}", "THADS",
+         "{p}"),
+        ("TÒA ÁN NHÂN DÂN TỈNH {P}", "TÒA ÁN NHÂN DÂN\nKHU VỰC {n}",
+         "Tòa án nhân dân khu vực {n}", "TA", "{p}"),
+        ("BỘ CÔNG AN", "CÔNG AN TỈNH {P}", "Công an tỉnh {p}", "CAT", "{p}"),
+        ("UBND TỈNH {P}", "SỞ TƯ PHÁP", "Sở Tư pháp", "STP", "{p}"),
+        ("TÒA ÁN NHÂN DÂN TỐI CAO", "TÒA ÁN NHÂN DÂN TỈNH {P}", "Tòa án nhân dân tỉnh {p}", "TA",
+         "{p}"),
+        ("UBND TỈNH {P}", "SỞ NÔNG NGHIỆP\nVÀ MÔI TRƯỜNG", "Sở Nông nghiệp và Môi trường",
+         "SNNMT", "{p}"),
+        ("UBND TỈNH {P}", "SỞ NỘI VỤ", "Sở Nội vụ", "SNV", "{p}"),
     ),
-    (
-        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
-        "VIỆN KIỂM SÁT NHÂN DÂN HUYỆN ĐÔNG SƠN",
-        "Viện kiểm sát nhân dân huyện Đông Sơn",
-        "VKS",
-        "Đông Sơn",
+    "old": (
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỐI CAO", "VIỆN KIỂM SÁT NHÂN DÂN TỈNH {P}",
+         "Viện kiểm sát nhân dân tỉnh {p}", "VKS", "{p}"),
+        ("VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA", "VIỆN KIỂM SÁT NHÂN DÂN HUYỆN {D}",
+         "Viện kiểm sát nhân dân huyện {d}", "VKS", "{d}"),
+        ("BỘ TƯ PHÁP", "CỤC THI HÀNH ÁN DÂN SỰ TỈNH {P}", "Cục Thi hành án dân sự tỉnh {p}",
+         "CTHADS", "{p}"),
+        ("TÒA ÁN NHÂN DÂN TỈNH THANH HÓA", "TÒA ÁN NHÂN DÂN HUYỆN {D}",
+         "Tòa án nhân dân huyện {d}", "TA", "{d}"),
+        ("BỘ CÔNG AN", "CÔNG AN TỈNH {P}", "Công an tỉnh {p}", "CAT", "{p}"),
+        ("UBND TỈNH {P}", "SỞ TƯ PHÁP", "Sở Tư pháp", "STP", "{p}"),
+        ("UBND TỈNH THANH HÓA", "UBND HUYỆN {D}", "UBND huyện {d}", "UBND", "{d}"),
+        ("UBND TỈNH {P}", "SỞ TÀI NGUYÊN\nVÀ MÔI TRƯỜNG", "Sở Tài nguyên và Môi trường",
+         "STNMT", "{p}"),
+        ("CỤC THI HÀNH ÁN DÂN SỰ TỈNH THANH HÓA", "CHI CỤC THI HÀNH ÁN DÂN SỰ\nHUYỆN {D}",
+         "Chi cục Thi hành án dân sự huyện {d}", "CCTHADS", "{d}"),
     ),
-    # a regional procuracy (Resolution 84/2025/UBTVQH15: no district level since 1 July 2025)
-    (
-        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
-        "VIỆN KIỂM SÁT NHÂN DÂN\nKHU VỰC 3",
-        "Viện kiểm sát nhân dân khu vực 3",
-        "VKS",
-        "Thanh Hóa",
+}  # fmt: skip
+#: the provinces of each era: today's 34 include the merged ones under the
+#: name they kept; the old ones include provinces merged since
+PROVINCES = {
+    "today": (
+        "Thanh Hóa", "Tuyên Quang", "Lào Cai", "Phú Thọ", "Bắc Ninh", "Hưng Yên", "Gia Lai",
+        "Lâm Đồng", "Đồng Tháp", "An Giang", "Nghệ An", "Ninh Bình", "Quảng Trị",
     ),
-    ("UBND TỈNH THANH HÓA", "SỞ TƯ PHÁP", "Sở Tư pháp", "STP", "Thanh Hóa"),
-    ("BỘ CÔNG AN", "CÔNG AN TỈNH THANH HÓA", "Công an tỉnh Thanh Hóa", "CAT", "Thanh Hóa"),
-    (
-        "TÒA ÁN NHÂN DÂN TỐI CAO",
-        "TÒA ÁN NHÂN DÂN TỈNH NGHỆ AN",
-        "Tòa án nhân dân tỉnh Nghệ An",
-        "TA",
-        "Nghệ An",
+    "old": (
+        "Thanh Hóa", "Hà Giang", "Yên Bái", "Bắc Giang", "Thái Bình", "Quảng Bình", "Bình Định",
+        "Nghệ An", "Vĩnh Phúc",
     ),
-    ("UBND TỈNH THANH HÓA", "UBND HUYỆN HOẰNG HÓA", "UBND huyện Hoằng Hóa", "UBND", "Hoằng Hóa"),
-    (
-        "BỘ TƯ PHÁP",
-        "CỤC THI HÀNH ÁN DÂN SỰ TỈNH THANH HÓA",
-        "Cục Thi hành án dân sự tỉnh Thanh Hóa",
-        "CTHADS",
-        "Thanh Hóa",
-    ),
-    ("UBND TỈNH NINH BÌNH", "SỞ NỘI VỤ", "Sở Nội vụ", "SNV", "Ninh Bình"),
-]
+}  # fmt: skip
+#: districts of Thanh Hóa (until June 2025)
+DISTRICTS = ("Đông Sơn", "Hoằng Hóa", "Quảng Xương", "Thọ Xuân")
+#: the regional procuracies and courts are numbered within their province
+REGIONS = range(1, 13)
+#: the eras' dates (today's: up to the test's reference day, tests/test_fields.py)
+ERAS = {
+    "today": (date(2025, 7, 1), date(2026, 11, 24)),
+    "old": (date(2018, 1, 1), date(2025, 6, 30)),
+}
+
+
+def agency(template: tuple[str, ...], province: str, district: str, region: int) -> tuple[str, ...]:
+    """A template of :data:`AGENCY_TEMPLATES` filled in."""
+    values = {"P": province.upper(), "p": province, "D": district.upper(), "d": district}
+    return tuple(
+        part.replace("{P}", values["P"]).replace("{p}", values["p"]).replace("{D}", values["D"])
+        .replace("{d}", values["d"]).replace("{n}", str(region))
+        for part in template
+    )  # fmt: skip
+
+
+#: every agency the generated documents may carry, both eras
+AGENCIES = sorted(
+    {
+        agency(template, province, district, region)
+        for era, templates in AGENCY_TEMPLATES.items()
+        for template in templates
+        for province in PROVINCES[era]
+        for district in DISTRICTS
+        for region in (1, 12)
+    }
+)
 
 TYPES = [
     ("Quyết định", "QĐ"),
@@ -147,21 +204,44 @@ class PageTruth:
     #: part of the print fell outside the scan (a sheet skewed on a white
     #: backing as large as the paper): its text cannot be read back
     clipped: bool = False
+    render: str = "grey"  # as :func:`scan` takes it
 
 
 @dataclass(frozen=True)
 class ScannedPage:
-    jpeg: bytes
+    jpeg: bytes  # the scanner's file: a JPEG, or a PNG for a bilevel render
     truth: PageTruth
 
+    @property
+    def suffix(self) -> str:
+        """The file name's ending for :attr:`jpeg`: ".png" or ".jpg"."""
+        return ".png" if self.jpeg.startswith(b"\x89PNG") else ".jpg"
 
-def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[str, Any]]:
-    superior, organ, organ_name, agency_abbr, place = rng.choice(AGENCIES)
+
+def random_document(
+    rng: random.Random, index: int, traits: random.Random | None = None
+) -> tuple[DocumentSpec, dict[str, Any]]:
+    """A document and its truth. ``rng`` draws what it always drew (the agency's
+    kind, type, number, day, subject, body, signer, marks), so the pages drawn
+    after it keep their stream; ``traits`` (by default one seeded from
+    ``index``) draws the era, the province, district or region, and the year."""
+    traits = traits or random.Random(f"document/{index}")
+    era = "today" if traits.random() < 0.5 else "old"
+    template = rng.choice(AGENCY_TEMPLATES[era])
+    superior, organ, organ_name, agency_abbr, place = agency(
+        template,
+        traits.choice(PROVINCES[era]),
+        traits.choice(DISTRICTS),
+        traits.choice(REGIONS),
+    )
     type_name, type_abbr = rng.choice(TYPES)
     number = rng.randint(1, 350)
     printed = f"{number:02d}"
     notation = f"{type_abbr}-{agency_abbr}" if type_abbr else f"{agency_abbr}-VP"
-    issued = date(2024, rng.randint(1, 12), rng.randint(1, 28))
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    first, last = ERAS[era]
+    years = [y for y in range(first.year, last.year + 1) if first <= date(y, month, day) <= last]
+    issued = date(traits.choice(years), month, day)
     subject = rng.choice(SUBJECTS)
     # a công văn's subject follows "V/v" in lower case; the field keeps it as printed
     printed_subject = subject[0].lower() + subject[1:]
@@ -200,8 +280,86 @@ def random_document(rng: random.Random, index: int) -> tuple[DocumentSpec, dict[
         "Language": "vi",
         "Priority": priority_of(list(marks)),
         "body": body,
+        "era": era,
     }
     return spec, fields
+
+
+#: the header fields written by hand when a document's number and day are
+HANDWRITTEN_FIELDS = ("CodeNumber", "IssuedDate")
+#: the scans' renders and their shares of documents (docs/ocr.md#real-paper)
+RENDERS = (("bilevel", 0.1), ("100dpi", 0.08))
+#: urgency stamps pressed in the margin
+URGENCY_STAMPS = ("HỎA TỐC", "THƯỢNG KHẨN", "KHẨN")
+
+
+def real_paper(
+    spec: DocumentSpec, fields: dict[str, Any], traits: random.Random, family: str
+) -> tuple[DocumentSpec, str]:
+    """``spec`` with the traits of real paper drawn at realistic shares, and the
+    render of its scan; the traits are listed in ``fields["traits"]`` and the
+    truth follows them: a number and a day written by hand are for the clerk
+    (None), a stamped urgency is the document's priority.
+
+    Shares per document: number and day written by hand 25 %; a received stamp
+    with its own register number 30 %; signed electronically (box and e-seal,
+    only with a typed number) 15 %; an urgency stamp turned in the margin 8 %
+    (when no urgency is printed); a routing note in blue pen 20 %; the plain
+    motto of forms from before Decree 30, 35 % of the documents dated before
+    July 2025; the scan in black and white 10 %, at 100 dpi 8 %."""
+    import dataclasses
+
+    names: list[str] = []
+    changes: dict[str, Any] = {}
+    if traits.random() < 0.25:
+        changes["handwritten"] = True
+        names.append("handwritten")
+        for name in HANDWRITTEN_FIELDS:
+            fields[name] = None
+    if traits.random() < 0.3:
+        changes["received"] = str(traits.randint(100, 4999))
+        names.append("received")
+    if traits.random() < 0.15 and "handwritten" not in names:
+        changes["esigned"] = True
+        names.append("esigned")
+    if traits.random() < 0.08 and not spec.marks:
+        stamp = traits.choice(URGENCY_STAMPS)
+        changes["urgency_stamp"] = stamp
+        fields["Priority"] = priority_of([stamp])
+        names.append("urgency_stamp")
+    if traits.random() < 0.2:
+        changes["note"] = True
+        names.append("note")
+    if traits.random() < 0.35 and fields.get("era") == "old":
+        changes["plain_motto"] = True
+        names.append("plain_motto")
+    draw, render = traits.random(), "grey"
+    for name, share in RENDERS:
+        if draw < share:
+            render = name
+            names.append(name)
+            break
+        draw -= share
+    spec = dataclasses.replace(spec, **changes)
+    if subject_lines(spec, family) > 1:
+        names.append("multiline_subject")
+    if "\n" in spec.organ:
+        names.append("organ_two_lines")
+    names.append(f"era_{fields.get('era', 'old')}")
+    fields["traits"] = names
+    fields["handwritten"] = [n for n in HANDWRITTEN_FIELDS if spec.handwritten]
+    return spec, render
+
+
+def subject_lines(spec: DocumentSpec, family: str) -> int:
+    """The lines the subject takes in the header (as :func:`render_document` sets it)."""
+    from station.demo.samples import _Pen
+
+    pen = _Pen(Image.new("RGB", (1, 1)), 200, family)
+    if not spec.type_name:
+        return len(pen.wrap(spec.subject, 78, 12))
+    style = "regular" if spec.subject.isupper() else "bold"
+    return len(pen.wrap(spec.subject, 150, 14, style))
 
 
 def _noise(image: Image.Image, rng: random.Random, sigma: float) -> Image.Image:
@@ -323,6 +481,7 @@ def scan(
         doc_index=doc_index,
         fields=fields,
         clipped=clipped,
+        render=render,
     )
     return ScannedPage(buf.getvalue(), truth)
 
@@ -346,18 +505,28 @@ def _clipped(page: Image.Image, angle: float) -> bool:
     return False
 
 
-def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
-    """At least ``count`` scanned page sides from whole documents, backs included."""
+def generate_suite(count: int, seed: int = 30, traits: bool = True) -> list[ScannedPage]:
+    """At least ``count`` scanned page sides from whole documents, backs included.
+
+    With ``traits`` the documents carry the traits of real paper
+    (:func:`real_paper`), drawn from a generator of their own seeded from
+    ``(seed, index)``: the pages' geometry (turn, skew, backing) is the same
+    stream with or without them. Without, every page is a clean grey scan."""
     rng = random.Random(seed)
     families = sorted(FONTS)
     pages: list[ScannedPage] = []
     index = 0
     while len(pages) < count:
-        spec, fields = random_document(rng, index)
+        drawn = random.Random(f"{seed}/{index}")
+        spec, fields = random_document(rng, index, drawn)
+        family = families[index % len(families)]
+        render = "grey"
+        if traits:
+            spec, render = real_paper(spec, fields, drawn, family)
         dpi = rng.choice([200, 200, 300])
         sparse = spec.pages > 1 and rng.random() < 0.6
         layout = Layout(
-            family=families[index % len(families)],
+            family=family,
             size_pt=rng.choice([13.0, 13.5, 14.0]),
             left_mm=rng.uniform(30, 35),
             right_mm=rng.uniform(15, 20),
@@ -367,6 +536,10 @@ def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
         printed: list[str] = []
         clean = render_document(spec, dpi, layout, printed)
         fields["printed"] = printed  # the body as it fits on the pages
+        # a scanner's black-and-white mode: the paper fills the image (white backing)
+        how: dict[str, Any] = {"render": render}
+        if render == "bilevel":
+            how["backing"] = "white"
         for number, page in enumerate(clean):
             if number == 0:
                 kind = "first"
@@ -374,9 +547,10 @@ def generate_suite(count: int, seed: int = 30) -> list[ScannedPage]:
                 kind = "last-sparse" if sparse else "last"
             else:
                 kind = "middle"
-            pages.append(scan(page, kind, rng, dpi, index, fields, blank=False))
+            pages.append(scan(page, kind, rng, dpi, index, fields, blank=False, **how))
             if rng.random() < 0.7:  # printed single-sided, scanned duplex
-                pages.append(scan(back_of(page, rng), "back", rng, dpi, index, fields, blank=True))
+                back = back_of(page, rng)
+                pages.append(scan(back, "back", rng, dpi, index, fields, blank=True, **how))
         index += 1
     return pages
 
@@ -389,18 +563,20 @@ def angle_error(measured: float, truth: float) -> float:
     return abs((measured - truth + 180.0) % 360.0 - 180.0)
 
 
-def _chunk(args: tuple[int, int]) -> list[ScannedPage]:
-    count, seed = args
-    return generate_suite(count, seed)
+def _chunk(args: tuple[int, int, bool]) -> list[ScannedPage]:
+    count, seed, traits = args
+    return generate_suite(count, seed, traits)
 
 
-def generate_suite_parallel(count: int, seed: int = 30, workers: int = 2) -> list[ScannedPage]:
+def generate_suite_parallel(
+    count: int, seed: int = 30, workers: int = 2, traits: bool = True
+) -> list[ScannedPage]:
     """:func:`generate_suite` split over processes: each part has its own seed."""
     from concurrent.futures import ProcessPoolExecutor
 
     per = -(-count // workers)
     with ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(_chunk, [(per, seed * 1000 + k) for k in range(workers)])
+        parts = pool.map(_chunk, [(per, seed * 1000 + k, traits) for k in range(workers)])
         return [page for part in parts for page in part]
 
 

@@ -184,9 +184,11 @@ def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path)
                 assert reading["confidence"] >= 0.8 and "read" not in reading
         handwritten += readings.get("CodeNumber", {}).get("code") == "handwritten"
         handwritten += readings.get("IssuedDate", {}).get("code") == "handwritten"
-    # 11 of the 12 slots today (7 before the misread "Số:" label was known by
-    # the symbol after it and the slots' words were taken whole)
-    assert handwritten >= 11
+    # 10 of the 12 slots on these documents, with agencies and dates of both
+    # eras (11 on the earlier pool of agencies, all dated 2024; 7 before the
+    # misread "Số:" label was known by the symbol after it and the slots' words
+    # were taken whole); the other two are empty all the same
+    assert handwritten >= 10
     # the printed fields read today: 20 of 24, subjects over two lines among them
     # (18 before the misread "Số:" label was known)
     assert printed >= 20

@@ -42,6 +42,7 @@ from station.ocr.lines import (
     Reader,
     bounds,
     from_its_kind,
+    inside_phrases,
     join_row,
     known_only,
     lines_of,
@@ -86,26 +87,38 @@ from station.records.vocabulary import (
 def sentence_case(words: list[str]) -> str:
     """An agency's name as written in running text (Phụ lục II): "SỞ TƯ PHÁP" →
     "Sở Tư pháp", "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA" → "Viện kiểm sát nhân
-    dân tỉnh Thanh Hóa"; abbreviations such as UBND stay as printed."""
+    dân tỉnh Thanh Hóa"; abbreviations such as UBND stay as printed. Each field
+    of an agency named by its fields opens with a capital, the fields joined
+    by "và", a comma or a dash ("Sở Nông nghiệp và Môi trường", "Bộ Lao động -
+    Thương binh và Xã hội"). A place unit inside a known phrase is a word of
+    it, not a place ("BẢO HIỂM XÃ HỘI")."""
     low = [w.lower() for w in words]
     out: list[str] = []
     kind = 2 if " ".join(low[:2]) in FIELD_KINDS else 1 if low[:1] and low[0] in FIELD_KINDS else 0
     in_place = False
+    field = False  # the word opens another field of the agency's name
+    inside = inside_phrases(words)
     index = 0
     while index < len(words):
         two = " ".join(low[index : index + 2])
         if _is_abbreviation(words[index]):
             out.append(words[index])
-        elif index > 0 and not in_place and (two in PLACE_UNITS or low[index] in PLACE_UNITS):
+        elif (
+            index > 0
+            and not in_place
+            and index not in inside  # "Bảo hiểm xã hội": a word, no commune
+            and (two in PLACE_UNITS or low[index] in PLACE_UNITS)
+        ):
             unit = 2 if two in PLACE_UNITS else 1
             out.extend(low[index : index + unit])
             index += unit
             in_place = True
             continue
-        elif index == 0 or in_place or (kind and index == kind):
+        elif index == 0 or in_place or (kind and (index == kind or (index > kind and field))):
             out.append(low[index][:1].upper() + low[index][1:])
         else:
             out.append(low[index])
+        field = low[index] in ("và", "-", "–") or low[index].endswith(",")
         index += 1
     return " ".join(out)
 

@@ -30,6 +30,9 @@ AGENCY_KINDS = (
     "tỉnh ủy", "thành ủy", "huyện ủy", "đảng ủy", "đảng bộ", "mặt trận", "liên đoàn", "hội",
     "đoàn", "công ty", "tổng công ty", "ngân hàng", "cơ quan", "bộ chỉ huy", "bộ tư lệnh",
     "ubnd", "hđnd", "vksnd", "tand",
+    # the provincial civil-judgment enforcement offices since 1 July 2025 ("Thi
+    # hành án dân sự tỉnh X", the Cục of before)
+    "thi hành án",
 )  # fmt: skip
 #: agency kinds whose next word (the field) is capitalised: "Sở Tư pháp", "Cục Thi hành án"
 FIELD_KINDS = ("tổng cục", "chi cục", "bộ", "sở", "cục", "vụ", "ban", "phòng")
@@ -107,6 +110,24 @@ def restore_marks(words: list[str]) -> list[str]:
                 break
         index += 1
     return out
+
+
+def inside_phrases(words: list[str]) -> set[int]:
+    """The positions of ``words`` past the first word of a known phrase that
+    does not open with a place unit: "XÃ" in "BẢO HIỂM XÃ HỘI" is a word of
+    the phrase, not a commune."""
+    folded = [fold(w) for w in words]
+    units = {fold(u.upper()) for u in PLACE_UNITS}
+    inside: set[int] = set()
+    for index in range(len(words)):
+        for phrase in _PHRASES:
+            size = len(phrase)
+            known = [fold(w) for w in phrase]
+            opens = known[0] in units or " ".join(known[:2]) in units
+            if size > 1 and not opens and folded[index : index + size] == known:
+                inside.update(range(index + 1, index + size))
+                break
+    return inside
 
 
 def split_known(words: list[str]) -> list[str]:
