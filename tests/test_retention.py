@@ -426,7 +426,7 @@ def test_a_log_kept_busy_by_a_reader_is_emptied_once_it_is_released(store: Store
 
 STATION_ID = "st-keep"
 #: batches taken with retention 0, looked at every ROUND; then KEPT more with a week's
-BATCHES = 25
+BATCHES = 15
 ROUND = 5
 KEPT = 2
 

@@ -84,6 +84,9 @@ STATES = ("new", "done", "fail", "processing")
 ACK_STATES = ("done", "fail", "processing")
 #: the largest status message taken, from the folder or the API
 MAX_STATUS_BYTES = 16 * 1024 * 1024
+#: how long a status file must stay unchanged before it is taken: a writer
+#: that pauses (a slow share, a busy machine) is not taken mid-file
+SETTLE_S = 2.0
 #: the largest info object kept with an entry (serialised)
 MAX_INFO_BYTES = 64 * 1024
 #: acknowledgements kept per entry
@@ -366,14 +369,17 @@ class Inbox:
         stop: threading.Event,
         interval_s: float = 1.0,
         *,
+        settle_s: float = SETTLE_S,
         on_crash: CrashReport | None = None,
     ) -> threading.Thread:
         """Take the status files of ``answers/`` every ``interval_s`` in a
-        supervised thread (started) until ``stop`` is set."""
+        supervised thread (started) until ``stop`` is set; a file is taken once
+        unchanged for ``settle_s`` and a whole look, whichever is longer."""
+        settle = max(settle_s, interval_s)
 
         def loop() -> None:
             while not stop.is_set():
-                self.take_answers(on_status, settle_s=interval_s)
+                self.take_answers(on_status, settle_s=settle)
                 if stop.wait(interval_s):
                     return
 
