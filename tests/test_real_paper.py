@@ -335,6 +335,29 @@ def test_an_agency_name_opens_with_its_kind() -> None:
     assert from_its_kind(["UY", "BAN", "NHAN", "DAN"])[0] == "UY"
 
 
+def test_a_superiors_whole_name_taken_in_is_left_out() -> None:
+    """On a black-and-white scan the superior's plain line can weigh like bold
+    and be read with the issuing agency's: the issuing agency is the name that
+    opens after the province. A name that holds another kind without a
+    province before it is one agency's name."""
+    from station.ocr.lines import from_its_kind
+
+    def cut(text: str) -> str:
+        return " ".join(from_its_kind(text.split()))
+
+    assert cut("UBND TỈNH NINH BÌNH SỞ NỘI VỤ") == "SỞ NỘI VỤ"
+    assert cut("ỦY BAN NHÂN DÂN THÀNH PHỐ HỒ CHÍ MINH SỞ TƯ PHÁP") == "SỞ TƯ PHÁP"
+    assert cut("UBND TỈNH BÀ RỊA - VŨNG TÀU SỞ Y TẾ") == "SỞ Y TẾ"
+    assert cut("CÔNG AN TỈNH THANH HÓA PHÒNG CẢNH SÁT HÌNH SỰ") == "PHÒNG CẢNH SÁT HÌNH SỰ"
+    for whole in (
+        "VĂN PHÒNG UBND TỈNH THANH HÓA",  # an office of the committee
+        "BẢO HIỂM XÃ HỘI TỈNH THANH HÓA",  # "xã hội" is no commune, "hội" no kind here
+        "UBND THÀNH PHỐ HẢI PHÒNG",  # the city's name ends in a kind's word
+        "VIỆN KIỂM SÁT NHÂN DÂN TỈNH THANH HÓA",
+    ):
+        assert cut(whole) == whole
+
+
 @pytest.mark.slow
 def test_the_signer_and_the_recipients_are_read_from_the_last_page(tmp_path: Path) -> None:
     """Phụ lục I's closing: the signature block (authority, position, name) and

@@ -40,8 +40,8 @@ FIELD_KINDS = ("tổng cục", "chi cục", "bộ", "sở", "cục", "vụ", "ba
 
 #: Names that recur in agency blocks, with their marks: a reading that lost a
 #: mark on one of them ("CUC THI HANH AN") is restored from here. Provinces are
-#: the 63 of the 2008-2025 map plus the names kept by the 2025 merger.
-_AGENCY_PHRASES = (
+#: the provinces below.
+_AGENCY_PHRASES: tuple[str, ...] = (
     "VIỆN KIỂM SÁT NHÂN DÂN", "TÒA ÁN NHÂN DÂN", "ỦY BAN NHÂN DÂN", "HỘI ĐỒNG NHÂN DÂN",
     "THI HÀNH ÁN DÂN SỰ", "TỐI CAO", "CẤP CAO", "CÔNG AN", "THANH TRA", "VĂN PHÒNG",
     "KHO BẠC NHÀ NƯỚC", "BẢO HIỂM XÃ HỘI", "CỤC THUẾ", "CHI CỤC", "TỔNG CỤC", "CỤC", "SỞ", "BỘ",
@@ -56,6 +56,10 @@ _AGENCY_PHRASES = (
     "PHÓ CHỦ TỊCH", "CHỦ TỊCH", "PHÓ VIỆN TRƯỞNG", "VIỆN TRƯỞNG", "PHÓ CHÁNH VĂN PHÒNG",
     "CHÁNH VĂN PHÒNG", "PHÓ GIÁM ĐỐC", "GIÁM ĐỐC", "CỤC TRƯỞNG", "CHÁNH ÁN", "BỘ TRƯỞNG",
     "THỨ TRƯỞNG", "TRƯỞNG BAN", "TRƯỞNG PHÒNG", "CHÁNH THANH TRA",
+)  # fmt: skip
+#: the provinces and centrally-run cities: the 63 of the 2008-2025 map, which
+#: include the 34 kept by the 2025 merger
+PROVINCES = (
     "AN GIANG", "BÀ RỊA - VŨNG TÀU", "BẮC GIANG", "BẮC KẠN", "BẠC LIÊU", "BẮC NINH", "BẾN TRE",
     "BÌNH ĐỊNH", "BÌNH DƯƠNG", "BÌNH PHƯỚC", "BÌNH THUẬN", "CÀ MAU", "CAO BẰNG", "CẦN THƠ",
     "ĐÀ NẴNG", "ĐẮK LẮK", "ĐẮK NÔNG", "ĐIỆN BIÊN", "ĐỒNG NAI", "ĐỒNG THÁP", "GIA LAI", "HÀ GIANG",
@@ -66,8 +70,10 @@ _AGENCY_PHRASES = (
     "THÁI BÌNH", "THÁI NGUYÊN", "THANH HÓA", "THỪA THIÊN HUẾ", "HUẾ", "TIỀN GIANG",
     "HỒ CHÍ MINH", "TRÀ VINH", "TUYÊN QUANG", "VĨNH LONG", "VĨNH PHÚC", "YÊN BÁI",
 )  # fmt: skip
+_AGENCY_PHRASES += PROVINCES
 
 
+_PROVINCE_WORDS = tuple(tuple(fold(p).replace("-", " ").split()) for p in PROVINCES)
 _PHRASES = sorted(
     (tuple(p.replace(",", "").split()) for p in _AGENCY_PHRASES),
     key=len,
@@ -178,7 +184,10 @@ def known_only(words: list[str]) -> list[str] | None:
 def from_its_kind(words: list[str]) -> list[str]:
     """An agency's name from the word its kind opens with: a line above it
     taken in by mistake (the end of the superior agency's name, "THANH HÓA")
-    is left out. A name with no known kind is kept whole."""
+    is left out. A name with no known kind is kept whole. When the superior's
+    whole name was taken in ("UBND TỈNH NINH BÌNH SỞ NỘI VỤ"), the issuing
+    agency is the name that opens after the province (Phụ lục I: the superior
+    stands above, the issuing agency right above the number)."""
     kinds = [k.split() for k in AGENCY_KINDS]
 
     def same(word: str, known: str) -> bool:
@@ -187,12 +196,30 @@ def from_its_kind(words: list[str]) -> list[str]:
         key = (untoned(word).lower(), tones(word))  # "UỶ" and "ỦY" alike
         return key == (untoned(known), tones(known)) or (bare and fold(word) == fold(known))
 
-    for start in range(len(words)):
-        for kind in kinds:
-            part = words[start : start + len(kind)]
-            if len(part) == len(kind) and all(map(same, part, kind)):
-                return words[start:]
-    return words
+    def opens(start: int) -> bool:
+        return any(
+            len(words[start : start + len(kind)]) == len(kind)
+            and all(map(same, words[start : start + len(kind)], kind))
+            for kind in kinds
+        )
+
+    starts = [start for start in range(len(words)) if opens(start)]
+    if not starts:
+        return words
+    after = [start for start in starts if start > starts[0] and _after_province(words[:start])]
+    return words[after[-1] :] if after else words[starts[0] :]
+
+
+def _after_province(words: list[str]) -> bool:
+    """Whether ``words`` end with "tỉnh" or "thành phố" and a province's whole name."""
+    folded = [f for f in (fold(w).strip("-") for w in words) if f]
+    for province in _PROVINCE_WORDS:
+        size = len(province)
+        if tuple(folded[-size:]) == province and len(folded) > size:
+            unit = folded[: -size]
+            if unit[-1:] in (["TINH"], ["TP"]) or unit[-2:] == ["THANH", "PHO"]:
+                return True
+    return False
 
 
 def _spelt(read: str, known: str) -> str:
