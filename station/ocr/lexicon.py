@@ -94,6 +94,12 @@ def _spellings() -> dict[str, frozenset[Key]]:
     return {letters: frozenset(keys) for letters, keys in by_letters.items()}
 
 
+def load() -> None:
+    """Read the word list and the syllables now (about a second): the OCR
+    worker does it while OCRmyPDF runs, not when the first header is read."""
+    _spellings()
+
+
 def _spelled(k: Key, like: str) -> str:
     """The syllable of key ``k`` written in the case of ``like``, its tone
     mark on the letter that carries one in ``like``, else where it goes."""
