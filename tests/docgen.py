@@ -505,6 +505,18 @@ def _clipped(page: Image.Image, angle: float) -> bool:
     return False
 
 
+def closing_truth(spec: DocumentSpec) -> dict[str, Any]:
+    """The closing fields a generated last page prints (render_document draws
+    the signature block and the same three-line "Nơi nhận")."""
+    competence = spec.signer_title if spec.signer_title.startswith("KT.") else None
+    return {
+        "SignerCompetence": competence,
+        "SignerPosition": None if competence else spec.signer_title,
+        "SignerName": spec.signer_name,
+        "ToPlaces": ["Như trên", "Lãnh đạo đơn vị", "Lưu: VT"],
+    }
+
+
 def generate_suite(count: int, seed: int = 30, traits: bool = True) -> list[ScannedPage]:
     """At least ``count`` scanned page sides from whole documents, backs included.
 
