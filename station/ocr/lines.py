@@ -216,7 +216,7 @@ def _after_province(words: list[str]) -> bool:
     for province in _PROVINCE_WORDS:
         size = len(province)
         if tuple(folded[-size:]) == province and len(folded) > size:
-            unit = folded[: -size]
+            unit = folded[:-size]
             if unit[-1:] in (["TINH"], ["TP"]) or unit[-2:] == ["THANH", "PHO"]:
                 return True
     return False
