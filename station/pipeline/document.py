@@ -18,7 +18,6 @@ never in front of it:
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -90,8 +89,8 @@ def finish_batch(job: BatchJob) -> list[Finished]:
     from station.ocr import lexicon
 
     # the reader's word list, loaded while Tesseract reads the pages
-    loading = threading.Thread(target=lexicon.load, name="lexicon", daemon=True)
-    loading.start()
+    loader = ThreadPoolExecutor(1, thread_name_prefix="lexicon")
+    loading = loader.submit(lexicon.load)
     combined = job.work / f".ocr-{job.batch_id}.pdf"
     make_pdf(
         [page for doc in job.documents for page in doc.pages],
@@ -112,7 +111,8 @@ def finish_batch(job: BatchJob) -> list[Finished]:
         # every document's pages and text, a secret one's too until its header
         # is read: overwritten, not only removed
         erase(combined)
-        loading.join()
+        loading.result()
+        loader.shutdown()
     with ThreadPoolExecutor(max(1, job.jobs), thread_name_prefix="fields") as pool:
         pages = list(pool.map(_first_and_last, job.documents))
         # the second readings of every document's header, one Tesseract run per core
