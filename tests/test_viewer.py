@@ -351,6 +351,33 @@ def test_a_page_moves_to_another_document_in_two_taps(reviewed: Reviewed) -> Non
         expect(page.locator("article.doc").nth(1).locator("figure.thumb")).to_have_count(2)
 
 
+def test_a_page_s_actions_stay_open_through_a_refresh(reviewed: Reviewed) -> None:
+    """The screen refreshes whenever the station says something about the batch;
+    the page's actions the clerk has open, and what was chosen in them, stay."""
+    docs = reviewed.docs()
+    figure = f'figure.thumb[data-page="{docs[2].pages[-1].page_id}"]'
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="vi-VN")
+        page = context.new_page()
+        page.goto(reviewed.url)
+        expect(page.locator("article.doc")).to_have_count(3)
+        page.locator(f"{figure} summary .caption").click()
+        target = page.locator(f"{figure} form.move select[name=doc]")
+        target.select_option(str(docs[0].doc_id))
+        page.evaluate("document.querySelector('#batch article.doc').dataset.before = '1'")
+        reviewed.counter.station.hub.publish("batch", batch=reviewed.batch)
+        # the documents were drawn anew...
+        expect(page.locator("article.doc[data-before]")).to_have_count(0, timeout=10_000)
+        expect(page.locator("article.doc")).to_have_count(3)
+        # ...and the sheet is open as it was, with the clerk's choice
+        expect(page.locator(f"{figure} details.page")).to_have_attribute("open", "")
+        expect(page.locator(f"{figure} form.move select[name=doc]")).to_be_visible()
+        expect(page.locator(f"{figure} form.move select[name=doc]")).to_have_value(
+            str(docs[0].doc_id)
+        )
+        expect(page.locator("details.page[open]")).to_have_count(1)
+
+
 def test_the_boxes_are_on_the_page_they_were_read_from_and_turn_with_it(
     reviewed: Reviewed,
 ) -> None:

@@ -44,6 +44,32 @@
     });
   }
 
+  // a page's actions the clerk has open stay open through a refresh, with the
+  // choices made in them, as long as the page is still in the batch
+  function openSheet() {
+    var sheet = batchEl.querySelector("figure.thumb details.page[open]");
+    if (!sheet) { return null; }
+    var choices = {};
+    sheet.querySelectorAll("select").forEach(function (select) {
+      choices[select.form.dataset.ajax + "/" + select.name] = select.value;
+    });
+    return { page: sheet.closest("figure.thumb").dataset.page, choices: choices };
+  }
+
+  function reopen(sheet) {
+    if (!sheet) { return; }
+    var figure = batchEl.querySelector('figure.thumb[data-page="' + sheet.page + '"]');
+    var details = figure && figure.querySelector("details.page");
+    if (!details) { return; }
+    details.open = true;
+    details.querySelectorAll("select").forEach(function (select) {
+      var value = sheet.choices[select.form.dataset.ajax + "/" + select.name];
+      if (value !== undefined && select.querySelector('option[value="' + value + '"]')) {
+        select.value = value;
+      }
+    });
+  }
+
   function refreshDocs() {
     if (!batchEl) { return; }
     clearTimeout(refreshTimer);
@@ -53,8 +79,10 @@
         .then(function (r) { return r.text(); })
         .then(function (html) {
           var kept = unsaved();
+          var sheet = openSheet();
           batchEl.innerHTML = html;
           restore(kept);
+          reopen(sheet);
           if (justSaved) { markSaved(justSaved); justSaved = null; }
           if (pendingUndo && Date.now() < pendingUndo.until) {
             document.getElementById("undo-slot").innerHTML = pendingUndo.html;
