@@ -113,7 +113,7 @@ def test_the_generated_agencies_of_both_eras_are_known() -> None:
     """Every agency of the generated documents, today's and the old ones: its
     name in sentence case is the truth's, its province is a known name whose
     marks come back when a reading loses them, and it opens with its kind."""
-    from station.ocr.lines import from_its_kind, known_only
+    from station.ocr.lines import from_its_kind, known_only, only_a_place
     from station.records.vocabulary import fold
     from tests.docgen import AGENCIES, AGENCY_TEMPLATES, PROVINCES
 
@@ -123,9 +123,13 @@ def test_the_generated_agencies_of_both_eras_are_known() -> None:
         assert sentence_case(caps) == name
         # the end of the superior agency's line taken in by mistake is left out
         assert from_its_kind(["THANH", "HÓA", *caps]) == caps, organ
+        assert not only_a_place(caps), organ  # every agency's name is more than a place
     for province in {p for era in PROVINCES.values() for p in era}:
         words = ["TỈNH", *province.upper().split()]
         assert known_only([fold(w) for w in words]) == words, province
+        # a place alone is the end of a name whose first line was lost
+        assert only_a_place(words) and only_a_place(words[1:]), province
+        assert not only_a_place(["UBND", *words]) and not only_a_place(["TỈNH", "ỦY", *words[1:]])
     # a district's procuracy before July 2025, a region's after
     units = {u for a in AGENCIES for u in ("HUYỆN", "KHU VỰC", "TỈNH") if u in a[1]}
     assert units == {"HUYỆN", "KHU VỰC", "TỈNH"}

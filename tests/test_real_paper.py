@@ -196,6 +196,39 @@ def test_numbers_and_days_written_by_hand_are_left_for_the_clerk(tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_a_number_written_by_hand_leaves_the_agencys_name_whole(tmp_path: Path) -> None:
+    """The agency's name is told from the superior's by its bold print, weighed
+    against the plain "Số:" line. A number written there in pen is heavier than
+    print: weighed with it, the first line of a name over two ("VIỆN KIỂM SÁT
+    NHÂN DÂN TỈNH / THANH HÓA") looked plain on one of these scans, and the
+    province alone was taken for the agency. The pen is left out of the weighing."""
+    import io
+
+    from station.demo.samples import SAMPLE_DOCUMENTS, scan_effects
+    from station.pipeline.offline import process_inputs
+
+    spec = dataclasses.replace(
+        SAMPLE_DOCUMENTS[0], pages=1, number="48", handwritten=True, issued=date(2025, 11, 24)
+    )
+    inputs = []
+    for seed in range(3):
+        labelled = dataclasses.replace(spec, registration=f"DEN-2024-{seed + 1:06d}")
+        sheet = scan_effects(render_document(labelled, 200)[0], random.Random(seed), 200)
+        buf = io.BytesIO()
+        sheet.save(buf, format="JPEG", quality=88, dpi=(200, 200))
+        inputs.append(tmp_path / f"scan_{seed}.jpg")
+        inputs[-1].write_bytes(buf.getvalue())
+    config = Config.model_validate({"station": {"data_dir": str(tmp_path / "data")}})
+    batch = process_inputs(inputs, tmp_path / "out", config, jobs=2, ocr=True)
+    assert len(batch["documents"]) == 3
+    for doc in batch["documents"]:
+        meta = doc["metadata"]
+        assert meta["CodeNumber"] is None, meta  # written by hand: for the clerk
+        assert meta["OrganName"] == "Viện kiểm sát nhân dân tỉnh Thanh Hóa", meta
+        assert meta["CodeNotation"] == "QĐ-VKS", meta
+
+
+@pytest.mark.slow
 def test_numbers_and_days_typed_in_by_the_signing_system_are_read(tmp_path: Path) -> None:
     """A born-digital document gets its number and day typed into the print's
     blanks, in a font of their own above the line: they are print, not a hand,

@@ -46,6 +46,7 @@ from station.ocr.lines import (
     join_row,
     known_only,
     lines_of,
+    only_a_place,
     respace,
     restore_marks,
     split_known,
@@ -388,7 +389,7 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
         for line in head.lines
         if line.x1 <= head.split_x + 2 and line.y1 <= head.number.y0 + 0.5
     ]
-    plain, bold = ink.stroke(head.number), ink.stroke(head.motto)
+    plain, bold = _plain_stroke(head, ink), ink.stroke(head.motto)
     if not above or plain is None or bold is None:
         return None, NOTHING
     x0, x1 = max(0.0, min(line.x0 for line in above) - 2), head.split_x - 0.5
@@ -429,7 +430,21 @@ def _organ(head: Header, ink: Ink) -> tuple[str | None, Reading]:
         return None, Reading(REFUSED, box, "misread", " ".join(words))
     if any(w != w.upper() for w in words):
         return None, NOTHING
-    return nfc(sentence_case(from_its_kind(restore_marks(words)))), Reading(ONE_READING, box)
+    name = from_its_kind(restore_marks(words))
+    if only_a_place(name):
+        return None, NOTHING  # the name's first line was taken for plain print
+    return nfc(sentence_case(name)), Reading(ONE_READING, box)
+
+
+def _plain_stroke(head: Header, ink: Ink) -> float | None:
+    """Plain print's stroke, measured on the "Số:" line; on its printed symbol
+    alone when the number was written in by hand: a pen's stroke is heavier
+    than print's, and would make the agency's bold name look plain."""
+    assert head.number is not None
+    slot = number_slot(head.number)
+    if slot is not None and filled_in(ink, slot):
+        return ink.stroke_of(*slot.reference)
+    return ink.stroke(head.number)
 
 
 def _bare(words: list[str]) -> list[str]:
@@ -456,7 +471,7 @@ def _other_title(head: Header, ink: Ink) -> bool:
     no title, so such a document is none, whatever its symbol says."""
     if head.number is None:
         return False
-    plain = ink.stroke(head.number)
+    plain = _plain_stroke(head, ink)
     centre = head.width / 2
     for line in head.lines:
         if line.y0 <= head.number.y1 or abs(line.cx - centre) >= 20:

@@ -222,6 +222,18 @@ def _after_province(words: list[str]) -> bool:
     return False
 
 
+def only_a_place(words: list[str]) -> bool:
+    """Whether ``words`` name a province and nothing else ("THANH HÓA", "TỈNH
+    THANH HÓA"): a place alone names no agency, so such a reading is the end of
+    an agency's name whose first line was lost."""
+    folded = [f for f in (fold(w).strip("-") for w in words) if f]
+    for lead in ([], ["TINH"], ["TP"], ["THANH", "PHO"]):
+        rest = folded[len(lead) :]
+        if folded[: len(lead)] == lead and tuple(rest) in _PROVINCE_WORDS:
+            return True
+    return False
+
+
 def _spelt(read: str, known: str) -> str:
     """The known spelling, unless the word was read with the same tone on
     another vowel: the old placement ("UỶ", "HOÀ") is kept as printed."""
