@@ -226,6 +226,106 @@ def test_sort_by_any_column(board: Board) -> None:
     assert _order(_get(board, "/?sort=unit"))[:2] == ["st-secret", "st-jam"]
 
 
+#: station -> its figures, each column in an order of its own (ascending):
+#: queue b d c a, oldest a c d b, disk d b a c, temp c a b d, scanner d c a b,
+#: roller a d b c, pages c b d a, last error b a c d; "ee" has no report at all
+FIGURES: dict[str, dict[str, Any]] = {
+    "aa": {"unit": "Viện kiểm sát nhân dân khu vực 10", "version": "0.9.1", "depth": 4,
+           "oldest": 10.0, "disk": 50.0, "temp": 50.0, "scanner": "offline",
+           "roller": (1000, 200000), "pages": 400000, "error": "2026-11-10T00:00:00.000Z"},
+    "bb": {"unit": "Viện kiểm sát nhân dân khu vực 2", "version": "1.0.0", "depth": 1,
+           "oldest": 40.0, "disk": 20.0, "temp": 60.0, "scanner": "ready",
+           "roller": (90000, 100000), "pages": 2000, "error": "2026-11-01T00:00:00.000Z"},
+    "cc": {"unit": "Viện kiểm sát nhân dân tỉnh Thanh Hóa", "version": "0.10.0", "depth": 3,
+           "oldest": 20.0, "disk": 80.0, "temp": 40.0, "scanner": "cover_open",
+           "roller": (199000, 200000), "pages": 100, "error": "2026-11-20T00:00:00.000Z"},
+    "dd": {"unit": DONG_SON, "version": "0.2.0", "depth": 2, "oldest": 30.0, "disk": 5.0,
+           "temp": 70.0, "scanner": "jammed", "roller": (50000, 200000), "pages": 30000,
+           "error": "2026-11-24T00:00:00.000Z"},
+}  # fmt: skip
+
+
+def test_every_column_sorts_by_its_own_figures(tmp_path: Path) -> None:
+    """Each column in its own order both ways, a station without the figure
+    last either way; names and versions with their numbers as numbers
+    ("khu vực 2" before "khu vực 10", 0.9.1 before 0.10.0), groups too."""
+    db = FleetDB(tmp_path)
+    try:
+        fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-sort"), db, FleetSettings())
+        fleet.regions = Regions({FIGURES["aa"]["unit"]: "Cụm 10", FIGURES["bb"]["unit"]: "Cụm 9",
+                                 FIGURES["cc"]["unit"]: "Văn phòng tỉnh"})  # fmt: skip
+        now = datetime.now(UTC)
+        states = {"aa": "online", "bb": "lost", "cc": "online", "dd": "offline"}
+        for n, (station, f) in enumerate(FIGURES.items()):
+            _send(fleet, "state", station, {**STATE, "version": f["version"]})
+            sheets, limit = f["roller"]
+            body = health(station, unit=f["unit"], version=f["version"], cpu_temp_c=f["temp"],
+                          scanner={**READY, "status": f["scanner"]},
+                          last_error={"type": "x", "ts": f["error"],
+                                      "message": {"vi": "Lỗi", "en": "Error"}})  # fmt: skip
+            body["queue"] = {**body["queue"], "depth": f["depth"], "oldest_pending_s": f["oldest"]}
+            body["disk"] = {**body["disk"], "free_percent": f["disk"]}
+            body["counters"] = {**body["counters"], "sheets_since_roller": sheets,
+                                "roller_limit": limit, "pages_total": f["pages"]}  # fmt: skip
+            _send(fleet, "health", station, body)
+            if states[station] != "online":
+                _send(fleet, "state", station, {**STATE, "state": states[station],
+                                                "version": f["version"], "since": iso(now)})  # fmt: skip
+            # heard last in the order c a d b
+            db.seen(station, iso(now + timedelta(hours=(2, 4, 1, 3)[n])))
+        _send(fleet, "state", "ee", {**STATE, "version": "0.1.0"})
+        db.seen("ee", iso(now - timedelta(days=1)))
+        client = create_app(WebSettings(data_dir=tmp_path), Services(fleet=fleet)).test_client()
+        # each column: the stations with the figure in ascending order, then
+        # those without it (by id) last either way; "ee" has no report
+        want: dict[str, tuple[list[str], list[str]]] = {
+            "station": (["aa", "bb", "cc", "dd", "ee"], []),
+            "unit": (["dd", "bb", "aa", "cc"], ["ee"]),
+            "region": (["bb", "aa", "cc"], ["dd", "ee"]),
+            "state": (["bb", "dd", "aa", "cc", "ee"], []),
+            "seen": (["ee", "cc", "aa", "dd", "bb"], []),
+            "version": (["ee", "dd", "aa", "cc", "bb"], []),
+            "queue": (["bb", "dd", "cc", "aa"], ["ee"]),
+            "oldest": (["aa", "cc", "dd", "bb"], ["ee"]),
+            "disk": (["dd", "bb", "aa", "cc"], ["ee"]),
+            "temp": (["cc", "aa", "bb", "dd"], ["ee"]),
+            "scanner": (["dd", "cc", "aa", "bb"], ["ee"]),
+            "roller": (["aa", "dd", "bb", "cc"], ["ee"]),
+            "pages": (["cc", "bb", "dd", "aa"], ["ee"]),
+            "error": (["bb", "aa", "cc", "dd"], ["ee"]),
+        }
+        for column, (order, missing) in want.items():
+            page = client.get(f"/?sort={column}").get_data(as_text=True)
+            assert _order(page) == order + missing, column
+            page = client.get(f"/?sort={column}&dir=desc").get_data(as_text=True)
+            if column == "state":  # a tie (three online) keeps the id order
+                order = ["bb", "dd", "ee", "cc", "aa"]
+            assert _order(page) == order[::-1] + missing, column
+        assert set(want) | {"attention"} == set(SORTS)
+        # groups in the same order of names, those without a name or region last
+        page = client.get("/?group=unit").get_data(as_text=True)
+        assert re.findall(r'<tbody data-group="([^"]*)">', page) == [
+            "vien kiem sat nhan dan huyen dong son", "vien kiem sat nhan dan khu vuc 2",
+            "vien kiem sat nhan dan khu vuc 10", "vien kiem sat nhan dan tinh thanh hoa", "",
+        ]  # fmt: skip
+        page = client.get("/?group=region").get_data(as_text=True)
+        assert re.findall(r'<tbody data-group="([^"]*)">', page) == [
+            "cum 9", "cum 10", "van phong tinh", "",
+        ]  # fmt: skip
+        # the statistics' documents / pages per unit and month list units so too
+        page = client.get("/stats?year=2026").get_data(as_text=True)
+        by_unit, months = page.split('<table class="stats">')
+        assert re.findall(r'<tr data-unit="([^"]*)">', months) == [
+            FIGURES[s]["unit"] for s in ("dd", "bb", "aa", "cc")
+        ]
+        # as the by-unit table already did
+        assert re.findall(r'<tr data-unit="([^"*]+)">', by_unit) == [
+            FIGURES[s]["unit"] for s in ("dd", "bb", "aa", "cc")
+        ]
+    finally:
+        db.close()
+
+
 def test_groups_by_unit_and_by_region(board: Board) -> None:
     page = _get(board, "/?group=region")
     groups = re.findall(r'<tbody data-group="([^"]*)">\s*<tr class="group"><th scope="rowgroup" '

@@ -133,6 +133,20 @@ def _checked(page: Page, tag: str) -> None:
     assert not bad, f"{tag}: " + "\n".join(str(v) for v in bad)
 
 
+def _cards_fit(page: Page, table: str, width: int, label: str) -> None:
+    """On a phone a log's row is a card: nothing off to the side, every cell
+    (the station's answer too) in view and named."""
+    box = page.locator(table).locator("xpath=..")  # its scrolling box
+    assert box.evaluate("el => el.scrollWidth <= el.clientWidth"), table
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert page.locator(f"{table} thead").is_hidden()
+    for cell in page.locator(f"{table} tbody tr").first.locator("td").all():
+        found = cell.bounding_box()
+        assert found and found["x"] >= 0 and found["x"] + found["width"] <= width, table
+    named = page.locator(f"{table} tbody tr").first.locator(f'td[data-label="{label}"]')
+    assert named.evaluate("el => getComputedStyle(el, '::before').content") == f'"{label}"'
+
+
 def test_every_remote_setting_has_its_labels() -> None:
     assert list(REMOTE_SETTINGS) == list(REMOTE_KEYS)
     for key, setting in REMOTE_SETTINGS.items():
@@ -274,6 +288,8 @@ def test_the_command_log_for_the_fleet_and_its_exports(setup: Setup, browser: Br
         page.goto(f"{setup.url}/commands")
         assert page.locator("table.command-log tbody tr").count() == len(rows)
         assert "Hoàng Văn Dũng" in page.locator("table.command-log").inner_text()
+        if width < 700:
+            _cards_fit(page, "table.command-log", width, "Kết quả")
         _checked(page, f"commands-{width}x{height}")
         page.close()
 
@@ -291,6 +307,10 @@ def test_the_alerts_page_and_the_confirmation_pass_axe(setup: Setup, browser: Br
         assert page.get_by_role("button", name="Đã biết").count() == cards.count() - 1
         _checked(page, f"alerts-{width}x{height}")
         page.goto(f"{setup.url}/station/{STATION}")
+        if width < 700:
+            page.get_by_role("button", name="Kiểm tra kết nối").click()
+            page.locator("tr.just-sent").wait_for()
+            _cards_fit(page, "#commands table.log", width, "Kết quả")
         page.get_by_label("Cấu hình").select_option("scanner.roller_limit")
         page.get_by_label("Giá trị mới").fill("150000")
         page.get_by_role("button", name="Xem trước thay đổi…").click()
@@ -320,4 +340,5 @@ def test_an_alert_is_acknowledged_on_the_page(setup: Setup, browser: Browser) ->
     assert disk.acked_by == "Vũ Thị Giang"
     history = page.locator("table.alert-history").inner_text()
     assert "Vũ Thị Giang" in history
+    _cards_fit(page, "table.alert-history", 390, "Đã biết")
     page.close()

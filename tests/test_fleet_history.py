@@ -267,3 +267,49 @@ def test_the_station_page_draws_the_trends(tmp_path: Path) -> None:
 
 
 SPAN_WORDS = {"2d": "48 giờ", "7d": "7 ngày", "30d": "30 ngày", "1y": "12 tháng"}
+
+
+def test_the_axes_say_only_what_they_can_say_exactly(tmp_path: Path) -> None:
+    """A new station with two reports: each chart's axis labels are exact and
+    apart (not 0.25 written "0,2", not "0,0" four times, not "1, 1, 0, 0");
+    a figure the station never sent is said to be missing, not drawn as an
+    empty axis."""
+    from station.central.fleet import Fleet
+    from station.ui import Services, WebSettings, create_app
+    from station.ui.fleet.charts import nice_ticks
+    from station.wire.mqtt import Connection
+
+    for digits in (0, 1):
+        for high in (0.003, 0.3, 1, 1.7, 3, 7, 9.99, 84.5, 1234.5, 51_234):
+            ticks = nice_ticks(0.0, high, 4, digits)
+            assert ticks[0] == 0 and ticks[-1] >= high and 2 <= len(ticks) <= 6, (high, ticks)
+            assert all(round(t, digits) == t for t in ticks), (digits, high, ticks)
+    db = FleetDB(tmp_path)
+    try:
+        fleet = Fleet(Connection("mqtt://127.0.0.1:1", "fleet-axes"), db)
+        now = datetime.now(UTC)
+        body = {"queue": {"depth": 1, "oldest_pending_s": 30.0},
+                "disk": {"free_bytes": 76 * 2**30}, "cpu_temp_c": None,
+                "counters": {"pages_total": 7}}  # fmt: skip
+        fleet.history.add("st-new", now - timedelta(hours=1), body)
+        body["counters"] = {"pages_total": 8}  # one page scanned since
+        fleet.history.add("st-new", now - timedelta(minutes=1), body)
+        db.set_state("st-new", "online", 1, "0.1.0", iso(now))
+        client = create_app(WebSettings(data_dir=tmp_path), Services(fleet=fleet)).test_client()
+        page = client.get("/station/st-new").get_data(as_text=True)
+        figures = dict(re.findall(r'<figure class="chart" data-chart="(\w+)">(.*?)</figure>', page,
+                                  re.S))  # fmt: skip
+        assert set(figures) == {"queue", "pending", "disk", "temp", "pages"}
+        assert "<svg" not in figures["temp"]
+        assert "Chưa có số liệu trong khoảng này." in figures["temp"]
+        for key in ("queue", "pending", "disk", "pages"):
+            labels = re.findall(r'<text [^>]*text-anchor="end"[^>]*>([^<]+)</text>', figures[key])
+            assert len(labels) >= 2 and len(set(labels)) == len(labels), (key, labels)
+        labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', figures["queue"])
+        assert labels == ["0", "0,5", "1"]
+        labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', figures["pending"])
+        assert labels == ["0", "0,1"]  # half a minute, in hours
+        labels = re.findall(r'text-anchor="end"[^>]*>([^<]+)<', figures["pages"])
+        assert labels == ["0", "1"]
+    finally:
+        db.close()

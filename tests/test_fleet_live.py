@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from station.central.fleet import Fleet, iso
 from station.central.fleetdb import FleetDB
+from station.common.clock import VIETNAM
 from station.ui import Services, WebSettings, create_app
 from station.ui.app import WebServer
 from station.wire.mqtt import Connection
@@ -182,6 +183,22 @@ def test_a_highlight_without_motion_when_asked(live: Live, browser: Browser) -> 
         == "2.5s"
     )
     page.close()
+
+
+def test_the_time_of_the_last_update_is_vietnam_time(live: Live, browser: Browser) -> None:
+    """Every time on the dashboard is Vietnam time, the live update's too, on
+    a computer set to another time zone."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                  timezone_id="Europe/Paris")  # fmt: skip
+    page = context.new_page()
+    page.goto(f"{live.url}/alerts")
+    expect(page.locator("#live-at")).to_contain_text("Cập nhật lúc", timeout=15_000)
+    found = re.search(r"(\d\d):(\d\d):(\d\d)", page.locator("#live-at").inner_text())
+    assert found
+    now = datetime.now(VIETNAM)
+    shown = now.replace(hour=int(found[1]), minute=int(found[2]), second=int(found[3]))
+    assert abs((now - shown).total_seconds()) < 30 or abs((now - shown).total_seconds()) > 86370
+    context.close()
 
 
 def test_a_station_is_a_card_on_a_phone(live: Live, browser: Browser) -> None:

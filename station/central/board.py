@@ -10,6 +10,8 @@ worst severity first.
 
 The search finds a station by its id, its unit or its region: every word of it
 in one of them, without case or diacritics ("dong son" finds "Đông Sơn").
+Names (station, unit, region) and versions sort as the statistics list units,
+numbers as numbers ("khu vực 2" before "khu vực 10", 0.9.1 before 0.10.0).
 
 Everything here is read from the query string, so that each view is a link
 (a tile, a column heading, a group) that can be bookmarked and shared; values
@@ -26,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from station.central.fleet import Fleet
+from station.central.paperstats import natural
 
 #: what a station may need action for, in the order shown: an alert of that
 #: kind (``alert``: of any other kind)
@@ -97,9 +100,9 @@ def _scanner(view: dict[str, Any]) -> float | None:
 #: the columns one may sort by, and how each is read (None sorts last)
 SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "attention": lambda v: (v["rank"], -len(v["attention"])),
-    "station": lambda v: v["station_id"],
-    "unit": lambda v: fold(v["unit"]) or None,
-    "region": lambda v: fold(v["region"]) if v["region"] else None,
+    "station": lambda v: natural(v["station_id"]),
+    "unit": lambda v: natural(v["unit"]) if fold(v["unit"] or "") else None,
+    "region": lambda v: natural(v["region"]) if v["region"] else None,
     "state": lambda v: STATE_ORDER.get(v["state"], 2),
     "seen": lambda v: v["last_seen"],
     "queue": lambda v: _num(_dig(v["health"], "queue", "depth")),
@@ -110,7 +113,7 @@ SORTS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "roller": _roller,
     "pages": lambda v: _num(_dig(v["health"], "counters", "pages_total")),
     "error": lambda v: _dig(v["health"], "last_error", "ts"),
-    "version": lambda v: v["version"],
+    "version": lambda v: natural(v["version"]) if v["version"] else None,
 }
 #: the order a column sorts in when its heading is first pressed
 FIRST_DESC = {"seen", "queue", "oldest", "temp", "roller", "pages", "error"}
@@ -255,4 +258,4 @@ def _groups(rows: list[dict[str, Any]], by: str) -> list[Group]:
         key = fold(name) if name else ""
         group = found.setdefault(key, Group(key, name or empty[0], name or empty[1]))
         group.rows.append(view)
-    return sorted(found.values(), key=lambda g: (g.key == "", g.key))
+    return sorted(found.values(), key=lambda g: (g.key == "", natural(g.vi)))

@@ -52,13 +52,26 @@ class Frame:
         return self.height - self.top - self.bottom
 
 
-def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round values for the vertical axis, from at most ``low`` to at least ``high``."""
+def _shown_exactly(value: float, digits: int) -> bool:
+    scaled = value * 10.0**digits
+    return abs(scaled - round(scaled)) < 1e-6
+
+
+def nice_ticks(low: float, high: float, count: int = 4, digits: int | None = None) -> list[float]:
+    """Round values for the vertical axis, from at most ``low`` to at least
+    ``high``. With ``digits`` (the decimals the labels show), every tick is
+    written exactly: never 0.25 shown as "0,2", nor four ticks all "0,0"."""
     if high <= low:
         high = low + 1
     raw = (high - low) / count
+    if digits is not None:
+        raw = max(raw, 10.0**-digits)
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    step = next(
+        m * power
+        for m in (1, 2, 2.5, 5, 10)
+        if m * power >= raw and (digits is None or _shown_exactly(m * power, digits))
+    )
     start = math.floor(low / step) * step
     ticks = []
     value = start
@@ -142,9 +155,11 @@ def line(
     *,
     bars: bool = False,
     zero: bool = True,
+    digits: int | None = None,
 ) -> Markup:
     """A line (or bars) over time; a gap where no value came for more than a
-    step and a half."""
+    step and a half. ``digits``: the decimals ``fmt`` writes (the axis's steps
+    are no finer)."""
     frame = Frame()
     values = [v for _, v in points if v is not None]
     low = min(0.0, *values) if zero and values else min(values, default=0.0)
@@ -152,7 +167,7 @@ def line(
     if not zero and values:
         pad = (high - low) * 0.1 or 1.0
         low, high = low - pad, high + pad
-    ticks = nice_ticks(low, high)
+    ticks = nice_ticks(low, high, digits=digits)
     body, y = _y_axis(frame, ticks, fmt)
     total = (end - start).total_seconds() or 1.0
 
@@ -213,10 +228,12 @@ def columns(
     *,
     small: bool = False,
     color: str = BAR,
+    digits: int | None = None,
 ) -> Markup:
-    """Vertical columns, one per label (the months of a year)."""
+    """Vertical columns, one per label (the months of a year); ``digits`` as
+    for :func:`line`."""
     frame = Frame(width=220, height=110, left=34, right=6, top=8, bottom=22) if small else Frame()
-    ticks = nice_ticks(0.0, max([*values, 0.0]) or 1.0, 2 if small else 4)
+    ticks = nice_ticks(0.0, max([*values, 0.0]) or 1.0, 2 if small else 4, digits)
     body, y = _y_axis(frame, ticks, fmt)
     slot = frame.plot_w / max(1, len(values))
     for i, (label, value) in enumerate(zip(labels, values, strict=True)):

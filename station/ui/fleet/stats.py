@@ -20,7 +20,7 @@ from flask import (
 
 from station.central.electronic import ImportRefused, parse, unit_name
 from station.central.fleet import Fleet
-from station.central.paperstats import Report, export_rows, rounded
+from station.central.paperstats import Report, export_rows, natural, rounded
 from station.common.clock import VIETNAM
 from station.common.logsafe import printable
 from station.common.spreadsheet import csv_bytes, xlsx_bytes
@@ -100,7 +100,7 @@ def _monthly(year: int, unit: str | None) -> tuple[list[dict[str, Any]], dict[st
         counts["pages"] += row["pages"]
         found["documents"] += row["documents"]
         found["pages"] += row["pages"]
-    rows = sorted(units.values(), key=lambda u: u["unit"])
+    rows = sorted(units.values(), key=lambda u: natural(u["unit"]))
     months = {
         m: {
             key: sum(u["months"].get(m, {}).get(key, 0) for u in rows)

@@ -89,7 +89,7 @@ def station_trends(points: list[Point], span: Span, now: datetime) -> dict[str, 
 
         svg = charts.line(
             f"trend-{metric.key}", title, desc, start, end, values, step, fmt,
-            bars=metric.bars, zero=metric.zero,
+            bars=metric.bars, zero=metric.zero, digits=metric.digits,
         )  # fmt: skip
         found.append({"key": metric.key, "title": metric.title, "unit": metric.unit,
                       "svg": svg, "has_data": any(v is not None for _, v in values)})  # fmt: skip
@@ -122,7 +122,7 @@ def stats_charts(rows: list[dict[str, Any]], total: dict[str, Any], year: int) -
         )
         by_month[key] = charts.columns(
             f"stats-month-{key}", f"{title} {year}", desc, labels, values, whole,
-            color=charts.BAR if key == "documents" else charts.BAR_2,
+            color=charts.BAR if key == "documents" else charts.BAR_2, digits=0,
         )  # fmt: skip
     ranked = sorted(rows, key=lambda u: (-u["documents"], u["unit"]))
     most_documents = max([u["documents"] for u in ranked], default=0)
@@ -152,7 +152,7 @@ def stats_charts(rows: list[dict[str, Any]], total: dict[str, Any], year: int) -
             "unit": name,
             "svg": charts.columns(
                 f"stats-unit-{i}", gettext("%(unit)s: văn bản theo tháng", unit=name), desc,
-                labels, values, whole, small=True,
+                labels, values, whole, small=True, digits=0,
             ),
         })  # fmt: skip
     return {"by_month": by_month, "units": units, "small": small}

@@ -32,9 +32,12 @@
     return String(text || "").replace(/%\((\w+)\)s/g, function (_, key) { return values[key]; });
   }
 
+  // Vietnam time (UTC+7, no summer time), as every other time of the
+  // dashboard, whatever the time zone of the reader's computer
   function clock(date) {
     function two(n) { return (n < 10 ? "0" : "") + n; }
-    return two(date.getHours()) + ":" + two(date.getMinutes()) + ":" + two(date.getSeconds());
+    var vn = new Date(date.getTime() + 7 * 3600 * 1000);
+    return two(vn.getUTCHours()) + ":" + two(vn.getUTCMinutes()) + ":" + two(vn.getUTCSeconds());
   }
 
   function say(text) {
