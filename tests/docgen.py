@@ -782,3 +782,20 @@ def marked_page(
         skew_deg=round(rng.uniform(-0.5, 0.5), 2), backing="white", render=render,
     )  # fmt: skip
     return cv2.imdecode(np.frombuffer(scanned.jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+def stamped_scan(path: Any, mark: Secrecy, under_mm: tuple[float, float], seed: int = 1) -> Any:
+    """A real scanned page (an image file at 200 dpi) with ``mark`` pressed on it,
+    its top 2 mm under ``under_mm`` (the centre of the "Số: …" line and its
+    bottom, in mm), saved as JPEG as a scanner saves it: a BGR image."""
+    import cv2
+
+    from station.demo.samples import _Pen
+    from station.demo.traits import secrecy_mark
+
+    with Image.open(path) as opened:
+        page = opened.convert("RGB")
+    secrecy_mark(_Pen(page, 200), (under_mm[0], under_mm[1] + 2), mark, random.Random(seed))
+    buf = io.BytesIO()
+    page.save(buf, format="JPEG", quality=85, dpi=(200, 200))
+    return cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_COLOR)

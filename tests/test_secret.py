@@ -336,6 +336,10 @@ def test_the_clerks_tap_erases_every_byte_of_the_document(
             own = [piece for piece in _samples(path, 24) if piece not in others]
             assert own, path
             pieces += own
+        # its text is on disk until the tap (the store or its write-ahead log):
+        # the search for it afterwards can fail
+        before = _everything(station.store.data_dir)
+        assert subject.encode() in before
         client = _client(station)
         token = _token(client, f"/batch/{batch}")
         shown = client.get(f"/batch/{batch}").get_data(as_text=True)
@@ -412,8 +416,13 @@ def test_an_independent_lan_station_keeps_the_mark_and_the_document(
         docs = station.review.documents(batch)
         assert len(docs) == 2 and docs[1].metadata["Priority"] == "Mật"
         assert SecretRegister(station.store).unseen() == []
-        # nothing is cut from a secret document's pages: no field's crop
         client = _client(station)
+        # the settings screen and the health report say which network it is on
+        shown = client.get("/settings").get_data(as_text=True)
+        assert "mạng LAN độc lập: văn bản mật được xử lý trên mạng này" in shown
+        assert "văn bản mật bị dừng" not in shown
+        assert station.stats.snapshot()["network"] == "independent_lan"
+        # nothing is cut from a secret document's pages: no field's crop
         plain, secret = (_crops(client, batch, doc) for doc in docs)
         assert plain and all(client.get(src).status_code == 200 for src in plain)
         assert secret == []
@@ -626,7 +635,7 @@ def test_a_stop_cut_off_by_a_power_cut_is_finished_at_the_next_start(
         _closed(again)
 
 
-def test_a_connected_station_refuses_a_receiver_of_secret_documents() -> None:
+def test_a_connected_station_refuses_a_receiver_of_secret_documents(tmp_path: Path) -> None:
     from station.config import parse
     from station.errors import ConfigError
 
@@ -644,11 +653,34 @@ def test_a_connected_station_refuses_a_receiver_of_secret_documents() -> None:
         assert f"'{key}'" in refused.value.message_en, refused.value.message_en
     lan = parse('[security]\nnetwork = "independent_lan"\nsecret_topic_root = "vks-mat/v1"\n')
     assert lan.security.secret_broker is None
-    # the fleet cannot move a station onto another network
+    # the fleet cannot move a station onto another network nor name a receiver of
+    # secret documents: refused as keys it may not set, even where the values
+    # would make a valid config, and nothing is saved
+    from station.config.remote import with_overlay, write_overlay
     from station.errors import UsageError
 
-    with pytest.raises(UsageError):
-        Settings(lan).change({"security.network": "connected"})
+    data = {"station": {"data_dir": str(tmp_path / "data")}}
+    (tmp_path / "data").mkdir()
+    connected = Config.model_validate(data)
+    lan = Config.model_validate({**data, "security": lan.security.model_dump()})
+    for config, change in (
+        (connected, {"security.network": "independent_lan",
+                     "security.secret_topic_root": "vks-mat/v1"}),
+        (lan, {"security.network": "connected", "security.secret_topic_root": None}),
+        (lan, {"security.secret_topic_root": "other-lan/v1"}),
+        (lan, {"security.secret_broker": "mqtts://203.0.113.9:8883"}),
+    ):  # fmt: skip
+        settings = Settings(config)
+        with pytest.raises(UsageError) as remote:
+            settings.change(change)
+        assert remote.value.message_en.startswith("cannot be set remotely: security."), change
+        assert settings.config.security == config.security
+        assert not (tmp_path / "data" / "settings.json").exists()
+    # nor by a settings file written beside the store: the station refuses to start on it
+    write_overlay(tmp_path / "data" / "settings.json", {"security.network": "independent_lan"})
+    with pytest.raises(ConfigError) as planted:
+        with_overlay(connected)
+    assert "holds keys the fleet may not set" in planted.value.message_en
 
 
 def test_an_independent_lan_delivers_secret_documents_to_their_own_receiver_only(

@@ -252,7 +252,12 @@ def _candidates(image: Pixels, dpi: int, words: Any) -> list[_Candidate]:
         strength = layers[name] if name == "red" else layers[name][: extent[0], : extent[1]]
         ink = (strength > 0).astype(np.uint8)
         rules = _rules(ink, mm)
-        letters = np.where(rules > 0, 0, ink).astype(np.uint8)
+        # in black, a frame's ragged edge (a pixel off its line on a skewed
+        # bilevel scan) goes with it: left among the letters, it joins a mark to
+        # a received stamp's text beside it. Not in pen: a stroke by hand as
+        # long as a rule would take its neighbours with it
+        lines = cv2.dilate(rules, np.ones((3, 3), np.uint8)) if name == "black" else rules
+        letters = np.where(lines > 0, 0, ink).astype(np.uint8)
         joined = cv2.dilate(
             letters, cv2.getStructuringElement(cv2.MORPH_RECT, (int(3 * mm) | 1, int(0.6 * mm) | 1))
         )
