@@ -241,6 +241,30 @@ def test_the_alerts_page_follows_without_reloading(live: Live, browser: Browser)
     page.close()
 
 
+def test_a_station_page_follows_without_reloading(live: Live, browser: Browser) -> None:
+    """A station's page follows its reports and its state in place; a setting
+    the administrator is choosing stays chosen."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{live.url}/station/vks-07")
+    page.evaluate("() => { window.keptAcrossUpdates = 9; }")
+    health = page.locator('[data-live="health"]')
+    expect(health.locator("dd.queue")).to_have_text("0")
+    page.get_by_label("Cấu hình").select_option("scanner.roller_limit")
+    page.get_by_label("Giá trị mới").fill("150000")
+    page.locator("h1").click()  # the focus leaves the form
+    live.report("vks-07", 9, cpu_temp_c=71.5)
+    expect(health.locator("dd.queue")).to_have_text("9", timeout=15_000)
+    expect(health).to_contain_text("71,5 °C")
+    live.publish("vks-07", "state", {**STATE, "state": "lost", "since": iso(datetime.now(UTC))})
+    expect(page.locator('[data-live="title"]')).to_contain_text("Mất kết nối", timeout=15_000)
+    expect(page.locator("#live-at")).to_contain_text("Cập nhật lúc")
+    assert page.evaluate("() => window.keptAcrossUpdates") == 9
+    expect(page.get_by_label("Cấu hình")).to_have_value("scanner.roller_limit")
+    expect(page.get_by_label("Giá trị mới")).to_have_value("150000")
+    live.publish("vks-07", "state", STATE)
+    page.close()
+
+
 def test_no_script_still_works(live: Live, browser: Browser) -> None:
     """Without scripts the page is whole: the filters are links and a form."""
     context = browser.new_context(java_script_enabled=False, viewport={"width": 800, "height": 480})

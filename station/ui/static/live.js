@@ -8,7 +8,7 @@
 //   next round), a new station is added at the end of its group, a station
 //   that no longer fits the filter is greyed, and when the order is no longer
 //   the page's a link offers to sort again: nothing moves under the reader.
-// - without it (the alerts page): the page itself is read again and each
+// - without it (the alerts page, a station's page): the page itself is read again and each
 //   element marked data-live is replaced when it changed, unless the focus or
 //   a selection is inside it.
 //
