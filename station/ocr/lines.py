@@ -210,28 +210,35 @@ def from_its_kind(words: list[str]) -> list[str]:
     return words[after[-1] :] if after else words[starts[0] :]
 
 
+#: the words that name a province's unit before its name ("TỈNH THANH HÓA")
+_PROVINCE_UNITS = (("TINH",), ("TP",), ("THANH", "PHO"))
+
+
+def _before_province(words: list[str]) -> list[tuple[str, ...]]:
+    """The folded words before each province's whole name that ends ``words``
+    ("THỪA THIÊN HUẾ" and "HUẾ" both end "TỈNH THỪA THIÊN HUẾ")."""
+    folded = tuple(f for f in (fold(w).strip("-") for w in words) if f)
+    return [
+        folded[: -len(province)]
+        for province in _PROVINCE_WORDS
+        if folded[-len(province) :] == province
+    ]
+
+
 def _after_province(words: list[str]) -> bool:
     """Whether ``words`` end with "tỉnh" or "thành phố" and a province's whole name."""
-    folded = [f for f in (fold(w).strip("-") for w in words) if f]
-    for province in _PROVINCE_WORDS:
-        size = len(province)
-        if tuple(folded[-size:]) == province and len(folded) > size:
-            unit = folded[:-size]
-            if unit[-1:] in (["TINH"], ["TP"]) or unit[-2:] == ["THANH", "PHO"]:
-                return True
-    return False
+    return any(
+        before[-len(unit) :] == unit and len(before) >= len(unit)
+        for before in _before_province(words)
+        for unit in _PROVINCE_UNITS
+    )
 
 
 def only_a_place(words: list[str]) -> bool:
     """Whether ``words`` name a province and nothing else ("THANH HÓA", "TỈNH
     THANH HÓA"): a place alone names no agency, so such a reading is the end of
     an agency's name whose first line was lost."""
-    folded = [f for f in (fold(w).strip("-") for w in words) if f]
-    for lead in ([], ["TINH"], ["TP"], ["THANH", "PHO"]):
-        rest = folded[len(lead) :]
-        if folded[: len(lead)] == lead and tuple(rest) in _PROVINCE_WORDS:
-            return True
-    return False
+    return any(before in ((), *_PROVINCE_UNITS) for before in _before_province(words))
 
 
 def _spelt(read: str, known: str) -> str:
